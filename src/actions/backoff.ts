@@ -1,0 +1,43 @@
+/**
+ * Retry timing. Pure functions; the random source is injectable for tests.
+ */
+
+export interface BackoffSettings {
+  baseMs: number;
+  capMs: number;
+}
+
+/**
+ * Exponential backoff with full jitter: a uniform draw in [0, min(cap, base * 2^(attempt-1))],
+ * never sooner than the server asked (`retryAfterMs`).
+ *
+ * @param attempt - the attempt that just failed, from 1.
+ */
+export function backoffDelay(
+  attempt: number,
+  settings: BackoffSettings,
+  retryAfterMs = 0,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(settings.capMs, settings.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 52)));
+  const jittered = Math.floor(random() * (exp + 1));
+  return Math.max(jittered, Math.ceil(retryAfterMs));
+}
+
+/** How long the whole queue pauses after a 429: what the server asked, within [1 s, cap]. */
+export function rateLimitPause(retryAfterMs: number | undefined, capMs: number, fallbackMs = 1_000): number {
+  const asked = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : fallbackMs;
+  return Math.min(capMs, Math.max(1_000, Math.ceil(asked)));
+}
+
+/**
+ * BullMQ's limiter for a per-minute budget, smoothed: rather than 600 jobs at the top of each
+ * minute, 10 per second. `perMinute = 0` means no client-side limit (BullMQ still needs a
+ * limiter so that a 429 can pause the queue).
+ */
+export function limiterFor(perMinute: number): { max: number; duration: number } {
+  if (perMinute <= 0) return { max: 1_000_000, duration: 1_000 };
+  const max = Math.max(1, Math.floor(perMinute / 60));
+  // Rounded up so the smoothed rate never exceeds the budget.
+  return { max, duration: Math.ceil((60_000 * max) / perMinute) };
+}

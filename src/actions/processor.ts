@@ -1,0 +1,144 @@
+/**
+ * What a worker does with one job: call the API with the intent's idempotency key, record
+ * the outcome, and decide how a failure is retried. Knows nothing of HTTP routes or the CLI.
+ */
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Keys } from '../keys.js';
+import type { Logger } from '../logger.js';
+import { SendmuxError, type SendmuxClient } from '../sendmux/index.js';
+import { recordOutcome } from '../status/record-outcome.js';
+import { rateLimitPause } from './backoff.js';
+import type { ActionJobData, ActionJobResult } from './queue.js';
+
+export type ProcessorConfig = Pick<
+  Config,
+  | 'maxAttempts'
+  | 'backoffBaseMs'
+  | 'rateLimitMaxWaitMs'
+  | 'rateLimitMaxWaits'
+  | 'rateLimitLowWatermark'
+  | 'idempotencyTtlS'
+  | 'eventsMaxLen'
+>;
+
+export interface ProcessorDeps {
+  client: SendmuxClient;
+  redis: Redis;
+  keys: Keys;
+  config: ProcessorConfig;
+  log: Logger;
+  /** Pause the whole queue (every worker process) for `ms`. */
+  pauseQueue(ms: number): Promise<void>;
+  /** Aborted when the worker must stop at once; an aborted call is neither a success nor a failure. */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export type ActionJob = Job<ActionJobData, ActionJobResult, string>;
+
+export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promise<ActionJobResult> {
+  const { client, redis, keys, config } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  return async function process(job) {
+    const intent = job.data;
+    const jobId = job.id ?? '';
+    const attempt = job.attemptsMade + 1;
+    const log = deps.log.child({
+      job_id: jobId,
+      provider_id: intent.providerId,
+      idempotency_key: intent.idempotencyKey,
+      action: intent.action,
+      attempt,
+    });
+    const fail = async (err: SendmuxError) => {
+      const written = await recordOutcome(redis, keys, config, {
+        outcome: 'failed',
+        intent,
+        jobId,
+        attempts: attempt,
+        at: now(),
+        httpStatus: err.status,
+        errorCode: err.code,
+        errorMessage: err.message,
+        requestId: err.requestId ?? null,
+      });
+      log.error(
+        { request_id: err.requestId, http_status: err.status, error_code: err.code, event_emitted: written },
+        `${intent.action} failed: ${err.message}`,
+      );
+    };
+
+    let result;
+    try {
+      result = await client.runAction(intent.action, intent.providerId, {
+        idempotencyKey: intent.idempotencyKey,
+        signal: deps.signal,
+      });
+    } catch (caught) {
+      if (deps.signal?.aborted) throw new Error('worker shut down during the call; the job will be re-run');
+      if (!(caught instanceof SendmuxError)) throw caught; // not an API answer: let BullMQ retry
+      const err = caught;
+      if (err.kind === 'permanent') {
+        await fail(err);
+        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      }
+      if (err.kind === 'rate_limited') {
+        // Put-backs by a rate limit do not consume attempts; cap them so a job cannot loop forever.
+        const putBacks = job.attemptsStarted - job.attemptsMade - 1;
+        if (putBacks >= config.rateLimitMaxWaits) {
+          await fail(err);
+          throw new UnrecoverableError(`rate limited ${putBacks} times: ${err.message}`);
+        }
+        const pause = rateLimitPause(err.retryAfterMs, config.rateLimitMaxWaitMs);
+        log.warn({ request_id: err.requestId, pause_ms: pause }, 'rate limited by the API: pausing the queue');
+        await deps.pauseQueue(pause);
+        throw new RateLimitError();
+      }
+      // transient or in flight: retry with backoff unless this was the last attempt.
+      if (attempt >= config.maxAttempts) {
+        await fail(err);
+        throw new UnrecoverableError(`attempts exhausted (${attempt}): ${err.code}: ${err.message}`);
+      }
+      log.warn(
+        { request_id: err.requestId, http_status: err.status, error_code: err.code, kind: err.kind },
+        `${intent.action} will be retried: ${err.message}`,
+      );
+      throw err;
+    }
+
+    const account = result.data;
+    await recordOutcome(redis, keys, config, {
+      outcome: 'succeeded',
+      intent,
+      jobId,
+      attempts: attempt,
+      at: now(),
+      account,
+      requestId: result.requestId,
+      httpStatus: result.status,
+    });
+    log.info({ request_id: result.requestId, status: account.status }, `${intent.action} succeeded`);
+
+    // Slow down before the API says 429.
+    const rl = result.rateLimit;
+    if (rl && rl.remaining <= config.rateLimitLowWatermark) {
+      const untilReset = rl.resetAtMs - now().getTime();
+      if (untilReset > 0) {
+        const pause = Math.min(untilReset, config.rateLimitMaxWaitMs);
+        log.info({ remaining: rl.remaining, pause_ms: pause }, 'rate budget running low: pausing the queue until reset');
+        await deps.pauseQueue(pause);
+      }
+    }
+    return { status: account.status, is_active: account.is_active, request_id: result.requestId };
+  };
+}
+
+/** Delay before the next attempt: what the error asks for, fed into full-jitter backoff. */
+export function retryAfterOf(err: unknown, inFlightFloorMs: number): number {
+  if (!(err instanceof SendmuxError)) return 0;
+  const asked = err.retryAfterMs ?? 0;
+  return err.kind === 'in_flight' ? Math.max(asked, inFlightFloorMs) : asked;
+}

@@ -1,0 +1,233 @@
+/**
+ * Sendmux Management API client (got).
+ *
+ * got's own retry is off: the queue owns retries so they survive restarts. Every answer is
+ * parsed with the zod schemas; every failure becomes one {@link SendmuxError}.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import got, { RequestError, type Got, type Response } from 'got';
+import type { z } from 'zod';
+import { SendmuxError } from './errors.js';
+import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
+import {
+  apiErrorSchema,
+  providerItemResponseSchema,
+  providerListResponseSchema,
+  type ProviderItem,
+  type ProviderStatus,
+  type ProviderType,
+} from './schemas.js';
+
+export type Action = 'deactivate' | 'activate';
+
+export interface SendmuxClientOptions {
+  /** e.g. `https://app.sendmux.ai/api/v1` */
+  baseUrl: string;
+  apiKey: string;
+  /** Whole-request timeout. @defaultValue 10000 */
+  timeoutMs?: number;
+  /** Keep-alive sockets per origin. @defaultValue 256 */
+  maxSockets?: number;
+  userAgent?: string;
+}
+
+/** A successful answer and what came with it. */
+export interface ApiResult<T> {
+  data: T;
+  status: number;
+  requestId: string;
+  rateLimit: RateLimitInfo | undefined;
+}
+
+export interface CallOptions {
+  /** Sent as `Idempotency-Key`; reuse it for every retry of one logical operation. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+export interface ListFilter {
+  status?: ProviderStatus;
+  type?: ProviderType;
+  /** Page size 1..100. @defaultValue 100 */
+  limit?: number;
+}
+
+export interface SendmuxClient {
+  /** POST /providers/{id}/deactivate or /activate. */
+  runAction(action: Action, providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
+  deactivate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
+  activate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
+  getProvider(providerId: string, options?: { signal?: AbortSignal }): Promise<ApiResult<ProviderItem>>;
+  /** Every account matching the filter, following cursor pages lazily. */
+  listProviders(filter?: ListFilter, options?: { signal?: AbortSignal }): AsyncIterable<ProviderItem>;
+  /** Close keep-alive sockets. */
+  close(): void;
+}
+
+export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClient {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
+  const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const http_: Got = got.extend({
+    prefixUrl: `${options.baseUrl.replace(/\/+$/, '')}/`,
+    headers: {
+      authorization: `Bearer ${options.apiKey}`,
+      accept: 'application/json',
+      'user-agent': options.userAgent ?? 'sendmux-deactivator',
+    },
+    agent,
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    timeout: { request: options.timeoutMs ?? 10_000 },
+    responseType: 'text',
+  });
+
+  async function call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    extra: { headers?: Record<string, string>; searchParams?: Record<string, string>; signal?: AbortSignal | undefined },
+  ): Promise<{ body: z.infer<S>; response: Response<string> }> {
+    let response: Response<string>;
+    try {
+      response = await http_(path, {
+        method,
+        headers: extra.headers,
+        searchParams: extra.searchParams,
+        signal: extra.signal,
+      });
+    } catch (err) {
+      throw transportError(err);
+    }
+    const requestId = headerValue(response.headers['x-request-id']);
+    const json = parseJson(response.body);
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        throw new SendmuxError({
+          status: response.statusCode,
+          code: 'invalid_response',
+          message: `unexpected response body from ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+          requestId,
+        });
+      }
+      return { body: parsed.data, response };
+    }
+    throw httpError(response, json, requestId);
+  }
+
+  async function runAction(action: Action, providerId: string, opts: CallOptions = {}) {
+    const headers: Record<string, string> = {};
+    if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
+    const { body, response } = await call(
+      'POST',
+      `providers/${encodeURIComponent(providerId)}/${action}`,
+      providerItemResponseSchema,
+      { headers, signal: opts.signal },
+    );
+    return result(body.data, body.meta.request_id, response);
+  }
+
+  return {
+    runAction,
+    deactivate: (id, opts) => runAction('deactivate', id, opts),
+    activate: (id, opts) => runAction('activate', id, opts),
+    async getProvider(providerId, opts = {}) {
+      const { body, response } = await call(
+        'GET',
+        `providers/${encodeURIComponent(providerId)}`,
+        providerItemResponseSchema,
+        { signal: opts.signal },
+      );
+      return result(body.data, body.meta.request_id, response);
+    },
+    async *listProviders(filter = {}, opts = {}) {
+      let cursor: string | undefined;
+      do {
+        const searchParams: Record<string, string> = { limit: String(filter.limit ?? 100) };
+        if (filter.status) searchParams.status = filter.status;
+        if (filter.type) searchParams.type = filter.type;
+        if (cursor !== undefined) searchParams.cursor = cursor;
+        const { body } = await call('GET', 'providers', providerListResponseSchema, {
+          searchParams,
+          signal: opts.signal,
+        });
+        yield* body.data;
+        cursor = body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined;
+      } while (cursor !== undefined);
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
+
+function result<T>(data: T, requestId: string, response: Response<string>): ApiResult<T> {
+  return { data, status: response.statusCode, requestId, rateLimit: parseRateLimit(response.headers) };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function httpError(response: Response<string>, json: unknown, requestIdHeader: string | undefined): SendmuxError {
+  const now = Date.now();
+  const rateLimit = parseRateLimit(response.headers);
+  let retryAfterMs = parseRetryAfter(response.headers, now);
+  if (response.statusCode === 429 && rateLimit) {
+    // Never sooner than either header says.
+    retryAfterMs = Math.max(retryAfterMs ?? 0, rateLimit.resetAtMs - now);
+  }
+  const parsed = apiErrorSchema.safeParse(json);
+  if (!parsed.success) {
+    return new SendmuxError({
+      status: response.statusCode,
+      code: response.statusCode >= 500 ? 'internal_error' : 'invalid_response',
+      message: `HTTP ${response.statusCode} without a Sendmux error body`,
+      requestId: requestIdHeader,
+      retryAfterMs,
+      rateLimit,
+    });
+  }
+  const { error, meta } = parsed.data;
+  return new SendmuxError({
+    status: response.statusCode,
+    code: error.code,
+    message: error.message,
+    apiRetryable: error.retryable,
+    requestId: meta.request_id,
+    retryAfterMs,
+    rateLimit,
+    param: error.param,
+  });
+}
+
+/** Network errors, timeouts and resets: no answer, always transient. Carries no request options. */
+function transportError(err: unknown): SendmuxError {
+  if (err instanceof RequestError) {
+    const timeout = err.name === 'TimeoutError' || err.code === 'ETIMEDOUT';
+    return new SendmuxError({
+      status: null,
+      code: timeout ? 'timeout' : 'network_error',
+      message: `${timeout ? 'timeout' : 'network error'}: ${err.code} ${err.message}`,
+    });
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    return new SendmuxError({ status: null, code: 'network_error', message: 'request aborted' });
+  }
+  return new SendmuxError({
+    status: null,
+    code: 'network_error',
+    message: err instanceof Error ? err.message : String(err),
+  });
+}

@@ -1,0 +1,56 @@
+/** Per-test Redis prefix, config and cleanup. Tests never share Redis keys. */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+/** A unique prefix (a hash tag, like production's `{sdx}`). */
+export function uniquePrefix(): string {
+  return `{sdxt-${randomUUID().slice(0, 8)}}`;
+}
+
+/** Config as the worker would load it, pointed at the test Redis with a fresh prefix. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({ REDIS_URL: redisUrl(), LOG_LEVEL: 'silent' }),
+    prefix: uniquePrefix(),
+    backoffBaseMs: 50,
+    backoffCapMs: 500,
+    rateLimitPerMinute: 0,
+    timeoutMs: 2_000,
+    lockDurationMs: 5_000,
+    stalledIntervalMs: 5_000,
+    shutdownTimeoutMs: 5_000,
+    ...overrides,
+  };
+}
+
+/** Delete every key under a prefix. */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await redis.unlink(...found);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Poll until `check` returns a value other than undefined, or fail after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { fingerprint, IntentValidationError, parseIntents } from '../../src/actions/intent.js';
+
+const ok = { action: 'deactivate', providerId: 'dprov_abc123', idempotencyKey: 'key-1', source: 'manual' } as const;
+
+describe('parseIntents', () => {
+  it('accepts a valid intent and defaults the reason', () => {
+    expect(parseIntents([ok])).toEqual([{ ...ok, reason: '' }]);
+  });
+
+  it.each([
+    [{ providerId: 'abc' }, 'provider_id must be a sending account id'],
+    [{ providerId: 'dprov_has space' }, 'provider_id must be a sending account id'],
+    [{ idempotencyKey: '' }, 'idempotency_key must be 1..255 visible ASCII characters'],
+    [{ idempotencyKey: 'k'.repeat(256) }, 'idempotency_key must be 1..255'],
+    [{ idempotencyKey: 'has space' }, 'idempotency_key must be 1..255'],
+    [{ action: 'delete' }, 'action must be "deactivate" or "activate"'],
+    [{ source: 'robot' }, 'source must be one of manual, bulk, breaker, maintenance'],
+    [{ reason: 'r'.repeat(501) }, 'reason must be at most 500 characters'],
+  ])('rejects %o naming field and rule', (patch, message) => {
+    expect(() => parseIntents([{ ...ok, ...patch } as typeof ok])).toThrow(message);
+  });
+
+  it('reports every bad item of a batch with its index', () => {
+    try {
+      parseIntents([ok, { ...ok, providerId: 'x' }, { ...ok, idempotencyKey: '' }]);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(IntentValidationError);
+      const problems = (err as IntentValidationError).problems;
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^item 1: provider_id/);
+      expect(problems[1]).toMatch(/^item 2: idempotency_key/);
+    }
+  });
+});
+
+describe('fingerprint', () => {
+  it('differs by action, account and source but not by reason', () => {
+    const base = fingerprint(ok);
+    expect(fingerprint({ ...ok, action: 'activate' })).not.toBe(base);
+    expect(fingerprint({ ...ok, providerId: 'dprov_other' })).not.toBe(base);
+    expect(fingerprint({ ...ok, source: 'bulk' })).not.toBe(base);
+  });
+});
