@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { accountStatus } from '../../commands/account-status.js';
+import { cliContext } from '../context.js';
+import { table } from '../format.js';
+import { intOption } from '../options.js';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('recorded status of accounts (all recently changed ones when no id is given)')
+    .argument('[providerId...]', 'sending account ids')
+    .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
+    .option('--json', 'print a JSON array')
+    .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
+      const { config } = cliContext();
+      const statuses = await accountStatus(config, providerIds, flags.limit);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+        return;
+      }
+      const rows = statuses.map((s) => ({ ...s, last_error: s.last_error?.code ?? null }));
+      process.stdout.write(
+        `${table(rows, ['provider_id', 'status', 'is_active', 'updated_at', 'last_action', 'last_outcome', 'last_error', 'idempotency_key'])}\n`,
+      );
+    });
+}

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { runWorker } from '../../commands/run-worker.js';
+import { requireApiKey } from '../../config.js';
+import { cliContext, stopSignal } from '../context.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run workers until SIGTERM/SIGINT, then finish in-flight calls and exit 0')
+    .action(async () => {
+      const { config, logger } = cliContext('stdout');
+      requireApiKey(config);
+      const signal = stopSignal();
+      const { forced } = await runWorker(config, logger, { signal });
+      logger.info({ forced }, 'bye');
+      logger.flush();
+    });
+}

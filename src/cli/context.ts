@@ -1,0 +1,37 @@
+/** What every CLI command needs: settings, a logger, a stop signal. */
+import pino from 'pino';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+
+export interface CliContext {
+  config: Config;
+  logger: Logger;
+}
+
+/**
+ * @param logsTo - `stdout` for long-running services, `stderr` for commands whose stdout is
+ *   data (`--json`).
+ */
+export function cliContext(logsTo: 'stdout' | 'stderr' = 'stderr'): CliContext {
+  const config = loadConfig();
+  const logger =
+    logsTo === 'stdout'
+      ? createLogger({ level: config.logLevel })
+      : createLogger({
+          level: config.logLevel,
+          pretty: false,
+          destination: pino.destination({ fd: 2, sync: true }),
+        });
+  return { config, logger };
+}
+
+/** Aborts on the first SIGTERM or SIGINT. */
+export function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => {
+    controller.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return controller.signal;
+}

@@ -1,0 +1,57 @@
+/**
+ * `sendmux-deactivator` CLI: thin commander shells over the library functions.
+ * Exit codes: 0 success, 1 an action failed, 2 invalid input or config.
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { registerActions } from './commands/actions.js';
+import { registerDemo } from './commands/demo.js';
+import { registerEvents } from './commands/events.js';
+import { registerSim } from './commands/sim.js';
+import { registerStatus } from './commands/status.js';
+import { registerWorker } from './commands/worker.js';
+import { EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
+
+export function buildProgram(): Command {
+  const program = new Command('sendmux-deactivator')
+    .description('Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerWorker(program);
+  registerActions(program);
+  registerStatus(program);
+  registerEvents(program);
+  registerSim(program);
+  registerDemo(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Run the CLI; resolves with the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other commander error is bad usage.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+    }
+    const code = exitCodeFor(err);
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return code;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`fatal: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,42 @@
+/** Recent events and a live tail (the `events` CLI command). */
+import type { Config } from '../config.js';
+import { followEvents, readRecentEvents } from '../events/stream.js';
+import type { ActionEvent, EventType } from '../events/types.js';
+import { keysFor } from '../keys.js';
+import { createRedis } from '../redis.js';
+
+export interface ReadEventsOptions {
+  type?: EventType;
+  limit?: number;
+  /** After the recent events, keep printing new ones until `signal` aborts. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function readEvents(
+  config: Config,
+  options: ReadEventsOptions,
+  onEvent: (event: ActionEvent) => void,
+): Promise<void> {
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const keys = keysFor(config.prefix);
+  try {
+    const recent = await readRecentEvents(redis, keys, { type: options.type, limit: options.limit });
+    recent.forEach(onEvent);
+    if (!options.follow) return;
+    const after = recent.at(-1)?.id ?? '$';
+    const abort = () => redis.disconnect();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const event of followEvents(redis, keys, { type: options.type, after, blockMs: 1_000, signal: options.signal })) {
+        onEvent(event);
+      }
+    } catch (err) {
+      if (!options.signal?.aborted) throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  } finally {
+    if (redis.status !== 'end') await redis.quit().catch(() => undefined);
+  }
+}

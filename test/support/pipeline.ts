@@ -1,0 +1,74 @@
+/**
+ * A real pipeline for integration tests: the simulator over HTTP, real Redis with a fresh
+ * prefix, a real producer and real BullMQ workers. `stop()` closes everything and drops keys.
+ */
+import { Redis } from 'ioredis';
+import { openProducer, type ProducerHandle } from '../../src/actions/open-producer.js';
+import { waitForIntents } from '../../src/actions/wait.js';
+import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
+import type { Config } from '../../src/config.js';
+import { readRecentEvents } from '../../src/events/stream.js';
+import type { ActionEvent } from '../../src/events/types.js';
+import { keysFor, type Keys } from '../../src/keys.js';
+import { createLogger } from '../../src/logger.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
+import { readStatuses, type AccountStatus } from '../../src/status/read-status.js';
+import { dropPrefix, testConfig } from './context.js';
+
+export interface Pipeline {
+  sim: Simulator;
+  config: Config;
+  keys: Keys;
+  producer: ProducerHandle;
+  redis: Redis;
+  workers: ActionWorker[];
+  addWorker(overrides?: Partial<Config>): Promise<ActionWorker>;
+  waitFor(keys: readonly string[], timeoutMs?: number): Promise<Map<string, string>>;
+  events(type?: ActionEvent['type']): Promise<ActionEvent[]>;
+  status(providerId: string): Promise<AccountStatus | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(
+  options: { config?: Partial<Config>; sim?: SimulatorOptions; workers?: number } = {},
+): Promise<Pipeline> {
+  const sim = await startSimulator({ accounts: 30, rateLimit: 0, ...options.sim });
+  const config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key', ...options.config });
+  const keys = keysFor(config.prefix);
+  const producer = openProducer(config);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
+  const workers: ActionWorker[] = [];
+  const addWorker = async (overrides: Partial<Config> = {}) => {
+    const w = await startWorker({ config: { ...config, ...overrides }, logger });
+    await w.waitUntilReady();
+    workers.push(w);
+    return w;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
+  return {
+    sim,
+    config,
+    keys,
+    producer,
+    redis,
+    workers,
+    addWorker,
+    async waitFor(idempotencyKeys, timeoutMs = 20_000) {
+      const { states, done } = await waitForIntents(redis, keys, idempotencyKeys, { timeoutMs, pollMs: 50 });
+      if (!done) throw new Error(`intents not finished in ${timeoutMs} ms: ${JSON.stringify([...states])}`);
+      return states;
+    },
+    events: (type) => readRecentEvents(redis, keys, { type, limit: 10_000 }),
+    async status(providerId) {
+      return (await readStatuses(redis, keys, [providerId]))[0];
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.close(2_000)));
+      await producer.close();
+      await redis.quit();
+      await sim.close();
+      await dropPrefix(config.prefix);
+    },
+  };
+}
