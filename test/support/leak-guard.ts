@@ -1,25 +1,44 @@
 /**
- * Fails a test that leaves a worker, a Redis connection or a server open: every one of them
- * is a TCP handle, so the count of TCP handles after a test must fall back to what it was
- * before it (allowing a short grace period for sockets that are closing).
+ * Fails a test that leaves a worker, a Redis connection or a server open: each of them holds
+ * a TCP handle, so the number of TCP handles must fall back to what it was before (after a
+ * short grace period for sockets that are closing).
+ *
+ * Checked after every test, and after the whole file. A file that keeps fixtures open across
+ * its tests (beforeAll/afterAll) calls {@link sharedFixtures} and is checked after the file only.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 const TCP = new Set(['TCPWRAP', 'TCPSocketWrap', 'TCPServerWrap', 'TCPSERVERWRAP']);
 const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => TCP.has(r)).length;
 
-let baseline = 0;
+let perTest = true;
+let fileBaseline = 0;
+let testBaseline = 0;
 
-beforeEach(() => {
-  baseline = tcpHandles();
-});
+/** This file shares open fixtures between its tests: check for leaks after the file only. */
+export function sharedFixtures(): void {
+  perTest = false;
+}
 
-afterEach(async () => {
+async function expectNoLeak(baseline: number, what: string): Promise<void> {
   let open = tcpHandles();
   for (let waited = 0; open > baseline && waited < 3_000; waited += 50) {
     await sleep(50);
     open = tcpHandles();
   }
-  expect(open, `test leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open`).toBeLessThanOrEqual(baseline);
+  expect(open, `${what} leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open`).toBeLessThanOrEqual(baseline);
+}
+
+beforeAll(() => {
+  fileBaseline = tcpHandles();
+});
+beforeEach(() => {
+  testBaseline = tcpHandles();
+});
+afterEach(async () => {
+  if (perTest) await expectNoLeak(testBaseline, 'test');
+});
+afterAll(async () => {
+  await expectNoLeak(fileBaseline, 'test file');
 });

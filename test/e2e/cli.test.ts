@@ -1,0 +1,111 @@
+/** The CLI's contract: commands, JSON fields and exit codes, run as real processes. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
+import type { Config } from '../../src/config.js';
+import { keysFor } from '../../src/keys.js';
+import { createLogger } from '../../src/logger.js';
+import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { runCli } from '../support/cli-process.js';
+import { dropPrefix, testConfig } from '../support/context.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+
+sharedFixtures();
+
+let sim: Simulator;
+let config: Config;
+let worker: ActionWorker;
+let redis: Redis;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  sim = await startSimulator({ accounts: 10, rateLimit: 0 });
+  config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
+  worker = await startWorker({ config, logger: createLogger({ level: 'silent', pretty: false }) });
+  redis = new Redis(config.redisUrl);
+  env = { REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.prefix, LOG_LEVEL: 'silent' };
+});
+
+afterAll(async () => {
+  await worker.close(2_000);
+  await redis.quit();
+  await sim.close();
+  await dropPrefix(config.prefix);
+});
+
+describe('sendmux-deactivator CLI', () => {
+  it('deactivate --wait --json succeeds with exit 0 and reports each intent', async () => {
+    const r = await runCli(['deactivate', simAccountId(1), '--key', 'cli-ok-1', '--reason', 'cli test', '--wait', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(out).toEqual([
+      expect.objectContaining({ provider_id: simAccountId(1), idempotency_key: 'cli-ok-1', job_id: 'k-cli-ok-1', enqueue: 'enqueued', state: 'succeeded' }),
+    ]);
+  });
+
+  it('deactivate --wait exits 1 when an action fails', async () => {
+    const r = await runCli(['deactivate', simAccountId(2), 'dprov_nosuchaccount', '--wait', '--json'], env);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { provider_id: string; state: string; http_status: number | null; error_code: string | null; idempotency_key: string }[];
+    expect(out.find((o) => o.provider_id === 'dprov_nosuchaccount')).toMatchObject({ state: 'failed', http_status: 404, error_code: 'not_found' });
+    expect(out.find((o) => o.provider_id === simAccountId(2))?.state).toBe('succeeded');
+    expect(out.every((o) => o.idempotency_key.startsWith('deactivate-'))).toBe(true); // fresh UUID-based keys
+  });
+
+  it('exits 2 on invalid input, naming the argument and rule, and enqueues nothing', async () => {
+    const idemKeys = async () => (await redis.keys(`${config.prefix}:idem:*`)).length;
+    const jobKeys = async () => (await redis.keys(`${config.prefix}:actions:k-*`)).length;
+    const before = [await idemKeys(), await jobKeys()];
+    const bad = await runCli(['deactivate', simAccountId(3), 'not-an-id'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/item 1: provider_id must be a sending account id/);
+    const twoIdsOneKey = await runCli(['activate', simAccountId(3), simAccountId(4), '--key', 'k'], env);
+    expect(twoIdsOneKey.code).toBe(2);
+    expect(twoIdsOneKey.stderr).toMatch(/--key: can only be used with exactly one provider id/);
+    const badConfig = await runCli(['deactivate', simAccountId(3)], { ...env, REDIS_URL: 'http://nope' });
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toMatch(/REDIS_URL: must be a URL with scheme redis:\/\//);
+    const badFlag = await runCli(['events', '--limit', 'lots'], env);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--limit must be an integer/);
+    expect([await idemKeys(), await jobKeys()]).toEqual(before);
+  });
+
+  it('exits 2 when a key is reused for another intent', async () => {
+    const first = await runCli(['deactivate', simAccountId(5), '--key', 'cli-reuse', '--wait'], env);
+    expect(first.code).toBe(0);
+    const again = await runCli(['deactivate', simAccountId(5), '--key', 'cli-reuse', '--json'], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual([expect.objectContaining({ enqueue: 'duplicate', state: 'succeeded' })]);
+    const other = await runCli(['activate', simAccountId(5), '--key', 'cli-reuse'], env);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/idempotency key "cli-reuse" is already used for another intent/);
+  });
+
+  it('status --json and events --json print the documented fields', async () => {
+    await runCli(['deactivate', simAccountId(6), '--key', 'cli-status-6', '--wait'], env);
+    const status = await runCli(['status', simAccountId(6), '--json'], env);
+    expect(status.code).toBe(0);
+    const [s] = JSON.parse(status.stdout) as Record<string, unknown>[];
+    expect(s).toMatchObject({ provider_id: simAccountId(6), status: 'inactive', is_active: false, last_action: 'deactivate', idempotency_key: 'cli-status-6' });
+    expect(s).toHaveProperty('updated_at');
+    expect(s?.request_id).toMatch(/^req_/);
+
+    const all = await runCli(['status', '--json'], env);
+    expect((JSON.parse(all.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
+
+    const events = await runCli(['events', '--type', 'action.failed', '--json'], env);
+    expect(events.code).toBe(0);
+    const lines = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const e of lines) {
+      expect(e.type).toBe('action.failed');
+      for (const field of ['provider_id', 'action', 'idempotency_key', 'http_status', 'error_code', 'request_id', 'attempts', 'at']) {
+        expect(e, field).toHaveProperty(field);
+      }
+    }
+    const limited = await runCli(['events', '--limit', '2', '--json'], env);
+    expect(limited.stdout.trim().split('\n')).toHaveLength(2);
+    expect(keysFor(config.prefix).events).toContain(config.prefix);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * The worker as a real process: SIGTERM drains in-flight calls and exits 0; SIGKILL mid-call
+ * loses nothing and, after a restart, the operation has run exactly once at the API.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openProducer, type ProducerHandle } from '../../src/actions/open-producer.js';
+import { readIntentStates } from '../../src/actions/wait.js';
+import type { Config } from '../../src/config.js';
+import { readRecentEvents } from '../../src/events/stream.js';
+import { keysFor } from '../../src/keys.js';
+import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { dropPrefix, testConfig, waitFor } from '../support/context.js';
+
+let sim: Simulator | undefined;
+let producer: ProducerHandle | undefined;
+let redis: Redis | undefined;
+let config: Config | undefined;
+const children: CliProcess[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await c.exited;
+  }
+  await producer?.close();
+  await redis?.quit();
+  await sim?.close();
+  if (config) await dropPrefix(config.prefix);
+  sim = producer = redis = config = undefined;
+});
+
+async function setup(env: Record<string, string> = {}) {
+  sim = await startSimulator({ accounts: 20, rateLimit: 0 });
+  config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
+  producer = openProducer(config);
+  redis = new Redis(config.redisUrl);
+  const workerEnv = {
+    REDIS_URL: config.redisUrl,
+    QUEUE_PREFIX: config.prefix,
+    SENDMUX_BASE_URL: sim.url,
+    SENDMUX_API_KEY: 'smx_root_sim_key',
+    SENDMUX_RATE_LIMIT: '0',
+    BACKOFF_BASE_MS: '100',
+    BACKOFF_CAP_MS: '500',
+    ...env,
+  };
+  const startWorker = async () => {
+    const w = spawnCli(['worker'], workerEnv);
+    children.push(w);
+    await w.waitForOutput(/worker started/);
+    return w;
+  };
+  return { sim, config, producer, redis, keys: keysFor(config.prefix), startWorker };
+}
+
+const intent = (i: number, key: string) => ({
+  action: 'deactivate' as const,
+  providerId: simAccountId(i),
+  idempotencyKey: key,
+  source: 'manual' as const,
+  reason: 'e2e',
+});
+
+describe('worker process', () => {
+  it('SIGTERM: stops taking jobs, lets in-flight calls finish, exits 0', async () => {
+    const t = await setup({ WORKER_CONCURRENCY: '3', SHUTDOWN_TIMEOUT_MS: '10000' });
+    for (let i = 1; i <= 5; i++) t.sim.script(simAccountId(i), [{ kind: 'delay', ms: 1_500 }]);
+    const worker = await t.startWorker();
+    await t.producer.enqueueMany([1, 2, 3, 4, 5].map((i) => intent(i, `term-${i}`)));
+    await waitFor(() => (t.sim.stats().requests >= 3 ? true : undefined), 10_000, '3 calls in flight');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/worker closed/);
+
+    const states = await readIntentStates(t.redis, t.keys, [1, 2, 3, 4, 5].map((i) => `term-${i}`));
+    // The three in flight finished; the other two were never taken and still wait.
+    expect(states.filter((s) => s === 'succeeded')).toHaveLength(3);
+    expect(states.filter((s) => s === 'queued')).toHaveLength(2);
+    expect(await t.producer.queue.getWaitingCount()).toBe(2);
+    expect(await t.producer.queue.getActiveCount()).toBe(0);
+    expect(t.sim.stats().requests).toBe(3);
+  });
+
+  it('SIGKILL mid-call then restart: the job is not lost and runs exactly once at the API', async () => {
+    const t = await setup({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', SENDMUX_TIMEOUT_MS: '5000' });
+    const id = simAccountId(7);
+    t.sim.script(id, [{ kind: 'delay', ms: 1_500 }]);
+    const first = await t.startWorker();
+    await t.producer.enqueue(intent(7, 'kill-1'));
+    await waitFor(() => (t.sim.stats().requests >= 1 ? true : undefined), 10_000, 'the call to reach the API');
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    expect((await readIntentStates(t.redis, t.keys, ['kill-1']))[0]).toBe('queued');
+
+    await t.startWorker();
+    await waitFor(async () => ((await readIntentStates(t.redis, t.keys, ['kill-1']))[0] === 'succeeded' ? true : undefined), 20_000, 'the re-run to succeed');
+    const stats = t.sim.stats();
+    expect(stats.executions.byKey['kill-1']).toBe(1);
+    expect(stats.requests).toBeGreaterThanOrEqual(2); // it really was called again ...
+    expect(stats.replays + stats.inFlightConflicts).toBeGreaterThanOrEqual(1); // ... and the API deduplicated it
+    const events = await readRecentEvents(t.redis, t.keys);
+    expect(events.filter((e) => e.type === 'action.succeeded')).toHaveLength(1);
+    expect(t.sim.account(id)?.is_active).toBe(false);
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * Contract test: real simulator responses validated with ajv against the response schemas
+ * that spec/sendmux/openapi-management.json declares for each path and status (ApiError
+ * where the spec declares none, e.g. 401 on a single account, 429, 500, 503).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  SIM_LOCKED_ID,
+  SIM_SHARED_SES_ID,
+  simAccountId,
+  startSimulator,
+} from '../../../src/sim/index.js';
+import type { Simulator } from '../../../src/sim/index.js';
+import { get, post } from './helpers.js';
+import type { CallResult } from './helpers.js';
+
+const SPEC_ID = 'https://sendmux.test/openapi-management.json';
+const specPath = fileURLToPath(
+  new URL('../../../spec/sendmux/openapi-management.json', import.meta.url),
+);
+
+interface ResponseSpec {
+  content?: Record<string, { schema?: { $ref?: string } } | undefined>;
+}
+interface Spec {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, ResponseSpec | undefined> } | undefined> | undefined
+  >;
+}
+
+const spec = JSON.parse(readFileSync(specPath, 'utf8')) as Spec & Record<string, unknown>;
+const ajv = new Ajv2020Module.default({ strict: false, allErrors: true, validateFormats: true });
+for (const f of ['email', 'date-time', 'uri', 'binary']) ajv.addFormat(f, true);
+ajv.addSchema({ ...spec, $id: SPEC_ID });
+
+const cache = new Map<string, ValidateFunction>();
+function validatorFor(ref: string): ValidateFunction {
+  let v = cache.get(ref);
+  if (v === undefined) {
+    v = ajv.compile({ $ref: `${SPEC_ID}${ref}` });
+    cache.set(ref, v);
+  }
+  return v;
+}
+
+/** The schema $ref the spec declares for (path, method, status), or ApiError when none is declared. */
+function declaredRef(
+  path: string,
+  method: 'get' | 'post',
+  status: number,
+): { ref: string; declared: boolean } {
+  const ref =
+    spec.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json']?.schema
+      ?.$ref;
+  return ref === undefined
+    ? { ref: '#/components/schemas/ApiError', declared: false }
+    : { ref, declared: true };
+}
+
+function expectConforms(
+  r: CallResult,
+  path: string,
+  method: 'get' | 'post',
+  status: number,
+  declared?: boolean,
+): void {
+  expect(r.status).toBe(status);
+  const d = declaredRef(path, method, status);
+  if (declared !== undefined) expect(d.declared).toBe(declared);
+  const validate = validatorFor(d.ref);
+  const ok = validate(r.json);
+  expect(validate.errors ?? [], `${method} ${path} ${status} vs ${d.ref}`).toEqual([]);
+  expect(ok).toBe(true);
+  expect(r.headers['x-request-id']).toBe(
+    (r.json as { meta: { request_id: string } }).meta.request_id,
+  );
+  expect(r.headers['cache-control']).toBe('no-store');
+  expect(r.headers['content-type']).toMatch(/^application\/json/);
+}
+
+const ONE = '/providers/{public_id}';
+const DEACTIVATE = '/providers/{public_id}/deactivate';
+const ACTIVATE = '/providers/{public_id}/activate';
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ accounts: 30, rateLimit: 1_000 });
+});
+beforeEach(() => {
+  sim.reset();
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('the validator is not vacuous', () => {
+  it('rejects an item with an extra field or a missing is_shared, and a list without pagination', async () => {
+    const r = await get(sim, `/providers/${simAccountId(1)}`);
+    const body = r.json as { data: Record<string, unknown> };
+    const validate = validatorFor('#/components/schemas/ProviderItemResponse');
+    expect(validate(body)).toBe(true);
+    expect(validate({ ...body, data: { ...body.data, secret: 'x' } })).toBe(false);
+    const missing = { ...body.data };
+    delete missing.is_shared;
+    expect(validate({ ...body, data: missing })).toBe(false);
+    expect(validate({ ...body, data: { ...body.data, status: 'paused' } })).toBe(false);
+    expect(validate({ ...body, extra: true })).toBe(false);
+    const list = await get(sim, '/providers?limit=2');
+    const listValidate = validatorFor('#/components/schemas/ProviderItemCursorListResponse');
+    expect(listValidate(list.json)).toBe(true);
+    expect(
+      listValidate({
+        ...(list.json as object),
+        pagination: { has_more: false, next_cursor: null },
+      }),
+    ).toBe(false);
+    const apiError = validatorFor('#/components/schemas/ApiError');
+    expect(
+      apiError({
+        ok: false,
+        error: { code: 'teapot', message: 'x', retryable: false },
+        meta: { request_id: 'req_x' },
+      }),
+    ).toBe(false);
+  });
+});
+
+describe('responses conform to the OpenAPI contract', () => {
+  it('GET /providers pages (middle and last)', async () => {
+    expectConforms(await get(sim, '/providers?limit=5'), '/providers', 'get', 200, true);
+    expectConforms(await get(sim, '/providers?limit=100'), '/providers', 'get', 200, true);
+    expectConforms(await get(sim, '/providers?type=amazon_ses'), '/providers', 'get', 200, true);
+  });
+
+  it('GET /providers/{public_id} for every seeded account kind', async () => {
+    for (const id of [
+      simAccountId(1),
+      simAccountId(7),
+      simAccountId(11),
+      simAccountId(22),
+      SIM_SHARED_SES_ID,
+      SIM_LOCKED_ID,
+    ]) {
+      expectConforms(await get(sim, `/providers/${id}`), ONE, 'get', 200, true);
+    }
+  });
+
+  it('deactivate 200 and activate 200 (active and pending)', async () => {
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(2)}/deactivate`),
+      DEACTIVATE,
+      'post',
+      200,
+      true,
+    );
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(2)}/activate`),
+      ACTIVATE,
+      'post',
+      200,
+      true,
+    );
+    expectConforms(
+      await post(sim, `/providers/${SIM_SHARED_SES_ID}/deactivate`),
+      DEACTIVATE,
+      'post',
+      200,
+      true,
+    );
+    const pending = await post(sim, `/providers/${simAccountId(22)}/activate`);
+    expectConforms(pending, ACTIVATE, 'post', 200, true);
+    expect((pending.json as { data: { status: string } }).data.status).toBe('pending');
+  });
+
+  it('404 not_found on GET and POST', async () => {
+    expectConforms(await get(sim, '/providers/dprov_nope'), ONE, 'get', 404, true);
+    expectConforms(
+      await post(sim, '/providers/dprov_nope/deactivate'),
+      DEACTIVATE,
+      'post',
+      404,
+      true,
+    );
+  });
+
+  it('409 conflict and 409 idempotency_conflict', async () => {
+    const conflict = await post(sim, `/providers/${SIM_LOCKED_ID}/deactivate`);
+    expectConforms(conflict, DEACTIVATE, 'post', 409, true);
+    expect((conflict.json as { error: { code: string } }).error.code).toBe('conflict');
+    await post(sim, `/providers/${simAccountId(3)}/deactivate`, { idem: 'c-1' });
+    const idem = await post(sim, `/providers/${simAccountId(3)}/activate`, { idem: 'c-1' });
+    expectConforms(idem, ACTIVATE, 'post', 409, true);
+    expect((idem.json as { error: { code: string } }).error.code).toBe('idempotency_conflict');
+  });
+
+  it('401 (declared on the list), 400, 500, 503 (ApiError)', async () => {
+    expectConforms(await get(sim, '/providers', { key: null }), '/providers', 'get', 401, true);
+    expectConforms(
+      await get(sim, `/providers/${simAccountId(1)}`, { key: 'smx_root_bad' }),
+      ONE,
+      'get',
+      401,
+      false,
+    );
+    expectConforms(await get(sim, '/providers?limit=0'), '/providers', 'get', 400, false);
+    sim.script(simAccountId(4), [
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 503 },
+    ]);
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(4)}/deactivate`),
+      DEACTIVATE,
+      'post',
+      500,
+      false,
+    );
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(4)}/deactivate`),
+      DEACTIVATE,
+      'post',
+      503,
+      false,
+    );
+  });
+
+  it('403 (declared on the list) and 429 (ApiError)', async () => {
+    const limited = await startSimulator({
+      accounts: 2,
+      rateLimit: 1,
+      readOnlyApiKey: 'smx_root_ro',
+    });
+    try {
+      expectConforms(
+        await post(limited, `/providers/${simAccountId(1)}/deactivate`, { key: 'smx_root_ro' }),
+        DEACTIVATE,
+        'post',
+        403,
+        false,
+      );
+      await get(limited, '/providers');
+      expectConforms(await get(limited, '/providers'), '/providers', 'get', 429, false);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('304 has no body', async () => {
+    const first = await get(sim, `/providers/${simAccountId(1)}`);
+    const r = await get(sim, `/providers/${simAccountId(1)}`, {
+      headers: { 'if-none-match': String(first.headers.etag) },
+    });
+    expect(r.status).toBe(304);
+    expect(declaredRef(ONE, 'get', 304).declared).toBe(false);
+    expect(r.text).toBe('');
+  });
+});

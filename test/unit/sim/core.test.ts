@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { AccountStore } from '../../../src/sim/accounts.js';
+import { newRequestId } from '../../../src/sim/envelope.js';
+import { FaultController } from '../../../src/sim/faults.js';
+import { IdempotencyStore } from '../../../src/sim/idempotency.js';
+import { SIM_LOCKED_ID, simAccountId } from '../../../src/sim/index.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  etagMatches,
+  parseListQuery,
+} from '../../../src/sim/pagination.js';
+import { RateLimiter } from '../../../src/sim/rate-limit.js';
+
+const res = { status: 200, headers: {}, body: '{}' };
+
+describe('IdempotencyStore', () => {
+  it('tracks in-flight, replay, mismatch, release and expiry', () => {
+    const s = new IdempotencyStore(1_000);
+    const b = s.begin('k', 'POST /a', 0);
+    expect(b.kind).toBe('new');
+    expect(s.begin('k', 'POST /a', 1).kind).toBe('in_flight');
+    expect(s.begin('k', 'POST /b', 1).kind).toBe('in_flight');
+    if (b.kind !== 'new') throw new Error('unreachable');
+    s.complete(b.entry, res, 10);
+    expect(s.begin('k', 'POST /a', 500)).toEqual({ kind: 'replay', response: res });
+    expect(s.begin('k', 'POST /b', 500).kind).toBe('mismatch');
+    expect(s.begin('k', 'POST /a', 1_010).kind).toBe('new');
+
+    const r = s.begin('r', 'POST /a', 0);
+    if (r.kind !== 'new') throw new Error('unreachable');
+    s.release(r.entry);
+    expect(s.begin('r', 'POST /a', 0).kind).toBe('new');
+  });
+
+  it('ignores completions after clear() and sweeps expired entries', () => {
+    const s = new IdempotencyStore(10);
+    const b = s.begin('k', 'x', 0);
+    s.clear();
+    if (b.kind !== 'new') throw new Error('unreachable');
+    s.complete(b.entry, res, 0);
+    expect(s.size).toBe(0);
+    for (let i = 0; i < 600; i++) {
+      const e = s.begin(`k${i}`, 'x', i);
+      if (e.kind === 'new') s.complete(e.entry, res, i);
+    }
+    expect(s.size).toBeLessThan(300);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('counts a fixed window per key and writes headers', () => {
+    const l = new RateLimiter(2, 1_000);
+    const h: Record<string, string> = {};
+    expect(l.hit('a', 0, h).allowed).toBe(true);
+    expect(l.hit('a', 100, h).allowed).toBe(true);
+    const v = l.hit('a', 200, h);
+    expect(v).toEqual({ allowed: false, retryAfterS: 1 });
+    expect(h).toEqual({
+      'x-ratelimit-limit': '2',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': '1',
+    });
+    expect(l.hit('b', 200, {}).allowed).toBe(true);
+    expect(l.hit('a', 1_000, {}).allowed).toBe(true);
+  });
+
+  it('is a no-op when the limit is 0', () => {
+    const h: Record<string, string> = {};
+    expect(new RateLimiter(0, 1_000).hit('a', 0, h).allowed).toBe(true);
+    expect(h).toEqual({});
+  });
+});
+
+describe('FaultController', () => {
+  it('uses scripted steps first, then one RNG draw per request', () => {
+    const draws = [0.1, 0.3, 0.5, 0.7, 0.95];
+    let calls = 0;
+    const f = new FaultController(() => draws[calls++] ?? 0.99, {
+      error500Rate: 0.2,
+      error503Rate: 0.2,
+      dropRate: 0.2,
+      hangRate: 0.2,
+    });
+    f.script('x', [{ kind: 'delay', ms: 5 }]);
+    expect(f.next('x')).toEqual({ kind: 'delay', ms: 5 });
+    expect(calls).toBe(0);
+    expect([f.next('x'), f.next('x'), f.next('x'), f.next('x'), f.next('x')]).toEqual([
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 503 },
+      { kind: 'drop' },
+      { kind: 'hang' },
+      undefined,
+    ]);
+    expect(calls).toBe(5);
+  });
+
+  it('keeps current values for undefined keys and rejects bad patches', () => {
+    const f = new FaultController(Math.random, { latencyMs: 10 });
+    f.set({ latencyMs: undefined, hangRate: 0.5 });
+    expect(f.current).toMatchObject({ latencyMs: 10, hangRate: 0.5, retryAfter503S: 1 });
+    expect(() => {
+      f.set({ hangRate: 1.5 });
+    }).toThrow();
+  });
+});
+
+describe('list query and ETag helpers', () => {
+  const store = new AccountStore(10);
+
+  it('round-trips cursors and rejects unknown ones', () => {
+    expect(decodeCursor(encodeCursor(simAccountId(3)))).toBe(simAccountId(3));
+    expect(decodeCursor('!!')).toBeUndefined();
+    expect(parseListQuery({ cursor: encodeCursor('dprov_unknown') }, store)).toMatchObject({
+      ok: false,
+      param: 'cursor',
+    });
+    expect(parseListQuery({}, store)).toEqual({
+      ok: true,
+      query: { limit: 50, status: undefined, type: undefined, afterId: undefined },
+    });
+  });
+
+  it('pages newest first after a cursor', () => {
+    const page = store.page({ limit: 3, afterId: simAccountId(10) });
+    expect(page.items.map((a) => a.item.id)).toEqual([9, 8, 7].map(simAccountId));
+    expect(page.hasMore).toBe(true);
+    const tail = store.page({ limit: 5, afterId: simAccountId(1) });
+    expect(tail.items.map((a) => a.item.id)).toEqual([SIM_LOCKED_ID, 'dprov_sim_ses_shared']);
+    expect(tail.hasMore).toBe(false);
+  });
+
+  it('matches weak ETags', () => {
+    const tag = 'W/"0123456789abcdef"';
+    expect(etagMatches(tag, tag)).toBe(true);
+    expect(etagMatches('"0123456789abcdef"', tag)).toBe(true);
+    expect(etagMatches('W/"x", W/"0123456789abcdef"', tag)).toBe(true);
+    expect(etagMatches('*', tag)).toBe(true);
+    expect(etagMatches('W/"fedcba9876543210"', tag)).toBe(false);
+    expect(etagMatches(undefined, tag)).toBe(false);
+  });
+
+  it('mints request ids of the documented shape', () => {
+    const ids = new Set(Array.from({ length: 2_000 }, newRequestId));
+    expect(ids.size).toBe(2_000);
+    for (const id of ids) expect(id).toMatch(/^req_[a-z0-9]{25}$/);
+  });
+});
