@@ -1,0 +1,69 @@
+/**
+ * Unauthenticated admin routes under /__sim, for tests and other processes:
+ * GET /__sim/stats, GET|POST /__sim/faults, POST /__sim/script, POST /__sim/reset.
+ */
+import type { FastifyPluginCallback, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { SimContext } from './context.js';
+import { simFaultsPatchSchema, simScriptSchema } from './faults.js';
+
+export const ADMIN_PREFIX = '/__sim';
+
+function badRequest(reply: FastifyReply, error: z.ZodError): void {
+  void reply.code(400).send({
+    ok: false,
+    error: { code: 'invalid_parameter', message: z.prettifyError(error), retryable: false },
+  });
+}
+
+export function adminRoutes(ctx: SimContext, reset: () => void): FastifyPluginCallback {
+  return (app, _opts, done) => {
+    // Lenient JSON: an empty body is "no body" whatever the content type.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') {
+        next(null, undefined);
+        return;
+      }
+      try {
+        next(null, JSON.parse(text) as unknown);
+      } catch {
+        next(Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 }), undefined);
+      }
+    });
+    app.addHook('onSend', (_req, reply, payload, next) => {
+      void reply.header('cache-control', 'no-store');
+      next(null, payload);
+    });
+    app.get('/stats', (_req, reply) => {
+      void reply.send(ctx.stats.snapshot());
+    });
+    app.get('/faults', (_req, reply) => {
+      void reply.send({ ok: true, data: ctx.faults.current });
+    });
+    app.post('/faults', (req, reply) => {
+      const parsed = simFaultsPatchSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        badRequest(reply, parsed.error);
+        return;
+      }
+      ctx.faults.set(parsed.data);
+      void reply.send({ ok: true, data: ctx.faults.current });
+    });
+    app.post('/script', (req, reply) => {
+      const parsed = simScriptSchema.safeParse(req.body);
+      if (!parsed.success) {
+        badRequest(reply, parsed.error);
+        return;
+      }
+      ctx.faults.script(parsed.data.provider_id, parsed.data.steps);
+      void reply.send({ ok: true });
+    });
+    app.post('/reset', (_req, reply) => {
+      reset();
+      void reply.send({ ok: true });
+    });
+    done();
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Per-request plumbing shared by the API routes: request id, auth, rate limit, sending.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SimContext } from './context.js';
+import { baseHeaders, errorBody, newRequestId } from './envelope.js';
+import type { ErrorSpec, SimResponse } from './envelope.js';
+
+/** An authenticated, rate-limit-admitted API request. */
+export interface Gate {
+  readonly requestId: string;
+  readonly apiKey: string;
+  readonly readOnly: boolean;
+  /** Response headers so far: X-Request-Id, Cache-Control, Content-Type, X-RateLimit-*. */
+  readonly headers: Record<string, string>;
+}
+
+export function send(reply: FastifyReply, res: SimResponse): void {
+  void reply.code(res.status).headers(res.headers).send(res.body);
+}
+
+export function errorResponse(
+  requestId: string,
+  headers: Record<string, string>,
+  status: number,
+  e: ErrorSpec,
+): SimResponse {
+  return { status, headers, body: errorBody(requestId, e) };
+}
+
+export function sendError(
+  reply: FastifyReply,
+  g: Pick<Gate, 'requestId' | 'headers'>,
+  status: number,
+  e: ErrorSpec,
+): void {
+  send(reply, errorResponse(g.requestId, g.headers, status, e));
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ')
+    return undefined;
+  const token = header.slice(7).trim();
+  return token === '' ? undefined : token;
+}
+
+/**
+ * Counts the request, authenticates it (401) and applies the rate limit for its key (429).
+ * Returns undefined when a response has already been sent.
+ */
+export function gate(ctx: SimContext, req: FastifyRequest, reply: FastifyReply): Gate | undefined {
+  ctx.stats.requests++;
+  const requestId = newRequestId();
+  const headers = baseHeaders(requestId);
+  const now = Date.now();
+  const { apiKey, readOnlyApiKey } = ctx.config;
+  const token = bearer(req.headers.authorization);
+  if (token === undefined || (token !== apiKey && token !== readOnlyApiKey)) {
+    ctx.limiter.preview(now, headers);
+    sendError(reply, { requestId, headers }, 401, {
+      code: 'authentication_required',
+      message: token === undefined ? 'Missing bearer API key' : 'Invalid API key',
+      retryable: false,
+    });
+    return undefined;
+  }
+  const verdict = ctx.limiter.hit(token, now, headers);
+  if (!verdict.allowed) {
+    ctx.stats.rateLimited++;
+    headers['retry-after'] = String(verdict.retryAfterS);
+    sendError(reply, { requestId, headers }, 429, {
+      code: 'rate_limit_exceeded',
+      message: `Rate limit of ${ctx.limiter.limit} requests per ${ctx.limiter.windowMs / 1000}s exceeded`,
+      retryable: true,
+    });
+    return undefined;
+  }
+  return { requestId, apiKey: token, readOnly: token !== apiKey, headers };
+}

@@ -1,0 +1,61 @@
+/** GET /providers and GET /providers/:public_id. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SimContext } from './context.js';
+import { itemBody, listBody } from './envelope.js';
+import { gate, send, sendError } from './http.js';
+import { encodeCursor, etagMatches, parseListQuery } from './pagination.js';
+import type { ListQuery } from './pagination.js';
+
+export function listProviders(
+  ctx: SimContext,
+  req: FastifyRequest<{ Querystring: ListQuery }>,
+  reply: FastifyReply,
+): void {
+  const g = gate(ctx, req, reply);
+  if (g === undefined) return;
+  const parsed = parseListQuery(req.query, ctx.accounts);
+  if (!parsed.ok) {
+    sendError(reply, g, 400, {
+      code: 'invalid_parameter',
+      message: parsed.message,
+      retryable: false,
+      param: parsed.param,
+    });
+    return;
+  }
+  const page = ctx.accounts.page(parsed.query);
+  const last = page.items[page.items.length - 1];
+  const next = page.hasMore && last !== undefined ? encodeCursor(last.item.id) : undefined;
+  const body = listBody(
+    g.requestId,
+    page.items.map((a) => a.json),
+    page.hasMore,
+    next,
+  );
+  send(reply, { status: 200, headers: g.headers, body });
+}
+
+export function getProvider(
+  ctx: SimContext,
+  req: FastifyRequest<{ Params: { public_id: string } }>,
+  reply: FastifyReply,
+): void {
+  const g = gate(ctx, req, reply);
+  if (g === undefined) return;
+  const id = req.params.public_id;
+  const account = ctx.accounts.get(id);
+  if (account === undefined) {
+    sendError(reply, g, 404, {
+      code: 'not_found',
+      message: `Sending account ${id} not found`,
+      retryable: false,
+    });
+    return;
+  }
+  g.headers.etag = account.etag;
+  if (etagMatches(req.headers['if-none-match'], account.etag)) {
+    send(reply, { status: 304, headers: g.headers, body: '' });
+    return;
+  }
+  send(reply, { status: 200, headers: g.headers, body: itemBody(g.requestId, account.json) });
+}

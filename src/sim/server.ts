@@ -1,0 +1,53 @@
+/** startSimulator: builds the fastify app, listens, and exposes the control surface. */
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import { ADMIN_PREFIX, adminRoutes } from './admin.js';
+import { createContext, resetContext } from './context.js';
+import { API_PREFIX, apiRoutes, errorHandler, notFound } from './routes.js';
+import type { ProviderItem, SimFaults, SimStep, Simulator, SimulatorOptions } from './types.js';
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const ctx = createContext(opts);
+  const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
+  const reset = (): void => {
+    resetContext(ctx);
+  };
+  app.setNotFoundHandler(notFound(ctx));
+  app.setErrorHandler(errorHandler);
+  await app.register(apiRoutes(ctx), { prefix: API_PREFIX });
+  await app.register(adminRoutes(ctx, reset), { prefix: ADMIN_PREFIX });
+  await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
+
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const origin = `http://${host}:${address.port}`;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `${origin}${API_PREFIX}`,
+    origin,
+    app,
+    stats: () => ctx.stats.snapshot(),
+    setFaults: (f: Partial<SimFaults>) => {
+      ctx.faults.set(f);
+    },
+    script: (providerId: string, steps: SimStep[]) => {
+      ctx.faults.script(providerId, steps);
+    },
+    account: (id: string): ProviderItem | undefined => {
+      const acc = ctx.accounts.get(id);
+      return acc === undefined ? undefined : structuredClone(acc.item);
+    },
+    reset,
+    close: () => {
+      closing ??= (async () => {
+        for (const t of ctx.timers) clearTimeout(t);
+        ctx.timers.clear();
+        const done = app.close();
+        app.server.closeAllConnections();
+        await done;
+      })();
+      return closing;
+    },
+  };
+}
