@@ -3,6 +3,7 @@
  * full-jitter backoff, crash recovery (stalled jobs re-run with the same key) and a bounded
  * graceful close.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -63,6 +64,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
   const holder: { worker?: Worker<ActionJobData, ActionJobResult, string> } = {};
   // Aborts in-flight calls when a graceful close runs out of time.
   const shutdown = new AbortController();
+  // Every in-flight call listens on it: up to `concurrency` listeners is expected.
+  setMaxListeners(0, shutdown.signal);
   const processor = createProcessor({
     client,
     signal: shutdown.signal,

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+
+# sendmux-deactivator: BullMQ worker service + CLI (`worker`, `sim`, `demo`, ...).
+#   docker build -t sendmux-deactivator .
+#   docker run --rm -e REDIS_URL=redis://redis:6379 -e SENDMUX_API_KEY=... sendmux-deactivator worker
+
+# ---- build: full dependency tree, compile TypeScript to dist/ ----
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+ENV CI=true
+COPY package.json package-lock.json ./
+# Install scripts stay off, as package.json's allowScripts has them (prebuilt optional deps suffice).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies only, non-root ----
+FROM node:24-bookworm-slim AS runtime
+LABEL org.opencontainers.image.title="sendmux-deactivator" \
+      org.opencontainers.image.description="Switch Sendmux sending accounts off (and back on) safely, at scale, through a Redis-backed job queue." \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+USER node
+# The worker drains in-flight jobs on SIGTERM; give it the compose stop_grace_period to finish.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "bin/sendmux-deactivator.js"]
+CMD ["worker"]
