@@ -41,9 +41,13 @@ const rssTimer = setInterval(() => {
 
 async function startSimProcess(): Promise<{ url: string; stop(): Promise<void> }> {
   const bin = fileURLToPath(new URL('../bin/sendmux-deactivator.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'sim', '--port', '0', '--accounts', String(JOBS), '--rate-limit', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, 'sim', '--port', '0', '--accounts', String(JOBS), '--rate-limit', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -74,7 +78,10 @@ async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 }
 
 /** Resolves when `count` jobs completed on `worker`. */
-function completions(worker: { on(event: 'completed', fn: () => void): unknown }, count: number): Promise<void> {
+function completions(
+  worker: { on(event: 'completed', fn: () => void): unknown },
+  count: number,
+): Promise<void> {
   let done = 0;
   return new Promise((resolve) => {
     worker.on('completed', () => {
@@ -105,7 +112,11 @@ async function runPipeline(simUrl: string, round: number): Promise<number> {
     { chunkSize: 1000 },
   );
   const started = performance.now();
-  const worker = await startWorker({ config, logger: createLogger({ level: 'silent', pretty: false }), autorun: false });
+  const worker = await startWorker({
+    config,
+    logger: createLogger({ level: 'silent', pretty: false }),
+    autorun: false,
+  });
   const finished = completions(worker.worker, JOBS);
   void worker.worker.run();
   await finished;
@@ -125,7 +136,11 @@ async function runBare(simUrl: string, round: number): Promise<number> {
       Array.from({ length: Math.min(1000, JOBS - i) }, (_, j) => ({
         name: 'deactivate',
         data: { providerId: simAccountId(i + j + 1), key: `bench-b${round}-${i + j}` },
-        opts: { jobId: `k-bench-b${round}-${i + j}`, removeOnComplete: { count: 1000 }, attempts: 3 },
+        opts: {
+          jobId: `k-bench-b${round}-${i + j}`,
+          removeOnComplete: { count: 1000 },
+          attempts: 3,
+        },
       })),
     );
   }
@@ -143,7 +158,9 @@ async function runBare(simUrl: string, round: number): Promise<number> {
     'bare',
     async (job) => {
       const body = await client
-        .post(`providers/${job.data.providerId}/deactivate`, { headers: { 'idempotency-key': job.data.key } })
+        .post(`providers/${job.data.providerId}/deactivate`, {
+          headers: { 'idempotency-key': job.data.key },
+        })
         .json<{ data: { status: string } }>();
       return body.data.status;
     },
@@ -165,7 +182,9 @@ async function runBare(simUrl: string, round: number): Promise<number> {
 
 async function main(): Promise<void> {
   const sim = await startSimProcess();
-  console.log(`throughput: ${JOBS} jobs, concurrency ${CONCURRENCY}, ${ROUNDS} round(s), node ${process.version}, simulator ${sim.url}`);
+  console.log(
+    `throughput: ${JOBS} jobs, concurrency ${CONCURRENCY}, ${ROUNDS} round(s), node ${process.version}, simulator ${sim.url}`,
+  );
   const bare: number[] = [];
   const full: number[] = [];
   try {
@@ -184,7 +203,9 @@ async function main(): Promise<void> {
         full.push(await runPipeline(sim.url, round));
         bare.push(await runBare(sim.url, round));
       }
-      console.log(`round ${round + 1}: bare BullMQ+got ${bare.at(-1)?.toFixed(0)} jobs/s, full pipeline ${full.at(-1)?.toFixed(0)} jobs/s`);
+      console.log(
+        `round ${round + 1}: bare BullMQ+got ${bare.at(-1)?.toFixed(0)} jobs/s, full pipeline ${full.at(-1)?.toFixed(0)} jobs/s`,
+      );
     }
   } finally {
     await sim.stop();

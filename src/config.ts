@@ -11,13 +11,13 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .trim()
-    .regex(/^-?\d+$/, { message: 'must be an integer' })
+    .regex(/^-?\d+$/, { error: 'must be an integer' })
     .transform(Number)
     .pipe(
       z
         .number()
-        .min(min, { message: `must be >= ${min}` })
-        .max(max, { message: `must be <= ${max}` }),
+        .min(min, { error: `must be >= ${min}` })
+        .max(max, { error: `must be <= ${max}` }),
     );
 
 const url = (protocols: readonly string[]) =>
@@ -32,21 +32,23 @@ const url = (protocols: readonly string[]) =>
           return false;
         }
       },
-      { message: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` },
+      {
+        error: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`,
+      },
     );
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The environment schema. Keys are the environment variable names. */
 export const envSchema = z.object({
-  SENDMUX_API_KEY: z.string().min(1, { message: 'must not be empty' }).optional(),
+  SENDMUX_API_KEY: z.string().min(1, { error: 'must not be empty' }).optional(),
   SENDMUX_BASE_URL: url(['http:', 'https:'])
     .default('https://app.sendmux.ai/api/v1')
     .transform((v) => v.replace(/\/+$/, '')),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[^:\s]{1,64}$/, { message: 'must be 1..64 characters without ":" or spaces' })
+    .regex(/^[^:\s]{1,64}$/, { error: 'must be 1..64 characters without ":" or spaces' })
     .default('{sdx}'),
   SENDMUX_RATE_LIMIT: int(0, 1_000_000).default(600),
   SENDMUX_TIMEOUT_MS: int(100, 600_000).default(10_000),

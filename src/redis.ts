@@ -22,7 +22,7 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
  */
 export async function checkEvictionPolicy(redis: Redis, log: Logger): Promise<string | undefined> {
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown;
+    const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;
     if (policy !== 'noeviction') {
       log.warn(

@@ -19,13 +19,20 @@ export function backoffDelay(
   retryAfterMs = 0,
   random: () => number = Math.random,
 ): number {
-  const exp = Math.min(settings.capMs, settings.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 52)));
+  const exp = Math.min(
+    settings.capMs,
+    settings.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 52)),
+  );
   const jittered = Math.floor(random() * (exp + 1));
   return Math.max(jittered, Math.ceil(retryAfterMs));
 }
 
 /** How long the whole queue pauses after a 429: what the server asked, within [1 s, cap]. */
-export function rateLimitPause(retryAfterMs: number | undefined, capMs: number, fallbackMs = 1_000): number {
+export function rateLimitPause(
+  retryAfterMs: number | undefined,
+  capMs: number,
+  fallbackMs = 1_000,
+): number {
   const asked = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : fallbackMs;
   return Math.min(capMs, Math.max(1_000, Math.ceil(asked)));
 }

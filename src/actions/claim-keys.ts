@@ -61,7 +61,10 @@ export async function claimKeys(
   if (reply[0] === 'conflict') {
     const claim = claims[Number(reply[1]) - 1];
     if (!claim) throw new Error('claim script returned an unknown index');
-    return { ok: false, conflict: { key: claim.key, existing: String(reply[2]), requested: claim.fingerprint } };
+    return {
+      ok: false,
+      conflict: { key: claim.key, existing: String(reply[2]), requested: claim.fingerprint },
+    };
   }
   return { ok: true, states: reply[1] as ClaimState[] };
 }

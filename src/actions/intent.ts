@@ -17,17 +17,17 @@ export const PROVIDER_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
 export const IDEMPOTENCY_KEY_RULE = /^[\x21-\x7e]{1,255}$/;
 
 export const intentSchema = z.object({
-  action: z.enum(ACTIONS, { message: 'must be "deactivate" or "activate"' }),
+  action: z.enum(ACTIONS, { error: 'must be "deactivate" or "activate"' }),
   providerId: z.string().regex(PROVIDER_ID_RULE, {
-    message: 'must be a sending account id: "dprov_" then 1..128 letters, digits, "_" or "-"',
+    error: 'must be a sending account id: "dprov_" then 1..128 letters, digits, "_" or "-"',
   }),
   idempotencyKey: z.string().regex(IDEMPOTENCY_KEY_RULE, {
-    message: 'must be 1..255 visible ASCII characters (no spaces)',
+    error: 'must be 1..255 visible ASCII characters (no spaces)',
   }),
-  source: z.enum(SOURCES, { message: `must be one of ${SOURCES.join(', ')}` }),
+  source: z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` }),
   /** What inside the source asked for it (bulk run id, breaker rule, window id). */
-  sourceRef: z.string().max(200, { message: 'must be at most 200 characters' }).optional(),
-  reason: z.string().max(500, { message: 'must be at most 500 characters' }).default(''),
+  sourceRef: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
+  reason: z.string().max(500, { error: 'must be at most 500 characters' }).default(''),
 });
 
 /** A validated intent. */

@@ -36,7 +36,7 @@ export interface ProcessorDeps {
   now?: () => Date;
 }
 
-export type ActionJob = Job<ActionJobData, ActionJobResult, string>;
+export type ActionJob = Job<ActionJobData, ActionJobResult>;
 
 export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promise<ActionJobResult> {
   const { client, redis, keys, config } = deps;
@@ -66,7 +66,12 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
         requestId: err.requestId ?? null,
       });
       log.error(
-        { request_id: err.requestId, http_status: err.status, error_code: err.code, event_emitted: written },
+        {
+          request_id: err.requestId,
+          http_status: err.status,
+          error_code: err.code,
+          event_emitted: written,
+        },
         `${intent.action} failed: ${err.message}`,
       );
     };
@@ -78,7 +83,11 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
         signal: deps.signal,
       });
     } catch (caught) {
-      if (deps.signal?.aborted) throw new Error('worker shut down during the call; the job will be re-run');
+      if (deps.signal?.aborted) {
+        throw new Error('worker shut down during the call; the job will be re-run', {
+          cause: caught,
+        });
+      }
       if (!(caught instanceof SendmuxError)) throw caught; // not an API answer: let BullMQ retry
       const err = caught;
       if (err.kind === 'permanent') {
@@ -93,17 +102,27 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
           throw new UnrecoverableError(`rate limited ${putBacks} times: ${err.message}`);
         }
         const pause = rateLimitPause(err.retryAfterMs, config.rateLimitMaxWaitMs);
-        log.warn({ request_id: err.requestId, pause_ms: pause }, 'rate limited by the API: pausing the queue');
+        log.warn(
+          { request_id: err.requestId, pause_ms: pause },
+          'rate limited by the API: pausing the queue',
+        );
         await deps.pauseQueue(pause);
         throw new RateLimitError();
       }
       // transient or in flight: retry with backoff unless this was the last attempt.
       if (attempt >= config.maxAttempts) {
         await fail(err);
-        throw new UnrecoverableError(`attempts exhausted (${attempt}): ${err.code}: ${err.message}`);
+        throw new UnrecoverableError(
+          `attempts exhausted (${attempt}): ${err.code}: ${err.message}`,
+        );
       }
       log.warn(
-        { request_id: err.requestId, http_status: err.status, error_code: err.code, kind: err.kind },
+        {
+          request_id: err.requestId,
+          http_status: err.status,
+          error_code: err.code,
+          kind: err.kind,
+        },
         `${intent.action} will be retried: ${err.message}`,
       );
       throw err;
@@ -120,7 +139,10 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
       requestId: result.requestId,
       httpStatus: result.status,
     });
-    log.info({ request_id: result.requestId, status: account.status }, `${intent.action} succeeded`);
+    log.info(
+      { request_id: result.requestId, status: account.status },
+      `${intent.action} succeeded`,
+    );
 
     // Slow down before the API says 429.
     const rl = result.rateLimit;
@@ -128,7 +150,10 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
       const untilReset = rl.resetAtMs - now().getTime();
       if (untilReset > 0) {
         const pause = Math.min(untilReset, config.rateLimitMaxWaitMs);
-        log.info({ remaining: rl.remaining, pause_ms: pause }, 'rate budget running low: pausing the queue until reset');
+        log.info(
+          { remaining: rl.remaining, pause_ms: pause },
+          'rate budget running low: pausing the queue until reset',
+        );
         await deps.pauseQueue(pause);
       }
     }

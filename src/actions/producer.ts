@@ -47,7 +47,11 @@ export interface Producer {
   enqueueMany(intents: readonly IntentInput[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
 }
 
-export function createProducer(deps: { redis: Redis; queue: ActionQueue; config: ProducerConfig }): Producer {
+export function createProducer(deps: {
+  redis: Redis;
+  queue: ActionQueue;
+  config: ProducerConfig;
+}): Producer {
   const { redis, queue, config } = deps;
   const keys = keysFor(config.prefix);
 
@@ -62,20 +66,34 @@ export function createProducer(deps: { redis: Redis; queue: ActionQueue; config:
         throw new IdempotencyKeyConflictError(intent.idempotencyKey, seen.claim.fingerprint, fp);
       }
       if (!seen) {
-        const claim = { key: intent.idempotencyKey, fingerprint: fp, jobId: jobIdForKey(intent.idempotencyKey) };
+        const claim = {
+          key: intent.idempotencyKey,
+          fingerprint: fp,
+          jobId: jobIdForKey(intent.idempotencyKey),
+        };
         unique.set(intent.idempotencyKey, { intent, claim });
       }
     }
     const entries = [...unique.values()];
-    const conflict = await findConflict(redis, keys, entries.map((e) => e.claim));
-    if (conflict) throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
+    const conflict = await findConflict(
+      redis,
+      keys,
+      entries.map((e) => e.claim),
+    );
+    if (conflict)
+      throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
 
     const byKey = new Map<string, EnqueueResult>();
     const chunkSize = Math.max(1, options.chunkSize ?? 500);
     const enqueuedAt = new Date().toISOString();
     for (let i = 0; i < entries.length; i += chunkSize) {
       const chunk = entries.slice(i, i + chunkSize);
-      const claimed = await claimKeys(redis, keys, config.idempotencyTtlS, chunk.map((e) => e.claim));
+      const claimed = await claimKeys(
+        redis,
+        keys,
+        config.idempotencyTtlS,
+        chunk.map((e) => e.claim),
+      );
       if (!claimed.ok) {
         // Only possible if another producer bound a key between the check and the claim.
         const c = claimed.conflict;

@@ -18,10 +18,16 @@ export interface ActionJobResult {
 /** Name of the custom backoff strategy registered by the worker. */
 export const BACKOFF_TYPE = 'sendmux-full-jitter';
 
-export type ActionQueue = Queue<ActionJobData, ActionJobResult, string>;
+export type ActionQueue = Queue<ActionJobData, ActionJobResult>;
 
-export function createActionQueue(config: Pick<Config, 'prefix'>, connection: ConnectionOptions): ActionQueue {
-  return new Queue<ActionJobData, ActionJobResult, string>(QUEUE_NAME, { connection, prefix: config.prefix });
+export function createActionQueue(
+  config: Pick<Config, 'prefix'>,
+  connection: ConnectionOptions,
+): ActionQueue {
+  return new Queue<ActionJobData, ActionJobResult, string>(QUEUE_NAME, {
+    connection,
+    prefix: config.prefix,
+  });
 }
 
 export function jobOptions(

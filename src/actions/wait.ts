@@ -5,7 +5,11 @@ import type { Keys } from '../keys.js';
 export type IntentState = 'queued' | 'succeeded' | 'failed' | 'unknown';
 
 /** Current state of each key's intent (`unknown` when no record exists). One round trip. */
-export async function readIntentStates(redis: Redis, keys: Keys, idempotencyKeys: readonly string[]): Promise<IntentState[]> {
+export async function readIntentStates(
+  redis: Redis,
+  keys: Keys,
+  idempotencyKeys: readonly string[],
+): Promise<IntentState[]> {
   if (idempotencyKeys.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const k of idempotencyKeys) pipeline.hget(keys.idempotency(k), 'state');

@@ -16,7 +16,7 @@ import { createSendmuxClient, SendmuxError, type SendmuxClient } from '../sendmu
 import { recordOutcome } from '../status/record-outcome.js';
 import { backoffDelay, limiterFor } from './backoff.js';
 import { createProcessor, retryAfterOf, type ActionJob } from './processor.js';
-import type { ActionJobData, ActionJobResult } from './queue.js';
+import { createActionQueue, type ActionJobData, type ActionJobResult } from './queue.js';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -28,7 +28,7 @@ export interface StartWorkerOptions {
 }
 
 export interface ActionWorker {
-  readonly worker: Worker<ActionJobData, ActionJobResult, string>;
+  readonly worker: Worker<ActionJobData, ActionJobResult>;
   /** Resolves once connected and (with autorun) taking jobs. */
   waitUntilReady(): Promise<void>;
   /**
@@ -60,8 +60,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
   const bullConnection: Redis = createRedis(config.redisUrl);
   await checkEvictionPolicy(store, log);
 
-  // `worker` is referenced by the processor (to pause the queue) before it exists.
-  const holder: { worker?: Worker<ActionJobData, ActionJobResult, string> } = {};
+  const control = createActionQueue(config, store);
   // Aborts in-flight calls when a graceful close runs out of time.
   const shutdown = new AbortController();
   // Every in-flight call listens on it: up to `concurrency` listeners is expected.
@@ -73,9 +72,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
     keys,
     config,
     log,
-    pauseQueue: async (ms) => {
-      if (holder.worker) await holder.worker.rateLimit(ms);
-    },
+    // Sets the queue's limiter key in Redis: every worker process stops taking jobs.
+    pauseQueue: (ms) => control.rateLimit(ms),
   });
 
   const worker = new Worker<ActionJobData, ActionJobResult, string>(QUEUE_NAME, processor, {
@@ -98,7 +96,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
         ),
     },
   });
-  holder.worker = worker;
 
   // Failures the processor did not record itself (an unexpected error exhausting attempts,
   // a job started too often after crashes) still get their one `action.failed` event;
@@ -115,7 +112,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
       attempts: job.attemptsMade,
       at: new Date(),
       httpStatus: api?.status ?? null,
-      errorCode: api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
+      errorCode:
+        api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
       errorMessage: err.message,
       requestId: api?.requestId ?? null,
     }).catch((e: unknown) => {
@@ -156,11 +154,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
         const forced = winner === 'timeout';
         if (forced) {
           // The jobs stay active in Redis; the stalled-job check re-runs them with the same key.
-          log.warn('in-flight calls did not finish in time: aborting them; their jobs will be re-run');
+          log.warn(
+            'in-flight calls did not finish in time: aborting them; their jobs will be re-run',
+          );
           shutdown.abort();
           await graceful;
         }
         if (ownClient) client.close();
+        await control.close();
         await Promise.allSettled([store.quit(), bullConnection.quit()]);
         log.info({ forced }, 'worker closed');
         return { forced };

@@ -14,7 +14,9 @@ import { EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command('sendmux-deactivator')
-    .description('Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue')
+    .description(
+      'Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -3,9 +3,11 @@ import { InvalidArgumentError } from 'commander';
 
 export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be an integer (got "${value}")`);
+    if (!/^\d+$/.test(value.trim()))
+      throw new InvalidArgumentError(`${name} must be an integer (got "${value}")`);
     const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max} (got ${n})`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be between ${min} and ${max} (got ${n})`);
     return n;
   };
 }
@@ -23,7 +25,9 @@ export function rateOption(name: string) {
 export function enumOption<T extends string>(name: string, allowed: readonly T[]) {
   return (value: string): T => {
     if (!(allowed as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      throw new InvalidArgumentError(
+        `${name} must be one of ${allowed.join(', ')} (got "${value}")`,
+      );
     }
     return value as T;
   };

@@ -5,11 +5,17 @@ import { createRedis } from '../redis.js';
 import { listStatuses, readStatuses, type AccountStatus } from '../status/read-status.js';
 
 /** Statuses of the given accounts, or the most recently changed ones when none are given. */
-export async function accountStatus(config: Config, providerIds: readonly string[], limit = 1000): Promise<AccountStatus[]> {
+export async function accountStatus(
+  config: Config,
+  providerIds: readonly string[],
+  limit = 1000,
+): Promise<AccountStatus[]> {
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   try {
     const keys = keysFor(config.prefix);
-    return providerIds.length > 0 ? await readStatuses(redis, keys, providerIds) : await listStatuses(redis, keys, limit);
+    return providerIds.length > 0
+      ? await readStatuses(redis, keys, providerIds)
+      : await listStatuses(redis, keys, limit);
   } finally {
     await redis.quit();
   }

@@ -3,7 +3,12 @@
  * `activate` CLI commands), optionally waiting for every one to finish.
  */
 import { randomUUID } from 'node:crypto';
-import { IntentValidationError, type Action, type IntentInput, type Source } from '../actions/intent.js';
+import {
+  IntentValidationError,
+  type Action,
+  type IntentInput,
+  type Source,
+} from '../actions/intent.js';
 import { openProducer } from '../actions/open-producer.js';
 import type { EnqueueResult } from '../actions/producer.js';
 import { waitForIntents, type IntentState, type WaitProgress } from '../actions/wait.js';
@@ -22,7 +27,7 @@ export interface EnqueueActionsOptions {
   /** Block until each intent succeeded or failed. */
   wait?: boolean;
   waitTimeoutMs?: number;
-  onProgress?(progress: WaitProgress): void;
+  onProgress?: (progress: WaitProgress) => void;
 }
 
 export interface ActionReport {
@@ -39,7 +44,10 @@ export interface ActionReport {
   error_message: string | null;
 }
 
-export async function enqueueActions(config: Config, options: EnqueueActionsOptions): Promise<ActionReport[]> {
+export async function enqueueActions(
+  config: Config,
+  options: EnqueueActionsOptions,
+): Promise<ActionReport[]> {
   if (options.providerIds.length === 0) {
     throw new IntentValidationError(['provider_id: at least one provider id is required']);
   }
@@ -73,12 +81,21 @@ export async function enqueueActions(config: Config, options: EnqueueActionsOpti
     if (!options.wait) return reports;
 
     const keys = keysFor(config.prefix);
-    const { states } = await waitForIntents(producer.redis, keys, reports.map((r) => r.idempotency_key), {
-      timeoutMs: options.waitTimeoutMs,
-      onProgress: options.onProgress,
-    });
-    const failedIds = reports.filter((r) => states.get(r.idempotency_key) === 'failed').map((r) => r.provider_id);
-    const statuses = new Map((await readStatuses(producer.redis, keys, failedIds)).map((s) => [s.provider_id, s]));
+    const { states } = await waitForIntents(
+      producer.redis,
+      keys,
+      reports.map((r) => r.idempotency_key),
+      {
+        timeoutMs: options.waitTimeoutMs,
+        onProgress: options.onProgress,
+      },
+    );
+    const failedIds = reports
+      .filter((r) => states.get(r.idempotency_key) === 'failed')
+      .map((r) => r.provider_id);
+    const statuses = new Map(
+      (await readStatuses(producer.redis, keys, failedIds)).map((s) => [s.provider_id, s]),
+    );
     for (const r of reports) {
       r.state = states.get(r.idempotency_key) ?? 'unknown';
       const error = r.state === 'failed' ? statuses.get(r.provider_id)?.last_error : undefined;

@@ -21,14 +21,24 @@ export async function readEvents(
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const keys = keysFor(config.prefix);
   try {
-    const recent = await readRecentEvents(redis, keys, { type: options.type, limit: options.limit });
+    const recent = await readRecentEvents(redis, keys, {
+      type: options.type,
+      limit: options.limit,
+    });
     recent.forEach(onEvent);
     if (!options.follow) return;
     const after = recent.at(-1)?.id ?? '$';
-    const abort = () => redis.disconnect();
+    const abort = () => {
+      redis.disconnect();
+    };
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
-      for await (const event of followEvents(redis, keys, { type: options.type, after, blockMs: 1_000, signal: options.signal })) {
+      for await (const event of followEvents(redis, keys, {
+        type: options.type,
+        after,
+        blockMs: 1_000,
+        signal: options.signal,
+      })) {
         onEvent(event);
       }
     } catch (err) {

@@ -15,7 +15,13 @@ import { readRecentEvents } from '../events/stream.js';
 import type { ActionEvent } from '../events/types.js';
 import { keysFor } from '../keys.js';
 import type { Logger } from '../logger.js';
-import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID, startSimulator, type SimStats } from '../sim/index.js';
+import {
+  simAccountId,
+  SIM_LOCKED_ID,
+  SIM_SHARED_SES_ID,
+  startSimulator,
+  type SimStats,
+} from '../sim/index.js';
 
 export interface DemoOptions {
   /** Base settings (Redis URL, log level); the demo overrides the rest. */
@@ -44,7 +50,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     accounts: n,
     rateLimit: 60,
     rateWindowMs: 5_000,
-    faults: { error500Rate: 0.05, error503Rate: 0.03, retryAfter503S: 1, dropRate: 0.02, hangRate: 0.01, latencyMs: 20, latencyJitterMs: 40 },
+    faults: {
+      error500Rate: 0.05,
+      error503Rate: 0.03,
+      retryAfter503S: 1,
+      dropRate: 0.02,
+      hangRate: 0.01,
+      latencyMs: 20,
+      latencyJitterMs: 40,
+    },
   });
   const config: Config = {
     ...options.config,
@@ -64,8 +78,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   try {
     const ids = Array.from({ length: n }, (_, i) => simAccountId(i + 1));
     // Bad ids spread through the batch: two unknown accounts, a deleted one, a locked one.
-    const bad = ['dprov_doesnotexist1', 'dprov_doesnotexist2', 'dprov_deleted_last_week', SIM_LOCKED_ID];
-    bad.forEach((id, i) => ids.splice(Math.floor(((i + 1) * ids.length) / (bad.length + 1)), 0, id));
+    const bad = [
+      'dprov_doesnotexist1',
+      'dprov_doesnotexist2',
+      'dprov_deleted_last_week',
+      SIM_LOCKED_ID,
+    ];
+    bad.forEach((id, i) =>
+      ids.splice(Math.floor(((i + 1) * ids.length) / (bad.length + 1)), 0, id),
+    );
     ids.push(SIM_SHARED_SES_ID);
     out.write(
       `demo: simulator at ${sim.url} (60 req / 5 s, 5% 500s, 3% 503s, 2% drops, 1% hangs); ` +
@@ -83,20 +104,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       })),
     );
     const bar = options.progressBar
-      ? new SingleBar({ format: 'deactivating [{bar}] {value}/{total} done | {failed} failed | {duration}s', stream: out, hideCursor: true })
+      ? new SingleBar({
+          format: 'deactivating [{bar}] {value}/{total} done | {failed} failed | {duration}s',
+          stream: out,
+          hideCursor: true,
+        })
       : undefined;
     bar?.start(results.length, 0, { failed: 0 });
     let lastLine = 0;
-    await waitForIntents(producer.redis, keys, results.map((r) => r.idempotencyKey), {
-      pollMs: 200,
-      onProgress: (p) => {
-        if (bar) bar.update(p.succeeded + p.failed, { failed: p.failed });
-        else if (Date.now() - lastLine > 2_000) {
-          lastLine = Date.now();
-          out.write(`progress: ${p.succeeded + p.failed}/${p.total} done, ${p.failed} failed\n`);
-        }
+    await waitForIntents(
+      producer.redis,
+      keys,
+      results.map((r) => r.idempotencyKey),
+      {
+        pollMs: 200,
+        onProgress: (p) => {
+          if (bar) bar.update(p.succeeded + p.failed, { failed: p.failed });
+          else if (Date.now() - lastLine > 2_000) {
+            lastLine = Date.now();
+            out.write(`progress: ${p.succeeded + p.failed}/${p.total} done, ${p.failed} failed\n`);
+          }
+        },
       },
-    });
+    );
     bar?.stop();
     const elapsedMs = Date.now() - started;
     const events = await readRecentEvents(producer.redis, keys, { limit: 100_000 });
@@ -124,7 +154,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
 function renderSummary(r: DemoResult): string {
   const byCode = new Map<string, number>();
-  for (const f of r.failures) byCode.set(`${f.http_status ?? '-'} ${f.error_code ?? '?'}`, (byCode.get(`${f.http_status ?? '-'} ${f.error_code ?? '?'}`) ?? 0) + 1);
+  for (const f of r.failures)
+    byCode.set(
+      `${f.http_status ?? '-'} ${f.error_code ?? '?'}`,
+      (byCode.get(`${f.http_status ?? '-'} ${f.error_code ?? '?'}`) ?? 0) + 1,
+    );
   const lines = [
     '',
     `outcomes after ${(r.elapsedMs / 1000).toFixed(1)} s`,
@@ -139,7 +173,8 @@ function renderSummary(r: DemoResult): string {
     '',
     `failure events (${r.failures.length})`,
     ...r.failures.map(
-      (f) => `  ${f.at}  ${f.provider_id.padEnd(26)} ${String(f.http_status ?? '-')} ${f.error_code ?? ''}  attempts=${f.attempts}  request=${f.request_id ?? '-'}`,
+      (f) =>
+        `  ${f.at}  ${f.provider_id.padEnd(26)} ${String(f.http_status ?? '-')} ${f.error_code ?? ''}  attempts=${f.attempts}  request=${f.request_id ?? '-'}`,
     ),
     '',
   ];

@@ -12,7 +12,11 @@ export interface RunWorkerOptions {
   onReady?(): void;
 }
 
-export async function runWorker(config: Config, logger: Logger, options: RunWorkerOptions): Promise<{ forced: boolean }> {
+export async function runWorker(
+  config: Config,
+  logger: Logger,
+  options: RunWorkerOptions,
+): Promise<{ forced: boolean }> {
   const worker = await startWorker({ config, logger, client: options.client });
   await worker.waitUntilReady();
   options.onReady?.();

@@ -15,7 +15,11 @@ export interface RecentOptions {
 }
 
 /** The most recent matching events, oldest first. */
-export async function readRecentEvents(redis: Redis, keys: Keys, options: RecentOptions = {}): Promise<ActionEvent[]> {
+export async function readRecentEvents(
+  redis: Redis,
+  keys: Keys,
+  options: RecentOptions = {},
+): Promise<ActionEvent[]> {
   const limit = Math.max(1, options.limit ?? 100);
   const out: ActionEvent[] = [];
   let end = '+';
@@ -46,7 +50,11 @@ export interface FollowOptions {
  * A live tail of the stream. Needs its own connection: XREAD BLOCK holds it.
  * Ends when `signal` aborts.
  */
-export async function* followEvents(redis: Redis, keys: Keys, options: FollowOptions = {}): AsyncGenerator<ActionEvent> {
+export async function* followEvents(
+  redis: Redis,
+  keys: Keys,
+  options: FollowOptions = {},
+): AsyncGenerator<ActionEvent> {
   let after = options.after ?? '$';
   if (after === '$') {
     // Resolve `$` once, so events arriving between two reads are not skipped.
@@ -54,9 +62,15 @@ export async function* followEvents(redis: Redis, keys: Keys, options: FollowOpt
     after = last[0]?.[0] ?? '0-0';
   }
   while (!options.signal?.aborted) {
-    const reply = (await redis.xread('COUNT', 500, 'BLOCK', options.blockMs ?? 5000, 'STREAMS', keys.events, after)) as
-      | [string, Entry[]][]
-      | null;
+    const reply = await redis.xread(
+      'COUNT',
+      500,
+      'BLOCK',
+      options.blockMs ?? 5000,
+      'STREAMS',
+      keys.events,
+      after,
+    );
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
         after = id;
@@ -87,7 +101,11 @@ export interface EventConsumer {
 }
 
 /** At-least-once delivery with Redis consumer groups. Give blocking reads their own connection. */
-export function createEventConsumer(redis: Redis, keys: Keys, options: EventConsumerOptions): EventConsumer {
+export function createEventConsumer(
+  redis: Redis,
+  keys: Keys,
+  options: EventConsumerOptions,
+): EventConsumer {
   const { group, consumer } = options;
   const decodeAll = (entries: Entry[]) => entries.map(([id, fields]) => decodeEvent(id, fields));
   return {
@@ -102,21 +120,34 @@ export function createEventConsumer(redis: Redis, keys: Keys, options: EventCons
       const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', count];
       if (blockMs !== undefined) args.push('BLOCK', blockMs);
       const reply = (await redis.call('XREADGROUP', ...args, 'STREAMS', keys.events, '>')) as
-        | [string, Entry[]][]
-        | null;
+        [string, Entry[]][] | null;
       return decodeAll(reply?.[0]?.[1] ?? []);
     },
     async pending(count = 100) {
-      const reply = (await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', keys.events, '0')) as
-        | [string, Entry[]][]
-        | null;
+      const reply = (await redis.call(
+        'XREADGROUP',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'STREAMS',
+        keys.events,
+        '0',
+      )) as [string, Entry[]][] | null;
       return decodeAll(reply?.[0]?.[1] ?? []);
     },
     async claimStale(minIdleMs, count = 100) {
-      const reply = (await redis.call('XAUTOCLAIM', keys.events, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [
-        string,
-        (Entry | null)[],
-      ];
+      const reply = (await redis.call(
+        'XAUTOCLAIM',
+        keys.events,
+        group,
+        consumer,
+        minIdleMs,
+        '0-0',
+        'COUNT',
+        count,
+      )) as [string, (Entry | null)[]];
       return decodeAll(reply[1].filter((e): e is Entry => e !== null));
     },
     async ack(ids) {

@@ -55,12 +55,22 @@ export interface ListFilter {
 
 export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
-  runAction(action: Action, providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
+  runAction(
+    action: Action,
+    providerId: string,
+    options?: CallOptions,
+  ): Promise<ApiResult<ProviderItem>>;
   deactivate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
   activate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
-  getProvider(providerId: string, options?: { signal?: AbortSignal }): Promise<ApiResult<ProviderItem>>;
+  getProvider(
+    providerId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<ApiResult<ProviderItem>>;
   /** Every account matching the filter, following cursor pages lazily. */
-  listProviders(filter?: ListFilter, options?: { signal?: AbortSignal }): AsyncIterable<ProviderItem>;
+  listProviders(
+    filter?: ListFilter,
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<ProviderItem>;
   /** Close keep-alive sockets. */
   close(): void;
 }
@@ -87,7 +97,11 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    extra: { headers?: Record<string, string>; searchParams?: Record<string, string>; signal?: AbortSignal | undefined },
+    extra: {
+      headers?: Record<string, string>;
+      searchParams?: Record<string, string>;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<{ body: z.infer<S>; response: Response<string> }> {
     let response: Response<string>;
     try {
@@ -165,7 +179,12 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
 }
 
 function result<T>(data: T, requestId: string, response: Response<string>): ApiResult<T> {
-  return { data, status: response.statusCode, requestId, rateLimit: parseRateLimit(response.headers) };
+  return {
+    data,
+    status: response.statusCode,
+    requestId,
+    rateLimit: parseRateLimit(response.headers),
+  };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -180,7 +199,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-function httpError(response: Response<string>, json: unknown, requestIdHeader: string | undefined): SendmuxError {
+function httpError(
+  response: Response<string>,
+  json: unknown,
+  requestIdHeader: string | undefined,
+): SendmuxError {
   const now = Date.now();
   const rateLimit = parseRateLimit(response.headers);
   let retryAfterMs = parseRetryAfter(response.headers, now);

@@ -33,7 +33,9 @@ export type ProviderType = z.infer<typeof providerTypeSchema>;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 const nullableString = z.string().nullable();
-const quotaRange = z.object({ min: z.number().int().positive(), max: z.number().int().positive() }).nullable();
+const quotaRange = z
+  .object({ min: z.number().int().positive(), max: z.number().int().positive() })
+  .nullable();
 
 export const providerItemSchema = z.object({
   id: z.string(),

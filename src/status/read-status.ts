@@ -57,7 +57,11 @@ function toStatus(providerId: string, h: Record<string, string>): AccountStatus 
 }
 
 /** Statuses of the given accounts (those never recorded are left out), in the order asked. */
-export async function readStatuses(redis: Redis, keys: Keys, providerIds: readonly string[]): Promise<AccountStatus[]> {
+export async function readStatuses(
+  redis: Redis,
+  keys: Keys,
+  providerIds: readonly string[],
+): Promise<AccountStatus[]> {
   if (providerIds.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const id of providerIds) pipeline.hgetall(keys.status(id));
@@ -74,7 +78,11 @@ export async function readStatuses(redis: Redis, keys: Keys, providerIds: readon
 }
 
 /** The most recently changed accounts, newest first. */
-export async function listStatuses(redis: Redis, keys: Keys, limit = 1000): Promise<AccountStatus[]> {
+export async function listStatuses(
+  redis: Redis,
+  keys: Keys,
+  limit = 1000,
+): Promise<AccountStatus[]> {
   const ids = await redis.zrevrange(keys.statusIndex, 0, Math.max(0, limit - 1));
   return readStatuses(redis, keys, ids);
 }

@@ -65,32 +65,50 @@ export async function recordOutcome(
   const { intent } = o;
   const at = o.at.toISOString();
   const common = [
-    'provider_id', intent.providerId,
-    'last_action', intent.action,
-    'last_outcome', o.outcome,
-    'idempotency_key', intent.idempotencyKey,
-    'source', intent.source,
-    'source_ref', intent.sourceRef ?? '',
-    'reason', intent.reason,
-    'recorded_at', at,
+    'provider_id',
+    intent.providerId,
+    'last_action',
+    intent.action,
+    'last_outcome',
+    o.outcome,
+    'idempotency_key',
+    intent.idempotencyKey,
+    'source',
+    intent.source,
+    'source_ref',
+    intent.sourceRef ?? '',
+    'reason',
+    intent.reason,
+    'recorded_at',
+    at,
   ];
   const statusFields =
     o.outcome === 'succeeded'
       ? [
           ...common,
-          'status', o.account.status,
-          'is_active', String(o.account.is_active),
-          'status_reason', o.account.status_reason ?? '',
-          'updated_at', o.account.updated_at,
-          'request_id', o.requestId,
+          'status',
+          o.account.status,
+          'is_active',
+          String(o.account.is_active),
+          'status_reason',
+          o.account.status_reason ?? '',
+          'updated_at',
+          o.account.updated_at,
+          'request_id',
+          o.requestId,
         ]
       : [
           ...common,
-          'last_error_code', o.errorCode,
-          'last_error_status', o.httpStatus === null ? '' : String(o.httpStatus),
-          'last_error_message', o.errorMessage,
-          'last_error_request_id', o.requestId ?? '',
-          'last_error_at', at,
+          'last_error_code',
+          o.errorCode,
+          'last_error_status',
+          o.httpStatus === null ? '' : String(o.httpStatus),
+          'last_error_message',
+          o.errorMessage,
+          'last_error_request_id',
+          o.requestId ?? '',
+          'last_error_at',
+          at,
         ];
   const event: ActionEvent = {
     type: o.outcome === 'succeeded' ? 'action.succeeded' : 'action.failed',
@@ -111,7 +129,12 @@ export async function recordOutcome(
   };
   const written = await recordOutcomeScript(
     redis,
-    [keys.idempotency(intent.idempotencyKey), keys.status(intent.providerId), keys.statusIndex, keys.events],
+    [
+      keys.idempotency(intent.idempotencyKey),
+      keys.status(intent.providerId),
+      keys.statusIndex,
+      keys.events,
+    ],
     [
       o.outcome,
       settings.idempotencyTtlS,

@@ -2,7 +2,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-export type Script = (redis: Redis, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+export type Script = (
+  redis: Redis,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+) => Promise<unknown>;
 
 export function defineScript(lua: string): Script {
   const sha = createHash('sha1').update(lua).digest('hex');

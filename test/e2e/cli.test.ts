@@ -35,19 +35,50 @@ afterAll(async () => {
 
 describe('sendmux-deactivator CLI', () => {
   it('deactivate --wait --json succeeds with exit 0 and reports each intent', async () => {
-    const r = await runCli(['deactivate', simAccountId(1), '--key', 'cli-ok-1', '--reason', 'cli test', '--wait', '--json'], env);
+    const r = await runCli(
+      [
+        'deactivate',
+        simAccountId(1),
+        '--key',
+        'cli-ok-1',
+        '--reason',
+        'cli test',
+        '--wait',
+        '--json',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(out).toEqual([
-      expect.objectContaining({ provider_id: simAccountId(1), idempotency_key: 'cli-ok-1', job_id: 'k-cli-ok-1', enqueue: 'enqueued', state: 'succeeded' }),
+      expect.objectContaining({
+        provider_id: simAccountId(1),
+        idempotency_key: 'cli-ok-1',
+        job_id: 'k-cli-ok-1',
+        enqueue: 'enqueued',
+        state: 'succeeded',
+      }),
     ]);
   });
 
   it('deactivate --wait exits 1 when an action fails', async () => {
-    const r = await runCli(['deactivate', simAccountId(2), 'dprov_nosuchaccount', '--wait', '--json'], env);
+    const r = await runCli(
+      ['deactivate', simAccountId(2), 'dprov_nosuchaccount', '--wait', '--json'],
+      env,
+    );
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { provider_id: string; state: string; http_status: number | null; error_code: string | null; idempotency_key: string }[];
-    expect(out.find((o) => o.provider_id === 'dprov_nosuchaccount')).toMatchObject({ state: 'failed', http_status: 404, error_code: 'not_found' });
+    const out = JSON.parse(r.stdout) as {
+      provider_id: string;
+      state: string;
+      http_status: number | null;
+      error_code: string | null;
+      idempotency_key: string;
+    }[];
+    expect(out.find((o) => o.provider_id === 'dprov_nosuchaccount')).toMatchObject({
+      state: 'failed',
+      http_status: 404,
+      error_code: 'not_found',
+    });
     expect(out.find((o) => o.provider_id === simAccountId(2))?.state).toBe('succeeded');
     expect(out.every((o) => o.idempotency_key.startsWith('deactivate-'))).toBe(true); // fresh UUID-based keys
   });
@@ -59,10 +90,16 @@ describe('sendmux-deactivator CLI', () => {
     const bad = await runCli(['deactivate', simAccountId(3), 'not-an-id'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/item 1: provider_id must be a sending account id/);
-    const twoIdsOneKey = await runCli(['activate', simAccountId(3), simAccountId(4), '--key', 'k'], env);
+    const twoIdsOneKey = await runCli(
+      ['activate', simAccountId(3), simAccountId(4), '--key', 'k'],
+      env,
+    );
     expect(twoIdsOneKey.code).toBe(2);
     expect(twoIdsOneKey.stderr).toMatch(/--key: can only be used with exactly one provider id/);
-    const badConfig = await runCli(['deactivate', simAccountId(3)], { ...env, REDIS_URL: 'http://nope' });
+    const badConfig = await runCli(['deactivate', simAccountId(3)], {
+      ...env,
+      REDIS_URL: 'http://nope',
+    });
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toMatch(/REDIS_URL: must be a URL with scheme redis:\/\//);
     const badFlag = await runCli(['events', '--limit', 'lots'], env);
@@ -72,11 +109,19 @@ describe('sendmux-deactivator CLI', () => {
   });
 
   it('exits 2 when a key is reused for another intent', async () => {
-    const first = await runCli(['deactivate', simAccountId(5), '--key', 'cli-reuse', '--wait'], env);
+    const first = await runCli(
+      ['deactivate', simAccountId(5), '--key', 'cli-reuse', '--wait'],
+      env,
+    );
     expect(first.code).toBe(0);
-    const again = await runCli(['deactivate', simAccountId(5), '--key', 'cli-reuse', '--json'], env);
+    const again = await runCli(
+      ['deactivate', simAccountId(5), '--key', 'cli-reuse', '--json'],
+      env,
+    );
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual([expect.objectContaining({ enqueue: 'duplicate', state: 'succeeded' })]);
+    expect(JSON.parse(again.stdout)).toEqual([
+      expect.objectContaining({ enqueue: 'duplicate', state: 'succeeded' }),
+    ]);
     const other = await runCli(['activate', simAccountId(5), '--key', 'cli-reuse'], env);
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/idempotency key "cli-reuse" is already used for another intent/);
@@ -87,7 +132,13 @@ describe('sendmux-deactivator CLI', () => {
     const status = await runCli(['status', simAccountId(6), '--json'], env);
     expect(status.code).toBe(0);
     const [s] = JSON.parse(status.stdout) as Record<string, unknown>[];
-    expect(s).toMatchObject({ provider_id: simAccountId(6), status: 'inactive', is_active: false, last_action: 'deactivate', idempotency_key: 'cli-status-6' });
+    expect(s).toMatchObject({
+      provider_id: simAccountId(6),
+      status: 'inactive',
+      is_active: false,
+      last_action: 'deactivate',
+      idempotency_key: 'cli-status-6',
+    });
     expect(s).toHaveProperty('updated_at');
     expect(s?.request_id).toMatch(/^req_/);
 
@@ -96,11 +147,23 @@ describe('sendmux-deactivator CLI', () => {
 
     const events = await runCli(['events', '--type', 'action.failed', '--json'], env);
     expect(events.code).toBe(0);
-    const lines = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = events.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThanOrEqual(1);
     for (const e of lines) {
       expect(e.type).toBe('action.failed');
-      for (const field of ['provider_id', 'action', 'idempotency_key', 'http_status', 'error_code', 'request_id', 'attempts', 'at']) {
+      for (const field of [
+        'provider_id',
+        'action',
+        'idempotency_key',
+        'http_status',
+        'error_code',
+        'request_id',
+        'attempts',
+        'at',
+      ]) {
         expect(e, field).toHaveProperty(field);
       }
     }

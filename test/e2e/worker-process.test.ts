@@ -69,12 +69,20 @@ describe('worker process', () => {
     for (let i = 1; i <= 5; i++) t.sim.script(simAccountId(i), [{ kind: 'delay', ms: 1_500 }]);
     const worker = await t.startWorker();
     await t.producer.enqueueMany([1, 2, 3, 4, 5].map((i) => intent(i, `term-${i}`)));
-    await waitFor(() => (t.sim.stats().requests >= 3 ? true : undefined), 10_000, '3 calls in flight');
+    await waitFor(
+      () => (t.sim.stats().requests >= 3 ? true : undefined),
+      10_000,
+      '3 calls in flight',
+    );
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toMatch(/worker closed/);
 
-    const states = await readIntentStates(t.redis, t.keys, [1, 2, 3, 4, 5].map((i) => `term-${i}`));
+    const states = await readIntentStates(
+      t.redis,
+      t.keys,
+      [1, 2, 3, 4, 5].map((i) => `term-${i}`),
+    );
     // The three in flight finished; the other two were never taken and still wait.
     expect(states.filter((s) => s === 'succeeded')).toHaveLength(3);
     expect(states.filter((s) => s === 'queued')).toHaveLength(2);
@@ -84,18 +92,31 @@ describe('worker process', () => {
   });
 
   it('SIGKILL mid-call then restart: the job is not lost and runs exactly once at the API', async () => {
-    const t = await setup({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', SENDMUX_TIMEOUT_MS: '5000' });
+    const t = await setup({
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      SENDMUX_TIMEOUT_MS: '5000',
+    });
     const id = simAccountId(7);
     t.sim.script(id, [{ kind: 'delay', ms: 1_500 }]);
     const first = await t.startWorker();
     await t.producer.enqueue(intent(7, 'kill-1'));
-    await waitFor(() => (t.sim.stats().requests >= 1 ? true : undefined), 10_000, 'the call to reach the API');
+    await waitFor(
+      () => (t.sim.stats().requests >= 1 ? true : undefined),
+      10_000,
+      'the call to reach the API',
+    );
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     expect((await readIntentStates(t.redis, t.keys, ['kill-1']))[0]).toBe('queued');
 
     await t.startWorker();
-    await waitFor(async () => ((await readIntentStates(t.redis, t.keys, ['kill-1']))[0] === 'succeeded' ? true : undefined), 20_000, 'the re-run to succeed');
+    await waitFor(
+      async () =>
+        (await readIntentStates(t.redis, t.keys, ['kill-1']))[0] === 'succeeded' ? true : undefined,
+      20_000,
+      'the re-run to succeed',
+    );
     const stats = t.sim.stats();
     expect(stats.executions.byKey['kill-1']).toBe(1);
     expect(stats.requests).toBeGreaterThanOrEqual(2); // it really was called again ...

@@ -13,7 +13,11 @@ afterEach(async () => {
   p = undefined;
 });
 
-const manual = (providerId: string, key: string, action: 'deactivate' | 'activate' = 'deactivate') => ({
+const manual = (
+  providerId: string,
+  key: string,
+  action: 'deactivate' | 'activate' = 'deactivate',
+) => ({
   action,
   providerId,
   idempotencyKey: key,
@@ -45,7 +49,13 @@ describe('pipeline', () => {
 
     const events = await p.events();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'action.succeeded', provider_id: id, http_status: 200, attempts: 1, account_status: 'inactive' });
+    expect(events[0]).toMatchObject({
+      type: 'action.succeeded',
+      provider_id: id,
+      http_status: 200,
+      attempts: 1,
+      account_status: 'inactive',
+    });
     expect(p.sim.stats().executions.byKey['ok-1']).toBe(1);
   });
 
@@ -69,13 +79,18 @@ describe('pipeline', () => {
   it('refuses a key reused for another intent and enqueues nothing', async () => {
     p = await startPipeline({ workers: 0 });
     await p.producer.enqueue(manual(simAccountId(3), 'reuse-1'));
-    await expect(p.producer.enqueue(manual(simAccountId(4), 'reuse-1'))).rejects.toThrow(IdempotencyKeyConflictError);
-    await expect(p.producer.enqueue(manual(simAccountId(3), 'reuse-1', 'activate'))).rejects.toThrow(
-      /already used for another intent \(deactivate dprov_sim000003 by manual\)/,
+    await expect(p.producer.enqueue(manual(simAccountId(4), 'reuse-1'))).rejects.toThrow(
+      IdempotencyKeyConflictError,
     );
+    await expect(
+      p.producer.enqueue(manual(simAccountId(3), 'reuse-1', 'activate')),
+    ).rejects.toThrow(/already used for another intent \(deactivate dprov_sim000003 by manual\)/);
     // A batch with one conflicting key enqueues none of the others.
     await expect(
-      p.producer.enqueueMany([manual(simAccountId(5), 'fresh-1'), manual(simAccountId(6), 'reuse-1')]),
+      p.producer.enqueueMany([
+        manual(simAccountId(5), 'fresh-1'),
+        manual(simAccountId(6), 'reuse-1'),
+      ]),
     ).rejects.toThrow(IdempotencyKeyConflictError);
     expect(await p.producer.queue.count()).toBe(1);
     expect(await p.redis.exists(p.keys.idempotency('fresh-1'))).toBe(0);
@@ -102,7 +117,10 @@ describe('pipeline', () => {
     expect(Date.parse(failed[0]?.at ?? '')).not.toBeNaN();
     const job = await p.producer.queue.getJob(r.jobId);
     await expect.poll(() => job?.getState()).toBe('failed');
-    expect((await p.status('dprov_doesnotexist'))?.last_error).toMatchObject({ code: 'not_found', http_status: 404 });
+    expect((await p.status('dprov_doesnotexist'))?.last_error).toMatchObject({
+      code: 'not_found',
+      http_status: 404,
+    });
     expect(p.sim.stats().requests).toBe(1); // no retry of a permanent failure
   });
 
@@ -118,7 +136,10 @@ describe('pipeline', () => {
   it('retries 500 and 503 (honouring Retry-After) then succeeds, executing once', async () => {
     p = await startPipeline();
     const id = simAccountId(7);
-    p.sim.script(id, [{ kind: 'status', status: 500 }, { kind: 'status', status: 503, retryAfterS: 1 }]);
+    p.sim.script(id, [
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 503, retryAfterS: 1 },
+    ]);
     const started = Date.now();
     await p.producer.enqueue(manual(id, 'flaky-1'));
     await p.waitFor(['flaky-1']);
@@ -133,12 +154,21 @@ describe('pipeline', () => {
   it('gives up after MAX_ATTEMPTS transient failures with one failed event', async () => {
     p = await startPipeline({ config: { maxAttempts: 2 } });
     const id = simAccountId(8);
-    p.sim.script(id, [{ kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 }]);
+    p.sim.script(id, [
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+    ]);
     await p.producer.enqueue(manual(id, 'exhaust-1'));
     await p.waitFor(['exhaust-1']);
     const events = await p.events();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'action.failed', error_code: 'internal_error', http_status: 500, attempts: 2 });
+    expect(events[0]).toMatchObject({
+      type: 'action.failed',
+      error_code: 'internal_error',
+      http_status: 500,
+      attempts: 2,
+    });
     expect(p.sim.stats().requests).toBe(2);
   });
 
@@ -187,7 +217,11 @@ describe('pipeline', () => {
     await p.waitFor(['off-12']);
     await p.producer.enqueue(manual(id, 'on-12', 'activate'));
     await p.waitFor(['on-12']);
-    expect(await p.status(id)).toMatchObject({ status: 'active', is_active: true, last_action: 'activate' });
+    expect(await p.status(id)).toMatchObject({
+      status: 'active',
+      is_active: true,
+      last_action: 'activate',
+    });
   });
 
   it('enqueues many intents in chunks and runs each once', async () => {
@@ -210,7 +244,10 @@ describe('rate limits', () => {
     });
     const intents = Array.from({ length: 12 }, (_, i) => manual(simAccountId(i + 1), `rl-${i}`));
     await p.producer.enqueueMany(intents);
-    await p.waitFor(intents.map((i) => i.idempotencyKey), 30_000);
+    await p.waitFor(
+      intents.map((i) => i.idempotencyKey),
+      30_000,
+    );
     const stats = p.sim.stats();
     const succeeded = await p.events('action.succeeded');
     expect(succeeded).toHaveLength(12);
@@ -229,7 +266,10 @@ describe('rate limits', () => {
     });
     const intents = Array.from({ length: 9 }, (_, i) => manual(simAccountId(i + 1), `low-${i}`));
     await p.producer.enqueueMany(intents);
-    await p.waitFor(intents.map((i) => i.idempotencyKey), 30_000);
+    await p.waitFor(
+      intents.map((i) => i.idempotencyKey),
+      30_000,
+    );
     expect(p.sim.stats().rateLimited).toBe(0);
     expect(p.sim.stats().executions.total).toBe(9);
   });

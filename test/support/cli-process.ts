@@ -19,9 +19,11 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? String(signal)) as number | string);
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = once(child, 'exit').then(
+    ([code, signal]) => (code ?? String(signal)) as number | string,
+  );
   return {
     child,
     output: () => out,
@@ -29,7 +31,8 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
     async waitForOutput(pattern, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(out)) {
-        if (child.exitCode !== null) throw new Error(`process exited before printing ${pattern}:\n${out}`);
+        if (child.exitCode !== null)
+          throw new Error(`process exited before printing ${pattern}:\n${out}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -38,8 +41,14 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
 }
 
 /** Run the CLI to completion; returns exit code and output. */
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -10,7 +10,9 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(
+  project: TestProject,
+): Promise<(() => Promise<void>) | undefined> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv) {
     project.provide('redisUrl', fromEnv);

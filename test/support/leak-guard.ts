@@ -27,7 +27,10 @@ async function expectNoLeak(baseline: number, what: string): Promise<void> {
     await sleep(50);
     open = tcpHandles();
   }
-  expect(open, `${what} leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open`).toBeLessThanOrEqual(baseline);
+  expect(
+    open,
+    `${what} leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open`,
+  ).toBeLessThanOrEqual(baseline);
 }
 
 beforeAll(() => {

@@ -55,8 +55,12 @@ export async function startPipeline(
     workers,
     addWorker,
     async waitFor(idempotencyKeys, timeoutMs = 20_000) {
-      const { states, done } = await waitForIntents(redis, keys, idempotencyKeys, { timeoutMs, pollMs: 50 });
-      if (!done) throw new Error(`intents not finished in ${timeoutMs} ms: ${JSON.stringify([...states])}`);
+      const { states, done } = await waitForIntents(redis, keys, idempotencyKeys, {
+        timeoutMs,
+        pollMs: 50,
+      });
+      if (!done)
+        throw new Error(`intents not finished in ${timeoutMs} ms: ${JSON.stringify([...states])}`);
       return states;
     },
     events: (type) => readRecentEvents(redis, keys, { type, limit: 10_000 }),

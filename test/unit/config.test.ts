@@ -15,7 +15,11 @@ describe('loadConfig', () => {
   });
 
   it('reads overrides and trims a trailing slash from the base URL', () => {
-    const c = loadConfig({ SENDMUX_BASE_URL: 'http://127.0.0.1:4010/api/v1/', WORKER_CONCURRENCY: '3', QUEUE_PREFIX: '{other}' });
+    const c = loadConfig({
+      SENDMUX_BASE_URL: 'http://127.0.0.1:4010/api/v1/',
+      WORKER_CONCURRENCY: '3',
+      QUEUE_PREFIX: '{other}',
+    });
     expect(c.baseUrl).toBe('http://127.0.0.1:4010/api/v1');
     expect(c.concurrency).toBe(3);
     expect(c.prefix).toBe('{other}');
@@ -44,7 +48,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects a backoff cap below the base', () => {
-    expect(() => loadConfig({ BACKOFF_BASE_MS: '5000', BACKOFF_CAP_MS: '100' })).toThrow(/BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS/);
+    expect(() => loadConfig({ BACKOFF_BASE_MS: '5000', BACKOFF_CAP_MS: '100' })).toThrow(
+      /BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS/,
+    );
   });
 
   it('requires the API key only where a worker needs it', () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint, IntentValidationError, parseIntents } from '../../src/actions/intent.js';
 
-const ok = { action: 'deactivate', providerId: 'dprov_abc123', idempotencyKey: 'key-1', source: 'manual' } as const;
+const ok = {
+  action: 'deactivate',
+  providerId: 'dprov_abc123',
+  idempotencyKey: 'key-1',
+  source: 'manual',
+} as const;
 
 describe('parseIntents', () => {
   it('accepts a valid intent and defaults the reason', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { enqueueActions, type ActionReport } from '../../commands/enqueue-actions.js';
 import type { Action } from '../../actions/intent.js';
+import { enqueueActions, type ActionReport } from '../../commands/enqueue-actions.js';
 import { cliContext } from '../context.js';
 import { EXIT_ACTION_FAILED } from '../exit-codes.js';
 import { table } from '../format.js';
@@ -20,10 +20,17 @@ export function registerActions(program: Command): void {
       .command(action)
       .description(`${action} sending accounts through the queue`)
       .argument('<providerId...>', 'sending account ids (dprov_...)')
-      .option('--key <key>', 'idempotency key (only with one id; default: a fresh UUID-based key per id)')
+      .option(
+        '--key <key>',
+        'idempotency key (only with one id; default: a fresh UUID-based key per id)',
+      )
       .option('--reason <text>', 'why, recorded with the status and events')
       .option('--wait', 'block until each action succeeded or failed; exit 1 if any failed')
-      .option('--wait-timeout <seconds>', 'give up waiting after this many seconds', intOption('--wait-timeout', 1))
+      .option(
+        '--wait-timeout <seconds>',
+        'give up waiting after this many seconds',
+        intOption('--wait-timeout', 1),
+      )
       .option('--json', 'print a JSON array of results')
       .action(async (providerIds: string[], flags: ActionFlags) => {
         await runActionCommand(action, providerIds, flags);
@@ -31,7 +38,11 @@ export function registerActions(program: Command): void {
   }
 }
 
-async function runActionCommand(action: Action, providerIds: string[], flags: ActionFlags): Promise<void> {
+async function runActionCommand(
+  action: Action,
+  providerIds: string[],
+  flags: ActionFlags,
+): Promise<void> {
   const { config } = cliContext();
   const reports = await enqueueActions(config, {
     action,

@@ -5,7 +5,10 @@ import { cliContext, stopSignal } from '../context.js';
 import { enumOption, intOption } from '../options.js';
 
 function line(e: ActionEvent): string {
-  const outcome = e.type === 'action.succeeded' ? `-> ${e.account_status ?? '?'}` : `FAILED ${e.http_status ?? '-'} ${e.error_code ?? ''}`;
+  const outcome =
+    e.type === 'action.succeeded'
+      ? `-> ${e.account_status ?? '?'}`
+      : `FAILED ${e.http_status ?? '-'} ${e.error_code ?? ''}`;
   return `${e.at}  ${e.type.padEnd(16)}  ${e.action.padEnd(10)} ${e.provider_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
 }
 
@@ -17,11 +20,17 @@ export function registerEvents(program: Command): void {
     .option('--limit <n>', 'how many recent events', intOption('--limit', 1, 1_000_000), 100)
     .option('--follow', 'keep printing new events until SIGINT')
     .option('--json', 'one JSON object per line')
-    .action(async (flags: { type?: EventType; limit: number; follow?: boolean; json?: boolean }) => {
-      const { config } = cliContext();
-      const signal = flags.follow ? stopSignal() : undefined;
-      await readEvents(config, { type: flags.type, limit: flags.limit, follow: flags.follow, signal }, (event) => {
-        process.stdout.write(`${flags.json ? JSON.stringify(event) : line(event)}\n`);
-      });
-    });
+    .action(
+      async (flags: { type?: EventType; limit: number; follow?: boolean; json?: boolean }) => {
+        const { config } = cliContext();
+        const signal = flags.follow ? stopSignal() : undefined;
+        await readEvents(
+          config,
+          { type: flags.type, limit: flags.limit, follow: flags.follow, signal },
+          (event) => {
+            process.stdout.write(`${flags.json ? JSON.stringify(event) : line(event)}\n`);
+          },
+        );
+      },
+    );
 }

@@ -27,13 +27,38 @@ export function registerSim(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--accounts <n>', 'seeded sending accounts', intOption('--accounts', 0, 1_000_000), 50)
     .option('--api-key <key>', 'accepted bearer token', 'smx_root_sim_key')
-    .option('--rate-limit <n>', 'requests per window per key (0 = none)', intOption('--rate-limit', 0), 600)
+    .option(
+      '--rate-limit <n>',
+      'requests per window per key (0 = none)',
+      intOption('--rate-limit', 0),
+      600,
+    )
     .option('--rate-window-ms <ms>', 'rate-limit window', intOption('--rate-window-ms', 1), 60_000)
-    .option('--error500-rate <p>', 'probability of a 500 on actions', rateOption('--error500-rate'), 0)
-    .option('--error503-rate <p>', 'probability of a 503 on actions', rateOption('--error503-rate'), 0)
+    .option(
+      '--error500-rate <p>',
+      'probability of a 500 on actions',
+      rateOption('--error500-rate'),
+      0,
+    )
+    .option(
+      '--error503-rate <p>',
+      'probability of a 503 on actions',
+      rateOption('--error503-rate'),
+      0,
+    )
     .option('--latency-ms <ms>', 'added latency on actions', intOption('--latency-ms', 0), 0)
-    .option('--latency-jitter-ms <ms>', 'extra random latency', intOption('--latency-jitter-ms', 0), 0)
-    .option('--drop-rate <p>', 'probability of dropping the connection', rateOption('--drop-rate'), 0)
+    .option(
+      '--latency-jitter-ms <ms>',
+      'extra random latency',
+      intOption('--latency-jitter-ms', 0),
+      0,
+    )
+    .option(
+      '--drop-rate <p>',
+      'probability of dropping the connection',
+      rateOption('--drop-rate'),
+      0,
+    )
     .option('--hang-rate <p>', 'probability of never answering', rateOption('--hang-rate'), 0)
     .action(async (flags: SimFlags) => {
       const sim = await startSimulator({
@@ -52,7 +77,9 @@ export function registerSim(program: Command): void {
           hangRate: flags.hangRate,
         },
       });
-      process.stdout.write(`simulator listening: SENDMUX_BASE_URL=${sim.url} (stats: ${sim.origin}/__sim/stats)\n`);
+      process.stdout.write(
+        `simulator listening: SENDMUX_BASE_URL=${sim.url} (stats: ${sim.origin}/__sim/stats)\n`,
+      );
       const signal = stopSignal();
       await once(signal, 'abort');
       await sim.close();

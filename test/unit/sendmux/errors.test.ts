@@ -27,10 +27,20 @@ describe('classifyFailure', () => {
   });
 
   it('exposes retryable and serialises without secrets', () => {
-    const err = new SendmuxError({ status: 404, code: 'not_found', message: 'nope', requestId: 'req_1' });
+    const err = new SendmuxError({
+      status: 404,
+      code: 'not_found',
+      message: 'nope',
+      requestId: 'req_1',
+    });
     expect(err.retryable).toBe(false);
     expect(err.name).toBe('SendmuxError');
-    expect(JSON.parse(JSON.stringify(err))).toMatchObject({ status: 404, code: 'not_found', kind: 'permanent', request_id: 'req_1' });
+    expect(JSON.parse(JSON.stringify(err))).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      kind: 'permanent',
+      request_id: 'req_1',
+    });
   });
 });
 
@@ -44,12 +54,26 @@ describe('rate-limit headers', () => {
   });
 
   it('reads X-RateLimit-* only when all three are valid', () => {
-    expect(parseRateLimit({ 'x-ratelimit-limit': '600', 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': '1790000000' })).toEqual({
+    expect(
+      parseRateLimit({
+        'x-ratelimit-limit': '600',
+        'x-ratelimit-remaining': '3',
+        'x-ratelimit-reset': '1790000000',
+      }),
+    ).toEqual({
       limit: 600,
       remaining: 3,
       resetAtMs: 1_790_000_000_000,
     });
-    expect(parseRateLimit({ 'x-ratelimit-limit': '600', 'x-ratelimit-remaining': '3' })).toBeUndefined();
-    expect(parseRateLimit({ 'x-ratelimit-limit': 'x', 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': '1' })).toBeUndefined();
+    expect(
+      parseRateLimit({ 'x-ratelimit-limit': '600', 'x-ratelimit-remaining': '3' }),
+    ).toBeUndefined();
+    expect(
+      parseRateLimit({
+        'x-ratelimit-limit': 'x',
+        'x-ratelimit-remaining': '3',
+        'x-ratelimit-reset': '1',
+      }),
+    ).toBeUndefined();
   });
 });

@@ -2,13 +2,28 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { API_ERROR_CODES, PROVIDER_STATUSES, PROVIDER_TYPES, providerItemSchema } from '../../../src/sendmux/schemas.js';
+import {
+  API_ERROR_CODES,
+  PROVIDER_STATUSES,
+  PROVIDER_TYPES,
+  providerItemSchema,
+} from '../../../src/sendmux/schemas.js';
 
 interface JsonSchema {
-  properties: Record<string, { enum?: string[]; type?: string | string[]; $ref?: string; properties?: Record<string, { enum?: string[] }> }>;
+  properties: Record<
+    string,
+    {
+      enum?: string[];
+      type?: string | string[];
+      $ref?: string;
+      properties?: Record<string, { enum?: string[] }>;
+    }
+  >;
   required: string[];
 }
-const spec = JSON.parse(readFileSync(new URL('../../../spec/sendmux/openapi-management.json', import.meta.url), 'utf8')) as {
+const spec = JSON.parse(
+  readFileSync(new URL('../../../spec/sendmux/openapi-management.json', import.meta.url), 'utf8'),
+) as {
   components: { schemas: Record<string, JsonSchema> };
 };
 const schemas = spec.components.schemas;
@@ -16,7 +31,9 @@ const providerItem = schemas.ProviderItem as JsonSchema;
 
 describe('ProviderItem schema vs OpenAPI', () => {
   it('has exactly the spec fields, all required', () => {
-    expect(Object.keys(providerItemSchema.shape).sort()).toEqual(Object.keys(providerItem.properties).sort());
+    expect(Object.keys(providerItemSchema.shape).sort()).toEqual(
+      Object.keys(providerItem.properties).sort(),
+    );
     expect(providerItem.required.sort()).toEqual(Object.keys(providerItem.properties).sort());
   });
 
