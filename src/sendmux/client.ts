@@ -19,7 +19,7 @@ import {
   type ProviderType,
 } from './schemas.js';
 
-export type Action = 'deactivate' | 'activate';
+export type ProviderAction = 'deactivate' | 'activate';
 
 export interface SendmuxClientOptions {
   /** e.g. `https://app.sendmux.ai/api/v1` */
@@ -56,7 +56,7 @@ export interface ListFilter {
 export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
   runAction(
-    action: Action,
+    action: ProviderAction,
     providerId: string,
     options?: CallOptions,
   ): Promise<ApiResult<ProviderItem>>;
@@ -131,7 +131,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     throw httpError(response, json, requestId);
   }
 
-  async function runAction(action: Action, providerId: string, opts: CallOptions = {}) {
+  async function runAction(action: ProviderAction, providerId: string, opts: CallOptions = {}) {
     const headers: Record<string, string> = {};
     if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
     const { body, response } = await call(

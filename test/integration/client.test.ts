@@ -1,0 +1,114 @@
+/** The real got client against the simulator over HTTP. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSendmuxClient, SendmuxError, type SendmuxClient } from '../../src/sendmux/index.js';
+import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+
+sharedFixtures();
+let sim: Simulator;
+let client: SendmuxClient;
+
+beforeAll(async () => {
+  sim = await startSimulator({ accounts: 23, rateLimit: 1000 });
+  client = createSendmuxClient({ baseUrl: sim.url, apiKey: 'smx_root_sim_key', timeoutMs: 500 });
+});
+afterAll(async () => {
+  client.close();
+  await sim.close();
+});
+
+async function caught(p: Promise<unknown>): Promise<SendmuxError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof SendmuxError) return err;
+    throw err;
+  }
+  throw new Error('expected a SendmuxError');
+}
+
+describe('Sendmux client', () => {
+  it('deactivates and reads back, with request id and rate-limit info', async () => {
+    const r = await client.deactivate(simAccountId(1), { idempotencyKey: 'client-1' });
+    expect(r.data).toMatchObject({ id: simAccountId(1), status: 'inactive', is_active: false });
+    expect(r.requestId).toMatch(/^req_/);
+    expect(r.rateLimit).toMatchObject({ limit: 1000 });
+    expect(r.rateLimit?.resetAtMs).toBeGreaterThan(Date.now() - 1000);
+    const again = await client.deactivate(simAccountId(1), { idempotencyKey: 'client-1' });
+    expect(again.requestId).toBe(r.requestId); // replayed verbatim
+    expect((await client.getProvider(simAccountId(1))).data.status).toBe('inactive');
+  });
+
+  it('lists every account across cursor pages', async () => {
+    const ids: string[] = [];
+    for await (const item of client.listProviders({ limit: 5 })) ids.push(item.id);
+    expect(ids).toHaveLength(25); // 23 seeded + shared SES + locked
+    expect(new Set(ids).size).toBe(25);
+    const smtp: string[] = [];
+    for await (const item of client.listProviders({ type: 'gmail_api' })) smtp.push(item.type);
+    expect(smtp.length).toBeGreaterThan(0);
+    expect(smtp.every((t) => t === 'gmail_api')).toBe(true);
+  });
+
+  it('turns an API error into one SendmuxError with status, code, retryable and request id', async () => {
+    const err = await caught(client.deactivate('dprov_missing', { idempotencyKey: 'client-404' }));
+    expect(err).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      apiRetryable: false,
+      retryable: false,
+      kind: 'permanent',
+    });
+    expect(err.requestId).toMatch(/^req_/);
+  });
+
+  it('401 with a wrong key is permanent, and the key is not in the error', async () => {
+    const bad = createSendmuxClient({ baseUrl: sim.url, apiKey: 'smx_root_WRONG_secret' });
+    try {
+      const err = await caught(bad.getProvider(simAccountId(2)));
+      expect(err).toMatchObject({
+        status: 401,
+        code: 'authentication_required',
+        kind: 'permanent',
+      });
+      expect(JSON.stringify(err)).not.toContain('WRONG_secret');
+      expect(String(err.stack)).not.toContain('WRONG_secret');
+    } finally {
+      bad.close();
+    }
+  });
+
+  it('carries Retry-After on 503 and 429', async () => {
+    sim.script(simAccountId(3), [
+      { kind: 'status', status: 503, retryAfterS: 7 },
+      { kind: 'status', status: 429, retryAfterS: 3 },
+    ]);
+    const e503 = await caught(client.deactivate(simAccountId(3), { idempotencyKey: 'client-503' }));
+    expect(e503).toMatchObject({ status: 503, kind: 'transient', retryAfterMs: 7000 });
+    const e429 = await caught(client.deactivate(simAccountId(3), { idempotencyKey: 'client-503' }));
+    expect(e429.kind).toBe('rate_limited');
+    expect(e429.retryAfterMs).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('classifies timeouts and resets as transient network failures', async () => {
+    sim.script(simAccountId(4), [{ kind: 'hang' }, { kind: 'drop' }]);
+    const timeout = await caught(
+      client.deactivate(simAccountId(4), { idempotencyKey: 'client-t' }),
+    );
+    expect(timeout).toMatchObject({ status: null, code: 'timeout', kind: 'transient' });
+    const reset = await caught(client.deactivate(simAccountId(4), { idempotencyKey: 'client-t' }));
+    expect(reset).toMatchObject({ status: null, code: 'network_error', kind: 'transient' });
+  });
+
+  it('a connection refused is transient too', async () => {
+    const nowhere = createSendmuxClient({ baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'k' });
+    try {
+      expect(await caught(nowhere.getProvider('dprov_x'))).toMatchObject({
+        code: 'network_error',
+        kind: 'transient',
+      });
+    } finally {
+      nowhere.close();
+    }
+  });
+});
