@@ -7,13 +7,26 @@ import type { Logger } from './logger.js';
  * `maxRetriesPerRequest: null` is what BullMQ workers require; producers may pass a number to
  * fail fast instead of waiting for Redis forever.
  */
-export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createRedis(url: string, options: RedisOptions = {}, log?: Logger): Redis {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     lazyConnect: false,
     ...options,
   });
+  // ioredis reconnects by itself; without a listener it prints "Unhandled error event".
+  // Commands that fail meanwhile reject to their callers, so a log line is all that is needed.
+  let lastMessage = '';
+  redis.on('error', (err: Error) => {
+    if (err.message === lastMessage) return; // one line per distinct problem, not per retry
+    lastMessage = err.message;
+    log?.warn({ err: err.message }, 'Redis connection error (reconnecting)');
+  });
+  redis.on('ready', () => {
+    if (lastMessage !== '') log?.info('Redis connection restored');
+    lastMessage = '';
+  });
+  return redis;
 }
 
 /**

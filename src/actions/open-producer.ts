@@ -15,6 +15,9 @@ export function openProducer(config: Config): ProducerHandle {
   // Producers fail fast when Redis is down instead of queueing commands forever.
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const queue = createActionQueue(config, redis);
+  // Connection errors reach callers as rejected commands; the listener only stops the
+  // default "unhandled error" printing.
+  queue.on('error', () => undefined);
   const producer = createProducer({ redis, queue, config });
   return {
     ...producer,

@@ -56,11 +56,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
       maxSockets: Math.max(16, config.concurrency * 2),
     });
   const keys = keysFor(config.prefix);
-  const store: Redis = createRedis(config.redisUrl);
-  const bullConnection: Redis = createRedis(config.redisUrl);
+  const store: Redis = createRedis(config.redisUrl, {}, log);
+  const bullConnection: Redis = createRedis(config.redisUrl, {}, log);
   await checkEvictionPolicy(store, log);
 
   const control = createActionQueue(config, store);
+  control.on('error', () => undefined); // the store connection already logs its errors
   // Aborts in-flight calls when a graceful close runs out of time.
   const shutdown = new AbortController();
   // Every in-flight call listens on it: up to `concurrency` listeners is expected.
