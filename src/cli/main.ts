@@ -40,9 +40,27 @@ export async function run(argv: readonly string[]): Promise<number> {
       // Help and version are successes; every other commander error is bad usage.
       return err.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
     }
-    const code = exitCodeFor(err);
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return code;
+    process.stderr.write(`error: ${describe(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') {
+    return `cannot reach Redis at ${safeUrl(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')} (REDIS_URL): ${message}`;
+  }
+  return message;
+}
+
+/** A URL without its password, for messages. */
+function safeUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
   }
 }
 

@@ -125,4 +125,37 @@ describe('worker process', () => {
     expect(events.filter((e) => e.type === 'action.succeeded')).toHaveLength(1);
     expect(t.sim.account(id)?.is_active).toBe(false);
   });
+
+  it('SIGTERM with calls outlasting SHUTDOWN_TIMEOUT_MS: aborts them, exits 0, and the job is re-run once', async () => {
+    const t = await setup({
+      SHUTDOWN_TIMEOUT_MS: '300',
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    });
+    const id = simAccountId(9);
+    t.sim.script(id, [{ kind: 'delay', ms: 2_000 }]);
+    const first = await t.startWorker();
+    await t.producer.enqueue(intent(9, 'slow-1'));
+    await waitFor(
+      () => (t.sim.stats().requests >= 1 ? true : undefined),
+      10_000,
+      'the call to start',
+    );
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/did not finish in time/);
+    // Aborted by the shutdown: neither a success nor a failure was recorded.
+    expect((await readIntentStates(t.redis, t.keys, ['slow-1']))[0]).toBe('queued');
+    expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(0);
+
+    await t.startWorker();
+    await waitFor(
+      async () =>
+        (await readIntentStates(t.redis, t.keys, ['slow-1']))[0] === 'succeeded' ? true : undefined,
+      20_000,
+      'the re-run to succeed',
+    );
+    expect(t.sim.stats().executions.byKey['slow-1']).toBe(1);
+    expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(1);
+  });
 });
