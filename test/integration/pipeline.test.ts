@@ -273,4 +273,22 @@ describe('rate limits', () => {
     expect(p.sim.stats().rateLimited).toBe(0);
     expect(p.sim.stats().executions.total).toBe(9);
   });
+
+  it('caps rate-limit put-backs: a job that keeps getting 429 fails once with rate_limit_exceeded', async () => {
+    p = await startPipeline({
+      sim: { rateLimit: 1, rateWindowMs: 60_000 },
+      config: { rateLimitLowWatermark: 0, rateLimitMaxWaits: 2, rateLimitMaxWaitMs: 1_000 },
+    });
+    await p.producer.enqueueMany([
+      manual(simAccountId(1), 'cap-1'),
+      manual(simAccountId(2), 'cap-2'),
+    ]);
+    const states = await p.waitFor(['cap-1', 'cap-2'], 20_000);
+    expect([...states.values()].sort()).toEqual(['failed', 'succeeded']);
+    const failed = await p.events('action.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ http_status: 429, error_code: 'rate_limit_exceeded' });
+    // The original call and two put-backs, each answered 429; then it gave up.
+    expect(p.sim.stats().rateLimited).toBe(3);
+  });
 });
