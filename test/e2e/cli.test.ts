@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
 import type { Config } from '../../src/config.js';
-import { keysFor } from '../../src/keys.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli } from '../support/cli-process.js';
@@ -128,7 +127,13 @@ describe('sendmux-deactivator CLI', () => {
   });
 
   it('status --json and events --json print the documented fields', async () => {
-    await runCli(['deactivate', simAccountId(6), '--key', 'cli-status-6', '--wait'], env);
+    // Self-contained: one success and one failure of its own.
+    expect(
+      (await runCli(['deactivate', simAccountId(6), '--key', 'cli-status-6', '--wait'], env)).code,
+    ).toBe(0);
+    expect(
+      (await runCli(['deactivate', 'dprov_gone6', '--key', 'cli-status-gone', '--wait'], env)).code,
+    ).toBe(1);
     const status = await runCli(['status', simAccountId(6), '--json'], env);
     expect(status.code).toBe(0);
     const [s] = JSON.parse(status.stdout) as Record<string, unknown>[];
@@ -143,7 +148,9 @@ describe('sendmux-deactivator CLI', () => {
     expect(s?.request_id).toMatch(/^req_/);
 
     const all = await runCli(['status', '--json'], env);
-    expect((JSON.parse(all.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3);
+    const ids = (JSON.parse(all.stdout) as { provider_id: string }[]).map((x) => x.provider_id);
+    expect(ids).toEqual(expect.arrayContaining([simAccountId(6), 'dprov_gone6']));
+    expect(ids[0]).toBe('dprov_gone6'); // most recently changed first
 
     const events = await runCli(['events', '--type', 'action.failed', '--json'], env);
     expect(events.code).toBe(0);
@@ -151,7 +158,14 @@ describe('sendmux-deactivator CLI', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.at(-1)).toMatchObject({
+      provider_id: 'dprov_gone6',
+      action: 'deactivate',
+      idempotency_key: 'cli-status-gone',
+      http_status: 404,
+      error_code: 'not_found',
+      attempts: 1,
+    });
     for (const e of lines) {
       expect(e.type).toBe('action.failed');
       for (const field of [
@@ -168,7 +182,10 @@ describe('sendmux-deactivator CLI', () => {
       }
     }
     const limited = await runCli(['events', '--limit', '2', '--json'], env);
-    expect(limited.stdout.trim().split('\n')).toHaveLength(2);
-    expect(keysFor(config.prefix).events).toContain(config.prefix);
+    const lastTwo = limited.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { idempotency_key: string });
+    expect(lastTwo.map((e) => e.idempotency_key)).toEqual(['cli-status-6', 'cli-status-gone']);
   });
 });
