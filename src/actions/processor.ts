@@ -42,7 +42,7 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
   const { client, redis, keys, config } = deps;
   const now = deps.now ?? (() => new Date());
 
-  return async function process(job) {
+  return async function processAction(job) {
     const intent = job.data;
     const jobId = job.id ?? '';
     const attempt = job.attemptsMade + 1;
