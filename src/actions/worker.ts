@@ -101,12 +101,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
   // Failures the processor did not record itself (an unexpected error exhausting attempts,
   // a job started too often after crashes) still get their one `action.failed` event;
   // recordOutcome is idempotent, so failures already recorded are not emitted twice.
+  // Recordings started by the listener; close() waits for them before closing Redis.
+  const pendingRecords = new Set<Promise<void>>();
   worker.on('failed', (job: ActionJob | undefined, err: Error) => {
     if (!job) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     const api = err instanceof SendmuxError ? err : undefined;
-    recordOutcome(store, keys, config, {
+    const recording = recordOutcome(store, keys, config, {
       outcome: 'failed',
       intent: job.data,
       jobId: job.id ?? '',
@@ -117,9 +119,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
         api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
       errorMessage: err.message,
       requestId: api?.requestId ?? null,
-    }).catch((e: unknown) => {
-      log.error({ err: String(e), job_id: job.id }, 'could not record a failure');
-    });
+    })
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        log.error({ err: String(e), job_id: job.id }, 'could not record a failure');
+      })
+      .finally(() => pendingRecords.delete(recording));
+    pendingRecords.add(recording);
   });
   worker.on('error', (err) => {
     log.error({ err: err.message }, 'worker error');
@@ -161,6 +167,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
           shutdown.abort();
           await graceful;
         }
+        await Promise.allSettled(pendingRecords);
         if (ownClient) client.close();
         await control.close();
         await Promise.allSettled([store.quit(), bullConnection.quit()]);

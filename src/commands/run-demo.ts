@@ -35,6 +35,8 @@ export interface DemoOptions {
 }
 
 export interface DemoResult {
+  /** The demo's own key prefix (its keys are removed at the end). */
+  prefix: string;
   total: number;
   succeeded: number;
   failed: number;
@@ -133,6 +135,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const failures = events.filter((e) => e.type === 'action.failed');
     const stats = sim.stats();
     const result: DemoResult = {
+      prefix: config.prefix,
       total: results.length,
       succeeded: events.length - failures.length,
       failed: failures.length,
