@@ -5,7 +5,7 @@ import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { runCli } from '../support/cli-process.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 
@@ -187,5 +187,24 @@ describe('sendmux-deactivator CLI', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { idempotency_key: string });
     expect(lastTwo.map((e) => e.idempotency_key)).toEqual(['cli-status-6', 'cli-status-gone']);
+  });
+
+  it('events --follow prints new events as they happen and exits 0 on SIGINT', async () => {
+    const follow = spawnCli(
+      ['events', '--follow', '--json', '--type', 'action.succeeded', '--limit', '1'],
+      env,
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 1_500)); // let it start and reach XREAD
+      expect(
+        (await runCli(['deactivate', simAccountId(8), '--key', 'cli-follow-8', '--wait'], env))
+          .code,
+      ).toBe(0);
+      await follow.waitForOutput(/"idempotency_key":"cli-follow-8"/);
+      follow.child.kill('SIGINT');
+      expect(await follow.exited).toBe(0);
+    } finally {
+      if (follow.child.exitCode === null) follow.child.kill('SIGKILL');
+    }
   });
 });
