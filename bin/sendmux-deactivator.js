@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Runs the built CLI when present (Docker, npm package), else the TypeScript sources via tsx.
+// In a checkout (src/ present) runs the TypeScript sources through tsx, so a stale dist/ is
+// never used by mistake; in the Docker image and the npm package (no src/) runs dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/src/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
-if (existsSync(fileURLToPath(built))) {
-  main = await import(built.href);
-} else {
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  main = await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  main = await import(source.href);
+} else {
+  main = await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
 }
 process.exitCode = await main.run(process.argv.slice(2));
