@@ -20,6 +20,7 @@ import { startWorker } from '../src/actions/worker.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { simAccountId } from '../src/sim/index.js';
+import { dropPrefix } from '../src/store/drop-prefix.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,15 +67,6 @@ async function startSimProcess(): Promise<{ url: string; stop(): Promise<void> }
       await new Promise((r) => child.once('exit', r));
     },
   };
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 /** Resolves when `count` jobs completed on `worker`. */

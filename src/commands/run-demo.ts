@@ -22,6 +22,7 @@ import {
   startSimulator,
   type SimStats,
 } from '../sim/index.js';
+import { dropPrefix } from '../store/drop-prefix.js';
 
 export interface DemoOptions {
   /** Base settings (Redis URL, log level); the demo overrides the rest. */
@@ -148,8 +149,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } finally {
     await worker.close(5_000);
     await producer.queue.obliterate({ force: true }).catch(() => undefined);
-    const leftovers = await producer.redis.keys(`${config.prefix}:*`);
-    if (leftovers.length > 0) await producer.redis.unlink(...leftovers);
+    await dropPrefix(producer.redis, config.prefix);
     await producer.close();
     await sim.close();
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { dropPrefix as dropKeys } from '../../src/store/drop-prefix.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -33,12 +34,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 export async function dropPrefix(prefix: string): Promise<void> {
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await redis.unlink(...found);
-    } while (cursor !== '0');
+    await dropKeys(redis, prefix);
   } finally {
     await redis.quit();
   }
