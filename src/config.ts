@@ -59,6 +59,7 @@ export const envSchema = z.object({
   RATE_LIMIT_MAX_WAIT_MS: int(1, 3_600_000).default(60_000),
   RATE_LIMIT_MAX_WAITS: int(1, 10_000).default(50),
   RATE_LIMIT_LOW_WATERMARK: int(0, 1_000_000).default(5),
+  IN_FLIGHT_MAX_WAITS: int(1, 10_000).default(20),
   IDEMPOTENCY_TTL_S: int(60, 30 * 86_400).default(86_400),
   EVENTS_MAX_LEN: int(100, 100_000_000).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
@@ -97,6 +98,8 @@ export interface Config {
   rateLimitMaxWaits: number;
   /** Pause the queue until the window resets when `X-RateLimit-Remaining` is at or below this. @defaultValue 5 */
   rateLimitLowWatermark: number;
+  /** How often one job may wait for its own call still in flight at the API (409) before it fails. @defaultValue 20 */
+  inFlightMaxWaits: number;
   /** How long an idempotency key stays bound to its intent. @defaultValue 86400 */
   idempotencyTtlS: number;
   /** Approximate cap of the events stream. @defaultValue 100000 */
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitMaxWaitMs: e.RATE_LIMIT_MAX_WAIT_MS,
     rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
     rateLimitLowWatermark: e.RATE_LIMIT_LOW_WATERMARK,
+    inFlightMaxWaits: e.IN_FLIGHT_MAX_WAITS,
     idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
     eventsMaxLen: e.EVENTS_MAX_LEN,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -2,20 +2,22 @@
  * What a worker does with one job: call the API with the intent's idempotency key, record
  * the outcome, and decide how a failure is retried. Knows nothing of HTTP routes or the CLI.
  */
-import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { SendmuxError, type SendmuxClient } from '../sendmux/index.js';
 import { recordOutcome } from '../status/record-outcome.js';
-import { rateLimitPause } from './backoff.js';
+import { backoffDelay, rateLimitPause } from './backoff.js';
 import type { ActionJobData, ActionJobResult } from './queue.js';
 
 export type ProcessorConfig = Pick<
   Config,
   | 'maxAttempts'
   | 'backoffBaseMs'
+  | 'backoffCapMs'
+  | 'inFlightMaxWaits'
   | 'rateLimitMaxWaitMs'
   | 'rateLimitMaxWaits'
   | 'rateLimitLowWatermark'
@@ -38,11 +40,13 @@ export interface ProcessorDeps {
 
 export type ActionJob = Job<ActionJobData, ActionJobResult>;
 
-export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promise<ActionJobResult> {
+export function createProcessor(
+  deps: ProcessorDeps,
+): (job: ActionJob, token?: string) => Promise<ActionJobResult> {
   const { client, redis, keys, config } = deps;
   const now = deps.now ?? (() => new Date());
 
-  return async function processAction(job) {
+  return async function processAction(job, token) {
     const intent = job.data;
     const jobId = job.id ?? '';
     const attempt = job.attemptsMade + 1;
@@ -94,9 +98,9 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
         await fail(err);
         throw new UnrecoverableError(`${err.code}: ${err.message}`);
       }
+      // Put-backs (rate limit, in flight) do not consume attempts; this counts them (and stalls).
+      const putBacks = job.attemptsStarted - job.attemptsMade - 1;
       if (err.kind === 'rate_limited') {
-        // Put-backs by a rate limit do not consume attempts; cap them so a job cannot loop forever.
-        const putBacks = job.attemptsStarted - job.attemptsMade - 1;
         if (putBacks >= config.rateLimitMaxWaits) {
           await fail(err);
           throw new UnrecoverableError(`rate limited ${putBacks} times: ${err.message}`);
@@ -109,7 +113,27 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
         await deps.pauseQueue(pause);
         throw new RateLimitError();
       }
-      // transient or in flight: retry with backoff unless this was the last attempt.
+      if (err.kind === 'in_flight') {
+        // Our own call with this key is still running at the API: it is not a failure, and
+        // giving up would record one for an operation that may well succeed. Check again later
+        // without consuming an attempt, a bounded number of times.
+        if (putBacks >= config.inFlightMaxWaits) {
+          await fail(err);
+          throw new UnrecoverableError(`still in flight after ${putBacks} waits: ${err.message}`);
+        }
+        const wait = backoffDelay(
+          putBacks + 1,
+          { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+          Math.max(err.retryAfterMs ?? 0, config.backoffBaseMs),
+        );
+        log.info(
+          { request_id: err.requestId, wait_ms: wait },
+          'call still in flight at the API: checking again later',
+        );
+        await job.moveToDelayed(Date.now() + wait, token);
+        throw new DelayedError();
+      }
+      // transient: retry with backoff unless this was the last attempt.
       if (attempt >= config.maxAttempts) {
         await fail(err);
         throw new UnrecoverableError(
@@ -161,9 +185,7 @@ export function createProcessor(deps: ProcessorDeps): (job: ActionJob) => Promis
   };
 }
 
-/** Delay before the next attempt: what the error asks for, fed into full-jitter backoff. */
-export function retryAfterOf(err: unknown, inFlightFloorMs: number): number {
-  if (!(err instanceof SendmuxError)) return 0;
-  const asked = err.retryAfterMs ?? 0;
-  return err.kind === 'in_flight' ? Math.max(asked, inFlightFloorMs) : asked;
+/** The wait a failed attempt asked for, fed into full-jitter backoff as its floor. */
+export function retryAfterOf(err: unknown): number {
+  return err instanceof SendmuxError ? (err.retryAfterMs ?? 0) : 0;
 }

@@ -40,7 +40,7 @@ export interface ActionWorker {
 
 /** Stalls a job may survive; crash loops are bounded by `maxStartedAttempts` instead. */
 const MAX_STALLS = 1_000;
-/** Extra starts allowed beyond attempts and rate-limit put-backs, for crashes. */
+/** Extra starts allowed beyond attempts and put-backs (rate limit, in flight), for crashes. */
 const CRASH_ALLOWANCE = 10;
 
 export async function startWorker(options: StartWorkerOptions): Promise<ActionWorker> {
@@ -87,13 +87,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: MAX_STALLS,
-    maxStartedAttempts: config.maxAttempts + config.rateLimitMaxWaits + CRASH_ALLOWANCE,
+    maxStartedAttempts:
+      config.maxAttempts + config.rateLimitMaxWaits + config.inFlightMaxWaits + CRASH_ALLOWANCE,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
         backoffDelay(
           attemptsMade,
           { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
-          retryAfterOf(err, config.backoffBaseMs),
+          retryAfterOf(err),
         ),
     },
   });

@@ -196,9 +196,10 @@ describe('pipeline', () => {
   it('waits out an in-flight 409 and gets the replayed answer: the operation runs once', async () => {
     // The first call times out client-side while the API is still working on it; the retry
     // hits 409 idempotency_conflict (in flight), and a later retry gets the replay.
-    p = await startPipeline({ config: { timeoutMs: 300, backoffBaseMs: 200 } });
+    // maxAttempts 2: waiting for the in-flight call must not use up attempts.
+    p = await startPipeline({ config: { timeoutMs: 300, backoffBaseMs: 100, maxAttempts: 2 } });
     const id = simAccountId(11);
-    p.sim.script(id, [{ kind: 'delay', ms: 900 }]);
+    p.sim.script(id, [{ kind: 'delay', ms: 1_500 }]);
     await p.producer.enqueue(manual(id, 'inflight-1'));
     await p.waitFor(['inflight-1']);
     const stats = p.sim.stats();
@@ -207,7 +208,27 @@ describe('pipeline', () => {
     expect(stats.executions.byKey['inflight-1']).toBe(1);
     const events = await p.events();
     expect(events).toHaveLength(1);
-    expect(events[0]?.type).toBe('action.succeeded');
+    // Attempt 1 timed out; attempt 2 waited out the 409s and got the replay.
+    expect(events[0]).toMatchObject({ type: 'action.succeeded', attempts: 2 });
+  });
+
+  it('gives up waiting for an in-flight call after IN_FLIGHT_MAX_WAITS, with one failed event', async () => {
+    p = await startPipeline({
+      config: { timeoutMs: 200, backoffBaseMs: 100, backoffCapMs: 200, inFlightMaxWaits: 2 },
+    });
+    const id = simAccountId(13);
+    p.sim.script(id, [{ kind: 'delay', ms: 5_000 }]);
+    await p.producer.enqueue(manual(id, 'inflight-cap'));
+    await p.waitFor(['inflight-cap']);
+    const events = await p.events();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'action.failed',
+      http_status: 409,
+      error_code: 'idempotency_conflict',
+    });
+    // One timed-out call, then the first 409 and two waits, each answered 409.
+    expect(p.sim.stats().inFlightConflicts).toBe(3);
   });
 
   it('activates an account again', async () => {
