@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { SendmuxError, type SendmuxClient } from '../sendmux/index.js';
-import { recordOutcome } from '../status/record-outcome.js';
+import { failureOf, recordOutcome } from '../status/record-outcome.js';
 import { backoffDelay, rateLimitPause } from './backoff.js';
 import type { ActionJobData, ActionJobResult } from './queue.js';
 
@@ -58,17 +58,12 @@ export function createProcessor(
       attempt,
     });
     const fail = async (err: SendmuxError) => {
-      const written = await recordOutcome(redis, keys, config, {
-        outcome: 'failed',
-        intent,
-        jobId,
-        attempts: attempt,
-        at: now(),
-        httpStatus: err.status,
-        errorCode: err.code,
-        errorMessage: err.message,
-        requestId: err.requestId ?? null,
-      });
+      const written = await recordOutcome(
+        redis,
+        keys,
+        config,
+        failureOf({ intent, jobId, attempts: attempt, at: now() }, err),
+      );
       log.error(
         {
           request_id: err.requestId,

@@ -12,8 +12,8 @@ import { requireApiKey, type Config } from '../config.js';
 import { keysFor, QUEUE_NAME } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
-import { createSendmuxClient, SendmuxError, type SendmuxClient } from '../sendmux/index.js';
-import { recordOutcome } from '../status/record-outcome.js';
+import { createSendmuxClient, type SendmuxClient } from '../sendmux/index.js';
+import { failureOf, recordOutcome } from '../status/record-outcome.js';
 import { backoffDelay, limiterFor } from './backoff.js';
 import { createProcessor, retryAfterOf, type ActionJob } from './processor.js';
 import { createActionQueue, type ActionJobData, type ActionJobResult } from './queue.js';
@@ -108,19 +108,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<ActionWo
     if (!job) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
-    const api = err instanceof SendmuxError ? err : undefined;
-    const recording = recordOutcome(store, keys, config, {
-      outcome: 'failed',
+    const base = {
       intent: job.data,
       jobId: job.id ?? '',
       attempts: job.attemptsMade,
       at: new Date(),
-      httpStatus: api?.status ?? null,
-      errorCode:
-        api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
-      errorMessage: err.message,
-      requestId: api?.requestId ?? null,
-    })
+    };
+    const fallbackCode = err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error';
+    const recording = recordOutcome(store, keys, config, failureOf(base, err, fallbackCode))
       .then(() => undefined)
       .catch((e: unknown) => {
         log.error({ err: String(e), job_id: job.id }, 'could not record a failure');

@@ -1,8 +1,8 @@
 /** Plain-text rendering for terminals; `--json` output bypasses this. */
 
-export function table(
-  rows: readonly Record<string, unknown>[],
-  columns: readonly string[],
+export function table<T extends object>(
+  rows: readonly T[],
+  columns: readonly (keyof T & string)[],
 ): string {
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '-';

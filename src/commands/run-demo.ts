@@ -157,11 +157,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
 function renderSummary(r: DemoResult): string {
   const byCode = new Map<string, number>();
-  for (const f of r.failures)
-    byCode.set(
-      `${f.http_status ?? '-'} ${f.error_code ?? '?'}`,
-      (byCode.get(`${f.http_status ?? '-'} ${f.error_code ?? '?'}`) ?? 0) + 1,
-    );
+  for (const f of r.failures) {
+    const code = `${f.http_status ?? '-'} ${f.error_code ?? '?'}`;
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  }
   const lines = [
     '',
     `outcomes after ${(r.elapsedMs / 1000).toFixed(1)} s`,

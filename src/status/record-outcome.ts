@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Intent } from '../actions/intent.js';
 import { encodeEvent, type ActionEvent } from '../events/types.js';
 import type { Keys } from '../keys.js';
+import { SendmuxError } from '../sendmux/errors.js';
 import type { ProviderItem } from '../sendmux/schemas.js';
 import { defineScript } from '../store/script.js';
 
@@ -49,6 +50,22 @@ export interface Failure extends OutcomeBase {
   requestId: string | null;
 }
 export type Outcome = Success | Failure;
+
+/**
+ * The failure record for an error: an API answer keeps its status, code and request id;
+ * anything else (a bug, a give-up by the worker) gets `fallbackCode` and no HTTP status.
+ */
+export function failureOf(base: OutcomeBase, err: Error, fallbackCode = 'worker_error'): Failure {
+  const api = err instanceof SendmuxError ? err : undefined;
+  return {
+    ...base,
+    outcome: 'failed',
+    httpStatus: api?.status ?? null,
+    errorCode: api?.code ?? fallbackCode,
+    errorMessage: err.message,
+    requestId: api?.requestId ?? null,
+  };
+}
 
 export interface RecordSettings {
   idempotencyTtlS: number;

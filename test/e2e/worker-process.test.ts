@@ -52,7 +52,21 @@ async function setup(env: Record<string, string> = {}) {
     await w.waitForOutput(/worker started/);
     return w;
   };
-  return { sim, config, producer, redis, keys: keysFor(config.prefix), startWorker };
+  const keys = keysFor(config.prefix);
+  const waitForRequests = (n: number) =>
+    waitFor(
+      () => (sim && sim.stats().requests >= n ? true : undefined),
+      10_000,
+      `${n} call(s) to reach the API`,
+    );
+  const waitForSuccess = (key: string) =>
+    waitFor(
+      async () =>
+        redis && (await readIntentStates(redis, keys, [key]))[0] === 'succeeded' ? true : undefined,
+      20_000,
+      `${key} to succeed`,
+    );
+  return { sim, config, producer, redis, keys, startWorker, waitForRequests, waitForSuccess };
 }
 
 const intent = (i: number, key: string) => ({
@@ -69,11 +83,7 @@ describe('worker process', () => {
     for (let i = 1; i <= 5; i++) t.sim.script(simAccountId(i), [{ kind: 'delay', ms: 1_500 }]);
     const worker = await t.startWorker();
     await t.producer.enqueueMany([1, 2, 3, 4, 5].map((i) => intent(i, `term-${i}`)));
-    await waitFor(
-      () => (t.sim.stats().requests >= 3 ? true : undefined),
-      10_000,
-      '3 calls in flight',
-    );
+    await t.waitForRequests(3);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toMatch(/worker closed/);
@@ -101,22 +111,13 @@ describe('worker process', () => {
     t.sim.script(id, [{ kind: 'delay', ms: 1_500 }]);
     const first = await t.startWorker();
     await t.producer.enqueue(intent(7, 'kill-1'));
-    await waitFor(
-      () => (t.sim.stats().requests >= 1 ? true : undefined),
-      10_000,
-      'the call to reach the API',
-    );
+    await t.waitForRequests(1);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     expect((await readIntentStates(t.redis, t.keys, ['kill-1']))[0]).toBe('queued');
 
     await t.startWorker();
-    await waitFor(
-      async () =>
-        (await readIntentStates(t.redis, t.keys, ['kill-1']))[0] === 'succeeded' ? true : undefined,
-      20_000,
-      'the re-run to succeed',
-    );
+    await t.waitForSuccess('kill-1');
     const stats = t.sim.stats();
     expect(stats.executions.byKey['kill-1']).toBe(1);
     expect(stats.requests).toBeGreaterThanOrEqual(2); // it really was called again ...
@@ -136,11 +137,7 @@ describe('worker process', () => {
     t.sim.script(id, [{ kind: 'delay', ms: 2_000 }]);
     const first = await t.startWorker();
     await t.producer.enqueue(intent(9, 'slow-1'));
-    await waitFor(
-      () => (t.sim.stats().requests >= 1 ? true : undefined),
-      10_000,
-      'the call to start',
-    );
+    await t.waitForRequests(1);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/did not finish in time/);
@@ -149,12 +146,7 @@ describe('worker process', () => {
     expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(0);
 
     await t.startWorker();
-    await waitFor(
-      async () =>
-        (await readIntentStates(t.redis, t.keys, ['slow-1']))[0] === 'succeeded' ? true : undefined,
-      20_000,
-      'the re-run to succeed',
-    );
+    await t.waitForSuccess('slow-1');
     expect(t.sim.stats().executions.byKey['slow-1']).toBe(1);
     expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(1);
   });

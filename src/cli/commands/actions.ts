@@ -55,12 +55,12 @@ async function runActionCommand(
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
   } else {
-    const columns = flags.wait
+    const columns: (keyof ActionReport)[] = flags.wait
       ? ['provider_id', 'state', 'http_status', 'error_code', 'idempotency_key']
       : ['provider_id', 'enqueue', 'idempotency_key', 'job_id'];
-    process.stdout.write(`${table(reports as unknown as Record<string, unknown>[], columns)}\n`);
+    process.stdout.write(`${table(reports, columns)}\n`);
   }
-  if (flags.wait && reports.some((r: ActionReport) => r.state !== 'succeeded')) {
+  if (flags.wait && reports.some((r) => r.state !== 'succeeded')) {
     process.exitCode = EXIT_ACTION_FAILED;
   }
 }

@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { simAccountId, startSimulator } from '../../../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { simAccountId } from '../../../src/sim/index.js';
 import type { SimStats, Simulator } from '../../../src/sim/index.js';
-import { http, post } from './helpers.js';
+import { http, post, useSimulator } from './helpers.js';
 
 let sim: Simulator;
 
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 5 });
-});
-beforeEach(() => {
-  sim.reset();
-  sim.setFaults({ error500Rate: 0 });
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator(
+  { accounts: 5 },
+  (s) => (sim = s),
+  (s) => {
+    s.setFaults({ error500Rate: 0 });
+  },
+);
 
 async function admin(
   method: 'GET' | 'POST',

@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SIM_LOCKED_ID,
-  SIM_SHARED_SES_ID,
-  simAccountId,
-  startSimulator,
-} from '../../../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { SIM_LOCKED_ID, SIM_SHARED_SES_ID, simAccountId } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { envelope, get, post } from './helpers.js';
+import { envelope, get, post, useSimulator } from './helpers.js';
 
 const READ_KEY = 'smx_root_read_only';
 const REQUEST_ID = /^req_[a-z0-9]{25}$/;
 
 let sim: Simulator;
 
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 30, readOnlyApiKey: READ_KEY });
-});
-beforeEach(() => {
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator({ accounts: 30, readOnlyApiKey: READ_KEY }, (s) => (sim = s));
 
 describe('auth', () => {
   it('answers 401 authentication_required without or with a wrong bearer token', async () => {

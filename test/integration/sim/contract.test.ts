@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SIM_LOCKED_ID,
   SIM_SHARED_SES_ID,
@@ -15,7 +15,7 @@ import {
   startSimulator,
 } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { get, post } from './helpers.js';
+import { get, post, useSimulator } from './helpers.js';
 import type { CallResult } from './helpers.js';
 
 const SPEC_ID = 'https://sendmux.test/openapi-management.json';
@@ -88,15 +88,7 @@ const DEACTIVATE = '/providers/{public_id}/deactivate';
 const ACTIVATE = '/providers/{public_id}/activate';
 
 let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 30, rateLimit: 1_000 });
-});
-beforeEach(() => {
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator({ accounts: 30, rateLimit: 1_000 }, (s) => (sim = s));
 
 describe('the validator is not vacuous', () => {
   it('rejects an item with an extra field or a missing is_shared, and a list without pagination', async () => {

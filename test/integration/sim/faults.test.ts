@@ -1,31 +1,20 @@
 import { Agent } from 'node:http';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { simAccountId, startSimulator } from '../../../src/sim/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_FAULTS, simAccountId, startSimulator } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { envelope, failure, get, post, sequenceRng, waitFor } from './helpers.js';
+import { envelope, failure, get, post, sequenceRng, useSimulator, waitFor } from './helpers.js';
 
 let sim: Simulator;
 const id = simAccountId(1);
 const path = `/providers/${id}/deactivate`;
 
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 5 });
-});
-beforeEach(() => {
-  sim.reset();
-  sim.setFaults({
-    error500Rate: 0,
-    error503Rate: 0,
-    dropRate: 0,
-    hangRate: 0,
-    latencyMs: 0,
-    latencyJitterMs: 0,
-    retryAfter503S: 1,
-  });
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator(
+  { accounts: 5 },
+  (s) => (sim = s),
+  (s) => {
+    s.setFaults(DEFAULT_FAULTS);
+  },
+);
 
 function expectNotExecuted(): void {
   expect(sim.stats().executions.total).toBe(0);

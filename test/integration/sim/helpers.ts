@@ -6,7 +6,9 @@
  */
 import { request } from 'node:http';
 import type { Agent, IncomingHttpHeaders } from 'node:http';
-import type { Simulator } from '../../../src/sim/index.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startSimulator } from '../../../src/sim/index.js';
+import type { Simulator, SimulatorOptions } from '../../../src/sim/index.js';
 
 export const ROOT_KEY = 'smx_root_sim_key';
 
@@ -129,4 +131,28 @@ export async function failure(
 export function sequenceRng(values: number[]): () => number {
   let i = 0;
   return () => values[i++] ?? 0.99;
+}
+
+/**
+ * One simulator for the whole file, reset before each test (`afterReset` restores anything a
+ * reset keeps, such as fault settings) and closed after the file. `bind` receives it.
+ */
+export function useSimulator(
+  options: SimulatorOptions,
+  bind: (sim: Simulator) => void,
+  afterReset?: (sim: Simulator) => void,
+): void {
+  let sim: Simulator | undefined;
+  beforeAll(async () => {
+    sim = await startSimulator(options);
+    bind(sim);
+  });
+  beforeEach(() => {
+    if (!sim) return;
+    sim.reset();
+    afterReset?.(sim);
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
 }

@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { simAccountId, startSimulator } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { envelope, failure, post, waitFor } from './helpers.js';
+import { envelope, failure, post, useSimulator, waitFor } from './helpers.js';
 import type { CallResult } from './helpers.js';
 
 let sim: Simulator;
 
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 20 });
-});
-beforeEach(() => {
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator({ accounts: 20 }, (s) => (sim = s));
 
 describe('Idempotency-Key', () => {
   it('replays the original status, body and request id without executing again', async () => {

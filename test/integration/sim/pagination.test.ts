@@ -1,12 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SIM_LOCKED_ID,
-  SIM_SHARED_SES_ID,
-  simAccountId,
-  startSimulator,
-} from '../../../src/sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { SIM_LOCKED_ID, SIM_SHARED_SES_ID, simAccountId } from '../../../src/sim/index.js';
 import type { ProviderItem, Simulator } from '../../../src/sim/index.js';
-import { envelope, get, post } from './helpers.js';
+import { envelope, get, post, useSimulator } from './helpers.js';
 
 interface ListBody {
   ok: true;
@@ -17,15 +12,7 @@ interface ListBody {
 
 let sim: Simulator;
 
-beforeAll(async () => {
-  sim = await startSimulator({ accounts: 50 });
-});
-beforeEach(() => {
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+useSimulator({ accounts: 50 }, (s) => (sim = s));
 
 async function walk(query: string): Promise<{ items: ProviderItem[]; pages: number }> {
   const items: ProviderItem[] = [];
