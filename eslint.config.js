@@ -46,16 +46,71 @@ export default tseslint.config(
     },
   },
   {
-    // Layering: the worker and the domain never import the HTTP simulator or the CLI.
-    files: ['src/actions/**', 'src/sendmux/**', 'src/status/**', 'src/events/**'],
+    // Layering (docs/architecture.md): each zone may not import the ones listed as `from`.
+    files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      'import-x/no-restricted-paths': [
         'error',
         {
-          patterns: [
+          zones: [
             {
-              group: ['**/cli/**', '**/sim/**'],
-              message: 'domain code must not import the CLI or the simulator',
+              target: ['./src/store', './src/sendmux', './src/model.ts', './src/errors.ts'],
+              from: [
+                './src/queue',
+                './src/worker',
+                './src/producers',
+                './src/ops',
+                './src/cli',
+                './src/http',
+                './src/sim',
+                './src/demo',
+              ],
+              message: 'stores, the client and the model never import the pipeline or its shells',
+            },
+            {
+              target: ['./src/queue', './src/worker'],
+              from: [
+                './src/producers',
+                './src/ops',
+                './src/cli',
+                './src/http',
+                './src/sim',
+                './src/demo',
+              ],
+              message:
+                'the queue and the worker know nothing of producers, shells or the simulator',
+            },
+            {
+              target: './src/producers',
+              from: ['./src/ops', './src/cli', './src/http', './src/sim', './src/demo'],
+              message: 'producers only make intents and call the queue',
+            },
+            {
+              target: './src/ops',
+              from: ['./src/cli', './src/http', './src/sim', './src/demo'],
+              message: 'ops are the functions behind the shells, not the shells',
+            },
+            {
+              target: './src/sim',
+              from: ['./src'],
+              except: ['./sim', './model.ts'],
+              message:
+                'the simulator stands alone (it checks the client, so it must not share its code)',
+            },
+            {
+              target: [
+                './src/*.ts',
+                './src/store',
+                './src/sendmux',
+                './src/queue',
+                './src/worker',
+                './src/producers',
+                './src/ops',
+                './src/http',
+              ],
+              from: ['./src/sim', './src/demo', './src/cli'],
+              message:
+                'only the CLI and the demo load the simulator (the library must not load fastify)',
             },
           ],
         },

@@ -15,12 +15,12 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import got from 'got';
 import { Redis } from 'ioredis';
-import { openProducer } from '../src/actions/open-producer.js';
-import { startWorker } from '../src/actions/worker.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import { openProducer } from '../src/queue/open-producer.js';
 import { simAccountId } from '../src/sim/index.js';
 import { dropPrefix } from '../src/store/drop-prefix.js';
+import { startWorker } from '../src/worker/worker.js';
 
 const { values } = parseArgs({
   options: {

@@ -6,6 +6,7 @@
  * (see {@link ConfigError}); the CLI maps it to exit code 2.
  */
 import { z } from 'zod';
+import { ConfigError } from './errors.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -49,8 +50,12 @@ export const envSchema = z.object({
   QUEUE_PREFIX: z
     .string()
     .regex(/^[^:\s]{1,64}$/, { error: 'must be 1..64 characters without ":" or spaces' })
+    .regex(/\{[^{}]+\}/, {
+      error:
+        'must contain a Redis Cluster hash tag such as {sdx} (e.g. "{sdx}" or "{sdx}-prod"), so every key of the deployment lives in one slot',
+    })
     .default('{sdx}'),
-  SENDMUX_RATE_LIMIT: int(0, 1_000_000).default(600),
+  SENDMUX_RATE_LIMIT: int(0, 1_000_000).default(540),
   SENDMUX_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKER_CONCURRENCY: int(1, 1000).default(10),
   MAX_ATTEMPTS: int(1, 100).default(8),
@@ -58,15 +63,17 @@ export const envSchema = z.object({
   BACKOFF_CAP_MS: int(1, 86_400_000).default(60_000),
   RATE_LIMIT_MAX_WAIT_MS: int(1, 3_600_000).default(60_000),
   RATE_LIMIT_MAX_WAITS: int(1, 10_000).default(50),
-  RATE_LIMIT_LOW_WATERMARK: int(0, 1_000_000).default(5),
+  RATE_LIMIT_LOW_WATERMARK: int(0, 1_000_000).default(30),
   IN_FLIGHT_MAX_WAITS: int(1, 10_000).default(20),
-  IDEMPOTENCY_TTL_S: int(60, 30 * 86_400).default(86_400),
+  IDEMPOTENCY_TTL_S: int(86_400, 30 * 86_400).default(86_400),
   EVENTS_MAX_LEN: int(100, 100_000_000).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
-  WORKER_LOCK_DURATION_MS: int(1_000, 600_000).default(30_000),
-  WORKER_STALLED_INTERVAL_MS: int(1_000, 600_000).default(30_000),
+  WORKER_LOCK_DURATION_MS: int(1_000, 600_000).default(6_000),
+  WORKER_STALLED_INTERVAL_MS: int(1_000, 600_000).default(4_000),
   KEEP_COMPLETED_JOBS: int(0, 10_000_000).default(1_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -80,7 +87,7 @@ export interface Config {
   redisUrl: string;
   /** Redis key prefix; a hash tag so every key of one deployment lives in one cluster slot. @defaultValue `{sdx}` */
   prefix: string;
-  /** Requests per minute shared by every worker process; 0 = no client-side limit. @defaultValue 600 */
+  /** Requests per minute shared by every worker process; 0 = no client-side limit. @defaultValue 540 (90 % of the API's 600) */
   rateLimitPerMinute: number;
   /** @defaultValue 10000 */
   timeoutMs: number;
@@ -96,32 +103,24 @@ export interface Config {
   rateLimitMaxWaitMs: number;
   /** How many times one job may be put back by a rate-limit pause before it fails. @defaultValue 50 */
   rateLimitMaxWaits: number;
-  /** Pause the queue until the window resets when `X-RateLimit-Remaining` is at or below this. @defaultValue 5 */
+  /** Pause the queue until the window resets when `X-RateLimit-Remaining` is at or below this. @defaultValue 30 */
   rateLimitLowWatermark: number;
   /** How often one job may wait for its own call still in flight at the API (409) before it fails. @defaultValue 20 */
   inFlightMaxWaits: number;
-  /** How long an idempotency key stays bound to its intent. @defaultValue 86400 */
+  /** How long a finished intent's key stays bound to it (at least the API's 24 h). @defaultValue 86400 */
   idempotencyTtlS: number;
   /** Approximate cap of the events stream. @defaultValue 100000 */
   eventsMaxLen: number;
   /** How long SIGTERM waits for in-flight calls. @defaultValue 25000 */
   shutdownTimeoutMs: number;
-  /** @defaultValue 30000 */
+  /** A crashed worker's jobs are taken over after this (plus the stalled interval). @defaultValue 6000 */
   lockDurationMs: number;
-  /** @defaultValue 30000 */
+  /** @defaultValue 4000 */
   stalledIntervalMs: number;
   /** Completed jobs kept for inspection (failed jobs are always kept). @defaultValue 1000 */
   keepCompletedJobs: number;
   /** @defaultValue `info` */
   logLevel: (typeof LOG_LEVELS)[number];
-}
-
-/** A setting failed its rule. `issues` name the variable and the rule. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly issues: readonly string[]) {
-    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
-  }
 }
 
 /** Parse and validate settings from an environment (defaults to `process.env`). */
@@ -139,9 +138,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const rules: string[] = [];
   if (e.BACKOFF_CAP_MS < e.BACKOFF_BASE_MS) {
-    throw new ConfigError([`BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS (${e.BACKOFF_BASE_MS})`]);
+    rules.push(`BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS (${e.BACKOFF_BASE_MS})`);
   }
+  if (e.SENDMUX_RATE_LIMIT > 0 && e.RATE_LIMIT_LOW_WATERMARK >= e.SENDMUX_RATE_LIMIT) {
+    rules.push(
+      `RATE_LIMIT_LOW_WATERMARK: must be below SENDMUX_RATE_LIMIT (${e.SENDMUX_RATE_LIMIT}), or the queue would pause after every answer`,
+    );
+  }
+  if (e.SHUTDOWN_TIMEOUT_MS < e.SENDMUX_TIMEOUT_MS) {
+    rules.push(
+      `SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS (${e.SENDMUX_TIMEOUT_MS}), so a call in flight can finish before it is aborted`,
+    );
+  }
+  if (rules.length > 0) throw new ConfigError(rules);
   return {
     apiKey: e.SENDMUX_API_KEY,
     baseUrl: e.SENDMUX_BASE_URL,

@@ -1,57 +1,59 @@
 /**
- * sendmux-deactivator: the library's public surface. The CLI is a thin shell over these.
+ * sendmux-deactivator as a library: a short, deliberate list. Producers enqueue intents
+ * (`openProducer`), workers carry them out (`startWorker` / `runWorker`), readers show what
+ * happened (`accountStatus`, `readEvents`, `openEventConsumer`). Everything else is internal.
+ * The simulator and the demo are not part of it (they would load fastify).
  */
-export { loadConfig, requireApiKey, ConfigError, envSchema, type Config } from './config.js';
-export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
-export { createRedis, checkEvictionPolicy } from './redis.js';
-export { keysFor, QUEUE_NAME, type Keys } from './keys.js';
-
+export { loadConfig, type Config } from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  ConfigError,
+  IdempotencyKeyConflictError,
+  IntentValidationError,
+  UsageError,
+  exitCodeOf,
+  httpStatusOf,
+  type ErrorCode,
+} from './errors.js';
 export {
   ACTIONS,
+  EVENT_TYPES,
+  INTENT_STATES,
   SOURCES,
-  intentSchema,
-  parseIntents,
-  fingerprint,
-  IntentValidationError,
-  IdempotencyKeyConflictError,
+  type AccountState,
   type Action,
-  type Source,
+  type ActionEvent,
+  type ActionFailedEvent,
+  type ActionSucceededEvent,
+  type ActionSupersededEvent,
+  type EventType,
   type Intent,
   type IntentInput,
-} from './actions/intent.js';
-export { jobIdForKey, keyForJobId } from './actions/job-id.js';
-export { backoffDelay, rateLimitPause, limiterFor } from './actions/backoff.js';
+  type IntentState,
+  type Source,
+} from './model.js';
+
+export { openProducer, type ProducerHandle } from './queue/open-producer.js';
+export type { EnqueueOptions, EnqueueResult } from './queue/producer.js';
+export type { WaitOptions, WaitProgress, WaitResult } from './queue/wait.js';
+export type { Binding } from './store/binding.js';
+export { startWorker, type ActionWorker, type StartWorkerOptions } from './worker/worker.js';
+
 export {
-  createProducer,
-  type Producer,
-  type EnqueueResult,
-  type EnqueueOptions,
-} from './actions/producer.js';
-export { openProducer, type ProducerHandle } from './actions/open-producer.js';
+  enqueueActions,
+  type ActionReport,
+  type EnqueueActionsOptions,
+} from './ops/enqueue-actions.js';
+export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';
+export { accountStatus } from './ops/account-status.js';
+export type { AccountStatus } from './store/status-record.js';
+export { readEvents, type ReadEventsOptions } from './ops/read-events.js';
+export { openEventConsumer, type EventConsumerHandle } from './ops/event-consumer.js';
+export type { EventConsumerOptions } from './store/events.js';
+
 export {
-  createActionQueue,
-  type ActionQueue,
-  type ActionJobData,
-  type ActionJobResult,
-} from './actions/queue.js';
-export { startWorker, type ActionWorker, type StartWorkerOptions } from './actions/worker.js';
-export { waitForIntents, readIntentStates, type IntentState } from './actions/wait.js';
-
-export { readStatuses, listStatuses, type AccountStatus } from './status/read-status.js';
-export { recordOutcome, type Outcome } from './status/record-outcome.js';
-
-export { EVENT_TYPES, type ActionEvent, type EventType } from './events/types.js';
-export {
-  readRecentEvents,
-  followEvents,
-  createEventConsumer,
-  type EventConsumer,
-} from './events/stream.js';
-
-export * from './sendmux/index.js';
-
-export { enqueueActions, type ActionReport } from './commands/enqueue-actions.js';
-export { runWorker } from './commands/run-worker.js';
-export { accountStatus } from './commands/account-status.js';
-export { readEvents } from './commands/read-events.js';
-export { runDemo } from './commands/run-demo.js';
+  createSendmuxClient,
+  type SendmuxClient,
+  type SendmuxClientOptions,
+} from './sendmux/client.js';
+export { SendmuxError, type FailureKind } from './sendmux/errors.js';

@@ -8,18 +8,18 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { RequestError, type Got, type Response } from 'got';
 import type { z } from 'zod';
+import type { Action, AccountState } from '../model.js';
 import { SendmuxError } from './errors.js';
 import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
 import {
   apiErrorSchema,
+  lenientAccountResponseSchema,
   providerItemResponseSchema,
   providerListResponseSchema,
   type ProviderItem,
   type ProviderStatus,
   type ProviderType,
 } from './schemas.js';
-
-export type ProviderAction = 'deactivate' | 'activate';
 
 export interface SendmuxClientOptions {
   /** e.g. `https://app.sendmux.ai/api/v1` */
@@ -40,6 +40,17 @@ export interface ApiResult<T> {
   rateLimit: RateLimitInfo | undefined;
 }
 
+/**
+ * The account as an action or a read answered it. `item` is the full account when the body
+ * matched the contract; otherwise `problems` says what did not, and the state fields hold
+ * whatever could be read (a 2xx is a success either way).
+ */
+export interface AccountAnswer extends AccountState {
+  id: string | null;
+  item: ProviderItem | undefined;
+  problems: string[];
+}
+
 export interface CallOptions {
   /** Sent as `Idempotency-Key`; reuse it for every retry of one logical operation. */
   idempotencyKey?: string;
@@ -56,12 +67,17 @@ export interface ListFilter {
 export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
   runAction(
-    action: ProviderAction,
+    action: Action,
     providerId: string,
     options?: CallOptions,
-  ): Promise<ApiResult<ProviderItem>>;
-  deactivate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
-  activate(providerId: string, options?: CallOptions): Promise<ApiResult<ProviderItem>>;
+  ): Promise<ApiResult<AccountAnswer>>;
+  deactivate(providerId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
+  activate(providerId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
+  /** GET /providers/{id}, read leniently like an action's answer. */
+  readAccount(
+    providerId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<ApiResult<AccountAnswer>>;
   getProvider(
     providerId: string,
     options?: { signal?: AbortSignal },
@@ -93,16 +109,15 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     responseType: 'text',
   });
 
-  async function call<S extends z.ZodType>(
+  async function request(
     method: 'GET' | 'POST',
     path: string,
-    schema: S,
     extra: {
       headers?: Record<string, string>;
       searchParams?: Record<string, string>;
       signal?: AbortSignal | undefined;
     },
-  ): Promise<{ body: z.infer<S>; response: Response<string> }> {
+  ): Promise<{ response: Response<string>; json: unknown }> {
     let response: Response<string>;
     try {
       response = await http_(path, {
@@ -114,39 +129,75 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     } catch (err) {
       throw transportError(err);
     }
-    const requestId = headerValue(response.headers['x-request-id']);
     const json = parseJson(response.body);
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      const parsed = schema.safeParse(json);
-      if (!parsed.success) {
-        throw new SendmuxError({
-          status: response.statusCode,
-          code: 'invalid_response',
-          message: `unexpected response body from ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-          requestId,
-        });
-      }
-      return { body: parsed.data, response };
-    }
-    throw httpError(response, json, requestId);
+    if (response.statusCode >= 200 && response.statusCode < 300) return { response, json };
+    throw httpError(response, json, headerValue(response.headers['x-request-id']));
   }
 
-  async function runAction(action: ProviderAction, providerId: string, opts: CallOptions = {}) {
+  /** A 2xx whose body must match `schema`, else it is an `invalid_response` error. */
+  async function call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    extra: Parameters<typeof request>[2],
+  ): Promise<{ body: z.infer<S>; response: Response<string> }> {
+    const { response, json } = await request(method, path, extra);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new SendmuxError({
+        status: response.statusCode,
+        code: 'invalid_response',
+        message: `unexpected response body from ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+        requestId: headerValue(response.headers['x-request-id']),
+      });
+    }
+    return { body: parsed.data, response };
+  }
+
+  /** A 2xx about one account: never an error, whatever its body looks like. */
+  async function callForAccount(
+    method: 'GET' | 'POST',
+    path: string,
+    extra: Parameters<typeof request>[2],
+  ): Promise<ApiResult<AccountAnswer>> {
+    const { response, json } = await request(method, path, extra);
+    const strict = providerItemResponseSchema.safeParse(json);
+    if (strict.success) {
+      const item = strict.data.data;
+      const answer: AccountAnswer = {
+        id: item.id,
+        status: item.status,
+        is_active: item.is_active,
+        status_reason: item.status_reason,
+        updated_at: item.updated_at,
+        item,
+        problems: [],
+      };
+      return result(answer, strict.data.meta.request_id, response);
+    }
+    const loose = lenientAccountResponseSchema.parse(json);
+    const problems = strict.error.issues.map(
+      (i) => `${i.path.join('.') || '(body)'}: ${i.message}`,
+    );
+    const requestId = loose.meta.request_id ?? headerValue(response.headers['x-request-id']) ?? '';
+    return result({ ...loose.data, item: undefined, problems }, requestId, response);
+  }
+
+  async function runAction(action: Action, providerId: string, opts: CallOptions = {}) {
     const headers: Record<string, string> = {};
     if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
-    const { body, response } = await call(
-      'POST',
-      `providers/${encodeURIComponent(providerId)}/${action}`,
-      providerItemResponseSchema,
-      { headers, signal: opts.signal },
-    );
-    return result(body.data, body.meta.request_id, response);
+    return callForAccount('POST', `providers/${encodeURIComponent(providerId)}/${action}`, {
+      headers,
+      signal: opts.signal,
+    });
   }
 
   return {
     runAction,
     deactivate: (id, opts) => runAction('deactivate', id, opts),
     activate: (id, opts) => runAction('activate', id, opts),
+    readAccount: (id, opts = {}) =>
+      callForAccount('GET', `providers/${encodeURIComponent(id)}`, { signal: opts.signal }),
     async getProvider(providerId, opts = {}) {
       const { body, response } = await call(
         'GET',

@@ -14,10 +14,12 @@ export type TransportErrorCode = 'network_error' | 'timeout' | 'invalid_response
  * How the queue should treat a failure.
  * - `rate_limited`: 429 — pause the whole queue until the budget resets; no attempt consumed.
  * - `in_flight`: 409 idempotency_conflict — the same key is still running at the API; retry soon.
- * - `transient`: 5xx, timeouts, resets — retry with backoff.
- * - `permanent`: anything else (401, 403, 404, 409 conflict, 422, ...) — fail now.
+ * - `auth`: 401/403 — the API key is bad, revoked or lacks a permission: nothing will work
+ *   until it is fixed, whichever account is asked.
+ * - `transient`: 5xx (unless the API says `retryable: false`), timeouts, resets — retry.
+ * - `permanent`: anything else (404, 409 conflict, 422, ...) — fail now.
  */
-export type FailureKind = 'rate_limited' | 'in_flight' | 'transient' | 'permanent';
+export type FailureKind = 'rate_limited' | 'in_flight' | 'auth' | 'transient' | 'permanent';
 
 export interface SendmuxErrorFields {
   /** HTTP status, or `null` when no answer came (network error, timeout). */
@@ -58,7 +60,7 @@ export class SendmuxError extends Error {
 
   /** Whether retrying the same request (same idempotency key) can succeed. */
   get retryable(): boolean {
-    return this.kind !== 'permanent';
+    return this.kind !== 'permanent' && this.kind !== 'auth';
   }
 
   /** A plain object safe to log or store: no headers, no credentials. */
@@ -86,11 +88,9 @@ export function classifyFailure(
   if (status === 429 || code === 'rate_limit_exceeded') return 'rate_limited';
   // For activate/deactivate (no body) the only way to hit this is the same key still in flight.
   if (status === 409 && code === 'idempotency_conflict') return 'in_flight';
-  if (status >= 500) return 'transient';
+  if (status === 401 || status === 403) return 'auth';
+  // The API's own word wins where it gave one (a 5xx it marks not retryable is not retried).
+  if (status >= 500) return apiRetryable === false ? 'permanent' : 'transient';
   if (status === 408) return 'transient';
   return apiRetryable === true ? 'transient' : 'permanent';
-}
-
-export function isSendmuxError(err: unknown): err is SendmuxError {
-  return err instanceof SendmuxError;
 }

@@ -1,10 +1,10 @@
 /** The CLI's contract: commands, JSON fields and exit codes, run as real processes. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { runCli, spawnCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
@@ -53,7 +53,7 @@ describe('sendmux-deactivator CLI', () => {
       expect.objectContaining({
         provider_id: simAccountId(1),
         idempotency_key: 'cli-ok-1',
-        job_id: 'k-cli-ok-1',
+        job_id: expect.stringMatching(/^k-cli-ok-1@\d+$/) as string,
         enqueue: 'enqueued',
         state: 'succeeded',
       }),
@@ -88,13 +88,17 @@ describe('sendmux-deactivator CLI', () => {
     const before = [await idemKeys(), await jobKeys()];
     const bad = await runCli(['deactivate', simAccountId(3), 'not-an-id'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/item 1: provider_id must be a sending account id/);
+    expect(bad.stderr).toMatch(
+      /item 2: provider_id must be a sending account id.*\(got "not-an-id"\)/,
+    );
     const twoIdsOneKey = await runCli(
       ['activate', simAccountId(3), simAccountId(4), '--key', 'k'],
       env,
     );
     expect(twoIdsOneKey.code).toBe(2);
-    expect(twoIdsOneKey.stderr).toMatch(/--key: can only be used with exactly one provider id/);
+    expect(twoIdsOneKey.stderr).toMatch(
+      /--key: can only be used with exactly one account id \(got 2\)/,
+    );
     const badConfig = await runCli(['deactivate', simAccountId(3)], {
       ...env,
       REDIS_URL: 'http://nope',

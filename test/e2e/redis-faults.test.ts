@@ -2,13 +2,12 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openProducer } from '../../src/actions/open-producer.js';
-import { readIntentStates } from '../../src/actions/wait.js';
-import { startWorker } from '../../src/actions/worker.js';
-import { keysFor } from '../../src/keys.js';
 import { createLogger } from '../../src/logger.js';
+import { openProducer } from '../../src/queue/open-producer.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { testConfig, waitFor } from '../support/context.js';
+import { keysFor } from '../../src/store/keys.js';
+import { startWorker } from '../../src/worker/worker.js';
+import { intentStates, testConfig, waitFor } from '../support/context.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 
 let redisServer: ThrowawayRedis | undefined;
@@ -88,7 +87,7 @@ describe('Redis faults', () => {
       const keys = keysFor(config.prefix);
       await waitFor(
         async () =>
-          (await readIntentStates(check, keys, keysList)).every((s) => s === 'succeeded')
+          (await intentStates(check, keys, keysList)).every((s) => s === 'succeeded')
             ? true
             : undefined,
         30_000,

@@ -4,14 +4,13 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openProducer, type ProducerHandle } from '../../src/actions/open-producer.js';
-import { readIntentStates } from '../../src/actions/wait.js';
 import type { Config } from '../../src/config.js';
-import { readRecentEvents } from '../../src/events/stream.js';
-import { keysFor } from '../../src/keys.js';
+import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { readRecentEvents } from '../../src/store/events.js';
+import { keysFor } from '../../src/store/keys.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
-import { dropPrefix, testConfig, waitFor } from '../support/context.js';
+import { dropPrefix, intentStates, testConfig, waitFor } from '../support/context.js';
 
 let sim: Simulator | undefined;
 let producer: ProducerHandle | undefined;
@@ -62,7 +61,7 @@ async function setup(env: Record<string, string> = {}) {
   const waitForSuccess = (key: string) =>
     waitFor(
       async () =>
-        redis && (await readIntentStates(redis, keys, [key]))[0] === 'succeeded' ? true : undefined,
+        redis && (await intentStates(redis, keys, [key]))[0] === 'succeeded' ? true : undefined,
       20_000,
       `${key} to succeed`,
     );
@@ -88,7 +87,7 @@ describe('worker process', () => {
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toMatch(/worker closed/);
 
-    const states = await readIntentStates(
+    const states = await intentStates(
       t.redis,
       t.keys,
       [1, 2, 3, 4, 5].map((i) => `term-${i}`),
@@ -114,7 +113,7 @@ describe('worker process', () => {
     await t.waitForRequests(1);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
-    expect((await readIntentStates(t.redis, t.keys, ['kill-1']))[0]).toBe('queued');
+    expect((await intentStates(t.redis, t.keys, ['kill-1']))[0]).toBe('queued');
 
     await t.startWorker();
     await t.waitForSuccess('kill-1');
@@ -127,27 +126,35 @@ describe('worker process', () => {
     expect(t.sim.account(id)?.is_active).toBe(false);
   });
 
-  it('SIGTERM with calls outlasting SHUTDOWN_TIMEOUT_MS: aborts them, exits 0, and the job is re-run once', async () => {
+  it('SIGTERM with calls outlasting SHUTDOWN_TIMEOUT_MS: aborts them without using an attempt, and the re-run succeeds once', async () => {
+    // MAX_ATTEMPTS=1: before the fix the aborted call used the only attempt and the intent
+    // ended as `action.failed worker_error` though the API had done the work.
     const t = await setup({
-      SHUTDOWN_TIMEOUT_MS: '300',
+      MAX_ATTEMPTS: '1',
+      SENDMUX_TIMEOUT_MS: '1000',
+      SHUTDOWN_TIMEOUT_MS: '1000',
       WORKER_LOCK_DURATION_MS: '2000',
       WORKER_STALLED_INTERVAL_MS: '1000',
     });
     const id = simAccountId(9);
-    t.sim.script(id, [{ kind: 'delay', ms: 2_000 }]);
+    t.sim.script(id, [{ kind: 'delay', ms: 3_000 }]);
     const first = await t.startWorker();
     await t.producer.enqueue(intent(9, 'slow-1'));
     await t.waitForRequests(1);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/did not finish in time/);
-    // Aborted by the shutdown: neither a success nor a failure was recorded.
-    expect((await readIntentStates(t.redis, t.keys, ['slow-1']))[0]).toBe('queued');
+    // Aborted by the shutdown: neither a success nor a failure was recorded, no attempt used.
+    expect((await intentStates(t.redis, t.keys, ['slow-1']))[0]).toBe('queued');
     expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(0);
+    const job = (await t.producer.queue.getJobs(['delayed', 'wait']))[0];
+    expect(job?.attemptsMade).toBe(0);
 
     await t.startWorker();
     await t.waitForSuccess('slow-1');
     expect(t.sim.stats().executions.byKey['slow-1']).toBe(1);
-    expect(await readRecentEvents(t.redis, t.keys)).toHaveLength(1);
+    const events = await readRecentEvents(t.redis, t.keys);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'action.succeeded', attempts: 1 });
   });
 });

@@ -62,14 +62,15 @@ describe('Sendmux client', () => {
     expect(err.requestId).toMatch(/^req_/);
   });
 
-  it('401 with a wrong key is permanent, and the key is not in the error', async () => {
+  it('401 with a wrong key is an auth failure (not retryable as is), and the key is not in the error', async () => {
     const bad = createSendmuxClient({ baseUrl: sim.url, apiKey: 'smx_root_WRONG_secret' });
     try {
       const err = await caught(bad.getProvider(simAccountId(2)));
       expect(err).toMatchObject({
         status: 401,
         code: 'authentication_required',
-        kind: 'permanent',
+        kind: 'auth',
+        retryable: false,
       });
       expect(JSON.stringify(err)).not.toContain('WRONG_secret');
       expect(String(err.stack)).not.toContain('WRONG_secret');

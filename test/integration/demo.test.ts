@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../../src/commands/run-demo.js';
+import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/logger.js';
 import { redisUrl, testConfig } from '../support/context.js';
 

@@ -1,9 +1,10 @@
 /** The events stream as library users read it: history, live tail, consumer groups. */
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventConsumer, followEvents, readRecentEvents } from '../../src/events/stream.js';
-import { keysFor, type Keys } from '../../src/keys.js';
-import { recordOutcome, type Outcome } from '../../src/status/record-outcome.js';
+import { claimKeys } from '../../src/store/claim-keys.js';
+import { createEventConsumer, followEvents, readRecentEvents } from '../../src/store/events.js';
+import { keysFor, type Keys } from '../../src/store/keys.js';
+import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
 import { dropPrefix, redisUrl, uniquePrefix } from '../support/context.js';
 
 let redis: Redis;
@@ -19,8 +20,9 @@ afterEach(async () => {
   await dropPrefix(keys.prefix);
 });
 
-function failure(i: number): Outcome {
+function failure(i: number, seq: number): Outcome {
   return {
+    seq,
     outcome: 'failed',
     intent: {
       action: 'deactivate',
@@ -39,15 +41,30 @@ function failure(i: number): Outcome {
   };
 }
 
+/** Bind the key (as a producer would), then record a 404 failure for it. */
+async function record(i: number, s = settings) {
+  const claimed = await claimKeys(redis, keys, [
+    {
+      key: `ev-${i}`,
+      fingerprint: `deactivate dprov_e${i} by manual`,
+      action: 'deactivate',
+      providerId: `dprov_e${i}`,
+      source: 'manual',
+    },
+  ]);
+  const seq = claimed.ok ? (claimed.claimed[0]?.seq ?? 0) : 0;
+  return recordOutcome(redis, keys, s, failure(i, seq), undefined);
+}
+
 describe('events', () => {
   it('records an outcome once: a repeat (a re-run after a crash) emits nothing', async () => {
-    expect(await recordOutcome(redis, keys, settings, failure(1))).toBe(true);
-    expect(await recordOutcome(redis, keys, settings, failure(1))).toBe(false);
+    expect(await record(1)).toBe('recorded');
+    expect(await record(1)).toBe('terminal');
     expect(await readRecentEvents(redis, keys)).toHaveLength(1);
   });
 
   it('reads the most recent N, filtered by type, oldest first', async () => {
-    for (let i = 0; i < 5; i++) await recordOutcome(redis, keys, settings, failure(i));
+    for (let i = 0; i < 5; i++) await record(i);
     const last2 = await readRecentEvents(redis, keys, { limit: 2 });
     expect(last2.map((e) => e.idempotency_key)).toEqual(['ev-3', 'ev-4']);
     expect(await readRecentEvents(redis, keys, { type: 'action.succeeded' })).toEqual([]);
@@ -55,7 +72,7 @@ describe('events', () => {
 
   it('caps the stream length', async () => {
     const small = { ...settings, eventsMaxLen: 100 };
-    for (let i = 0; i < 400; i++) await recordOutcome(redis, keys, small, failure(i));
+    for (let i = 0; i < 400; i++) await record(i, small);
     // MAXLEN ~ trims whole macro nodes: the length stays near the cap, far below 400.
     expect(await redis.xlen(keys.events)).toBeLessThan(300);
   });
@@ -68,8 +85,8 @@ describe('events', () => {
     });
     await consumer.ensureGroup();
     await consumer.ensureGroup(); // idempotent
-    await recordOutcome(redis, keys, settings, failure(1));
-    await recordOutcome(redis, keys, settings, failure(2));
+    await record(1);
+    await record(2);
     const first = await consumer.read();
     expect(first.map((e) => e.idempotency_key)).toEqual(['ev-1', 'ev-2']);
     expect(await consumer.read()).toEqual([]);
@@ -87,7 +104,7 @@ describe('events', () => {
     const tail = new Redis(redisUrl());
     const controller = new AbortController();
     try {
-      await recordOutcome(redis, keys, settings, failure(1)); // history, not followed
+      await record(1); // history, not followed
       const seen: string[] = [];
       const done = (async () => {
         for await (const e of followEvents(tail, keys, {
@@ -99,8 +116,8 @@ describe('events', () => {
         }
       })();
       await new Promise((r) => setTimeout(r, 150));
-      await recordOutcome(redis, keys, settings, failure(2));
-      await recordOutcome(redis, keys, settings, failure(3));
+      await record(2);
+      await record(3);
       await done;
       expect(seen).toEqual(['ev-2', 'ev-3']);
     } finally {

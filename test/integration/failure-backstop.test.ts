@@ -4,10 +4,10 @@
  * The client is the real one, wrapped so one account's calls throw a plain TypeError.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/actions/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { createSendmuxClient, type SendmuxClient } from '../../src/sendmux/index.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { startWorker } from '../../src/worker/worker.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
@@ -34,7 +34,7 @@ describe('failure backstop', () => {
       client,
     });
     try {
-      await p.producer.enqueueMany([
+      const [bug] = await p.producer.enqueueMany([
         { action: 'deactivate', providerId: broken, idempotencyKey: 'bug-1', source: 'manual' },
         {
           action: 'deactivate',
@@ -54,7 +54,7 @@ describe('failure backstop', () => {
         attempts: 2,
       });
       expect(await p.events('action.succeeded')).toHaveLength(1);
-      const job = await p.producer.queue.getJob('k-bug-1');
+      const job = await p.producer.queue.getJob(bug?.jobId ?? '');
       expect(await job?.getState()).toBe('failed');
     } finally {
       await w.close();

@@ -1,9 +1,9 @@
 /** Secrets never reach logs or events, and every job line carries its identifiers. */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/actions/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { startWorker } from '../../src/worker/worker.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;

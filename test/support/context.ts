@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { readBindings } from '../../src/store/binding.js';
 import { dropPrefix as dropKeys } from '../../src/store/drop-prefix.js';
+import type { Keys } from '../../src/store/keys.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -54,4 +56,13 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The state of each key's intent (`unknown` when it has no binding). */
+export async function intentStates(
+  redis: Redis,
+  keys: Keys,
+  idempotencyKeys: readonly string[],
+): Promise<string[]> {
+  return (await readBindings(redis, keys, idempotencyKeys)).map((b) => b?.state ?? 'unknown');
 }

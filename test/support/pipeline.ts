@@ -3,16 +3,16 @@
  * prefix, a real producer and real BullMQ workers. `stop()` closes everything and drops keys.
  */
 import { Redis } from 'ioredis';
-import { openProducer, type ProducerHandle } from '../../src/actions/open-producer.js';
-import { waitForIntents } from '../../src/actions/wait.js';
-import { startWorker, type ActionWorker } from '../../src/actions/worker.js';
 import type { Config } from '../../src/config.js';
-import { readRecentEvents } from '../../src/events/stream.js';
-import type { ActionEvent } from '../../src/events/types.js';
-import { keysFor, type Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/logger.js';
+import { type ActionEvent } from '../../src/model.js';
+import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
+import { waitForIntents } from '../../src/queue/wait.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
-import { readStatuses, type AccountStatus } from '../../src/status/read-status.js';
+import { readRecentEvents } from '../../src/store/events.js';
+import { keysFor, type Keys } from '../../src/store/keys.js';
+import { readStatuses, type AccountStatus } from '../../src/store/status-record.js';
+import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { dropPrefix, testConfig } from './context.js';
 
 export interface Pipeline {
@@ -55,10 +55,11 @@ export async function startPipeline(
     workers,
     addWorker,
     async waitFor(idempotencyKeys, timeoutMs = 20_000) {
-      const { states, done } = await waitForIntents(redis, keys, idempotencyKeys, {
+      const { bindings, done } = await waitForIntents(redis, keys, idempotencyKeys, {
         timeoutMs,
         pollMs: 50,
       });
+      const states = new Map([...bindings].map(([k, b]) => [k, b?.state ?? 'unknown']));
       if (!done)
         throw new Error(`intents not finished in ${timeoutMs} ms: ${JSON.stringify([...states])}`);
       return states;

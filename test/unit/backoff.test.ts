@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, limiterFor, rateLimitPause } from '../../src/actions/backoff.js';
+import { backoffDelay, limiterFor, rateLimitPause } from '../../src/worker/backoff.js';
 
 const settings = { baseMs: 100, capMs: 1_000 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, requireApiKey } from '../../src/config.js';
+import { loadConfig, requireApiKey } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -8,9 +9,17 @@ describe('loadConfig', () => {
       baseUrl: 'https://app.sendmux.ai/api/v1',
       redisUrl: 'redis://127.0.0.1:6379',
       prefix: '{sdx}',
-      rateLimitPerMinute: 600,
+      // Headroom below the API's 600/min, and a watermark above the default concurrency.
+      rateLimitPerMinute: 540,
+      rateLimitLowWatermark: 30,
+      concurrency: 10,
+      idempotencyTtlS: 86_400,
+      // Crash recovery in seconds, not a minute.
+      lockDurationMs: 6_000,
+      stalledIntervalMs: 4_000,
       logLevel: 'info',
     });
+    expect(c.rateLimitLowWatermark).toBeGreaterThan(c.concurrency);
     expect(c.apiKey).toBeUndefined();
   });
 
@@ -26,7 +35,7 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ SENDMUX_RATE_LIMIT: '' }).rateLimitPerMinute).toBe(600);
+    expect(loadConfig({ SENDMUX_RATE_LIMIT: '' }).rateLimitPerMinute).toBe(540);
   });
 
   it.each([
@@ -36,7 +45,13 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://localhost', 'REDIS_URL: must be a URL with scheme redis:// or rediss://'],
     ['SENDMUX_BASE_URL', 'not a url', 'SENDMUX_BASE_URL: must be a URL'],
     ['QUEUE_PREFIX', 'a:b', 'QUEUE_PREFIX: must be 1..64 characters'],
-    ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
+    ['QUEUE_PREFIX', 'sdx', 'QUEUE_PREFIX: must contain a Redis Cluster hash tag'],
+    [
+      'LOG_LEVEL',
+      'loud',
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    ['IDEMPOTENCY_TTL_S', '3600', 'IDEMPOTENCY_TTL_S: must be >= 86400'],
   ])('rejects %s=%s naming the variable and the rule', (name, value, message) => {
     try {
       loadConfig({ [name]: value });
@@ -51,6 +66,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BACKOFF_BASE_MS: '5000', BACKOFF_CAP_MS: '100' })).toThrow(
       /BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS/,
     );
+  });
+
+  it('refuses settings that contradict each other, naming both', () => {
+    expect(() => loadConfig({ SENDMUX_RATE_LIMIT: '60', RATE_LIMIT_LOW_WATERMARK: '60' })).toThrow(
+      /RATE_LIMIT_LOW_WATERMARK: must be below SENDMUX_RATE_LIMIT \(60\)/,
+    );
+    // With no client-side limit the watermark has nothing to be below.
+    expect(
+      loadConfig({ SENDMUX_RATE_LIMIT: '0', RATE_LIMIT_LOW_WATERMARK: '60' }).rateLimitLowWatermark,
+    ).toBe(60);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '2000', SENDMUX_TIMEOUT_MS: '5000' })).toThrow(
+      /SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS \(5000\)/,
+    );
+  });
+
+  it('says everything wrong on one line', () => {
+    try {
+      loadConfig({ WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud' });
+      expect.unreachable('should have thrown');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+      expect((err as ConfigError).issues).toHaveLength(2);
+    }
   });
 
   it('requires the API key only where a worker needs it', () => {

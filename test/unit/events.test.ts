@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, encodeEvent, type ActionEvent } from '../../src/events/types.js';
+import { type ActionEvent } from '../../src/model.js';
+import { decodeEvent, encodeEvent } from '../../src/store/event-codec.js';
 
 describe('event encoding', () => {
   it('round-trips, keeping nulls and numbers', () => {
@@ -17,10 +18,37 @@ describe('event encoding', () => {
       error_message: 'Sending account not found',
       request_id: 'req_abc',
       account_status: null,
+      superseded_by: null,
       attempts: 1,
       at: '2026-11-28T00:00:00.000Z',
     };
     expect(decodeEvent('1-0', encodeEvent(event))).toEqual({ ...event, id: '1-0' });
     expect(decodeEvent('2-0', encodeEvent({ ...event, http_status: null })).http_status).toBeNull();
+  });
+
+  it('keeps a superseded event with the key that replaced it', () => {
+    const event: ActionEvent = {
+      type: 'action.superseded',
+      provider_id: 'dprov_x',
+      action: 'deactivate',
+      idempotency_key: 'old',
+      job_id: 'k-old@1',
+      source: 'breaker',
+      source_ref: 'trip-1',
+      reason: '',
+      http_status: null,
+      error_code: null,
+      error_message: null,
+      request_id: null,
+      account_status: null,
+      superseded_by: 'new',
+      attempts: 0,
+      at: '2026-11-28T00:00:00.000Z',
+    };
+    expect(decodeEvent('3-0', encodeEvent(event))).toEqual({ ...event, id: '3-0' });
+  });
+
+  it('refuses an entry of an unknown type rather than mislabel it', () => {
+    expect(() => decodeEvent('4-0', ['type', 'action.exploded'])).toThrow(/unknown type/);
   });
 });

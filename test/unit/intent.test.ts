@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, IntentValidationError, parseIntents } from '../../src/actions/intent.js';
+import { IntentValidationError } from '../../src/errors.js';
+import { fingerprint, parseIntents } from '../../src/model.js';
 
 const ok = {
   action: 'deactivate',
@@ -26,7 +27,7 @@ describe('parseIntents', () => {
     expect(() => parseIntents([{ ...ok, ...patch } as typeof ok])).toThrow(message);
   });
 
-  it('reports every bad item of a batch with its index', () => {
+  it('reports every bad item of a batch with its position (from 1) and the bad value', () => {
     try {
       parseIntents([ok, { ...ok, providerId: 'x' }, { ...ok, idempotencyKey: '' }]);
       expect.unreachable();
@@ -34,8 +35,10 @@ describe('parseIntents', () => {
       expect(err).toBeInstanceOf(IntentValidationError);
       const problems = (err as IntentValidationError).problems;
       expect(problems).toHaveLength(2);
-      expect(problems[0]).toMatch(/^item 1: provider_id/);
-      expect(problems[1]).toMatch(/^item 2: idempotency_key/);
+      expect(problems[0]).toMatch(
+        /^item 2: provider_id must be a sending account id.*\(got "x"\)$/,
+      );
+      expect(problems[1]).toMatch(/^item 3: idempotency_key must be 1\.\.255/);
     }
   });
 });

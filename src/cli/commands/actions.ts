@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import type { Action } from '../../actions/intent.js';
-import { enqueueActions, type ActionReport } from '../../commands/enqueue-actions.js';
-import { cliContext } from '../context.js';
-import { EXIT_ACTION_FAILED } from '../exit-codes.js';
+import { UsageError } from '../../errors.js';
+import { ACTIONS, type Action } from '../../model.js';
+import { enqueueActions, type ActionReport } from '../../ops/enqueue-actions.js';
+import { cliContext, stopSignal } from '../context.js';
+import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { intOption } from '../options.js';
 
@@ -15,7 +16,7 @@ interface ActionFlags {
 }
 
 export function registerActions(program: Command): void {
-  for (const action of ['deactivate', 'activate'] as const) {
+  for (const action of ACTIONS) {
     program
       .command(action)
       .description(`${action} sending accounts through the queue`)
@@ -25,10 +26,10 @@ export function registerActions(program: Command): void {
         'idempotency key (only with one id; default: a fresh UUID-based key per id)',
       )
       .option('--reason <text>', 'why, recorded with the status and events')
-      .option('--wait', 'block until each action succeeded or failed; exit 1 if any failed')
+      .option('--wait', 'block until each action finished; exit 1 if any failed or was superseded')
       .option(
         '--wait-timeout <seconds>',
-        'give up waiting after this many seconds',
+        `with --wait: give up waiting after this many seconds (exit ${EXIT_WAIT_TIMEOUT})`,
         intOption('--wait-timeout', 1),
       )
       .option('--json', 'print a JSON array of results')
@@ -43,14 +44,36 @@ async function runActionCommand(
   providerIds: string[],
   flags: ActionFlags,
 ): Promise<void> {
+  if (flags.waitTimeout !== undefined && !flags.wait) {
+    throw new UsageError('--wait-timeout: needs --wait');
+  }
+  if (flags.key !== undefined && new Set(providerIds).size !== 1) {
+    throw new UsageError(
+      `--key: can only be used with exactly one account id (got ${new Set(providerIds).size})`,
+    );
+  }
   const { config } = cliContext();
-  const reports = await enqueueActions(config, {
+  const signal = flags.wait ? stopSignal() : undefined;
+  const { reports, done } = await enqueueActions(config, {
     action,
     providerIds,
     key: flags.key,
     reason: flags.reason,
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
+    signal,
+    onEnqueued: (enqueued, again) => {
+      if (again.length > 0) {
+        process.stderr.write(`note: asked once for each repeated id: ${again.join(', ')}\n`);
+      }
+      if (flags.wait) {
+        // Printed before waiting, so an interrupted wait never loses the keys.
+        for (const r of enqueued) {
+          process.stderr.write(`${r.enqueue}: ${r.provider_id} key=${r.idempotency_key}\n`);
+        }
+        process.stderr.write(`waiting for ${enqueued.length} action(s)...\n`);
+      }
+    },
   });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
@@ -60,7 +83,16 @@ async function runActionCommand(
       : ['provider_id', 'enqueue', 'idempotency_key', 'job_id'];
     process.stdout.write(`${table(reports, columns)}\n`);
   }
-  if (flags.wait && reports.some((r) => r.state !== 'succeeded')) {
-    process.exitCode = EXIT_ACTION_FAILED;
+  if (!flags.wait) return;
+  if (!done) {
+    const interrupted = signal?.aborted === true;
+    process.stderr.write(
+      interrupted
+        ? 'interrupted: the actions stay queued; follow them with `status` or `events`\n'
+        : `timed out after ${flags.waitTimeout ?? 0} s: the actions stay queued; follow them with \`status\` or \`events\`\n`,
+    );
+    process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
+    return;
   }
+  if (reports.some((r) => r.state !== 'succeeded')) process.exitCode = EXIT_ACTION_FAILED;
 }

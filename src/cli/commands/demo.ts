@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../commands/run-demo.js';
 import { loadConfig } from '../../config.js';
+import { runDemo } from '../../demo/run-demo.js';
 import { createLogger } from '../../logger.js';
 import { intOption } from '../options.js';
 

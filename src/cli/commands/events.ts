@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { readEvents } from '../../commands/read-events.js';
-import { EVENT_TYPES, type ActionEvent, type EventType } from '../../events/types.js';
+import { EVENT_TYPES, type ActionEvent, type EventType } from '../../model.js';
+import { readEvents } from '../../ops/read-events.js';
 import { cliContext, stopSignal } from '../context.js';
 import { enumOption, intOption } from '../options.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { accountStatus } from '../../commands/account-status.js';
+import { accountStatus } from '../../ops/account-status.js';
 import { cliContext } from '../context.js';
 import { table } from '../format.js';
 import { intOption } from '../options.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runWorker } from '../../commands/run-worker.js';
 import { requireApiKey } from '../../config.js';
+import { runWorker } from '../../ops/run-worker.js';
 import { cliContext, stopSignal } from '../context.js';
 
 export function registerWorker(program: Command): void {

@@ -1,8 +1,8 @@
 /** Recorded account statuses (the `status` CLI command). */
 import type { Config } from '../config.js';
-import { keysFor } from '../keys.js';
 import { createRedis } from '../redis.js';
-import { listStatuses, readStatuses, type AccountStatus } from '../status/read-status.js';
+import { keysFor } from '../store/keys.js';
+import { listStatuses, readStatuses, type AccountStatus } from '../store/status-record.js';
 
 /** Statuses of the given accounts, or the most recently changed ones when none are given. */
 export async function accountStatus(

@@ -1,36 +1,14 @@
 /**
- * Events: an append-only record (Redis Stream) of what happened to actions.
- * Field names are snake_case and stable: they are read by other processes and by users.
+ * Events on the Redis Stream: one field list for encoding and decoding, so the two cannot drift.
+ * Null is stored as an empty string.
  */
-import type { Action, Source } from '../actions/intent.js';
-
-export const EVENT_TYPES = ['action.succeeded', 'action.failed'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export interface ActionEvent {
-  /** Stream entry id (`<ms>-<seq>`), set when read. */
-  id?: string;
-  type: EventType;
-  provider_id: string;
-  action: Action;
-  idempotency_key: string;
-  job_id: string;
-  source: Source;
-  source_ref: string | null;
-  reason: string;
-  /** HTTP status of the last answer; null when none came (network error, timeout). */
-  http_status: number | null;
-  /** Sendmux error code (or transport code) for failures; null for successes. */
-  error_code: string | null;
-  error_message: string | null;
-  request_id: string | null;
-  /** Account status after a success (`inactive`, `active`, `pending`...), else null. */
-  account_status: string | null;
-  /** Attempts made, counting this one. */
-  attempts: number;
-  /** ISO 8601 time the outcome was recorded. */
-  at: string;
-}
+import {
+  EVENT_TYPES,
+  type Action,
+  type ActionEvent,
+  type EventType,
+  type Source,
+} from '../model.js';
 
 const FIELDS = [
   'type',
@@ -46,6 +24,7 @@ const FIELDS = [
   'error_message',
   'request_id',
   'account_status',
+  'superseded_by',
   'attempts',
   'at',
 ] as const satisfies readonly (keyof ActionEvent)[];
@@ -67,9 +46,13 @@ export function decodeEvent(id: string, flat: readonly string[]): ActionEvent {
   const str = (k: string) => m.get(k) ?? '';
   const nullable = (k: string) => (m.get(k) ? (m.get(k) ?? null) : null);
   const num = (k: string) => (m.get(k) ? Number(m.get(k)) : null);
+  const type = str('type');
+  if (!(EVENT_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`event ${id} has an unknown type "${type}"`);
+  }
   return {
     id,
-    type: str('type') as EventType,
+    type: type as EventType,
     provider_id: str('provider_id'),
     action: str('action') as Action,
     idempotency_key: str('idempotency_key'),
@@ -82,7 +65,8 @@ export function decodeEvent(id: string, flat: readonly string[]): ActionEvent {
     error_message: nullable('error_message'),
     request_id: nullable('request_id'),
     account_status: nullable('account_status'),
+    superseded_by: nullable('superseded_by'),
     attempts: num('attempts') ?? 0,
     at: str('at'),
-  };
+  } as ActionEvent;
 }

@@ -1,18 +1,22 @@
 /** The actions queue: one place for its name, prefix and default job options. */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
-import { QUEUE_NAME } from '../keys.js';
-import type { Intent } from './intent.js';
+import type { Intent } from '../model.js';
+import { QUEUE_NAME } from '../store/keys.js';
 
-/** What a job carries: the validated intent and when it was enqueued. */
+/** What a job carries: the validated intent, its binding's sequence number, when it was enqueued. */
 export interface ActionJobData extends Intent {
+  seq: number;
   enqueuedAt: string;
 }
-/** What a completed job returns (kept with the job while BullMQ keeps it). */
+/**
+ * What a completed job returns (kept with the job while BullMQ keeps it): the intent's terminal
+ * state, or `none` when this run found nothing to do (another run had recorded it already).
+ */
 export interface ActionJobResult {
-  status: string;
-  is_active: boolean;
-  request_id: string;
+  outcome: 'succeeded' | 'superseded' | 'none';
+  status: string | null;
+  request_id: string | null;
 }
 
 /** Name of the custom backoff strategy registered by the worker. */

@@ -7,14 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
-import { openProducer } from '../actions/open-producer.js';
-import { waitForIntents } from '../actions/wait.js';
-import { startWorker } from '../actions/worker.js';
 import type { Config } from '../config.js';
-import { readRecentEvents } from '../events/stream.js';
-import type { ActionEvent } from '../events/types.js';
-import { keysFor } from '../keys.js';
 import type { Logger } from '../logger.js';
+import { type ActionEvent } from '../model.js';
+import { openProducer } from '../queue/open-producer.js';
+import { waitForIntents } from '../queue/wait.js';
 import {
   simAccountId,
   SIM_LOCKED_ID,
@@ -23,6 +20,9 @@ import {
   type SimStats,
 } from '../sim/index.js';
 import { dropPrefix } from '../store/drop-prefix.js';
+import { readRecentEvents } from '../store/events.js';
+import { keysFor } from '../store/keys.js';
+import { startWorker } from '../worker/worker.js';
 
 export interface DemoOptions {
   /** Base settings (Redis URL, log level); the demo overrides the rest. */

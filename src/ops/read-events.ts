@@ -1,9 +1,9 @@
 /** Recent events and a live tail (the `events` CLI command). */
 import type { Config } from '../config.js';
-import { followEvents, readRecentEvents } from '../events/stream.js';
-import type { ActionEvent, EventType } from '../events/types.js';
-import { keysFor } from '../keys.js';
+import { type ActionEvent, type EventType } from '../model.js';
 import { createRedis } from '../redis.js';
+import { followEvents, readRecentEvents } from '../store/events.js';
+import { keysFor } from '../store/keys.js';
 
 export interface ReadEventsOptions {
   type?: EventType;

@@ -3,8 +3,9 @@
  * users who need every event processed at least once across restarts.
  */
 import type { Redis } from 'ioredis';
-import type { Keys } from '../keys.js';
-import { decodeEvent, type ActionEvent, type EventType } from './types.js';
+import { type ActionEvent, type EventType } from '../model.js';
+import { decodeEvent } from './event-codec.js';
+import type { Keys } from './keys.js';
 
 type Entry = [id: string, fields: string[]];
 

@@ -4,22 +4,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { keysFor } from '../keys.js';
-import { claimKeys, findConflict, type Claim, type ClaimState } from './claim-keys.js';
-import {
-  fingerprint,
-  IdempotencyKeyConflictError,
-  parseIntents,
-  type Intent,
-  type IntentInput,
-} from './intent.js';
-import { jobIdForKey } from './job-id.js';
+import { IdempotencyKeyConflictError } from '../errors.js';
+import { fingerprint, parseIntents, type Intent, type IntentInput } from '../model.js';
+import { claimKeys, findConflict, type Claim, type ClaimState } from '../store/claim-keys.js';
+import { keysFor } from '../store/keys.js';
+import { jobIdFor } from './job-id.js';
 import { jobOptions, type ActionQueue } from './queue.js';
 
-export type ProducerConfig = Pick<
-  Config,
-  'prefix' | 'idempotencyTtlS' | 'maxAttempts' | 'keepCompletedJobs'
->;
+export type ProducerConfig = Pick<Config, 'prefix' | 'maxAttempts' | 'keepCompletedJobs'>;
 
 export interface EnqueueResult {
   jobId: string;
@@ -60,19 +52,18 @@ export function createProducer(deps: {
     // Collapse repeats of one key inside the batch; refuse one key used for two intents.
     const unique = new Map<string, { intent: Intent; claim: Claim }>();
     for (const intent of intents) {
-      const fp = fingerprint(intent);
-      const seen = unique.get(intent.idempotencyKey);
-      if (seen && seen.claim.fingerprint !== fp) {
-        throw new IdempotencyKeyConflictError(intent.idempotencyKey, seen.claim.fingerprint, fp);
+      const claim: Claim = {
+        key: intent.idempotencyKey,
+        fingerprint: fingerprint(intent),
+        action: intent.action,
+        providerId: intent.providerId,
+        source: intent.source,
+      };
+      const seen = unique.get(claim.key);
+      if (seen && seen.claim.fingerprint !== claim.fingerprint) {
+        throw new IdempotencyKeyConflictError(claim.key, seen.claim.fingerprint, claim.fingerprint);
       }
-      if (!seen) {
-        const claim = {
-          key: intent.idempotencyKey,
-          fingerprint: fp,
-          jobId: jobIdForKey(intent.idempotencyKey),
-        };
-        unique.set(intent.idempotencyKey, { intent, claim });
-      }
+      if (!seen) unique.set(claim.key, { intent, claim });
     }
     const entries = [...unique.values()];
     const conflict = await findConflict(
@@ -80,8 +71,9 @@ export function createProducer(deps: {
       keys,
       entries.map((e) => e.claim),
     );
-    if (conflict)
+    if (conflict) {
       throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
+    }
 
     const byKey = new Map<string, EnqueueResult>();
     const chunkSize = Math.max(1, options.chunkSize ?? 500);
@@ -91,7 +83,6 @@ export function createProducer(deps: {
       const claimed = await claimKeys(
         redis,
         keys,
-        config.idempotencyTtlS,
         chunk.map((e) => e.claim),
       );
       if (!claimed.ok) {
@@ -99,32 +90,33 @@ export function createProducer(deps: {
         const c = claimed.conflict;
         throw new IdempotencyKeyConflictError(c.key, c.existing, c.requested);
       }
-      const toAdd = chunk.filter((_, j) => {
-        const state = claimed.states[j];
-        // Finished intents are not run again; queued ones are re-added, which is a no-op
-        // while BullMQ still has the job and restores it if it was lost before being added.
-        return state === 'new' || state === 'queued';
+      const jobs = chunk.map(({ intent }, j) => {
+        const { state, seq } = claimed.claimed[j] ?? { state: 'new' as const, seq: 0 };
+        return { intent, state, seq, jobId: jobIdFor(intent.idempotencyKey, seq) };
       });
+      // New bindings get their job. Queued ones are added again, which is a no-op while
+      // BullMQ has the job and restores it if it was lost before being added. Finished
+      // intents are not run again (their binding lives IDEMPOTENCY_TTL_S after the outcome).
+      const toAdd = jobs.filter((j) => j.state === 'new' || j.state === 'queued');
       if (toAdd.length > 0) {
         await queue.addBulk(
-          toAdd.map(({ intent, claim }) => ({
+          toAdd.map(({ intent, seq, jobId }) => ({
             name: intent.action,
-            data: { ...intent, enqueuedAt },
-            opts: jobOptions(config, claim.jobId),
+            data: { ...intent, seq, enqueuedAt },
+            opts: jobOptions(config, jobId),
           })),
         );
       }
-      chunk.forEach(({ intent, claim }, j) => {
-        const state = claimed.states[j] ?? 'new';
+      for (const { intent, state, jobId } of jobs) {
         byKey.set(intent.idempotencyKey, {
-          jobId: claim.jobId,
+          jobId,
           idempotencyKey: intent.idempotencyKey,
           providerId: intent.providerId,
           action: intent.action,
           status: state === 'new' ? 'enqueued' : 'duplicate',
           state,
         });
-      });
+      }
     }
     return intents.map((intent) => {
       const r = byKey.get(intent.idempotencyKey);

@@ -1,9 +1,9 @@
 /** Run workers until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. */
 import { once } from 'node:events';
-import { startWorker } from '../actions/worker.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SendmuxClient } from '../sendmux/index.js';
+import { startWorker } from '../worker/worker.js';
 
 export interface RunWorkerOptions {
   signal: AbortSignal;

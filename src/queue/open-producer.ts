@@ -2,12 +2,16 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createRedis } from '../redis.js';
+import { keysFor } from '../store/keys.js';
 import { createProducer, type Producer } from './producer.js';
 import { createActionQueue, type ActionQueue } from './queue.js';
+import { waitForIntents, type WaitOptions, type WaitResult } from './wait.js';
 
 export interface ProducerHandle extends Producer {
   readonly queue: ActionQueue;
   readonly redis: Redis;
+  /** Wait until every key's intent is terminal (or the timeout / abort in `options`). */
+  wait(idempotencyKeys: readonly string[], options?: WaitOptions): Promise<WaitResult>;
   close(): Promise<void>;
 }
 
@@ -19,10 +23,12 @@ export function openProducer(config: Config): ProducerHandle {
   // default "unhandled error" printing.
   queue.on('error', () => undefined);
   const producer = createProducer({ redis, queue, config });
+  const keys = keysFor(config.prefix);
   return {
     ...producer,
     queue,
     redis,
+    wait: (idempotencyKeys, options) => waitForIntents(redis, keys, idempotencyKeys, options),
     async close() {
       await queue.close();
       await redis.quit();

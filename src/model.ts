@@ -1,0 +1,191 @@
+/**
+ * Glossary: the words every part of the project uses, and their types.
+ *
+ * - **action**: `deactivate` or `activate` one sending account (`dprov_...`).
+ * - **intent**: what a producer asks for: action, account, idempotency key, source (with an
+ *   optional reference) and a human reason.
+ * - **idempotency key**: 1..255 visible ASCII characters; the same key always means the same
+ *   intent. A key reused for another intent is refused at enqueue time, like the API's 409.
+ * - **fingerprint**: what makes two intents "the same" for a key (action, account, source).
+ * - **binding**: the record that ties a key to its intent and tracks its state, from `queued`
+ *   to exactly one terminal state.
+ * - **event**: an append-only record of what happened; exactly one terminal event per intent.
+ */
+import { z } from 'zod';
+import { IntentValidationError } from './errors.js';
+
+export const ACTIONS = ['deactivate', 'activate'] as const;
+export const SOURCES = ['manual', 'bulk', 'breaker', 'maintenance'] as const;
+export type Action = (typeof ACTIONS)[number];
+export type Source = (typeof SOURCES)[number];
+
+export const PROVIDER_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
+export const PROVIDER_ID_RULE_TEXT =
+  'must be a sending account id: "dprov_" then 1..128 letters, digits, "_" or "-"';
+/** Header-safe: visible ASCII only (no spaces, no control characters). */
+export const IDEMPOTENCY_KEY_RULE = /^[\x21-\x7e]{1,255}$/;
+
+export const intentSchema = z.object({
+  action: z.enum(ACTIONS, { error: 'must be "deactivate" or "activate"' }),
+  providerId: z.string().regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT }),
+  idempotencyKey: z.string().regex(IDEMPOTENCY_KEY_RULE, {
+    error: 'must be 1..255 visible ASCII characters (no spaces)',
+  }),
+  source: z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` }),
+  /** What inside the source asked for it (bulk run id, breaker trip, window id). */
+  sourceRef: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
+  reason: z.string().max(500, { error: 'must be at most 500 characters' }).default(''),
+});
+
+/** A validated intent. */
+export type Intent = z.output<typeof intentSchema>;
+/** What a producer passes in; `reason` may be left out. */
+export type IntentInput = z.input<typeof intentSchema>;
+
+/** Field names as users see them (CLI flags / JSON fields). */
+const FIELD_NAMES: Record<string, string> = {
+  action: 'action',
+  providerId: 'provider_id',
+  idempotencyKey: 'idempotency_key',
+  source: 'source',
+  sourceRef: 'source_ref',
+  reason: 'reason',
+};
+
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Validate intents; throws {@link IntentValidationError} naming the item (from 1), the field,
+ * the bad value and the rule.
+ */
+export function parseIntents(inputs: readonly IntentInput[]): Intent[] {
+  const problems: string[] = [];
+  const out: Intent[] = [];
+  inputs.forEach((input, index) => {
+    const parsed = intentSchema.safeParse(input);
+    if (parsed.success) {
+      out.push(parsed.data);
+      return;
+    }
+    const where = inputs.length > 1 ? `item ${index + 1}: ` : '';
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String);
+      const field = path.map((p) => FIELD_NAMES[p] ?? p).join('.');
+      const value: unknown =
+        path.length === 1 ? (input as Record<string, unknown>)[path[0] ?? ''] : undefined;
+      const got = value === undefined ? '' : ` (got "${shown(value)}")`;
+      problems.push(`${where}${field || 'intent'} ${issue.message}${got}`);
+    }
+  });
+  if (problems.length > 0) throw new IntentValidationError(problems);
+  return out;
+}
+
+/**
+ * What makes two intents "the same" for an idempotency key: the call it makes (action, account)
+ * and who asked (source). The reason is free text and may be reworded on a retry.
+ */
+export function fingerprint(intent: Pick<Intent, 'action' | 'providerId' | 'source'>): string {
+  return `${intent.action} ${intent.providerId} by ${intent.source}`;
+}
+
+/** Where an intent stands: `queued` until exactly one terminal state is recorded. */
+export const INTENT_STATES = ['queued', 'succeeded', 'failed', 'superseded'] as const;
+export type IntentState = (typeof INTENT_STATES)[number];
+export const TERMINAL_STATES = ['succeeded', 'failed', 'superseded'] as const;
+export type TerminalState = (typeof TERMINAL_STATES)[number];
+export function isTerminal(state: string | undefined): state is TerminalState {
+  return (TERMINAL_STATES as readonly string[]).includes(state ?? '');
+}
+
+/** Event types on the stream; each intent gets exactly one of the `action.*` ones. */
+export const EVENT_TYPES = ['action.succeeded', 'action.failed', 'action.superseded'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * What every event says about its intent. Field names are snake_case and stable: other
+ * processes and users read them. Every field is present in every event (null when it does not
+ * apply), so one JSON shape serves every type; the union below narrows by `type`.
+ */
+interface EventCommon {
+  /** Stream entry id (`<ms>-<seq>`), set when read. */
+  id?: string;
+  provider_id: string;
+  action: Action;
+  idempotency_key: string;
+  job_id: string;
+  source: Source;
+  source_ref: string | null;
+  reason: string;
+  /** Calls started for this intent (attempts), counting the last one. */
+  attempts: number;
+  /** ISO 8601 time the outcome was recorded. */
+  at: string;
+}
+
+/** The API carried out the action (or the account already was in the asked state). */
+export interface ActionSucceededEvent extends EventCommon {
+  type: 'action.succeeded';
+  http_status: number;
+  error_code: null;
+  error_message: null;
+  request_id: string | null;
+  /** The account's status after the action (`inactive`, `active`, `pending`...). */
+  account_status: string | null;
+  superseded_by: null;
+}
+
+/** The action did not happen: a permanent API error, or retries ran out. */
+export interface ActionFailedEvent extends EventCommon {
+  type: 'action.failed';
+  /** HTTP status of the last answer; null when none came (network error, timeout). */
+  http_status: number | null;
+  error_code: string;
+  error_message: string;
+  request_id: string | null;
+  account_status: null;
+  superseded_by: null;
+}
+
+/** A newer intent for the same account arrived before this one ran: it never called the API. */
+export interface ActionSupersededEvent extends EventCommon {
+  type: 'action.superseded';
+  http_status: null;
+  error_code: null;
+  error_message: null;
+  request_id: null;
+  account_status: null;
+  /** The idempotency key of the newer intent. */
+  superseded_by: string;
+}
+
+export type ActionEvent = ActionSucceededEvent | ActionFailedEvent | ActionSupersededEvent;
+
+/**
+ * What the API said about an account after a call or a read: the part of its state this
+ * project records. Read leniently: an enum value Sendmux adds later is kept as a string.
+ */
+export interface AccountState {
+  status: string | null;
+  is_active: boolean | null;
+  status_reason: string | null;
+  updated_at: string | null;
+}
+
+/** Whether an account already is where an action would put it. */
+export function isInAskedState(action: Action, account: AccountState): boolean {
+  if (action === 'deactivate') {
+    return (
+      account.status === 'inactive' || (account.status === null && account.is_active === false)
+    );
+  }
+  // An OAuth account without a live connection goes to `pending` when activated.
+  return (
+    account.status === 'active' ||
+    account.status === 'pending' ||
+    (account.status === null && account.is_active === true)
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * The check a run makes before it calls the API, in one atomic step:
+ * - the run still owns its job (BullMQ's lock holds its token), else `lost`;
+ * - the binding is this job's generation and still queued, else `stale` / `terminal`;
+ * - no newer intent was asked for the account, else `superseded` (the caller records it);
+ * - no other intent's call on the account is in flight (the account lease), else `busy`;
+ * then it takes the account lease and counts the start.
+ *
+ * The lease is what keeps calls on one account in the order they were asked: it is held from
+ * here until the outcome is recorded (or released), and expires by itself if the worker dies.
+ */
+import type { Redis } from 'ioredis';
+import { B, WAIT_KINDS, type WaitKind } from './binding.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+// KEYS: job lock, binding, account order, account lease.
+// ARGV: token, seq, key, lease ms.
+const beginScript = defineScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
+local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
+if not state or seq ~= ARGV[2] then return {'stale'} end
+if state ~= 'queued' then return {'terminal', state} end
+local newest, newestKey = unpack(redis.call('HMGET', KEYS[3], 'seq', 'key'))
+if newest and tonumber(newest) > tonumber(seq) then return {'superseded', newestKey} end
+local holder = redis.call('GET', KEYS[4])
+if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end
+redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
+local starts = redis.call('HINCRBY', KEYS[2], '${B.starts}', 1)
+local waits = redis.call('HMGET', KEYS[2], ${WAIT_KINDS.map((k) => `'${B.waitPrefix}${k}'`).join(', ')})
+return {'go', starts, waits}
+`);
+
+export type BeginResult =
+  /** Go ahead: `starts` counts this run; `waits` are the put-backs so far, per kind. */
+  | { kind: 'go'; starts: number; waits: Record<WaitKind, number> }
+  | { kind: 'lost' }
+  | { kind: 'stale' }
+  | { kind: 'terminal'; state: string }
+  | { kind: 'superseded'; by: string }
+  | { kind: 'busy'; retryInMs: number };
+
+export interface RunRef {
+  jobId: string;
+  token: string;
+  key: string;
+  seq: number;
+  providerId: string;
+}
+
+export async function beginRun(
+  redis: Redis,
+  keys: Keys,
+  run: RunRef,
+  leaseMs: number,
+): Promise<BeginResult> {
+  const reply = (await beginScript(
+    redis,
+    [
+      keys.jobLock(run.jobId),
+      keys.binding(run.key),
+      keys.accountOrder(run.providerId),
+      keys.accountLease(run.providerId),
+    ],
+    [run.token, run.seq, run.key, leaseMs],
+  )) as [string, (string | number)?, (string | null)[]?];
+  const [kind, value, waitCounts] = reply;
+  switch (kind) {
+    case 'go': {
+      const waits = Object.fromEntries(
+        WAIT_KINDS.map((k, i) => [k, Number(waitCounts?.[i] ?? 0)]),
+      ) as Record<WaitKind, number>;
+      return { kind, starts: Number(value), waits };
+    }
+    case 'lost':
+    case 'stale':
+      return { kind };
+    case 'terminal':
+      return { kind, state: String(value) };
+    case 'superseded':
+      return { kind, by: String(value) };
+    case 'busy':
+      return { kind, retryInMs: Math.max(0, Number(value)) };
+    default:
+      throw new Error(`begin-run script answered "${kind}"`);
+  }
+}
+
+// KEYS: account lease. ARGV: key.
+const releaseScript = defineScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/** Give the account lease back (when a call certainly did not run), if this key holds it. */
+export async function releaseLease(
+  redis: Redis,
+  keys: Keys,
+  run: Pick<RunRef, 'key' | 'providerId'>,
+): Promise<void> {
+  await releaseScript(redis, [keys.accountLease(run.providerId)], [run.key]);
+}

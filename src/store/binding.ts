@@ -1,0 +1,108 @@
+/**
+ * The binding: the hash `<prefix>:idem:<key>` that ties an idempotency key to one intent and
+ * carries it from `queued` to exactly one terminal state. This file owns its field names and
+ * its reading; the Lua scripts that write it (claim-keys, begin-run, count-wait,
+ * record-outcome) use the names below and nothing else.
+ *
+ * Lifetime: a queued binding never expires (it must outlive its job, however long the
+ * backlog); a terminal one expires `IDEMPOTENCY_TTL_S` after its outcome, like the API's
+ * 24 h idempotency window.
+ */
+import type { Redis } from 'ioredis';
+import { isTerminal, type Action, type IntentState, type Source } from '../model.js';
+import type { Keys } from './keys.js';
+
+/** Field names of the binding hash. */
+export const B = {
+  fingerprint: 'fp',
+  seq: 'seq',
+  state: 'state',
+  action: 'action',
+  providerId: 'provider_id',
+  source: 'source',
+  createdAt: 'created_at',
+  finishedAt: 'finished_at',
+  /** Runs started (every start of the job's processor, re-runs after crashes included). */
+  starts: 'starts',
+  /** Put-backs that consumed no attempt, one counter per kind (see {@link WaitKind}). */
+  waitPrefix: 'waits_',
+  httpStatus: 'http_status',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  requestId: 'request_id',
+  accountStatus: 'account_status',
+  supersededBy: 'superseded_by',
+} as const;
+
+/** Kinds of put-back that consume no attempt, each counted and capped on its own. */
+export const WAIT_KINDS = ['rate_limit', 'in_flight', 'auth', 'shutdown'] as const;
+export type WaitKind = (typeof WAIT_KINDS)[number];
+
+export interface Binding {
+  key: string;
+  state: IntentState;
+  seq: number;
+  fingerprint: string;
+  action: Action;
+  providerId: string;
+  source: Source;
+  createdAt: number;
+  finishedAt: number | null;
+  starts: number;
+  waits: Record<WaitKind, number>;
+  /** Outcome details, set with the terminal state. */
+  httpStatus: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  requestId: string | null;
+  accountStatus: string | null;
+  supersededBy: string | null;
+}
+
+function decode(key: string, h: Record<string, string>): Binding | undefined {
+  const state = h[B.state];
+  if (state === undefined) return undefined;
+  const text = (k: string) => (h[k] ? (h[k] ?? null) : null);
+  const num = (k: string) => (h[k] ? Number(h[k]) : null);
+  return {
+    key,
+    state: state === 'queued' || isTerminal(state) ? state : 'queued',
+    seq: num(B.seq) ?? 0,
+    fingerprint: h[B.fingerprint] ?? '',
+    action: (h[B.action] ?? 'deactivate') as Action,
+    providerId: h[B.providerId] ?? '',
+    source: (h[B.source] ?? 'manual') as Source,
+    createdAt: num(B.createdAt) ?? 0,
+    finishedAt: num(B.finishedAt),
+    starts: num(B.starts) ?? 0,
+    waits: {
+      rate_limit: num(`${B.waitPrefix}rate_limit`) ?? 0,
+      in_flight: num(`${B.waitPrefix}in_flight`) ?? 0,
+      auth: num(`${B.waitPrefix}auth`) ?? 0,
+      shutdown: num(`${B.waitPrefix}shutdown`) ?? 0,
+    },
+    httpStatus: num(B.httpStatus),
+    errorCode: text(B.errorCode),
+    errorMessage: text(B.errorMessage),
+    requestId: text(B.requestId),
+    accountStatus: text(B.accountStatus),
+    supersededBy: text(B.supersededBy),
+  };
+}
+
+/** The bindings of the given keys, in order (`undefined` where none exists). One round trip. */
+export async function readBindings(
+  redis: Redis,
+  keys: Keys,
+  idempotencyKeys: readonly string[],
+): Promise<(Binding | undefined)[]> {
+  if (idempotencyKeys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const k of idempotencyKeys) pipeline.hgetall(keys.binding(k));
+  const replies = (await pipeline.exec()) ?? [];
+  return idempotencyKeys.map((k, i) => {
+    const [err, hash] = replies[i] ?? [null, null];
+    if (err) throw err;
+    return hash && typeof hash === 'object' ? decode(k, hash as Record<string, string>) : undefined;
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * Bind idempotency keys to intents, all-or-nothing, in one round trip per chunk.
+ *
+ * A key already bound to another intent fails the whole chunk (nothing is written). A key
+ * bound to the same intent reports its state and sequence number, so the producer can return
+ * the existing job. A new binding gets the next sequence number, becomes the newest intent of
+ * its account (older intents still waiting for that account will end as superseded), enters
+ * the pending set, and has no expiry until its outcome is recorded.
+ */
+import type { Redis } from 'ioredis';
+import type { IntentState } from '../model.js';
+import { B } from './binding.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+// KEYS: sequence, pending, then per claim: binding, account order.
+// ARGV: now, then per claim: fingerprint, action, provider id, source, key.
+const claimScript = defineScript(`
+local now = ARGV[1]
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  local fp = redis.call('HGET', KEYS[1 + 2 * i], '${B.fingerprint}')
+  if fp and fp ~= ARGV[2 + 5 * (i - 1)] then return {'conflict', i, fp} end
+end
+local out = {}
+for i = 1, n do
+  local binding, order = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local a = 2 + 5 * (i - 1)
+  local state, seq = unpack(redis.call('HMGET', binding, '${B.state}', '${B.seq}'))
+  if state then
+    out[#out + 1] = state
+    out[#out + 1] = seq
+  else
+    seq = redis.call('INCR', KEYS[1])
+    redis.call('HSET', binding, '${B.fingerprint}', ARGV[a], '${B.seq}', seq, '${B.state}', 'queued',
+      '${B.action}', ARGV[a + 1], '${B.providerId}', ARGV[a + 2], '${B.source}', ARGV[a + 3],
+      '${B.createdAt}', now)
+    redis.call('PERSIST', binding)
+    redis.call('ZADD', KEYS[2], now, ARGV[a + 4])
+    redis.call('HSET', order, 'seq', seq, 'key', ARGV[a + 4])
+    out[#out + 1] = 'new'
+    out[#out + 1] = seq
+  end
+end
+return {'ok', out}
+`);
+
+export interface Claim {
+  key: string;
+  fingerprint: string;
+  action: string;
+  providerId: string;
+  source: string;
+}
+
+/** `new`: just bound; otherwise the state of the existing binding of the same intent. */
+export type ClaimState = 'new' | IntentState;
+
+export interface Conflict {
+  key: string;
+  existing: string;
+  requested: string;
+}
+
+export type ClaimResult =
+  { ok: true; claimed: { state: ClaimState; seq: number }[] } | { ok: false; conflict: Conflict };
+
+export async function claimKeys(
+  redis: Redis,
+  keys: Keys,
+  claims: readonly Claim[],
+  now = Date.now(),
+): Promise<ClaimResult> {
+  if (claims.length === 0) return { ok: true, claimed: [] };
+  const redisKeys = [keys.sequence, keys.pending];
+  const args: (string | number)[] = [now];
+  for (const c of claims) {
+    redisKeys.push(keys.binding(c.key), keys.accountOrder(c.providerId));
+    args.push(c.fingerprint, c.action, c.providerId, c.source, c.key);
+  }
+  const reply = (await claimScript(redis, redisKeys, args)) as [string, ...unknown[]];
+  if (reply[0] === 'conflict') {
+    const claim = claims[Number(reply[1]) - 1];
+    if (!claim) throw new Error('claim script returned an unknown index');
+    return {
+      ok: false,
+      conflict: { key: claim.key, existing: String(reply[2]), requested: claim.fingerprint },
+    };
+  }
+  const flat = reply[1] as string[];
+  const claimed: { state: ClaimState; seq: number }[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    claimed.push({ state: flat[i] as ClaimState, seq: Number(flat[i + 1]) });
+  }
+  return { ok: true, claimed };
+}
+
+/** Read-only check: the first key bound to a different intent, if any. One round trip. */
+export async function findConflict(
+  redis: Redis,
+  keys: Keys,
+  claims: readonly Claim[],
+): Promise<Conflict | undefined> {
+  if (claims.length === 0) return undefined;
+  const pipeline = redis.pipeline();
+  for (const c of claims) pipeline.hget(keys.binding(c.key), B.fingerprint);
+  const replies = (await pipeline.exec()) ?? [];
+  for (let i = 0; i < claims.length; i++) {
+    const [err, fp] = replies[i] ?? [null, null];
+    if (err) throw err;
+    const claim = claims[i];
+    if (claim && typeof fp === 'string' && fp !== claim.fingerprint) {
+      return { key: claim.key, existing: fp, requested: claim.fingerprint };
+    }
+  }
+  return undefined;
+}

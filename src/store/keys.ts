@@ -1,0 +1,50 @@
+/**
+ * The one place that names Redis keys and the queue.
+ *
+ * Every key starts with the deployment prefix (default `{sdx}`, a hash tag), so all of one
+ * deployment's keys - BullMQ's and ours - live in one Redis Cluster slot and multi-key
+ * scripts stay legal.
+ */
+
+/** The BullMQ queue every producer feeds and every worker drains. */
+export const QUEUE_NAME = 'actions';
+
+export interface Keys {
+  prefix: string;
+  /** Hash binding an idempotency key to its intent and tracking its state (see binding.ts). */
+  binding(key: string): string;
+  /** Sorted set of keys bound but not yet terminal, scored by claim time (ms). */
+  pending: string;
+  /** Counter giving every new binding its sequence number (the intent's place in line). */
+  sequence: string;
+  /** Hash with the newest intent asked for an account: `seq`, `key`. */
+  accountOrder(providerId: string): string;
+  /** String: the idempotency key whose call on an account is in flight (expires). */
+  accountLease(providerId: string): string;
+  /** Hash with the last known status of one account (see status-record.ts). */
+  status(providerId: string): string;
+  /** Sorted set of provider ids with a recorded status, scored by last change (ms). */
+  statusIndex: string;
+  /** Redis Stream of events. */
+  events: string;
+  /** BullMQ's lock of a job (holds the token of the run that owns it). */
+  jobLock(jobId: string): string;
+  /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
+  limiter: string;
+}
+
+export function keysFor(prefix: string): Keys {
+  return {
+    prefix,
+    binding: (key) => `${prefix}:idem:${key}`,
+    pending: `${prefix}:pending`,
+    sequence: `${prefix}:seq`,
+    accountOrder: (providerId) => `${prefix}:order:${providerId}`,
+    accountLease: (providerId) => `${prefix}:lease:${providerId}`,
+    status: (providerId) => `${prefix}:status:${providerId}`,
+    statusIndex: `${prefix}:status-index`,
+    events: `${prefix}:events`,
+    jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
+    limiter: `${prefix}:${QUEUE_NAME}:limiter`,
+  };
+}

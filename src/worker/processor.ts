@@ -1,0 +1,324 @@
+/**
+ * What a worker does with one job: make sure it is this intent's turn, call the API with the
+ * intent's idempotency key, and carry out the decision of policy.ts (record the outcome, put
+ * the job back, or let BullMQ retry). Knows nothing of HTTP routes or the CLI.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { isInAskedState } from '../model.js';
+import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
+import type { AccountAnswer, ApiResult, SendmuxClient } from '../sendmux/client.js';
+import { SendmuxError } from '../sendmux/errors.js';
+import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
+import { beginRun, type RunRef } from '../store/begin-run.js';
+import { countWait } from '../store/count-wait.js';
+import type { Keys } from '../store/keys.js';
+import { pauseQueue } from '../store/pause-queue.js';
+import { recordOutcome, type Outcome, type OutcomeBase } from '../store/record-outcome.js';
+import {
+  budgetPause,
+  CRASH_ALLOWANCE,
+  crashesSoFar,
+  decide,
+  type Answer,
+  type Counters,
+  type Decision,
+} from './policy.js';
+
+export type ProcessorConfig = Pick<
+  Config,
+  | 'maxAttempts'
+  | 'backoffBaseMs'
+  | 'backoffCapMs'
+  | 'inFlightMaxWaits'
+  | 'rateLimitMaxWaitMs'
+  | 'rateLimitMaxWaits'
+  | 'rateLimitLowWatermark'
+  | 'idempotencyTtlS'
+  | 'eventsMaxLen'
+  | 'timeoutMs'
+>;
+
+export interface ProcessorDeps {
+  client: SendmuxClient;
+  redis: Redis;
+  keys: Keys;
+  config: ProcessorConfig;
+  log: Logger;
+  now?: () => Date;
+}
+
+export type ActionJob = Job<ActionJobData, ActionJobResult>;
+export type Processor = (
+  job: ActionJob,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+) => Promise<ActionJobResult>;
+
+/** Abort reasons the worker gives BullMQ's per-job signal. */
+export const ABORT_SHUTDOWN = 'worker shutting down';
+export const ABORT_LOCK_LOST = 'job lock lost';
+
+/** The account lease outlives a call by this much, so a dead worker's lease expires soon. */
+const LEASE_MARGIN_MS = 5_000;
+/** How often a job waiting for another call on the same account checks again. */
+const BUSY_POLL_MS = 200;
+
+/** Thrown when a run finds it no longer owns its job: it must not record anything. */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError';
+}
+
+export function createProcessor(deps: ProcessorDeps): Processor {
+  const { client, redis, keys, config, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
+
+  return async function processJob(job, token, signal) {
+    const intent = job.data;
+    const run: RunRef = {
+      jobId: job.id ?? '',
+      token: token ?? '',
+      key: intent.idempotencyKey,
+      seq: intent.seq,
+      providerId: intent.providerId,
+    };
+    const where = {
+      job_id: run.jobId,
+      provider_id: intent.providerId,
+      idempotency_key: intent.idempotencyKey,
+      action: intent.action,
+    };
+    const base = (attempts: number): OutcomeBase => ({
+      intent,
+      seq: intent.seq,
+      jobId: run.jobId,
+      attempts,
+      at: now(),
+    });
+    const record = async (o: Outcome) => {
+      const result = await recordOutcome(redis, keys, config, o, token);
+      if (result === 'lost') throw new LockLostError('the run lost its job lock: not recording');
+      return result;
+    };
+    const none: ActionJobResult = { outcome: 'none', status: null, request_id: null };
+
+    // 1. Whose turn is it? Wait while another intent's call on this account is in flight.
+    let begun = await beginRun(redis, keys, run, leaseMs);
+    while (begun.kind === 'busy') {
+      if (signal?.aborted) return putBack(job, token, { delayMs: 0 });
+      await sleep(Math.min(Math.max(begun.retryInMs, 20), BUSY_POLL_MS));
+      begun = await beginRun(redis, keys, run, leaseMs);
+    }
+    switch (begun.kind) {
+      case 'lost':
+        throw new LockLostError('the run does not own its job lock');
+      case 'stale':
+      case 'terminal':
+        return none;
+      case 'superseded':
+        await record({ ...base(job.attemptsMade), outcome: 'superseded', by: begun.by });
+        log.info(
+          { ...where, superseded_by: begun.by },
+          `${intent.action} superseded by a newer intent`,
+        );
+        return { ...none, outcome: 'superseded' };
+      case 'go':
+        break;
+    }
+    const counters: Counters = { attempt: job.attemptsMade + 1, waits: begun.waits };
+    const crashes = crashesSoFar(begun.starts, counters);
+    if (crashes > CRASH_ALLOWANCE) {
+      const why = `the job was started ${begun.starts} times and ended without an outcome ${crashes} times (crashes, kills or lost locks)`;
+      await record({
+        ...base(counters.attempt),
+        outcome: 'failed',
+        httpStatus: null,
+        errorCode: 'worker_gave_up',
+        errorMessage: why,
+        requestId: null,
+      });
+      throw new UnrecoverableError(why);
+    }
+
+    // 2. The call.
+    let result: ApiResult<AccountAnswer> | undefined;
+    let answer: Answer;
+    try {
+      result = await client.runAction(intent.action, intent.providerId, {
+        idempotencyKey: intent.idempotencyKey,
+        signal,
+      });
+      answer = { kind: 'ok', accountId: result.data.id, providerId: intent.providerId };
+    } catch (caught) {
+      answer =
+        caught instanceof SendmuxError
+          ? { kind: 'error', error: caught }
+          : {
+              kind: 'unexpected',
+              error: caught instanceof Error ? caught : new Error(String(caught)),
+            };
+    }
+    if (signal?.aborted && (answer.kind !== 'ok' || signal.reason === ABORT_LOCK_LOST)) {
+      answer = {
+        kind: 'aborted',
+        why: signal.reason === ABORT_LOCK_LOST ? 'lock_lost' : 'shutdown',
+      };
+    }
+    await slowDownIfLow(answer.kind === 'error' ? answer.error.rateLimit : result?.rateLimit);
+
+    // 3. What it means.
+    const decision: Decision = decide(answer, counters, config);
+    switch (decision.do) {
+      case 'succeed': {
+        const r = result as ApiResult<AccountAnswer>;
+        if (r.data.problems.length > 0) {
+          log.warn(
+            { ...where, request_id: r.requestId, problems: r.data.problems.slice(0, 5) },
+            'the API answered 2xx with a body that does not match the contract: recorded what could be read',
+          );
+        }
+        return succeed(r, counters.attempt);
+      }
+      case 'fail':
+        return fail(answer, counters.attempt, decision.why, decision.code);
+      case 'verify':
+        return verify(answer, counters.attempt, decision.why);
+      case 'retry': {
+        const err =
+          answer.kind === 'error' || answer.kind === 'unexpected' ? answer.error : undefined;
+        log.warn(
+          {
+            ...where,
+            attempt: counters.attempt,
+            request_id: err instanceof SendmuxError ? err.requestId : undefined,
+            http_status: err instanceof SendmuxError ? err.status : undefined,
+            error_code: err instanceof SendmuxError ? err.code : undefined,
+          },
+          `${intent.action} will be retried: ${err?.message ?? 'unknown error'}`,
+        );
+        throw err ?? new Error('retry without an error');
+      }
+      case 'put-back': {
+        const n = await countWait(redis, keys, run, decision.wait, decision.releaseLease);
+        if (n === undefined)
+          throw new LockLostError('the run lost its job lock while putting it back');
+        if (decision.pauseQueueMs !== undefined) {
+          const paused = await pauseQueue(redis, keys, decision.pauseQueueMs);
+          log.warn(
+            { ...where, wait: decision.wait, waits: n, pause_ms: paused },
+            decision.wait === 'auth'
+              ? 'the API refused the API key (401/403): pausing the queue; jobs run again once the key works'
+              : 'rate limited by the API: pausing the queue',
+          );
+        } else {
+          log.info(
+            { ...where, wait: decision.wait, waits: n, delay_ms: decision.delayMs },
+            `job put back (${decision.wait})`,
+          );
+        }
+        return putBack(job, token, decision);
+      }
+      case 'abandon':
+        throw new LockLostError('the run lost its job lock during the call: not recording');
+    }
+
+    async function succeed(
+      r: ApiResult<AccountAnswer>,
+      attempts: number,
+    ): Promise<ActionJobResult> {
+      const recorded = await record({
+        ...base(attempts),
+        outcome: 'succeeded',
+        account: r.data,
+        requestId: r.requestId || null,
+        httpStatus: r.status,
+      });
+      log.info(
+        { ...where, attempt: attempts, request_id: r.requestId, status: r.data.status, recorded },
+        `${intent.action} succeeded`,
+      );
+      return { outcome: 'succeeded', status: r.data.status, request_id: r.requestId || null };
+    }
+
+    async function fail(a: Answer, attempts: number, why: string, code?: string): Promise<never> {
+      const err = a.kind === 'error' ? a.error : undefined;
+      const recorded = await record({
+        ...base(attempts),
+        outcome: 'failed',
+        httpStatus: err?.status ?? (a.kind === 'ok' ? (result?.status ?? null) : null),
+        errorCode: code ?? err?.code ?? 'worker_error',
+        errorMessage: why,
+        requestId: err?.requestId ?? (a.kind === 'ok' ? (result?.requestId ?? null) : null),
+      });
+      log.error(
+        {
+          ...where,
+          attempt: attempts,
+          request_id: err?.requestId,
+          http_status: err?.status,
+          error_code: code ?? err?.code,
+          recorded,
+        },
+        `${intent.action} failed: ${why}`,
+      );
+      throw new UnrecoverableError(why);
+    }
+
+    /** Before reporting a failure whose effect may be in place: read the account. */
+    async function verify(a: Answer, attempts: number, why: string): Promise<ActionJobResult> {
+      let read: ApiResult<AccountAnswer> | undefined;
+      try {
+        read = await client.readAccount(intent.providerId, { signal });
+      } catch (err) {
+        log.warn(
+          { ...where, err: String(err) },
+          'could not read the account to verify the outcome',
+        );
+      }
+      if (read && read.data.id === intent.providerId && isInAskedState(intent.action, read.data)) {
+        log.info(
+          { ...where, request_id: read.requestId, status: read.data.status },
+          `${intent.action}: the account is in the asked state (${why})`,
+        );
+        return succeed(read, attempts);
+      }
+      return fail(a, attempts, why);
+    }
+  };
+
+  async function slowDownIfLow(rateLimit: RateLimitInfo | undefined): Promise<void> {
+    const pause = budgetPause(
+      rateLimit,
+      now().getTime(),
+      config.rateLimitLowWatermark,
+      config.rateLimitMaxWaitMs,
+    );
+    if (pause > 0) {
+      const paused = await pauseQueue(redis, keys, pause);
+      log.info(
+        { remaining: rateLimit?.remaining, pause_ms: paused },
+        'rate budget running low: pausing the queue until reset',
+      );
+    }
+  }
+}
+
+/** Put the job back without consuming an attempt (BullMQ's DelayedError / RateLimitError). */
+async function putBack(
+  job: ActionJob,
+  token: string | undefined,
+  decision: { delayMs: number; pauseQueueMs?: number },
+): Promise<never> {
+  if (decision.pauseQueueMs !== undefined) throw new RateLimitError();
+  await job.moveToDelayed(Date.now() + decision.delayMs, token);
+  throw new DelayedError();
+}
+
+/** The wait a failed attempt asked for, fed into full-jitter backoff as its floor. */
+export function retryAfterOf(err: unknown): number {
+  return err instanceof SendmuxError ? (err.retryAfterMs ?? 0) : 0;
+}

@@ -1,0 +1,97 @@
+/**
+ * Repair intents left `queued` although their job is finished or gone: a failure the backstop
+ * could not record (Redis error, crash at that moment), or a job lost before it was added.
+ * Each gets its one `action.failed` event, so no key stays silently dead and no `--wait` hangs.
+ * Runs when a worker starts; only looks at intents claimed more than `minAgeMs` ago, so a
+ * producer between its claim and its addBulk is left alone.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { jobIdFor } from '../queue/job-id.js';
+import type { ActionQueue } from '../queue/queue.js';
+import { readBindings } from '../store/binding.js';
+import type { Keys } from '../store/keys.js';
+import { listPending } from '../store/list-pending.js';
+import { recordOutcome, type RecordSettings } from '../store/record-outcome.js';
+
+export interface RepairDeps {
+  redis: Redis;
+  queue: ActionQueue;
+  keys: Keys;
+  config: RecordSettings;
+  log: Logger;
+  /** @defaultValue 60 s */
+  minAgeMs?: number;
+  now?: () => number;
+}
+
+const BATCH = 200;
+
+export async function repairStuckBindings(
+  deps: RepairDeps,
+): Promise<{ checked: number; repaired: number }> {
+  const { redis, queue, keys, config } = deps;
+  const now = deps.now ?? Date.now;
+  const olderThan = now() - (deps.minAgeMs ?? 60_000);
+  let offset = 0;
+  let checked = 0;
+  let repaired = 0;
+  for (;;) {
+    const page = await listPending(redis, keys, olderThan, { offset, count: BATCH });
+    if (page.length === 0) break;
+    const bindings = await readBindings(
+      redis,
+      keys,
+      page.map((p) => p.key),
+    );
+    for (const [i, binding] of bindings.entries()) {
+      checked++;
+      const key = page[i]?.key ?? '';
+      if (!binding || binding.state !== 'queued') {
+        // Terminal already (the pending entry outlived a crash) or gone: nothing to tell.
+        await redis.zrem(keys.pending, key);
+        continue;
+      }
+      const jobId = jobIdFor(key, binding.seq);
+      const job = await queue.getJob(jobId);
+      const state = job ? await job.getState() : 'missing';
+      if (state !== 'failed' && state !== 'completed' && state !== 'missing') {
+        offset++; // waiting, delayed, active...: it will record its own outcome
+        continue;
+      }
+      const reason =
+        state === 'missing'
+          ? 'the job was lost before it ran (no job in the queue for this intent)'
+          : `the job ${state} without recording an outcome${job?.failedReason ? `: ${job.failedReason}` : ''}`;
+      const result = await recordOutcome(
+        redis,
+        keys,
+        config,
+        {
+          intent: job?.data ?? {
+            action: binding.action,
+            providerId: binding.providerId,
+            idempotencyKey: key,
+            source: binding.source,
+            reason: '',
+          },
+          seq: binding.seq,
+          jobId,
+          attempts: job?.attemptsMade ?? 0,
+          at: new Date(now()),
+          outcome: 'failed',
+          httpStatus: null,
+          errorCode: state === 'missing' ? 'job_lost' : 'outcome_lost',
+          errorMessage: reason,
+          requestId: null,
+        },
+        undefined,
+      );
+      if (result === 'recorded') {
+        repaired++;
+        deps.log.warn({ idempotency_key: key, job_id: jobId, state }, `repaired: ${reason}`);
+      }
+    }
+  }
+  return { checked, repaired };
+}

@@ -1,0 +1,257 @@
+/**
+ * Worker wiring: a BullMQ worker running the processor, with the shared rate budget,
+ * full-jitter backoff, crash recovery (stalled jobs re-run with the same key), lost-lock
+ * handling, a failure backstop, the repair of stuck bindings at start, and a close that
+ * returns within its timeout whatever Redis does.
+ */
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { requireApiKey, type Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
+import { checkEvictionPolicy, createRedis } from '../redis.js';
+import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
+import { SendmuxError } from '../sendmux/errors.js';
+import { keysFor, QUEUE_NAME } from '../store/keys.js';
+import { recordOutcome } from '../store/record-outcome.js';
+import { backoffDelay, limiterFor } from './backoff.js';
+import {
+  ABORT_LOCK_LOST,
+  ABORT_SHUTDOWN,
+  createProcessor,
+  retryAfterOf,
+  type ActionJob,
+} from './processor.js';
+import { repairStuckBindings } from './repair.js';
+
+export interface StartWorkerOptions {
+  config: Config;
+  logger: Logger;
+  /** Defaults to a client built from the config (needs SENDMUX_API_KEY). */
+  client?: SendmuxClient;
+  /** Start taking jobs at once. @defaultValue true */
+  autorun?: boolean;
+  /** Repair bindings left queued by a lost failure at start. @defaultValue true */
+  repair?: boolean;
+}
+
+export interface ActionWorker {
+  readonly worker: Worker<ActionJobData, ActionJobResult>;
+  /** Resolves once connected and (with autorun) taking jobs. */
+  waitUntilReady(): Promise<void>;
+  /**
+   * Stop taking jobs and let in-flight calls finish; when `timeoutMs` runs short, abort them
+   * (their jobs go back to the queue without using an attempt) and close the connections.
+   * Returns within `timeoutMs` (plus a few ms), even when Redis does not answer.
+   */
+  close(timeoutMs?: number): Promise<{ forced: boolean }>;
+}
+
+/** Stalls a job may survive; crash loops are bounded by the processor (CRASH_ALLOWANCE). */
+const MAX_STALLS = 1_000;
+/** Part of the shutdown timeout kept for aborting calls and closing connections. */
+const ABORT_SHARE = 0.2;
+/** How often close() says it is still waiting for Redis. */
+const WAITING_LOG_MS = 2_000;
+/** Tries of the failure backstop before it leaves the binding to the repair at next start. */
+const BACKSTOP_TRIES = 4;
+
+/**
+ * Start a worker. Resolves at once, without waiting for Redis (use `waitUntilReady`), so a
+ * worker started while Redis is down still answers `close()`.
+ */
+export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> {
+  const { config, logger } = options;
+  const log = logger.child({ component: 'worker' });
+  const ownClient = options.client === undefined;
+  const client =
+    options.client ??
+    createSendmuxClient({
+      baseUrl: config.baseUrl,
+      apiKey: requireApiKey(config),
+      timeoutMs: config.timeoutMs,
+      maxSockets: Math.max(16, config.concurrency * 2),
+    });
+  const keys = keysFor(config.prefix);
+  const store: Redis = createRedis(config.redisUrl, {}, log);
+  const bullConnection: Redis = createRedis(config.redisUrl, {}, log);
+  // Not awaited: a worker started while Redis is down must still answer SIGTERM.
+  void checkEvictionPolicy(store, log);
+
+  const control = createActionQueue(config, store);
+  control.on('error', () => undefined); // the store connection already logs its errors
+  const processor = createProcessor({ client, redis: store, keys, config, log });
+
+  const worker = new Worker<ActionJobData, ActionJobResult, string>(QUEUE_NAME, processor, {
+    connection: bullConnection,
+    prefix: config.prefix,
+    name: `${hostname()}:${process.pid}`,
+    autorun: options.autorun ?? true,
+    concurrency: config.concurrency,
+    limiter: limiterFor(config.rateLimitPerMinute),
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: MAX_STALLS,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+        backoffDelay(
+          attemptsMade,
+          { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+          retryAfterOf(err),
+        ),
+    },
+  });
+
+  // A run whose lock could not be renewed may already have been handed to another worker:
+  // abort its call; it records nothing (the outcome script checks the lock too).
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const id of jobIds) {
+      log.warn({ job_id: id }, 'lost the lock of a running job: aborting its call, not recording');
+      worker.cancelJob(id, ABORT_LOCK_LOST);
+    }
+  });
+
+  // The processor records every failure it decides on before BullMQ moves the job. This
+  // backstop covers the rest (an error thrown while recording on the last attempt): it
+  // records only what is still unrecorded, so it never makes a second event; what it cannot
+  // write is repaired at the next start (see repair.ts).
+  const pendingRecords = new Set<Promise<void>>();
+  let closing = false;
+  worker.on('failed', (job: ActionJob | undefined, err: Error) => {
+    if (!job) return;
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const api = err instanceof SendmuxError ? err : undefined;
+    const write = () =>
+      recordOutcome(
+        store,
+        keys,
+        config,
+        {
+          intent: job.data,
+          seq: job.data.seq,
+          jobId: job.id ?? '',
+          attempts: job.attemptsMade,
+          at: new Date(),
+          outcome: 'failed',
+          httpStatus: api?.status ?? null,
+          errorCode:
+            api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
+          errorMessage: err.message,
+          requestId: api?.requestId ?? null,
+        },
+        undefined,
+      );
+    const recording = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await write();
+          return;
+        } catch (e) {
+          if (attempt >= BACKSTOP_TRIES || closing) {
+            log.error(
+              { err: String(e), job_id: job.id },
+              'could not record a failure: left to the repair at next start',
+            );
+            return;
+          }
+          await sleep(250 * 2 ** attempt);
+        }
+      }
+    })().finally(() => pendingRecords.delete(recording));
+    pendingRecords.add(recording);
+  });
+  worker.on('error', (err) => {
+    log.error({ err: err.message }, 'worker error');
+  });
+
+  log.info(
+    {
+      queue: QUEUE_NAME,
+      prefix: config.prefix,
+      concurrency: config.concurrency,
+      rate_limit_per_minute: config.rateLimitPerMinute,
+      base_url: config.baseUrl,
+    },
+    'worker started',
+  );
+
+  const repairing =
+    options.repair === false
+      ? Promise.resolve()
+      : worker
+          .waitUntilReady()
+          .then(() => repairStuckBindings({ redis: store, queue: control, keys, config, log }))
+          .then((n) => {
+            if (n.repaired > 0) log.warn(n, 'repaired intents left without an outcome');
+          })
+          .catch((e: unknown) => {
+            if (!closing) log.error({ err: String(e) }, 'repair of stuck intents failed');
+          });
+
+  let closed: Promise<{ forced: boolean }> | undefined;
+  return Promise.resolve({
+    worker,
+    async waitUntilReady() {
+      await worker.waitUntilReady();
+    },
+    close(timeoutMs = config.shutdownTimeoutMs) {
+      closed ??= (async () => {
+        closing = true;
+        const deadline = Date.now() + timeoutMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        log.info({ timeout_ms: timeoutMs }, 'worker closing: finishing in-flight jobs');
+        const waiting = setInterval(() => {
+          if (store.status !== 'ready' || bullConnection.status !== 'ready') {
+            log.warn({ redis: store.status }, 'closing: still waiting for Redis');
+          }
+        }, WAITING_LOG_MS);
+        try {
+          const graceful = worker.close();
+          let forced = !(await within(graceful, timeoutMs * (1 - ABORT_SHARE)));
+          if (forced) {
+            // The calls still running are aborted; each puts its job back without using an
+            // attempt, and the re-run asks the API again with the same key.
+            log.warn(
+              'in-flight calls did not finish in time: aborting them; their jobs will run again',
+            );
+            worker.cancelAllJobs(ABORT_SHUTDOWN);
+            if (!(await within(graceful, left()))) log.warn('closing without waiting for Redis');
+          }
+          const rest = async () => {
+            await Promise.allSettled(pendingRecords);
+            await repairing;
+            await control.close();
+            await Promise.allSettled([store.quit(), bullConnection.quit()]);
+          };
+          if (!(await within(rest(), left()))) forced = true;
+          if (ownClient) client.close();
+          store.disconnect();
+          bullConnection.disconnect();
+          log.info({ forced }, 'worker closed');
+          return { forced };
+        } finally {
+          clearInterval(waiting);
+        }
+      })();
+      return closed;
+    },
+  });
+}
+
+/** Whether `promise` settles within `ms` (it keeps running either way). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([
+    settled,
+    sleep(ms, false, { signal: timer.signal }).catch(() => false),
+  ]);
+  timer.abort();
+  return result;
+}
