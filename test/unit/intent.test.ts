@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IntentValidationError } from '../../src/errors.js';
-import { fingerprint, parseIntents } from '../../src/model.js';
+import { fingerprint, isInAskedState, parseIntents } from '../../src/model.js';
 
 const ok = {
   action: 'deactivate',
@@ -49,5 +49,26 @@ describe('fingerprint', () => {
     expect(fingerprint({ ...ok, action: 'activate' })).not.toBe(base);
     expect(fingerprint({ ...ok, providerId: 'dprov_other' })).not.toBe(base);
     expect(fingerprint({ ...ok, source: 'bulk' })).not.toBe(base);
+  });
+});
+
+describe('isInAskedState', () => {
+  const state = (status: string | null, is_active: boolean | null) => ({
+    status,
+    is_active,
+    status_reason: null,
+    updated_at: null,
+  });
+  it.each([
+    ['deactivate', state('inactive', false), true],
+    ['deactivate', state('active', true), false],
+    ['deactivate', state('error', false), false],
+    ['deactivate', state(null, false), true],
+    ['activate', state('active', true), true],
+    ['activate', state('pending', false), true],
+    ['activate', state('inactive', false), false],
+    ['activate', state('disabled', null), false],
+  ] as const)('%s with %o -> %s', (action, account, expected) => {
+    expect(isInAskedState(action, account)).toBe(expected);
   });
 });
