@@ -2,6 +2,20 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
 
+/** While Redis stays unreachable, how often to say so again. */
+const STILL_WAITING_LOG_MS = 10_000;
+
+/** A Redis URL without its password, for messages. */
+export function safeRedisUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
 /**
  * A connection for this project's stores and for BullMQ.
  * `maxRetriesPerRequest: null` is what BullMQ workers require; producers may pass a number to
@@ -17,10 +31,18 @@ export function createRedis(url: string, options: RedisOptions = {}, log?: Logge
   // ioredis reconnects by itself; without a listener it prints "Unhandled error event".
   // Commands that fail meanwhile reject to their callers, so a log line is all that is needed.
   let lastMessage = '';
+  let lastLoggedAt = 0;
   redis.on('error', (err: Error) => {
-    if (err.message === lastMessage) return; // one line per distinct problem, not per retry
+    // One line per distinct problem, and a reminder while it lasts, not a line per retry.
+    const now = Date.now();
+    if (err.message === lastMessage && now - lastLoggedAt < STILL_WAITING_LOG_MS) return;
+    const again = err.message === lastMessage;
     lastMessage = err.message;
-    log?.warn({ err: err.message }, 'Redis connection error (reconnecting)');
+    lastLoggedAt = now;
+    log?.warn(
+      { err: err.message, redis: safeRedisUrl(url) },
+      again ? 'still waiting for Redis (reconnecting)' : 'Redis connection error (reconnecting)',
+    );
   });
   redis.on('ready', () => {
     if (lastMessage !== '') log?.info('Redis connection restored');

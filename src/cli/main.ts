@@ -4,6 +4,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config.js';
+import { safeRedisUrl } from '../redis.js';
 import { registerActions } from './commands/actions.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -48,19 +50,17 @@ export async function run(argv: readonly string[]): Promise<number> {
 function describe(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') {
-    return `cannot reach Redis at ${safeUrl(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')} (REDIS_URL): ${message}`;
+    return `cannot reach Redis at ${safeRedisUrl(redisUrlInUse())} (REDIS_URL): connection refused or timed out`;
   }
   return message;
 }
 
-/** A URL without its password, for messages. */
-function safeUrl(raw: string): string {
+/** The Redis URL the command used (the configured one, or the default). */
+function redisUrlInUse(): string {
   try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
+    return loadConfig().redisUrl;
   } catch {
-    return '(unparseable URL)';
+    return process.env.REDIS_URL ?? '(REDIS_URL)';
   }
 }
 

@@ -1,8 +1,8 @@
-/** Run workers until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. */
+/** Run a worker until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. */
 import { once } from 'node:events';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { SendmuxClient } from '../sendmux/index.js';
+import type { SendmuxClient } from '../sendmux/client.js';
 import { startWorker } from '../worker/worker.js';
 
 export interface RunWorkerOptions {
@@ -18,8 +18,12 @@ export async function runWorker(
   options: RunWorkerOptions,
 ): Promise<{ forced: boolean }> {
   const worker = await startWorker({ config, logger, client: options.client });
-  await worker.waitUntilReady();
-  options.onReady?.();
-  if (!options.signal.aborted) await once(options.signal, 'abort');
+  const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
+  // A worker waiting for an unreachable Redis still stops on the signal.
+  const ready = worker.waitUntilReady().then(() => {
+    if (!options.signal.aborted) options.onReady?.();
+  });
+  ready.catch(() => undefined);
+  await stopped;
   return worker.close();
 }

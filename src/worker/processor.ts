@@ -67,9 +67,15 @@ const LEASE_MARGIN_MS = 5_000;
 /** How often a job waiting for another call on the same account checks again. */
 const BUSY_POLL_MS = 200;
 
-/** Thrown when a run finds it no longer owns its job: it must not record anything. */
-export class LockLostError extends Error {
-  override readonly name = 'LockLostError';
+/**
+ * A run that finds it no longer owns its job records nothing and leaves the job alone: the run
+ * that owns it now finishes it. BullMQ's DelayedError is its "hands off" signal (the job is not
+ * moved by this worker); the message says why in logs and traces.
+ */
+function lockLost(why: string): DelayedError {
+  return new DelayedError(
+    `the run lost its job lock ${why}: not recording, leaving the job to its owner`,
+  );
 }
 
 export function createProcessor(deps: ProcessorDeps): Processor {
@@ -101,7 +107,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     });
     const record = async (o: Outcome) => {
       const result = await recordOutcome(redis, keys, config, o, token);
-      if (result === 'lost') throw new LockLostError('the run lost its job lock: not recording');
+      if (result === 'lost') throw lockLost('before recording');
       return result;
     };
     const none: ActionJobResult = { outcome: 'none', status: null, request_id: null };
@@ -115,7 +121,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
     switch (begun.kind) {
       case 'lost':
-        throw new LockLostError('the run does not own its job lock');
+        throw lockLost('before it started');
       case 'stale':
       case 'terminal':
         return none;
@@ -204,8 +210,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       }
       case 'put-back': {
         const n = await countWait(redis, keys, run, decision.wait, decision.releaseLease);
-        if (n === undefined)
-          throw new LockLostError('the run lost its job lock while putting it back');
+        if (n === undefined) throw lockLost('while putting it back');
         if (decision.pauseQueueMs !== undefined) {
           const paused = await pauseQueue(redis, keys, decision.pauseQueueMs);
           log.warn(
@@ -223,7 +228,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         return putBack(job, token, decision);
       }
       case 'abandon':
-        throw new LockLostError('the run lost its job lock during the call: not recording');
+        throw lockLost('during the call');
     }
 
     async function succeed(

@@ -164,6 +164,10 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     pendingRecords.add(recording);
   });
   worker.on('error', (err) => {
+    // A failed lock renewal is reported (and handled) by the lockRenewalFailed listener above;
+    // connection problems by the connections themselves (once, then at intervals).
+    if (err.message.startsWith('could not renew lock')) return;
+    if (store.status !== 'ready' || bullConnection.status !== 'ready') return;
     log.error({ err: err.message }, 'worker error');
   });
 
@@ -228,6 +232,9 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
           };
           if (!(await within(rest(), left()))) forced = true;
           if (ownClient) client.close();
+          // Whatever did not close in time (Redis unreachable): drop it, BullMQ's own
+          // duplicated connections included, so nothing keeps the process alive.
+          await within(Promise.allSettled([worker.disconnect(), control.disconnect()]), 100);
           store.disconnect();
           bullConnection.disconnect();
           log.info({ forced }, 'worker closed');

@@ -14,5 +14,8 @@ export function registerWorker(program: Command): void {
       const { forced } = await runWorker(config, logger, { signal });
       logger.info({ forced }, 'bye');
       logger.flush();
+      // After a forced close (calls aborted, or Redis unreachable) BullMQ may still hold
+      // reconnect timers; the worker is done, so the process ends now, within its timeout.
+      if (forced) process.exit(0);
     });
 }
