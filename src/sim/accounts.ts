@@ -14,7 +14,10 @@ export interface StoredAccount {
 }
 
 export type ApplyResult =
-  { kind: 'ok'; account: StoredAccount } | { kind: 'not_found' } | { kind: 'conflict' };
+  /** `changed` is false when the account already was in the asked state (a no-op). */
+  | { kind: 'ok'; account: StoredAccount; changed: boolean }
+  | { kind: 'not_found' }
+  | { kind: 'conflict' };
 
 export interface PageQuery {
   limit: number;
@@ -65,35 +68,26 @@ export class AccountStore {
     return this.byId.has(id);
   }
 
+  /**
+   * Runs an action. Activate/deactivate are state sets. The contract
+   * (spec/sendmux/openapi-management.json) documents only 200 "Updated sending account", 404
+   * and a 409 described as "Idempotency conflict" for both routes: no error for "already in
+   * that state" (the 409 `conflict` code is for a state that forbids the action, here
+   * `allowed_actions[action] === false`). So asking for the state the account is already in
+   * answers 200 with the current account, unchanged: `updated_at` is not bumped and the ETag
+   * stays. "The asked state" is the status the action would set: `inactive` for deactivate;
+   * for activate `active`, or `pending` for an OAuth account without a refresh token.
+   */
   apply(id: string, action: ProviderAction, nowMs: number): ApplyResult {
     const current = this.byId.get(id);
     if (current === undefined) return { kind: 'not_found' };
     const it = current.item;
     if (!it.allowed_actions[action]) return { kind: 'conflict' };
-    const updated_at = rfc3339(nowMs);
-    let next: ProviderItem;
-    if (action === 'deactivate') {
-      next = {
-        ...it,
-        status: 'inactive',
-        is_active: false,
-        status_reason: 'Deactivated via API',
-        updated_at,
-      };
-    } else if ((it.type === 'gmail_api' || it.type === 'outlook_api') && !it.has_refresh_token) {
-      next = {
-        ...it,
-        status: 'pending',
-        is_active: false,
-        status_reason: 'Reconnect required',
-        updated_at,
-      };
-    } else {
-      next = { ...it, status: 'active', is_active: true, status_reason: null, updated_at };
-    }
-    const account = store(next);
+    const target = targetState(it, action);
+    if (target.status === it.status) return { kind: 'ok', account: current, changed: false };
+    const account = store({ ...it, ...target, updated_at: rfc3339(nowMs) });
     this.byId.set(id, account);
-    return { kind: 'ok', account };
+    return { kind: 'ok', account, changed: true };
   }
 
   /** One page, newest first; `afterId` must be a known id (see {@link has}). */
@@ -110,6 +104,16 @@ export class AccountStore {
     }
     return { items, hasMore: false };
   }
+}
+
+type TargetState = Pick<ProviderItem, 'status' | 'is_active' | 'status_reason'>;
+
+function targetState(it: ProviderItem, action: ProviderAction): TargetState {
+  if (action === 'deactivate')
+    return { status: 'inactive', is_active: false, status_reason: 'Deactivated via API' };
+  if ((it.type === 'gmail_api' || it.type === 'outlook_api') && !it.has_refresh_token)
+    return { status: 'pending', is_active: false, status_reason: 'Reconnect required' };
+  return { status: 'active', is_active: true, status_reason: null };
 }
 
 function cmp(a: string, b: string): number {

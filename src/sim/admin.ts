@@ -1,11 +1,12 @@
 /**
  * Unauthenticated admin routes under /__sim, for tests and other processes:
- * GET /__sim/stats, GET|POST /__sim/faults, POST /__sim/script, POST /__sim/reset.
+ * GET /__sim/stats, GET|POST /__sim/faults, POST /__sim/script, GET|POST /__sim/auth,
+ * POST /__sim/reset.
  */
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { SimContext } from './context.js';
-import { simFaultsPatchSchema, simScriptSchema } from './faults.js';
+import { simAuthSchema, simFaultsPatchSchema, simScriptSchema } from './faults.js';
 
 export const ADMIN_PREFIX = '/__sim';
 
@@ -59,6 +60,18 @@ export function adminRoutes(ctx: SimContext, reset: () => void): FastifyPluginCa
       }
       ctx.faults.script(parsed.data.provider_id, parsed.data.steps);
       void reply.send({ ok: true });
+    });
+    app.get('/auth', (_req, reply) => {
+      void reply.send({ ok: true, data: { revoked: ctx.auth.revoked } });
+    });
+    app.post('/auth', (req, reply) => {
+      const parsed = simAuthSchema.safeParse(req.body);
+      if (!parsed.success) {
+        badRequest(reply, parsed.error);
+        return;
+      }
+      ctx.auth.revoked = parsed.data.revoked;
+      void reply.send({ ok: true, data: { revoked: ctx.auth.revoked } });
     });
     app.post('/reset', (_req, reply) => {
       reset();

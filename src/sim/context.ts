@@ -6,7 +6,11 @@ import { RateLimiter } from './rate-limit.js';
 import { StatsCollector } from './stats.js';
 import type { SimulatorOptions } from './types.js';
 
+/** The one team of the simulator: the root key and the read-only key both belong to it. */
+export const SIM_TEAM_ID = 'team_sim';
+
 export interface SimConfig {
+  readonly teamId: string;
   readonly apiKey: string;
   readonly readOnlyApiKey: string | undefined;
   readonly accounts: number;
@@ -19,6 +23,10 @@ export interface SimContext {
   readonly limiter: RateLimiter;
   readonly faults: FaultController;
   readonly stats: StatsCollector;
+  /** Simulated time (epoch ms): rate-limit windows, idempotency TTL, updated_at. */
+  readonly now: () => number;
+  /** While `revoked`, every API request answers 401 (see `Simulator.setKeyRevoked`). */
+  readonly auth: { revoked: boolean };
   /** Timers holding delayed responses, cleared on close. */
   readonly timers: Set<NodeJS.Timeout>;
 }
@@ -38,6 +46,7 @@ export function createContext(opts: SimulatorOptions): SimContext {
   const accounts = count('accounts', opts.accounts, 50, 0);
   return {
     config: {
+      teamId: SIM_TEAM_ID,
       apiKey,
       readOnlyApiKey: opts.readOnlyApiKey === '' ? undefined : opts.readOnlyApiKey,
       accounts,
@@ -50,13 +59,19 @@ export function createContext(opts: SimulatorOptions): SimContext {
     ),
     faults: new FaultController(opts.random ?? Math.random, opts.faults),
     stats: new StatsCollector(),
+    now: opts.now ?? Date.now,
+    auth: { revoked: false },
     timers: new Set(),
   };
 }
 
-/** Zero stats, clear idempotency cache, scripts and rate windows, re-seed accounts. Faults are kept. */
+/**
+ * Zero stats, clear idempotency cache, scripts, rate windows and the revoked-key switch,
+ * re-seed accounts. Fault rates are kept.
+ */
 export function resetContext(ctx: SimContext): void {
   ctx.stats.reset();
+  ctx.auth.revoked = false;
   ctx.idempotency.clear();
   ctx.faults.clearScripts();
   ctx.limiter.reset();

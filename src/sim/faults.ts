@@ -2,8 +2,9 @@
  * Fault injection: per-account scripted steps (consumed first) and random faults.
  *
  * RNG use is predictable for tests: one draw per action request when any fault rate is
- * above 0 (compared against the cumulative rates 500, 503, drop, hang, in that order),
+ * above 0 (compared against the cumulative rates 500, 503, drop, hang, lost, in that order),
  * then one draw for the jitter when latencyJitterMs is above 0 and no fault was picked.
+ * Random faults other than `lost` do not execute; `lost` executes and drops the connection.
  */
 import { z } from 'zod';
 import type { SimFaults, SimStep } from './types.js';
@@ -19,23 +20,31 @@ export const simFaultsPatchSchema = z.strictObject({
   latencyJitterMs: nonNegative.optional(),
   dropRate: rate.optional(),
   hangRate: rate.optional(),
+  lostRate: rate.optional(),
 });
 
 export const simStepSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('status'),
-    status: z.union([z.literal(500), z.literal(503), z.literal(429)]),
+    status: z.union([z.literal(500), z.literal(502), z.literal(503), z.literal(429)]),
+    retryable: z.boolean().optional(),
     retryAfterS: z.number().int().min(0).max(86_400).optional(),
   }),
   z.strictObject({ kind: z.literal('drop') }),
   z.strictObject({ kind: z.literal('hang') }),
   z.strictObject({ kind: z.literal('delay'), ms: nonNegative }),
+  z.strictObject({ kind: z.literal('lost'), mode: z.enum(['drop', 'hang']).optional() }),
+  z.strictObject({ kind: z.literal('mutate'), set: z.record(z.string(), z.json()) }),
+  z.strictObject({ kind: z.literal('conflict') }),
 ]);
 
 export const simScriptSchema = z.strictObject({
   provider_id: z.string().min(1),
   steps: z.array(simStepSchema),
 });
+
+/** Body of POST /__sim/auth. */
+export const simAuthSchema = z.strictObject({ revoked: z.boolean() });
 
 export const DEFAULT_FAULTS: Readonly<SimFaults> = {
   error500Rate: 0,
@@ -45,6 +54,7 @@ export const DEFAULT_FAULTS: Readonly<SimFaults> = {
   latencyJitterMs: 0,
   dropRate: 0,
   hangRate: 0,
+  lostRate: 0,
 };
 
 /** Validates a patch and drops keys whose value is undefined (so they keep their current value). */
@@ -101,13 +111,20 @@ export class FaultController {
       }
     }
     const f = this.faults;
-    const total = f.error500Rate + f.error503Rate + f.dropRate + f.hangRate;
-    if (total > 0) {
+    if (f.error500Rate + f.error503Rate + f.dropRate + f.hangRate + f.lostRate > 0) {
       const r = this.random();
-      if (r < f.error500Rate) return { kind: 'status', status: 500 };
-      if (r < f.error500Rate + f.error503Rate) return { kind: 'status', status: 503 };
-      if (r < f.error500Rate + f.error503Rate + f.dropRate) return { kind: 'drop' };
-      if (r < total) return { kind: 'hang' };
+      const order: [number, SimStep][] = [
+        [f.error500Rate, { kind: 'status', status: 500 }],
+        [f.error503Rate, { kind: 'status', status: 503 }],
+        [f.dropRate, { kind: 'drop' }],
+        [f.hangRate, { kind: 'hang' }],
+        [f.lostRate, { kind: 'lost', mode: 'drop' }],
+      ];
+      let edge = 0;
+      for (const [rate, step] of order) {
+        edge += rate;
+        if (r < edge) return step;
+      }
     }
     const ms = f.latencyMs + (f.latencyJitterMs > 0 ? this.random() * f.latencyJitterMs : 0);
     return ms > 0 ? { kind: 'delay', ms } : undefined;

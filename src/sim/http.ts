@@ -1,5 +1,6 @@
 /**
  * Per-request plumbing shared by the API routes: request id, auth, rate limit, sending.
+ * Every API answer carries X-Request-Id, Cache-Control, Content-Type and X-RateLimit-*.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimContext } from './context.js';
@@ -10,6 +11,8 @@ import type { ErrorSpec, SimResponse } from './envelope.js';
 export interface Gate {
   readonly requestId: string;
   readonly apiKey: string;
+  /** The key's team (the simulator has one): idempotency keys are scoped by it. */
+  readonly teamId: string;
   readonly readOnly: boolean;
   /** Response headers so far: X-Request-Id, Cache-Control, Content-Type, X-RateLimit-*. */
   readonly headers: Record<string, string>;
@@ -37,6 +40,13 @@ export function sendError(
   send(reply, errorResponse(g.requestId, g.headers, status, e));
 }
 
+/** Headers for an answer not attributed to any key (401, non-API 404, framework errors). */
+export function unattributedHeaders(ctx: SimContext, requestId: string): Record<string, string> {
+  const headers = baseHeaders(requestId);
+  ctx.limiter.preview(ctx.now(), headers);
+  return headers;
+}
+
 function bearer(header: string | undefined): string | undefined {
   if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ')
     return undefined;
@@ -44,27 +54,32 @@ function bearer(header: string | undefined): string | undefined {
   return token === '' ? undefined : token;
 }
 
+function authFailure(ctx: SimContext, token: string | undefined): string | undefined {
+  if (token === undefined) return 'Missing bearer API key';
+  if (token !== ctx.config.apiKey && token !== ctx.config.readOnlyApiKey) return 'Invalid API key';
+  return ctx.auth.revoked ? 'API key has been revoked' : undefined;
+}
+
 /**
- * Counts the request, authenticates it (401) and applies the rate limit for its key (429).
- * Returns undefined when a response has already been sent.
+ * Counts the request, authenticates it (401, also while the key is switched to revoked) and
+ * applies the rate limit for its key (429). Returns undefined when a response has already
+ * been sent.
  */
 export function gate(ctx: SimContext, req: FastifyRequest, reply: FastifyReply): Gate | undefined {
   ctx.stats.requests++;
   const requestId = newRequestId();
-  const headers = baseHeaders(requestId);
-  const now = Date.now();
-  const { apiKey, readOnlyApiKey } = ctx.config;
   const token = bearer(req.headers.authorization);
-  if (token === undefined || (token !== apiKey && token !== readOnlyApiKey)) {
-    ctx.limiter.preview(now, headers);
-    sendError(reply, { requestId, headers }, 401, {
+  const failure = authFailure(ctx, token);
+  if (failure !== undefined || token === undefined) {
+    sendError(reply, { requestId, headers: unattributedHeaders(ctx, requestId) }, 401, {
       code: 'authentication_required',
-      message: token === undefined ? 'Missing bearer API key' : 'Invalid API key',
+      message: failure ?? 'Missing bearer API key',
       retryable: false,
     });
     return undefined;
   }
-  const verdict = ctx.limiter.hit(token, now, headers);
+  const headers = baseHeaders(requestId);
+  const verdict = ctx.limiter.hit(token, ctx.now(), headers);
   if (!verdict.allowed) {
     ctx.stats.rateLimited++;
     headers['retry-after'] = String(verdict.retryAfterS);
@@ -75,5 +90,11 @@ export function gate(ctx: SimContext, req: FastifyRequest, reply: FastifyReply):
     });
     return undefined;
   }
-  return { requestId, apiKey: token, readOnly: token !== apiKey, headers };
+  return {
+    requestId,
+    apiKey: token,
+    teamId: ctx.config.teamId,
+    readOnly: token !== ctx.config.apiKey,
+    headers,
+  };
 }

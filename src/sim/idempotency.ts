@@ -1,8 +1,10 @@
 /**
- * Idempotency-Key cache, per (scope = API key + Idempotency-Key). The stored fingerprint is
- * the method and path: the "body" of a bodyless action. A key reused on another path, or
- * while its first request is still in flight, is a conflict; a completed key within the TTL
- * replays the original response.
+ * Idempotency-Key cache. As the API documents, an entry lives per (team, endpoint, key)
+ * (see {@link idempotencyScope}): the same key on another endpoint (another action, another
+ * account) is an independent entry. The fingerprint is the request body: a key reused with a
+ * different body is a mismatch (activate/deactivate have no body, so for them it never
+ * differs). A key whose first request is still in flight is a conflict; a completed key
+ * within the TTL replays the original response verbatim (status, headers, body).
  */
 import type { SimResponse } from './envelope.js';
 
@@ -21,6 +23,11 @@ export type BeginResult =
   | { kind: 'replay'; response: SimResponse };
 
 const SWEEP_EVERY = 256;
+
+/** The cache scope of a key: team, endpoint (method and path) and the key itself. */
+export function idempotencyScope(teamId: string, endpoint: string, key: string): string {
+  return `${teamId}\n${endpoint}\n${key}`;
+}
 
 export class IdempotencyStore {
   private entries = new Map<string, IdempotencyEntry>();

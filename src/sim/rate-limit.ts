@@ -1,7 +1,15 @@
 /**
  * Fixed-window rate limit per API key. A key's window opens at its first request and lasts
  * `windowMs`; the counter resets when the next request arrives after the window end.
+ * Times are passed in by the caller (the simulator's injectable clock).
+ *
+ * Every answer carries X-RateLimit-Limit / -Remaining / -Reset (unix seconds). With a limit
+ * of 0 (off) requests are still counted per window, never refused, and the reported limit is
+ * {@link UNLIMITED_REPORTED_LIMIT}.
  */
+
+/** X-RateLimit-Limit sent when limiting is off (`rateLimit: 0`). */
+export const UNLIMITED_REPORTED_LIMIT = 1_000_000;
 
 export interface RateVerdict {
   allowed: boolean;
@@ -26,12 +34,13 @@ export class RateLimiter {
     return this.limit > 0;
   }
 
-  /**
-   * Counts one request for `key` and writes the X-RateLimit-* headers into `headers`.
-   * Always allowed when the limit is 0 (unlimited; no headers then).
-   */
+  /** The value of X-RateLimit-Limit. */
+  get reportedLimit(): number {
+    return this.enabled ? this.limit : UNLIMITED_REPORTED_LIMIT;
+  }
+
+  /** Counts one request for `key` and writes the X-RateLimit-* headers into `headers`. */
   hit(key: string, nowMs: number, headers: Record<string, string>): RateVerdict {
-    if (this.limit <= 0) return { allowed: true, retryAfterS: 0 };
     let w = this.windows.get(key);
     if (w === undefined || nowMs >= w.start + this.windowMs) {
       w = { start: nowMs, count: 0 };
@@ -39,16 +48,16 @@ export class RateLimiter {
     }
     w.count++;
     const end = w.start + this.windowMs;
-    this.write(headers, Math.max(0, this.limit - w.count), end);
+    this.write(headers, Math.max(0, this.reportedLimit - w.count), end);
     return {
-      allowed: w.count <= this.limit,
+      allowed: !this.enabled || w.count <= this.limit,
       retryAfterS: Math.max(1, Math.ceil((end - nowMs) / 1000)),
     };
   }
 
   /** Headers for a request that is not attributed to any key (e.g. 401): a fresh, unconsumed window. */
   preview(nowMs: number, headers: Record<string, string>): void {
-    if (this.limit > 0) this.write(headers, this.limit, nowMs + this.windowMs);
+    this.write(headers, this.reportedLimit, nowMs + this.windowMs);
   }
 
   reset(): void {
@@ -56,7 +65,7 @@ export class RateLimiter {
   }
 
   private write(headers: Record<string, string>, remaining: number, endMs: number): void {
-    headers['x-ratelimit-limit'] = String(this.limit);
+    headers['x-ratelimit-limit'] = String(this.reportedLimit);
     headers['x-ratelimit-remaining'] = String(remaining);
     headers['x-ratelimit-reset'] = String(Math.ceil(endMs / 1000));
   }

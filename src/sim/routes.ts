@@ -2,9 +2,9 @@
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { runAction } from './actions.js';
 import type { SimContext } from './context.js';
-import { baseHeaders, newRequestId } from './envelope.js';
+import { newRequestId } from './envelope.js';
 import type { ApiErrorCode } from './envelope.js';
-import { gate, sendError } from './http.js';
+import { gate, sendError, unattributedHeaders } from './http.js';
 import type { ListQuery } from './pagination.js';
 import { getProvider, listProviders } from './read.js';
 
@@ -36,7 +36,10 @@ export function apiRoutes(ctx: SimContext): FastifyPluginCallback {
   };
 }
 
-/** Unknown routes: under /api/v1 they are authenticated and counted like any API request. */
+/**
+ * Unknown routes: under /api/v1 they are authenticated and counted like any API request;
+ * elsewhere they are not attributed to a key but still carry the X-RateLimit-* headers.
+ */
 export function notFound(ctx: SimContext): (req: FastifyRequest, reply: FastifyReply) => void {
   return (req, reply) => {
     const api =
@@ -44,7 +47,9 @@ export function notFound(ctx: SimContext): (req: FastifyRequest, reply: FastifyR
       req.url.startsWith(`${API_PREFIX}/`) ||
       req.url.startsWith(`${API_PREFIX}?`);
     const requestId = newRequestId();
-    const g = api ? gate(ctx, req, reply) : { requestId, headers: baseHeaders(requestId) };
+    const g = api
+      ? gate(ctx, req, reply)
+      : { requestId, headers: unattributedHeaders(ctx, requestId) };
     if (g === undefined) return;
     sendError(reply, g, 404, {
       code: 'not_found',
@@ -61,14 +66,18 @@ function codeFor(status: number): ApiErrorCode {
 }
 
 /** Errors fastify raises itself (body parsing, limits) or unexpected throws, in the ApiError envelope. */
-export function errorHandler(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const raw = error.statusCode ?? 500;
-  const status = raw >= 400 && raw < 600 ? raw : 500;
-  const requestId = newRequestId();
-  const message = status >= 500 ? 'Internal error' : error.message;
-  sendError(reply, { requestId, headers: baseHeaders(requestId) }, status, {
-    code: codeFor(status),
-    message,
-    retryable: status >= 500,
-  });
+export function errorHandler(
+  ctx: SimContext,
+): (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
+  return (error, _req, reply) => {
+    const raw = error.statusCode ?? 500;
+    const status = raw >= 400 && raw < 600 ? raw : 500;
+    const requestId = newRequestId();
+    const message = status >= 500 ? 'Internal error' : error.message;
+    sendError(reply, { requestId, headers: unattributedHeaders(ctx, requestId) }, status, {
+      code: codeFor(status),
+      message,
+      retryable: status >= 500,
+    });
+  };
 }

@@ -13,7 +13,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     resetContext(ctx);
   };
   app.setNotFoundHandler(notFound(ctx));
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandler(ctx));
   await app.register(apiRoutes(ctx), { prefix: API_PREFIX });
   await app.register(adminRoutes(ctx, reset), { prefix: ADMIN_PREFIX });
   await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
@@ -33,6 +33,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     script: (providerId: string, steps: SimStep[]) => {
       ctx.faults.script(providerId, steps);
+    },
+    setKeyRevoked: (revoked: boolean) => {
+      ctx.auth.revoked = revoked;
     },
     account: (id: string): ProviderItem | undefined => {
       const acc = ctx.accounts.get(id);

@@ -76,13 +76,33 @@ export interface SimFaults {
   dropRate: number;
   /** 0..1: never answer, without executing. */
   hangRate: number;
+  /**
+   * 0..1: "executed, answer lost": execute, cache the answer for replay, then destroy the
+   * socket without answering (a scripted `lost` step can also hang instead).
+   */
+  lostRate: number;
 }
 
+/**
+ * One scripted answer for the next action request on an account (see `Simulator.script`).
+ * `status`, `drop` and `hang` do not execute and are not cached (a retry with the same key
+ * executes); the others execute (except `conflict`) and their answer is cached for replay.
+ */
 export type SimStep =
-  | { kind: 'status'; status: 500 | 503 | 429; retryAfterS?: number }
+  /** Error answer without executing; `retryable` (default true) is `error.retryable` in the body. */
+  | { kind: 'status'; status: 500 | 502 | 503 | 429; retryable?: boolean; retryAfterS?: number }
+  /** Connection reset without executing. */
   | { kind: 'drop' }
+  /** No answer at all, without executing. */
   | { kind: 'hang' }
-  | { kind: 'delay'; ms: number };
+  /** Execute, then hold the answer `ms`; the key stays in flight until the answer is written. */
+  | { kind: 'delay'; ms: number }
+  /** Execute and cache the answer, then drop the connection (default) or never answer. */
+  | { kind: 'lost'; mode?: 'drop' | 'hang' }
+  /** Execute, then overwrite these fields of `data` in a 200 body (off-contract on purpose). */
+  | { kind: 'mutate'; set: Record<string, unknown> }
+  /** 409 `conflict` (state forbids it) without executing; cached like any 4xx answer. */
+  | { kind: 'conflict' };
 
 export interface SimulatorOptions {
   port?: number;
@@ -90,24 +110,45 @@ export interface SimulatorOptions {
   apiKey?: string;
   readOnlyApiKey?: string;
   accounts?: number;
+  /** Requests per window per API key; 0 turns limiting off (still counted and reported). */
   rateLimit?: number;
   rateWindowMs?: number;
   faults?: Partial<SimFaults>;
   idempotencyTtlMs?: number;
   random?: () => number;
+  /**
+   * Clock in epoch ms (default Date.now) for the rate-limit windows, the idempotency TTL and
+   * `updated_at`. Latency, delays and timeouts still use real timers.
+   */
+  now?: () => number;
 }
 
 export interface SimStats {
   requests: number;
   executions: {
+    /** Executed actions, including no-ops. */
     total: number;
+    /** Executions that found the account already in the asked state (nothing changed). */
+    noop: number;
     byKey: Record<string, number>;
     byAccount: Record<string, { activate: number; deactivate: number }>;
   };
   replays: number;
   inFlightConflicts: number;
   rateLimited: number;
-  faults: { error500: number; error503: number; drop: number; hang: number };
+  faults: {
+    error500: number;
+    error502: number;
+    error503: number;
+    drop: number;
+    hang: number;
+    /** Executed, answer cached, never delivered. */
+    lost: number;
+    /** Scripted 409 conflict answers. */
+    conflict: number;
+    /** 200 bodies rewritten by a mutate step. */
+    mutate: number;
+  };
 }
 
 export interface Simulator {
@@ -118,7 +159,10 @@ export interface Simulator {
   stats(): SimStats;
   setFaults(f: Partial<SimFaults>): void;
   script(providerId: string, steps: SimStep[]): void;
+  /** While true every API request answers 401 authentication_required (admin routes stay open). */
+  setKeyRevoked(revoked: boolean): void;
   account(id: string): ProviderItem | undefined;
+  /** Zero stats, clear keys, scripts, rate windows and the revoked switch, re-seed; fault rates are kept. */
   reset(): void;
   close(): Promise<void>;
 }

@@ -17,6 +17,7 @@ interface SimFlags {
   latencyJitterMs: number;
   dropRate: number;
   hangRate: number;
+  lostRate: number;
 }
 
 export function registerSim(program: Command): void {
@@ -60,6 +61,12 @@ export function registerSim(program: Command): void {
       0,
     )
     .option('--hang-rate <p>', 'probability of never answering', rateOption('--hang-rate'), 0)
+    .option(
+      '--lost-rate <p>',
+      'probability of executing, then dropping the connection (answer lost, replayable)',
+      rateOption('--lost-rate'),
+      0,
+    )
     .action(async (flags: SimFlags) => {
       const sim = await startSimulator({
         port: flags.port,
@@ -75,6 +82,7 @@ export function registerSim(program: Command): void {
           latencyJitterMs: flags.latencyJitterMs,
           dropRate: flags.dropRate,
           hangRate: flags.hangRate,
+          lostRate: flags.lostRate,
         },
       });
       process.stdout.write(

@@ -109,6 +109,8 @@ describe('actions', () => {
       status_reason: null,
     });
     expect(sim.stats().executions.byAccount[id]).toEqual({ activate: 1, deactivate: 2 });
+    // The second deactivate found the account inactive already: a no-op, still an execution.
+    expect(sim.stats().executions).toMatchObject({ total: 3, noop: 1 });
   });
 
   it('moves an OAuth account without refresh token to pending on activate', async () => {

@@ -15,7 +15,7 @@ import {
   startSimulator,
 } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { get, post, useSimulator } from './helpers.js';
+import { failure, get, post, useSimulator, waitFor } from './helpers.js';
 import type { CallResult } from './helpers.js';
 
 const SPEC_ID = 'https://sendmux.test/openapi-management.json';
@@ -81,6 +81,8 @@ function expectConforms(
   );
   expect(r.headers['cache-control']).toBe('no-store');
   expect(r.headers['content-type']).toMatch(/^application\/json/);
+  for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'])
+    expect(r.headers[h], h).toMatch(/^\d+$/);
 }
 
 const ONE = '/providers/{public_id}';
@@ -180,17 +182,49 @@ describe('responses conform to the OpenAPI contract', () => {
     );
   });
 
-  it('409 conflict and 409 idempotency_conflict', async () => {
+  it('409 conflict (state and scripted) and 409 idempotency_conflict (in flight)', async () => {
     const conflict = await post(sim, `/providers/${SIM_LOCKED_ID}/deactivate`);
     expectConforms(conflict, DEACTIVATE, 'post', 409, true);
     expect((conflict.json as { error: { code: string } }).error.code).toBe('conflict');
-    await post(sim, `/providers/${simAccountId(3)}/deactivate`, { idem: 'c-1' });
+    sim.script(simAccountId(5), [{ kind: 'conflict' }]);
+    const scripted = await post(sim, `/providers/${simAccountId(5)}/activate`);
+    expectConforms(scripted, ACTIVATE, 'post', 409, true);
+    expect((scripted.json as { error: { code: string } }).error.code).toBe('conflict');
+
+    sim.script(simAccountId(3), [{ kind: 'delay', ms: 300 }]);
+    const first = post(sim, `/providers/${simAccountId(3)}/activate`, { idem: 'c-1' });
+    await waitFor(() => sim.stats().executions.total === 1);
     const idem = await post(sim, `/providers/${simAccountId(3)}/activate`, { idem: 'c-1' });
     expectConforms(idem, ACTIVATE, 'post', 409, true);
     expect((idem.json as { error: { code: string } }).error.code).toBe('idempotency_conflict');
+    expectConforms(await first, ACTIVATE, 'post', 200, true);
   });
 
-  it('401 (declared on the list), 400, 500, 503 (ApiError)', async () => {
+  it('no-op 200, replays (also of a lost answer) and the same key on another endpoint', async () => {
+    const path = `/providers/${simAccountId(6)}/deactivate`;
+    expectConforms(await post(sim, path, { idem: 'r-1' }), DEACTIVATE, 'post', 200, true);
+    expectConforms(await post(sim, path, { idem: 'r-1' }), DEACTIVATE, 'post', 200, true);
+    expectConforms(await post(sim, path, { idem: 'r-2' }), DEACTIVATE, 'post', 200, true);
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(6)}/activate`, { idem: 'r-1' }),
+      ACTIVATE,
+      'post',
+      200,
+      true,
+    );
+    sim.script(simAccountId(7), [{ kind: 'lost', mode: 'drop' }]);
+    await failure(post(sim, `/providers/${simAccountId(7)}/deactivate`, { idem: 'r-3' }));
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(7)}/deactivate`, { idem: 'r-3' }),
+      DEACTIVATE,
+      'post',
+      200,
+      true,
+    );
+    expect(sim.stats()).toMatchObject({ replays: 2, executions: { noop: 1 } });
+  });
+
+  it('401 (declared on the list; also a revoked key), 400, 500, 502, 503 (ApiError)', async () => {
     expectConforms(await get(sim, '/providers', { key: null }), '/providers', 'get', 401, true);
     expectConforms(
       await get(sim, `/providers/${simAccountId(1)}`, { key: 'smx_root_bad' }),
@@ -203,6 +237,7 @@ describe('responses conform to the OpenAPI contract', () => {
     sim.script(simAccountId(4), [
       { kind: 'status', status: 500 },
       { kind: 'status', status: 503 },
+      { kind: 'status', status: 502, retryable: false },
     ]);
     expectConforms(
       await post(sim, `/providers/${simAccountId(4)}/deactivate`),
@@ -218,6 +253,30 @@ describe('responses conform to the OpenAPI contract', () => {
       503,
       false,
     );
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(4)}/deactivate`),
+      DEACTIVATE,
+      'post',
+      502,
+      false,
+    );
+    sim.setKeyRevoked(true);
+    expectConforms(
+      await post(sim, `/providers/${simAccountId(4)}/deactivate`),
+      DEACTIVATE,
+      'post',
+      401,
+      false,
+    );
+    expectConforms(await get(sim, '/providers'), '/providers', 'get', 401, true);
+    sim.setKeyRevoked(false);
+  });
+
+  it('a mutate step is off-contract on purpose', async () => {
+    sim.script(simAccountId(8), [{ kind: 'mutate', set: { status: 'disabled' } }]);
+    const r = await post(sim, `/providers/${simAccountId(8)}/deactivate`);
+    expect(r.status).toBe(200);
+    expect(validatorFor(declaredRef(DEACTIVATE, 'post', 200).ref)(r.json)).toBe(false);
   });
 
   it('403 (declared on the list) and 429 (ApiError)', async () => {

@@ -98,7 +98,10 @@ describe('scripted faults', () => {
 
   it('rejects invalid steps', () => {
     expect(() => {
-      sim.script(id, [{ kind: 'status', status: 502 as 500 }]);
+      sim.script(id, [{ kind: 'status', status: 504 as 500 }]);
+    }).toThrow();
+    expect(() => {
+      sim.script(id, [{ kind: 'mutate', set: { x: undefined } }]);
     }).toThrow();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simAccountId, startSimulator } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
-import { envelope, failure, post, useSimulator, waitFor } from './helpers.js';
+import { envelope, failure, get, post, useSimulator, waitFor } from './helpers.js';
 import type { CallResult } from './helpers.js';
 
 let sim: Simulator;
@@ -64,20 +64,59 @@ describe('Idempotency-Key', () => {
     });
   });
 
-  it('answers 409 idempotency_conflict when the key is reused for another account or action', async () => {
-    expect(
-      (await post(sim, `/providers/${simAccountId(4)}/deactivate`, { idem: 'op-3' })).status,
-    ).toBe(200);
-    for (const path of [
-      `/providers/${simAccountId(5)}/deactivate`,
-      `/providers/${simAccountId(4)}/activate`,
+  it('scopes keys per (team, endpoint, key): another action or account is a new operation', async () => {
+    const off4 = `/providers/${simAccountId(4)}/deactivate`;
+    const first = await post(sim, off4, { idem: 'op-3' });
+    expect(first.status).toBe(200);
+    const on4 = await post(sim, `/providers/${simAccountId(4)}/activate`, { idem: 'op-3' });
+    expect(on4.status).toBe(200);
+    expect(envelope(on4).data).toMatchObject({ status: 'active' });
+    const off5 = await post(sim, `/providers/${simAccountId(5)}/deactivate`, { idem: 'op-3' });
+    expect(off5.status).toBe(200);
+    expect(sim.account(simAccountId(5))?.status).toBe('inactive');
+    // The first endpoint still replays its own answer, even though the account changed since.
+    const again = await post(sim, off4, { idem: 'op-3' });
+    expect(again.text).toBe(first.text);
+    expect(sim.account(simAccountId(4))?.status).toBe('active');
+    expect(sim.stats()).toMatchObject({
+      replays: 1,
+      inFlightConflicts: 0,
+      executions: { total: 3, byKey: { 'op-3': 3 } },
+    });
+  });
+
+  it('replays the original headers verbatim (X-RateLimit-*, X-Request-Id) and still counts the replay', async () => {
+    const path = `/providers/${simAccountId(8)}/deactivate`;
+    const first = await post(sim, path, { idem: 'hdr-1' });
+    const replay = await post(sim, path, { idem: 'hdr-1' });
+    expect(replay.status).toBe(first.status);
+    expect(replay.text).toBe(first.text);
+    for (const h of [
+      'x-request-id',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+      'cache-control',
+      'content-type',
     ]) {
-      const r = await post(sim, path, { idem: 'op-3' });
-      expect(r.status).toBe(409);
-      expect(envelope(r).error).toMatchObject({ code: 'idempotency_conflict', retryable: false });
+      expect(replay.headers[h], h).toBe(first.headers[h]);
     }
-    expect(sim.account(simAccountId(5))?.status).toBe('active');
-    expect(sim.stats().executions.total).toBe(1);
+    // The replay was a request: the limiter counted it.
+    const next = await get(sim, `/providers/${simAccountId(8)}`);
+    expect(Number(next.headers['x-ratelimit-remaining'])).toBe(
+      Number(first.headers['x-ratelimit-remaining']) - 2,
+    );
+  });
+
+  it('replays a delayed answer with the headers it was sent with', async () => {
+    const id = simAccountId(9);
+    sim.script(id, [{ kind: 'delay', ms: 100 }]);
+    const first = await post(sim, `/providers/${id}/deactivate`, { idem: 'hdr-2' });
+    await get(sim, `/providers/${id}`);
+    const replay = await post(sim, `/providers/${id}/deactivate`, { idem: 'hdr-2' });
+    expect(replay.text).toBe(first.text);
+    expect(replay.headers['x-ratelimit-remaining']).toBe(first.headers['x-ratelimit-remaining']);
+    expect(replay.headers['x-request-id']).toBe(first.headers['x-request-id']);
   });
 
   it('finishes the work when the client aborts during a delay: the retry is a replay', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AccountStore } from '../../../src/sim/accounts.js';
 import { newRequestId } from '../../../src/sim/envelope.js';
 import { FaultController } from '../../../src/sim/faults.js';
-import { IdempotencyStore } from '../../../src/sim/idempotency.js';
+import { IdempotencyStore, idempotencyScope } from '../../../src/sim/idempotency.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../../src/sim/index.js';
 import {
   decodeCursor,
@@ -10,7 +10,7 @@ import {
   etagMatches,
   parseListQuery,
 } from '../../../src/sim/pagination.js';
-import { RateLimiter } from '../../../src/sim/rate-limit.js';
+import { RateLimiter, UNLIMITED_REPORTED_LIMIT } from '../../../src/sim/rate-limit.js';
 
 const res = { status: 200, headers: {}, body: '{}' };
 
@@ -31,6 +31,18 @@ describe('IdempotencyStore', () => {
     if (r.kind !== 'new') throw new Error('unreachable');
     s.release(r.entry);
     expect(s.begin('r', 'POST /a', 0).kind).toBe('new');
+  });
+
+  it('scopes by (team, endpoint, key)', () => {
+    const s = new IdempotencyStore(1_000);
+    const off = idempotencyScope('team_a', 'POST /providers/p1/deactivate', 'k');
+    const on = idempotencyScope('team_a', 'POST /providers/p1/activate', 'k');
+    const other = idempotencyScope('team_b', 'POST /providers/p1/deactivate', 'k');
+    expect(new Set([off, on, other]).size).toBe(3);
+    expect(s.begin(off, '', 0).kind).toBe('new');
+    expect(s.begin(on, '', 0).kind).toBe('new');
+    expect(s.begin(other, '', 0).kind).toBe('new');
+    expect(s.begin(off, '', 0).kind).toBe('in_flight');
   });
 
   it('ignores completions after clear() and sweeps expired entries', () => {
@@ -65,10 +77,23 @@ describe('RateLimiter', () => {
     expect(l.hit('a', 1_000, {}).allowed).toBe(true);
   });
 
-  it('is a no-op when the limit is 0', () => {
+  it('never refuses when the limit is 0, but counts and reports a limit of 1000000', () => {
+    const l = new RateLimiter(0, 1_000);
     const h: Record<string, string> = {};
-    expect(new RateLimiter(0, 1_000).hit('a', 0, h).allowed).toBe(true);
-    expect(h).toEqual({});
+    expect(l.hit('a', 0, h).allowed).toBe(true);
+    expect(l.hit('a', 10, h).allowed).toBe(true);
+    expect(h).toEqual({
+      'x-ratelimit-limit': String(UNLIMITED_REPORTED_LIMIT),
+      'x-ratelimit-remaining': String(UNLIMITED_REPORTED_LIMIT - 2),
+      'x-ratelimit-reset': '1',
+    });
+    const p: Record<string, string> = {};
+    l.preview(2_500, p);
+    expect(p).toEqual({
+      'x-ratelimit-limit': '1000000',
+      'x-ratelimit-remaining': '1000000',
+      'x-ratelimit-reset': '4',
+    });
   });
 });
 
@@ -95,6 +120,33 @@ describe('FaultController', () => {
     expect(calls).toBe(5);
   });
 
+  it('draws lost after hang, and validates the new steps', () => {
+    const draws = [0.05, 0.15, 0.5];
+    let calls = 0;
+    const f = new FaultController(() => draws[calls++] ?? 0.99, {
+      hangRate: 0.1,
+      lostRate: 0.1,
+    });
+    expect([f.next('x'), f.next('x'), f.next('x')]).toEqual([
+      { kind: 'hang' },
+      { kind: 'lost', mode: 'drop' },
+      undefined,
+    ]);
+    f.script('y', [
+      { kind: 'status', status: 502, retryable: false, retryAfterS: 3 },
+      { kind: 'lost', mode: 'hang' },
+      { kind: 'mutate', set: { status: 'disabled', nested: { a: [1, null] } } },
+      { kind: 'conflict' },
+    ]);
+    expect(f.next('y')).toEqual({ kind: 'status', status: 502, retryable: false, retryAfterS: 3 });
+    expect(f.next('y')).toEqual({ kind: 'lost', mode: 'hang' });
+    expect(f.next('y')).toMatchObject({ kind: 'mutate', set: { status: 'disabled' } });
+    expect(f.next('y')).toEqual({ kind: 'conflict' });
+    expect(() => {
+      f.script('y', [{ kind: 'conflict', status: 409 } as unknown as { kind: 'conflict' }]);
+    }).toThrow();
+  });
+
   it('keeps current values for undefined keys and rejects bad patches', () => {
     const f = new FaultController(Math.random, { latencyMs: 10 });
     f.set({ latencyMs: undefined, hangRate: 0.5 });
@@ -102,6 +154,24 @@ describe('FaultController', () => {
     expect(() => {
       f.set({ hangRate: 1.5 });
     }).toThrow();
+  });
+});
+
+describe('AccountStore.apply', () => {
+  it('is a state set: the asked state again changes nothing (no updated_at bump)', () => {
+    const store = new AccountStore(3);
+    const id = simAccountId(1);
+    const seeded = store.get(id);
+    const on = store.apply(id, 'activate', Date.UTC(2026, 6, 1));
+    expect(on).toEqual({ kind: 'ok', account: seeded, changed: false });
+    const off = store.apply(id, 'deactivate', Date.UTC(2026, 6, 1));
+    expect(off).toMatchObject({ kind: 'ok', changed: true });
+    const again = store.apply(id, 'deactivate', Date.UTC(2026, 6, 2));
+    expect(again.kind === 'ok' && again.account).toBe(off.kind === 'ok' && off.account);
+    expect(again).toMatchObject({ changed: false });
+    expect(store.get(id)?.item.updated_at).toBe('2026-07-01T00:00:00Z');
+    expect(store.apply(SIM_LOCKED_ID, 'activate', 0)).toEqual({ kind: 'conflict' });
+    expect(store.apply('dprov_nope', 'activate', 0)).toEqual({ kind: 'not_found' });
   });
 });
 
