@@ -65,6 +65,7 @@ export const envSchema = z.object({
   RATE_LIMIT_MAX_WAITS: int(1, 10_000).default(50),
   RATE_LIMIT_LOW_WATERMARK: int(0, 1_000_000).default(30),
   IN_FLIGHT_MAX_WAITS: int(1, 10_000).default(20),
+  AUTH_RETRY_MS: int(100, 3_600_000).default(30_000),
   IDEMPOTENCY_TTL_S: int(86_400, 30 * 86_400).default(86_400),
   EVENTS_MAX_LEN: int(100, 100_000_000).default(100_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
@@ -107,6 +108,8 @@ export interface Config {
   rateLimitLowWatermark: number;
   /** How often one job may wait for its own call still in flight at the API (409) before it fails. @defaultValue 20 */
   inFlightMaxWaits: number;
+  /** After a 401/403 the queue pauses this long, then a job tries the key again. @defaultValue 30000 */
+  authRetryMs: number;
   /** How long a finished intent's key stays bound to it (at least the API's 24 h). @defaultValue 86400 */
   idempotencyTtlS: number;
   /** Approximate cap of the events stream. @defaultValue 100000 */
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
     rateLimitLowWatermark: e.RATE_LIMIT_LOW_WATERMARK,
     inFlightMaxWaits: e.IN_FLIGHT_MAX_WAITS,
+    authRetryMs: e.AUTH_RETRY_MS,
     idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
     eventsMaxLen: e.EVENTS_MAX_LEN,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -6,10 +6,12 @@
  * `T | null`, and there are no extra properties (the schema sets additionalProperties false).
  */
 import type { FastifyInstance } from 'fastify';
+import type { Action } from '../model.js';
 
 export type ProviderType = 'smtp' | 'gmail_api' | 'outlook_api' | 'amazon_ses';
 export type ProviderStatus = 'active' | 'inactive' | 'error' | 'pending';
-export type ProviderAction = 'activate' | 'deactivate';
+/** The two actions, as the project's glossary names them. */
+export type ProviderAction = Action;
 
 export interface ProviderAllowedActions {
   update: boolean;

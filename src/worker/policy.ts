@@ -8,8 +8,6 @@ import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import type { WaitKind } from '../store/binding.js';
 import { backoffDelay, rateLimitPause } from './backoff.js';
 
-/** How long the queue pauses after a 401/403 before a job tries the key again. */
-export const AUTH_PAUSE_MS = 30_000;
 /** Re-runs after crashes or lost locks a job may have beyond its attempts and waits. */
 export const CRASH_ALLOWANCE = 10;
 
@@ -20,6 +18,8 @@ export interface PolicySettings {
   rateLimitMaxWaits: number;
   rateLimitMaxWaitMs: number;
   inFlightMaxWaits: number;
+  /** How long the queue pauses after a 401/403 before a job tries the key again. */
+  authRetryMs: number;
 }
 
 export interface Counters {
@@ -122,7 +122,7 @@ function decideOnError(
         do: 'put-back',
         wait: 'auth',
         delayMs: 0,
-        pauseQueueMs: AUTH_PAUSE_MS,
+        pauseQueueMs: settings.authRetryMs,
         releaseLease: true,
       };
     case 'in_flight': {

@@ -34,6 +34,7 @@ export type ProcessorConfig = Pick<
   | 'backoffBaseMs'
   | 'backoffCapMs'
   | 'inFlightMaxWaits'
+  | 'authRetryMs'
   | 'rateLimitMaxWaitMs'
   | 'rateLimitMaxWaits'
   | 'rateLimitLowWatermark'

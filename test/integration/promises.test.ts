@@ -242,8 +242,11 @@ describe('waits are counted per kind', () => {
   it('rate-limit put-backs do not use up the in-flight waits', async () => {
     // Before: one counter (attemptsStarted - attemptsMade - 1) for both, so after three 429s
     // the first in-flight 409 failed the intent at once with IN_FLIGHT_MAX_WAITS=3.
+    // A 1 s rate window, so the 429s' X-RateLimit-Reset (honoured with Retry-After) is near.
     p = await startPipeline({
-      config: { timeoutMs: 300, backoffBaseMs: 100, backoffCapMs: 300, inFlightMaxWaits: 3 },
+      // In-flight waits of at least 400 ms: three of them outlast the 900 ms call.
+      config: { timeoutMs: 300, backoffBaseMs: 400, backoffCapMs: 600, inFlightMaxWaits: 3 },
+      sim: { rateWindowMs: 1_000 },
     });
     const id = simAccountId(9);
     p.sim.script(id, [
@@ -352,5 +355,119 @@ describe('the recorded status never goes backwards', () => {
       idempotency_key: 'newer',
     });
     expect(jobIdFor('older', bindings[0]?.seq ?? 0)).toBe(older?.jobId);
+  });
+});
+
+describe('the truth recorded', () => {
+  it('a 2xx whose body changed shape (a new enum value) is a success, recorded as read', async () => {
+    // Before: the strict parse failed and the intent became `action.failed` with http_status
+    // 200, though the API had done it.
+    p = await startPipeline();
+    const id = simAccountId(14);
+    p.sim.script(id, [{ kind: 'mutate', set: { status: 'disabled' } }]);
+    await p.producer.enqueue(intent(id, 'new-enum'));
+    await p.waitFor(['new-enum']);
+    const events = await p.events();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'action.succeeded', account_status: 'disabled' });
+    expect(await p.status(id)).toMatchObject({ status: 'disabled', is_active: false });
+  });
+
+  it('a 2xx about another account fails the intent and leaves the status alone', async () => {
+    p = await startPipeline();
+    const id = simAccountId(15);
+    p.sim.script(id, [{ kind: 'mutate', set: { id: simAccountId(16) } }]);
+    await p.producer.enqueue(intent(id, 'wrong-account'));
+    await p.waitFor(['wrong-account']);
+    expect((await p.events())[0]).toMatchObject({
+      type: 'action.failed',
+      error_code: 'response_mismatch',
+      http_status: 200,
+    });
+    expect((await p.status(id))?.status ?? null).toBeNull();
+  });
+
+  it('a 5xx the API marks not retryable fails at once', async () => {
+    p = await startPipeline({ config: { maxAttempts: 5 } });
+    const id = simAccountId(17);
+    p.sim.script(id, [{ kind: 'status', status: 500, retryable: false }]);
+    await p.producer.enqueue(intent(id, 'not-retryable'));
+    await p.waitFor(['not-retryable']);
+    expect((await p.events())[0]).toMatchObject({
+      type: 'action.failed',
+      http_status: 500,
+      attempts: 1,
+    });
+    expect(p.sim.stats().requests).toBe(1);
+  });
+
+  it('an account already in the asked state is a success, whether the API says 200 or 409 conflict', async () => {
+    p = await startPipeline();
+    const id = simAccountId(18);
+    await p.producer.enqueue(intent(id, 'off-1'));
+    await p.waitFor(['off-1']);
+    await p.producer.enqueue(intent(id, 'off-again'));
+    await p.waitFor(['off-again']);
+    expect(p.sim.stats().executions.noop).toBe(1);
+    p.sim.script(id, [{ kind: 'conflict' }]);
+    await p.producer.enqueue(intent(id, 'off-conflict'));
+    await p.waitFor(['off-conflict']);
+    const events = await p.events();
+    expect(events.map((e) => [e.idempotency_key, e.type])).toEqual([
+      ['off-1', 'action.succeeded'],
+      ['off-again', 'action.succeeded'],
+      ['off-conflict', 'action.succeeded'],
+    ]);
+  });
+
+  it('an answer lost after the API executed is found out by the replay on a retry', async () => {
+    p = await startPipeline({ config: { maxAttempts: 2 } });
+    const id = simAccountId(19);
+    p.sim.script(id, [{ kind: 'lost', mode: 'drop' }]);
+    await p.producer.enqueue(intent(id, 'lost-retry'));
+    await p.waitFor(['lost-retry']);
+    expect((await p.events()).map((e) => e.type)).toEqual(['action.succeeded']);
+    expect(p.sim.stats().replays).toBe(1);
+    expect(p.sim.stats().executions.byKey['lost-retry']).toBe(1);
+  });
+
+  it('an answer lost on the last attempt is found out by reading the account', async () => {
+    p = await startPipeline({ config: { maxAttempts: 1 } });
+    const id = simAccountId(20);
+    p.sim.script(id, [{ kind: 'lost', mode: 'drop' }]);
+    await p.producer.enqueue(intent(id, 'lost-last'));
+    await p.waitFor(['lost-last']);
+    expect((await p.events())[0]).toMatchObject({
+      type: 'action.succeeded',
+      account_status: 'inactive',
+    });
+    expect(p.sim.stats().executions.byKey['lost-last']).toBe(1);
+  });
+});
+
+describe('a bad or revoked API key', () => {
+  it('pauses the whole queue without failing the backlog, and the jobs run once the key works again', async () => {
+    // Before: every job failed, one at a time, with authentication_required.
+    const q = await startPipeline({ config: { authRetryMs: 300 } });
+    p = q;
+    q.sim.setKeyRevoked(true);
+    await q.producer.enqueueMany([1, 2, 3].map((i) => intent(simAccountId(20 + i), `auth-${i}`)));
+    await waitFor(
+      async () => {
+        const b = await readBindings(q.redis, q.keys, ['auth-1', 'auth-2', 'auth-3']);
+        return b.some((x) => (x?.waits.auth ?? 0) >= 2) ? true : undefined;
+      },
+      10_000,
+      'jobs to be put back after 401s',
+    );
+    expect(await p.events()).toHaveLength(0);
+    p.sim.setKeyRevoked(false);
+    await p.waitFor(['auth-1', 'auth-2', 'auth-3'], 15_000);
+    const events = await p.events();
+    expect(events.map((e) => e.type)).toEqual([
+      'action.succeeded',
+      'action.succeeded',
+      'action.succeeded',
+    ]);
   });
 });

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { SendmuxError } from '../../src/sendmux/errors.js';
 import {
-  AUTH_PAUSE_MS,
   budgetPause,
   crashesSoFar,
   decide,
@@ -18,6 +17,7 @@ const settings: PolicySettings = {
   rateLimitMaxWaits: 5,
   rateLimitMaxWaitMs: 60_000,
   inFlightMaxWaits: 4,
+  authRetryMs: 30_000,
 };
 const noWaits = { rate_limit: 0, in_flight: 0, auth: 0, shutdown: 0 };
 const at = (attempt: number, waits: Partial<Counters['waits']> = {}): Counters => ({
@@ -116,7 +116,7 @@ describe('decide', () => {
       apiError(401, 'authentication_required'),
       at(3),
       'put-back',
-      { wait: 'auth', pauseQueueMs: AUTH_PAUSE_MS },
+      { wait: 'auth', pauseQueueMs: 30_000 },
     ],
     [
       '403: the same, however many times',
