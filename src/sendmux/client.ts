@@ -8,12 +8,12 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { RequestError, type Got, type Response } from 'got';
 import type { z } from 'zod';
-import type { Action, AccountState } from '../model.js';
+import type { Action } from '../model.js';
+import { readAccountAnswer, type AccountAnswer } from './account-answer.js';
 import { SendmuxError } from './errors.js';
 import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
 import {
   apiErrorSchema,
-  lenientAccountResponseSchema,
   providerItemResponseSchema,
   providerListResponseSchema,
   type ProviderItem,
@@ -38,17 +38,6 @@ export interface ApiResult<T> {
   status: number;
   requestId: string;
   rateLimit: RateLimitInfo | undefined;
-}
-
-/**
- * The account as an action or a read answered it. `item` is the full account when the body
- * matched the contract; otherwise `problems` says what did not, and the state fields hold
- * whatever could be read (a 2xx is a success either way).
- */
-export interface AccountAnswer extends AccountState {
-  id: string | null;
-  item: ProviderItem | undefined;
-  problems: string[];
 }
 
 export interface CallOptions {
@@ -161,26 +150,12 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     extra: Parameters<typeof request>[2],
   ): Promise<ApiResult<AccountAnswer>> {
     const { response, json } = await request(method, path, extra);
-    const strict = providerItemResponseSchema.safeParse(json);
-    if (strict.success) {
-      const item = strict.data.data;
-      const answer: AccountAnswer = {
-        id: item.id,
-        status: item.status,
-        is_active: item.is_active,
-        status_reason: item.status_reason,
-        updated_at: item.updated_at,
-        item,
-        problems: [],
-      };
-      return result(answer, strict.data.meta.request_id, response);
-    }
-    const loose = lenientAccountResponseSchema.parse(json);
-    const problems = strict.error.issues.map(
-      (i) => `${i.path.join('.') || '(body)'}: ${i.message}`,
+    const { account, requestId } = readAccountAnswer(json);
+    return result(
+      account,
+      requestId ?? headerValue(response.headers['x-request-id']) ?? '',
+      response,
     );
-    const requestId = loose.meta.request_id ?? headerValue(response.headers['x-request-id']) ?? '';
-    return result({ ...loose.data, item: undefined, problems }, requestId, response);
   }
 
   async function runAction(action: Action, providerId: string, opts: CallOptions = {}) {

@@ -109,32 +109,3 @@ export const apiErrorSchema = z.object({
   }),
   meta: metaSchema,
 });
-
-const nullableText = z.string().nullable().catch(null);
-
-/**
- * The account in a 2xx answer, read leniently: whatever parses is kept (an enum value Sendmux
- * adds later stays a string), the rest is null. A 2xx means the API did it, so a body that has
- * changed shape must never turn a success into a failure.
- */
-const unreadable = {
-  id: null,
-  status: null,
-  is_active: null,
-  status_reason: null,
-  updated_at: null,
-};
-export const lenientAccountResponseSchema = z
-  .object({
-    data: z
-      .object({
-        id: nullableText,
-        status: nullableText,
-        is_active: z.boolean().nullable().catch(null),
-        status_reason: nullableText,
-        updated_at: nullableText,
-      })
-      .catch(unreadable),
-    meta: z.object({ request_id: nullableText }).catch({ request_id: null }),
-  })
-  .catch({ data: unreadable, meta: { request_id: null } });

@@ -19,47 +19,55 @@ import { defineScript } from './script.js';
 import { S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease.
-// ARGV: token ('' = not checked), seq, outcome, ttl s, events maxlen, now ms, provider id, key,
-//       answer's updated_at in ms ('' = unknown), then three counted lists: binding fields,
-//       intent fields of the status, account fields of the status; then the event's fields.
+// ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, the answer's updated_at in
+//       ms ('' = unknown), is_active ('true'/'false'/''), status_reason, updated_at, then the event's
+//       field/value pairs. The binding's and the status's fields are taken from the event, so
+//       each value crosses the wire once.
 const recordScript = defineScript(`
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' then return {'terminal', state} end
-local outcome, now, provider, key = ARGV[3], ARGV[6], ARGV[7], ARGV[8]
-local p = 10
-local function list()
-  local n, out = tonumber(ARGV[p]), {}
-  for j = p + 1, p + n do out[#out + 1] = ARGV[j] end
-  p = p + n + 1
-  return out
+local e, fields = {}, {}
+for j = 10, #ARGV, 2 do
+  e[ARGV[j]] = ARGV[j + 1]
+  fields[#fields + 1] = ARGV[j]
+  fields[#fields + 1] = ARGV[j + 1]
 end
-local bindingFields = list()
-local intentFields = list()
-local accountFields = list()
-redis.call('HSET', KEYS[2], '${B.state}', outcome, '${B.finishedAt}', now, unpack(bindingFields))
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+local outcome = string.sub(e.type, 8)
+local now, provider, key = ARGV[5], e.provider_id, e.idempotency_key
+redis.call('HSET', KEYS[2], '${B.state}', outcome, '${B.finishedAt}', now,
+  '${B.httpStatus}', e.http_status, '${B.errorCode}', e.error_code,
+  '${B.errorMessage}', e.error_message, '${B.requestId}', e.request_id,
+  '${B.accountStatus}', e.account_status, '${B.supersededBy}', e.superseded_by)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('ZREM', KEYS[6], key)
 if outcome ~= 'superseded' then
   local lastSeq, statusSeq, shownMs = unpack(redis.call('HMGET', KEYS[3], '${S.lastSeq}', '${S.statusSeq}', '${S.updatedAtMs}'))
   local mine = tonumber(seq)
   if not lastSeq or tonumber(lastSeq) <= mine then
-    redis.call('HSET', KEYS[3], '${S.providerId}', provider, '${S.lastSeq}', seq, unpack(intentFields))
+    redis.call('HSET', KEYS[3], '${S.providerId}', provider, '${S.lastSeq}', seq,
+      '${S.lastAction}', e.action, '${S.lastOutcome}', outcome, '${S.idempotencyKey}', key,
+      '${S.source}', e.source, '${S.sourceRef}', e.source_ref, '${S.reason}', e.reason,
+      '${S.recordedAt}', e.at)
+    if outcome == 'failed' then
+      redis.call('HSET', KEYS[3], '${S.errorCode}', e.error_code, '${S.errorStatus}', e.http_status,
+        '${S.errorMessage}', e.error_message, '${S.errorRequestId}', e.request_id, '${S.errorAt}', e.at)
+    end
   end
-  if #accountFields > 0 then
-    local answered, shown = tonumber(ARGV[9]), tonumber(shownMs)
+  if outcome == 'succeeded' then
+    local answered, shown = tonumber(ARGV[6]), tonumber(shownMs)
     local newer = (not shown) or (answered and answered > shown)
     local same = answered == shown or not answered
     if newer or (same and mine >= tonumber(statusSeq or '0')) then
-      redis.call('HSET', KEYS[3], '${S.statusSeq}', seq, '${S.updatedAtMs}', ARGV[9], unpack(accountFields))
+      redis.call('HSET', KEYS[3], '${S.statusSeq}', seq, '${S.updatedAtMs}', ARGV[6],
+        '${S.status}', e.account_status, '${S.isActive}', ARGV[7], '${S.statusReason}', ARGV[8],
+        '${S.updatedAt}', ARGV[9], '${S.requestId}', e.request_id)
     end
   end
   redis.call('ZADD', KEYS[4], now, provider)
 end
-local eventFields = {}
-for j = p, #ARGV do eventFields[#eventFields + 1] = ARGV[j] end
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', unpack(eventFields))
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 return {'recorded'}
 `);
@@ -150,8 +158,6 @@ function eventOf(o: Outcome, at: string): ActionEvent {
   }
 }
 
-const counted = (fields: readonly string[]) => [fields.length, ...fields];
-
 /**
  * @param token - the job lock token of the run that records; `undefined` only where the job
  *   has already left the run (the failure backstop, the repair of stuck bindings).
@@ -166,68 +172,17 @@ export async function recordOutcome(
   const { intent } = o;
   const at = o.at.toISOString();
   const event = eventOf(o, at);
-  const bindingFields = [
-    B.httpStatus,
-    event.http_status === null ? '' : String(event.http_status),
-    B.errorCode,
-    event.error_code ?? '',
-    B.errorMessage,
-    event.error_message ?? '',
-    B.requestId,
-    event.request_id ?? '',
-    B.accountStatus,
-    event.account_status ?? '',
-    B.supersededBy,
-    event.superseded_by ?? '',
-  ];
-  const intentFields = [
-    S.lastAction,
-    intent.action,
-    S.lastOutcome,
-    o.outcome,
-    S.idempotencyKey,
-    intent.idempotencyKey,
-    S.source,
-    intent.source,
-    S.sourceRef,
-    intent.sourceRef ?? '',
-    S.reason,
-    intent.reason,
-    S.recordedAt,
-    at,
-  ];
-  if (o.outcome === 'failed') {
-    intentFields.push(
-      S.errorCode,
-      o.errorCode,
-      S.errorStatus,
-      o.httpStatus === null ? '' : String(o.httpStatus),
-      S.errorMessage,
-      o.errorMessage,
-      S.errorRequestId,
-      o.requestId ?? '',
-      S.errorAt,
-      at,
-    );
-  }
-  let accountFields: string[] = [];
   let updatedAtMs = '';
+  let isActive = '';
+  let statusReason = '';
+  let updatedAt = '';
   if (o.outcome === 'succeeded') {
     const a = o.account;
     const ms = a.updated_at === null ? NaN : Date.parse(a.updated_at);
     updatedAtMs = Number.isFinite(ms) ? String(ms) : '';
-    accountFields = [
-      S.status,
-      a.status ?? '',
-      S.isActive,
-      a.is_active === null ? '' : String(a.is_active),
-      S.statusReason,
-      a.status_reason ?? '',
-      S.updatedAt,
-      a.updated_at ?? '',
-      S.requestId,
-      o.requestId ?? '',
-    ];
+    isActive = a.is_active === null ? '' : String(a.is_active);
+    statusReason = a.status_reason ?? '';
+    updatedAt = a.updated_at ?? '';
   }
   const reply = (await recordScript(
     redis,
@@ -243,16 +198,13 @@ export async function recordOutcome(
     [
       token ?? '',
       o.seq,
-      o.outcome,
       settings.idempotencyTtlS,
       settings.eventsMaxLen,
       o.at.getTime(),
-      intent.providerId,
-      intent.idempotencyKey,
       updatedAtMs,
-      ...counted(bindingFields),
-      ...counted(intentFields),
-      ...counted(accountFields),
+      isActive,
+      statusReason,
+      updatedAt,
       ...encodeEvent(event),
     ],
   )) as [RecordResult, string?];

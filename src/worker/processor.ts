@@ -10,7 +10,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { isInAskedState } from '../model.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
-import type { AccountAnswer, ApiResult, SendmuxClient } from '../sendmux/client.js';
+import type { AccountAnswer } from '../sendmux/account-answer.js';
+import type { ApiResult, SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { beginRun, type RunRef } from '../store/begin-run.js';
@@ -93,12 +94,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       seq: intent.seq,
       providerId: intent.providerId,
     };
-    const where = {
+    // Built only when something is logged: the hot path allocates as little as it can.
+    const where = () => ({
       job_id: run.jobId,
       provider_id: intent.providerId,
       idempotency_key: intent.idempotencyKey,
       action: intent.action,
-    };
+    });
     const base = (attempts: number): OutcomeBase => ({
       intent,
       seq: intent.seq,
@@ -129,7 +131,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       case 'superseded':
         await record({ ...base(job.attemptsMade), outcome: 'superseded', by: begun.by });
         log.info(
-          { ...where, superseded_by: begun.by },
+          { ...where(), superseded_by: begun.by },
           `${intent.action} superseded by a newer intent`,
         );
         return { ...none, outcome: 'superseded' };
@@ -184,7 +186,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         const r = result as ApiResult<AccountAnswer>;
         if (r.data.problems.length > 0) {
           log.warn(
-            { ...where, request_id: r.requestId, problems: r.data.problems.slice(0, 5) },
+            { ...where(), request_id: r.requestId, problems: r.data.problems.slice(0, 5) },
             'the API answered 2xx with a body that does not match the contract: recorded what could be read',
           );
         }
@@ -199,7 +201,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           answer.kind === 'error' || answer.kind === 'unexpected' ? answer.error : undefined;
         log.warn(
           {
-            ...where,
+            ...where(),
             attempt: counters.attempt,
             request_id: err instanceof SendmuxError ? err.requestId : undefined,
             http_status: err instanceof SendmuxError ? err.status : undefined,
@@ -215,14 +217,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         if (decision.pauseQueueMs !== undefined) {
           const paused = await pauseQueue(redis, keys, decision.pauseQueueMs);
           log.warn(
-            { ...where, wait: decision.wait, waits: n, pause_ms: paused },
+            { ...where(), wait: decision.wait, waits: n, pause_ms: paused },
             decision.wait === 'auth'
               ? 'the API refused the API key (401/403): pausing the queue; jobs run again once the key works'
               : 'rate limited by the API: pausing the queue',
           );
         } else {
           log.info(
-            { ...where, wait: decision.wait, waits: n, delay_ms: decision.delayMs },
+            { ...where(), wait: decision.wait, waits: n, delay_ms: decision.delayMs },
             `job put back (${decision.wait})`,
           );
         }
@@ -243,10 +245,20 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         requestId: r.requestId || null,
         httpStatus: r.status,
       });
-      log.info(
-        { ...where, attempt: attempts, request_id: r.requestId, status: r.data.status, recorded },
-        `${intent.action} succeeded`,
-      );
+      // One line per success would dominate the worker's cost at scale: debug only; the
+      // worker logs a summary at intervals, and the events stream is the record.
+      if (log.isLevelEnabled('debug')) {
+        log.debug(
+          {
+            ...where(),
+            attempt: attempts,
+            request_id: r.requestId,
+            status: r.data.status,
+            recorded,
+          },
+          `${intent.action} succeeded`,
+        );
+      }
       return { outcome: 'succeeded', status: r.data.status, request_id: r.requestId || null };
     }
 
@@ -262,7 +274,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       });
       log.error(
         {
-          ...where,
+          ...where(),
           attempt: attempts,
           request_id: err?.requestId,
           http_status: err?.status,
@@ -281,13 +293,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         read = await client.readAccount(intent.providerId, { signal });
       } catch (err) {
         log.warn(
-          { ...where, err: String(err) },
+          { ...where(), err: String(err) },
           'could not read the account to verify the outcome',
         );
       }
       if (read && read.data.id === intent.providerId && isInAskedState(intent.action, read.data)) {
         log.info(
-          { ...where, request_id: read.requestId, status: read.data.status },
+          { ...where(), request_id: read.requestId, status: read.data.status },
           `${intent.action}: the account is in the asked state (${why})`,
         );
         return succeed(read, attempts);

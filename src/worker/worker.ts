@@ -57,6 +57,8 @@ const ABORT_SHARE = 0.2;
 const WAITING_LOG_MS = 2_000;
 /** Tries of the failure backstop before it leaves the binding to the repair at next start. */
 const BACKSTOP_TRIES = 4;
+/** How often the worker logs what it did (successes are not logged one by one). */
+const SUMMARY_EVERY_MS = 10_000;
 
 /**
  * Start a worker. Resolves at once, without waiting for Redis (use `waitUntilReady`), so a
@@ -75,7 +77,9 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
       maxSockets: Math.max(16, config.concurrency * 2),
     });
   const keys = keysFor(config.prefix);
-  const store: Redis = createRedis(config.redisUrl, {}, log);
+  // Auto-pipelining batches the scripts of concurrent jobs into one write (only on our own
+  // connection: BullMQ's are left as BullMQ expects them).
+  const store: Redis = createRedis(config.redisUrl, { enableAutoPipelining: false }, log);
   const bullConnection: Redis = createRedis(config.redisUrl, {}, log);
   // Not awaited: a worker started while Redis is down must still answer SIGTERM.
   void checkEvictionPolicy(store, log);
@@ -163,6 +167,26 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     })().finally(() => pendingRecords.delete(recording));
     pendingRecords.add(recording);
   });
+  // What the worker did, logged at intervals instead of one line per success.
+  const tally = { succeeded: 0, superseded: 0, failed: 0, none: 0 };
+  worker.on('completed', (_job: ActionJob, result: ActionJobResult) => {
+    tally[result.outcome]++;
+  });
+  worker.on('failed', (job: ActionJob | undefined, err: Error) => {
+    if (
+      job &&
+      (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1))
+    ) {
+      tally.failed++;
+    }
+  });
+  const summary = setInterval(() => {
+    if (tally.succeeded + tally.superseded + tally.failed + tally.none === 0) return;
+    log.info({ ...tally, interval_ms: SUMMARY_EVERY_MS }, 'jobs finished');
+    tally.succeeded = tally.superseded = tally.failed = tally.none = 0;
+  }, SUMMARY_EVERY_MS);
+  summary.unref();
+
   worker.on('error', (err) => {
     // A failed lock renewal is reported (and handled) by the lockRenewalFailed listener above;
     // connection problems by the connections themselves (once, then at intervals).
@@ -204,6 +228,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     close(timeoutMs = config.shutdownTimeoutMs) {
       closed ??= (async () => {
         closing = true;
+        clearInterval(summary);
         const deadline = Date.now() + timeoutMs;
         const left = () => Math.max(0, deadline - Date.now());
         log.info({ timeout_ms: timeoutMs }, 'worker closing: finishing in-flight jobs');
