@@ -1,5 +1,7 @@
 /** Recorded account statuses (the `status` CLI command). */
 import type { Config } from '../config.js';
+import { IntentValidationError } from '../errors.js';
+import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import { createRedis } from '../redis.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses, readStatuses, type AccountStatus } from '../store/status-record.js';
@@ -10,6 +12,12 @@ export async function accountStatus(
   providerIds: readonly string[],
   limit = 1000,
 ): Promise<AccountStatus[]> {
+  const bad = providerIds.filter((id) => !PROVIDER_ID_RULE.test(id));
+  if (bad.length > 0) {
+    throw new IntentValidationError(
+      bad.map((id) => `provider_id ${PROVIDER_ID_RULE_TEXT} (got "${id}")`),
+    );
+  }
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   try {
     const keys = keysFor(config.prefix);

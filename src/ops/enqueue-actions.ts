@@ -20,8 +20,15 @@ export interface EnqueueActionsOptions {
   wait?: boolean;
   waitTimeoutMs?: number;
   signal?: AbortSignal;
-  /** Called once everything is enqueued, before waiting (e.g. to print the keys). */
-  onEnqueued?: (reports: readonly ActionReport[], repeated: readonly string[]) => void;
+  /**
+   * Called once everything is enqueued, before waiting (e.g. to print the keys). `workers` is
+   * how many workers are connected to the queue (undefined when Redis will not say).
+   */
+  onEnqueued?: (
+    reports: readonly ActionReport[],
+    repeated: readonly string[],
+    workers: number | undefined,
+  ) => void;
   onProgress?: (progress: WaitProgress) => void;
 }
 
@@ -73,7 +80,12 @@ export async function enqueueActions(
       account_status: null,
       superseded_by: null,
     }));
-    options.onEnqueued?.(reports, repeated);
+    if (options.onEnqueued) {
+      const workers = options.wait
+        ? await producer.queue.getWorkersCount().catch(() => undefined)
+        : undefined;
+      options.onEnqueued(reports, repeated, workers);
+    }
     if (!options.wait) return { reports, repeated, done: true };
 
     const { bindings, done } = await waitForIntents(

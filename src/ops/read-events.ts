@@ -11,6 +11,8 @@ export interface ReadEventsOptions {
   /** After the recent events, keep printing new ones until `signal` aborts. */
   follow?: boolean;
   signal?: AbortSignal;
+  /** Called once the history is printed and the live tail begins. */
+  onFollowing?: () => void;
 }
 
 export async function readEvents(
@@ -27,7 +29,11 @@ export async function readEvents(
     });
     recent.forEach(onEvent);
     if (!options.follow) return;
-    const after = recent.at(-1)?.id ?? '$';
+    // From the newest event there is (not the newest one shown: a type filter may hide later
+    // ones), resolved before the tail starts, so nothing arriving now is missed or repeated.
+    const newest = (await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1))[0]?.[0];
+    const after = newest ?? '0-0';
+    options.onFollowing?.();
     const abort = () => {
       redis.disconnect();
     };

@@ -193,13 +193,76 @@ describe('sendmux-deactivator CLI', () => {
     expect(lastTwo.map((e) => e.idempotency_key)).toEqual(['cli-status-6', 'cli-status-gone']);
   });
 
+  it('status of an account with nothing recorded says so and exits 1; a malformed id exits 2', async () => {
+    const unknown = await runCli(['status', 'dprov_never_touched'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no recorded status for dprov_never_touched/);
+    expect(unknown.stdout).toBe('');
+    const bad = await runCli(['status', 'not-an-id'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/provider_id must be a sending account id.*\(got "not-an-id"\)/);
+  });
+
+  it('asks once for an id given twice, says so, and reports http_status 200 on success', async () => {
+    const r = await runCli(
+      ['deactivate', simAccountId(9), simAccountId(9), '--wait', '--json', '--reason', 'twice'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/asked once for each repeated id: dprov_sim000009/);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({
+      state: 'succeeded',
+      http_status: 200,
+      account_status: 'inactive',
+    });
+  });
+
+  it('--wait with no worker warns, prints the keys first, and --wait-timeout ends with exit 3', async () => {
+    const lonely = { ...env, QUEUE_PREFIX: `{sdxt-noworker-${Date.now()}}` };
+    try {
+      const r = await runCli(
+        ['deactivate', simAccountId(10), '--key', 'cli-nobody', '--wait', '--wait-timeout', '1'],
+        lonely,
+      );
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/enqueued: dprov_sim000010 key=cli-nobody/);
+      expect(r.stderr).toMatch(/no worker is connected to the queue/);
+      expect(r.stderr).toMatch(/timed out after 1 s: the actions stay queued/);
+      const noWait = await runCli(['deactivate', simAccountId(10), '--wait-timeout', '1'], lonely);
+      expect(noWait.code).toBe(2);
+      expect(noWait.stderr).toMatch(/--wait-timeout: needs --wait/);
+    } finally {
+      await dropPrefix(lonely.QUEUE_PREFIX);
+    }
+  });
+
+  it('sim prints its API key and the ids it seeds', async () => {
+    const sim2 = spawnCli(['sim', '--port', '0', '--accounts', '3'], {});
+    try {
+      await sim2.waitForOutput(/accounts:/);
+      expect(sim2.output()).toMatch(/SENDMUX_API_KEY=smx_root_sim_key/);
+      expect(sim2.output()).toMatch(/dprov_sim000001 \.\. dprov_sim000003/);
+      expect(sim2.output()).toMatch(/dprov_sim_ses_shared/);
+      sim2.child.kill('SIGINT');
+      expect(await sim2.exited).toBe(0);
+    } finally {
+      if (sim2.child.exitCode === null) sim2.child.kill('SIGKILL');
+    }
+  });
+
   it('events --follow prints new events as they happen and exits 0 on SIGINT', async () => {
     const follow = spawnCli(
       ['events', '--follow', '--json', '--type', 'action.succeeded', '--limit', '1'],
       env,
     );
     try {
-      await new Promise((r) => setTimeout(r, 1_500)); // let it start and reach XREAD
+      // The history (--limit 1) is printed before the tail starts: wait for the tail, so the
+      // event below can only come from following, not from history.
+      await follow.waitForOutput(/following new events/);
+      const before = follow.output();
+      expect(before).not.toContain('cli-follow-8');
       expect(
         (await runCli(['deactivate', simAccountId(8), '--key', 'cli-follow-8', '--wait'], env))
           .code,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
 import { enqueueActions, type ActionReport } from '../../ops/enqueue-actions.js';
+import type { WaitProgress } from '../../queue/wait.js';
 import { cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
 import { table } from '../format.js';
@@ -62,7 +63,8 @@ async function runActionCommand(
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
     signal,
-    onEnqueued: (enqueued, again) => {
+    onProgress: flags.wait ? progressPrinter() : undefined,
+    onEnqueued: (enqueued, again, workers) => {
       if (again.length > 0) {
         process.stderr.write(`note: asked once for each repeated id: ${again.join(', ')}\n`);
       }
@@ -72,6 +74,11 @@ async function runActionCommand(
           process.stderr.write(`${r.enqueue}: ${r.provider_id} key=${r.idempotency_key}\n`);
         }
         process.stderr.write(`waiting for ${enqueued.length} action(s)...\n`);
+        if (workers === 0) {
+          process.stderr.write(
+            'warning: no worker is connected to the queue: nothing will run until one starts (sendmux-deactivator worker)\n',
+          );
+        }
       }
     },
   });
@@ -95,4 +102,19 @@ async function runActionCommand(
     return;
   }
   if (reports.some((r) => r.state !== 'succeeded')) process.exitCode = EXIT_ACTION_FAILED;
+}
+
+/** Progress on stderr: a line when something changed, at most every 2 s (and the last one). */
+function progressPrinter(): (p: WaitProgress) => void {
+  let last = '';
+  let lastAt = 0;
+  return (p) => {
+    const done = p.succeeded + p.failed + p.superseded;
+    const line = `progress: ${done}/${p.total} done (${p.succeeded} succeeded, ${p.failed} failed, ${p.superseded} superseded)`;
+    const now = Date.now();
+    if (line === last || (now - lastAt < 2_000 && done < p.total)) return;
+    last = line;
+    lastAt = now;
+    process.stderr.write(`${line}\n`);
+  };
 }

@@ -26,7 +26,15 @@ export function registerEvents(program: Command): void {
         const signal = flags.follow ? stopSignal() : undefined;
         await readEvents(
           config,
-          { type: flags.type, limit: flags.limit, follow: flags.follow, signal },
+          {
+            type: flags.type,
+            limit: flags.limit,
+            follow: flags.follow,
+            signal,
+            onFollowing: () => {
+              process.stderr.write('following new events (Ctrl-C to stop)\n');
+            },
+          },
           (event) => {
             process.stdout.write(`${flags.json ? JSON.stringify(event) : line(event)}\n`);
           },

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { startSimulator } from '../../sim/index.js';
+import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID, startSimulator } from '../../sim/index.js';
 import { stopSignal } from '../context.js';
 import { intOption, rateOption } from '../options.js';
 
@@ -85,8 +85,19 @@ export function registerSim(program: Command): void {
           lostRate: flags.lostRate,
         },
       });
+      const seeded =
+        flags.accounts > 0
+          ? `${simAccountId(1)} .. ${simAccountId(flags.accounts)}, ${SIM_SHARED_SES_ID} (shared SES), ${SIM_LOCKED_ID} (locked: 409)`
+          : `${SIM_SHARED_SES_ID} (shared SES), ${SIM_LOCKED_ID} (locked: 409)`;
       process.stdout.write(
-        `simulator listening: SENDMUX_BASE_URL=${sim.url} (stats: ${sim.origin}/__sim/stats)\n`,
+        [
+          `simulator listening: SENDMUX_BASE_URL=${sim.url} (stats: ${sim.origin}/__sim/stats)`,
+          `  API key:  SENDMUX_API_KEY=${flags.apiKey}   (the simulator's own key, not a real one)`,
+          `  accounts: ${seeded}`,
+          `  try:      SENDMUX_BASE_URL=${sim.url} SENDMUX_API_KEY=${flags.apiKey} sendmux-deactivator worker`,
+          `            sendmux-deactivator deactivate ${simAccountId(1)} --wait`,
+          '',
+        ].join('\n'),
       );
       const signal = stopSignal();
       await once(signal, 'abort');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { accountStatus } from '../../ops/account-status.js';
 import { cliContext } from '../context.js';
+import { EXIT_ACTION_FAILED } from '../exit-codes.js';
 import { table } from '../format.js';
 import { intOption } from '../options.js';
 
@@ -14,6 +15,13 @@ export function registerStatus(program: Command): void {
     .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
       const { config } = cliContext();
       const statuses = await accountStatus(config, providerIds, flags.limit);
+      const missing = providerIds.filter((id) => !statuses.some((s) => s.provider_id === id));
+      for (const id of missing) {
+        process.stderr.write(`no recorded status for ${id} (no action on it has finished yet)\n`);
+      }
+      // Like `gh` for what it cannot find: a script can tell "not found" from "found".
+      if (missing.length > 0) process.exitCode = EXIT_ACTION_FAILED;
+      if (statuses.length === 0 && providerIds.length > 0) return;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
         return;
