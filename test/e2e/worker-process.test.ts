@@ -174,8 +174,11 @@ describe('worker process', () => {
     } finally {
       frozen.child.kill('SIGCONT');
     }
-    // Give the woken worker time to finish its call and try to record.
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // The woken worker notices it lost the lock; stopping it waits for its processor to
+    // return, so whatever it would record has been tried by the time it exits.
+    await frozen.waitForOutput(/lost the lock of a running job/);
+    frozen.child.kill('SIGTERM');
+    expect(await frozen.exited).toBe(0);
     expect(t.sim.stats().executions.byKey['stall-1']).toBe(1);
     const events = await readRecentEvents(t.redis, t.keys);
     expect(events).toHaveLength(1);

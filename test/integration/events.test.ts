@@ -105,9 +105,12 @@ describe('events', () => {
     const controller = new AbortController();
     try {
       await record(1); // history, not followed
+      const [history] = await readRecentEvents(redis, keys, { limit: 1 });
       const seen: string[] = [];
       const done = (async () => {
+        // Following from a known entry: no race with the writes below, no sleep needed.
         for await (const e of followEvents(tail, keys, {
+          after: history?.id ?? '0-0',
           blockMs: 100,
           signal: controller.signal,
         })) {
@@ -115,7 +118,6 @@ describe('events', () => {
           if (seen.length === 2) controller.abort();
         }
       })();
-      await new Promise((r) => setTimeout(r, 150));
       await record(2);
       await record(3);
       await done;

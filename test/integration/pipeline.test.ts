@@ -75,7 +75,10 @@ describe('pipeline', () => {
     const later = await p.producer.enqueue(manual(id, 'dup-1'));
     expect(later).toMatchObject({ status: 'duplicate', state: 'succeeded', jobId: first.jobId });
     expect(await p.producer.queue.getJob(first.jobId)).toBeUndefined(); // not re-added
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing is queued that could run it again (a positive check, not a wait-and-see).
+    expect(
+      await p.producer.queue.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized'),
+    ).toBe(0);
     expect(p.sim.stats().executions.byKey['dup-1']).toBe(1);
     expect(await p.events('action.succeeded')).toHaveLength(1);
   });

@@ -86,8 +86,9 @@ describe('one terminal event per intent', () => {
     // A Redis blip or an event-loop stall: the lock is gone while the call is in flight.
     await p.redis.del(p.keys.jobLock(r.jobId));
     await p.waitFor(['lock-lost'], 20_000);
-    // Give a late recording by the first run every chance to show up.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Closing waits for every running processor to return: a late recording by the first
+    // run would have happened by now.
+    await Promise.all(p.workers.map((w) => w.close(10_000)));
     const events = await p.events();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'action.succeeded', idempotency_key: 'lock-lost' });

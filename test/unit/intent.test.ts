@@ -49,6 +49,8 @@ describe('fingerprint', () => {
     expect(fingerprint({ ...ok, action: 'activate' })).not.toBe(base);
     expect(fingerprint({ ...ok, providerId: 'dprov_other' })).not.toBe(base);
     expect(fingerprint({ ...ok, source: 'bulk' })).not.toBe(base);
+    const reworded = { ...ok, reason: 'said differently' };
+    expect(fingerprint(reworded)).toBe(base);
   });
 });
 
