@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
 import { registerActions } from './commands/actions.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .description(
       'Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerWorker(program);
