@@ -3,6 +3,8 @@
 # sendmux-deactivator: BullMQ worker service + CLI (`worker`, `sim`, `demo`, ...).
 #   docker build -t sendmux-deactivator .
 #   docker run --rm -e REDIS_URL=redis://redis:6379 -e SENDMUX_API_KEY=... sendmux-deactivator worker
+# Logs are JSON lines (with pid, hostname), also on a terminal (`docker run -t`): pino-pretty is a
+# devDependency, left out of this image.
 
 # ---- build: full dependency tree, compile TypeScript to dist/ ----
 FROM node:24-bookworm-slim AS build
@@ -28,6 +30,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+COPY LICENSE ./
 USER node
 # The worker drains in-flight jobs on SIGTERM; give it the compose stop_grace_period to finish.
 STOPSIGNAL SIGTERM

@@ -8,7 +8,8 @@
  * every service has `image` or `build`; redis keeps data (`--appendonly yes`), never evicts
  * queue keys (`--maxmemory-policy noeviction`) and has a `redis-cli ping` healthcheck on a
  * volume; the worker waits for a healthy redis, talks to redis/sim by service name and gets
- * a stop_grace_period longer than its own shutdown timeout.
+ * a stop_grace_period longer than its own shutdown timeout; a worker pointed at the simulator
+ * uses the simulator's key, never `${SENDMUX_API_KEY}` (which may hold a real key).
  *
  * Every failure prints `<file>: [<rule>] <message>`; exit code 1 when any.
  */
@@ -102,6 +103,15 @@ function tokens(value: string | string[] | undefined): string[] {
   return typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value;
 }
 
+/** The value after `flag` (or in `flag=value`), if the flag appears in the tokens. */
+function flagValue(list: string[], flag: string): string | undefined {
+  for (const [i, t] of list.entries()) {
+    if (t === flag) return list[i + 1];
+    if (t.startsWith(`${flag}=`)) return t.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
 /** True when `flag value` (or `flag=value`) appears in the tokens. */
 function hasFlag(list: string[], flag: string, value: string): boolean {
   return list.some((t, i) => (t === flag && list[i + 1] === value) || t === `${flag}=${value}`);
@@ -145,6 +155,9 @@ function durationMs(value: string): number {
   }
   return total;
 }
+
+/** The simulator's default accepted key (src/cli/commands/sim.ts --api-key). */
+const SIM_DEFAULT_API_KEY = 'smx_root_sim_key';
 
 /** The worker's own default (src/config.ts SHUTDOWN_TIMEOUT_MS). */
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
@@ -258,7 +271,24 @@ function projectRules(compose: ComposeFile): Finding[] {
     if (sim && !/^http:\/\/sim:4010\/api\/v1\/?$/.test(baseUrl)) {
       add('worker-env', `worker SENDMUX_BASE_URL must be http://sim:4010/api/v1, got "${baseUrl}"`);
     }
-    if (!env.get('SENDMUX_API_KEY')) add('worker-env', 'worker SENDMUX_API_KEY must be set');
+    const apiKey = env.get('SENDMUX_API_KEY') ?? '';
+    if (!apiKey) add('worker-env', 'worker SENDMUX_API_KEY must be set');
+    if (sim && apiKey) {
+      // Never forward the user's (possibly real) key to the simulator.
+      if (/\$\{?SENDMUX_API_KEY\b/.test(apiKey)) {
+        add(
+          'worker-sim-key',
+          `worker talks to the simulator: SENDMUX_API_KEY must be the simulator's key (e.g. \${SIM_API_KEY:-smx_root_sim_key}), not "${apiKey}"`,
+        );
+      }
+      const simKey = flagValue(tokens(sim.command), '--api-key') ?? SIM_DEFAULT_API_KEY;
+      if (apiKey !== simKey) {
+        add(
+          'worker-sim-key',
+          `worker SENDMUX_API_KEY "${apiKey}" is not the simulator's --api-key "${simKey}"`,
+        );
+      }
+    }
     if (worker.restart !== 'unless-stopped' && worker.restart !== 'always') {
       add(
         'worker-restart',

@@ -25,13 +25,17 @@ export function cliContext(logsTo: 'stdout' | 'stderr' = 'stderr'): CliContext {
   return { config, logger };
 }
 
-/** Aborts on the first SIGTERM or SIGINT. */
+/**
+ * Aborts on the first SIGTERM or SIGINT. Repeated signals are absorbed, not fatal: a Ctrl-C in
+ * a terminal, or `timeout -s INT`, reaches the whole process group and so often arrives twice;
+ * the shutdown stays graceful and bounded by its own timeout.
+ */
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
   const stop = () => {
     controller.abort();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   return controller.signal;
 }

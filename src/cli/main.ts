@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { safeRedisUrl } from '../redis.js';
+import { VERSION } from '../version.js';
 import { registerActions } from './commands/actions.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .description(
       'Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerWorker(program);
