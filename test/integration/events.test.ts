@@ -1,23 +1,19 @@
 /** The events stream as library users read it: history, live tail, consumer groups. */
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { createEventConsumer, followEvents, readRecentEvents } from '../../src/store/events.js';
-import { keysFor, type Keys } from '../../src/store/keys.js';
+import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
-import { dropPrefix, redisUrl, uniquePrefix } from '../support/context.js';
+import { redisPerTest, redisUrl } from '../support/context.js';
 
-let redis: Redis;
-let keys: Keys;
 const settings = { idempotencyTtlS: 60, eventsMaxLen: 1000 };
 
+const fixture = redisPerTest();
+let redis: Redis;
+let keys: Keys;
 beforeEach(() => {
-  redis = new Redis(redisUrl());
-  keys = keysFor(uniquePrefix());
-});
-afterEach(async () => {
-  await redis.quit();
-  await dropPrefix(keys.prefix);
+  ({ redis, keys } = fixture.current());
 });
 
 function failure(i: number, seq: number): Outcome {

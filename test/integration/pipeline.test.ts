@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { simAccountId, SIM_LOCKED_ID } from '../../src/sim/index.js';
-import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -13,17 +13,7 @@ afterEach(async () => {
   p = undefined;
 });
 
-const manual = (
-  providerId: string,
-  key: string,
-  action: 'deactivate' | 'activate' = 'deactivate',
-) => ({
-  action,
-  providerId,
-  idempotencyKey: key,
-  source: 'manual' as const,
-  reason: 'integration test',
-});
+const manual = manualIntent;
 
 describe('pipeline', () => {
   it('deactivates an account, records its status and emits one succeeded event', async () => {

@@ -11,10 +11,10 @@ import { createRedis } from '../../src/redis.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readBindings } from '../../src/store/binding.js';
 import { QUEUE_NAME } from '../../src/store/keys.js';
-import { recordOutcome } from '../../src/store/record-outcome.js';
+import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
 import { repairStuckBindings } from '../../src/worker/repair.js';
 import { waitFor } from '../support/context.js';
-import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -22,11 +22,29 @@ afterEach(async () => {
   p = undefined;
 });
 
-const intent = (
-  providerId: string,
-  key: string,
-  action: 'deactivate' | 'activate' = 'deactivate',
-) => ({ action, providerId, idempotencyKey: key, source: 'manual' as const, reason: 'promises' });
+const intent = manualIntent;
+
+/** A failure outcome for an enqueued intent, as a run would record it. */
+async function failureFor(
+  q: Pipeline,
+  input: ReturnType<typeof manualIntent>,
+  jobId: string,
+  error: { httpStatus: number | null; code: string; message: string },
+): Promise<Outcome> {
+  const seq = (await readBindings(q.redis, q.keys, [input.idempotencyKey]))[0]?.seq ?? 0;
+  return {
+    intent: input,
+    seq,
+    jobId,
+    attempts: 1,
+    at: new Date(),
+    outcome: 'failed',
+    httpStatus: error.httpStatus,
+    errorCode: error.code,
+    errorMessage: error.message,
+    requestId: null,
+  };
+}
 
 const silent = createLogger({ level: 'silent', pretty: false });
 
@@ -38,25 +56,12 @@ describe('one terminal event per intent', () => {
     p = await startPipeline({ workers: 0 });
     const id = simAccountId(1);
     const r = await p.producer.enqueue(intent(id, 'crash-after-record'));
-    const seq = (await readBindings(p.redis, p.keys, ['crash-after-record']))[0]?.seq ?? 0;
-    const recorded = await recordOutcome(
-      p.redis,
-      p.keys,
-      p.config,
-      {
-        intent: { ...intent(id, 'crash-after-record') },
-        seq,
-        jobId: r.jobId,
-        attempts: 1,
-        at: new Date(),
-        outcome: 'failed',
-        httpStatus: null,
-        errorCode: 'timeout',
-        errorMessage: 'timeout (the answer was lost)',
-        requestId: null,
-      },
-      undefined,
-    );
+    const failure = await failureFor(p, intent(id, 'crash-after-record'), r.jobId, {
+      httpStatus: null,
+      code: 'timeout',
+      message: 'timeout (the answer was lost)',
+    });
+    const recorded = await recordOutcome(p.redis, p.keys, p.config, failure, undefined);
     expect(recorded).toBe('recorded');
     await p.addWorker();
     await waitFor(
@@ -120,19 +125,11 @@ describe('a run that lost its lock', () => {
     p = await startPipeline({ workers: 0 });
     const id = simAccountId(13);
     const r = await p.producer.enqueue(intent(id, 'token-check'));
-    const seq = (await readBindings(p.redis, p.keys, ['token-check']))[0]?.seq ?? 0;
-    const outcome = {
-      intent: intent(id, 'token-check'),
-      seq,
-      jobId: r.jobId,
-      attempts: 1,
-      at: new Date(),
-      outcome: 'failed' as const,
+    const outcome = await failureFor(p, intent(id, 'token-check'), r.jobId, {
       httpStatus: 409,
-      errorCode: 'idempotency_conflict',
-      errorMessage: 'in flight',
-      requestId: null,
-    };
+      code: 'idempotency_conflict',
+      message: 'in flight',
+    });
     await p.redis.set(p.keys.jobLock(r.jobId), 'the-new-owner');
     expect(await recordOutcome(p.redis, p.keys, p.config, outcome, 'the-old-run')).toBe('lost');
     await p.redis.del(p.keys.jobLock(r.jobId));

@@ -1,21 +1,17 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { beginRun } from '../../src/store/begin-run.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
-import { keysFor, type Keys } from '../../src/store/keys.js';
+import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
-import { dropPrefix, redisUrl, uniquePrefix } from '../support/context.js';
+import { redisPerTest } from '../support/context.js';
 
+const fixture = redisPerTest();
 let redis: Redis;
 let keys: Keys;
 beforeEach(() => {
-  redis = new Redis(redisUrl());
-  keys = keysFor(uniquePrefix());
-});
-afterEach(async () => {
-  await redis.quit();
-  await dropPrefix(keys.prefix);
+  ({ redis, keys } = fixture.current());
 });
 
 const claim = (key: string, providerId: string, action = 'deactivate'): Claim => ({

@@ -1,11 +1,11 @@
 /** Per-test Redis prefix, config and cleanup. Tests never share Redis keys. */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { afterEach, beforeEach, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { readBindings } from '../../src/store/binding.js';
 import { dropPrefix as dropKeys } from '../../src/store/drop-prefix.js';
-import type { Keys } from '../../src/store/keys.js';
+import { keysFor, type Keys } from '../../src/store/keys.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -65,4 +65,27 @@ export async function intentStates(
   idempotencyKeys: readonly string[],
 ): Promise<string[]> {
   return (await readBindings(redis, keys, idempotencyKeys)).map((b) => b?.state ?? 'unknown');
+}
+
+/**
+ * A Redis connection and a fresh key namespace per test (`beforeEach`), dropped after it.
+ * Read `current()` inside tests.
+ */
+export function redisPerTest(): { current(): { redis: Redis; keys: Keys } } {
+  let state: { redis: Redis; keys: Keys } | undefined;
+  beforeEach(() => {
+    state = { redis: new Redis(redisUrl()), keys: keysFor(uniquePrefix()) };
+  });
+  afterEach(async () => {
+    if (!state) return;
+    await state.redis.quit();
+    await dropPrefix(state.keys.prefix);
+    state = undefined;
+  });
+  return {
+    current() {
+      if (!state) throw new Error('redisPerTest: only inside a test');
+      return state;
+    },
+  };
 }

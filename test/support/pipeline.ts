@@ -77,3 +77,18 @@ export async function startPipeline(
     },
   };
 }
+
+/** A manual intent for tests. */
+export function manualIntent(
+  providerId: string,
+  key: string,
+  action: 'deactivate' | 'activate' = 'deactivate',
+) {
+  return {
+    action,
+    providerId,
+    idempotencyKey: key,
+    source: 'manual' as const,
+    reason: 'integration test',
+  };
+}
