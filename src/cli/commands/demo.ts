@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runDemo } from '../../commands/run-demo.js';
 import { loadConfig } from '../../config.js';
+import { describeLocalRedis, findLocalRedis } from '../../demo/local-redis.js';
 import { createLogger } from '../../logger.js';
 import { intOption } from '../options.js';
 
@@ -20,12 +21,15 @@ export function registerDemo(program: Command): void {
       const config = loadConfig();
       // Worker logs would fight the progress bar: quiet unless LOG_LEVEL asks otherwise.
       const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent', pretty: false });
+      // REDIS_URL, else the default URL, else a throwaway redis-server (stopped at the end).
+      const redis = await findLocalRedis();
+      process.stdout.write(`demo: Redis at ${describeLocalRedis(redis)}\n`);
       await runDemo({
-        config,
+        config: { ...config, redisUrl: redis.url },
         logger,
         accounts: flags.accounts,
         out: process.stdout,
         progressBar: process.stdout.isTTY,
-      });
+      }).finally(() => redis.stop());
     });
 }
