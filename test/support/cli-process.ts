@@ -40,13 +40,17 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
   };
 }
 
-/** Run the CLI to completion; returns exit code and output. */
+/** Run the CLI to completion; returns exit code and output. `unset` names variables to drop. */
 export async function runCli(
   args: readonly string[],
   env: Record<string, string>,
+  unset: readonly string[] = [],
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const childEnv = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter(([name]) => !unset.includes(name)),
+  );
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,8 +1,11 @@
 /**
- * Redis for the test run: `REDIS_URL` when set (CI, this machine), otherwise a throwaway
- * container from testcontainers (a developer laptop with Docker).
+ * Redis for the test run (see test-redis.ts for the order), shared by every project that lists
+ * this file: found once, announced in one line, exported as REDIS_URL for child processes,
+ * provided as `redisUrl`, and stopped after the last project's teardown.
  */
 import type { TestProject } from 'vitest/node';
+import { describeLocalRedis, type LocalRedis } from '../../src/demo/local-redis.js';
+import { findTestRedis } from './test-redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,22 +13,30 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(
-  project: TestProject,
-): Promise<(() => Promise<void>) | undefined> {
-  const fromEnv = process.env.REDIS_URL;
-  if (fromEnv) {
-    project.provide('redisUrl', fromEnv);
-    return undefined;
-  }
-  const { RedisContainer } = await import('@testcontainers/redis');
-  const container = await new RedisContainer('redis:7-alpine')
-    .withCommand(['redis-server', '--maxmemory-policy', 'noeviction'])
-    .start();
-  const url = container.getConnectionUrl();
-  process.env.REDIS_URL = url;
-  project.provide('redisUrl', url);
+interface Shared {
+  redis: LocalRedis;
+  users: number;
+}
+
+// Each project loads this file as its own module instance: share through the process.
+const SHARED: unique symbol = Symbol.for('sendmux-deactivator.test-redis');
+const holder = globalThis as typeof globalThis & { [SHARED]?: Shared };
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const shared = holder[SHARED] ?? (holder[SHARED] = await startShared());
+  shared.users += 1;
+  project.provide('redisUrl', shared.redis.url);
   return async () => {
-    await container.stop();
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    holder[SHARED] = undefined;
+    await shared.redis.stop();
   };
+}
+
+async function startShared(): Promise<Shared> {
+  const redis = await findTestRedis();
+  process.stdout.write(`tests use Redis at ${describeLocalRedis(redis)}\n`);
+  process.env.REDIS_URL = redis.url;
+  return { redis, users: 0 };
 }

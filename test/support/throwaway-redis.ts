@@ -1,22 +1,13 @@
 /** A private redis-server on a free port, for restart and configuration tests. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  freeLoopbackPort,
+  startRedisServer,
+  type RedisServer,
+} from '../../src/demo/redis-server.js';
 
 export interface ThrowawayRedis {
   url: string;
@@ -25,52 +16,27 @@ export interface ThrowawayRedis {
   stop(): Promise<void>;
 }
 
+/** `args` go to redis-server after `--save ''` (e.g. AOF settings); kept across restarts. */
 export async function startThrowawayRedis(args: readonly string[] = []): Promise<ThrowawayRedis> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'sdx-redis-'));
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const probe = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => undefined); // refused until the server is up: expected
-    for (let i = 0; i < 100; i++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        break;
-      } catch {
-        probe.disconnect();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    probe.disconnect();
-  };
-  const kill = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  };
-  await start();
+  const start = () => startRedisServer({ port, dir, args: ['--save', '', ...args] });
+  let server: RedisServer;
+  try {
+    server = await start();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: server.url,
     async restart(downMs = 500) {
-      await kill();
-      await new Promise((r) => setTimeout(r, downMs));
-      await start();
+      await server.stop('SIGKILL');
+      await sleep(downMs);
+      server = await start();
     },
     async stop() {
-      await kill();
+      await server.stop('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };

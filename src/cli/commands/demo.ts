@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
+import { describeLocalRedis, findLocalRedis } from '../../demo/local-redis.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { createLogger } from '../../logger.js';
 import { intOption } from '../options.js';
@@ -17,15 +18,18 @@ export function registerDemo(program: Command): void {
       195,
     )
     .action(async (flags: { accounts: number }) => {
-      const config = loadConfig();
       // Worker logs would fight the progress bar: quiet unless LOG_LEVEL asks otherwise.
-      const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent', pretty: false });
+      const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env });
+      const logger = createLogger({ level: config.logLevel, pretty: false });
+      // REDIS_URL, else the default URL, else a throwaway redis-server (stopped at the end).
+      const redis = await findLocalRedis();
+      process.stdout.write(`demo: Redis at ${describeLocalRedis(redis)}\n`);
       await runDemo({
-        config,
+        config: { ...config, redisUrl: redis.url },
         logger,
         accounts: flags.accounts,
         out: process.stdout,
         progressBar: process.stdout.isTTY,
-      });
+      }).finally(() => redis.stop());
     });
 }
