@@ -238,6 +238,18 @@ describe('sendmux-deactivator CLI', () => {
     }
   });
 
+  it('names an unreachable Redis plainly (no ioredis internals, no password) and exits 1', async () => {
+    const r = await runCli(['deactivate', simAccountId(11)], {
+      ...env,
+      REDIS_URL: 'redis://:hunter2@127.0.0.1:1',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(REDIS_URL\)/,
+    );
+    expect(r.stderr).not.toMatch(/maxRetriesPerRequest|hunter2/);
+  });
+
   it('sim prints its API key and the ids it seeds', async () => {
     const sim2 = spawnCli(['sim', '--port', '0', '--accounts', '3'], {});
     try {

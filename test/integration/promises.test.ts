@@ -5,8 +5,10 @@
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { jobIdFor } from '../../src/queue/job-id.js';
+import { openProducer } from '../../src/queue/open-producer.js';
 import { createRedis } from '../../src/redis.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readBindings } from '../../src/store/binding.js';
@@ -467,5 +469,45 @@ describe('a bad or revoked API key', () => {
       'action.succeeded',
       'action.succeeded',
     ]);
+  });
+});
+
+describe('the rate budget', () => {
+  it('slows down on a low X-RateLimit-Remaining whatever the status (a 404 too)', async () => {
+    p = await startPipeline({
+      config: { rateLimitLowWatermark: 3, rateLimitPerMinute: 0 },
+      sim: { rateLimit: 5, rateWindowMs: 10_000 },
+    });
+    await p.producer.enqueueMany([1, 2].map((i) => intent(`dprov_missing${i}`, `low-404-${i}`)));
+    await p.waitFor(['low-404-1', 'low-404-2']);
+    // The second 404 reported Remaining 3: every worker pauses until the window resets.
+    expect(await p.redis.pttl(p.keys.limiter)).toBeGreaterThan(1_000);
+  });
+});
+
+describe('two producers racing for one key', () => {
+  it('bind it to exactly one intent: the other is refused, never both enqueued', async () => {
+    const q = await startPipeline({ workers: 0 });
+    p = q;
+    const other = openProducer(q.config);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const key = `race-${i}`;
+        const results = await Promise.allSettled([
+          q.producer.enqueue(intent(simAccountId(1), key)),
+          other.enqueue(intent(simAccountId(2), key, 'activate')),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r) => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(
+          IdempotencyKeyConflictError,
+        );
+      }
+      expect(await q.producer.queue.count()).toBe(20);
+    } finally {
+      await other.close();
+    }
   });
 });
