@@ -1,7 +1,9 @@
 /**
  * Settings: one zod schema over the environment, read once at start.
  *
- * Every setting has one name (the environment variable), one default and one rule.
+ * Every setting is written once, in {@link SETTINGS}: its environment variable, its rule and
+ * default (a zod schema) and what it means. The `Config` type, the parser and the check that
+ * the README's configuration table lists every variable with its default all come from it.
  * A bad value stops the process with a message naming the variable and the rule
  * (see {@link ConfigError}); the CLI maps it to exit code 2.
  */
@@ -40,99 +42,157 @@ const url = (protocols: readonly string[]) =>
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** The environment schema. Keys are the environment variable names. */
-export const envSchema = z.object({
-  SENDMUX_API_KEY: z.string().min(1, { error: 'must not be empty' }).optional(),
-  SENDMUX_BASE_URL: url(['http:', 'https:'])
-    .default('https://app.sendmux.ai/api/v1')
-    .transform((v) => v.replace(/\/+$/, '')),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[^:\s]{1,64}$/, { error: 'must be 1..64 characters without ":" or spaces' })
-    .regex(/\{[^{}]+\}/, {
-      error:
-        'must contain a Redis Cluster hash tag such as {sdx} (e.g. "{sdx}" or "{sdx}-prod"), so every key of the deployment lives in one slot',
-    })
-    .default('{sdx}'),
-  SENDMUX_RATE_LIMIT: int(0, 1_000_000).default(540),
-  SENDMUX_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  WORKER_CONCURRENCY: int(1, 1000).default(10),
-  MAX_ATTEMPTS: int(1, 100).default(8),
-  BACKOFF_BASE_MS: int(1, 3_600_000).default(1_000),
-  BACKOFF_CAP_MS: int(1, 86_400_000).default(60_000),
-  RATE_LIMIT_MAX_WAIT_MS: int(1, 3_600_000).default(60_000),
-  RATE_LIMIT_MAX_WAITS: int(1, 10_000).default(50),
-  RATE_LIMIT_LOW_WATERMARK: int(0, 1_000_000).default(30),
-  IN_FLIGHT_MAX_WAITS: int(1, 10_000).default(20),
-  AUTH_RETRY_MS: int(100, 3_600_000).default(30_000),
-  IDEMPOTENCY_TTL_S: int(86_400, 30 * 86_400).default(86_400),
-  EVENTS_MAX_LEN: int(100, 100_000_000).default(100_000),
-  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
-  WORKER_LOCK_DURATION_MS: int(1_000, 600_000).default(6_000),
-  WORKER_STALLED_INTERVAL_MS: int(1_000, 600_000).default(4_000),
-  KEEP_COMPLETED_JOBS: int(0, 10_000_000).default(1_000),
-  LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
-    .default('info'),
+interface Setting<S extends z.ZodType> {
+  /** The environment variable. */
+  env: string;
+  /** Rule and default. */
+  schema: S;
+  /** What it means (the README's configuration table says the same). */
+  doc: string;
+}
+const setting = <S extends z.ZodType>(env: string, schema: S, doc: string): Setting<S> => ({
+  env,
+  schema,
+  doc,
 });
 
-export type Env = z.input<typeof envSchema>;
+/** Every setting, by its name in {@link Config}. */
+export const SETTINGS = {
+  apiKey: setting(
+    'SENDMUX_API_KEY',
+    z.string().min(1, { error: 'must not be empty' }).optional(),
+    'Team root API key. Required to run a worker; never logged.',
+  ),
+  baseUrl: setting(
+    'SENDMUX_BASE_URL',
+    url(['http:', 'https:'])
+      .default('https://app.sendmux.ai/api/v1')
+      .transform((v) => v.replace(/\/+$/, '')),
+    'API base URL (the simulator prints its own).',
+  ),
+  redisUrl: setting(
+    'REDIS_URL',
+    url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    'Redis for the queue, bindings, statuses and events.',
+  ),
+  prefix: setting(
+    'QUEUE_PREFIX',
+    z
+      .string()
+      .regex(/^[^:\s]{1,64}$/, { error: 'must be 1..64 characters without ":" or spaces' })
+      .regex(/\{[^{}]+\}/, {
+        error:
+          'must contain a Redis Cluster hash tag such as {sdx} (e.g. "{sdx}" or "{sdx}-prod"), so every key of the deployment lives in one slot',
+      })
+      .default('{sdx}'),
+    'Prefix of every key; its {hash tag} keeps one deployment in one Redis Cluster slot.',
+  ),
+  rateLimitPerMinute: setting(
+    'SENDMUX_RATE_LIMIT',
+    int(0, 1_000_000).default(540),
+    'Requests per minute shared by every worker process (90 % of the API\'s 600); 0 = no client-side limit.',
+  ),
+  timeoutMs: setting(
+    'SENDMUX_TIMEOUT_MS',
+    int(100, 600_000).default(10_000),
+    'Whole-request timeout of one API call.',
+  ),
+  concurrency: setting(
+    'WORKER_CONCURRENCY',
+    int(1, 1000).default(10),
+    'Jobs one worker process runs at once.',
+  ),
+  maxAttempts: setting(
+    'MAX_ATTEMPTS',
+    int(1, 100).default(8),
+    'Attempts per intent (the first included) for retryable failures.',
+  ),
+  backoffBaseMs: setting(
+    'BACKOFF_BASE_MS',
+    int(1, 3_600_000).default(1_000),
+    'Full-jitter backoff: a delay drawn from [0, min(cap, base * 2^(attempt-1))].',
+  ),
+  backoffCapMs: setting(
+    'BACKOFF_CAP_MS',
+    int(1, 86_400_000).default(60_000),
+    'Upper bound of one backoff delay (>= BACKOFF_BASE_MS).',
+  ),
+  rateLimitMaxWaitMs: setting(
+    'RATE_LIMIT_MAX_WAIT_MS',
+    int(1, 3_600_000).default(60_000),
+    'Longest queue pause one 429 or a low budget can cause.',
+  ),
+  rateLimitMaxWaits: setting(
+    'RATE_LIMIT_MAX_WAITS',
+    int(1, 10_000).default(50),
+    'Rate-limit put-backs one intent may take before it fails.',
+  ),
+  rateLimitLowWatermark: setting(
+    'RATE_LIMIT_LOW_WATERMARK',
+    int(0, 1_000_000).default(30),
+    'Pause every worker until the window resets when X-RateLimit-Remaining is at or below this (< SENDMUX_RATE_LIMIT).',
+  ),
+  inFlightMaxWaits: setting(
+    'IN_FLIGHT_MAX_WAITS',
+    int(1, 10_000).default(20),
+    'Times one intent waits for its own call still in flight at the API (409 idempotency_conflict) before the account is read.',
+  ),
+  authRetryMs: setting(
+    'AUTH_RETRY_MS',
+    int(100, 3_600_000).default(30_000),
+    'After a 401/403, every worker pauses this long, then a job tries the key again (the backlog waits, it does not fail).',
+  ),
+  idempotencyTtlS: setting(
+    'IDEMPOTENCY_TTL_S',
+    int(86_400, 30 * 86_400).default(86_400),
+    'How long a finished intent\'s key stays bound to it (at least the API\'s 24 h; a queued one never expires).',
+  ),
+  eventsMaxLen: setting(
+    'EVENTS_MAX_LEN',
+    int(100, 100_000_000).default(100_000),
+    'Approximate cap of the events stream (XADD MAXLEN ~).',
+  ),
+  shutdownTimeoutMs: setting(
+    'SHUTDOWN_TIMEOUT_MS',
+    int(0, 600_000).default(25_000),
+    'How long SIGTERM waits for in-flight calls before aborting them (>= SENDMUX_TIMEOUT_MS); the process stops within it whatever Redis does.',
+  ),
+  lockDurationMs: setting(
+    'WORKER_LOCK_DURATION_MS',
+    int(1_000, 600_000).default(6_000),
+    'BullMQ job lock: a crashed worker\'s jobs are taken over after it expires (plus the stalled interval).',
+  ),
+  stalledIntervalMs: setting(
+    'WORKER_STALLED_INTERVAL_MS',
+    int(1_000, 600_000).default(4_000),
+    'How often workers look for stalled jobs.',
+  ),
+  keepCompletedJobs: setting(
+    'KEEP_COMPLETED_JOBS',
+    int(0, 10_000_000).default(1_000),
+    'Completed jobs kept in BullMQ (failed jobs are always kept).',
+  ),
+  logLevel: setting(
+    'LOG_LEVEL',
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    'pino log level.',
+  ),
+} as const;
 
-export interface Config {
-  /** Sendmux root API key. Required to run a worker; never logged. */
-  apiKey: string | undefined;
-  /** @defaultValue `https://app.sendmux.ai/api/v1` */
-  baseUrl: string;
-  /** @defaultValue `redis://127.0.0.1:6379` */
-  redisUrl: string;
-  /** Redis key prefix; a hash tag so every key of one deployment lives in one cluster slot. @defaultValue `{sdx}` */
-  prefix: string;
-  /** Requests per minute shared by every worker process; 0 = no client-side limit. @defaultValue 540 (90 % of the API's 600) */
-  rateLimitPerMinute: number;
-  /** @defaultValue 10000 */
-  timeoutMs: number;
-  /** Jobs one worker process runs at once. @defaultValue 10 */
-  concurrency: number;
-  /** Attempts per action, including the first. @defaultValue 8 */
-  maxAttempts: number;
-  /** @defaultValue 1000 */
-  backoffBaseMs: number;
-  /** @defaultValue 60000 */
-  backoffCapMs: number;
-  /** Longest single queue pause a 429/Retry-After can cause. @defaultValue 60000 */
-  rateLimitMaxWaitMs: number;
-  /** How many times one job may be put back by a rate-limit pause before it fails. @defaultValue 50 */
-  rateLimitMaxWaits: number;
-  /** Pause the queue until the window resets when `X-RateLimit-Remaining` is at or below this. @defaultValue 30 */
-  rateLimitLowWatermark: number;
-  /** How often one job may wait for its own call still in flight at the API (409) before it fails. @defaultValue 20 */
-  inFlightMaxWaits: number;
-  /** After a 401/403 the queue pauses this long, then a job tries the key again. @defaultValue 30000 */
-  authRetryMs: number;
-  /** How long a finished intent's key stays bound to it (at least the API's 24 h). @defaultValue 86400 */
-  idempotencyTtlS: number;
-  /** Approximate cap of the events stream. @defaultValue 100000 */
-  eventsMaxLen: number;
-  /** How long SIGTERM waits for in-flight calls. @defaultValue 25000 */
-  shutdownTimeoutMs: number;
-  /** A crashed worker's jobs are taken over after this (plus the stalled interval). @defaultValue 6000 */
-  lockDurationMs: number;
-  /** @defaultValue 4000 */
-  stalledIntervalMs: number;
-  /** Completed jobs kept for inspection (failed jobs are always kept). @defaultValue 1000 */
-  keepCompletedJobs: number;
-  /** @defaultValue `info` */
-  logLevel: (typeof LOG_LEVELS)[number];
-}
+/** Validated settings, one field per entry of {@link SETTINGS}. */
+export type Config = { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+const envSchema = z.object(
+  Object.fromEntries(Object.values(SETTINGS).map((s) => [s.env, s.schema])),
+);
 
 /** Parse and validate settings from an environment (defaults to `process.env`). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const picked: Record<string, string> = {};
-  for (const key of Object.keys(envSchema.shape)) {
-    const value = env[key];
+  for (const { env: name } of Object.values(SETTINGS)) {
+    const value = env[name];
     // An empty variable means "unset" so `FOO= cmd` falls back to the default.
-    if (value !== undefined && value !== '') picked[key] = value;
+    if (value !== undefined && value !== '') picked[name] = value;
   }
   const parsed = envSchema.safeParse(picked);
   if (!parsed.success) {
@@ -140,46 +200,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
     );
   }
-  const e = parsed.data;
+  const values = parsed.data as Record<string, unknown>;
+  const config = Object.fromEntries(
+    Object.entries(SETTINGS).map(([key, s]) => [key, values[s.env]]),
+  ) as Config;
   const rules: string[] = [];
-  if (e.BACKOFF_CAP_MS < e.BACKOFF_BASE_MS) {
-    rules.push(`BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS (${e.BACKOFF_BASE_MS})`);
+  if (config.backoffCapMs < config.backoffBaseMs) {
+    rules.push(`BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS (${config.backoffBaseMs})`);
   }
-  if (e.SENDMUX_RATE_LIMIT > 0 && e.RATE_LIMIT_LOW_WATERMARK >= e.SENDMUX_RATE_LIMIT) {
+  if (config.rateLimitPerMinute > 0 && config.rateLimitLowWatermark >= config.rateLimitPerMinute) {
     rules.push(
-      `RATE_LIMIT_LOW_WATERMARK: must be below SENDMUX_RATE_LIMIT (${e.SENDMUX_RATE_LIMIT}), or the queue would pause after every answer`,
+      `RATE_LIMIT_LOW_WATERMARK: must be below SENDMUX_RATE_LIMIT (${config.rateLimitPerMinute}), or the queue would pause after every answer`,
     );
   }
-  if (e.SHUTDOWN_TIMEOUT_MS < e.SENDMUX_TIMEOUT_MS) {
+  if (config.shutdownTimeoutMs < config.timeoutMs) {
     rules.push(
-      `SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS (${e.SENDMUX_TIMEOUT_MS}), so a call in flight can finish before it is aborted`,
+      `SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS (${config.timeoutMs}), so a call in flight can finish before it is aborted`,
     );
   }
   if (rules.length > 0) throw new ConfigError(rules);
-  return {
-    apiKey: e.SENDMUX_API_KEY,
-    baseUrl: e.SENDMUX_BASE_URL,
-    redisUrl: e.REDIS_URL,
-    prefix: e.QUEUE_PREFIX,
-    rateLimitPerMinute: e.SENDMUX_RATE_LIMIT,
-    timeoutMs: e.SENDMUX_TIMEOUT_MS,
-    concurrency: e.WORKER_CONCURRENCY,
-    maxAttempts: e.MAX_ATTEMPTS,
-    backoffBaseMs: e.BACKOFF_BASE_MS,
-    backoffCapMs: e.BACKOFF_CAP_MS,
-    rateLimitMaxWaitMs: e.RATE_LIMIT_MAX_WAIT_MS,
-    rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
-    rateLimitLowWatermark: e.RATE_LIMIT_LOW_WATERMARK,
-    inFlightMaxWaits: e.IN_FLIGHT_MAX_WAITS,
-    authRetryMs: e.AUTH_RETRY_MS,
-    idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
-    eventsMaxLen: e.EVENTS_MAX_LEN,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    lockDurationMs: e.WORKER_LOCK_DURATION_MS,
-    stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
-    keepCompletedJobs: e.KEEP_COMPLETED_JOBS,
-    logLevel: e.LOG_LEVEL,
-  };
+  return config;
 }
 
 /** The worker needs the API key; producers and readers do not. */

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireApiKey } from '../../src/config.js';
+import { loadConfig, requireApiKey, SETTINGS } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 describe('loadConfig', () => {
@@ -94,5 +95,19 @@ describe('loadConfig', () => {
   it('requires the API key only where a worker needs it', () => {
     expect(() => requireApiKey(loadConfig({}))).toThrow(/SENDMUX_API_KEY: is required/);
     expect(requireApiKey(loadConfig({ SENDMUX_API_KEY: 'smx_root_x' }))).toBe('smx_root_x');
+  });
+});
+
+describe('the README configuration table', () => {
+  it('lists every setting with its real default', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of Object.values(SETTINGS)) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${s.env}\` |`));
+      expect(row, `README has no row for ${s.env}`).toBeDefined();
+      const fallback: unknown = s.schema.safeParse(undefined).data;
+      const shown =
+        typeof fallback === 'string' || typeof fallback === 'number' ? `\`${fallback}\`` : '(none)';
+      expect(row?.split('|')[2]?.trim(), `${s.env}'s default in the README`).toBe(shown);
+    }
   });
 });
