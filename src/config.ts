@@ -90,7 +90,7 @@ export const SETTINGS = {
   rateLimitPerMinute: setting(
     'SENDMUX_RATE_LIMIT',
     int(0, 1_000_000).default(540),
-    'Requests per minute shared by every worker process (90 % of the API\'s 600); 0 = no client-side limit.',
+    "Requests per minute shared by every worker process (90 % of the API's 600); 0 = no client-side limit.",
   ),
   timeoutMs: setting(
     'SENDMUX_TIMEOUT_MS',
@@ -145,7 +145,7 @@ export const SETTINGS = {
   idempotencyTtlS: setting(
     'IDEMPOTENCY_TTL_S',
     int(86_400, 30 * 86_400).default(86_400),
-    'How long a finished intent\'s key stays bound to it (at least the API\'s 24 h; a queued one never expires).',
+    "How long a finished intent's key stays bound to it (at least the API's 24 h; a queued one never expires).",
   ),
   eventsMaxLen: setting(
     'EVENTS_MAX_LEN',
@@ -160,7 +160,7 @@ export const SETTINGS = {
   lockDurationMs: setting(
     'WORKER_LOCK_DURATION_MS',
     int(1_000, 600_000).default(6_000),
-    'BullMQ job lock: a crashed worker\'s jobs are taken over after it expires (plus the stalled interval).',
+    "BullMQ job lock: a crashed worker's jobs are taken over after it expires (plus the stalled interval).",
   ),
   stalledIntervalMs: setting(
     'WORKER_STALLED_INTERVAL_MS',
