@@ -46,7 +46,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import got from 'got';
 import { Redis } from 'ioredis';
-import { envSchema, loadConfig, LOG_LEVELS } from '../src/config.js';
+import { loadConfig, LOG_LEVELS, SETTINGS } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openProducer } from '../src/queue/open-producer.js';
 import { safeRedisUrl } from '../src/redis.js';
@@ -317,7 +317,8 @@ function workerEnv(prefix: string, url: string): Record<string, string> {
 /** This process's environment without any of the project's settings. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!(k in envSchema.shape)) env[k] = v;
+  const settings = new Set(Object.values(SETTINGS).map((s) => s.env));
+  for (const [k, v] of Object.entries(process.env)) if (!settings.has(k)) env[k] = v;
   return env;
 }
 
