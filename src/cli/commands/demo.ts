@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { describeLocalRedis, findLocalRedis } from '../../demo/local-redis.js';
-import { runDemo } from '../../demo/run-demo.js';
 import { createLogger } from '../../logger.js';
 import { intOption } from '../options.js';
 
@@ -21,6 +19,9 @@ export function registerDemo(program: Command): void {
       // Worker logs would fight the progress bar: quiet unless LOG_LEVEL asks otherwise.
       const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env });
       const logger = createLogger({ level: config.logLevel, pretty: false });
+      // Loaded here, not at start: the demo brings the simulator (fastify) along.
+      const { describeLocalRedis, findLocalRedis } = await import('../../demo/local-redis.js');
+      const { runDemo } = await import('../../demo/run-demo.js');
       // REDIS_URL, else the default URL, else a throwaway redis-server (stopped at the end).
       const redis = await findLocalRedis();
       process.stdout.write(`demo: Redis at ${describeLocalRedis(redis)}\n`);

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID, startSimulator } from '../../sim/index.js';
 import { stopSignal } from '../context.js';
 import { intOption, rateOption } from '../options.js';
 
@@ -68,6 +67,9 @@ export function registerSim(program: Command): void {
       0,
     )
     .action(async (flags: SimFlags) => {
+      // Loaded here, not at start: every other command (the worker) runs without fastify.
+      const { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID, startSimulator } =
+        await import('../../sim/index.js');
       const sim = await startSimulator({
         port: flags.port,
         host: flags.host,
