@@ -276,10 +276,14 @@ describe('rate limits', () => {
     expect(succeeded).toHaveLength(12);
     expect(stats.rateLimited).toBeGreaterThan(0); // the test really hit the limit
     // With maxAttempts 2, a 429 that consumed attempts would have failed jobs; none did.
-    expect(succeeded.every((e) => e.attempts === 1)).toBe(true);
+    const seen = JSON.stringify({ attempts: succeeded.map((e) => e.attempts), stats });
+    expect(
+      succeeded.every((e) => e.attempts === 1),
+      seen,
+    ).toBe(true);
     // Per-job retries would hammer the API; a queue-wide pause allows at most one 429 per
     // in-flight call per window (4 concurrent calls, 3 windows of work).
-    expect(stats.rateLimited).toBeLessThanOrEqual(12);
+    expect(stats.rateLimited, seen).toBeLessThanOrEqual(12);
   });
 
   it('slows down before the API says 429 when X-RateLimit-Remaining runs low', async () => {
