@@ -73,6 +73,23 @@ describe('pipeline', () => {
     expect(await p.events('action.succeeded')).toHaveLength(1);
   });
 
+  it('collapses a key repeated inside one batch into one job, and refuses it for two intents', async () => {
+    p = await startPipeline({ workers: 0 });
+    const results = await p.producer.enqueueMany([
+      manual(simAccountId(7), 'twice-in-batch'),
+      { ...manual(simAccountId(7), 'twice-in-batch'), reason: 'reworded' },
+    ]);
+    expect(results.map((r) => r.jobId)).toEqual([results[0]?.jobId, results[0]?.jobId]);
+    expect(await p.producer.queue.count()).toBe(1);
+    await expect(
+      p.producer.enqueueMany([
+        manual(simAccountId(8), 'clash-in-batch'),
+        manual(simAccountId(9), 'clash-in-batch'),
+      ]),
+    ).rejects.toThrow(IdempotencyKeyConflictError);
+    expect(await p.redis.exists(p.keys.binding('clash-in-batch'))).toBe(0);
+  });
+
   it('refuses a key reused for another intent and enqueues nothing', async () => {
     p = await startPipeline({ workers: 0 });
     await p.producer.enqueue(manual(simAccountId(3), 'reuse-1'));
