@@ -24,19 +24,20 @@ export function manualIntents(request: ManualRequest): ManualIntents {
   if (request.providerIds.length === 0) {
     throw new IntentValidationError(['provider_id: at least one account id is required']);
   }
-  const unique = [...new Set(request.providerIds)];
-  const repeated = [...new Set(request.providerIds.filter((id, i, all) => all.indexOf(id) !== i))];
-  if (request.key !== undefined && unique.length !== 1) {
+  const unique = new Set<string>();
+  const repeated = new Set<string>();
+  for (const id of request.providerIds) (unique.has(id) ? repeated : unique).add(id);
+  if (request.key !== undefined && unique.size !== 1) {
     throw new IntentValidationError([
-      `idempotency_key: can only be given with exactly one account id (got ${unique.length})`,
+      `idempotency_key: can only be given with exactly one account id (got ${unique.size})`,
     ]);
   }
-  const intents = unique.map((providerId) => ({
+  const intents = [...unique].map((providerId) => ({
     action: request.action,
     providerId,
     idempotencyKey: request.key ?? `${request.action}-${randomUUID()}`,
     source: 'manual' as const,
     reason: request.reason ?? '',
   }));
-  return { intents, repeated };
+  return { intents, repeated: [...repeated] };
 }
