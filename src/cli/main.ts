@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { safeRedisUrl } from '../redis.js';
 import { VERSION } from '../version.js';
-import { registerActions } from './commands/actions.js';
+import { registerActions } from './commands/deactivate-activate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerSim } from './commands/sim.js';

@@ -1,11 +1,11 @@
 /** The /api/v1 routes (registered with that prefix) and the shared 404 / error handlers. */
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { runAction } from './actions.js';
 import type { SimContext } from './context.js';
 import { newRequestId } from './envelope.js';
 import type { ApiErrorCode } from './envelope.js';
 import { gate, sendError, unattributedHeaders } from './http.js';
 import type { ListQuery } from './pagination.js';
+import { runAction } from './provider-actions.js';
 import { getProvider, listProviders } from './read.js';
 
 export const API_PREFIX = '/api/v1';
