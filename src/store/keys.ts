@@ -27,6 +27,8 @@ export interface Keys {
   statusIndex: string;
   /** Redis Stream of events. */
   events: string;
+  /** String: set while one worker repairs stuck intents (expires). */
+  repairTurn: string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -44,6 +46,7 @@ export function keysFor(prefix: string): Keys {
     status: (providerId) => `${prefix}:status:${providerId}`,
     statusIndex: `${prefix}:status-index`,
     events: `${prefix}:events`,
+    repairTurn: `${prefix}:repair-turn`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

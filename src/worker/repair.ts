@@ -9,10 +9,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
 import type { ActionQueue } from '../queue/queue.js';
-import { readBindings } from '../store/binding.js';
+import { readBindings, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 import { listPending } from '../store/list-pending.js';
 import { recordOutcome, type RecordSettings } from '../store/record-outcome.js';
+import { takeRepairTurn } from '../store/repair-turn.js';
 
 export interface RepairDeps {
   redis: Redis;
@@ -26,72 +27,90 @@ export interface RepairDeps {
 }
 
 const BATCH = 200;
+/** How long one worker's repair keeps the others from starting their own. */
+const REPAIR_TURN_MS = 60_000;
 
 export async function repairStuckBindings(
   deps: RepairDeps,
 ): Promise<{ checked: number; repaired: number }> {
-  const { redis, queue, keys, config } = deps;
+  const { redis, keys } = deps;
   const now = deps.now ?? Date.now;
   const olderThan = now() - (deps.minAgeMs ?? 60_000);
   let offset = 0;
   let checked = 0;
   let repaired = 0;
-  for (;;) {
-    const page = await listPending(redis, keys, olderThan, { offset, count: BATCH });
-    if (page.length === 0) break;
-    const bindings = await readBindings(
-      redis,
-      keys,
-      page.map((p) => p.key),
-    );
-    for (const [i, binding] of bindings.entries()) {
-      checked++;
-      const key = page[i]?.key ?? '';
-      if (!binding || binding.state !== 'queued') {
-        // Terminal already (the pending entry outlived a crash) or gone: nothing to tell.
-        await redis.zrem(keys.pending, key);
-        continue;
-      }
-      const jobId = jobIdFor(key, binding.seq);
-      const job = await queue.getJob(jobId);
-      const state = job ? await job.getState() : 'missing';
-      if (state !== 'failed' && state !== 'completed' && state !== 'missing') {
-        offset++; // waiting, delayed, active...: it will record its own outcome
-        continue;
-      }
-      const reason =
-        state === 'missing'
-          ? 'the job was lost before it ran (no job in the queue for this intent)'
-          : `the job ${state} without recording an outcome${job?.failedReason ? `: ${job.failedReason}` : ''}`;
-      const result = await recordOutcome(
+  // Several workers starting together: one of them repairs, the others go straight to work.
+  const giveBack = await takeRepairTurn(redis, keys, REPAIR_TURN_MS);
+  if (!giveBack) return { checked, repaired };
+  try {
+    for (;;) {
+      const page = await listPending(redis, keys, olderThan, { offset, count: BATCH });
+      if (page.length === 0) break;
+      const bindings = await readBindings(
         redis,
         keys,
-        config,
-        {
-          intent: job?.data ?? {
-            action: binding.action,
-            providerId: binding.providerId,
-            idempotencyKey: key,
-            source: binding.source,
-            reason: '',
-          },
-          seq: binding.seq,
-          jobId,
-          attempts: job?.attemptsMade ?? 0,
-          at: new Date(now()),
-          outcome: 'failed',
-          httpStatus: null,
-          errorCode: state === 'missing' ? 'job_lost' : 'outcome_lost',
-          errorMessage: reason,
-          requestId: null,
-        },
-        undefined,
+        page.map((p) => p.key),
       );
-      if (result === 'recorded') {
-        repaired++;
-        deps.log.warn({ idempotency_key: key, job_id: jobId, state }, `repaired: ${reason}`);
-      }
+      // The page's checks run side by side: a long backlog costs round trips per page, not per job.
+      const outcomes = await Promise.all(
+        page.map(({ key }, i) => repairOne(deps, key, bindings[i], now)),
+      );
+      checked += page.length;
+      repaired += outcomes.filter((o) => o === 'repaired').length;
+      offset += outcomes.filter((o) => o === 'running').length; // still in line: it stays pending
     }
+  } finally {
+    await giveBack();
   }
   return { checked, repaired };
+}
+
+/** One pending intent: `running` (its job will record), `cleared` or `repaired`. */
+async function repairOne(
+  deps: RepairDeps,
+  key: string,
+  binding: Binding | undefined,
+  now: () => number,
+): Promise<'running' | 'cleared' | 'repaired'> {
+  const { redis, queue, keys, config } = deps;
+  if (!binding || binding.state !== 'queued') {
+    // Terminal already (the pending entry outlived a crash) or gone: nothing to tell.
+    await redis.zrem(keys.pending, key);
+    return 'cleared';
+  }
+  const jobId = jobIdFor(key, binding.seq);
+  const job = await queue.getJob(jobId);
+  const state = job ? await job.getState() : 'missing';
+  if (state !== 'failed' && state !== 'completed' && state !== 'missing') return 'running';
+  const reason =
+    state === 'missing'
+      ? 'the job was lost before it ran (no job in the queue for this intent)'
+      : `the job ${state} without recording an outcome${job?.failedReason ? `: ${job.failedReason}` : ''}`;
+  const result = await recordOutcome(
+    redis,
+    keys,
+    config,
+    {
+      intent: job?.data ?? {
+        action: binding.action,
+        providerId: binding.providerId,
+        idempotencyKey: key,
+        source: binding.source,
+        reason: '',
+      },
+      seq: binding.seq,
+      jobId,
+      attempts: job?.attemptsMade ?? 0,
+      at: new Date(now()),
+      outcome: 'failed',
+      httpStatus: null,
+      errorCode: state === 'missing' ? 'job_lost' : 'outcome_lost',
+      errorMessage: reason,
+      requestId: null,
+    },
+    undefined,
+  );
+  if (result !== 'recorded') return 'cleared';
+  deps.log.warn({ idempotency_key: key, job_id: jobId, state }, `repaired: ${reason}`);
+  return 'repaired';
 }

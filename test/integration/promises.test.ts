@@ -235,6 +235,12 @@ describe('a key is never silently dead', () => {
       checked: 1,
       repaired: 0,
     });
+    // While another worker repairs, this one leaves it to them.
+    await p.redis.set(p.keys.repairTurn, 'another worker', 'PX', 10_000);
+    expect(await repairStuckBindings({ ...deps, minAgeMs: 0 })).toEqual({
+      checked: 0,
+      repaired: 0,
+    });
   });
 });
 
