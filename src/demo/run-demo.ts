@@ -70,7 +70,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     baseUrl: sim.url,
     rateLimitPerMinute: 1_200,
     concurrency: 10,
+    // The simulator allows 60 per 5 s: slow down with about a concurrency's worth left, not
+    // at the production default (30, sized for the API's 600 per minute).
+    rateLimitLowWatermark: 10,
     timeoutMs: 1_500,
+    shutdownTimeoutMs: 5_000,
     backoffBaseMs: 200,
     backoffCapMs: 3_000,
     keepCompletedJobs: 10_000,
