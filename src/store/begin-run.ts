@@ -7,7 +7,8 @@
  * then it takes the account lease and counts the start.
  *
  * The lease is what keeps calls on one account in the order they were asked: it is held from
- * here until the outcome is recorded (or released), and expires by itself if the worker dies.
+ * here until the outcome is recorded or a put-back gives it back (count-wait.ts), and expires
+ * by itself if the worker dies.
  */
 import type { Redis } from 'ioredis';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
@@ -84,19 +85,4 @@ export async function beginRun(
     default:
       throw new Error(`begin-run script answered "${kind}"`);
   }
-}
-
-// KEYS: account lease. ARGV: key.
-const releaseScript = defineScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-/** Give the account lease back (when a call certainly did not run), if this key holds it. */
-export async function releaseLease(
-  redis: Redis,
-  keys: Keys,
-  run: Pick<RunRef, 'key' | 'providerId'>,
-): Promise<void> {
-  await releaseScript(redis, [keys.accountLease(run.providerId)], [run.key]);
 }
