@@ -24,6 +24,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seedAccounts, simAccountId } from '../src/sim/seed.js';
 
 const API_PREFIX = '/api/v1/providers/';
 /** X-RateLimit-Limit: far beyond anything a benchmark sends in a window. */
@@ -42,42 +43,16 @@ interface Template {
   tail: string;
 }
 
-/** A valid ProviderItem (an SMTP account, like the simulator's seed) in the given state. */
+/** A valid ProviderItem in the given state: the simulator's first seeded SMTP account. */
 function item(status: 'active' | 'inactive'): Record<string, unknown> {
-  const ts = '2026-01-01T00:01:00Z';
+  const seeded = seedAccounts(1).find((a) => a.id === simAccountId(1));
+  if (!seeded) throw new Error('stub: the simulator seeds no regular account');
   return {
+    ...seeded,
     id: ID_MARK,
-    name: 'Bench stub SMTP',
-    type: 'smtp',
     status,
-    status_reason: null,
     is_active: status === 'active',
-    is_shared: false,
-    is_editable: true,
-    allowed_actions: { update: true, delete: true, activate: true, deactivate: true, test: true },
-    smtp_host: 'smtp.stub.example',
-    smtp_port: 587,
-    smtp_protocol: 'starttls',
-    smtp_username: 'sender@stub.example',
-    has_smtp_password: true,
-    from_email: 'sender@stub.example',
-    from_name: 'Bench stub SMTP',
-    reply_to_email: null,
-    reply_to_name: null,
-    oauth_email: null,
-    has_refresh_token: false,
-    quotas: {
-      per_second: { min: 5, max: 5 },
-      per_minute: { min: 100, max: 100 },
-      per_hour: { min: 2_000, max: 2_000 },
-      per_day: { min: 20_000, max: 20_000 },
-    },
-    percentage: 100,
-    tracking_domain: null,
-    created_at: ts,
-    updated_at: ts,
-    last_tested_at: null,
-    last_used_at: null,
+    status_reason: status === 'active' ? null : 'Deactivated via API',
   };
 }
 
