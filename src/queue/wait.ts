@@ -1,7 +1,7 @@
 /** Waiting for intents to reach a terminal state, by their bindings. */
 import type { Redis } from 'ioredis';
 import { isTerminal } from '../model.js';
-import { readBindings, type Binding } from '../store/binding.js';
+import { readBindings, readStates, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 
 export interface WaitProgress {
@@ -34,35 +34,40 @@ export async function waitForIntents(
   idempotencyKeys: readonly string[],
   options: WaitOptions = {},
 ): Promise<WaitResult> {
+  // While waiting, only states are read (one field per key, and only of the keys not yet
+  // terminal); the whole bindings are read once, at the end.
   const pending = new Set(idempotencyKeys);
-  const bindings = new Map<string, Binding | undefined>();
+  const progress: WaitProgress = {
+    total: idempotencyKeys.length,
+    succeeded: 0,
+    failed: 0,
+    superseded: 0,
+  };
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const chunk = 1_000;
   for (;;) {
     const list = [...pending];
     for (let i = 0; i < list.length; i += chunk) {
       const part = list.slice(i, i + chunk);
-      const read = await readBindings(redis, keys, part);
+      const states = await readStates(redis, keys, part);
       part.forEach((k, j) => {
-        const b = read[j];
-        bindings.set(k, b);
-        if (isTerminal(b?.state)) pending.delete(k);
+        const state = states[j];
+        if (!isTerminal(state)) return;
+        pending.delete(k);
+        progress[state]++;
       });
     }
-    if (options.onProgress) {
-      const progress: WaitProgress = {
-        total: idempotencyKeys.length,
-        succeeded: 0,
-        failed: 0,
-        superseded: 0,
-      };
-      for (const b of bindings.values()) {
-        if (b && b.state !== 'queued') progress[b.state]++;
+    options.onProgress?.({ ...progress });
+    const done = pending.size === 0;
+    if (done || Date.now() >= deadline || options.signal?.aborted) {
+      const bindings = new Map<string, Binding | undefined>();
+      for (let i = 0; i < idempotencyKeys.length; i += chunk) {
+        const part = idempotencyKeys.slice(i, i + chunk);
+        const read = await readBindings(redis, keys, part);
+        part.forEach((k, j) => bindings.set(k, read[j]));
       }
-      options.onProgress(progress);
+      return { bindings, done };
     }
-    if (pending.size === 0) return { bindings, done: true };
-    if (Date.now() >= deadline || options.signal?.aborted) return { bindings, done: false };
     await new Promise((r) => setTimeout(r, options.pollMs ?? 250));
   }
 }

@@ -106,3 +106,22 @@ export async function readBindings(
     return hash && typeof hash === 'object' ? decode(k, hash as Record<string, string>) : undefined;
   });
 }
+
+/** Only the state of each key's binding (`undefined` where none exists). One round trip. */
+export async function readStates(
+  redis: Redis,
+  keys: Keys,
+  idempotencyKeys: readonly string[],
+): Promise<(IntentState | undefined)[]> {
+  if (idempotencyKeys.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const k of idempotencyKeys) pipeline.hget(keys.binding(k), B.state);
+  const replies = (await pipeline.exec()) ?? [];
+  return idempotencyKeys.map((_k, i) => {
+    const [err, state] = replies[i] ?? [null, null];
+    if (err) throw err;
+    return state === 'queued' || (typeof state === 'string' && isTerminal(state))
+      ? (state)
+      : undefined;
+  });
+}
