@@ -11,7 +11,6 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type ActionEvent } from '../model.js';
 import { openProducer } from '../queue/open-producer.js';
-import { waitForIntents } from '../queue/wait.js';
 import {
   simAccountId,
   SIM_LOCKED_ID,
@@ -119,9 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       : undefined;
     bar?.start(results.length, 0, { failed: 0 });
     let lastLine = 0;
-    await waitForIntents(
-      producer.redis,
-      keys,
+    await producer.wait(
       results.map((r) => r.idempotencyKey),
       {
         pollMs: 200,
@@ -142,7 +139,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const result: DemoResult = {
       prefix: config.prefix,
       total: results.length,
-      succeeded: events.length - failures.length,
+      succeeded: events.filter((e) => e.type === 'action.succeeded').length,
       failed: failures.length,
       failures,
       sim: stats,

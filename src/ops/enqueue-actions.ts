@@ -7,8 +7,7 @@ import type { Action, IntentState } from '../model.js';
 import { manualIntents } from '../producers/manual.js';
 import { openProducer } from '../queue/open-producer.js';
 import type { EnqueueResult } from '../queue/producer.js';
-import { waitForIntents, type WaitProgress } from '../queue/wait.js';
-import { keysFor } from '../store/keys.js';
+import type { WaitProgress } from '../queue/wait.js';
 
 export interface EnqueueActionsOptions {
   action: Action;
@@ -88,9 +87,7 @@ export async function enqueueActions(
     }
     if (!options.wait) return { reports, repeated, done: true };
 
-    const { bindings, done } = await waitForIntents(
-      producer.redis,
-      keysFor(config.prefix),
+    const { bindings, done } = await producer.wait(
       reports.map((r) => r.idempotency_key),
       { timeoutMs: options.waitTimeoutMs, signal: options.signal, onProgress: options.onProgress },
     );

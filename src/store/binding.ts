@@ -121,7 +121,7 @@ export async function readStates(
     const [err, state] = replies[i] ?? [null, null];
     if (err) throw err;
     return state === 'queued' || (typeof state === 'string' && isTerminal(state))
-      ? (state)
+      ? state
       : undefined;
   });
 }
