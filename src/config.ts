@@ -130,7 +130,7 @@ export const SETTINGS = {
   rateLimitLowWatermark: setting(
     'RATE_LIMIT_LOW_WATERMARK',
     int(0, 1_000_000).default(30),
-    'Pause every worker until the window resets when X-RateLimit-Remaining is at or below this (< SENDMUX_RATE_LIMIT).',
+    'Pause every worker until the window resets when X-RateLimit-Remaining is at or below this (< SENDMUX_RATE_LIMIT); 0 = only on a 429.',
   ),
   inFlightMaxWaits: setting(
     'IN_FLIGHT_MAX_WAITS',

@@ -166,7 +166,8 @@ export function crashesSoFar(starts: number, counters: Counters): number {
 
 /**
  * Slow down before the API says 429: when an answer (of any status) reports
- * `X-RateLimit-Remaining` at or below the watermark, pause until the window resets.
+ * `X-RateLimit-Remaining` at or below the watermark, pause until the window resets. A watermark
+ * of 0 means "only on a 429".
  * @returns the pause in ms, or 0.
  */
 export function budgetPause(
@@ -175,7 +176,8 @@ export function budgetPause(
   lowWatermark: number,
   capMs: number,
 ): number {
-  if (!rateLimit || rateLimit.remaining > lowWatermark) return 0;
+  // 0 switches the slow-down off: only a 429 pauses the queue.
+  if (!rateLimit || lowWatermark <= 0 || rateLimit.remaining > lowWatermark) return 0;
   const untilReset = rateLimit.resetAtMs - nowMs;
   return untilReset > 0 ? Math.min(untilReset, capMs) : 0;
 }

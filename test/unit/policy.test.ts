@@ -198,6 +198,11 @@ describe('budgetPause', () => {
       budgetPause({ limit: 600, remaining: 0, resetAtMs: now + 90_000 }, now, 30, 60_000),
     ).toBe(60_000);
   });
+  it('is off at a watermark of 0: only a 429 pauses', () => {
+    expect(budgetPause({ limit: 600, remaining: 0, resetAtMs: now + 4_000 }, now, 0, 60_000)).toBe(
+      0,
+    );
+  });
   it('does nothing with budget left, with no headers, or after the reset', () => {
     expect(
       budgetPause({ limit: 600, remaining: 31, resetAtMs: now + 4_000 }, now, 30, 60_000),
