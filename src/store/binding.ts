@@ -10,6 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { isTerminal, type Action, type IntentState, type Source } from '../model.js';
+import { decodeEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 
 /** Field names of the binding hash. */
@@ -26,12 +27,8 @@ export const B = {
   starts: 'starts',
   /** Put-backs that consumed no attempt, one counter per kind (see {@link WaitKind}). */
   waitPrefix: 'waits_',
-  httpStatus: 'http_status',
-  errorCode: 'error_code',
-  errorMessage: 'error_message',
-  requestId: 'request_id',
-  accountStatus: 'account_status',
-  supersededBy: 'superseded_by',
+  /** The terminal event as JSON (event-codec.ts), set with the terminal state. */
+  event: 'event',
 } as const;
 
 /** Kinds of put-back that consume no attempt, each counted and capped on its own. */
@@ -50,7 +47,7 @@ export interface Binding {
   finishedAt: number | null;
   starts: number;
   waits: Record<WaitKind, number>;
-  /** Outcome details, set with the terminal state. */
+  /** Outcome details, from the terminal event (null while queued). */
   httpStatus: number | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -62,8 +59,9 @@ export interface Binding {
 function decode(key: string, h: Record<string, string>): Binding | undefined {
   const state = h[B.state];
   if (state === undefined) return undefined;
-  const text = (k: string) => (h[k] ? (h[k] ?? null) : null);
   const num = (k: string) => (h[k] ? Number(h[k]) : null);
+  const raw = h[B.event];
+  const event = raw ? decodeEvent(undefined, raw) : undefined;
   return {
     key,
     state: state === 'queued' || isTerminal(state) ? state : 'queued',
@@ -81,12 +79,12 @@ function decode(key: string, h: Record<string, string>): Binding | undefined {
       auth: num(`${B.waitPrefix}auth`) ?? 0,
       shutdown: num(`${B.waitPrefix}shutdown`) ?? 0,
     },
-    httpStatus: num(B.httpStatus),
-    errorCode: text(B.errorCode),
-    errorMessage: text(B.errorMessage),
-    requestId: text(B.requestId),
-    accountStatus: text(B.accountStatus),
-    supersededBy: text(B.supersededBy),
+    httpStatus: event?.http_status ?? null,
+    errorCode: event?.error_code ?? null,
+    errorMessage: event?.error_message ?? null,
+    requestId: event?.request_id ?? null,
+    accountStatus: event?.account_status ?? null,
+    supersededBy: event?.superseded_by ?? null,
   };
 }
 

@@ -1,72 +1,39 @@
 /**
- * Events on the Redis Stream: one field list for encoding and decoding, so the two cannot drift.
- * Null is stored as an empty string.
+ * Events on the Redis Stream: each entry holds one field, {@link EVENT_FIELD}, the event as
+ * JSON (the same text the binding and the status hash keep of it). One value per event keeps
+ * the outcome script small: a field list would cost Redis and the worker a value per field,
+ * three times over (stream, binding, status).
  */
-import {
-  EVENT_TYPES,
-  type Action,
-  type ActionEvent,
-  type EventType,
-  type Source,
-} from '../model.js';
+import { EVENT_TYPES, type ActionEvent } from '../model.js';
 
-const FIELDS = [
-  'type',
-  'provider_id',
-  'action',
-  'idempotency_key',
-  'job_id',
-  'source',
-  'source_ref',
-  'reason',
-  'http_status',
-  'error_code',
-  'error_message',
-  'request_id',
-  'account_status',
-  'superseded_by',
-  'attempts',
-  'at',
-] as const satisfies readonly (keyof ActionEvent)[];
+/** The stream entry's only field. */
+export const EVENT_FIELD = 'event';
 
-/** Flatten to XADD field/value pairs; null becomes an empty string. */
-export function encodeEvent(event: ActionEvent): string[] {
-  const out: string[] = [];
-  for (const field of FIELDS) {
-    const value = event[field];
-    out.push(field, value === null ? '' : String(value));
+/** The event as stored; written without `id` (Redis gives the stream entry its id). */
+export function encodeEvent(event: ActionEvent): string {
+  return JSON.stringify(event);
+}
+
+/** Parse an event's JSON; `id` is the stream entry id, when it comes from the stream. */
+export function decodeEvent(id: string | undefined, json: string): ActionEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new Error(`event ${id ?? ''} is not JSON`);
   }
-  return out;
+  const type = (parsed as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`event ${id ?? ''} has an unknown type "${String(type)}"`);
+  }
+  const event = parsed as ActionEvent;
+  return id === undefined ? event : { id, ...event };
 }
 
 /** Rebuild an event from a stream entry's flat field list. */
-export function decodeEvent(id: string, flat: readonly string[]): ActionEvent {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i] ?? '', flat[i + 1] ?? '');
-  const str = (k: string) => m.get(k) ?? '';
-  const nullable = (k: string) => (m.get(k) ? (m.get(k) ?? null) : null);
-  const num = (k: string) => (m.get(k) ? Number(m.get(k)) : null);
-  const type = str('type');
-  if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-    throw new Error(`event ${id} has an unknown type "${type}"`);
+export function decodeEntry(id: string, flat: readonly string[]): ActionEvent {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i] === EVENT_FIELD) return decodeEvent(id, flat[i + 1] ?? '');
   }
-  return {
-    id,
-    type: type as EventType,
-    provider_id: str('provider_id'),
-    action: str('action') as Action,
-    idempotency_key: str('idempotency_key'),
-    job_id: str('job_id'),
-    source: str('source') as Source,
-    source_ref: nullable('source_ref'),
-    reason: str('reason'),
-    http_status: num('http_status'),
-    error_code: nullable('error_code'),
-    error_message: nullable('error_message'),
-    request_id: nullable('request_id'),
-    account_status: nullable('account_status'),
-    superseded_by: nullable('superseded_by'),
-    attempts: num('attempts') ?? 0,
-    at: str('at'),
-  } as ActionEvent;
+  throw new Error(`stream entry ${id} has no "${EVENT_FIELD}" field`);
 }

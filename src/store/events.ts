@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type ActionEvent, type EventType } from '../model.js';
-import { decodeEvent } from './event-codec.js';
+import { decodeEntry } from './event-codec.js';
 import type { Keys } from './keys.js';
 
 type Entry = [id: string, fields: string[]];
@@ -28,7 +28,7 @@ export async function readRecentEvents(
   for (;;) {
     const entries = (await redis.xrevrange(keys.events, end, '-', 'COUNT', batch)) as Entry[];
     for (const [id, fields] of entries) {
-      const event = decodeEvent(id, fields);
+      const event = decodeEntry(id, fields);
       if (!options.type || event.type === options.type) out.push(event);
       if (out.length >= limit) return out.reverse();
     }
@@ -75,7 +75,7 @@ export async function* followEvents(
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
         after = id;
-        const event = decodeEvent(id, fields);
+        const event = decodeEntry(id, fields);
         if (!options.type || event.type === options.type) yield event;
       }
     }
@@ -108,7 +108,7 @@ export function createEventConsumer(
   options: EventConsumerOptions,
 ): EventConsumer {
   const { group, consumer } = options;
-  const decodeAll = (entries: Entry[]) => entries.map(([id, fields]) => decodeEvent(id, fields));
+  const decodeAll = (entries: Entry[]) => entries.map(([id, fields]) => decodeEntry(id, fields));
   return {
     async ensureGroup() {
       try {

@@ -13,61 +13,47 @@
 import type { Redis } from 'ioredis';
 import type { AccountState, ActionEvent, Intent } from '../model.js';
 import { B } from './binding.js';
-import { encodeEvent } from './event-codec.js';
+import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
-import { S } from './status-record.js';
+import { encodeAccountPart, S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease.
-// ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, the answer's updated_at in
-//       ms ('' = unknown), is_active ('true'/'false'/''), status_reason, updated_at, then the event's
-//       field/value pairs. The binding's and the status's fields are taken from the event, so
-//       each value crosses the wire once.
+// ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, provider id,
+//       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
+//       account part of the status as JSON ('' unless succeeded).
+// The event is one value, written as is to the binding, the status and the stream: the script
+// stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' then return {'terminal', state} end
-local e, fields = {}, {}
-for j = 10, #ARGV, 2 do
-  e[ARGV[j]] = ARGV[j + 1]
-  fields[#fields + 1] = ARGV[j]
-  fields[#fields + 1] = ARGV[j + 1]
-end
-local outcome = string.sub(e.type, 8)
-local now, provider, key = ARGV[5], e.provider_id, e.idempotency_key
-redis.call('HSET', KEYS[2], '${B.state}', outcome, '${B.finishedAt}', now,
-  '${B.httpStatus}', e.http_status, '${B.errorCode}', e.error_code,
-  '${B.errorMessage}', e.error_message, '${B.requestId}', e.request_id,
-  '${B.accountStatus}', e.account_status, '${B.supersededBy}', e.superseded_by)
+local now, outcome, provider, key, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+redis.call('HSET', KEYS[2], '${B.state}', outcome, '${B.finishedAt}', now, '${B.event}', event)
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('ZREM', KEYS[6], key)
 if outcome ~= 'superseded' then
   local lastSeq, statusSeq, shownMs = unpack(redis.call('HMGET', KEYS[3], '${S.lastSeq}', '${S.statusSeq}', '${S.updatedAtMs}'))
   local mine = tonumber(seq)
   if not lastSeq or tonumber(lastSeq) <= mine then
-    redis.call('HSET', KEYS[3], '${S.providerId}', provider, '${S.lastSeq}', seq,
-      '${S.lastAction}', e.action, '${S.lastOutcome}', outcome, '${S.idempotencyKey}', key,
-      '${S.source}', e.source, '${S.sourceRef}', e.source_ref, '${S.reason}', e.reason,
-      '${S.recordedAt}', e.at)
     if outcome == 'failed' then
-      redis.call('HSET', KEYS[3], '${S.errorCode}', e.error_code, '${S.errorStatus}', e.http_status,
-        '${S.errorMessage}', e.error_message, '${S.errorRequestId}', e.request_id, '${S.errorAt}', e.at)
+      redis.call('HSET', KEYS[3], '${S.lastSeq}', seq, '${S.last}', event, '${S.lastError}', event)
+    else
+      redis.call('HSET', KEYS[3], '${S.lastSeq}', seq, '${S.last}', event)
     end
   end
   if outcome == 'succeeded' then
-    local answered, shown = tonumber(ARGV[6]), tonumber(shownMs)
+    local answered, shown = tonumber(ARGV[10]), tonumber(shownMs)
     local newer = (not shown) or (answered and answered > shown)
     local same = answered == shown or not answered
     if newer or (same and mine >= tonumber(statusSeq or '0')) then
-      redis.call('HSET', KEYS[3], '${S.statusSeq}', seq, '${S.updatedAtMs}', ARGV[6],
-        '${S.status}', e.account_status, '${S.isActive}', ARGV[7], '${S.statusReason}', ARGV[8],
-        '${S.updatedAt}', ARGV[9], '${S.requestId}', e.request_id)
+      redis.call('HSET', KEYS[3], '${S.statusSeq}', seq, '${S.updatedAtMs}', ARGV[10], '${S.account}', ARGV[11])
     end
   end
   redis.call('ZADD', KEYS[4], now, provider)
 end
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', '${EVENT_FIELD}', event)
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 return {'recorded'}
 `);
@@ -108,52 +94,74 @@ export interface RecordSettings {
   eventsMaxLen: number;
 }
 
+/** The event of an outcome; fields in the order readers print them. */
 function eventOf(o: Outcome, at: string): ActionEvent {
   const { intent } = o;
-  const common = {
-    provider_id: intent.providerId,
-    action: intent.action,
-    idempotency_key: intent.idempotencyKey,
-    job_id: o.jobId,
-    source: intent.source,
-    source_ref: intent.sourceRef ?? null,
-    reason: intent.reason,
-    attempts: o.attempts,
-    at,
-  };
+  const provider_id = intent.providerId;
+  const action = intent.action;
+  const idempotency_key = intent.idempotencyKey;
+  const job_id = o.jobId;
+  const source = intent.source;
+  const source_ref = intent.sourceRef ?? null;
+  const reason = intent.reason;
+  const attempts = o.attempts;
   switch (o.outcome) {
     case 'succeeded':
       return {
-        ...common,
         type: 'action.succeeded',
+        provider_id,
+        action,
+        idempotency_key,
+        job_id,
+        source,
+        source_ref,
+        reason,
         http_status: o.httpStatus,
         error_code: null,
         error_message: null,
         request_id: o.requestId,
         account_status: o.account.status,
         superseded_by: null,
+        attempts,
+        at,
       };
     case 'failed':
       return {
-        ...common,
         type: 'action.failed',
+        provider_id,
+        action,
+        idempotency_key,
+        job_id,
+        source,
+        source_ref,
+        reason,
         http_status: o.httpStatus,
         error_code: o.errorCode,
         error_message: o.errorMessage,
         request_id: o.requestId,
         account_status: null,
         superseded_by: null,
+        attempts,
+        at,
       };
     case 'superseded':
       return {
-        ...common,
         type: 'action.superseded',
+        provider_id,
+        action,
+        idempotency_key,
+        job_id,
+        source,
+        source_ref,
+        reason,
         http_status: null,
         error_code: null,
         error_message: null,
         request_id: null,
         account_status: null,
         superseded_by: o.by,
+        attempts,
+        at,
       };
   }
 }
@@ -170,19 +178,12 @@ export async function recordOutcome(
   token: string | undefined,
 ): Promise<RecordResult> {
   const { intent } = o;
-  const at = o.at.toISOString();
-  const event = eventOf(o, at);
   let updatedAtMs = '';
-  let isActive = '';
-  let statusReason = '';
-  let updatedAt = '';
+  let account = '';
   if (o.outcome === 'succeeded') {
-    const a = o.account;
-    const ms = a.updated_at === null ? NaN : Date.parse(a.updated_at);
+    const ms = o.account.updated_at === null ? NaN : Date.parse(o.account.updated_at);
     updatedAtMs = Number.isFinite(ms) ? String(ms) : '';
-    isActive = a.is_active === null ? '' : String(a.is_active);
-    statusReason = a.status_reason ?? '';
-    updatedAt = a.updated_at ?? '';
+    account = encodeAccountPart(o.account, o.requestId);
   }
   const reply = (await recordScript(
     redis,
@@ -201,11 +202,12 @@ export async function recordOutcome(
       settings.idempotencyTtlS,
       settings.eventsMaxLen,
       o.at.getTime(),
+      o.outcome,
+      intent.providerId,
+      intent.idempotencyKey,
+      encodeEvent(eventOf(o, o.at.toISOString())),
       updatedAtMs,
-      isActive,
-      statusReason,
-      updatedAt,
-      ...encodeEvent(event),
+      account,
     ],
   )) as [RecordResult, string?];
   return reply[0];

@@ -1,7 +1,8 @@
 /**
  * The account status hash `<prefix>:status:<id>`: the last state the API reported for an
  * account, the newest intent recorded for it, and its last error. This file owns the field
- * names (record-outcome.ts writes them, {@link readStatuses} reads them).
+ * names and the account part's encoding (record-outcome.ts writes them, {@link readStatuses}
+ * reads them). The intent part and the last error are the events themselves, as JSON.
  *
  * Two parts move forward independently, so neither ever goes backwards:
  * - the account part (status, is_active, ...) is replaced only by an answer whose `updated_at`
@@ -10,32 +11,46 @@
  *   number.
  */
 import type { Redis } from 'ioredis';
+import type { AccountState } from '../model.js';
+import { decodeEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 
 /** Field names of the status hash. */
 export const S = {
-  providerId: 'provider_id',
-  status: 'status',
-  isActive: 'is_active',
-  statusReason: 'status_reason',
-  updatedAt: 'updated_at',
-  updatedAtMs: 'updated_at_ms',
-  requestId: 'request_id',
-  statusSeq: 'status_seq',
-  lastAction: 'last_action',
-  lastOutcome: 'last_outcome',
-  idempotencyKey: 'idempotency_key',
-  source: 'source',
-  sourceRef: 'source_ref',
-  reason: 'reason',
-  recordedAt: 'recorded_at',
+  /** Sequence number of the newest intent recorded (the intent part). */
   lastSeq: 'last_seq',
-  errorCode: 'last_error_code',
-  errorStatus: 'last_error_status',
-  errorMessage: 'last_error_message',
-  errorRequestId: 'last_error_request_id',
-  errorAt: 'last_error_at',
+  /** The newest intent's terminal event, as JSON (event-codec.ts). */
+  last: 'last',
+  /** The newest failure's event, as JSON. */
+  lastError: 'last_error',
+  /** Sequence number of the intent whose answer gave the account part. */
+  statusSeq: 'status_seq',
+  /** The answer's `updated_at` in ms ('' when unknown): what "newer" compares. */
+  updatedAtMs: 'updated_at_ms',
+  /** The account part, as JSON ({@link AccountPart}). */
+  account: 'account',
 } as const;
+
+/** What the newest answer said about the account. */
+interface AccountPart {
+  status: string | null;
+  is_active: boolean | null;
+  status_reason: string | null;
+  updated_at: string | null;
+  request_id: string | null;
+}
+
+/** The account part of the status, as record-outcome.ts stores it. */
+export function encodeAccountPart(account: AccountState, requestId: string | null): string {
+  const part: AccountPart = {
+    status: account.status,
+    is_active: account.is_active,
+    status_reason: account.status_reason,
+    updated_at: account.updated_at,
+    request_id: requestId,
+  };
+  return JSON.stringify(part);
+}
 
 /** The last known state of one account, as the API reported it, plus who changed it and why. */
 export interface AccountStatus {
@@ -65,30 +80,36 @@ export interface AccountStatus {
 }
 
 function toStatus(providerId: string, h: Record<string, string>): AccountStatus {
-  const s = (k: string) => (h[k] ? (h[k] ?? null) : null);
-  const outcome = s(S.lastOutcome);
+  const event = (k: string) => {
+    const raw = h[k];
+    return raw ? decodeEvent(undefined, raw) : undefined;
+  };
+  const rawAccount = h[S.account];
+  const account = rawAccount ? (JSON.parse(rawAccount) as AccountPart) : undefined;
+  const last = event(S.last);
+  const error = event(S.lastError);
+  const outcome = last?.type === 'action.succeeded' ? 'succeeded' : last ? 'failed' : null;
   return {
     provider_id: providerId,
-    status: s(S.status),
-    is_active:
-      h[S.isActive] === undefined || h[S.isActive] === '' ? null : h[S.isActive] === 'true',
-    status_reason: s(S.statusReason),
-    updated_at: s(S.updatedAt),
-    request_id: s(S.requestId),
-    last_action: s(S.lastAction),
-    last_outcome: outcome === 'succeeded' || outcome === 'failed' ? outcome : null,
-    idempotency_key: s(S.idempotencyKey),
-    source: s(S.source),
-    source_ref: s(S.sourceRef),
-    reason: h[S.lastAction] ? (h[S.reason] ?? '') : null,
-    recorded_at: s(S.recordedAt),
-    last_error: h[S.errorCode]
+    status: account?.status || null,
+    is_active: account?.is_active ?? null,
+    status_reason: account?.status_reason || null,
+    updated_at: account?.updated_at || null,
+    request_id: account?.request_id || null,
+    last_action: last?.action ?? null,
+    last_outcome: outcome,
+    idempotency_key: last?.idempotency_key ?? null,
+    source: last?.source ?? null,
+    source_ref: last?.source_ref || null,
+    reason: last ? last.reason : null,
+    recorded_at: last?.at ?? null,
+    last_error: error
       ? {
-          code: h[S.errorCode] ?? '',
-          http_status: h[S.errorStatus] ? Number(h[S.errorStatus]) : null,
-          message: h[S.errorMessage] ?? '',
-          request_id: s(S.errorRequestId),
-          at: h[S.errorAt] ?? '',
+          code: error.error_code ?? '',
+          http_status: error.http_status,
+          message: error.error_message ?? '',
+          request_id: error.request_id || null,
+          at: error.at,
         }
       : null,
   };

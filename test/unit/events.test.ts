@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ActionEvent } from '../../src/model.js';
-import { decodeEvent, encodeEvent } from '../../src/store/event-codec.js';
+import { decodeEntry, decodeEvent, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';
 
 describe('event encoding', () => {
   it('round-trips, keeping nulls and numbers', () => {
@@ -49,6 +49,19 @@ describe('event encoding', () => {
   });
 
   it('refuses an entry of an unknown type rather than mislabel it', () => {
-    expect(() => decodeEvent('4-0', ['type', 'action.exploded'])).toThrow(/unknown type/);
+    expect(() => decodeEvent('4-0', JSON.stringify({ type: 'action.exploded' }))).toThrow(
+      /unknown type "action.exploded"/,
+    );
+    expect(() => decodeEvent('5-0', '{not json')).toThrow(/not JSON/);
+  });
+
+  it('reads a stream entry by its one field, and names what is missing', () => {
+    const json = JSON.stringify({ type: 'action.succeeded', provider_id: 'dprov_x' });
+    expect(decodeEntry('6-0', [EVENT_FIELD, json])).toMatchObject({
+      id: '6-0',
+      type: 'action.succeeded',
+      provider_id: 'dprov_x',
+    });
+    expect(() => decodeEntry('7-0', ['type', 'action.succeeded'])).toThrow(/no "event" field/);
   });
 });
