@@ -1,16 +1,18 @@
 /**
- * Sendmux Management API client (got).
- *
- * got's own retry is off: the queue owns retries so they survive restarts. Every answer is
- * parsed with the zod schemas; every failure becomes one {@link SendmuxError}.
+ * Sendmux Management API client: got for reads and lists, a plain node:http request for the
+ * action calls, the worker's hot path (see plain-request.ts for why and what was measured).
+ * Both answer the same way: every answer parsed (zod schemas, or leniently for one account),
+ * every failure one {@link SendmuxError}. Neither retries: the queue owns retries so they
+ * survive restarts.
  */
 import http from 'node:http';
 import https from 'node:https';
-import got, { RequestError, type Got, type Response } from 'got';
+import got, { RequestError, type Got } from 'got';
 import type { z } from 'zod';
 import type { Action } from '../model.js';
 import { readAccountAnswer, type AccountAnswer } from './account-answer.js';
 import { SendmuxError } from './errors.js';
+import { plainRequest, PlainRequestError, type PlainResponse } from './plain-request.js';
 import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
 import {
   apiErrorSchema,
@@ -83,18 +85,21 @@ export interface SendmuxClient {
 export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClient {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
   const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const prefixUrl = `${options.baseUrl.replace(/\/+$/, '')}/`;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const headers = {
+    authorization: `Bearer ${options.apiKey}`,
+    accept: 'application/json',
+    'user-agent': options.userAgent ?? 'sendmux-deactivator',
+  };
   const http_: Got = got.extend({
-    prefixUrl: `${options.baseUrl.replace(/\/+$/, '')}/`,
-    headers: {
-      authorization: `Bearer ${options.apiKey}`,
-      accept: 'application/json',
-      'user-agent': options.userAgent ?? 'sendmux-deactivator',
-    },
+    prefixUrl,
+    headers,
     agent,
     retry: { limit: 0 },
     throwHttpErrors: false,
     followRedirect: false,
-    timeout: { request: options.timeoutMs ?? 10_000 },
+    timeout: { request: timeoutMs },
     responseType: 'text',
   });
 
@@ -106,15 +111,24 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       searchParams?: Record<string, string>;
       signal?: AbortSignal | undefined;
     },
-  ): Promise<{ response: Response<string>; json: unknown }> {
-    let response: Response<string>;
+  ): Promise<{ response: PlainResponse; json: unknown }> {
+    let response: PlainResponse;
     try {
-      response = await http_(path, {
-        method,
-        headers: extra.headers,
-        searchParams: extra.searchParams,
-        signal: extra.signal,
-      });
+      response =
+        method === 'POST'
+          ? await plainRequest(new URL(path, prefixUrl), {
+              method,
+              headers: { ...headers, ...extra.headers },
+              agents: agent,
+              timeoutMs,
+              signal: extra.signal,
+            })
+          : await http_(path, {
+              method,
+              headers: extra.headers,
+              searchParams: extra.searchParams,
+              signal: extra.signal,
+            });
     } catch (err) {
       throw transportError(err);
     }
@@ -129,7 +143,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     path: string,
     schema: S,
     extra: Parameters<typeof request>[2],
-  ): Promise<{ body: z.infer<S>; response: Response<string> }> {
+  ): Promise<{ body: z.infer<S>; response: PlainResponse }> {
     const { response, json } = await request(method, path, extra);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
@@ -204,7 +218,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
   };
 }
 
-function result<T>(data: T, requestId: string, response: Response<string>): ApiResult<T> {
+function result<T>(data: T, requestId: string, response: PlainResponse): ApiResult<T> {
   return {
     data,
     status: response.statusCode,
@@ -226,7 +240,7 @@ function parseJson(text: string): unknown {
 }
 
 function httpError(
-  response: Response<string>,
+  response: PlainResponse,
   json: unknown,
   requestIdHeader: string | undefined,
 ): SendmuxError {
@@ -263,6 +277,17 @@ function httpError(
 
 /** Network errors, timeouts and resets: no answer, always transient. Carries no request options. */
 function transportError(err: unknown): SendmuxError {
+  if (err instanceof PlainRequestError) {
+    if (err.kind === 'aborted') {
+      return new SendmuxError({ status: null, code: 'network_error', message: 'request aborted' });
+    }
+    const timeout = err.kind === 'timeout';
+    return new SendmuxError({
+      status: null,
+      code: timeout ? 'timeout' : 'network_error',
+      message: `${timeout ? 'timeout' : 'network error'}: ${err.code} ${err.message}`,
+    });
+  }
   if (err instanceof RequestError) {
     const timeout = err.name === 'TimeoutError' || err.code === 'ETIMEDOUT';
     return new SendmuxError({

@@ -1,4 +1,5 @@
-/** The real got client against the simulator over HTTP. */
+/** The real client (got for reads, a plain node:http request for actions) against the simulator over HTTP. */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSendmuxClient, SendmuxError, type SendmuxClient } from '../../src/sendmux/index.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -110,6 +111,91 @@ describe('Sendmux client', () => {
       });
     } finally {
       nowhere.close();
+    }
+  });
+
+  it('an action to a closed port is transient too', async () => {
+    const nowhere = createSendmuxClient({ baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'k' });
+    try {
+      const err = await caught(nowhere.deactivate('dprov_x', { idempotencyKey: 'refused' }));
+      expect(err).toMatchObject({ status: null, code: 'network_error', kind: 'transient' });
+      expect(err.message).toContain('ECONNREFUSED');
+    } finally {
+      nowhere.close();
+    }
+  });
+
+  it('an aborted action ends at once as a network error, without waiting for the answer', async () => {
+    sim.script(simAccountId(5), [{ kind: 'hang' }]);
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 50);
+    const slow = createSendmuxClient({
+      baseUrl: sim.url,
+      apiKey: 'smx_root_sim_key',
+      timeoutMs: 5000,
+    });
+    try {
+      const err = await caught(
+        slow.deactivate(simAccountId(5), {
+          idempotencyKey: 'client-abort',
+          signal: controller.signal,
+        }),
+      );
+      expect(err).toMatchObject({
+        status: null,
+        code: 'network_error',
+        message: 'request aborted',
+      });
+      expect(Date.now() - started).toBeLessThan(4000);
+      // Already aborted: refused before anything is sent.
+      const before = await caught(
+        slow.deactivate(simAccountId(5), {
+          idempotencyKey: 'client-abort',
+          signal: controller.signal,
+        }),
+      );
+      expect(before.message).toBe('request aborted');
+    } finally {
+      slow.close();
+    }
+  });
+
+  it('reads (got) time out and get cut off the same way actions do', async () => {
+    // A server that answers GETs never, or with half a body: the simulator's faults are for actions.
+    const server = http.createServer((req, res) => {
+      if (req.url?.includes('/cut')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+        res.write('{"data":');
+        setTimeout(() => res.socket?.destroy(), 20);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const c = createSendmuxClient({
+      baseUrl: `http://127.0.0.1:${port}/api/v1`,
+      apiKey: 'k',
+      timeoutMs: 300,
+    });
+    try {
+      expect(await caught(c.getProvider('dprov_hang'))).toMatchObject({
+        status: null,
+        code: 'timeout',
+        kind: 'transient',
+      });
+      expect(await caught(c.getProvider('cut'))).toMatchObject({
+        status: null,
+        code: 'network_error',
+        kind: 'transient',
+      });
+      expect(await caught(c.deactivate('cut', { idempotencyKey: 'cut' }))).toMatchObject({
+        status: null,
+        code: 'network_error',
+      });
+    } finally {
+      c.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
