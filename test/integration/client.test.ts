@@ -129,7 +129,9 @@ describe('Sendmux client', () => {
     sim.script(simAccountId(5), [{ kind: 'hang' }]);
     const controller = new AbortController();
     const started = Date.now();
-    setTimeout(() => controller.abort(), 50);
+    setTimeout(() => {
+      controller.abort();
+    }, 50);
     const slow = createSendmuxClient({
       baseUrl: sim.url,
       apiKey: 'smx_root_sim_key',
