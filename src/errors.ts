@@ -6,7 +6,11 @@
  */
 
 export type ErrorCode =
-  'invalid_config' | 'invalid_usage' | 'invalid_intent' | 'idempotency_key_conflict';
+  | 'invalid_config'
+  | 'invalid_usage'
+  | 'invalid_intent'
+  | 'invalid_input'
+  | 'idempotency_key_conflict';
 
 abstract class ProjectError extends Error {
   abstract readonly code: ErrorCode;
@@ -36,6 +40,22 @@ export class IntentValidationError extends ProjectError {
   }
 }
 
+/** Lines of a bulk input broke a rule; nothing was enqueued. `problems` shows the first ones. */
+export class InvalidInputError extends ProjectError {
+  override readonly name = 'InvalidInputError';
+  readonly code = 'invalid_input';
+  constructor(
+    readonly input: string,
+    readonly invalid: number,
+    readonly problems: readonly string[],
+  ) {
+    const more = invalid > problems.length ? `\n  ... and ${invalid - problems.length} more` : '';
+    super(
+      `${invalid} invalid line(s) in ${input}; nothing was enqueued (--skip-invalid enqueues the valid ones):\n  ${problems.join('\n  ')}${more}`,
+    );
+  }
+}
+
 /** The same idempotency key is already bound to another intent; nothing was enqueued. */
 export class IdempotencyKeyConflictError extends ProjectError {
   override readonly name = 'IdempotencyKeyConflictError';
@@ -55,12 +75,14 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   invalid_config: 2,
   invalid_usage: 2,
   invalid_intent: 2,
+  invalid_input: 2,
   idempotency_key_conflict: 2,
 };
 const HTTP_STATUSES: Record<ErrorCode, number> = {
   invalid_config: 500,
   invalid_usage: 400,
   invalid_intent: 400,
+  invalid_input: 400,
   idempotency_key_conflict: 409,
 };
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { safeRedisUrl } from '../redis.js';
 import { VERSION } from '../version.js';
+import { registerBulk } from './commands/bulk.js';
 import { registerActions } from './commands/deactivate-activate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerWorker(program);
   registerActions(program);
+  registerBulk(program);
   registerStatus(program);
   registerEvents(program);
   registerSim(program);

@@ -29,6 +29,14 @@ export interface Keys {
   events: string;
   /** String: set while one worker repairs stuck intents (expires). */
   repairTurn: string;
+  /** Hash: one bulk run's settings and counters (see batch-record.ts). */
+  batch(batchId: string): string;
+  /** Hash: the accounts of a bulk run -> '' while queued, their terminal event's JSON after. */
+  batchAccounts(batchId: string): string;
+  /** Set: the account ids one enqueueing pass of a bulk run has seen (finds repeats; expires). */
+  batchPassSeen(batchId: string, pass: number): string;
+  /** Sorted set of bulk run ids, scored by their first start (ms). */
+  batchIndex: string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -47,6 +55,10 @@ export function keysFor(prefix: string): Keys {
     statusIndex: `${prefix}:status-index`,
     events: `${prefix}:events`,
     repairTurn: `${prefix}:repair-turn`,
+    batch: (batchId) => `${prefix}:batch:${batchId}`,
+    batchAccounts: (batchId) => `${prefix}:batch:${batchId}:accounts`,
+    batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
+    batchIndex: `${prefix}:batches`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

@@ -12,16 +12,19 @@
  */
 import type { Redis } from 'ioredis';
 import type { AccountState, ActionEvent, Intent } from '../model.js';
+import { BT } from './batch-record.js';
 import { B } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 import { encodeAccountPart, S } from './status-record.js';
 
-// KEYS: job lock, binding, status, status index, events, pending, account lease.
+// KEYS: job lock, binding, status, status index, events, pending, account lease, batch,
+//       batch accounts.
 // ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, provider id,
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
-//       account part of the status as JSON ('' unless succeeded).
+//       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
+//       to a bulk run (source bulk, source_ref = the batch id) else ''.
 // The event is one value, written as is to the binding, the status and the stream: the script
 // stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
@@ -55,6 +58,15 @@ if outcome ~= 'superseded' then
 end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', '${EVENT_FIELD}', event)
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
+if ARGV[12] == '1' and redis.call('HEXISTS', KEYS[9], provider) == 1 then
+  redis.call('HSET', KEYS[9], provider, event)
+  redis.call('HINCRBY', KEYS[8], outcome, 1)
+  local b = redis.call('HMGET', KEYS[8], '${BT.enqueueDone}', '${BT.total}', '${BT.succeeded}', '${BT.failed}', '${BT.superseded}')
+  local done = (tonumber(b[3]) or 0) + (tonumber(b[4]) or 0) + (tonumber(b[5]) or 0)
+  if b[1] == '1' and done >= (tonumber(b[2]) or 0) then
+    redis.call('HSETNX', KEYS[8], '${BT.finishedAt}', now)
+  end
+end
 return {'recorded'}
 `);
 
@@ -178,6 +190,7 @@ export async function recordOutcome(
   token: string | undefined,
 ): Promise<RecordResult> {
   const { intent } = o;
+  const batchId = intent.source === 'bulk' ? (intent.sourceRef ?? '') : '';
   let updatedAtMs = '';
   let account = '';
   if (o.outcome === 'succeeded') {
@@ -195,6 +208,8 @@ export async function recordOutcome(
       keys.events,
       keys.pending,
       keys.accountLease(intent.providerId),
+      keys.batch(batchId),
+      keys.batchAccounts(batchId),
     ],
     [
       token ?? '',
@@ -208,6 +223,7 @@ export async function recordOutcome(
       encodeEvent(eventOf(o, o.at.toISOString())),
       updatedAtMs,
       account,
+      batchId === '' ? '' : '1',
     ],
   )) as [RecordResult, string?];
   return reply[0];

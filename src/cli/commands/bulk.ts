@@ -1,0 +1,290 @@
+/** `bulk` (start or resume a bulk run) and `batch status|list|report`: shells over ops/bulk.ts. */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { ACTIONS, type Action } from '../../model.js';
+import {
+  BATCH_REPORT_COLUMNS,
+  batchReport,
+  getBatch,
+  listBatches,
+  startBulkRun,
+  type BulkPassResult,
+} from '../../ops/bulk.js';
+import type { BulkSource } from '../../producers/bulk/run.js';
+import type { BatchRecord } from '../../store/batch-record.js';
+import { cliContext, stopSignal } from '../context.js';
+import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
+import { table } from '../format.js';
+import { enumOption, intOption } from '../options.js';
+
+interface BulkFlags {
+  action: Action;
+  file?: string;
+  ids?: string;
+  batchId?: string;
+  skipInvalid?: boolean;
+  reason?: string;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+export function registerBulk(program: Command): void {
+  program
+    .command('bulk')
+    .description(
+      'deactivate (or activate) many accounts as one batch; run it again with the same --batch-id to resume',
+    )
+    .option(
+      '--action <action>',
+      'deactivate or activate',
+      enumOption('--action', ACTIONS),
+      'deactivate',
+    )
+    .option(
+      '--file <path>',
+      'account ids, one per line or CSV with an "id" column ("-" = stdin; # comments and blank lines ignored)',
+    )
+    .option('--ids <a,b,c>', 'account ids, comma-separated')
+    .option('--batch-id <id>', 'name the batch, or resume it (default: a new id, printed)')
+    .option(
+      '--skip-invalid',
+      'enqueue the valid ids even if some lines are invalid (default: none)',
+    )
+    .option('--reason <text>', 'why, recorded with every action')
+    .option('--wait', 'show progress until every account is done; exit 1 if any failed')
+    .option(
+      '--wait-timeout <seconds>',
+      `with --wait: stop waiting after this many seconds (exit ${EXIT_WAIT_TIMEOUT})`,
+      intOption('--wait-timeout', 1),
+    )
+    .option('--json', 'print a JSON summary on stdout instead of text')
+    .action(async (flags: BulkFlags) => {
+      await runBulkCommand(flags);
+    });
+
+  const batch = program.command('batch').description('inspect bulk runs');
+  batch
+    .command('status')
+    .description("a batch's counters and times")
+    .argument('<batchId>')
+    .option('--json', 'print JSON')
+    .action(async (batchId: string, flags: { json?: boolean }) => {
+      const { config } = cliContext();
+      const record = await getBatch(config, batchId);
+      if (!record) {
+        process.stderr.write(`no batch ${batchId}\n`);
+        process.exitCode = EXIT_ACTION_FAILED;
+        return;
+      }
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${describeBatch(record)}\n`,
+      );
+    });
+  batch
+    .command('list')
+    .description('the most recent batches, newest first')
+    .option('--limit <n>', 'how many', intOption('--limit', 1, 10_000), 100)
+    .option('--json', 'print a JSON array')
+    .action(async (flags: { limit: number; json?: boolean }) => {
+      const { config } = cliContext();
+      const records = await listBatches(config, flags.limit);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${table(records, ['batch_id', 'action', 'total', 'succeeded', 'failed', 'queued', 'created_at', 'finished_at'])}\n`,
+      );
+    });
+  batch
+    .command('report')
+    .description('one row per account of a batch: outcome, status, error code, HTTP status, ...')
+    .argument('<batchId>')
+    .option(
+      '--format <format>',
+      'csv, or json (one object per line)',
+      enumOption('--format', ['csv', 'json'] as const),
+      'csv',
+    )
+    .action(async (batchId: string, flags: { format: 'csv' | 'json' }) => {
+      const { config } = cliContext();
+      if (flags.format === 'csv') process.stdout.write(`${BATCH_REPORT_COLUMNS.join(',')}\n`);
+      for await (const row of batchReport(config, batchId)) {
+        process.stdout.write(
+          flags.format === 'json'
+            ? `${JSON.stringify(row)}\n`
+            : `${BATCH_REPORT_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`,
+        );
+      }
+    });
+}
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function sourceOf(flags: BulkFlags): BulkSource {
+  const given = [flags.file !== undefined, flags.ids !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new UsageError('bulk: give exactly one of --file or --ids');
+  if (flags.file !== undefined) return { kind: 'file', path: flags.file };
+  return { kind: 'ids', ids: (flags.ids ?? '').split(',') };
+}
+
+async function runBulkCommand(flags: BulkFlags): Promise<void> {
+  if (flags.waitTimeout !== undefined && !flags.wait) {
+    throw new UsageError('--wait-timeout: needs --wait');
+  }
+  const source = sourceOf(flags);
+  const { config } = cliContext();
+  const signal = flags.wait ? stopSignal() : undefined;
+  const progress = flags.wait && !flags.json ? progressView(config.rateLimitPerMinute) : undefined;
+  const { pass, batch, done } = await startBulkRun(config, {
+    source,
+    action: flags.action,
+    batchId: flags.batchId,
+    skipInvalid: flags.skipInvalid,
+    reason: flags.reason,
+    wait: flags.wait,
+    waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
+    signal,
+    onEnqueued: (p, workers) => {
+      // Printed before waiting, so an interrupted run can always be resumed.
+      process.stderr.write(`${describePass(p)}\n`);
+      if (workers === 0) {
+        process.stderr.write(
+          'warning: no worker is connected to the queue: nothing will run until one starts (sendmux-deactivator worker)\n',
+        );
+      }
+    },
+    onProgress: progress?.update,
+  });
+  progress?.stop();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(summaryOf(pass, batch))}\n`);
+  } else if (flags.wait) {
+    process.stdout.write(`${describeBatch(batch)}\n`);
+  }
+  if (!flags.wait) return;
+  if (!done) {
+    const interrupted = signal?.aborted === true;
+    process.stderr.write(
+      `${interrupted ? 'interrupted' : `timed out after ${flags.waitTimeout ?? 0} s`}: the batch goes on; follow it with \`batch status ${pass.batchId}\`\n`,
+    );
+    process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
+    return;
+  }
+  if (batch.failed > 0 || batch.superseded > 0) process.exitCode = EXIT_ACTION_FAILED;
+}
+
+/** The `--json` summary: the fields the issue names first, then the rest. */
+function summaryOf(pass: BulkPassResult, batch: BatchRecord) {
+  return {
+    batch_id: batch.batch_id,
+    total: batch.total,
+    succeeded: batch.succeeded,
+    failed: batch.failed,
+    skipped: batch.skipped,
+    invalid: pass.invalid,
+    duplicates: pass.duplicates,
+    superseded: batch.superseded,
+    queued: batch.queued,
+    action: batch.action,
+    pass: pass.pass,
+    enqueued: pass.enqueued,
+    resumed: pass.resumed,
+    already_done: pass.alreadyDone,
+    finished_at: batch.finished_at,
+    problems: pass.problems,
+  };
+}
+
+function describePass(p: BulkPassResult): string {
+  const lines = [
+    `batch ${p.batchId} (${p.action}, pass ${p.pass}): ${p.enqueued} enqueued` +
+      (p.resumed > 0 ? `, ${p.resumed} already queued` : '') +
+      (p.alreadyDone > 0 ? `, ${p.alreadyDone} already done` : '') +
+      (p.duplicates > 0 ? `, ${p.duplicates} repeated ids dropped` : '') +
+      (p.invalid > 0 ? `, ${p.invalid} invalid lines skipped` : ''),
+  ];
+  for (const problem of p.problems) lines.push(`  ${problem}`);
+  if (p.invalid > p.problems.length) lines.push(`  ... and ${p.invalid - p.problems.length} more`);
+  lines.push(`resume or re-check it with: --batch-id ${p.batchId}`);
+  return lines.join('\n');
+}
+
+function describeBatch(b: BatchRecord): string {
+  const done = b.succeeded + b.failed + b.superseded;
+  return [
+    `batch ${b.batch_id}: ${b.action}, ${b.total} accounts`,
+    `  done ${done}/${b.total}: ${b.succeeded} succeeded, ${b.failed} failed, ${b.superseded} superseded; ${b.queued} queued`,
+    `  skipped ${b.skipped}, invalid lines ${b.invalid}, repeated ids ${b.duplicates} (last pass)`,
+    `  created ${b.created_at}, passes ${b.passes}, ${b.finished_at ? `finished ${b.finished_at}` : 'not finished'}`,
+  ].join('\n');
+}
+
+/**
+ * Progress while waiting: a bar on a terminal, a plain line every 5 s otherwise. The ETA uses
+ * the observed rate, never faster than the rate budget allows.
+ */
+function progressView(ratePerMinute: number): {
+  update: (b: BatchRecord) => void;
+  stop: () => void;
+} {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let firstDone: number | undefined;
+  let lastLine = 0;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        {
+          format: '{bar} {value}/{total} | {rate}/s | ETA {eta_text} | failed {failed}',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let barStarted = false;
+  return {
+    update(b) {
+      const done = b.succeeded + b.failed + b.superseded;
+      firstDone ??= done;
+      const elapsedS = Math.max(0.001, (Date.now() - started) / 1000);
+      const observed = (done - firstDone) / elapsedS;
+      const budget = ratePerMinute > 0 ? ratePerMinute / 60 : Infinity;
+      const rate = Math.min(observed > 0 ? observed : budget, budget);
+      const left = b.total - done;
+      const eta = Number.isFinite(rate) && rate > 0 ? formatDuration(left / rate) : '?';
+      const fields = { rate: observed.toFixed(1), eta_text: eta, failed: b.failed };
+      if (bar) {
+        if (!barStarted) {
+          bar.start(b.total, done, fields);
+          barStarted = true;
+        }
+        bar.setTotal(b.total);
+        bar.update(done, fields);
+        return;
+      }
+      const now = Date.now();
+      if (now - lastLine < 5_000 && done < b.total) return;
+      lastLine = now;
+      process.stderr.write(
+        `progress: ${done}/${b.total} done (${b.succeeded} succeeded, ${b.failed} failed), ${fields.rate}/s, ETA ${eta}\n`,
+      );
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}

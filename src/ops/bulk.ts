@@ -1,0 +1,177 @@
+/**
+ * Bulk runs as library functions (the `bulk` and `batch` CLI commands, and later the HTTP API):
+ * start or resume one, wait for it, read its record, list them, report on every account.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { UsageError } from '../errors.js';
+import {
+  runBulkPass,
+  type BulkPassCounts,
+  type BulkPassResult,
+  type BulkRunOptions,
+} from '../producers/bulk/run.js';
+import { openProducer } from '../queue/open-producer.js';
+import { createRedis } from '../redis.js';
+import {
+  BATCH_ID_RULE,
+  BATCH_ID_RULE_TEXT,
+  listBatches as listBatchRecords,
+  readBatch,
+  readBatchAccounts,
+  type BatchRecord,
+} from '../store/batch-record.js';
+import { keysFor, type Keys } from '../store/keys.js';
+
+export interface StartBulkRunOptions extends BulkRunOptions {
+  /** Block until every account of the batch has its outcome. */
+  wait?: boolean;
+  waitTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Once everything is enqueued, before waiting; `workers`: workers connected to the queue. */
+  onEnqueued?: (pass: BulkPassResult, workers: number | undefined) => void;
+  onProgress?: (batch: BatchRecord) => void;
+  /** How often `wait` reads the batch. @defaultValue 500 */
+  pollMs?: number;
+}
+
+export interface BulkRunResult {
+  pass: BulkPassResult;
+  /** The batch as last read (after waiting, with `wait`). */
+  batch: BatchRecord;
+  /** With `wait`: every account has its outcome. */
+  done: boolean;
+}
+
+/** Start a bulk run, or resume one (same `batchId`); optionally wait for it to finish. */
+export async function startBulkRun(
+  config: Config,
+  options: StartBulkRunOptions,
+): Promise<BulkRunResult> {
+  const producer = openProducer(config);
+  const keys = keysFor(config.prefix);
+  try {
+    const pass = await runBulkPass({ producer, redis: producer.redis, keys }, options);
+    if (options.onEnqueued) {
+      const workers = options.wait
+        ? await producer.queue.getWorkersCount().catch(() => undefined)
+        : undefined;
+      options.onEnqueued(pass, workers);
+    }
+    if (!options.wait) {
+      return { pass, batch: await mustRead(producer.redis, keys, pass.batchId), done: false };
+    }
+    const { batch, done } = await waitForBatch(producer.redis, keys, pass.batchId, options);
+    return { pass, batch, done };
+  } finally {
+    await producer.close();
+  }
+}
+
+export type { BulkPassCounts, BulkPassResult };
+
+/** Resolves once every account of the batch has its outcome (or on timeout / abort). */
+export async function waitForBatch(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  options: Pick<StartBulkRunOptions, 'waitTimeoutMs' | 'signal' | 'onProgress' | 'pollMs'> = {},
+): Promise<{ batch: BatchRecord; done: boolean }> {
+  const deadline =
+    options.waitTimeoutMs === undefined ? Infinity : Date.now() + options.waitTimeoutMs;
+  for (;;) {
+    const batch = await mustRead(redis, keys, batchId);
+    options.onProgress?.(batch);
+    const done = batch.finished_at !== null;
+    if (done || Date.now() >= deadline || options.signal?.aborted) return { batch, done };
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
+}
+
+async function mustRead(redis: Redis, keys: Keys, batchId: string): Promise<BatchRecord> {
+  const batch = await readBatch(redis, keys, batchId);
+  if (!batch) throw new UsageError(`no batch "${batchId}"`);
+  return batch;
+}
+
+function checkBatchId(batchId: string): void {
+  if (!BATCH_ID_RULE.test(batchId))
+    throw new UsageError(`batch id "${batchId}" ${BATCH_ID_RULE_TEXT}`);
+}
+
+async function withRedis<T>(config: Config, fn: (redis: Redis, keys: Keys) => Promise<T>) {
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    return await fn(redis, keysFor(config.prefix));
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** A batch's record, or undefined if there is none by that id. */
+export async function getBatch(config: Config, batchId: string): Promise<BatchRecord | undefined> {
+  checkBatchId(batchId);
+  return withRedis(config, (redis, keys) => readBatch(redis, keys, batchId));
+}
+
+/** The most recent batches, newest first. */
+export async function listBatches(config: Config, limit = 100): Promise<BatchRecord[]> {
+  return withRedis(config, (redis, keys) => listBatchRecords(redis, keys, limit));
+}
+
+/** One account of a batch, as the report shows it. */
+export interface BatchReportRow {
+  provider_id: string;
+  /** `queued` until the account's intent has its outcome. */
+  outcome: 'queued' | 'succeeded' | 'failed' | 'superseded';
+  /** The account's status after the action (succeeded only). */
+  status: string | null;
+  error_code: string | null;
+  http_status: number | null;
+  request_id: string | null;
+  attempts: number | null;
+  at: string | null;
+}
+
+export const BATCH_REPORT_COLUMNS = [
+  'provider_id',
+  'outcome',
+  'status',
+  'error_code',
+  'http_status',
+  'request_id',
+  'attempts',
+  'at',
+] as const satisfies readonly (keyof BatchReportRow)[];
+
+/**
+ * Every account of a batch, one row each, streamed (a page of the batch at a time). Throws a
+ * UsageError if there is no such batch.
+ */
+export async function* batchReport(
+  config: Config,
+  batchId: string,
+): AsyncGenerator<BatchReportRow> {
+  checkBatchId(batchId);
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const keys = keysFor(config.prefix);
+  try {
+    await mustRead(redis, keys, batchId);
+    for await (const { provider_id, event } of readBatchAccounts(redis, keys, batchId)) {
+      yield {
+        provider_id,
+        outcome: event
+          ? (event.type.slice('action.'.length) as BatchReportRow['outcome'])
+          : 'queued',
+        status: event?.account_status ?? null,
+        error_code: event?.error_code ?? null,
+        http_status: event?.http_status ?? null,
+        request_id: event?.request_id ?? null,
+        attempts: event?.attempts ?? null,
+        at: event?.at ?? null,
+      };
+    }
+  } finally {
+    await redis.quit();
+  }
+}

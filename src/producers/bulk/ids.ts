@@ -1,0 +1,102 @@
+/**
+ * Account ids for a bulk run, read line by line from a file, stdin or a list, without holding
+ * the input in memory. Accepted: one id per line, or CSV whose header has an `id` column
+ * (quoted fields allowed; a field may not span lines). Blank lines and lines starting with `#`
+ * are ignored. Every other line yields an id or a problem, with its line number (from 1).
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { UsageError } from '../../errors.js';
+import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
+
+export type IdLine =
+  | { line: number; id: string; problem?: undefined }
+  | { line: number; id?: undefined; problem: string };
+
+/** Split one CSV line into fields ("" inside quotes is a quote). */
+export function splitCsvLine(text: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i);
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field.trim() === '') {
+      quoted = true;
+      field = '';
+    } else if (c === ',') {
+      fields.push(field.trim());
+      field = '';
+    } else {
+      field += c;
+    }
+  }
+  fields.push(quoted ? field : field.trim());
+  return fields;
+}
+
+function shown(value: string): string {
+  return value.length > 60 ? `${value.slice(0, 57)}...` : value;
+}
+
+/** The id on a line, or what is wrong with it. */
+function check(line: number, value: string): IdLine {
+  if (value === '') return { line, problem: `line ${line}: no account id` };
+  if (!PROVIDER_ID_RULE.test(value)) {
+    return { line, problem: `line ${line}: "${shown(value)}" ${PROVIDER_ID_RULE_TEXT}` };
+  }
+  return { line, id: value };
+}
+
+/**
+ * The ids of a text input. Throws a UsageError for a CSV header without an `id` column;
+ * `name` is how the input is called in that message (`--file ids.csv`, `stdin`).
+ */
+export async function* readIdLines(input: Readable, name: string): AsyncGenerator<IdLine> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  let column: number | undefined; // CSV: the id column; undefined: one id per line
+  let first = true;
+  for await (const raw of lines) {
+    n++;
+    const text = raw.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    if (first) {
+      first = false;
+      const header = splitCsvLine(text).map((h) => h.toLowerCase());
+      if (text.includes(',') || header[0] === 'id') {
+        const at = header.indexOf('id');
+        if (at < 0) {
+          throw new UsageError(
+            `${name}: line ${n} looks like a CSV header but has no "id" column (columns: ${header.join(', ')})`,
+          );
+        }
+        column = at;
+        continue;
+      }
+    }
+    yield check(n, column === undefined ? text : (splitCsvLine(text)[column] ?? ''));
+  }
+}
+
+/** The ids of a list (`--ids a,b,c`), numbered as items from 1. */
+export function* listIdLines(ids: readonly string[]): Generator<IdLine> {
+  let n = 0;
+  for (const raw of ids) {
+    n++;
+    const value = raw.trim();
+    if (value === '') continue;
+    const checked = check(n, value);
+    yield checked.problem === undefined
+      ? checked
+      : { line: n, problem: checked.problem.replace(/^line /, 'item ') };
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The record of a bulk run (a batch): the hash `<prefix>:batch:<id>` with its settings and
+ * counters, and the hash `<prefix>:batch:<id>:accounts` with one field per account: '' while
+ * its intent waits for an outcome, the terminal event's JSON after (record-outcome.ts writes
+ * it in the same step as the outcome, so the counters and the report never disagree). This
+ * file owns the field names and the reading; the scripts below and record-outcome.ts write.
+ *
+ * A batch never expires: it is the run's report. Its intents' bindings expire as usual
+ * (IDEMPOTENCY_TTL_S after their outcome); an account whose field holds an event is never
+ * enqueued again by the same batch, however late it is resumed.
+ */
+import type { Redis } from 'ioredis';
+import type { Action, ActionEvent } from '../model.js';
+import { decodeEvent } from './event-codec.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+/** Field names of the batch hash. Outcome counters are named after the outcome. */
+export const BT = {
+  action: 'action',
+  source: 'source',
+  reason: 'reason',
+  createdAt: 'created_at',
+  /** Start of the latest enqueueing pass (ms). */
+  passStartedAt: 'pass_started_at',
+  finishedAt: 'finished_at',
+  /** Enqueueing passes started (1 for a run never resumed). */
+  passes: 'passes',
+  /** '1' once a pass enqueued all of its input; '0' while one is under way. */
+  enqueueDone: 'enqueue_done',
+  /** Accounts in the batch (each once, whatever the passes). */
+  total: 'total',
+  /** Accounts left out on purpose (the shared account without --include-shared). */
+  skipped: 'skipped',
+  /** Input lines of the latest pass that were not a valid account id. */
+  invalid: 'invalid',
+  /** Repeated ids in the latest pass's input (asked for once). */
+  duplicates: 'duplicates',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  superseded: 'superseded',
+} as const;
+
+/** Batch ids: what `--batch-id` accepts (they become part of Redis keys and idempotency keys). */
+export const BATCH_ID_RULE = /^[A-Za-z0-9._-]{1,64}$/;
+export const BATCH_ID_RULE_TEXT = 'must be 1..64 letters, digits, ".", "_" or "-"';
+
+export interface BatchRecord {
+  batch_id: string;
+  action: Action;
+  source: string;
+  reason: string;
+  created_at: string;
+  pass_started_at: string | null;
+  finished_at: string | null;
+  passes: number;
+  /** Every pass so far enqueued all of its input. */
+  enqueue_done: boolean;
+  total: number;
+  /** Accounts whose intent has no outcome yet. */
+  queued: number;
+  succeeded: number;
+  failed: number;
+  superseded: number;
+  skipped: number;
+  invalid: number;
+  duplicates: number;
+}
+
+// KEYS: batch, index. ARGV: batch id, action, now ms, source, reason.
+const openScript = defineScript(`
+local action = redis.call('HGET', KEYS[1], '${BT.action}')
+if action and action ~= ARGV[2] then return {'conflict', action} end
+if not action then
+  redis.call('HSET', KEYS[1], '${BT.action}', ARGV[2], '${BT.createdAt}', ARGV[3],
+    '${BT.source}', ARGV[4], '${BT.reason}', ARGV[5], '${BT.total}', 0)
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+end
+redis.call('HSET', KEYS[1], '${BT.passStartedAt}', ARGV[3], '${BT.enqueueDone}', '0')
+redis.call('HDEL', KEYS[1], '${BT.finishedAt}')
+return {'ok', redis.call('HINCRBY', KEYS[1], '${BT.passes}', 1), action and 0 or 1}
+`);
+
+export type OpenBatchResult =
+  { ok: true; pass: number; created: boolean } | { ok: false; existingAction: string };
+
+/** Create the batch, or start another pass of it (resume); refuses a different action. */
+export async function openBatch(
+  redis: Redis,
+  keys: Keys,
+  batch: { id: string; action: Action; source: string; reason: string },
+  now = Date.now(),
+): Promise<OpenBatchResult> {
+  const reply = (await openScript(
+    redis,
+    [keys.batch(batch.id), keys.batchIndex],
+    [batch.id, batch.action, now, batch.source, batch.reason],
+  )) as [string, string | number, number?];
+  if (reply[0] === 'conflict') return { ok: false, existingAction: String(reply[1]) };
+  return { ok: true, pass: Number(reply[1]), created: reply[2] === 1 };
+}
+
+/**
+ * What a pass does with each id: `new` to the batch, already `queued` by an earlier pass (its
+ * intent is enqueued again, which is a no-op if it is already bound), already `done` (it has
+ * its outcome: left alone), or a `repeat` of an id earlier in this pass's input.
+ */
+export type BatchAdd = 'new' | 'queued' | 'done' | 'repeat';
+const ADD_CODES: Record<string, BatchAdd> = { n: 'new', q: 'queued', d: 'done', r: 'repeat' };
+
+// KEYS: accounts, pass-seen set, batch. ARGV: seen-set ttl s, then account ids.
+const addScript = defineScript(`
+local out, added = {}, 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('SADD', KEYS[2], id) == 0 then
+    out[#out + 1] = 'r'
+  else
+    local v = redis.call('HGET', KEYS[1], id)
+    if not v then
+      redis.call('HSET', KEYS[1], id, '')
+      added = added + 1
+      out[#out + 1] = 'n'
+    elseif v == '' then
+      out[#out + 1] = 'q'
+    else
+      out[#out + 1] = 'd'
+    end
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+if added > 0 then redis.call('HINCRBY', KEYS[3], '${BT.total}', added) end
+return table.concat(out)
+`);
+
+/** How long a pass remembers the ids it saw (a pass longer than this could miss a repeat). */
+const PASS_SEEN_TTL_S = 7 * 24 * 3600;
+
+/** Add a chunk of a pass's ids to the batch; one answer per id, in order. */
+export async function addToBatch(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  pass: number,
+  providerIds: readonly string[],
+): Promise<BatchAdd[]> {
+  if (providerIds.length === 0) return [];
+  const codes = (await addScript(
+    redis,
+    [keys.batchAccounts(batchId), keys.batchPassSeen(batchId, pass), keys.batch(batchId)],
+    [PASS_SEEN_TTL_S, ...providerIds],
+  )) as string;
+  return Array.from({ length: codes.length }, (_, i) => ADD_CODES[codes.charAt(i)] ?? 'repeat');
+}
+
+// KEYS: batch, pass-seen set. ARGV: now ms, invalid, duplicates, skipped.
+const endPassScript = defineScript(`
+redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
+redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
+redis.call('DEL', KEYS[2])
+local b = redis.call('HMGET', KEYS[1], '${BT.total}', '${BT.succeeded}', '${BT.failed}', '${BT.superseded}')
+local done = (tonumber(b[2]) or 0) + (tonumber(b[3]) or 0) + (tonumber(b[4]) or 0)
+if done >= (tonumber(b[1]) or 0) then redis.call('HSETNX', KEYS[1], '${BT.finishedAt}', ARGV[1]) end
+return 1
+`);
+
+/** A pass enqueued all of its input: record its counts; the batch may be finished already. */
+export async function endBatchPass(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  pass: number,
+  counts: { invalid: number; duplicates: number; skipped: number },
+  now = Date.now(),
+): Promise<void> {
+  await endPassScript(
+    redis,
+    [keys.batch(batchId), keys.batchPassSeen(batchId, pass)],
+    [now, counts.invalid, counts.duplicates, counts.skipped],
+  );
+}
+
+function iso(ms: string | undefined): string | null {
+  const n = Number(ms);
+  return ms && Number.isFinite(n) ? new Date(n).toISOString() : null;
+}
+
+function toRecord(batchId: string, h: Record<string, string>): BatchRecord {
+  const n = (k: string) => Number(h[k] ?? 0) || 0;
+  const total = n(BT.total);
+  const done = n(BT.succeeded) + n(BT.failed) + n(BT.superseded);
+  return {
+    batch_id: batchId,
+    action: (h[BT.action] ?? 'deactivate') as Action,
+    source: h[BT.source] ?? '',
+    reason: h[BT.reason] ?? '',
+    created_at: iso(h[BT.createdAt]) ?? '',
+    pass_started_at: iso(h[BT.passStartedAt]),
+    finished_at: iso(h[BT.finishedAt]),
+    passes: n(BT.passes),
+    enqueue_done: h[BT.enqueueDone] === '1',
+    total,
+    queued: Math.max(0, total - done),
+    succeeded: n(BT.succeeded),
+    failed: n(BT.failed),
+    superseded: n(BT.superseded),
+    skipped: n(BT.skipped),
+    invalid: n(BT.invalid),
+    duplicates: n(BT.duplicates),
+  };
+}
+
+/** One batch's record, or undefined if there is no such batch. */
+export async function readBatch(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+): Promise<BatchRecord | undefined> {
+  const h = await redis.hgetall(keys.batch(batchId));
+  return h[BT.action] === undefined ? undefined : toRecord(batchId, h);
+}
+
+/** The most recent batches, newest first. */
+export async function listBatches(redis: Redis, keys: Keys, limit = 100): Promise<BatchRecord[]> {
+  const ids = await redis.zrevrange(keys.batchIndex, 0, Math.max(0, limit - 1));
+  if (ids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hgetall(keys.batch(id));
+  const replies = (await pipeline.exec()) ?? [];
+  const out: BatchRecord[] = [];
+  replies.forEach(([err, h], i) => {
+    if (err) throw err;
+    const id = ids[i];
+    const hash = h as Record<string, string> | null;
+    if (id !== undefined && hash?.[BT.action] !== undefined) out.push(toRecord(id, hash));
+  });
+  return out;
+}
+
+/** One account of a batch: its terminal event, or none yet. */
+export interface BatchAccount {
+  provider_id: string;
+  event: ActionEvent | undefined;
+}
+
+/** Every account of a batch, a page at a time (HSCAN: no order, each once). */
+export async function* readBatchAccounts(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  pageSize = 1000,
+): AsyncGenerator<BatchAccount> {
+  let cursor = '0';
+  do {
+    const [next, flat] = await redis.hscan(keys.batchAccounts(batchId), cursor, 'COUNT', pageSize);
+    cursor = next;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = flat[i] ?? '';
+      const value = flat[i + 1] ?? '';
+      yield { provider_id: id, event: value === '' ? undefined : decodeEvent(undefined, value) };
+    }
+  } while (cursor !== '0');
+}
