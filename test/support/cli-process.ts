@@ -40,23 +40,28 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
   };
 }
 
-/** Run the CLI to completion; returns exit code and output. `unset` names variables to drop. */
+/**
+ * Run the CLI to completion; returns exit code and output. `unset` names variables to drop;
+ * `stdin` is written to its standard input (else it has none).
+ */
 export async function runCli(
   args: readonly string[],
   env: Record<string, string>,
   unset: readonly string[] = [],
+  stdin?: string,
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const childEnv = Object.fromEntries(
     Object.entries({ ...process.env, ...env }).filter(([name]) => !unset.includes(name)),
   );
   const child = spawn(process.execPath, [BIN, ...args], {
     env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
   return { code: code ?? String(signal), stdout, stderr };
 }

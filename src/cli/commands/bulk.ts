@@ -28,6 +28,7 @@ interface BulkFlags {
   wait?: boolean;
   waitTimeout?: number;
   json?: boolean;
+  chunkSize: number;
 }
 
 export function registerBulk(program: Command): void {
@@ -60,6 +61,12 @@ export function registerBulk(program: Command): void {
       intOption('--wait-timeout', 1),
     )
     .option('--json', 'print a JSON summary on stdout instead of text')
+    .option(
+      '--chunk-size <n>',
+      'ids per round trip to Redis (batch record, claim, addBulk)',
+      intOption('--chunk-size', 1, 10_000),
+      1000,
+    )
     .action(async (flags: BulkFlags) => {
       await runBulkCommand(flags);
     });
@@ -148,6 +155,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     batchId: flags.batchId,
     skipInvalid: flags.skipInvalid,
     reason: flags.reason,
+    chunkSize: flags.chunkSize,
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
     signal,

@@ -1,0 +1,174 @@
+/** `bulk` and `batch` as real processes: JSON fields, exit codes, stdin, and resume after SIGKILL. */
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { bulkKey } from '../../src/producers/bulk/run.js';
+import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { keysFor } from '../../src/store/keys.js';
+import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
+import { runCli, spawnCli } from '../support/cli-process.js';
+import { dropPrefix, testConfig } from '../support/context.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+
+sharedFixtures();
+
+const ACCOUNTS = 3000;
+let sim: Simulator;
+let config: Config;
+let worker: ActionWorker;
+let redis: Redis;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  sim = await startSimulator({ accounts: ACCOUNTS, rateLimit: 0 });
+  config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
+  worker = await startWorker({ config, logger: createLogger({ level: 'silent', pretty: false }) });
+  redis = new Redis(config.redisUrl);
+  env = { REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.prefix, LOG_LEVEL: 'silent' };
+});
+
+afterAll(async () => {
+  await worker.close(2_000);
+  await redis.quit();
+  await sim.close();
+  await dropPrefix(config.prefix);
+});
+
+async function idsFile(name: string, ids: readonly string[]): Promise<string> {
+  const path = join(tmpdir(), `sdx-bulk-cli-${process.pid}-${name}`);
+  await writeFile(path, `${ids.join('\n')}\n`);
+  return path;
+}
+
+describe('bulk CLI', () => {
+  it('bulk --file --wait --json: exit 0 and the summary fields', async () => {
+    const path = await idsFile('ok.txt', [simAccountId(1), simAccountId(2), simAccountId(3)]);
+    const r = await runCli(
+      ['bulk', '--file', path, '--batch-id', 'cli-ok', '--wait', '--json'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({
+      batch_id: 'cli-ok',
+      total: 3,
+      succeeded: 3,
+      failed: 0,
+      skipped: 0,
+      invalid: 0,
+      duplicates: 0,
+    });
+    expect(r.stderr).toContain('batch cli-ok (deactivate, pass 1): 3 enqueued');
+
+    const csv = await runCli(['batch', 'report', 'cli-ok', '--format', 'csv'], env);
+    expect(csv.code, csv.stderr).toBe(0);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      'provider_id,outcome,status,error_code,http_status,request_id,attempts,at',
+    );
+    expect(lines.slice(1).sort()).toHaveLength(3);
+    expect(lines[1]).toMatch(/^dprov_\w+,succeeded,inactive,,200,req_\w+,1,20\d\d-/);
+
+    const json = await runCli(['batch', 'report', 'cli-ok', '--format', 'json'], env);
+    const rows = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string });
+    expect(rows.map((x) => x.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+
+    const status = await runCli(['batch', 'status', 'cli-ok', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ batch_id: 'cli-ok', succeeded: 3 });
+    const list = await runCli(['batch', 'list', '--json'], env);
+    expect((JSON.parse(list.stdout) as { batch_id: string }[]).map((b) => b.batch_id)).toContain(
+      'cli-ok',
+    );
+  });
+
+  it('bulk --file - reads stdin and drops repeats; a generated batch id is printed', async () => {
+    const r = await runCli(
+      ['bulk', '--file', '-', '--json'],
+      env,
+      [],
+      `id\n${simAccountId(4)}\n${simAccountId(5)}\n${simAccountId(4)}\n`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { batch_id: string; total: number; duplicates: number };
+    expect(summary).toMatchObject({ total: 2, duplicates: 1 });
+    expect(summary.batch_id).toMatch(/^bulk-\d{8}-\d{6}-[0-9a-f]{6}$/);
+    expect(r.stderr).toContain(`--batch-id ${summary.batch_id}`);
+  });
+
+  it('an invalid line: exit 2, the line named, nothing enqueued', async () => {
+    const before = await redis.zcard(keysFor(config.prefix).batchIndex);
+    const path = await idsFile('bad.txt', [simAccountId(6), 'oops', simAccountId(7)]);
+    const r = await runCli(['bulk', '--file', path], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('line 2: "oops" must be a sending account id');
+    expect(r.stderr).toContain('nothing was enqueued');
+    expect(await redis.zcard(keysFor(config.prefix).batchIndex)).toBe(before);
+  });
+
+  it('usage errors exit 2; an unknown batch exits 1; a failed account exits 1', async () => {
+    expect((await runCli(['bulk'], env)).code).toBe(2);
+    expect((await runCli(['bulk', '--ids', simAccountId(1), '--file', 'x'], env)).code).toBe(2);
+    expect((await runCli(['bulk', '--ids', simAccountId(1), '--action', 'pause'], env)).code).toBe(
+      2,
+    );
+    expect(
+      (await runCli(['bulk', '--ids', simAccountId(1), '--wait-timeout', '3'], env)).code,
+    ).toBe(2);
+    const unknown = await runCli(['batch', 'status', 'no-such-batch'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no batch no-such-batch');
+    const failed = await runCli(
+      ['bulk', '--ids', `${simAccountId(8)},dprov_missing`, '--wait', '--json'],
+      env,
+    );
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+  });
+
+  it('SIGKILLed mid-enqueue, run again: resumes, and each account is executed exactly once', async () => {
+    const ids = Array.from({ length: 2500 }, (_, i) => simAccountId(i + 100));
+    const path = await idsFile('big.txt', ids);
+    const keys = keysFor(config.prefix);
+    const cli = spawnCli(
+      ['bulk', '--file', path, '--batch-id', 'killed', '--chunk-size', '25'],
+      env,
+    );
+    // Kill it once part of the input is in the batch, well before the end.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const total = Number((await redis.hget(keys.batch('killed'), 'total')) ?? 0);
+      if (total >= 250) break;
+      if (cli.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`the run ended or stalled before the kill:\n${cli.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    cli.child.kill('SIGKILL');
+    expect(await cli.exited).toBe('SIGKILL');
+    const partial = Number(await redis.hget(keys.batch('killed'), 'total'));
+    expect(partial).toBeLessThan(ids.length);
+
+    const r = await runCli(
+      ['bulk', '--file', path, '--batch-id', 'killed', '--wait', '--json'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      total: ids.length,
+      succeeded: ids.length,
+      failed: 0,
+    });
+    const stats = sim.stats();
+    for (const id of ids) {
+      expect(stats.executions.byKey[bulkKey('killed', id)], id).toBe(1);
+      expect(stats.executions.byAccount[id]?.deactivate, id).toBe(1);
+    }
+  }, 90_000);
+});
