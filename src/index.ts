@@ -10,6 +10,7 @@ export {
   ConfigError,
   IdempotencyKeyConflictError,
   IntentValidationError,
+  InvalidInputError,
   UsageError,
   exitCodeOf,
   httpStatusOf,
@@ -44,6 +45,18 @@ export {
   type ActionReport,
   type EnqueueActionsOptions,
 } from './ops/enqueue-actions.js';
+export {
+  batchReport,
+  getBatch,
+  listBatches,
+  startBulkRun,
+  type BatchReportRow,
+  type BulkPassResult,
+  type BulkRunResult,
+  type StartBulkRunOptions,
+} from './ops/bulk.js';
+export type { BulkSource } from './producers/bulk/run.js';
+export type { BatchRecord } from './store/batch-record.js';
 export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';
 export { accountStatus } from './ops/account-status.js';
 export type { AccountStatus } from './store/status-record.js';
