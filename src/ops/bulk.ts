@@ -5,14 +5,18 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
+import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
 import {
+  dryRunBulk as dryRunPass,
   runBulkPass,
   type BulkPassCounts,
   type BulkPassResult,
   type BulkRunOptions,
+  type DryRunReport,
 } from '../producers/bulk/run.js';
 import { openProducer } from '../queue/open-producer.js';
 import { createRedis } from '../redis.js';
+import { createSendmuxClient } from '../sendmux/client.js';
 import {
   BATCH_ID_RULE,
   BATCH_ID_RULE_TEXT,
@@ -22,6 +26,7 @@ import {
   type BatchRecord,
 } from '../store/batch-record.js';
 import { keysFor, type Keys } from '../store/keys.js';
+import { limiterFor } from '../worker/backoff.js';
 
 export interface StartBulkRunOptions extends BulkRunOptions {
   /** Block until every account of the batch has its outcome. */
@@ -50,8 +55,12 @@ export async function startBulkRun(
 ): Promise<BulkRunResult> {
   const producer = openProducer(config);
   const keys = keysFor(config.prefix);
+  const api = openAccounts(config, producer.redis, keys);
   try {
-    const pass = await runBulkPass({ producer, redis: producer.redis, keys }, options);
+    const pass = await runBulkPass(
+      { producer, redis: producer.redis, keys, accounts: api?.lister },
+      options,
+    );
     if (options.onEnqueued) {
       const workers = options.wait
         ? await producer.queue.getWorkersCount().catch(() => undefined)
@@ -64,11 +73,48 @@ export async function startBulkRun(
     const { batch, done } = await waitForBatch(producer.redis, keys, pass.batchId, options);
     return { pass, batch, done };
   } finally {
+    api?.close();
     await producer.close();
   }
 }
 
-export type { BulkPassCounts, BulkPassResult };
+export type { BulkPassCounts, BulkPassResult, DryRunReport };
+
+/**
+ * The API for a bulk run's reads, through the shared rate budget; undefined without an API key
+ * (the run then says which option needs it).
+ */
+function openAccounts(
+  config: Config,
+  redis: Redis,
+  keys: Keys,
+): { lister: AccountLister; close(): void } | undefined {
+  if (!config.apiKey) return undefined;
+  const client = createSendmuxClient({
+    baseUrl: config.baseUrl,
+    apiKey: config.apiKey,
+    timeoutMs: config.timeoutMs,
+  });
+  const budget = limiterFor(config.rateLimitPerMinute);
+  return {
+    lister: budgetedLister({ client, redis, keys, budget }),
+    close: () => {
+      client.close();
+    },
+  };
+}
+
+/** What a bulk run would do, account by account; enqueues nothing, writes no batch. */
+export async function dryRunBulk(config: Config, options: BulkRunOptions): Promise<DryRunReport> {
+  return withRedis(config, async (redis, keys) => {
+    const api = openAccounts(config, redis, keys);
+    try {
+      return await dryRunPass({ accounts: api?.lister }, options);
+    } finally {
+      api?.close();
+    }
+  });
+}
 
 /** Resolves once every account of the batch has its outcome (or on timeout / abort). */
 export async function waitForBatch(

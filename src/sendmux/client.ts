@@ -73,10 +73,13 @@ export interface SendmuxClient {
     providerId: string,
     options?: { signal?: AbortSignal },
   ): Promise<ApiResult<ProviderItem>>;
-  /** Every account matching the filter, following cursor pages lazily. */
+  /**
+   * Every account matching the filter, following cursor pages lazily. `beforeRequest` runs
+   * before each page's GET (e.g. to spend the shared rate budget).
+   */
   listProviders(
     filter?: ListFilter,
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; beforeRequest?: () => Promise<void> },
   ): AsyncIterable<ProviderItem>;
   /** Close keep-alive sockets. */
   close(): void;
@@ -203,6 +206,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
         if (filter.status) searchParams.status = filter.status;
         if (filter.type) searchParams.type = filter.type;
         if (cursor !== undefined) searchParams.cursor = cursor;
+        await opts.beforeRequest?.();
         const { body } = await call('GET', 'providers', providerListResponseSchema, {
           searchParams,
           signal: opts.signal,

@@ -28,7 +28,13 @@ beforeAll(async () => {
   config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
   worker = await startWorker({ config, logger: createLogger({ level: 'silent', pretty: false }) });
   redis = new Redis(config.redisUrl);
-  env = { REDIS_URL: config.redisUrl, QUEUE_PREFIX: config.prefix, LOG_LEVEL: 'silent' };
+  env = {
+    REDIS_URL: config.redisUrl,
+    QUEUE_PREFIX: config.prefix,
+    LOG_LEVEL: 'silent',
+    SENDMUX_BASE_URL: sim.url,
+    SENDMUX_API_KEY: 'smx_root_sim_key',
+  };
 });
 
 afterAll(async () => {
@@ -130,6 +136,52 @@ describe('bulk CLI', () => {
     );
     expect(failed.code, failed.stderr).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+  });
+
+  it('--dry-run --json: what would happen, exit 0, nothing enqueued; bad --filter exits 2', async () => {
+    const keys = keysFor(config.prefix);
+    const batchesBefore = await redis.zcard(keys.batchIndex);
+    const executionsBefore = sim.stats().executions.total;
+    const r = await runCli(
+      [
+        'bulk',
+        '--ids',
+        `${simAccountId(20)},dprov_sim_ses_shared,dprov_nobody`,
+        '--dry-run',
+        '--json',
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      dry_run: true,
+      action: 'deactivate',
+      would_enqueue: 1,
+      shared: ['dprov_sim_ses_shared'],
+      unknown: ['dprov_nobody'],
+      invalid: 0,
+    });
+    const text = await runCli(['bulk', '--filter', 'status=active,type=smtp', '--dry-run'], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      /dry run \(deactivate, --filter status=active,type=smtp\): nothing was enqueued/,
+    );
+    expect(text.stdout).toMatch(/would deactivate: [1-9]/);
+    expect(await redis.zcard(keys.batchIndex)).toBe(batchesBefore);
+    expect(sim.stats().executions.total).toBe(executionsBefore);
+
+    const badField = await runCli(['bulk', '--filter', 'colour=red'], env);
+    expect(badField.code).toBe(2);
+    expect(badField.stderr).toContain('--filter: "colour" is not a field to filter on');
+    const badValue = await runCli(['bulk', '--filter', 'status=asleep'], env);
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain(
+      '--filter status: must be one of active, inactive, error, pending',
+    );
+    const invalid = await runCli(['bulk', '--ids', `nope,${simAccountId(21)}`, '--dry-run'], env);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stdout).toContain('item 1: "nope"');
+    expect(invalid.stdout).toContain('would deactivate: 1');
   });
 
   it('SIGKILLed mid-enqueue, run again: resumes, and each account is executed exactly once', async () => {

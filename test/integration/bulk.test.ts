@@ -8,9 +8,17 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
-import { batchReport, getBatch, listBatches, startBulkRun } from '../../src/ops/bulk.js';
+import {
+  batchReport,
+  dryRunBulk,
+  getBatch,
+  listBatches,
+  startBulkRun,
+} from '../../src/ops/bulk.js';
 import { bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/seed.js';
+import { pauseQueue } from '../../src/store/pause-queue.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -92,7 +100,7 @@ describe('bulk runs', () => {
     );
     const fromCsv = await runBulkPass(
       { producer: p.producer, redis: p.redis, keys: p.keys },
-      { source: { kind: 'file', path: csv }, batchId: 'csv' },
+      { source: { kind: 'file', path: csv }, batchId: 'csv', includeShared: true },
     );
     expect(fromCsv).toMatchObject({ enqueued: 2, invalid: 0 });
     const fromStream = await runBulkPass(
@@ -107,12 +115,17 @@ describe('bulk runs', () => {
           name: 'stdin',
         },
         batchId: 'stream',
+        includeShared: true,
       },
     );
     expect(fromStream).toMatchObject({ enqueued: 3, input: 'stdin' });
     const fromIds = await runBulkPass(
       { producer: p.producer, redis: p.redis, keys: p.keys },
-      { source: { kind: 'ids', ids: [simAccountId(6), ` ${simAccountId(7)}`] }, batchId: 'ids' },
+      {
+        source: { kind: 'ids', ids: [simAccountId(6), ` ${simAccountId(7)}`] },
+        batchId: 'ids',
+        includeShared: true,
+      },
     );
     expect(fromIds).toMatchObject({ enqueued: 2 });
     expect((await rows(p, 'stream')).map((r) => r.provider_id)).toEqual([
@@ -204,14 +217,14 @@ describe('bulk runs', () => {
     expect(resumed.pass.resumed + resumed.pass.alreadyDone).toBe(4);
     expect(resumed.batch).toMatchObject({ total: 8, succeeded: 8, passes: 2 });
     // A third pass after the end: everything is done, nothing is enqueued or called.
-    const requestsBefore = p.sim.stats().requests;
+    const executionsBefore = p.sim.stats().executions.total;
     const again = await startBulkRun(p.config, {
       source: { kind: 'ids', ids },
       batchId: 'resume-me',
     });
     expect(again.pass).toMatchObject({ enqueued: 0, resumed: 0, alreadyDone: 8 });
     await new Promise((r) => setTimeout(r, 300));
-    expect(p.sim.stats().requests).toBe(requestsBefore);
+    expect(p.sim.stats().executions.total).toBe(executionsBefore);
     for (const id of ids) {
       expect(p.sim.stats().executions.byKey[bulkKey('resume-me', id)]).toBe(1);
       expect(p.sim.stats().executions.byAccount[id]?.deactivate).toBe(1);
@@ -259,5 +272,128 @@ describe('bulk runs', () => {
     });
     expect((await listBatches(p.config)).map((b) => b.batch_id)).toEqual(['later', 'with-failure']);
     expect(await getBatch(p.config, 'nope')).toBeUndefined();
+  });
+
+  it('leaves the shared account out unless --include-shared, and counts it as skipped', async () => {
+    p = await startPipeline({ workers: 0 });
+    const ids = [simAccountId(1), SIM_SHARED_SES_ID, simAccountId(2)];
+    const guarded = await startBulkRun(p.config, { source: { kind: 'ids', ids }, batchId: 'g1' });
+    expect(guarded.pass).toMatchObject({ enqueued: 2, skipped: 1 });
+    expect(guarded.pass.skippedIds).toEqual([`${SIM_SHARED_SES_ID}: the shared account`]);
+    expect(guarded.batch).toMatchObject({ total: 2, skipped: 1 });
+    expect((await rows(p, 'g1')).map((r) => r.provider_id)).not.toContain(SIM_SHARED_SES_ID);
+    const included = await startBulkRun(p.config, {
+      source: { kind: 'ids', ids },
+      batchId: 'g2',
+      includeShared: true,
+    });
+    expect(included.pass).toMatchObject({ enqueued: 3, skipped: 0 });
+    // Without an API key the guard cannot look: it says so, and nothing is enqueued.
+    const before = await jobCount(p);
+    await expect(
+      startBulkRun(
+        { ...p.config, apiKey: undefined },
+        { source: { kind: 'ids', ids }, batchId: 'g3' },
+      ),
+    ).rejects.toThrow(/needs the API \(SENDMUX_API_KEY\).*--include-shared/);
+    expect(await jobCount(p)).toBe(before);
+    expect(await getBatch(p.config, 'g3')).toBeUndefined();
+  });
+
+  it('--filter lists the matching accounts, without the shared one, and enqueues each', async () => {
+    p = await startPipeline({ sim: { accounts: 14 } });
+    const all = [
+      ...Array.from({ length: 14 }, (_, i) => simAccountId(i + 1)),
+      SIM_LOCKED_ID,
+      SIM_SHARED_SES_ID,
+    ].map((id) => p?.sim.account(id));
+    const matching = all.filter((a) => a?.type === 'smtp' && a.status === 'active');
+    const { pass, batch, done } = await startBulkRun(p.config, {
+      source: { kind: 'filter', filter: { status: 'active', type: 'smtp', limit: 3 } },
+      batchId: 'filtered',
+      wait: true,
+      waitTimeoutMs: 20_000,
+      pollMs: 50,
+    });
+    expect(done).toBe(true);
+    expect(pass.enqueued).toBe(matching.length);
+    expect(pass.enqueued).toBeGreaterThan(3); // more than one page
+    const report = await rows(p, 'filtered');
+    expect(report.map((r) => r.provider_id).sort()).toEqual(matching.map((a) => a?.id).sort());
+    // What the API allowed is now off; the one it does not allow failed, recorded as such.
+    for (const r of report) {
+      const allowed = all.find((a) => a?.id === r.provider_id)?.allowed_actions.deactivate;
+      expect(r.outcome).toBe(allowed ? 'succeeded' : 'failed');
+    }
+    expect(batch.succeeded + batch.failed).toBe(matching.length);
+    // With type=amazon_ses the listing has the shared account: it is left out.
+    const ses = await startBulkRun(p.config, {
+      source: { kind: 'filter', filter: { type: 'amazon_ses' } },
+      batchId: 'ses',
+    });
+    expect(ses.pass).toMatchObject({ enqueued: 0, skipped: 1 });
+    expect(ses.pass.skippedIds).toEqual([`${SIM_SHARED_SES_ID}: the shared account`]);
+    expect(ses.batch).toMatchObject({ total: 0, skipped: 1 });
+    expect(ses.batch.finished_at).not.toBeNull(); // nothing to wait for
+  });
+
+  it("the API reads spend the workers' rate budget: a paused budget holds them too", async () => {
+    p = await startPipeline({ workers: 0 });
+    await pauseQueue(p.redis, p.keys, 1_500);
+    const started = Date.now();
+    const before = p.sim.stats().requests;
+    const report = await dryRunBulk(p.config, {
+      source: { kind: 'filter', filter: { status: 'active' } },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(report.wouldEnqueue).toBeGreaterThan(0);
+    expect(p.sim.stats().requests - before).toBeGreaterThan(0);
+    // Each page took one call of the budget, counted where the workers count theirs.
+    expect(Number(await p.redis.get(p.keys.limiter))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a dry run says what would happen, account by account, and changes nothing', async () => {
+    p = await startPipeline({ workers: 0, sim: { accounts: 6 } });
+    // One account already inactive (through the API itself, beforehand).
+    await startBulkRun(p.config, {
+      source: { kind: 'ids', ids: [simAccountId(3)] },
+      batchId: 'pre',
+    });
+    await p.addWorker();
+    await p.waitFor(['bulk:pre:' + simAccountId(3)]);
+    await p.workers[0]?.close(2_000);
+    p.workers.length = 0;
+    const mutationsBefore = p.sim.stats().executions.total;
+    const jobsBefore = await jobCount(p);
+    const report = await dryRunBulk(p.config, {
+      source: {
+        kind: 'ids',
+        ids: [
+          simAccountId(1),
+          simAccountId(2),
+          simAccountId(3),
+          SIM_LOCKED_ID,
+          SIM_SHARED_SES_ID,
+          'dprov_nobody',
+          simAccountId(1),
+          'bad id',
+        ],
+      },
+      batchId: 'dry',
+    });
+    expect(report).toMatchObject({
+      batchId: 'dry',
+      wouldEnqueue: 2,
+      already: [simAccountId(3)],
+      notAllowed: [SIM_LOCKED_ID],
+      shared: [SIM_SHARED_SES_ID],
+      unknown: ['dprov_nobody'],
+      duplicates: 1,
+      invalid: 1,
+    });
+    expect(report.problems[0]).toContain('item 8: "bad id"');
+    expect(p.sim.stats().executions.total).toBe(mutationsBefore);
+    expect(await jobCount(p)).toBe(jobsBefore);
+    expect(await getBatch(p.config, 'dry')).toBeUndefined();
   });
 });

@@ -6,15 +6,23 @@ import { ACTIONS, type Action } from '../../model.js';
 import {
   BATCH_REPORT_COLUMNS,
   batchReport,
+  dryRunBulk,
   getBatch,
   listBatches,
   startBulkRun,
   type BulkPassResult,
+  type DryRunReport,
 } from '../../ops/bulk.js';
+import { parseFilter } from '../../producers/bulk/accounts.js';
 import type { BulkSource } from '../../producers/bulk/run.js';
 import type { BatchRecord } from '../../store/batch-record.js';
 import { cliContext, stopSignal } from '../context.js';
-import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
+import {
+  EXIT_ACTION_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_INVALID,
+  EXIT_WAIT_TIMEOUT,
+} from '../exit-codes.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -22,6 +30,9 @@ interface BulkFlags {
   action: Action;
   file?: string;
   ids?: string;
+  filter?: string;
+  includeShared?: boolean;
+  dryRun?: boolean;
   batchId?: string;
   skipInvalid?: boolean;
   reason?: string;
@@ -48,6 +59,15 @@ export function registerBulk(program: Command): void {
       'account ids, one per line or CSV with an "id" column ("-" = stdin; # comments and blank lines ignored)',
     )
     .option('--ids <a,b,c>', 'account ids, comma-separated')
+    .option(
+      '--filter <status=...,type=...>',
+      "the team's accounts matching a filter, listed from the API (e.g. status=active,type=smtp)",
+    )
+    .option(
+      '--include-shared',
+      "include the team's shared account (Sendmux's Amazon SES); left out by default",
+    )
+    .option('--dry-run', 'print what would happen, account by account; enqueue nothing')
     .option('--batch-id <id>', 'name the batch, or resume it (default: a new id, printed)')
     .option(
       '--skip-invalid',
@@ -135,10 +155,61 @@ function csvField(value: string | number | null): string {
 }
 
 function sourceOf(flags: BulkFlags): BulkSource {
-  const given = [flags.file !== undefined, flags.ids !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new UsageError('bulk: give exactly one of --file or --ids');
+  const given = [flags.file, flags.ids, flags.filter].filter((f) => f !== undefined).length;
+  if (given !== 1) throw new UsageError('bulk: give exactly one of --file, --ids or --filter');
   if (flags.file !== undefined) return { kind: 'file', path: flags.file };
+  if (flags.filter !== undefined) return { kind: 'filter', filter: parseFilter(flags.filter) };
   return { kind: 'ids', ids: (flags.ids ?? '').split(',') };
+}
+
+async function runDryRun(flags: BulkFlags, source: BulkSource): Promise<void> {
+  if (flags.wait) throw new UsageError('--dry-run: cannot be used with --wait');
+  const { config } = cliContext();
+  const report = await dryRunBulk(config, {
+    source,
+    action: flags.action,
+    batchId: flags.batchId,
+    includeShared: flags.includeShared,
+  });
+  if (report.invalid > 0 && !flags.skipInvalid) process.exitCode = EXIT_INVALID;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(dryRunJson(report))}\n`);
+    return;
+  }
+  const verb = report.action;
+  const lines = [
+    `dry run (${verb}, ${report.input}): nothing was enqueued`,
+    `  would ${verb}: ${report.wouldEnqueue}`,
+    `  already ${verb === 'deactivate' ? 'inactive' : 'active'}: ${report.already.length}${listed(report.already)}`,
+    `  ${verb} not allowed by the API: ${report.notAllowed.length}${listed(report.notAllowed)}`,
+    `  the shared account, left out (--include-shared): ${report.shared.length}${listed(report.shared)}`,
+    `  not among the team's accounts: ${report.unknown.length}${listed(report.unknown)}`,
+    `  repeated ids: ${report.duplicates}; invalid lines: ${report.invalid}`,
+    ...report.problems.map((p) => `    ${p}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function listed(ids: readonly string[]): string {
+  if (ids.length === 0) return '';
+  const shown = ids.slice(0, 10).join(', ');
+  return ` (${shown}${ids.length > 10 ? `, ... ${ids.length - 10} more` : ''})`;
+}
+
+function dryRunJson(r: DryRunReport) {
+  return {
+    batch_id: r.batchId,
+    action: r.action,
+    dry_run: true,
+    would_enqueue: r.wouldEnqueue,
+    already_in_state: r.already,
+    not_allowed: r.notAllowed,
+    shared: r.shared,
+    unknown: r.unknown,
+    invalid: r.invalid,
+    duplicates: r.duplicates,
+    problems: r.problems,
+  };
 }
 
 async function runBulkCommand(flags: BulkFlags): Promise<void> {
@@ -146,6 +217,10 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     throw new UsageError('--wait-timeout: needs --wait');
   }
   const source = sourceOf(flags);
+  if (flags.dryRun) {
+    await runDryRun(flags, source);
+    return;
+  }
   const { config } = cliContext();
   const signal = flags.wait ? stopSignal() : undefined;
   const progress = flags.wait && !flags.json ? progressView(config.rateLimitPerMinute) : undefined;
@@ -154,6 +229,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     action: flags.action,
     batchId: flags.batchId,
     skipInvalid: flags.skipInvalid,
+    includeShared: flags.includeShared,
     reason: flags.reason,
     chunkSize: flags.chunkSize,
     wait: flags.wait,
@@ -216,9 +292,11 @@ function describePass(p: BulkPassResult): string {
       (p.resumed > 0 ? `, ${p.resumed} already queued` : '') +
       (p.alreadyDone > 0 ? `, ${p.alreadyDone} already done` : '') +
       (p.duplicates > 0 ? `, ${p.duplicates} repeated ids dropped` : '') +
-      (p.invalid > 0 ? `, ${p.invalid} invalid lines skipped` : ''),
+      (p.invalid > 0 ? `, ${p.invalid} invalid lines skipped` : '') +
+      (p.skipped > 0 ? `, ${p.skipped} left out` : ''),
   ];
   for (const problem of p.problems) lines.push(`  ${problem}`);
+  for (const skipped of p.skippedIds) lines.push(`  left out: ${skipped} (--include-shared)`);
   if (p.invalid > p.problems.length) lines.push(`  ... and ${p.invalid - p.problems.length} more`);
   lines.push(`resume or re-check it with: --batch-id ${p.batchId}`);
   return lines.join('\n');

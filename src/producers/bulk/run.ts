@@ -11,16 +11,11 @@
  * its intent is never enqueued twice, and one that has its outcome is left alone for good.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
-import { InvalidInputError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { Action, IntentInput } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
+import type { ProviderItem } from '../../sendmux/schemas.js';
 import {
   addToBatch,
   BATCH_ID_RULE,
@@ -29,14 +24,16 @@ import {
   openBatch,
 } from '../../store/batch-record.js';
 import type { Keys } from '../../store/keys.js';
-import { listIdLines, readIdLines, type IdLine } from './ids.js';
+import {
+  isShared,
+  sharedAccountIds,
+  verdictOf,
+  type AccountLister,
+  type DryRunVerdict,
+} from './accounts.js';
+import { checkInput, openInput, PROBLEMS_SHOWN, type BulkSource } from './input.js';
 
-export type BulkSource =
-  /** A file path; `-` reads standard input. */
-  | { kind: 'file'; path: string }
-  /** Any text stream (one id per line or CSV), e.g. an upload. */
-  | { kind: 'stream'; input: Readable; name: string }
-  | { kind: 'ids'; ids: readonly string[] };
+export type { BulkSource };
 
 export interface BulkRunOptions {
   source: BulkSource;
@@ -46,6 +43,11 @@ export interface BulkRunOptions {
   batchId?: string;
   /** Enqueue the valid ids even if some lines are invalid. */
   skipInvalid?: boolean;
+  /**
+   * Include the team's shared account (Sendmux's Amazon SES). Off by default: it is left out
+   * and counted as skipped, which needs the API (one short listing) unless this is set.
+   */
+  includeShared?: boolean;
   /** Recorded with every intent. Default: `bulk run <batch id>`. */
   reason?: string;
   /** Ids per round trip (batch record + claim + addBulk). @defaultValue 1000 */
@@ -65,6 +67,8 @@ export interface BulkPassCounts {
   alreadyDone: number;
   /** Repeated ids in the input (asked for once). */
   duplicates: number;
+  /** Left out on purpose (the shared account). */
+  skipped: number;
 }
 
 export interface BulkPassResult extends BulkPassCounts {
@@ -76,6 +80,8 @@ export interface BulkPassResult extends BulkPassCounts {
   invalid: number;
   /** The first invalid lines, with their numbers. */
   problems: string[];
+  /** The first accounts left out, with why. */
+  skippedIds: string[];
   /** Where the ids came from, as shown to users. */
   input: string;
 }
@@ -84,10 +90,9 @@ export interface BulkDeps {
   producer: Producer;
   redis: Redis;
   keys: Keys;
+  /** The API, read through the rate budget: for `filter`, the shared-account guard, dry runs. */
+  accounts?: AccountLister;
 }
-
-/** Invalid lines reported by name; the rest are counted. */
-const PROBLEMS_SHOWN = 20;
 
 /** A new batch id: sortable by time, unique enough to never meet another. */
 export function newBatchId(now = new Date()): string {
@@ -111,24 +116,10 @@ export async function runBulkPass(
     throw new UsageError(`--batch-id: "${batchId}" ${BATCH_ID_RULE_TEXT}`);
   }
   const chunkSize = Math.max(1, options.chunkSize ?? 1000);
-  const input = await openInput(options.source);
+  const input = await openInput(options.source, deps.accounts);
   try {
-    // Pass 1: every line checked, nothing enqueued.
-    let valid = 0;
-    let invalid = 0;
-    const problems: string[] = [];
-    for await (const l of input.lines()) {
-      if (l.problem === undefined) {
-        valid++;
-      } else {
-        invalid++;
-        if (problems.length < PROBLEMS_SHOWN) problems.push(l.problem);
-      }
-    }
-    if (invalid > 0 && !options.skipInvalid) {
-      throw new InvalidInputError(input.name, invalid, problems);
-    }
-    if (valid === 0) throw new UsageError(`${input.name}: no account ids`);
+    const { invalid, problems } = await checkInput(input, options.skipInvalid ?? false);
+    const shared = await sharedGuard(deps, options);
 
     // Pass 2: into the batch, then onto the queue, a chunk at a time.
     const opened = await openBatch(deps.redis, deps.keys, {
@@ -148,7 +139,9 @@ export async function runBulkPass(
       resumed: 0,
       alreadyDone: 0,
       duplicates: 0,
+      skipped: 0,
     };
+    const skippedIds: string[] = [];
     const reason = options.reason ?? `bulk run ${batchId}`;
     let chunk: string[] = [];
     const flush = async () => {
@@ -183,6 +176,11 @@ export async function runBulkPass(
     for await (const l of input.lines()) {
       if (l.id === undefined) continue;
       counts.read++;
+      if (shared && (l.item ? isShared(l.item) : shared.has(l.id))) {
+        counts.skipped++;
+        if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
+        continue;
+      }
       chunk.push(l.id);
       if (chunk.length >= chunkSize) await flush();
     }
@@ -190,79 +188,125 @@ export async function runBulkPass(
     await endBatchPass(deps.redis, deps.keys, batchId, opened.pass, {
       invalid,
       duplicates: counts.duplicates,
-      skipped: 0,
+      skipped: counts.skipped,
     });
-    return { batchId, action, pass: opened.pass, invalid, problems, input: input.name, ...counts };
+    return {
+      batchId,
+      action,
+      pass: opened.pass,
+      invalid,
+      problems,
+      skippedIds,
+      input: input.name,
+      ...counts,
+    };
   } finally {
     await input.close();
   }
 }
 
-interface Input {
-  name: string;
-  /** A fresh reading of the input from its start. */
-  lines(): AsyncIterable<IdLine>;
-  close(): Promise<void>;
-}
-
-async function openInput(source: BulkSource): Promise<Input> {
-  switch (source.kind) {
-    case 'ids':
-      return {
-        name: '--ids',
-        // eslint-disable-next-line @typescript-eslint/require-await -- an async view of a list
-        lines: async function* () {
-          yield* listIdLines(source.ids);
-        },
-        close: async () => {},
-      };
-    case 'file':
-      if (source.path !== '-') {
-        const name = `--file ${source.path}`;
-        return {
-          name,
-          lines: () => readIdLines(readable(source.path), name),
-          close: async () => {},
-        };
-      }
-      return spooled(process.stdin, 'stdin (--file -)');
-    case 'stream':
-      return spooled(source.input, source.name);
+/** The shared accounts' ids to leave out; undefined when they are included. */
+async function sharedGuard(
+  deps: BulkDeps,
+  options: Pick<BulkRunOptions, 'includeShared' | 'source'>,
+): Promise<Set<string> | undefined> {
+  if (options.includeShared) return undefined;
+  // A listing says, account by account, which one is shared.
+  if (options.source.kind === 'filter') return new Set();
+  if (!deps.accounts) {
+    throw new UsageError(
+      'bulk: keeping the shared account out needs the API (SENDMUX_API_KEY) to find it; --include-shared skips the check',
+    );
   }
+  return sharedAccountIds(deps.accounts);
 }
 
-function readable(path: string): Readable {
-  const stream = createReadStream(path);
-  // An unreadable file fails the run with a usage error that names it.
-  const out = new PassThrough();
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    out.destroy(new UsageError(`--file ${path}: cannot read it (${err.code ?? err.message})`));
-  });
-  return stream.pipe(out);
+export interface DryRunReport {
+  batchId: string;
+  action: Action;
+  input: string;
+  /** Valid ids read (repeats included). */
+  read: number;
+  /** Accounts a run would enqueue. */
+  wouldEnqueue: number;
+  /** Already in the asked state (inactive for deactivate, active for activate). */
+  already: string[];
+  /** The API says the action is not allowed on them (`allowed_actions`). */
+  notAllowed: string[];
+  /** The shared account, left out without --include-shared. */
+  shared: string[];
+  /** Not among the team's accounts. */
+  unknown: string[];
+  invalid: number;
+  problems: string[];
+  duplicates: number;
 }
 
-/** A stream can be read once: the first reading copies it to a temporary file. */
-async function spooled(stream: Readable, name: string): Promise<Input> {
-  const dir = await mkdtemp(join(tmpdir(), 'sdx-bulk-'));
-  const path = join(dir, 'input');
-  let copied = false;
-  return {
-    name,
-    async *lines() {
-      if (copied) {
-        yield* readIdLines(createReadStream(path), name);
-        return;
+/**
+ * What a run would do, from the API's view of each account; enqueues nothing and writes no
+ * batch. Reads the team's accounts once (a listing, through the rate budget), or the filter's.
+ */
+export async function dryRunBulk(
+  deps: Pick<BulkDeps, 'accounts'>,
+  options: BulkRunOptions,
+): Promise<DryRunReport> {
+  const action = options.action ?? 'deactivate';
+  const batchId = options.batchId ?? newBatchId();
+  if (!BATCH_ID_RULE.test(batchId)) {
+    throw new UsageError(`--batch-id: "${batchId}" ${BATCH_ID_RULE_TEXT}`);
+  }
+  if (!deps.accounts) throw new UsageError('--dry-run: needs the API (SENDMUX_API_KEY)');
+  const input = await openInput(options.source, deps.accounts);
+  try {
+    const { invalid, problems } = await checkInput(input, true);
+    // Only what a verdict needs, per account of the team (not kept for a filter: each line has it).
+    type Known = Pick<ProviderItem, 'status' | 'is_shared' | 'type' | 'allowed_actions'>;
+    const known = new Map<string, Known>();
+    if (!input.fromApi) {
+      for await (const item of deps.accounts.list({})) {
+        known.set(item.id, {
+          status: item.status,
+          is_shared: item.is_shared,
+          type: item.type,
+          allowed_actions: item.allowed_actions,
+        });
       }
-      const copy = createWriteStream(path);
-      const tee = new PassThrough();
-      stream.pipe(tee);
-      tee.pipe(copy);
-      yield* readIdLines(tee, name);
-      await finished(copy);
-      copied = true;
-    },
-    async close() {
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+    }
+    const report: DryRunReport = {
+      batchId,
+      action,
+      input: input.name,
+      read: 0,
+      wouldEnqueue: 0,
+      already: [],
+      notAllowed: [],
+      shared: [],
+      unknown: [],
+      invalid,
+      problems,
+      duplicates: 0,
+    };
+    const lists: Record<Exclude<DryRunVerdict, 'would_enqueue'>, string[]> = {
+      already: report.already,
+      not_allowed: report.notAllowed,
+      shared: report.shared,
+      unknown: report.unknown,
+    };
+    const seen = new Set<string>();
+    for await (const l of input.lines()) {
+      if (l.id === undefined) continue;
+      report.read++;
+      if (seen.has(l.id)) {
+        report.duplicates++;
+        continue;
+      }
+      seen.add(l.id);
+      const verdict = verdictOf(action, l.item ?? known.get(l.id), options.includeShared ?? false);
+      if (verdict === 'would_enqueue') report.wouldEnqueue++;
+      else lists[verdict].push(l.id);
+    }
+    return report;
+  } finally {
+    await input.close();
+  }
 }
