@@ -23,6 +23,7 @@ export {
   SOURCES,
   type AccountState,
   type Action,
+  type ActionCancelledEvent,
   type ActionEvent,
   type ActionFailedEvent,
   type ActionSucceededEvent,
@@ -47,12 +48,16 @@ export {
 } from './ops/enqueue-actions.js';
 export {
   batchReport,
+  cancelBatch,
+  dryRunBulk,
   getBatch,
   listBatches,
   startBulkRun,
   type BatchReportRow,
   type BulkPassResult,
   type BulkRunResult,
+  type CancelResult,
+  type DryRunReport,
   type StartBulkRunOptions,
 } from './ops/bulk.js';
 export type { BulkSource } from './producers/bulk/run.js';

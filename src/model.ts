@@ -93,16 +93,21 @@ export function fingerprint(intent: Pick<Intent, 'action' | 'providerId' | 'sour
 }
 
 /** Where an intent stands: `queued` until exactly one terminal state is recorded. */
-export const INTENT_STATES = ['queued', 'succeeded', 'failed', 'superseded'] as const;
+export const INTENT_STATES = ['queued', 'succeeded', 'failed', 'superseded', 'cancelled'] as const;
 export type IntentState = (typeof INTENT_STATES)[number];
-export const TERMINAL_STATES = ['succeeded', 'failed', 'superseded'] as const;
+export const TERMINAL_STATES = ['succeeded', 'failed', 'superseded', 'cancelled'] as const;
 export type TerminalState = (typeof TERMINAL_STATES)[number];
 export function isTerminal(state: string | undefined): state is TerminalState {
   return (TERMINAL_STATES as readonly string[]).includes(state ?? '');
 }
 
 /** Event types on the stream; each intent gets exactly one of the `action.*` ones. */
-export const EVENT_TYPES = ['action.succeeded', 'action.failed', 'action.superseded'] as const;
+export const EVENT_TYPES = [
+  'action.succeeded',
+  'action.failed',
+  'action.superseded',
+  'action.cancelled',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -162,7 +167,19 @@ export interface ActionSupersededEvent extends EventCommon {
   superseded_by: string;
 }
 
-export type ActionEvent = ActionSucceededEvent | ActionFailedEvent | ActionSupersededEvent;
+/** Cancelled before it ran (`batch cancel`): it never called the API. */
+export interface ActionCancelledEvent extends EventCommon {
+  type: 'action.cancelled';
+  http_status: null;
+  error_code: null;
+  error_message: null;
+  request_id: null;
+  account_status: null;
+  superseded_by: null;
+}
+
+export type ActionEvent =
+  ActionSucceededEvent | ActionFailedEvent | ActionSupersededEvent | ActionCancelledEvent;
 
 /**
  * What the API said about an account after a call or a read: the part of its state this

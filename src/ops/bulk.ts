@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
 import {
+  bulkKey,
   dryRunBulk as dryRunPass,
   runBulkPass,
   type BulkPassCounts,
@@ -14,18 +15,24 @@ import {
   type BulkRunOptions,
   type DryRunReport,
 } from '../producers/bulk/run.js';
+import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
+import { createActionQueue, type ActionQueue } from '../queue/queue.js';
 import { createRedis } from '../redis.js';
 import { createSendmuxClient } from '../sendmux/client.js';
 import {
   BATCH_ID_RULE,
   BATCH_ID_RULE_TEXT,
+  closeBatchAccount,
+  markBatchCancelled,
   listBatches as listBatchRecords,
   readBatch,
   readBatchAccounts,
   type BatchRecord,
 } from '../store/batch-record.js';
+import { readBindings, type Binding } from '../store/binding.js';
 import { keysFor, type Keys } from '../store/keys.js';
+import { recordOutcome } from '../store/record-outcome.js';
 import { limiterFor } from '../worker/backoff.js';
 
 export interface StartBulkRunOptions extends BulkRunOptions {
@@ -169,7 +176,7 @@ export async function listBatches(config: Config, limit = 100): Promise<BatchRec
 export interface BatchReportRow {
   provider_id: string;
   /** `queued` until the account's intent has its outcome. */
-  outcome: 'queued' | 'succeeded' | 'failed' | 'superseded';
+  outcome: 'queued' | 'succeeded' | 'failed' | 'superseded' | 'cancelled';
   /** The account's status after the action (succeeded only). */
   status: string | null;
   error_code: string | null;
@@ -220,4 +227,130 @@ export async function* batchReport(
   } finally {
     await redis.quit();
   }
+}
+
+export interface CancelResult {
+  batch_id: string;
+  /** Jobs not started yet, removed from the queue: their intents ended `cancelled`. */
+  cancelled: number;
+  /** Running when asked (their job is locked by a worker): they finish. */
+  running: number;
+  /** Already had their outcome. */
+  already_done: number;
+}
+
+/** Accounts cancelled side by side (each: a job lookup, a removal, an outcome). */
+const CANCEL_CONCURRENCY = 50;
+
+/**
+ * Cancel what is left of a batch: every job not started yet is removed from the queue and its
+ * intent ends `cancelled` (one `action.cancelled` event each, never a call); running ones
+ * finish. Throws a UsageError if there is no such batch.
+ */
+export async function cancelBatch(config: Config, batchId: string): Promise<CancelResult> {
+  checkBatchId(batchId);
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const queue = createActionQueue(config, redis);
+  queue.on('error', () => undefined);
+  const keys = keysFor(config.prefix);
+  const result: CancelResult = { batch_id: batchId, cancelled: 0, running: 0, already_done: 0 };
+  try {
+    const batch = await mustRead(redis, keys, batchId);
+    await markBatchCancelled(redis, keys, batchId);
+    let page: string[] = [];
+    const cancelPage = async () => {
+      const ids = page;
+      page = [];
+      const bindings = await readBindings(
+        redis,
+        keys,
+        ids.map((id) => bulkKey(batchId, id)),
+      );
+      const outcomes = await Promise.all(
+        ids.map((id, i) => cancelOne(redis, queue, keys, config, batch, id, bindings[i])),
+      );
+      for (const o of outcomes) result[o]++;
+    };
+    for await (const { provider_id, event } of readBatchAccounts(redis, keys, batchId)) {
+      if (event) {
+        result.already_done++;
+        continue;
+      }
+      page.push(provider_id);
+      if (page.length >= CANCEL_CONCURRENCY) await cancelPage();
+    }
+    if (page.length > 0) await cancelPage();
+    return result;
+  } finally {
+    await queue.close();
+    await redis.quit();
+  }
+}
+
+async function cancelOne(
+  redis: Redis,
+  queue: ActionQueue,
+  keys: Keys,
+  config: Config,
+  batch: BatchRecord,
+  providerId: string,
+  binding: Binding | undefined,
+): Promise<'cancelled' | 'running' | 'already_done'> {
+  const key = bulkKey(batch.batch_id, providerId);
+  if (binding && binding.state !== 'queued') return 'already_done';
+  const jobId = binding ? jobIdFor(key, binding.seq) : undefined;
+  const job = jobId ? await queue.getJob(jobId) : undefined;
+  if (job) {
+    try {
+      // BullMQ refuses to remove a job a worker holds: that one is running, and finishes.
+      await job.remove();
+    } catch {
+      return 'running';
+    }
+  }
+  if (!binding) {
+    // Added to the batch, never bound (a pass killed between the two): nothing to run; the
+    // account is closed in the batch so that a resume leaves it alone.
+    const closed = await closeBatchAccount(redis, keys, batch.batch_id, {
+      type: 'action.cancelled',
+      provider_id: providerId,
+      action: batch.action,
+      idempotency_key: key,
+      job_id: '',
+      source: 'bulk',
+      source_ref: batch.batch_id,
+      reason: '',
+      http_status: null,
+      error_code: null,
+      error_message: null,
+      request_id: null,
+      account_status: null,
+      superseded_by: null,
+      attempts: 0,
+      at: new Date().toISOString(),
+    });
+    return closed ? 'cancelled' : 'already_done';
+  }
+  const recorded = await recordOutcome(
+    redis,
+    keys,
+    config,
+    {
+      intent: job?.data ?? {
+        action: binding.action,
+        providerId,
+        idempotencyKey: key,
+        source: 'bulk',
+        sourceRef: batch.batch_id,
+        reason: '',
+      },
+      seq: binding.seq,
+      jobId: jobId ?? '',
+      attempts: job?.attemptsMade ?? 0,
+      at: new Date(),
+      outcome: 'cancelled',
+    },
+    undefined,
+  );
+  return recorded === 'recorded' ? 'cancelled' : 'already_done';
 }

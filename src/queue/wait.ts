@@ -9,6 +9,7 @@ export interface WaitProgress {
   succeeded: number;
   failed: number;
   superseded: number;
+  cancelled: number;
 }
 
 export interface WaitOptions {
@@ -42,6 +43,7 @@ export async function waitForIntents(
     succeeded: 0,
     failed: 0,
     superseded: 0,
+    cancelled: 0,
   };
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const chunk = 1_000;

@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Action, ActionEvent } from '../model.js';
-import { decodeEvent } from './event-codec.js';
+import { decodeEvent, encodeEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
@@ -39,6 +39,11 @@ export const BT = {
   succeeded: 'succeeded',
   failed: 'failed',
   superseded: 'superseded',
+  cancelled: 'cancelled',
+  /** Accounts with an outcome, whatever it is (the sum of the four above). */
+  done: 'done',
+  /** When `batch cancel` ran (ms). */
+  cancelledAt: 'cancelled_at',
 } as const;
 
 /** Batch ids: what `--batch-id` accepts (they become part of Redis keys and idempotency keys). */
@@ -62,6 +67,9 @@ export interface BatchRecord {
   succeeded: number;
   failed: number;
   superseded: number;
+  cancelled: number;
+  /** When `batch cancel` ran, if it did. */
+  cancelled_at: string | null;
   skipped: number;
   invalid: number;
   duplicates: number;
@@ -158,9 +166,8 @@ const endPassScript = defineScript(`
 redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
 redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
 redis.call('DEL', KEYS[2])
-local b = redis.call('HMGET', KEYS[1], '${BT.total}', '${BT.succeeded}', '${BT.failed}', '${BT.superseded}')
-local done = (tonumber(b[2]) or 0) + (tonumber(b[3]) or 0) + (tonumber(b[4]) or 0)
-if done >= (tonumber(b[1]) or 0) then redis.call('HSETNX', KEYS[1], '${BT.finishedAt}', ARGV[1]) end
+local b = redis.call('HMGET', KEYS[1], '${BT.total}', '${BT.done}')
+if (tonumber(b[2]) or 0) >= (tonumber(b[1]) or 0) then redis.call('HSETNX', KEYS[1], '${BT.finishedAt}', ARGV[1]) end
 return 1
 `);
 
@@ -188,7 +195,7 @@ function iso(ms: string | undefined): string | null {
 function toRecord(batchId: string, h: Record<string, string>): BatchRecord {
   const n = (k: string) => Number(h[k] ?? 0) || 0;
   const total = n(BT.total);
-  const done = n(BT.succeeded) + n(BT.failed) + n(BT.superseded);
+  const done = n(BT.done);
   return {
     batch_id: batchId,
     action: (h[BT.action] ?? 'deactivate') as Action,
@@ -204,6 +211,8 @@ function toRecord(batchId: string, h: Record<string, string>): BatchRecord {
     succeeded: n(BT.succeeded),
     failed: n(BT.failed),
     superseded: n(BT.superseded),
+    cancelled: n(BT.cancelled),
+    cancelled_at: iso(h[BT.cancelledAt]),
     skipped: n(BT.skipped),
     invalid: n(BT.invalid),
     duplicates: n(BT.duplicates),
@@ -260,4 +269,46 @@ export async function* readBatchAccounts(
       yield { provider_id: id, event: value === '' ? undefined : decodeEvent(undefined, value) };
     }
   } while (cursor !== '0');
+}
+
+/** Note that the batch was cancelled (the first time only). */
+export async function markBatchCancelled(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  now = Date.now(),
+): Promise<void> {
+  await redis.hsetnx(keys.batch(batchId), BT.cancelledAt, now);
+}
+
+// KEYS: accounts, batch. ARGV: account id, event JSON, outcome, now ms.
+const closeScript = defineScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= '' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+local done = redis.call('HINCRBY', KEYS[2], '${BT.done}', 1)
+local b = redis.call('HMGET', KEYS[2], '${BT.enqueueDone}', '${BT.total}')
+if b[1] == '1' and done >= (tonumber(b[2]) or 0) then
+  redis.call('HSETNX', KEYS[2], '${BT.finishedAt}', ARGV[4])
+end
+return 1
+`);
+
+/**
+ * Give an account of the batch that never had an intent (added, then the pass was killed
+ * before its key was bound) its end in the batch, as `event`. Only while it is still open.
+ */
+export async function closeBatchAccount(
+  redis: Redis,
+  keys: Keys,
+  batchId: string,
+  event: ActionEvent,
+  now = Date.now(),
+): Promise<boolean> {
+  const reply = await closeScript(
+    redis,
+    [keys.batchAccounts(batchId), keys.batch(batchId)],
+    [event.provider_id, encodeEvent(event), event.type.slice('action.'.length), now],
+  );
+  return reply === 1;
 }

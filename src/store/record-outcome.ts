@@ -36,7 +36,7 @@ local now, outcome, provider, key, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], A
 redis.call('HSET', KEYS[2], '${B.state}', outcome, '${B.finishedAt}', now, '${B.event}', event)
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('ZREM', KEYS[6], key)
-if outcome ~= 'superseded' then
+if outcome ~= 'superseded' and outcome ~= 'cancelled' then
   local lastSeq, statusSeq, shownMs = unpack(redis.call('HMGET', KEYS[3], '${S.lastSeq}', '${S.statusSeq}', '${S.updatedAtMs}'))
   local mine = tonumber(seq)
   if not lastSeq or tonumber(lastSeq) <= mine then
@@ -61,8 +61,8 @@ if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 if ARGV[12] == '1' and redis.call('HEXISTS', KEYS[9], provider) == 1 then
   redis.call('HSET', KEYS[9], provider, event)
   redis.call('HINCRBY', KEYS[8], outcome, 1)
-  local b = redis.call('HMGET', KEYS[8], '${BT.enqueueDone}', '${BT.total}', '${BT.succeeded}', '${BT.failed}', '${BT.superseded}')
-  local done = (tonumber(b[3]) or 0) + (tonumber(b[4]) or 0) + (tonumber(b[5]) or 0)
+  local done = redis.call('HINCRBY', KEYS[8], '${BT.done}', 1)
+  local b = redis.call('HMGET', KEYS[8], '${BT.enqueueDone}', '${BT.total}')
   if b[1] == '1' and done >= (tonumber(b[2]) or 0) then
     redis.call('HSETNX', KEYS[8], '${BT.finishedAt}', now)
   end
@@ -97,7 +97,11 @@ export interface Superseded extends OutcomeBase {
   /** Key of the newer intent for the same account. */
   by: string;
 }
-export type Outcome = Success | Failure | Superseded;
+/** Cancelled before it ran: its job was removed from the queue. */
+export interface Cancelled extends OutcomeBase {
+  outcome: 'cancelled';
+}
+export type Outcome = Success | Failure | Superseded | Cancelled;
 
 export type RecordResult = 'recorded' | 'lost' | 'stale' | 'terminal';
 
@@ -172,6 +176,25 @@ function eventOf(o: Outcome, at: string): ActionEvent {
         request_id: null,
         account_status: null,
         superseded_by: o.by,
+        attempts,
+        at,
+      };
+    case 'cancelled':
+      return {
+        type: 'action.cancelled',
+        provider_id,
+        action,
+        idempotency_key,
+        job_id,
+        source,
+        source_ref,
+        reason,
+        http_status: null,
+        error_code: null,
+        error_message: null,
+        request_id: null,
+        account_status: null,
+        superseded_by: null,
         attempts,
         at,
       };

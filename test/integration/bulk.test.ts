@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
 import {
   batchReport,
+  cancelBatch,
   dryRunBulk,
   getBatch,
   listBatches,
@@ -395,5 +396,49 @@ describe('bulk runs', () => {
     expect(p.sim.stats().executions.total).toBe(mutationsBefore);
     expect(await jobCount(p)).toBe(jobsBefore);
     expect(await getBatch(p.config, 'dry')).toBeUndefined();
+  });
+
+  it('cancel removes the jobs not started (one action.cancelled each, never a call); running ones finish', async () => {
+    p = await startPipeline({ workers: 0, sim: { accounts: 8 } });
+    const ids = Array.from({ length: 6 }, (_, i) => simAccountId(i + 1));
+    p.sim.script(ids[0] ?? '', [{ kind: 'delay', ms: 1_500 }]);
+    p.sim.script(ids[1] ?? '', [{ kind: 'delay', ms: 1_500 }]);
+    await startBulkRun(p.config, { source: { kind: 'ids', ids }, batchId: 'to-cancel' });
+    await p.addWorker({ concurrency: 2 });
+    // The first two are running (their calls take 1.5 s); the other four wait for a slot.
+    const deadline = Date.now() + 5_000;
+    while ((await p.producer.queue.getActiveCount()) < 2) {
+      if (Date.now() > deadline) throw new Error('the first two jobs never became active');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const result = await cancelBatch(p.config, 'to-cancel');
+    expect(result).toEqual({ batch_id: 'to-cancel', cancelled: 4, running: 2, already_done: 0 });
+    const { batch, done } = await startBulkRun(p.config, {
+      source: { kind: 'ids', ids },
+      batchId: 'to-cancel',
+      wait: true,
+      waitTimeoutMs: 10_000,
+      pollMs: 50,
+    });
+    expect(done).toBe(true);
+    expect(batch).toMatchObject({ total: 6, succeeded: 2, cancelled: 4, queued: 0 });
+    expect(batch.cancelled_at).not.toBeNull();
+    const report = await rows(p, 'to-cancel');
+    expect(report.filter((r) => r.outcome === 'cancelled').map((r) => r.provider_id)).toEqual(
+      ids.slice(2),
+    );
+    for (const id of ids.slice(2)) {
+      expect(p.sim.stats().executions.byAccount[id]).toBeUndefined();
+      expect(p.sim.account(id)?.status).toBe('active');
+    }
+    const cancelled = await p.events('action.cancelled');
+    expect(cancelled.map((e) => e.provider_id).sort()).toEqual(ids.slice(2));
+    expect(await p.producer.queue.getWaitingCount()).toBe(0);
+    // Cancelling again finds nothing left to cancel.
+    expect(await cancelBatch(p.config, 'to-cancel')).toMatchObject({
+      cancelled: 0,
+      running: 0,
+      already_done: 6,
+    });
   });
 });

@@ -6,6 +6,7 @@ import { ACTIONS, type Action } from '../../model.js';
 import {
   BATCH_REPORT_COLUMNS,
   batchReport,
+  cancelBatch,
   dryRunBulk,
   getBatch,
   listBatches,
@@ -107,6 +108,27 @@ export function registerBulk(program: Command): void {
       }
       process.stdout.write(
         flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${describeBatch(record)}\n`,
+      );
+    });
+  batch
+    .command('cancel')
+    .description(
+      'remove the jobs of a batch not started yet (they end cancelled); running ones finish',
+    )
+    .argument('<batchId>')
+    .option('--json', 'print JSON')
+    .action(async (batchId: string, flags: { json?: boolean }) => {
+      const { config } = cliContext();
+      if (!(await getBatch(config, batchId))) {
+        process.stderr.write(`no batch ${batchId}\n`);
+        process.exitCode = EXIT_ACTION_FAILED;
+        return;
+      }
+      const r = await cancelBatch(config, batchId);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(r)}\n`
+          : `batch ${batchId}: ${r.cancelled} cancelled, ${r.running} running (they finish), ${r.already_done} already done\n`,
       );
     });
   batch
@@ -261,7 +283,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
     return;
   }
-  if (batch.failed > 0 || batch.superseded > 0) process.exitCode = EXIT_ACTION_FAILED;
+  if (batch.succeeded < batch.total) process.exitCode = EXIT_ACTION_FAILED;
 }
 
 /** The `--json` summary: the fields the issue names first, then the rest. */
@@ -275,6 +297,7 @@ function summaryOf(pass: BulkPassResult, batch: BatchRecord) {
     invalid: pass.invalid,
     duplicates: pass.duplicates,
     superseded: batch.superseded,
+    cancelled: batch.cancelled,
     queued: batch.queued,
     action: batch.action,
     pass: pass.pass,
@@ -303,10 +326,10 @@ function describePass(p: BulkPassResult): string {
 }
 
 function describeBatch(b: BatchRecord): string {
-  const done = b.succeeded + b.failed + b.superseded;
+  const done = b.total - b.queued;
   return [
     `batch ${b.batch_id}: ${b.action}, ${b.total} accounts`,
-    `  done ${done}/${b.total}: ${b.succeeded} succeeded, ${b.failed} failed, ${b.superseded} superseded; ${b.queued} queued`,
+    `  done ${done}/${b.total}: ${b.succeeded} succeeded, ${b.failed} failed, ${b.superseded} superseded, ${b.cancelled} cancelled; ${b.queued} queued`,
     `  skipped ${b.skipped}, invalid lines ${b.invalid}, repeated ids ${b.duplicates} (last pass)`,
     `  created ${b.created_at}, passes ${b.passes}, ${b.finished_at ? `finished ${b.finished_at}` : 'not finished'}`,
   ].join('\n');
@@ -337,7 +360,7 @@ function progressView(ratePerMinute: number): {
   let barStarted = false;
   return {
     update(b) {
-      const done = b.succeeded + b.failed + b.superseded;
+      const done = b.total - b.queued;
       firstDone ??= done;
       const elapsedS = Math.max(0.001, (Date.now() - started) / 1000);
       const observed = (done - firstDone) / elapsedS;

@@ -109,8 +109,8 @@ function progressPrinter(): (p: WaitProgress) => void {
   let last = '';
   let lastAt = 0;
   return (p) => {
-    const done = p.succeeded + p.failed + p.superseded;
-    const line = `progress: ${done}/${p.total} done (${p.succeeded} succeeded, ${p.failed} failed, ${p.superseded} superseded)`;
+    const done = p.succeeded + p.failed + p.superseded + p.cancelled;
+    const line = `progress: ${done}/${p.total} done (${p.succeeded} succeeded, ${p.failed} failed, ${p.superseded} superseded${p.cancelled > 0 ? `, ${p.cancelled} cancelled` : ''})`;
     const now = Date.now();
     if (line === last || (now - lastAt < 2_000 && done < p.total)) return;
     last = line;
