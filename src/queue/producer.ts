@@ -66,17 +66,21 @@ export function createProducer(deps: {
       if (!seen) unique.set(claim.key, { intent, claim });
     }
     const entries = [...unique.values()];
-    const conflict = await findConflict(
-      redis,
-      keys,
-      entries.map((e) => e.claim),
-    );
-    if (conflict) {
-      throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
+    const chunkSize = Math.max(1, options.chunkSize ?? 500);
+    // Across chunks, a conflict in a later one must stop the earlier ones: check them all
+    // first. One chunk is all-or-nothing by itself (the claim script checks before it writes).
+    if (entries.length > chunkSize) {
+      const conflict = await findConflict(
+        redis,
+        keys,
+        entries.map((e) => e.claim),
+      );
+      if (conflict) {
+        throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
+      }
     }
 
     const byKey = new Map<string, EnqueueResult>();
-    const chunkSize = Math.max(1, options.chunkSize ?? 500);
     const enqueuedAt = new Date().toISOString();
     for (let i = 0; i < entries.length; i += chunkSize) {
       const chunk = entries.slice(i, i + chunkSize);

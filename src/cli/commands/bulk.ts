@@ -15,7 +15,7 @@ import {
   type DryRunReport,
 } from '../../ops/bulk.js';
 import { parseFilter } from '../../producers/bulk/accounts.js';
-import type { BulkSource } from '../../producers/bulk/run.js';
+import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
 import type { BatchRecord } from '../../store/batch-record.js';
 import { cliContext, stopSignal } from '../context.js';
 import {
@@ -84,9 +84,9 @@ export function registerBulk(program: Command): void {
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option(
       '--chunk-size <n>',
-      'ids per round trip to Redis (batch record, claim, addBulk)',
+      'ids per round trip to Redis (batch record, claim, addBulk); 4 chunks are in flight at once',
       intOption('--chunk-size', 1, 10_000),
-      1000,
+      DEFAULT_CHUNK,
     )
     .action(async (flags: BulkFlags) => {
       await runBulkCommand(flags);
