@@ -56,6 +56,7 @@ export function createContext(opts: SimulatorOptions): SimContext {
     limiter: new RateLimiter(
       count('rateLimit', opts.rateLimit, 600, 0),
       count('rateWindowMs', opts.rateWindowMs, 60_000, 1),
+      opts.rateAligned ?? false,
     ),
     faults: new FaultController(opts.random ?? Math.random, opts.faults),
     stats: new StatsCollector(),

@@ -1,6 +1,8 @@
 /**
  * Fixed-window rate limit per API key. A key's window opens at its first request and lasts
- * `windowMs`; the counter resets when the next request arrives after the window end.
+ * `windowMs`; the counter resets when the next request arrives after the window end. With
+ * `aligned`, windows are aligned to the clock instead (`[k * windowMs, (k + 1) * windowMs)`),
+ * as many real APIs count them.
  * Times are passed in by the caller (the simulator's injectable clock).
  *
  * Every answer carries X-RateLimit-Limit / -Remaining / -Reset (unix seconds). With a limit
@@ -28,6 +30,7 @@ export class RateLimiter {
   constructor(
     readonly limit: number,
     readonly windowMs: number,
+    readonly aligned = false,
   ) {}
 
   get enabled(): boolean {
@@ -43,7 +46,7 @@ export class RateLimiter {
   hit(key: string, nowMs: number, headers: Record<string, string>): RateVerdict {
     let w = this.windows.get(key);
     if (w === undefined || nowMs >= w.start + this.windowMs) {
-      w = { start: nowMs, count: 0 };
+      w = { start: this.aligned ? nowMs - (nowMs % this.windowMs) : nowMs, count: 0 };
       this.windows.set(key, w);
     }
     w.count++;
@@ -57,7 +60,8 @@ export class RateLimiter {
 
   /** Headers for a request that is not attributed to any key (e.g. 401): a fresh, unconsumed window. */
   preview(nowMs: number, headers: Record<string, string>): void {
-    this.write(headers, this.reportedLimit, nowMs + this.windowMs);
+    const start = this.aligned ? nowMs - (nowMs % this.windowMs) : nowMs;
+    this.write(headers, this.reportedLimit, start + this.windowMs);
   }
 
   reset(): void {

@@ -115,6 +115,8 @@ export interface SimulatorOptions {
   /** Requests per window per API key; 0 turns limiting off (still counted and reported). */
   rateLimit?: number;
   rateWindowMs?: number;
+  /** Rate windows aligned to the clock (`[k * window, (k + 1) * window)`), not to a key's first request. */
+  rateAligned?: boolean;
   faults?: Partial<SimFaults>;
   idempotencyTtlMs?: number;
   random?: () => number;

@@ -9,6 +9,7 @@ interface SimFlags {
   accounts: number;
   apiKey: string;
   rateLimit: number;
+  rateAligned?: boolean;
   rateWindowMs: number;
   error500Rate: number;
   error503Rate: number;
@@ -34,6 +35,7 @@ export function registerSim(program: Command): void {
       600,
     )
     .option('--rate-window-ms <ms>', 'rate-limit window', intOption('--rate-window-ms', 1), 60_000)
+    .option('--rate-aligned', "align rate windows to the clock (not to a key's first request)")
     .option(
       '--error500-rate <p>',
       'probability of a 500 on actions',
@@ -77,6 +79,7 @@ export function registerSim(program: Command): void {
         apiKey: flags.apiKey,
         rateLimit: flags.rateLimit,
         rateWindowMs: flags.rateWindowMs,
+        rateAligned: flags.rateAligned,
         faults: {
           error500Rate: flags.error500Rate,
           error503Rate: flags.error503Rate,

@@ -97,6 +97,23 @@ describe('RateLimiter', () => {
   });
 });
 
+describe('RateLimiter aligned to the clock', () => {
+  it('counts [k * window, (k + 1) * window), whenever the first request came', () => {
+    const l = new RateLimiter(2, 1_000, true);
+    const h: Record<string, string> = {};
+    expect(l.hit('a', 1_700, h).allowed).toBe(true);
+    expect(h['x-ratelimit-reset']).toBe('2'); // the window ends at 2.000 s, not at 2.700 s
+    expect(l.hit('a', 1_800, {}).allowed).toBe(true);
+    expect(l.hit('a', 1_999, {})).toEqual({ allowed: false, retryAfterS: 1 });
+    // A new window at 2.000 s (an unaligned one would still run until 2.700 s).
+    expect(l.hit('a', 2_000, h).allowed).toBe(true);
+    expect(h).toMatchObject({ 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '3' });
+    const p: Record<string, string> = {};
+    l.preview(2_500, p);
+    expect(p['x-ratelimit-reset']).toBe('3');
+  });
+});
+
 describe('FaultController', () => {
   it('uses scripted steps first, then one RNG draw per request', () => {
     const draws = [0.1, 0.3, 0.5, 0.7, 0.95];
