@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -182,6 +183,24 @@ describe('bulk CLI', () => {
     expect(invalid.code).toBe(2);
     expect(invalid.stdout).toContain('item 1: "nope"');
     expect(invalid.stdout).toContain('would deactivate: 1');
+  });
+
+  it('--wait on a terminal shows a progress bar, then the summary', async () => {
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const bin = fileURLToPath(new URL('../../bin/sendmux-deactivator.js', import.meta.url));
+    const ids = [simAccountId(30), simAccountId(31), simAccountId(32)].join(',');
+    const r = await runCli([], env, [], undefined, {
+      command: 'script',
+      args: [
+        '-qec',
+        `${process.execPath} ${bin} bulk --ids ${ids} --batch-id tty --wait`,
+        '/dev/null',
+      ],
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '');
+    expect(screen).toMatch(/3\/3 \| [\d.]+\/s \| ETA \d+m\d\ds \| failed 0/);
+    expect(screen).toContain('done 3/3: 3 succeeded, 0 failed');
   });
 
   it('SIGKILLed mid-enqueue, run again: resumes, and each account is executed exactly once', async () => {

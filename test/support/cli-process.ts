@@ -42,18 +42,20 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
 
 /**
  * Run the CLI to completion; returns exit code and output. `unset` names variables to drop;
- * `stdin` is written to its standard input (else it has none).
+ * `stdin` is written to its standard input (else it has none); `instead` runs another command.
  */
 export async function runCli(
   args: readonly string[],
   env: Record<string, string>,
   unset: readonly string[] = [],
   stdin?: string,
+  /** Run this instead of the CLI (e.g. `script`, for a pseudo-terminal); `args` then unused. */
+  instead?: { command: string; args: readonly string[] },
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const childEnv = Object.fromEntries(
     Object.entries({ ...process.env, ...env }).filter(([name]) => !unset.includes(name)),
   );
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(instead?.command ?? process.execPath, instead?.args ?? [BIN, ...args], {
     env: childEnv,
     stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
