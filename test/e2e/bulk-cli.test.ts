@@ -198,7 +198,8 @@ describe('bulk CLI', () => {
       ],
     });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '');
+    const esc = String.fromCharCode(27);
+    const screen = r.stdout.replace(new RegExp(`${esc}\\[[0-9;?]*[A-Za-z]|${esc}[78]`, 'g'), '');
     expect(screen).toMatch(/3\/3 \| [\d.]+\/s \| ETA \d+m\d\ds \| failed 0/);
     expect(screen).toContain('done 3/3: 3 succeeded, 0 failed');
   });
