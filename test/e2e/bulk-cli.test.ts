@@ -131,6 +131,11 @@ describe('bulk CLI', () => {
     const unknown = await runCli(['batch', 'status', 'no-such-batch'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no batch no-such-batch');
+    for (const sub of [['report'], ['cancel']]) {
+      const r = await runCli(['batch', ...sub, 'no-such-batch'], env);
+      expect(r.code, sub[0]).toBe(1);
+      expect(r.stderr).toContain('no batch no-such-batch');
+    }
     const failed = await runCli(
       ['bulk', '--ids', `${simAccountId(8)},dprov_missing`, '--wait', '--json'],
       env,

@@ -159,6 +159,11 @@ export function registerBulk(program: Command): void {
     )
     .action(async (batchId: string, flags: { format: 'csv' | 'json' }) => {
       const { config } = cliContext();
+      if (!(await getBatch(config, batchId))) {
+        process.stderr.write(`no batch ${batchId}\n`);
+        process.exitCode = EXIT_ACTION_FAILED;
+        return;
+      }
       if (flags.format === 'csv') process.stdout.write(`${BATCH_REPORT_COLUMNS.join(',')}\n`);
       for await (const row of batchReport(config, batchId)) {
         process.stdout.write(
