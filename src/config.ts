@@ -129,8 +129,19 @@ export const SETTINGS = {
   ),
   rateLimitLowWatermark: setting(
     'RATE_LIMIT_LOW_WATERMARK',
-    int(0, 1_000_000).default(30),
-    'Pause every worker until the window resets when X-RateLimit-Remaining is at or below this (< SENDMUX_RATE_LIMIT); 0 = only on a 429.',
+    int(0, 1_000_000).default(0),
+    'Pause every worker until the window resets when X-RateLimit-Remaining is at or below this (< SENDMUX_RATE_LIMIT); 0 = off (the rate budget paces calls through each window already).',
+  ),
+  rateLimitReserve: setting(
+    'RATE_LIMIT_RESERVE',
+    z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, { error: 'must be a number from 0 to 0.5' })
+      .transform(Number)
+      .pipe(z.number().max(0.5, { error: 'must be a number from 0 to 0.5' }))
+      .default(0.02),
+    "Share of the API key's limit per window that the workers never use, on top of what other users of the key were seen to use in the last window (X-RateLimit-*).",
   ),
   inFlightMaxWaits: setting(
     'IN_FLIGHT_MAX_WAITS',

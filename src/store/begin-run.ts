@@ -4,6 +4,7 @@
  * - the binding is this job's generation and still queued, else `stale` / `terminal`;
  * - no newer intent was asked for the account, else `superseded` (the caller records it);
  * - no other intent's call on the account is in flight (the account lease), else `busy`;
+ * - the API key's window has room for one more call of ours (rate-budget.ts), else `budget`;
  * then it takes the account lease and counts the start.
  *
  * The lease is what keeps calls on one account in the order they were asked: it is held from
@@ -13,10 +14,11 @@
 import type { Redis } from 'ioredis';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
 import type { Keys } from './keys.js';
+import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 
-// KEYS: job lock, binding, account order, account lease.
-// ARGV: token, seq, key, lease ms.
+// KEYS: job lock, binding, account order, account lease, rate budget.
+// ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit).
 const beginScript = defineScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
@@ -26,6 +28,7 @@ local newest, newestKey = unpack(redis.call('HMGET', KEYS[3], 'seq', 'key'))
 if newest and tonumber(newest) > tonumber(seq) then return {'superseded', newestKey} end
 local holder = redis.call('GET', KEYS[4])
 if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end
+${takeCallLua('KEYS[5]', 'ARGV[5]', 'ARGV[6]')}
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
 local starts = redis.call('HINCRBY', KEYS[2], '${B.starts}', 1)
 local waits = redis.call('HMGET', KEYS[2], ${WAIT_KINDS.map((k) => `'${B.waitPrefix}${k}'`).join(', ')})
@@ -39,7 +42,9 @@ export type BeginResult =
   | { kind: 'stale' }
   | { kind: 'terminal'; state: string }
   | { kind: 'superseded'; by: string }
-  | { kind: 'busy'; retryInMs: number };
+  | { kind: 'busy'; retryInMs: number }
+  /** The key's window is spent (rate-budget.ts): wait this long. */
+  | { kind: 'budget'; retryInMs: number };
 
 export interface RunRef {
   jobId: string;
@@ -54,6 +59,7 @@ export async function beginRun(
   keys: Keys,
   run: RunRef,
   leaseMs: number,
+  budget: { reserve: number; now?: number } = { reserve: 0 },
 ): Promise<BeginResult> {
   const reply = (await beginScript(
     redis,
@@ -62,8 +68,9 @@ export async function beginRun(
       keys.binding(run.key),
       keys.accountOrder(run.providerId),
       keys.accountLease(run.providerId),
+      keys.rateBudget,
     ],
-    [run.token, run.seq, run.key, leaseMs],
+    [run.token, run.seq, run.key, leaseMs, budget.now ?? Date.now(), budget.reserve],
   )) as [string, (string | number)?, (string | null)[]?];
   const [kind, value, waitCounts] = reply;
   switch (kind) {
@@ -81,6 +88,7 @@ export async function beginRun(
     case 'superseded':
       return { kind, by: String(value) };
     case 'busy':
+    case 'budget':
       return { kind, retryInMs: Math.max(0, Number(value)) };
     default:
       throw new Error(`begin-run script answered "${kind}"`);

@@ -37,6 +37,8 @@ export interface Keys {
   batchPassSeen(batchId: string, pass: number): string;
   /** Sorted set of bulk run ids, scored by their first start (ms). */
   batchIndex: string;
+  /** Hash: the API key's window as the API counts it, shared by every worker (rate-budget.ts). */
+  rateBudget: string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -59,6 +61,7 @@ export function keysFor(prefix: string): Keys {
     batchAccounts: (batchId) => `${prefix}:batch:${batchId}:accounts`,
     batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
     batchIndex: `${prefix}:batches`,
+    rateBudget: `${prefix}:rate-budget`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

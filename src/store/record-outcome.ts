@@ -12,22 +12,26 @@
  */
 import type { Redis } from 'ioredis';
 import type { AccountState, ActionEvent, Intent } from '../model.js';
+import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { BT } from './batch-record.js';
 import { B } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
+import { observeWindowLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 import { encodeAccountPart, S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease, batch,
-//       batch accounts.
+//       batch accounts, rate budget.
 // ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, provider id,
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
 //       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
-//       to a bulk run (source bulk, source_ref = the batch id) else ''.
+//       to a bulk run (source bulk, source_ref = the batch id) else '', then the answer's
+//       X-RateLimit limit, remaining and reset in ms ('' when it had none).
 // The event is one value, written as is to the binding, the status and the stream: the script
 // stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
+${observeWindowLua('KEYS[10]', 'ARGV[13]', 'ARGV[14]', 'ARGV[15]')}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
@@ -78,6 +82,8 @@ export interface OutcomeBase {
   /** Calls started for the intent. */
   attempts: number;
   at: Date;
+  /** What the answer said about the key's window: the shared budget learns from it. */
+  rateLimit?: RateLimitInfo | undefined;
 }
 export interface Success extends OutcomeBase {
   outcome: 'succeeded';
@@ -233,6 +239,7 @@ export async function recordOutcome(
       keys.accountLease(intent.providerId),
       keys.batch(batchId),
       keys.batchAccounts(batchId),
+      keys.rateBudget,
     ],
     [
       token ?? '',
@@ -247,6 +254,9 @@ export async function recordOutcome(
       updatedAtMs,
       account,
       batchId === '' ? '' : '1',
+      o.rateLimit?.limit ?? '',
+      o.rateLimit?.remaining ?? '',
+      o.rateLimit?.resetAtMs ?? '',
     ],
   )) as [RecordResult, string?];
   return reply[0];

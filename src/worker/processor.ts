@@ -39,6 +39,7 @@ export type ProcessorConfig = Pick<
   | 'rateLimitMaxWaitMs'
   | 'rateLimitMaxWaits'
   | 'rateLimitLowWatermark'
+  | 'rateLimitReserve'
   | 'idempotencyTtlS'
   | 'eventsMaxLen'
   | 'timeoutMs'
@@ -116,11 +117,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const none: ActionJobResult = { outcome: 'none', status: null, request_id: null };
 
     // 1. Whose turn is it? Wait while another intent's call on this account is in flight.
-    let begun = await beginRun(redis, keys, run, leaseMs);
-    while (begun.kind === 'busy') {
+    // ... and while the API key's window has no room left for us (rate-budget.ts).
+    const budget = () => ({ reserve: config.rateLimitReserve, now: now().getTime() });
+    let begun = await beginRun(redis, keys, run, leaseMs, budget());
+    while (begun.kind === 'busy' || begun.kind === 'budget') {
       if (signal?.aborted) return putBack(job, token, { delayMs: 0 });
       await sleep(Math.min(Math.max(begun.retryInMs, 20), BUSY_POLL_MS));
-      begun = await beginRun(redis, keys, run, leaseMs);
+      begun = await beginRun(redis, keys, run, leaseMs, budget());
     }
     switch (begun.kind) {
       case 'lost':
@@ -244,6 +247,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         account: r.data,
         requestId: r.requestId || null,
         httpStatus: r.status,
+        rateLimit: r.rateLimit,
       });
       // One line per success would dominate the worker's cost at scale: debug only; the
       // worker logs a summary at intervals, and the events stream is the record.
@@ -271,6 +275,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         errorCode: code ?? err?.code ?? 'worker_error',
         errorMessage: why,
         requestId: err?.requestId ?? (a.kind === 'ok' ? (result?.requestId ?? null) : null),
+        rateLimit: err?.rateLimit ?? result?.rateLimit,
       });
       log.error(
         {

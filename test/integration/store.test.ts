@@ -5,6 +5,8 @@ import { beginRun } from '../../src/store/begin-run.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
+import { readRateBudget } from '../../src/store/rate-budget.js';
+import { recordOutcome } from '../../src/store/record-outcome.js';
 import { redisPerTest } from '../support/context.js';
 
 const fixture = redisPerTest();
@@ -62,6 +64,89 @@ describe('beginRun', () => {
     // Re-entrant for the same key (a re-run after a crash holds its own lease).
     expect(await beginRun(redis, keys, run, 1_000)).toMatchObject({ kind: 'go', starts: 2 });
     expect(await beginRun(redis, keys, { ...run, seq: 7 }, 1_000)).toEqual({ kind: 'stale' });
+  });
+});
+
+describe('the rate budget (begin-run takes, record-outcome observes)', () => {
+  /** Report an answer's X-RateLimit-* headers (the outcome itself is refused: no such job). */
+  const answer = (limit: number, remaining: number, resetAtMs: number) =>
+    recordOutcome(
+      redis,
+      keys,
+      { idempotencyTtlS: 86_400, eventsMaxLen: 1000 },
+      {
+        intent: {
+          action: 'deactivate',
+          providerId: 'dprov_x',
+          idempotencyKey: 'nobody',
+          source: 'manual',
+          reason: '',
+        },
+        seq: 1,
+        jobId: 'k-nobody@1',
+        attempts: 1,
+        at: new Date(),
+        outcome: 'failed',
+        httpStatus: 500,
+        errorCode: 'internal_error',
+        errorMessage: 'x',
+        requestId: null,
+        rateLimit: { limit, remaining, resetAtMs },
+      },
+      'no-such-token',
+    );
+  let next = 0;
+  /** Begin a run of a fresh intent (its own account) at `now`. */
+  const begin = async (now: number, reserve = 0) => {
+    next++;
+    const key = `b${next}`;
+    const providerId = `dprov_${next}`;
+    const { claimed } = (await claimKeys(redis, keys, [claim(key, providerId)])) as {
+      claimed: { seq: number }[];
+    };
+    const seq = claimed[0]?.seq ?? 0;
+    await redis.set(keys.jobLock(`k-${key}@${seq}`), 't');
+    const run = { jobId: `k-${key}@${seq}`, token: 't', key, seq, providerId };
+    return (await beginRun(redis, keys, run, 1_000, { reserve, now })).kind;
+  };
+
+  it('holds nothing back before any answer, then leaves room for what others used', async () => {
+    expect(await begin(1_000)).toBe('go');
+    expect(await readRateBudget(redis, keys)).toMatchObject({ limit: null, ours: 0 });
+    // The API: a window of 10 ending at 2 s, 3 calls used by someone else.
+    expect(await answer(10, 7, 2_000)).toBe('lost'); // refused, but the window is learned
+    expect(await readRateBudget(redis, keys)).toMatchObject({
+      limit: 10,
+      windowEnd: 2_000,
+      others: 3,
+    });
+    const kinds = [];
+    for (let i = 0; i < 8; i++) kinds.push(await begin(1_500));
+    // 10 - 3 others = 7 for us, then wait for the window to end.
+    expect(kinds).toEqual(['go', 'go', 'go', 'go', 'go', 'go', 'go', 'budget']);
+    expect((await readRateBudget(redis, keys)).ours).toBe(7);
+  });
+
+  it('learns the window length, rolls windows over by itself, and keeps the reserve', async () => {
+    await answer(10, 10, 2_000);
+    await answer(10, 9, 3_000); // the next window: 1 s long, 1 used by someone else
+    expect(await readRateBudget(redis, keys)).toMatchObject({
+      windowMs: 1_000,
+      windowEnd: 3_000,
+      others: 1,
+    });
+    // Reserve 20 % of 10 = 2; others 1: room for 7.
+    const kinds = [];
+    for (let i = 0; i < 8; i++) kinds.push(await begin(2_950, 0.2)); // late in the window: not paced
+    expect(kinds.filter((k) => k === 'go')).toHaveLength(7);
+    expect(kinds.at(-1)).toBe('budget');
+    // At 3.1 s the window is over: a new one starts (the others seen in the last one: 1).
+    expect(await begin(3_100, 0.2)).toBe('go');
+    expect(await readRateBudget(redis, keys)).toMatchObject({
+      windowEnd: 4_000,
+      ours: 1,
+      others: 1,
+    });
   });
 });
 
