@@ -32,7 +32,7 @@ import {
 } from '../store/batch-record.js';
 import { readBindings, type Binding } from '../store/binding.js';
 import { keysFor, type Keys } from '../store/keys.js';
-import { recordOutcome } from '../store/record-outcome.js';
+import { outcomeEvent, recordOutcome, type Cancelled } from '../store/record-outcome.js';
 import { limiterFor } from '../worker/backoff.js';
 
 export interface StartBulkRunOptions extends BulkRunOptions {
@@ -308,49 +308,27 @@ async function cancelOne(
       return 'running';
     }
   }
+  const cancelled: Cancelled = {
+    intent: job?.data ?? {
+      action: binding?.action ?? batch.action,
+      providerId,
+      idempotencyKey: key,
+      source: 'bulk',
+      sourceRef: batch.batch_id,
+      reason: '',
+    },
+    seq: binding?.seq ?? 0,
+    jobId: jobId ?? '',
+    attempts: job?.attemptsMade ?? 0,
+    at: new Date(),
+    outcome: 'cancelled',
+  };
   if (!binding) {
     // Added to the batch, never bound (a pass killed between the two): nothing to run; the
     // account is closed in the batch so that a resume leaves it alone.
-    const closed = await closeBatchAccount(redis, keys, batch.batch_id, {
-      type: 'action.cancelled',
-      provider_id: providerId,
-      action: batch.action,
-      idempotency_key: key,
-      job_id: '',
-      source: 'bulk',
-      source_ref: batch.batch_id,
-      reason: '',
-      http_status: null,
-      error_code: null,
-      error_message: null,
-      request_id: null,
-      account_status: null,
-      superseded_by: null,
-      attempts: 0,
-      at: new Date().toISOString(),
-    });
+    const closed = await closeBatchAccount(redis, keys, batch.batch_id, outcomeEvent(cancelled));
     return closed ? 'cancelled' : 'already_done';
   }
-  const recorded = await recordOutcome(
-    redis,
-    keys,
-    config,
-    {
-      intent: job?.data ?? {
-        action: binding.action,
-        providerId,
-        idempotencyKey: key,
-        source: 'bulk',
-        sourceRef: batch.batch_id,
-        reason: '',
-      },
-      seq: binding.seq,
-      jobId: jobId ?? '',
-      attempts: job?.attemptsMade ?? 0,
-      at: new Date(),
-      outcome: 'cancelled',
-    },
-    undefined,
-  );
+  const recorded = await recordOutcome(redis, keys, config, cancelled, undefined);
   return recorded === 'recorded' ? 'cancelled' : 'already_done';
 }

@@ -46,6 +46,39 @@ export const BT = {
   cancelledAt: 'cancelled_at',
 } as const;
 
+/**
+ * Lua: an account of the batch gets its end (`EVENT`, of outcome `OUTCOME`): the accounts hash,
+ * the outcome's counter and `done`; the batch is finished once every account is done and no
+ * pass is still enqueueing. Shared by record-outcome.ts and {@link closeBatchAccount}.
+ */
+export function closeAccountLua(
+  ACCOUNTS: string,
+  BATCH: string,
+  ID: string,
+  EVENT: string,
+  OUTCOME: string,
+  NOW: string,
+): string {
+  return `
+redis.call('HSET', ${ACCOUNTS}, ${ID}, ${EVENT})
+redis.call('HINCRBY', ${BATCH}, ${OUTCOME}, 1)
+redis.call('HINCRBY', ${BATCH}, '${BT.done}', 1)
+${finishIfDoneLua(BATCH, NOW)}
+`;
+}
+
+/** Lua: set `finished_at` once every account is done and no pass is still enqueueing. */
+function finishIfDoneLua(BATCH: string, NOW: string): string {
+  return `
+do
+  local b = redis.call('HMGET', ${BATCH}, '${BT.enqueueDone}', '${BT.total}', '${BT.done}')
+  if b[1] == '1' and (tonumber(b[3]) or 0) >= (tonumber(b[2]) or 0) then
+    redis.call('HSETNX', ${BATCH}, '${BT.finishedAt}', ${NOW})
+  end
+end
+`;
+}
+
 /** Batch ids: what `--batch-id` accepts (they become part of Redis keys and idempotency keys). */
 export const BATCH_ID_RULE = /^[A-Za-z0-9._-]{1,64}$/;
 export const BATCH_ID_RULE_TEXT = 'must be 1..64 letters, digits, ".", "_" or "-"';
@@ -166,8 +199,7 @@ const endPassScript = defineScript(`
 redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
 redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
 redis.call('DEL', KEYS[2])
-local b = redis.call('HMGET', KEYS[1], '${BT.total}', '${BT.done}')
-if (tonumber(b[2]) or 0) >= (tonumber(b[1]) or 0) then redis.call('HSETNX', KEYS[1], '${BT.finishedAt}', ARGV[1]) end
+${finishIfDoneLua('KEYS[1]', 'ARGV[1]')}
 return 1
 `);
 
@@ -284,13 +316,7 @@ export async function markBatchCancelled(
 // KEYS: accounts, batch. ARGV: account id, event JSON, outcome, now ms.
 const closeScript = defineScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= '' then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-local done = redis.call('HINCRBY', KEYS[2], '${BT.done}', 1)
-local b = redis.call('HMGET', KEYS[2], '${BT.enqueueDone}', '${BT.total}')
-if b[1] == '1' and done >= (tonumber(b[2]) or 0) then
-  redis.call('HSETNX', KEYS[2], '${BT.finishedAt}', ARGV[4])
-end
+${closeAccountLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]')}
 return 1
 `);
 

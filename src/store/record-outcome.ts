@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { AccountState, ActionEvent, Intent } from '../model.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
-import { BT } from './batch-record.js';
+import { closeAccountLua } from './batch-record.js';
 import { B } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
@@ -63,13 +63,7 @@ end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', '${EVENT_FIELD}', event)
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 if ARGV[12] == '1' and redis.call('HEXISTS', KEYS[9], provider) == 1 then
-  redis.call('HSET', KEYS[9], provider, event)
-  redis.call('HINCRBY', KEYS[8], outcome, 1)
-  local done = redis.call('HINCRBY', KEYS[8], '${BT.done}', 1)
-  local b = redis.call('HMGET', KEYS[8], '${BT.enqueueDone}', '${BT.total}')
-  if b[1] == '1' and done >= (tonumber(b[2]) or 0) then
-    redis.call('HSETNX', KEYS[8], '${BT.finishedAt}', now)
-  end
+${closeAccountLua('KEYS[9]', 'KEYS[8]', 'provider', 'event', 'outcome', 'now')}
 end
 return {'recorded'}
 `);
@@ -116,94 +110,52 @@ export interface RecordSettings {
   eventsMaxLen: number;
 }
 
-/** The event of an outcome; fields in the order readers print them. */
-function eventOf(o: Outcome, at: string): ActionEvent {
+/**
+ * The event of an outcome, fields in the order readers print them: the intent's fields, then
+ * what the outcome says (null where it says nothing), then attempts and time.
+ */
+export function outcomeEvent(o: Outcome): ActionEvent {
   const { intent } = o;
-  const provider_id = intent.providerId;
-  const action = intent.action;
-  const idempotency_key = intent.idempotencyKey;
-  const job_id = o.jobId;
-  const source = intent.source;
-  const source_ref = intent.sourceRef ?? null;
-  const reason = intent.reason;
-  const attempts = o.attempts;
+  const head = {
+    provider_id: intent.providerId,
+    action: intent.action,
+    idempotency_key: intent.idempotencyKey,
+    job_id: o.jobId,
+    source: intent.source,
+    source_ref: intent.sourceRef ?? null,
+    reason: intent.reason,
+    http_status: null,
+    error_code: null,
+    error_message: null,
+    request_id: null,
+    account_status: null,
+    superseded_by: null,
+    attempts: o.attempts,
+    at: o.at.toISOString(),
+  } as const;
+  // Spreading `head` first keeps its key order; each outcome overrides only what it sets.
   switch (o.outcome) {
     case 'succeeded':
       return {
         type: 'action.succeeded',
-        provider_id,
-        action,
-        idempotency_key,
-        job_id,
-        source,
-        source_ref,
-        reason,
+        ...head,
         http_status: o.httpStatus,
-        error_code: null,
-        error_message: null,
         request_id: o.requestId,
         account_status: o.account.status,
-        superseded_by: null,
-        attempts,
-        at,
       };
     case 'failed':
       return {
         type: 'action.failed',
-        provider_id,
-        action,
-        idempotency_key,
-        job_id,
-        source,
-        source_ref,
-        reason,
+        ...head,
         http_status: o.httpStatus,
         error_code: o.errorCode,
         error_message: o.errorMessage,
         request_id: o.requestId,
-        account_status: null,
-        superseded_by: null,
-        attempts,
-        at,
       };
     case 'superseded':
-      return {
-        type: 'action.superseded',
-        provider_id,
-        action,
-        idempotency_key,
-        job_id,
-        source,
-        source_ref,
-        reason,
-        http_status: null,
-        error_code: null,
-        error_message: null,
-        request_id: null,
-        account_status: null,
-        superseded_by: o.by,
-        attempts,
-        at,
-      };
+      return { type: 'action.superseded', ...head, superseded_by: o.by };
     case 'cancelled':
-      return {
-        type: 'action.cancelled',
-        provider_id,
-        action,
-        idempotency_key,
-        job_id,
-        source,
-        source_ref,
-        reason,
-        http_status: null,
-        error_code: null,
-        error_message: null,
-        request_id: null,
-        account_status: null,
-        superseded_by: null,
-        attempts,
-        at,
-      };
+      return { type: 'action.cancelled', ...head };
   }
 }
 
@@ -250,7 +202,7 @@ export async function recordOutcome(
       o.outcome,
       intent.providerId,
       intent.idempotencyKey,
-      encodeEvent(eventOf(o, o.at.toISOString())),
+      encodeEvent(outcomeEvent(o)),
       updatedAtMs,
       account,
       batchId === '' ? '' : '1',

@@ -276,7 +276,7 @@ describe('pipeline', () => {
 });
 
 describe('rate limits', () => {
-  it('a 429 pauses the whole queue across two workers and honours Retry-After without consuming attempts', async () => {
+  it("someone else's 429s are honoured (Retry-After) across two workers without consuming attempts", async () => {
     // The shared rate budget keeps the workers inside the key's window by itself, so the 429s
     // here come from someone else spending the key (scripted: three accounts, one 429 each).
     p = await startPipeline({
@@ -370,7 +370,7 @@ describe('rate limits', () => {
     );
     expect(p.sim.stats().executions.total).toBe(12);
     // The window is 4: without the budget, 4 calls at once on a fresh window plus the next
-    // would be refused (measured: 1-12 429s per run before the budget).
+    // would be refused (measured once with the take switched off: 6 429s).
     expect(p.sim.stats().rateLimited).toBe(0);
   });
 });
