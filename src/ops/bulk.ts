@@ -19,7 +19,7 @@ import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
 import { createActionQueue, type ActionQueue } from '../queue/queue.js';
 import { createRedis } from '../redis.js';
-import { createSendmuxClient } from '../sendmux/client.js';
+import type { SendmuxClient } from '../sendmux/client.js';
 import {
   BATCH_ID_RULE,
   BATCH_ID_RULE_TEXT,
@@ -80,7 +80,7 @@ export async function startBulkRun(
     const { batch, done } = await waitForBatch(producer.redis, keys, pass.batchId, options);
     return { pass, batch, done };
   } finally {
-    api?.close();
+    await api?.close();
     await producer.close();
   }
 }
@@ -89,24 +89,31 @@ export type { BulkPassCounts, BulkPassResult, DryRunReport };
 
 /**
  * The API for a bulk run's reads, through the shared rate budget; undefined without an API key
- * (the run then says which option needs it).
+ * (the run then says which option needs it). The client, and got with it, is loaded on the
+ * first read: a run from a file with `includeShared` makes none.
  */
 function openAccounts(
   config: Config,
   redis: Redis,
   keys: Keys,
-): { lister: AccountLister; close(): void } | undefined {
-  if (!config.apiKey) return undefined;
-  const client = createSendmuxClient({
-    baseUrl: config.baseUrl,
-    apiKey: config.apiKey,
-    timeoutMs: config.timeoutMs,
-  });
+): { lister: AccountLister; close(): Promise<void> } | undefined {
+  const apiKey = config.apiKey;
+  if (!apiKey) return undefined;
+  let client: Promise<SendmuxClient> | undefined;
+  const open = () =>
+    (client ??= import('../sendmux/client.js').then(({ createSendmuxClient }) =>
+      createSendmuxClient({ baseUrl: config.baseUrl, apiKey, timeoutMs: config.timeoutMs }),
+    ));
   const budget = limiterFor(config.rateLimitPerMinute);
   return {
-    lister: budgetedLister({ client, redis, keys, budget }),
-    close: () => {
-      client.close();
+    lister: {
+      async *list(filter, signal) {
+        const lister = budgetedLister({ client: await open(), redis, keys, budget });
+        yield* lister.list(filter, signal);
+      },
+    },
+    close: async () => {
+      if (client) (await client).close();
     },
   };
 }
@@ -118,7 +125,7 @@ export async function dryRunBulk(config: Config, options: BulkRunOptions): Promi
     try {
       return await dryRunPass({ accounts: api?.lister }, options);
     } finally {
-      api?.close();
+      await api?.close();
     }
   });
 }

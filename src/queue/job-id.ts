@@ -8,12 +8,11 @@
  * one that BullMQ may still keep (a key is never silently dead). Nothing is truncated.
  */
 
+const ESCAPES: Record<string, string> = { '%': '%25', ':': '%3A', '@': '%40' };
+const escape = (c: string) => ESCAPES[c] ?? c;
+
 export function jobIdFor(idempotencyKey: string, seq: number): string {
-  const escaped = idempotencyKey.replace(
-    /[%:@]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `k-${escaped}@${seq}`;
+  return `k-${idempotencyKey.replace(/[%:@]/g, escape)}@${seq}`;
 }
 
 export function parseJobId(jobId: string): { idempotencyKey: string; seq: number } {

@@ -9,7 +9,7 @@ import { fingerprint, parseIntents, type Intent, type IntentInput } from '../mod
 import { claimKeys, findConflict, type Claim, type ClaimState } from '../store/claim-keys.js';
 import { keysFor } from '../store/keys.js';
 import { jobIdFor } from './job-id.js';
-import { jobOptions, type ActionQueue } from './queue.js';
+import { jobOptions, type ActionJobData, type ActionQueue } from './queue.js';
 
 export type ProducerConfig = Pick<Config, 'prefix' | 'maxAttempts' | 'keepCompletedJobs'>;
 
@@ -50,69 +50,70 @@ export function createProducer(deps: {
   async function enqueueMany(inputs: readonly IntentInput[], options: EnqueueOptions = {}) {
     const intents = parseIntents(inputs);
     // Collapse repeats of one key inside the batch; refuse one key used for two intents.
-    const unique = new Map<string, { intent: Intent; claim: Claim }>();
-    for (const intent of intents) {
-      const claim: Claim = {
+    // `entryOf[i]` is the index in `claims` of intent i's key.
+    const indexOfKey = new Map<string, number>();
+    const claims: Claim[] = [];
+    const unique: Intent[] = [];
+    const entryOf = new Array<number>(intents.length);
+    for (let i = 0; i < intents.length; i++) {
+      const intent = intents[i] as Intent;
+      const print = fingerprint(intent);
+      const seen = indexOfKey.get(intent.idempotencyKey);
+      if (seen !== undefined) {
+        const earlier = (claims[seen] as Claim).fingerprint;
+        if (earlier !== print) {
+          throw new IdempotencyKeyConflictError(intent.idempotencyKey, earlier, print);
+        }
+        entryOf[i] = seen;
+        continue;
+      }
+      entryOf[i] = claims.length;
+      indexOfKey.set(intent.idempotencyKey, claims.length);
+      claims.push({
         key: intent.idempotencyKey,
-        fingerprint: fingerprint(intent),
+        fingerprint: print,
         action: intent.action,
         providerId: intent.providerId,
         source: intent.source,
-      };
-      const seen = unique.get(claim.key);
-      if (seen && seen.claim.fingerprint !== claim.fingerprint) {
-        throw new IdempotencyKeyConflictError(claim.key, seen.claim.fingerprint, claim.fingerprint);
-      }
-      if (!seen) unique.set(claim.key, { intent, claim });
+      });
+      unique.push(intent);
     }
-    const entries = [...unique.values()];
     const chunkSize = Math.max(1, options.chunkSize ?? 500);
     // Across chunks, a conflict in a later one must stop the earlier ones: check them all
     // first. One chunk is all-or-nothing by itself (the claim script checks before it writes).
-    if (entries.length > chunkSize) {
-      const conflict = await findConflict(
-        redis,
-        keys,
-        entries.map((e) => e.claim),
-      );
+    if (claims.length > chunkSize) {
+      const conflict = await findConflict(redis, keys, claims);
       if (conflict) {
         throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
       }
     }
 
-    const byKey = new Map<string, EnqueueResult>();
+    const results: EnqueueResult[] = [];
     const enqueuedAt = new Date().toISOString();
-    for (let i = 0; i < entries.length; i += chunkSize) {
-      const chunk = entries.slice(i, i + chunkSize);
-      const claimed = await claimKeys(
-        redis,
-        keys,
-        chunk.map((e) => e.claim),
-      );
+    for (let from = 0; from < claims.length; from += chunkSize) {
+      const to = Math.min(from + chunkSize, claims.length);
+      const claimed = await claimKeys(redis, keys, claims.slice(from, to));
       if (!claimed.ok) {
         // Only possible if another producer bound a key between the check and the claim.
         const c = claimed.conflict;
         throw new IdempotencyKeyConflictError(c.key, c.existing, c.requested);
       }
-      const jobs = chunk.map(({ intent }, j) => {
-        const { state, seq } = claimed.claimed[j] ?? { state: 'new' as const, seq: 0 };
-        return { intent, state, seq, jobId: jobIdFor(intent.idempotencyKey, seq) };
-      });
       // New bindings get their job. Queued ones are added again, which is a no-op while
       // BullMQ has the job and restores it if it was lost before being added. Finished
       // intents are not run again (their binding lives IDEMPOTENCY_TTL_S after the outcome).
-      const toAdd = jobs.filter((j) => j.state === 'new' || j.state === 'queued');
-      if (toAdd.length > 0) {
-        await queue.addBulk(
-          toAdd.map(({ intent, seq, jobId }) => ({
+      const jobs: Parameters<ActionQueue['addBulk']>[0] = [];
+      for (let i = from; i < to; i++) {
+        const intent = unique[i] as Intent;
+        const { state, seq } = claimed.claimed[i - from] ?? { state: 'new' as const, seq: 0 };
+        const jobId = jobIdFor(intent.idempotencyKey, seq);
+        if (state === 'new' || state === 'queued') {
+          jobs.push({
             name: intent.action,
-            data: { ...intent, seq, enqueuedAt },
+            data: jobData(intent, seq, enqueuedAt),
             opts: jobOptions(config, jobId),
-          })),
-        );
-      }
-      for (const { intent, state, jobId } of jobs) {
-        byKey.set(intent.idempotencyKey, {
+          });
+        }
+        results.push({
           jobId,
           idempotencyKey: intent.idempotencyKey,
           providerId: intent.providerId,
@@ -121,12 +122,10 @@ export function createProducer(deps: {
           state,
         });
       }
+      if (jobs.length > 0) await queue.addBulk(jobs);
     }
-    return intents.map((intent) => {
-      const r = byKey.get(intent.idempotencyKey);
-      if (!r) throw new Error('unreachable: every key was claimed');
-      return r;
-    });
+    // One result per intent in, in order (a repeated key shares its first intent's result).
+    return entryOf.map((e) => results[e] as EnqueueResult);
   }
 
   return {
@@ -137,4 +136,19 @@ export function createProducer(deps: {
       return result;
     },
   };
+}
+
+/** A job's data: the intent's fields (one shape for every job, cheaper than a spread), seq, time. */
+function jobData(intent: Intent, seq: number, enqueuedAt: string): ActionJobData {
+  const data: ActionJobData = {
+    action: intent.action,
+    providerId: intent.providerId,
+    idempotencyKey: intent.idempotencyKey,
+    source: intent.source,
+    reason: intent.reason,
+    seq,
+    enqueuedAt,
+  };
+  if (intent.sourceRef !== undefined) data.sourceRef = intent.sourceRef;
+  return data;
 }

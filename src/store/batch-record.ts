@@ -149,28 +149,63 @@ export async function openBatch(
 export type BatchAdd = 'new' | 'queued' | 'done' | 'repeat';
 const ADD_CODES: Record<string, BatchAdd> = { n: 'new', q: 'queued', d: 'done', r: 'repeat' };
 
-// KEYS: accounts, pass-seen set, batch. ARGV: seen-set ttl s, then account ids.
+// KEYS: accounts, pass-seen hash, batch. ARGV: seen ttl s, then account ids.
+// A constant number of calls per chunk (not per id): one HMGET per hash, one HSET per write,
+// in slices that stay under Lua's limit on unpacked arguments.
 const addScript = defineScript(`
-local out, added = {}, 0
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  if redis.call('SADD', KEYS[2], id) == 0 then
-    out[#out + 1] = 'r'
-  else
-    local v = redis.call('HGET', KEYS[1], id)
-    if not v then
-      redis.call('HSET', KEYS[1], id, '')
-      added = added + 1
-      out[#out + 1] = 'n'
-    elseif v == '' then
-      out[#out + 1] = 'q'
-    else
-      out[#out + 1] = 'd'
+local n = #ARGV - 1
+local function sliced(cmd, key, list, step)
+  local out = {}
+  for from = 1, #list, step do
+    local part = redis.call(cmd, key, unpack(list, from, math.min(from + step - 1, #list)))
+    if type(part) == 'table' then
+      for j = 1, #part do out[#out + 1] = part[j] end
     end
+  end
+  return out
+end
+local ids = {}
+for i = 1, n do ids[i] = ARGV[i + 1] end
+local seen = sliced('HMGET', KEYS[2], ids, 1000)
+-- The first time this pass meets an id (earlier chunks, or earlier in this one).
+local here, firsts = {}, {}
+for i = 1, n do
+  if not seen[i] and not here[ids[i]] then
+    here[ids[i]] = true
+    firsts[#firsts + 1] = i
+  end
+end
+local firstIds, marks = {}, {}
+for j = 1, #firsts do
+  firstIds[j] = ids[firsts[j]]
+  marks[#marks + 1] = firstIds[j]
+  marks[#marks + 1] = '1'
+end
+local code = {}
+if #firstIds > 0 then
+  local held = sliced('HMGET', KEYS[1], firstIds, 1000)
+  local fresh = {}
+  for j = 1, #firsts do
+    local v = held[j]
+    if not v then
+      fresh[#fresh + 1] = firstIds[j]
+      fresh[#fresh + 1] = ''
+      code[firsts[j]] = 'n'
+    elseif v == '' then
+      code[firsts[j]] = 'q'
+    else
+      code[firsts[j]] = 'd'
+    end
+  end
+  sliced('HSET', KEYS[2], marks, 2000)
+  if #fresh > 0 then
+    sliced('HSET', KEYS[1], fresh, 2000)
+    redis.call('HINCRBY', KEYS[3], '${BT.total}', #fresh / 2)
   end
 end
 redis.call('EXPIRE', KEYS[2], ARGV[1])
-if added > 0 then redis.call('HINCRBY', KEYS[3], '${BT.total}', added) end
+local out = {}
+for i = 1, n do out[i] = code[i] or 'r' end
 return table.concat(out)
 `);
 
@@ -194,7 +229,7 @@ export async function addToBatch(
   return Array.from({ length: codes.length }, (_, i) => ADD_CODES[codes.charAt(i)] ?? 'repeat');
 }
 
-// KEYS: batch, pass-seen set. ARGV: now ms, invalid, duplicates, skipped.
+// KEYS: batch, pass-seen hash. ARGV: now ms, invalid, duplicates, skipped.
 const endPassScript = defineScript(`
 redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
 redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])

@@ -15,32 +15,44 @@ import { defineScript } from './script.js';
 
 // KEYS: sequence, pending, then per claim: binding, account order.
 // ARGV: now, then per claim: fingerprint, action, provider id, source, key.
+// Per claim one read and three writes; the sequence numbers and the pending set are written once
+// per chunk (a block of numbers, in claim order; ZADD in slices under Lua's unpack limit).
 const claimScript = defineScript(`
 local now = ARGV[1]
 local n = (#KEYS - 2) / 2
+local found = {}
+local fresh = 0
 for i = 1, n do
-  local fp = redis.call('HGET', KEYS[1 + 2 * i], '${B.fingerprint}')
-  if fp and fp ~= ARGV[2 + 5 * (i - 1)] then return {'conflict', i, fp} end
+  local h = redis.call('HMGET', KEYS[1 + 2 * i], '${B.fingerprint}', '${B.state}', '${B.seq}')
+  if h[1] and h[1] ~= ARGV[2 + 5 * (i - 1)] then return {'conflict', i, h[1]} end
+  if not h[2] then fresh = fresh + 1 end
+  found[i] = h
 end
-local out = {}
+local seq = 0
+if fresh > 0 then seq = redis.call('INCRBY', KEYS[1], fresh) - fresh end
+local out, pending = {}, {}
 for i = 1, n do
-  local binding, order = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  local a = 2 + 5 * (i - 1)
-  local state, seq = unpack(redis.call('HMGET', binding, '${B.state}', '${B.seq}'))
-  if state then
-    out[#out + 1] = state
-    out[#out + 1] = seq
+  local h = found[i]
+  if h[2] then
+    out[#out + 1] = h[2]
+    out[#out + 1] = h[3]
   else
-    seq = redis.call('INCR', KEYS[1])
+    local binding, order = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+    local a = 2 + 5 * (i - 1)
+    seq = seq + 1
     redis.call('HSET', binding, '${B.fingerprint}', ARGV[a], '${B.seq}', seq, '${B.state}', 'queued',
       '${B.action}', ARGV[a + 1], '${B.providerId}', ARGV[a + 2], '${B.source}', ARGV[a + 3],
       '${B.createdAt}', now)
     redis.call('PERSIST', binding)
-    redis.call('ZADD', KEYS[2], now, ARGV[a + 4])
+    pending[#pending + 1] = now
+    pending[#pending + 1] = ARGV[a + 4]
     redis.call('HSET', order, 'seq', seq, 'key', ARGV[a + 4])
     out[#out + 1] = 'new'
     out[#out + 1] = seq
   end
+end
+for from = 1, #pending, 2000 do
+  redis.call('ZADD', KEYS[2], unpack(pending, from, math.min(from + 1999, #pending)))
 end
 return {'ok', out}
 `);

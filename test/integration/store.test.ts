@@ -1,12 +1,18 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
 import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  addToBatch,
+  closeBatchAccount,
+  openBatch,
+  readBatch,
+} from '../../src/store/batch-record.js';
 import { beginRun } from '../../src/store/begin-run.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
-import { recordOutcome } from '../../src/store/record-outcome.js';
+import { outcomeEvent, recordOutcome } from '../../src/store/record-outcome.js';
 import { redisPerTest } from '../support/context.js';
 
 const fixture = redisPerTest();
@@ -51,6 +57,85 @@ describe('claimKeys', () => {
     expect(r).toMatchObject({ ok: false, conflict: { key: 'a' } });
     expect(await redis.exists(keys.binding('fresh'))).toBe(0);
     expect(await redis.get(keys.sequence)).toBe('1');
+  });
+
+  it('numbers the new keys of a mixed chunk in order and skips the known ones', async () => {
+    await claimKeys(redis, keys, [claim('b', 'dprov_2'), claim('d', 'dprov_4')]);
+    const r = await claimKeys(redis, keys, [
+      claim('a', 'dprov_1'),
+      claim('b', 'dprov_2'),
+      claim('c', 'dprov_3'),
+      claim('d', 'dprov_4'),
+      claim('e', 'dprov_1', 'activate'),
+    ]);
+    expect(r).toEqual({
+      ok: true,
+      claimed: [
+        { state: 'new', seq: 3 },
+        { state: 'queued', seq: 1 },
+        { state: 'new', seq: 4 },
+        { state: 'queued', seq: 2 },
+        { state: 'new', seq: 5 },
+      ],
+    });
+    // The later of two new keys of one account in a chunk is its newest.
+    expect(await redis.hgetall(keys.accountOrder('dprov_1'))).toEqual({ seq: '5', key: 'e' });
+    expect(await redis.zcard(keys.pending)).toBe(5);
+  });
+
+  it("takes chunks past Lua's unpack limit (10,000 keys, the CLI's largest chunk)", async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => claim(`k${i}`, `dprov_${i}`));
+    const r = await claimKeys(redis, keys, many);
+    expect(r.ok && r.claimed.map((c) => c.seq)).toEqual(many.map((_, i) => i + 1));
+    expect(await redis.zcard(keys.pending)).toBe(10_000);
+    expect(await redis.get(keys.sequence)).toBe('10000');
+  });
+});
+
+describe('addToBatch', () => {
+  it('tells new, queued, done and repeated ids apart, across chunks and inside one', async () => {
+    await openBatch(redis, keys, { id: 'b1', action: 'deactivate', source: 'test', reason: '' });
+    expect(await addToBatch(redis, keys, 'b1', 1, ['dprov_1', 'dprov_2', 'dprov_1'])).toEqual([
+      'new',
+      'new',
+      'repeat',
+    ]);
+    expect(await addToBatch(redis, keys, 'b1', 1, ['dprov_2', 'dprov_3'])).toEqual([
+      'repeat',
+      'new',
+    ]);
+    const cancelled = outcomeEvent({
+      outcome: 'cancelled',
+      intent: {
+        action: 'deactivate',
+        providerId: 'dprov_1',
+        idempotencyKey: 'bulk:b1:dprov_1',
+        source: 'bulk',
+        sourceRef: 'b1',
+        reason: '',
+      },
+      seq: 0,
+      jobId: '',
+      attempts: 0,
+      at: new Date(),
+    });
+    expect(await closeBatchAccount(redis, keys, 'b1', cancelled)).toBe(true);
+    // A later pass: known accounts are queued or done, not repeats.
+    expect(await addToBatch(redis, keys, 'b1', 2, ['dprov_1', 'dprov_2', 'dprov_4'])).toEqual([
+      'done',
+      'queued',
+      'new',
+    ]);
+    expect(await readBatch(redis, keys, 'b1')).toMatchObject({ total: 4 });
+  });
+
+  it("takes chunks past Lua's unpack limit (10,000 ids, half repeated)", async () => {
+    await openBatch(redis, keys, { id: 'b2', action: 'deactivate', source: 'test', reason: '' });
+    const ids = Array.from({ length: 10_000 }, (_, i) => `dprov_${i % 5000}`);
+    const added = await addToBatch(redis, keys, 'b2', 1, ids);
+    expect(added.filter((a) => a === 'new')).toHaveLength(5000);
+    expect(added.slice(5000).every((a) => a === 'repeat')).toBe(true);
+    expect(await readBatch(redis, keys, 'b2')).toMatchObject({ total: 5000 });
   });
 });
 

@@ -3,17 +3,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
-import {
-  BATCH_REPORT_COLUMNS,
-  batchReport,
-  cancelBatch,
-  dryRunBulk,
-  getBatch,
-  listBatches,
-  startBulkRun,
-  type BulkPassResult,
-  type DryRunReport,
-} from '../../ops/bulk.js';
+import type { BulkPassResult, DryRunReport } from '../../ops/bulk.js';
 import { parseFilter } from '../../producers/bulk/accounts.js';
 import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
 import type { BatchRecord } from '../../store/batch-record.js';
@@ -26,6 +16,9 @@ import {
 } from '../exit-codes.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
+
+/** The library's bulk functions, loaded when a command runs (not for every command's start). */
+const ops = () => import('../../ops/bulk.js');
 
 interface BulkFlags {
   action: Action;
@@ -100,7 +93,7 @@ export function registerBulk(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
-      const record = await getBatch(config, batchId);
+      const record = await (await ops()).getBatch(config, batchId);
       if (!record) {
         process.stderr.write(`no batch ${batchId}\n`);
         process.exitCode = EXIT_ACTION_FAILED;
@@ -119,12 +112,12 @@ export function registerBulk(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
-      if (!(await getBatch(config, batchId))) {
+      if (!(await (await ops()).getBatch(config, batchId))) {
         process.stderr.write(`no batch ${batchId}\n`);
         process.exitCode = EXIT_ACTION_FAILED;
         return;
       }
-      const r = await cancelBatch(config, batchId);
+      const r = await (await ops()).cancelBatch(config, batchId);
       process.stdout.write(
         flags.json
           ? `${JSON.stringify(r)}\n`
@@ -138,7 +131,7 @@ export function registerBulk(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (flags: { limit: number; json?: boolean }) => {
       const { config } = cliContext();
-      const records = await listBatches(config, flags.limit);
+      const records = await (await ops()).listBatches(config, flags.limit);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
@@ -159,6 +152,7 @@ export function registerBulk(program: Command): void {
     )
     .action(async (batchId: string, flags: { format: 'csv' | 'json' }) => {
       const { config } = cliContext();
+      const { getBatch, batchReport, BATCH_REPORT_COLUMNS } = await ops();
       if (!(await getBatch(config, batchId))) {
         process.stderr.write(`no batch ${batchId}\n`);
         process.exitCode = EXIT_ACTION_FAILED;
@@ -192,7 +186,9 @@ function sourceOf(flags: BulkFlags): BulkSource {
 async function runDryRun(flags: BulkFlags, source: BulkSource): Promise<void> {
   if (flags.wait) throw new UsageError('--dry-run: cannot be used with --wait');
   const { config } = cliContext();
-  const report = await dryRunBulk(config, {
+  const report = await (
+    await ops()
+  ).dryRunBulk(config, {
     source,
     action: flags.action,
     batchId: flags.batchId,
@@ -251,7 +247,9 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
   const { config } = cliContext();
   const signal = flags.wait ? stopSignal() : undefined;
   const progress = flags.wait && !flags.json ? progressView(config.rateLimitPerMinute) : undefined;
-  const { pass, batch, done } = await startBulkRun(config, {
+  const { pass, batch, done } = await (
+    await ops()
+  ).startBulkRun(config, {
     source,
     action: flags.action,
     batchId: flags.batchId,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
-import { enqueueActions, type ActionReport } from '../../ops/enqueue-actions.js';
+import type { ActionReport } from '../../ops/enqueue-actions.js';
 import type { WaitProgress } from '../../queue/wait.js';
 import { cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
@@ -55,6 +55,7 @@ async function runActionCommand(
   }
   const { config } = cliContext();
   const signal = flags.wait ? stopSignal() : undefined;
+  const { enqueueActions } = await import('../../ops/enqueue-actions.js');
   const { reports, done } = await enqueueActions(config, {
     action,
     providerIds,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { EVENT_TYPES, type ActionEvent, type EventType } from '../../model.js';
-import { readEvents } from '../../ops/read-events.js';
 import { cliContext, stopSignal } from '../context.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -24,6 +23,7 @@ export function registerEvents(program: Command): void {
       async (flags: { type?: EventType; limit: number; follow?: boolean; json?: boolean }) => {
         const { config } = cliContext();
         const signal = flags.follow ? stopSignal() : undefined;
+        const { readEvents } = await import('../../ops/read-events.js');
         await readEvents(
           config,
           {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { accountStatus } from '../../ops/account-status.js';
 import { cliContext } from '../context.js';
 import { EXIT_ACTION_FAILED } from '../exit-codes.js';
 import { table } from '../format.js';
@@ -14,6 +13,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
       const { config } = cliContext();
+      const { accountStatus } = await import('../../ops/account-status.js');
       const statuses = await accountStatus(config, providerIds, flags.limit);
       const missing = providerIds.filter((id) => !statuses.some((s) => s.provider_id === id));
       for (const id of missing) {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { requireApiKey } from '../../config.js';
-import { runWorker } from '../../ops/run-worker.js';
 import { cliContext, stopSignal } from '../context.js';
 
 export function registerWorker(program: Command): void {
@@ -24,6 +23,7 @@ Environment (see the README's configuration table for every setting):
       const { config, logger } = cliContext('stdout');
       requireApiKey(config);
       const signal = stopSignal();
+      const { runWorker } = await import('../../ops/run-worker.js');
       const { forced } = await runWorker(config, logger, { signal });
       logger.info({ forced }, 'bye');
       logger.flush();

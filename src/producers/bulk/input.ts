@@ -31,10 +31,13 @@ export interface Input {
   name: string;
   /** Ids that come from the API: valid by construction, and costly to read twice. */
   fromApi: boolean;
-  /** A fresh reading of the input from its start. */
-  lines(): AsyncIterable<InputLine>;
+  /** A fresh reading of the input from its start, a batch of lines at a time. */
+  lines(): AsyncIterable<InputLine[]>;
   close(): Promise<void>;
 }
+
+/** Listed accounts handed on at once (a listing page is at most 100). */
+const LISTED_BATCH = 100;
 
 /** Invalid lines named in messages; the rest are counted. */
 export const PROBLEMS_SHOWN = 20;
@@ -48,7 +51,7 @@ export async function openInput(source: BulkSource, accounts?: AccountLister): P
         fromApi: false,
         // eslint-disable-next-line @typescript-eslint/require-await -- an async view of a list
         lines: async function* () {
-          yield* listIdLines(source.ids);
+          yield [...listIdLines(source.ids)];
         },
         close: none,
       };
@@ -58,7 +61,7 @@ export async function openInput(source: BulkSource, accounts?: AccountLister): P
       return {
         name,
         fromApi: false,
-        lines: () => readIdLines(readable(source.path), name),
+        lines: () => fileLines(source.path, name),
         close: none,
       };
     }
@@ -75,10 +78,16 @@ export async function openInput(source: BulkSource, accounts?: AccountLister): P
         fromApi: true,
         lines: async function* () {
           let n = 0;
+          let batch: InputLine[] = [];
           for await (const item of accounts.list(source.filter)) {
             n++;
-            yield { line: n, id: item.id, item };
+            batch.push({ line: n, id: item.id, item });
+            if (batch.length >= LISTED_BATCH) {
+              yield batch;
+              batch = [];
+            }
           }
+          if (batch.length > 0) yield batch;
         },
         close: none,
       };
@@ -98,12 +107,14 @@ export async function checkInput(
   let valid = 0;
   let invalid = 0;
   const problems: string[] = [];
-  for await (const l of input.lines()) {
-    if (l.problem === undefined) {
-      valid++;
-    } else {
-      invalid++;
-      if (problems.length < PROBLEMS_SHOWN) problems.push(l.problem);
+  for await (const batch of input.lines()) {
+    for (const l of batch) {
+      if (l.problem === undefined) {
+        valid++;
+      } else {
+        invalid++;
+        if (problems.length < PROBLEMS_SHOWN) problems.push(l.problem);
+      }
     }
   }
   if (invalid > 0 && !skipInvalid) throw new InvalidInputError(input.name, invalid, problems);
@@ -111,15 +122,21 @@ export async function checkInput(
   return { invalid, problems };
 }
 
-function readable(path: string): Readable {
-  const stream = createReadStream(path);
-  // An unreadable file fails the run with a usage error that names it.
-  const out = new PassThrough();
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    out.destroy(new UsageError(`--file ${path}: cannot read it (${err.code ?? err.message})`));
-  });
-  return stream.pipe(out);
+/** A file's lines; an unreadable file fails the run with a usage error that names it. */
+async function* fileLines(path: string, name: string): AsyncGenerator<IdLine[]> {
+  try {
+    yield* readIdLines(createReadStream(path, { highWaterMark: READ_SIZE }), name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof Error && typeof code === 'string' && !(err instanceof UsageError)) {
+      throw new UsageError(`--file ${path}: cannot read it (${code})`);
+    }
+    throw err;
+  }
 }
+
+/** Bytes per read of a file: ~6,000 ids. */
+const READ_SIZE = 256 * 1024;
 
 /** A stream can be read once: the first reading copies it to a temporary file. */
 async function spooled(stream: Readable, name: string): Promise<Input> {

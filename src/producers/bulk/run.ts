@@ -211,18 +211,20 @@ export async function runBulkPass(
       }
       options.onChunk?.({ ...counts });
     };
-    for await (const l of input.lines()) {
-      if (l.id === undefined) continue;
-      counts.read++;
-      if (shared && (l.item ? isShared(l.item) : shared.has(l.id))) {
-        counts.skipped++;
-        if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
-        continue;
-      }
-      chunk.push(l.id);
-      if (chunk.length >= chunkSize) {
-        await inFlight.add(flush(chunk));
-        chunk = [];
+    for await (const batch of input.lines()) {
+      for (const l of batch) {
+        if (l.id === undefined) continue;
+        counts.read++;
+        if (shared && (l.item ? isShared(l.item) : shared.has(l.id))) {
+          counts.skipped++;
+          if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
+          continue;
+        }
+        chunk.push(l.id);
+        if (chunk.length >= chunkSize) {
+          await inFlight.add(flush(chunk));
+          chunk = [];
+        }
       }
     }
     if (chunk.length > 0) await inFlight.add(flush(chunk));
@@ -335,17 +337,20 @@ export async function dryRunBulk(
       unknown: report.unknown,
     };
     const seen = new Set<string>();
-    for await (const l of input.lines()) {
-      if (l.id === undefined) continue;
-      report.read++;
-      if (seen.has(l.id)) {
-        report.duplicates++;
-        continue;
+    for await (const batch of input.lines()) {
+      for (const l of batch) {
+        if (l.id === undefined) continue;
+        report.read++;
+        if (seen.has(l.id)) {
+          report.duplicates++;
+          continue;
+        }
+        seen.add(l.id);
+        const includeShared = options.includeShared ?? false;
+        const verdict = verdictOf(action, l.item ?? known.get(l.id), includeShared);
+        if (verdict === 'would_enqueue') report.wouldEnqueue++;
+        else lists[verdict].push(l.id);
       }
-      seen.add(l.id);
-      const verdict = verdictOf(action, l.item ?? known.get(l.id), options.includeShared ?? false);
-      if (verdict === 'would_enqueue') report.wouldEnqueue++;
-      else lists[verdict].push(l.id);
     }
     return report;
   } finally {
