@@ -89,7 +89,6 @@ export function createProducer(deps: {
     }
 
     const results: EnqueueResult[] = [];
-    const enqueuedAt = new Date().toISOString();
     for (let from = 0; from < claims.length; from += chunkSize) {
       const to = Math.min(from + chunkSize, claims.length);
       const claimed = await claimKeys(redis, keys, claims.slice(from, to));
@@ -109,7 +108,7 @@ export function createProducer(deps: {
         if (state === 'new' || state === 'queued') {
           jobs.push({
             name: intent.action,
-            data: jobData(intent, seq, enqueuedAt),
+            data: jobData(intent, seq),
             opts: jobOptions(config, jobId),
           });
         }
@@ -138,8 +137,8 @@ export function createProducer(deps: {
   };
 }
 
-/** A job's data: the intent's fields (one shape for every job, cheaper than a spread), seq, time. */
-function jobData(intent: Intent, seq: number, enqueuedAt: string): ActionJobData {
+/** A job's data: the intent's fields (one shape for every job, cheaper than a spread) and seq. */
+function jobData(intent: Intent, seq: number): ActionJobData {
   const data: ActionJobData = {
     action: intent.action,
     providerId: intent.providerId,
@@ -147,7 +146,6 @@ function jobData(intent: Intent, seq: number, enqueuedAt: string): ActionJobData
     source: intent.source,
     reason: intent.reason,
     seq,
-    enqueuedAt,
   };
   if (intent.sourceRef !== undefined) data.sourceRef = intent.sourceRef;
   return data;

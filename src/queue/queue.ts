@@ -4,10 +4,12 @@ import type { Config } from '../config.js';
 import type { Intent } from '../model.js';
 import { QUEUE_NAME } from '../store/keys.js';
 
-/** What a job carries: the validated intent, its binding's sequence number, when it was enqueued. */
+/**
+ * What a job carries: the validated intent and its binding's sequence number (when it was
+ * enqueued is BullMQ's own `job.timestamp`). Kept small: a bulk run holds 100k of them.
+ */
 export interface ActionJobData extends Intent {
   seq: number;
-  enqueuedAt: string;
 }
 /**
  * What a completed job returns (kept with the job while BullMQ keeps it): the intent's terminal

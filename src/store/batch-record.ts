@@ -149,11 +149,11 @@ export async function openBatch(
 export type BatchAdd = 'new' | 'queued' | 'done' | 'repeat';
 const ADD_CODES: Record<string, BatchAdd> = { n: 'new', q: 'queued', d: 'done', r: 'repeat' };
 
-// KEYS: accounts, pass-seen hash, batch. ARGV: seen ttl s, then account ids.
+// KEYS: accounts, pass-seen hash, batch. ARGV: seen ttl s, the account ids as a JSON array
+// (one value, not one argument per id: the client's cost grows with the argument count).
 // A constant number of calls per chunk (not per id): one HMGET per hash, one HSET per write,
 // in slices that stay under Lua's limit on unpacked arguments.
 const addScript = defineScript(`
-local n = #ARGV - 1
 local function sliced(cmd, key, list, step)
   local out = {}
   for from = 1, #list, step do
@@ -164,8 +164,8 @@ local function sliced(cmd, key, list, step)
   end
   return out
 end
-local ids = {}
-for i = 1, n do ids[i] = ARGV[i + 1] end
+local ids = cjson.decode(ARGV[2])
+local n = #ids
 local seen = sliced('HMGET', KEYS[2], ids, 1000)
 -- The first time this pass meets an id (earlier chunks, or earlier in this one).
 local here, firsts = {}, {}
@@ -224,7 +224,7 @@ export async function addToBatch(
   const codes = (await addScript(
     redis,
     [keys.batchAccounts(batchId), keys.batchPassSeen(batchId, pass), keys.batch(batchId)],
-    [PASS_SEEN_TTL_S, ...providerIds],
+    [PASS_SEEN_TTL_S, JSON.stringify(providerIds)],
   )) as string;
   return Array.from({ length: codes.length }, (_, i) => ADD_CODES[codes.charAt(i)] ?? 'repeat');
 }

@@ -13,18 +13,25 @@ import { B } from './binding.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
-// KEYS: sequence, pending, then per claim: binding, account order.
-// ARGV: now, then per claim: fingerprint, action, provider id, source, key.
-// Per claim one read and three writes; the sequence numbers and the pending set are written once
-// per chunk (a block of numbers, in claim order; ZADD in slices under Lua's unpack limit).
+// KEYS: sequence, pending. ARGV: now, claims as JSON ([[key, fingerprint, action, provider
+// id, source], ...]), the binding key prefix, the account order key prefix.
+// A chunk's claims travel as one JSON value rather than seven arguments each: the client's cost
+// of a command grows with its argument count (a string built per argument). The binding and
+// order keys are made here from their prefixes (keys.ts owns the names; every key shares the
+// deployment's hash tag, so they live in the same Cluster slot as the declared ones).
+// Per claim one read and three writes; the sequence numbers and the pending set are written
+// once per chunk (a block of numbers, in claim order; ZADD in slices under Lua's unpack limit).
 const claimScript = defineScript(`
 local now = ARGV[1]
-local n = (#KEYS - 2) / 2
+local claims = cjson.decode(ARGV[2])
+local bindingPrefix, orderPrefix = ARGV[3], ARGV[4]
+local n = #claims
 local found = {}
 local fresh = 0
 for i = 1, n do
-  local h = redis.call('HMGET', KEYS[1 + 2 * i], '${B.fingerprint}', '${B.state}', '${B.seq}')
-  if h[1] and h[1] ~= ARGV[2 + 5 * (i - 1)] then return {'conflict', i, h[1]} end
+  local c = claims[i]
+  local h = redis.call('HMGET', bindingPrefix .. c[1], '${B.fingerprint}', '${B.state}', '${B.seq}')
+  if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end
   if not h[2] then fresh = fresh + 1 end
   found[i] = h
 end
@@ -37,16 +44,15 @@ for i = 1, n do
     out[#out + 1] = h[2]
     out[#out + 1] = h[3]
   else
-    local binding, order = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-    local a = 2 + 5 * (i - 1)
+    local c = claims[i]
+    local binding = bindingPrefix .. c[1]
     seq = seq + 1
-    redis.call('HSET', binding, '${B.fingerprint}', ARGV[a], '${B.seq}', seq, '${B.state}', 'queued',
-      '${B.action}', ARGV[a + 1], '${B.providerId}', ARGV[a + 2], '${B.source}', ARGV[a + 3],
-      '${B.createdAt}', now)
+    redis.call('HSET', binding, '${B.fingerprint}', c[2], '${B.seq}', seq, '${B.state}', 'queued',
+      '${B.action}', c[3], '${B.providerId}', c[4], '${B.source}', c[5], '${B.createdAt}', now)
     redis.call('PERSIST', binding)
     pending[#pending + 1] = now
-    pending[#pending + 1] = ARGV[a + 4]
-    redis.call('HSET', order, 'seq', seq, 'key', ARGV[a + 4])
+    pending[#pending + 1] = c[1]
+    redis.call('HSET', orderPrefix .. c[4], 'seq', seq, 'key', c[1])
     out[#out + 1] = 'new'
     out[#out + 1] = seq
   end
@@ -84,13 +90,14 @@ export async function claimKeys(
   now = Date.now(),
 ): Promise<ClaimResult> {
   if (claims.length === 0) return { ok: true, claimed: [] };
-  const redisKeys = [keys.sequence, keys.pending];
-  const args: (string | number)[] = [now];
-  for (const c of claims) {
-    redisKeys.push(keys.binding(c.key), keys.accountOrder(c.providerId));
-    args.push(c.fingerprint, c.action, c.providerId, c.source, c.key);
-  }
-  const reply = (await claimScript(redis, redisKeys, args)) as [string, ...unknown[]];
+  const json = JSON.stringify(
+    claims.map((c) => [c.key, c.fingerprint, c.action, c.providerId, c.source]),
+  );
+  const reply = (await claimScript(
+    redis,
+    [keys.sequence, keys.pending],
+    [now, json, keys.binding(''), keys.accountOrder('')],
+  )) as [string, ...unknown[]];
   if (reply[0] === 'conflict') {
     const claim = claims[Number(reply[1]) - 1];
     if (!claim) throw new Error('claim script returned an unknown index');

@@ -11,13 +11,19 @@ export const QUEUE_NAME = 'actions';
 
 export interface Keys {
   prefix: string;
-  /** Hash binding an idempotency key to its intent and tracking its state (see binding.ts). */
+  /**
+   * Hash binding an idempotency key to its intent and tracking its state (see binding.ts).
+   * Always `binding('')` + the key: claim-keys.ts builds binding keys in Lua that way.
+   */
   binding(key: string): string;
   /** Sorted set of keys bound but not yet terminal, scored by claim time (ms). */
   pending: string;
   /** Counter giving every new binding its sequence number (the intent's place in line). */
   sequence: string;
-  /** Hash with the newest intent asked for an account: `seq`, `key`. */
+  /**
+   * Hash with the newest intent asked for an account: `seq`, `key`. Always
+   * `accountOrder('')` + the id: claim-keys.ts builds these keys in Lua that way.
+   */
   accountOrder(providerId: string): string;
   /** String: the idempotency key whose call on an account is in flight (expires). */
   accountLease(providerId: string): string;
