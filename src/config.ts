@@ -40,6 +40,14 @@ const url = (protocols: readonly string[]) =>
       },
     );
 
+/** A number from 0 to 1 (a rate). */
+const fraction = () =>
+  z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: 'must be a number from 0 to 1' })
+    .transform(Number);
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 interface Setting<S extends z.ZodType> {
@@ -162,6 +170,41 @@ export const SETTINGS = {
     'EVENTS_MAX_LEN',
     int(100, 100_000_000).default(100_000),
     'Approximate cap of the events stream (XADD MAXLEN ~).',
+  ),
+  breakerWindowS: setting(
+    'BREAKER_WINDOW_S',
+    int(60, 86_400).default(900),
+    "The breaker's sliding window: its rules read the signals of this many seconds (whole minutes).",
+  ),
+  breakerBounceRate: setting(
+    'BREAKER_BOUNCE_RATE',
+    fraction().default(0.05),
+    'Trip when hard (Permanent) bounces / (delivered + bounced) over the window reaches this (0..1)...',
+  ),
+  breakerBounceMinVolume: setting(
+    'BREAKER_BOUNCE_MIN_VOLUME',
+    int(1, 100_000_000).default(100),
+    '...with at least this many delivered + bounced in the window.',
+  ),
+  breakerComplaintRate: setting(
+    'BREAKER_COMPLAINT_RATE',
+    fraction().default(0.001),
+    'Trip when complaints / delivered over the window reaches this (0..1)...',
+  ),
+  breakerComplaintMinVolume: setting(
+    'BREAKER_COMPLAINT_MIN_VOLUME',
+    int(1, 100_000_000).default(1_000),
+    '...with at least this many delivered in the window.',
+  ),
+  breakerAccountRules: setting(
+    'BREAKER_ACCOUNT_RULES',
+    z.string().trim().default('{}'),
+    'Per-account rules as JSON: {"dprov_...": {"bounce_rate": 0.1, "bounce_min_volume": 50, "complaint_rate": ..., "complaint_min_volume": ..., "window_s": ...}}; unset fields take the global ones.',
+  ),
+  signalDedupeTtlS: setting(
+    'SIGNAL_DEDUPE_TTL_S',
+    int(3_600, 30 * 86_400).default(172_800),
+    'How long a counted signal id (webhook event id) is remembered: a retried delivery within it is counted once.',
   ),
   shutdownTimeoutMs: setting(
     'SHUTDOWN_TIMEOUT_MS',

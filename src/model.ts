@@ -101,13 +101,17 @@ export function isTerminal(state: string | undefined): state is TerminalState {
   return (TERMINAL_STATES as readonly string[]).includes(state ?? '');
 }
 
-/** Event types on the stream; each intent gets exactly one of the `action.*` ones. */
-export const EVENT_TYPES = [
+/** The terminal event types of an intent: each intent gets exactly one. */
+export const ACTION_EVENT_TYPES = [
   'action.succeeded',
   'action.failed',
   'action.superseded',
   'action.cancelled',
 ] as const;
+/** What the bounce-spike breaker says on the stream. */
+export const BREAKER_EVENT_TYPES = ['breaker.tripped', 'breaker.reset'] as const;
+/** Event types on the stream. */
+export const EVENT_TYPES = [...ACTION_EVENT_TYPES, ...BREAKER_EVENT_TYPES] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -180,6 +184,86 @@ export interface ActionCancelledEvent extends EventCommon {
 
 export type ActionEvent =
   ActionSucceededEvent | ActionFailedEvent | ActionSupersededEvent | ActionCancelledEvent;
+
+/** Signal outcomes the breaker counts (a bounce is hard when its type is `Permanent`). */
+export const SIGNAL_OUTCOMES = ['delivered', 'bounced', 'complained', 'rejected'] as const;
+export type SignalOutcome = (typeof SIGNAL_OUTCOMES)[number];
+
+/** An account's counts over the breaker's window, and the rates its rules read. */
+export interface BreakerNumbers {
+  window_s: number;
+  delivered: number;
+  /** Every bounce: hard (Permanent) and the others. */
+  bounced: number;
+  hard_bounced: number;
+  complained: number;
+  rejected: number;
+  /** hard_bounced / (delivered + bounced); null with no such outcome. */
+  bounce_rate: number | null;
+  /** complained / delivered; null with nothing delivered. */
+  complaint_rate: number | null;
+}
+
+/** Why a breaker tripped: a rule crossed, or an operator asked. */
+export const TRIP_REASONS = ['bounce_rate', 'complaint_rate', 'manual'] as const;
+export type TripReason = (typeof TRIP_REASONS)[number];
+
+/**
+ * The breaker switched an account off: it holds the account off (hold `breaker`) and asked
+ * for the deactivation (`idempotency_key`, source `breaker`, source_ref = the trip id).
+ */
+export interface BreakerTrippedEvent {
+  id?: string;
+  type: 'breaker.tripped';
+  provider_id: string;
+  trip_id: string;
+  reason: TripReason;
+  /** The counts that crossed the rule (at the time of a manual trip, for the record). */
+  numbers: BreakerNumbers;
+  idempotency_key: string;
+  at: string;
+}
+
+/**
+ * An operator reset the breaker: its hold is released; the account is asked to come back on
+ * (`idempotency_key`) only if nothing else holds it off and it was on before the first hold.
+ */
+export interface BreakerResetEvent {
+  id?: string;
+  type: 'breaker.reset';
+  provider_id: string;
+  trip_id: string;
+  /** The activate intent's key; null when the account stays off. */
+  idempotency_key: string | null;
+  /** The other holds that keep the account off (their ids). */
+  still_held_by: string[];
+  at: string;
+}
+
+export type BreakerEvent = BreakerTrippedEvent | BreakerResetEvent;
+
+/** Anything on the events stream; narrow by `type`. */
+export type StreamEvent = ActionEvent | BreakerEvent;
+
+export function isActionEvent(event: StreamEvent): event is ActionEvent {
+  return event.type.startsWith('action.');
+}
+
+/**
+ * A hold: one reason an account must stay off, taken and released by its own source. An
+ * account is reactivated only when its last hold is released, and only if it was on before
+ * the first hold was taken.
+ */
+export interface Hold {
+  /** Unique per account: `breaker`, `window:<id>`, `bulk:<batch>`, `manual`... */
+  id: string;
+  source: Source;
+  /** What inside the source took it (trip id, window id, batch id). */
+  ref: string | null;
+  reason: string;
+  /** ISO 8601 time it was taken. */
+  at: string;
+}
 
 /**
  * What the API said about an account after a call or a read: the part of its state this

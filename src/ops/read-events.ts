@@ -1,6 +1,6 @@
 /** Recent events and a live tail (the `events` CLI command). */
 import type { Config } from '../config.js';
-import { type ActionEvent, type EventType } from '../model.js';
+import { type StreamEvent, type EventType } from '../model.js';
 import { createRedis } from '../redis.js';
 import { followEvents, readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
@@ -18,7 +18,7 @@ export interface ReadEventsOptions {
 export async function readEvents(
   config: Config,
   options: ReadEventsOptions,
-  onEvent: (event: ActionEvent) => void,
+  onEvent: (event: StreamEvent) => void,
 ): Promise<void> {
   const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const keys = keysFor(config.prefix);

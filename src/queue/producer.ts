@@ -27,6 +27,11 @@ export interface EnqueueResult {
 export interface EnqueueOptions {
   /** Intents per Redis round trip (claim + addBulk). @defaultValue 500 */
   chunkSize?: number;
+  /**
+   * Put the jobs at the head of the queue, ahead of any backlog (a breaker trip must not wait
+   * behind a bulk run). @defaultValue false
+   */
+  urgent?: boolean;
 }
 
 export interface Producer {
@@ -109,7 +114,9 @@ export function createProducer(deps: {
           jobs.push({
             name: intent.action,
             data: jobData(intent, seq),
-            opts: jobOptions(config, jobId),
+            opts: options.urgent
+              ? { ...jobOptions(config, jobId), lifo: true }
+              : jobOptions(config, jobId),
           });
         }
         results.push({

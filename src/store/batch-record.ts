@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Action, ActionEvent } from '../model.js';
-import { decodeEvent, encodeEvent } from './event-codec.js';
+import { decodeActionEvent, encodeEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
@@ -333,7 +333,10 @@ export async function* readBatchAccounts(
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const id = flat[i] ?? '';
       const value = flat[i + 1] ?? '';
-      yield { provider_id: id, event: value === '' ? undefined : decodeEvent(undefined, value) };
+      yield {
+        provider_id: id,
+        event: value === '' ? undefined : decodeActionEvent(undefined, value),
+      };
     }
   } while (cursor !== '0');
 }

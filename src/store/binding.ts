@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { isTerminal, type Action, type IntentState, type Source } from '../model.js';
-import { decodeEvent } from './event-codec.js';
+import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 
 /** Field names of the binding hash. */
@@ -61,7 +61,7 @@ function decode(key: string, h: Record<string, string>): Binding | undefined {
   if (state === undefined) return undefined;
   const num = (k: string) => (h[k] ? Number(h[k]) : null);
   const raw = h[B.event];
-  const event = raw ? decodeEvent(undefined, raw) : undefined;
+  const event = raw ? decodeActionEvent(undefined, raw) : undefined;
   return {
     key,
     state: state === 'queued' || isTerminal(state) ? state : 'queued',

@@ -4,34 +4,43 @@
  * the outcome script small: a field list would cost Redis and the worker a value per field,
  * three times over (stream, binding, status).
  */
-import { EVENT_TYPES, type ActionEvent } from '../model.js';
+import { ACTION_EVENT_TYPES, EVENT_TYPES, type ActionEvent, type StreamEvent } from '../model.js';
 
 /** The stream entry's only field. */
 export const EVENT_FIELD = 'event';
 
 /** The event as stored; written without `id` (Redis gives the stream entry its id). */
-export function encodeEvent(event: ActionEvent): string {
+export function encodeEvent(event: StreamEvent): string {
   return JSON.stringify(event);
 }
 
-/** Parse an event's JSON; `id` is the stream entry id, when it comes from the stream. */
-export function decodeEvent(id: string | undefined, json: string): ActionEvent {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new Error(`event ${id ?? ''} is not JSON`);
-  }
-  const type = (parsed as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
-    throw new Error(`event ${id ?? ''} has an unknown type "${String(type)}"`);
-  }
-  const event = parsed as ActionEvent;
-  return id === undefined ? event : { id, ...event };
+function decodeOf<T extends StreamEvent>(
+  types: readonly T['type'][],
+): (id: string | undefined, json: string) => T {
+  return (id, json) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      throw new Error(`event ${id ?? ''} is not JSON`);
+    }
+    const type = (parsed as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !(types as readonly string[]).includes(type)) {
+      throw new Error(`event ${id ?? ''} has an unknown type "${String(type)}"`);
+    }
+    const event = parsed as T;
+    return id === undefined ? event : { id, ...event };
+  };
 }
 
+/** Parse a stream event's JSON; `id` is the stream entry id, when it comes from the stream. */
+export const decodeEvent = decodeOf<StreamEvent>(EVENT_TYPES);
+
+/** Parse an intent's terminal event (as bindings, statuses and batches keep it). */
+export const decodeActionEvent = decodeOf<ActionEvent>(ACTION_EVENT_TYPES);
+
 /** Rebuild an event from a stream entry's flat field list. */
-export function decodeEntry(id: string, flat: readonly string[]): ActionEvent {
+export function decodeEntry(id: string, flat: readonly string[]): StreamEvent {
   for (let i = 0; i + 1 < flat.length; i += 2) {
     if (flat[i] === EVENT_FIELD) return decodeEvent(id, flat[i + 1] ?? '');
   }

@@ -3,7 +3,7 @@
  * users who need every event processed at least once across restarts.
  */
 import type { Redis } from 'ioredis';
-import { type ActionEvent, type EventType } from '../model.js';
+import { type EventType, type StreamEvent } from '../model.js';
 import { decodeEntry } from './event-codec.js';
 import type { Keys } from './keys.js';
 
@@ -20,9 +20,9 @@ export async function readRecentEvents(
   redis: Redis,
   keys: Keys,
   options: RecentOptions = {},
-): Promise<ActionEvent[]> {
+): Promise<StreamEvent[]> {
   const limit = Math.max(1, options.limit ?? 100);
-  const out: ActionEvent[] = [];
+  const out: StreamEvent[] = [];
   let end = '+';
   const batch = Math.max(limit, 200);
   for (;;) {
@@ -55,7 +55,7 @@ export async function* followEvents(
   redis: Redis,
   keys: Keys,
   options: FollowOptions = {},
-): AsyncGenerator<ActionEvent> {
+): AsyncGenerator<StreamEvent> {
   let after = options.after ?? '$';
   if (after === '$') {
     // Resolve `$` once, so events arriving between two reads are not skipped.
@@ -93,11 +93,11 @@ export interface EventConsumer {
   /** Create the group if needed (idempotent). */
   ensureGroup(): Promise<void>;
   /** New events for this consumer; call {@link EventConsumer.ack} once handled. */
-  read(options?: { count?: number; blockMs?: number }): Promise<ActionEvent[]>;
+  read(options?: { count?: number; blockMs?: number }): Promise<StreamEvent[]>;
   /** Events delivered to this consumer but not yet acknowledged (after a crash). */
-  pending(count?: number): Promise<ActionEvent[]>;
+  pending(count?: number): Promise<StreamEvent[]>;
   /** Take over events another consumer left unacknowledged for `minIdleMs`. */
-  claimStale(minIdleMs: number, count?: number): Promise<ActionEvent[]>;
+  claimStale(minIdleMs: number, count?: number): Promise<StreamEvent[]>;
   ack(ids: readonly string[]): Promise<number>;
 }
 

@@ -39,12 +39,29 @@ export interface Keys {
   batch(batchId: string): string;
   /** Hash: the accounts of a bulk run -> '' while queued, their terminal event's JSON after. */
   batchAccounts(batchId: string): string;
-  /** Set: the account ids one enqueueing pass of a bulk run has seen (finds repeats; expires). */
+  /** Hash: the account ids one enqueueing pass of a bulk run has seen (finds repeats; expires). */
   batchPassSeen(batchId: string, pass: number): string;
   /** Sorted set of bulk run ids, scored by their first start (ms). */
   batchIndex: string;
   /** Hash: the API key's window as the API counts it, shared by every worker (rate-budget.ts). */
   rateBudget: string;
+  /** Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts). */
+  holds(providerId: string): string;
+  /** Sorted set of accounts with at least one hold, scored by the first hold's time (ms). */
+  holdsIndex: string;
+  /** Hash: an account's breaker state and last trip (breaker-state.ts). */
+  breaker(providerId: string): string;
+  /**
+   * Hash: an account's signal counts of one minute (expires after the window). Always
+   * `breakerBuckets(id)` + the minute number: breaker-trip.ts builds these keys in Lua.
+   */
+  breakerBucket(providerId: string, minute: number): string;
+  /** The common start of an account's minute bucket keys. */
+  breakerBuckets(providerId: string): string;
+  /** Sorted set of accounts the breaker has counted signals for, scored by the last (ms). */
+  breakerIndex: string;
+  /** String: set once a signal id has been counted (dedupes retried deliveries; expires). */
+  signalSeen(signalId: string): string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -68,6 +85,13 @@ export function keysFor(prefix: string): Keys {
     batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
     batchIndex: `${prefix}:batches`,
     rateBudget: `${prefix}:rate-budget`,
+    holds: (providerId) => `${prefix}:holds:${providerId}`,
+    holdsIndex: `${prefix}:holds-index`,
+    breaker: (providerId) => `${prefix}:breaker:${providerId}`,
+    breakerBucket: (providerId, minute) => `${prefix}:breaker:${providerId}:m:${minute}`,
+    breakerBuckets: (providerId) => `${prefix}:breaker:${providerId}:m:`,
+    breakerIndex: `${prefix}:breaker-index`,
+    signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

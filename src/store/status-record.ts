@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { AccountState } from '../model.js';
-import { decodeEvent } from './event-codec.js';
+import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 
 /** Field names of the status hash. */
@@ -82,7 +82,7 @@ export interface AccountStatus {
 function toStatus(providerId: string, h: Record<string, string>): AccountStatus {
   const event = (k: string) => {
     const raw = h[k];
-    return raw ? decodeEvent(undefined, raw) : undefined;
+    return raw ? decodeActionEvent(undefined, raw) : undefined;
   };
   const rawAccount = h[S.account];
   const account = rawAccount ? (JSON.parse(rawAccount) as AccountPart) : undefined;

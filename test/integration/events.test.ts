@@ -1,6 +1,7 @@
 /** The events stream as library users read it: history, live tail, consumer groups. */
 import { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { isActionEvent } from '../../src/model.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { createEventConsumer, followEvents, readRecentEvents } from '../../src/store/events.js';
 import type { Keys } from '../../src/store/keys.js';
@@ -110,7 +111,7 @@ describe('events', () => {
           blockMs: 100,
           signal: controller.signal,
         })) {
-          seen.push(e.idempotency_key);
+          if (isActionEvent(e)) seen.push(e.idempotency_key);
           if (seen.length === 2) controller.abort();
         }
       })();

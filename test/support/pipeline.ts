@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { type ActionEvent } from '../../src/model.js';
+import { isActionEvent, type ActionEvent } from '../../src/model.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { waitForIntents } from '../../src/queue/wait.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
@@ -64,7 +64,8 @@ export async function startPipeline(
         throw new Error(`intents not finished in ${timeoutMs} ms: ${JSON.stringify([...states])}`);
       return states;
     },
-    events: (type) => readRecentEvents(redis, keys, { type, limit: 10_000 }),
+    events: async (type) =>
+      (await readRecentEvents(redis, keys, { type, limit: 10_000 })).filter(isActionEvent),
     async status(providerId) {
       return (await readStatuses(redis, keys, [providerId]))[0];
     },

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type ActionEvent } from '../../src/model.js';
-import { decodeEntry, decodeEvent, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';
+import {
+  decodeActionEvent,
+  decodeEntry,
+  decodeEvent,
+  encodeEvent,
+  EVENT_FIELD,
+} from '../../src/store/event-codec.js';
 
 describe('event encoding', () => {
   it('round-trips, keeping nulls and numbers', () => {
@@ -23,7 +29,9 @@ describe('event encoding', () => {
       at: '2026-11-28T00:00:00.000Z',
     };
     expect(decodeEvent('1-0', encodeEvent(event))).toEqual({ ...event, id: '1-0' });
-    expect(decodeEvent('2-0', encodeEvent({ ...event, http_status: null })).http_status).toBeNull();
+    expect(
+      decodeActionEvent('2-0', encodeEvent({ ...event, http_status: null })).http_status,
+    ).toBeNull();
   });
 
   it('keeps a superseded event with the key that replaced it', () => {

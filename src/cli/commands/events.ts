@@ -1,20 +1,39 @@
 import type { Command } from 'commander';
-import { EVENT_TYPES, type ActionEvent, type EventType } from '../../model.js';
+import { EVENT_TYPES, type StreamEvent, type EventType } from '../../model.js';
 import { cliContext, stopSignal } from '../context.js';
 import { enumOption, intOption } from '../options.js';
 
-function line(e: ActionEvent): string {
-  const outcome =
-    e.type === 'action.succeeded'
-      ? `-> ${e.account_status ?? '?'}`
-      : `FAILED ${e.http_status ?? '-'} ${e.error_code ?? ''}`;
-  return `${e.at}  ${e.type.padEnd(16)}  ${e.action.padEnd(10)} ${e.provider_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
+function line(e: StreamEvent): string {
+  switch (e.type) {
+    case 'breaker.tripped': {
+      const n = e.numbers;
+      const rates = `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
+    }
+    case 'breaker.reset':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  ${e.idempotency_key ? `reactivate key=${e.idempotency_key}` : `stays off (held by ${e.still_held_by.join(', ')})`}`;
+    default: {
+      const outcome =
+        e.type === 'action.succeeded'
+          ? `-> ${e.account_status ?? '?'}`
+          : e.type === 'action.failed'
+            ? `FAILED ${e.http_status ?? '-'} ${e.error_code}`
+            : e.type === 'action.superseded'
+              ? `superseded by ${e.superseded_by}`
+              : 'cancelled';
+      return `${e.at}  ${e.type.padEnd(17)} ${e.action.padEnd(10)} ${e.provider_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
+    }
+  }
+}
+
+function rate(r: number | null): string {
+  return r === null ? '-' : `${(r * 100).toFixed(2)}%`;
 }
 
 export function registerEvents(program: Command): void {
   program
     .command('events')
-    .description('recent action events, oldest first; --follow keeps printing new ones')
+    .description('recent events (actions, breaker), oldest first; --follow keeps printing new ones')
     .option('--type <type>', `only ${EVENT_TYPES.join(' or ')}`, enumOption('--type', EVENT_TYPES))
     .option('--limit <n>', 'how many recent events', intOption('--limit', 1, 1_000_000), 100)
     .option('--follow', 'keep printing new events until SIGINT')

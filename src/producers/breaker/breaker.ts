@@ -1,0 +1,160 @@
+/**
+ * The bounce-spike breaker as a producer: signals in, at most one deactivate intent per trip
+ * out (source `breaker`, `source_ref` = the trip id, key `breaker:<account>:<trip id>`), put at
+ * the head of the queue so that a trip never waits behind a bulk run's backlog. Counting,
+ * deciding and the state change are one Lua step (store/breaker-trip.ts): several servers
+ * seeing one spike trip it once. A reset releases only the breaker's hold and asks for the
+ * account back only if nothing else holds it off (store/breaker-reset.ts).
+ */
+import type { Redis } from 'ioredis';
+import type { IntentInput, BreakerNumbers } from '../../model.js';
+import type { Producer } from '../../queue/producer.js';
+import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
+import {
+  listBreakerAccounts,
+  markTripEnqueued,
+  readBreaker,
+  readWindow,
+  tripsNotEnqueued,
+  type BreakerRecord,
+} from '../../store/breaker-state.js';
+import { countAndTrip, type TripResult } from '../../store/breaker-trip.js';
+import { readHolds, type AccountHolds } from '../../store/holds.js';
+import type { Keys } from '../../store/keys.js';
+import type { RulesFor } from './rules.js';
+import { countKind, parseSignal } from './signals.js';
+
+export interface BreakerDeps {
+  redis: Redis;
+  keys: Keys;
+  producer: Producer;
+  rules: RulesFor;
+  dedupeTtlS: number;
+  eventsMaxLen: number;
+  now?: () => Date;
+}
+
+export type SignalResult = TripResult | { result: 'stale' };
+
+export interface BreakerStatus extends BreakerRecord {
+  /** The counts and rates over the window ending now. */
+  window: BreakerNumbers;
+  holds: AccountHolds;
+}
+
+export interface Breaker {
+  /**
+   * Count a signal (validated: IntentValidationError names the field); trips the breaker when
+   * a rule crosses, and then enqueues the deactivation. A signal older than the window is
+   * `stale` and not counted.
+   */
+  signal(input: unknown): Promise<SignalResult>;
+  /** An operator's trip, whatever the numbers; `open` when it is open already. */
+  trip(providerId: string, reason?: string): Promise<TripResult>;
+  /** Close an open breaker; `not_open` when it is not open. */
+  reset(providerId: string): Promise<ResetResult>;
+  status(providerId: string): Promise<BreakerStatus>;
+  /** Accounts with breaker activity, most recent first. */
+  list(limit?: number): Promise<string[]>;
+  /** Enqueue the intents of trips a crash left without one; resolves with how many. */
+  recover(): Promise<number>;
+}
+
+export function createBreaker(deps: BreakerDeps): Breaker {
+  const { redis, keys, producer } = deps;
+  const now = deps.now ?? (() => new Date());
+  const settings = (providerId: string) => ({
+    rules: deps.rules(providerId),
+    dedupeTtlS: deps.dedupeTtlS,
+    eventsMaxLen: deps.eventsMaxLen,
+  });
+
+  async function enqueueTrip(providerId: string, tripId: string, key: string): Promise<void> {
+    const intent: IntentInput = {
+      action: 'deactivate',
+      providerId,
+      idempotencyKey: key,
+      source: 'breaker',
+      sourceRef: tripId,
+      reason: `breaker trip ${tripId}`,
+    };
+    await producer.enqueueMany([intent], { urgent: true });
+    await markTripEnqueued(redis, keys, providerId, tripId);
+  }
+
+  async function afterTrip(providerId: string, r: TripResult): Promise<TripResult> {
+    if (r.result === 'tripped') await enqueueTrip(providerId, r.tripId, r.idempotencyKey);
+    return r;
+  }
+
+  return {
+    async signal(input) {
+      const s = parseSignal(input);
+      const at = now();
+      const occurredAt = new Date(s.occurred_at);
+      const rules = deps.rules(s.provider_id);
+      if (occurredAt.getTime() < at.getTime() - rules.windowS * 1000) return { result: 'stale' };
+      const r = await countAndTrip(
+        redis,
+        keys,
+        { providerId: s.provider_id, kind: countKind(s), signalId: s.id, occurredAt },
+        settings(s.provider_id),
+        at,
+      );
+      return afterTrip(s.provider_id, r);
+    },
+    async trip(providerId, reason) {
+      const r = await countAndTrip(
+        redis,
+        keys,
+        { providerId, force: true, reason: reason ?? 'manual trip' },
+        settings(providerId),
+        now(),
+      );
+      return afterTrip(providerId, r);
+    },
+    async reset(providerId) {
+      const r = await resetBreaker(
+        redis,
+        keys,
+        providerId,
+        { windowS: deps.rules(providerId).windowS, eventsMaxLen: deps.eventsMaxLen },
+        now(),
+      );
+      if (r.result === 'reset' && r.activateKey) {
+        await producer.enqueueMany(
+          [
+            {
+              action: 'activate',
+              providerId,
+              idempotencyKey: r.activateKey,
+              source: 'breaker',
+              sourceRef: r.tripId,
+              reason: `breaker reset after trip ${r.tripId}`,
+            },
+          ],
+          { urgent: true },
+        );
+      }
+      return r;
+    },
+    async status(providerId) {
+      const [record, window, holds] = await Promise.all([
+        readBreaker(redis, keys, providerId),
+        readWindow(redis, keys, providerId, deps.rules(providerId).windowS, now().getTime()),
+        readHolds(redis, keys, providerId),
+      ]);
+      return { ...record, window, holds };
+    },
+    list: (limit) => listBreakerAccounts(redis, keys, limit),
+    async recover() {
+      const lost = await tripsNotEnqueued(redis, keys);
+      for (const { providerId, tripId } of lost) {
+        const record = await readBreaker(redis, keys, providerId);
+        const key = record.last_trip?.idempotency_key;
+        if (record.last_trip?.trip_id === tripId && key) await enqueueTrip(providerId, tripId, key);
+      }
+      return lost.length;
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The breaker's record of an account: the hash `<prefix>:breaker:<account>` (state and last
+ * trip) and its signal counts, one hash per minute (`breakerBucket`, expiring after the
+ * window). This file owns the field names, the counting Lua shared by the trip and the reset
+ * scripts, and the reading; breaker-trip.ts and breaker-reset.ts write.
+ */
+import type { Redis } from 'ioredis';
+import type { BreakerNumbers, TripReason } from '../model.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+export const BREAKER_STATES = ['closed', 'open'] as const;
+export type BreakerState = (typeof BREAKER_STATES)[number];
+
+/** Field names of the breaker hash. */
+export const BK = {
+  state: 'state',
+  tripId: 'trip_id',
+  trippedAt: 'tripped_at',
+  tripReason: 'trip_reason',
+  /** The numbers that tripped it, as JSON ({@link BreakerNumbers}). */
+  tripNumbers: 'trip_numbers',
+  /** The deactivate intent's key of the last trip. */
+  tripKey: 'trip_key',
+  /** '1' once the trip's intent is enqueued ('0' between the trip and the enqueue). */
+  enqueued: 'enqueued',
+  trips: 'trips',
+  resetAt: 'reset_at',
+} as const;
+
+/** Counter names of a minute bucket: what a signal counts as. */
+export const COUNTS = [
+  'delivered',
+  'hard_bounced',
+  'soft_bounced',
+  'complained',
+  'rejected',
+] as const;
+export type CountKind = (typeof COUNTS)[number];
+
+/**
+ * Lua: sum account `BUCKETS` (the bucket key prefix) over the `WINDOW_MIN` minutes ending at
+ * minute `MINUTE`; sets the locals `delivered`, `hard`, `soft`, `complained`, `rejected`.
+ */
+export function sumWindowLua(BUCKETS: string, MINUTE: string, WINDOW_MIN: string): string {
+  return `
+local delivered, hard, soft, complained, rejected = 0, 0, 0, 0, 0
+for m = ${MINUTE} - ${WINDOW_MIN} + 1, ${MINUTE} do
+  local c = redis.call('HMGET', ${BUCKETS} .. m, ${COUNTS.map((c) => `'${c}'`).join(', ')})
+  delivered = delivered + (tonumber(c[1]) or 0)
+  hard = hard + (tonumber(c[2]) or 0)
+  soft = soft + (tonumber(c[3]) or 0)
+  complained = complained + (tonumber(c[4]) or 0)
+  rejected = rejected + (tonumber(c[5]) or 0)
+end
+`;
+}
+
+/** The rates from raw counts, as the rules read them. */
+export function breakerNumbers(
+  windowS: number,
+  c: { delivered: number; hard: number; soft: number; complained: number; rejected: number },
+): BreakerNumbers {
+  const bounced = c.hard + c.soft;
+  const volume = c.delivered + bounced;
+  return {
+    window_s: windowS,
+    delivered: c.delivered,
+    bounced,
+    hard_bounced: c.hard,
+    complained: c.complained,
+    rejected: c.rejected,
+    bounce_rate: volume > 0 ? c.hard / volume : null,
+    complaint_rate: c.delivered > 0 ? c.complained / c.delivered : null,
+  };
+}
+
+export interface BreakerRecord {
+  provider_id: string;
+  state: BreakerState;
+  trips: number;
+  last_trip: {
+    trip_id: string;
+    at: string;
+    reason: TripReason;
+    numbers: BreakerNumbers | null;
+    idempotency_key: string;
+    /** The deactivate intent is on the queue (false only between a trip and its enqueue). */
+    enqueued: boolean;
+  } | null;
+  reset_at: string | null;
+}
+
+const iso = (ms: string | undefined) =>
+  ms && Number.isFinite(Number(ms)) ? new Date(Number(ms)).toISOString() : null;
+
+/** An account's breaker; a never-tripped account is `closed` with no trip. */
+export async function readBreaker(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+): Promise<BreakerRecord> {
+  const h = await redis.hgetall(keys.breaker(providerId));
+  const tripId = h[BK.tripId];
+  const numbers = h[BK.tripNumbers];
+  return {
+    provider_id: providerId,
+    state: h[BK.state] === 'open' ? 'open' : 'closed',
+    trips: Number(h[BK.trips] ?? 0) || 0,
+    last_trip: tripId
+      ? {
+          trip_id: tripId,
+          at: iso(h[BK.trippedAt]) ?? '',
+          reason: (h[BK.tripReason] ?? 'manual') as TripReason,
+          numbers: numbers ? (JSON.parse(numbers) as BreakerNumbers) : null,
+          idempotency_key: h[BK.tripKey] ?? '',
+          enqueued: h[BK.enqueued] === '1',
+        }
+      : null,
+    reset_at: iso(h[BK.resetAt]),
+  };
+}
+
+/** The account's counts over the window ending now, read without counting anything. */
+export async function readWindow(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  windowS: number,
+  now = Date.now(),
+): Promise<BreakerNumbers> {
+  const minute = Math.floor(now / 60_000);
+  const minutes = Math.max(1, Math.ceil(windowS / 60));
+  const pipeline = redis.pipeline();
+  for (let m = minute - minutes + 1; m <= minute; m++) {
+    pipeline.hmget(keys.breakerBucket(providerId, m), ...COUNTS);
+  }
+  const sums = [0, 0, 0, 0, 0];
+  for (const [err, values] of (await pipeline.exec()) ?? []) {
+    if (err) throw err;
+    (values as (string | null)[]).forEach((v, i) => {
+      sums[i] = (sums[i] ?? 0) + (Number(v) || 0);
+    });
+  }
+  const [delivered = 0, hard = 0, soft = 0, complained = 0, rejected = 0] = sums;
+  return breakerNumbers(windowS, { delivered, hard, soft, complained, rejected });
+}
+
+/** Accounts the breaker has seen signals for or tripped, most recent first. */
+export async function listBreakerAccounts(
+  redis: Redis,
+  keys: Keys,
+  limit = 1000,
+): Promise<string[]> {
+  return redis.zrevrange(keys.breakerIndex, 0, Math.max(0, limit - 1));
+}
+
+// KEYS: breaker. ARGV: trip id. Only if the record is still that trip's (a reset and a new
+// trip may have come since).
+const markScript = defineScript(`
+if redis.call('HGET', KEYS[1], '${BK.tripId}') == ARGV[1] then
+  redis.call('HSET', KEYS[1], '${BK.enqueued}', '1')
+end
+return 1
+`);
+
+/** The trip's intent is on the queue. */
+export async function markTripEnqueued(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  tripId: string,
+): Promise<void> {
+  await markScript(redis, [keys.breaker(providerId)], [tripId]);
+}
+
+/** Accounts whose last trip's intent may not be on the queue (a crash between the two). */
+export async function tripsNotEnqueued(
+  redis: Redis,
+  keys: Keys,
+): Promise<{ providerId: string; tripId: string }[]> {
+  const out: { providerId: string; tripId: string }[] = [];
+  const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
+  const pipeline = redis.pipeline();
+  for (const id of accounts) pipeline.hmget(keys.breaker(id), BK.state, BK.tripId, BK.enqueued);
+  const replies = (await pipeline.exec()) ?? [];
+  accounts.forEach((providerId, i) => {
+    const [err, v] = replies[i] ?? [null, null];
+    if (err) throw err;
+    const [state, tripId, enqueued] = (v ?? []) as (string | null)[];
+    if (state === 'open' && tripId && enqueued !== '1') out.push({ providerId, tripId });
+  });
+  return out;
+}

@@ -1,0 +1,212 @@
+/**
+ * Count one signal and trip the breaker when a rule crosses, in one atomic step: however many
+ * server processes see the same spike, the account trips once. The same script trips on an
+ * operator's request (`force`).
+ *
+ * A trip: the breaker hash goes `open` with the trip's id, reason and numbers; the account
+ * gets the hold `breaker` (holds.ts); a `breaker.tripped` event goes on the stream; the
+ * account's deactivate intent (key `breaker:<account>:<trip id>`) is the caller's to enqueue,
+ * then to mark with markTripEnqueued (a trip left unmarked by a crash is found again by
+ * tripsNotEnqueued).
+ */
+import type { Redis } from 'ioredis';
+import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.js';
+import { BK, sumWindowLua, type CountKind } from './breaker-state.js';
+import { EVENT_FIELD } from './event-codec.js';
+import { encodeHold, takeHoldLua } from './holds.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+/** The hold a trip takes, and a reset releases. */
+export const BREAKER_HOLD = 'breaker';
+
+export interface BreakerRules {
+  /** Seconds of signals the rules look at (whole minutes). */
+  windowS: number;
+  /** Trip when hard bounces / (delivered + bounced) reaches this... */
+  bounceRate: number;
+  /** ...with at least this many delivered + bounced. */
+  bounceMinVolume: number;
+  /** Trip when complaints / delivered reaches this... */
+  complaintRate: number;
+  /** ...with at least this many delivered. */
+  complaintMinVolume: number;
+}
+
+const TRIP = '__TRIP__';
+const REASON = '__REASON__';
+const NUMBERS = '__NUMBERS__';
+const KEY = '__KEY__';
+
+// Lua's %g with 6 digits: rates as people read them (0.05, 0.00133333), valid JSON numbers.
+const numbersJsonLua = `
+local function rate(a, b)
+  if b > 0 then return string.format('%.6g', a / b) end
+  return 'null'
+end
+local volume = delivered + hard + soft
+local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
+  ',"bounced":' .. (hard + soft) .. ',"hard_bounced":' .. hard ..
+  ',"complained":' .. complained .. ',"rejected":' .. rejected ..
+  ',"bounce_rate":' .. rate(hard, volume) .. ',"complaint_rate":' .. rate(complained, delivered) .. '}'
+`;
+
+// KEYS: signal seen, breaker, breaker index, holds, holds index, events.
+// ARGV: account, now ms, count kind ('' counts nothing), signal id ('' skips the dedupe),
+// dedupe ttl s, bucket key prefix, window minutes, bounce rate, bounce min volume, complaint
+// rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
+// JSON, event JSON (with placeholders), events max length, bucket ttl s, when the signal
+// happened (ms; its minute gets the count, never one after now's).
+const tripScript = defineScript(`
+local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+if signalId ~= '' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return {'duplicate'} end
+end
+local buckets, windowMin = ARGV[6], tonumber(ARGV[7])
+local windowS = windowMin * 60
+local minute = math.floor(now / 60000)
+if kind ~= '' then
+  local bucket = buckets .. math.min(minute, math.floor(tonumber(ARGV[18]) / 60000))
+  redis.call('HINCRBY', bucket, kind, 1)
+  redis.call('EXPIRE', bucket, ARGV[17])
+  redis.call('ZADD', KEYS[3], now, id)
+end
+if redis.call('HGET', KEYS[2], '${BK.state}') == 'open' then return {'open'} end
+${sumWindowLua('buckets', 'minute', 'windowMin')}
+${numbersJsonLua}
+local reason = false
+if ARGV[12] == '1' then
+  reason = 'manual'
+elseif volume > 0 and volume >= tonumber(ARGV[9]) and hard / volume >= tonumber(ARGV[8]) then
+  reason = 'bounce_rate'
+elseif delivered > 0 and delivered >= tonumber(ARGV[11]) and complained / delivered >= tonumber(ARGV[10]) then
+  reason = 'complaint_rate'
+end
+if not reason then return {'counted'} end
+local trips = redis.call('HINCRBY', KEYS[2], '${BK.trips}', 1)
+local tripId = ARGV[2] .. '-' .. trips
+local key = ARGV[13] .. tripId
+redis.call('HSET', KEYS[2], '${BK.state}', 'open', '${BK.tripId}', tripId, '${BK.trippedAt}', ARGV[2],
+  '${BK.tripReason}', reason, '${BK.tripNumbers}', numbers, '${BK.tripKey}', key, '${BK.enqueued}', '0')
+redis.call('ZADD', KEYS[3], now, id)
+local hold = string.gsub(ARGV[14], '${TRIP}', tripId)
+${takeHoldLua('KEYS[4]', 'KEYS[5]', 'id', `'${BREAKER_HOLD}'`, 'hold', "'active'", 'ARGV[2]')}
+local event = string.gsub(ARGV[15], '${TRIP}', tripId)
+event = string.gsub(event, '${REASON}', reason)
+event = string.gsub(event, '"${NUMBERS}"', numbers)
+event = string.gsub(event, '${KEY}', key)
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[16], '*', '${EVENT_FIELD}', event)
+return {'tripped', tripId, reason, numbers, key}
+`);
+
+export type TripResult =
+  /** This signal id was counted before: nothing changed. */
+  | { result: 'duplicate' }
+  /** Counted; no rule crossed. */
+  | { result: 'counted' }
+  /** Counted; the breaker was open already. */
+  | { result: 'open' }
+  | {
+      result: 'tripped';
+      tripId: string;
+      reason: TripReason;
+      numbers: BreakerNumbers;
+      /** The deactivate intent's key, for the caller to enqueue. */
+      idempotencyKey: string;
+    };
+
+export interface TripInput {
+  providerId: string;
+  /** What to count; omitted for a manual trip. */
+  kind?: CountKind;
+  /** The signal's id (dedupes a retried delivery); omitted counts without dedupe. */
+  signalId?: string;
+  /** Trip whatever the numbers (an operator's `breaker trip`). */
+  force?: boolean;
+  /** When the signal happened (its minute gets the count). @defaultValue now */
+  occurredAt?: Date;
+  /** Why, as the hold says it. */
+  reason?: string;
+}
+
+export interface TripSettings {
+  rules: BreakerRules;
+  dedupeTtlS: number;
+  eventsMaxLen: number;
+}
+
+/** The deactivate intent key of a trip: `breaker:<account>:<trip id>`. */
+export function tripKey(providerId: string, tripId: string): string {
+  return `breaker:${providerId}:${tripId}`;
+}
+
+export async function countAndTrip(
+  redis: Redis,
+  keys: Keys,
+  input: TripInput,
+  settings: TripSettings,
+  now = new Date(),
+): Promise<TripResult> {
+  const { rules } = settings;
+  const windowMin = Math.max(1, Math.ceil(rules.windowS / 60));
+  const event: BreakerTrippedEvent = {
+    type: 'breaker.tripped',
+    provider_id: input.providerId,
+    trip_id: TRIP,
+    reason: REASON as TripReason,
+    numbers: NUMBERS as unknown as BreakerNumbers,
+    idempotency_key: KEY,
+    at: now.toISOString(),
+  };
+  const hold = encodeHold(
+    { id: BREAKER_HOLD, source: 'breaker', ref: TRIP, reason: input.reason ?? 'breaker tripped' },
+    now,
+  );
+  const reply = (await tripScript(
+    redis,
+    [
+      input.signalId ? keys.signalSeen(input.signalId) : keys.signalSeen(''),
+      keys.breaker(input.providerId),
+      keys.breakerIndex,
+      keys.holds(input.providerId),
+      keys.holdsIndex,
+      keys.events,
+    ],
+    [
+      input.providerId,
+      now.getTime(),
+      input.kind ?? '',
+      input.signalId ?? '',
+      settings.dedupeTtlS,
+      keys.breakerBuckets(input.providerId),
+      windowMin,
+      rules.bounceRate,
+      rules.bounceMinVolume,
+      rules.complaintRate,
+      rules.complaintMinVolume,
+      input.force ? '1' : '0',
+      tripKey(input.providerId, ''),
+      hold,
+      JSON.stringify(event),
+      settings.eventsMaxLen,
+      windowMin * 60 + 120,
+      (input.occurredAt ?? now).getTime(),
+    ],
+  )) as [string, ...string[]];
+  switch (reply[0]) {
+    case 'duplicate':
+    case 'counted':
+    case 'open':
+      return { result: reply[0] };
+    case 'tripped':
+      return {
+        result: 'tripped',
+        tripId: String(reply[1]),
+        reason: reply[2] as TripReason,
+        numbers: JSON.parse(String(reply[3])) as BreakerNumbers,
+        idempotencyKey: String(reply[4]),
+      };
+    default:
+      throw new Error(`breaker trip script: unexpected reply ${reply[0]}`);
+  }
+}
