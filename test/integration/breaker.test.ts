@@ -276,7 +276,7 @@ describe('trip once', () => {
     // 90 hard bounces spread over the three, all at once: the rule crosses at the 30th.
     const results = await Promise.all(
       Array.from({ length: 90 }, (_, i) =>
-        breakers[i % 3]!.signal(signal(id, 'bounced', { bounce_type: 'Permanent' })),
+        (breakers[i % 3] as Breaker).signal(signal(id, 'bounced', { bounce_type: 'Permanent' })),
       ),
     );
     expect(results.filter((r) => r.result === 'tripped')).toHaveLength(1);
