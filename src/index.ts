@@ -28,11 +28,18 @@ export {
   type ActionFailedEvent,
   type ActionSucceededEvent,
   type ActionSupersededEvent,
+  type BreakerEvent,
+  type BreakerNumbers,
+  type BreakerResetEvent,
+  type BreakerTrippedEvent,
   type EventType,
+  type Hold,
   type Intent,
   type IntentInput,
   type IntentState,
+  type SignalOutcome,
   type Source,
+  type StreamEvent,
 } from './model.js';
 
 export { openProducer, type ProducerHandle } from './queue/open-producer.js';
@@ -66,6 +73,14 @@ export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';
 export { accountStatus } from './ops/account-status.js';
 export type { AccountStatus } from './store/status-record.js';
 export { readEvents, type ReadEventsOptions } from './ops/read-events.js';
+export {
+  openBreaker,
+  type BreakerHandle,
+  type BreakerStatus,
+  type ResetResult,
+  type SignalResult,
+  type TripResult,
+} from './ops/breaker.js';
 export { openEventConsumer, type EventConsumerHandle } from './ops/event-consumer.js';
 export type { EventConsumerOptions } from './store/events.js';
 

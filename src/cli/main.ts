@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { safeRedisUrl } from '../redis.js';
 import { VERSION } from '../version.js';
+import { registerBreaker } from './commands/breaker.js';
 import { registerBulk } from './commands/bulk.js';
 import { registerActions } from './commands/deactivate-activate.js';
 import { registerDemo } from './commands/demo.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerActions(program);
   registerBulk(program);
   registerStatus(program);
+  registerBreaker(program);
   registerEvents(program);
   registerSim(program);
   registerDemo(program);

@@ -1,0 +1,136 @@
+/** `breaker status|trip|reset` and `signal`: shells over ops/breaker.ts. */
+import type { Command } from 'commander';
+import { SIGNAL_OUTCOMES, type SignalOutcome } from '../../model.js';
+import type { BreakerStatus } from '../../ops/breaker.js';
+import { cliContext } from '../context.js';
+import { EXIT_ACTION_FAILED } from '../exit-codes.js';
+import { table } from '../format.js';
+import { enumOption, intOption } from '../options.js';
+
+const ops = () => import('../../ops/breaker.js');
+
+const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`);
+
+function summary(s: BreakerStatus) {
+  return {
+    account: s.provider_id,
+    state: s.state,
+    bounce_rate: `${pct(s.window.bounce_rate)} (${s.window.hard_bounced}/${s.window.delivered + s.window.bounced})`,
+    complaint_rate: `${pct(s.window.complaint_rate)} (${s.window.complained}/${s.window.delivered})`,
+    trips: s.trips,
+    last_trip: s.last_trip ? `${s.last_trip.at} ${s.last_trip.reason}` : null,
+    holds: s.holds.holds.map((h) => h.id).join(',') || null,
+  };
+}
+
+export function registerBreaker(program: Command): void {
+  const breaker = program
+    .command('breaker')
+    .description('the bounce-spike circuit breaker: status, manual trip, reset');
+
+  breaker
+    .command('status')
+    .description("an account's breaker (state, rates over the window, last trip, holds), or all")
+    .argument('[account]', 'sending account id (default: every account with breaker activity)')
+    .option(
+      '--limit <n>',
+      'how many accounts without an id',
+      intOption('--limit', 1, 100_000),
+      1000,
+    )
+    .option('--json', 'print JSON')
+    .action(async (account: string | undefined, flags: { json?: boolean; limit: number }) => {
+      const { config } = cliContext();
+      const statuses = await (await ops()).breakerStatus(config, account, flags.limit);
+      if (flags.json) {
+        const out = account === undefined ? statuses : statuses[0];
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      if (statuses.length === 0) {
+        process.stdout.write('no breaker activity yet\n');
+        return;
+      }
+      process.stdout.write(
+        `${table(statuses.map(summary), ['account', 'state', 'bounce_rate', 'complaint_rate', 'trips', 'last_trip', 'holds'])}\n`,
+      );
+    });
+
+  breaker
+    .command('trip')
+    .description('switch an account off now: breaker open, hold taken, deactivation enqueued first')
+    .argument('<account>', 'sending account id')
+    .option('--reason <text>', 'why (kept with the hold)', 'manual trip')
+    .option('--json', 'print JSON')
+    .action(async (account: string, flags: { reason: string; json?: boolean }) => {
+      const { config } = cliContext();
+      const r = await (await ops()).tripBreaker(config, account, flags.reason);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+        return;
+      }
+      process.stdout.write(
+        r.result === 'tripped'
+          ? `tripped ${account} (trip ${r.tripId}); deactivation enqueued with key ${r.idempotencyKey}\n`
+          : `the breaker of ${account} is open already: nothing done\n`,
+      );
+    });
+
+  breaker
+    .command('reset')
+    .description("close an account's breaker; it comes back on only if nothing else holds it off")
+    .argument('<account>', 'sending account id')
+    .option('--json', 'print JSON')
+    .action(async (account: string, flags: { json?: boolean }) => {
+      const { config } = cliContext();
+      const r = await (await ops()).resetBreaker(config, account);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+      if (r.result === 'not_open') {
+        if (!flags.json) process.stderr.write(`the breaker of ${account} is not open\n`);
+        process.exitCode = EXIT_ACTION_FAILED;
+        return;
+      }
+      if (flags.json) return;
+      const held = r.hold.released && !r.hold.last ? r.hold.heldBy : [];
+      process.stdout.write(
+        r.activateKey
+          ? `reset ${account}; activation enqueued with key ${r.activateKey}\n`
+          : held.length > 0
+            ? `reset ${account}; it stays off: still held by ${held.join(', ')}\n`
+            : `reset ${account}; it stays off (it was not on before its first hold)\n`,
+      );
+    });
+
+  program
+    .command('signal')
+    .description("count one delivery signal for an account (the user's own pipeline)")
+    .argument('<account>', 'sending account id')
+    .argument('<outcome>', SIGNAL_OUTCOMES.join(' | '), enumOption('<outcome>', SIGNAL_OUTCOMES))
+    .requiredOption('--id <id>', 'the signal id (a retried signal with the same id counts once)')
+    .option('--bounce-type <type>', 'for bounced: Permanent (hard) | Transient | Undetermined')
+    .option('--occurred-at <iso>', 'when it happened (default: now)')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        account: string,
+        outcome: SignalOutcome,
+        flags: { id: string; bounceType?: string; occurredAt?: string; json?: boolean },
+      ) => {
+        const { config } = cliContext();
+        const r = await (
+          await ops()
+        ).recordSignal(config, {
+          id: flags.id,
+          provider_id: account,
+          outcome,
+          occurred_at: flags.occurredAt ?? new Date().toISOString(),
+          ...(flags.bounceType === undefined ? {} : { bounce_type: flags.bounceType }),
+        });
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify(r)}\n`
+            : `${r.result}${r.result === 'tripped' ? ` (trip ${r.tripId}, ${r.reason})` : ''}\n`,
+        );
+      },
+    );
+}

@@ -1,0 +1,99 @@
+/** The `breaker` and `signal` commands as a user runs them: output, JSON fields, exit codes. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli-process.js';
+import { dropPrefix, testConfig } from '../support/context.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+
+sharedFixtures();
+
+const config = testConfig();
+const env = {
+  REDIS_URL: config.redisUrl,
+  QUEUE_PREFIX: config.prefix,
+  LOG_LEVEL: 'silent',
+  BREAKER_BOUNCE_MIN_VOLUME: '3',
+  BREAKER_BOUNCE_RATE: '0.5',
+};
+
+afterAll(async () => {
+  await dropPrefix(config.prefix);
+});
+
+describe('breaker CLI', () => {
+  it('signal counts once per id and trips on the crossing one; status shows it; reset brings it back', async () => {
+    const send = (id: string) =>
+      runCli(
+        ['signal', 'dprov_cli1', 'bounced', '--id', id, '--bounce-type', 'Permanent', '--json'],
+        env,
+      );
+    expect(JSON.parse((await send('e1')).stdout)).toEqual({ result: 'counted' });
+    expect(JSON.parse((await send('e1')).stdout)).toEqual({ result: 'duplicate' });
+    expect(JSON.parse((await send('e2')).stdout)).toEqual({ result: 'counted' });
+    const third = await send('e3');
+    expect(third.code).toBe(0);
+    const tripped = JSON.parse(third.stdout) as {
+      result: string;
+      tripId: string;
+      idempotencyKey: string;
+    };
+    expect(tripped).toMatchObject({ result: 'tripped', reason: 'bounce_rate' });
+
+    const status = await runCli(['breaker', 'status', 'dprov_cli1', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      provider_id: 'dprov_cli1',
+      state: 'open',
+      trips: 1,
+      window: { hard_bounced: 3, bounce_rate: 1 },
+      last_trip: {
+        trip_id: tripped.tripId,
+        reason: 'bounce_rate',
+        idempotency_key: tripped.idempotencyKey,
+      },
+      holds: { holds: [{ id: 'breaker', source: 'breaker' }] },
+    });
+    const table = await runCli(['breaker', 'status'], env);
+    expect(table.stdout).toMatch(/dprov_cli1\s+open\s+100\.00% \(3\/3\)/);
+
+    const reset = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
+    expect(reset).toMatchObject({ code: 0 });
+    expect(reset.stdout).toContain(
+      `activation enqueued with key breaker:dprov_cli1:${tripped.tripId}:reset`,
+    );
+    const again = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('is not open');
+  });
+
+  it('trip by hand, then again: tripped, then open already', async () => {
+    const first = await runCli(
+      ['breaker', 'trip', 'dprov_cli2', '--reason', 'provider block'],
+      env,
+    );
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      /^tripped dprov_cli2 \(trip \d+-1\); deactivation enqueued with key breaker:dprov_cli2:/,
+    );
+    const second = await runCli(['breaker', 'trip', 'dprov_cli2', '--json'], env);
+    expect(JSON.parse(second.stdout)).toEqual({ provider_id: 'dprov_cli2', result: 'open' });
+  });
+
+  it('bad input: exit 2 naming the argument and the rule', async () => {
+    const badId = await runCli(['breaker', 'trip', 'nope'], env);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('account: "nope" must be a sending account id');
+    const badOutcome = await runCli(['signal', 'dprov_cli3', 'opened', '--id', 'x'], env);
+    expect(badOutcome.code).toBe(2);
+    expect(badOutcome.stderr).toContain(
+      '<outcome> must be one of delivered, bounced, complained, rejected',
+    );
+    const badRules = await runCli(['breaker', 'status'], {
+      ...env,
+      BREAKER_ACCOUNT_RULES: '{"dprov_a": {"bounce_rate": 2}}',
+    });
+    expect(badRules.code).toBe(2);
+    expect(badRules.stderr).toContain('BREAKER_ACCOUNT_RULES: dprov_a.bounce_rate must be <= 1');
+    const badRate = await runCli(['breaker', 'status'], { ...env, BREAKER_BOUNCE_RATE: '5%' });
+    expect(badRate.code).toBe(2);
+    expect(badRate.stderr).toContain('BREAKER_BOUNCE_RATE');
+  });
+});
