@@ -201,6 +201,31 @@ export const SETTINGS = {
     z.string().trim().default('{}'),
     'Per-account rules as JSON: {"dprov_...": {"bounce_rate": 0.1, "bounce_min_volume": 50, "complaint_rate": ..., "complaint_min_volume": ..., "window_s": ...}}; unset fields take the global ones.',
   ),
+  breakerCooldownS: setting(
+    'BREAKER_COOLDOWN_S',
+    int(0, 30 * 86_400).default(0),
+    'After a trip, go half-open by itself after this long (the account asked back on, then watched); 0 = stay open until `breaker reset`.',
+  ),
+  breakerCooldownMaxS: setting(
+    'BREAKER_COOLDOWN_MAX_S',
+    int(1, 30 * 86_400).default(86_400),
+    'A trip while half-open doubles the cooldown, up to this.',
+  ),
+  breakerHalfOpenWatchS: setting(
+    'BREAKER_HALF_OPEN_WATCH_S',
+    int(1, 30 * 86_400).default(900),
+    'A half-open breaker closes after this long without a trip (the next trip starts from BREAKER_COOLDOWN_S again).',
+  ),
+  breakerSenderMap: setting(
+    'BREAKER_SENDER_MAP',
+    z.string().trim().default('{}'),
+    'Which account sent a webhook\'s message, first in the chain: JSON {"news@example.com": "dprov_...", "example.org": "dprov_..."} (an address, or a domain for all its addresses).',
+  ),
+  breakerAccountsRefreshS: setting(
+    'BREAKER_ACCOUNTS_REFRESH_S',
+    int(10, 86_400).default(300),
+    "How often the server reads the accounts' from_email again (the second link of the chain; one listing through the rate budget).",
+  ),
   signalDedupeTtlS: setting(
     'SIGNAL_DEDUPE_TTL_S',
     int(3_600, 30 * 86_400).default(172_800),
@@ -225,6 +250,36 @@ export const SETTINGS = {
     'KEEP_COMPLETED_JOBS',
     int(0, 10_000_000).default(1_000),
     'Completed jobs kept in BullMQ (failed jobs are always kept).',
+  ),
+  port: setting(
+    'PORT',
+    int(0, 65_535).default(8080),
+    'Port of the HTTP server (`serve`; `--port` overrides it).',
+  ),
+  adminToken: setting(
+    'ADMIN_TOKEN',
+    z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    'Bearer token of the admin routes (every route but /healthz and /webhooks/*); unset = they answer 503. Never logged.',
+  ),
+  webhookSecret: setting(
+    'SENDMUX_WEBHOOK_SECRET',
+    z.string().min(1, { error: 'must not be empty' }).optional(),
+    'Signing secret of the Sendmux webhook subscription (X-Sendmux-Signature); unset = POST /webhooks/sendmux answers 503. Never logged.',
+  ),
+  webhookBodyLimitBytes: setting(
+    'WEBHOOK_BODY_LIMIT_BYTES',
+    int(1_024, 16 * 1_048_576).default(262_144),
+    'Largest webhook body accepted; a larger one is answered 413.',
+  ),
+  webhookDedupeTtlS: setting(
+    'WEBHOOK_DEDUPE_TTL_S',
+    int(172_800, 30 * 86_400).default(172_800),
+    "How long a webhook event id is remembered (a retried delivery is stored once; at least 48 h, twice Sendmux's 24 h of retries); older events are refused as replays.",
+  ),
+  webhookInboxMaxLen: setting(
+    'WEBHOOK_INBOX_MAXLEN',
+    int(100, 100_000_000).default(100_000),
+    'Approximate cap of the webhook inbox stream (XADD MAXLEN ~); keep it above the backlog the inbox consumer may fall behind by.',
   ),
   logLevel: setting(
     'LOG_LEVEL',

@@ -109,7 +109,12 @@ export const ACTION_EVENT_TYPES = [
   'action.cancelled',
 ] as const;
 /** What the bounce-spike breaker says on the stream. */
-export const BREAKER_EVENT_TYPES = ['breaker.tripped', 'breaker.reset'] as const;
+export const BREAKER_EVENT_TYPES = [
+  'breaker.tripped',
+  'breaker.reset',
+  'breaker.half_open',
+  'breaker.closed',
+] as const;
 /** Event types on the stream. */
 export const EVENT_TYPES = [...ACTION_EVENT_TYPES, ...BREAKER_EVENT_TYPES] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -240,7 +245,35 @@ export interface BreakerResetEvent {
   at: string;
 }
 
-export type BreakerEvent = BreakerTrippedEvent | BreakerResetEvent;
+/**
+ * The cooldown after a trip ran out (BREAKER_COOLDOWN_S): the breaker's hold is released and the
+ * account asked back on under the same conditions as a reset; the breaker watches it. A trip
+ * while half-open opens it again with twice the cooldown.
+ */
+export interface BreakerHalfOpenEvent {
+  id?: string;
+  type: 'breaker.half_open';
+  provider_id: string;
+  trip_id: string;
+  idempotency_key: string | null;
+  still_held_by: string[];
+  /** The cooldown that just ran out (s). */
+  cooldown_s: number;
+  at: string;
+}
+
+/** A half-open breaker watched its account for BREAKER_HALF_OPEN_WATCH_S without a trip. */
+export interface BreakerClosedEvent {
+  id?: string;
+  type: 'breaker.closed';
+  provider_id: string;
+  trip_id: string;
+  idempotency_key: null;
+  at: string;
+}
+
+export type BreakerEvent =
+  BreakerTrippedEvent | BreakerResetEvent | BreakerHalfOpenEvent | BreakerClosedEvent;
 
 /** Anything on the events stream; narrow by `type`. */
 export type StreamEvent = ActionEvent | BreakerEvent;

@@ -12,6 +12,7 @@ import { registerBulk } from './commands/bulk.js';
 import { registerActions } from './commands/deactivate-activate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerServe } from './commands/serve.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerWorker(program);
+  registerServe(program);
   registerActions(program);
   registerBulk(program);
   registerStatus(program);

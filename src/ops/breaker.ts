@@ -39,6 +39,9 @@ export function openBreaker(config: Config): BreakerHandle {
     rules,
     dedupeTtlS: config.signalDedupeTtlS,
     eventsMaxLen: config.eventsMaxLen,
+    cooldownS: config.breakerCooldownS,
+    cooldownMaxS: config.breakerCooldownMaxS,
+    halfOpenWatchS: config.breakerHalfOpenWatchS,
   });
   return { ...breaker, close: () => producer.close() };
 }

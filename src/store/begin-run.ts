@@ -18,7 +18,7 @@ import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 
 // KEYS: job lock, binding, account order, account lease, rate budget.
-// ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit).
+// ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0').
 const beginScript = defineScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
@@ -28,7 +28,7 @@ local newest, newestKey = unpack(redis.call('HMGET', KEYS[3], 'seq', 'key'))
 if newest and tonumber(newest) > tonumber(seq) then return {'superseded', newestKey} end
 local holder = redis.call('GET', KEYS[4])
 if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end
-${takeCallLua('KEYS[5]', 'ARGV[5]', 'ARGV[6]')}
+${takeCallLua('KEYS[5]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]')}
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
 local starts = redis.call('HINCRBY', KEYS[2], '${B.starts}', 1)
 local waits = redis.call('HMGET', KEYS[2], ${WAIT_KINDS.map((k) => `'${B.waitPrefix}${k}'`).join(', ')})
@@ -59,7 +59,7 @@ export async function beginRun(
   keys: Keys,
   run: RunRef,
   leaseMs: number,
-  budget: { reserve: number; now?: number } = { reserve: 0 },
+  budget: { reserve: number; now?: number; urgent?: boolean } = { reserve: 0 },
 ): Promise<BeginResult> {
   const reply = (await beginScript(
     redis,
@@ -70,7 +70,15 @@ export async function beginRun(
       keys.accountLease(run.providerId),
       keys.rateBudget,
     ],
-    [run.token, run.seq, run.key, leaseMs, budget.now ?? Date.now(), budget.reserve],
+    [
+      run.token,
+      run.seq,
+      run.key,
+      leaseMs,
+      budget.now ?? Date.now(),
+      budget.reserve,
+      budget.urgent ? '1' : '0',
+    ],
   )) as [string, (string | number)?, (string | null)[]?];
   const [kind, value, waitCounts] = reply;
   switch (kind) {

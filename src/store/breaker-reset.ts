@@ -1,5 +1,5 @@
 /**
- * Reset an open breaker, in one atomic step: the breaker closes with a fresh window (the counts
+ * Reset an open (or half-open) breaker, in one atomic step: the breaker closes with a fresh window (the counts
  * that tripped it are dropped), its hold is released, and a `breaker.reset` event says whether
  * the account may come back on: only when no other hold keeps it off and it was on before the
  * first hold (holds.ts). Asking for the activation (the returned key) is the caller's job.
@@ -21,9 +21,11 @@ const LEFT = '__LEFT__';
 // minutes, trip key prefix, event JSON (with placeholders), events max length.
 const resetScript = defineScript(`
 local id, now = ARGV[1], tonumber(ARGV[2])
-if redis.call('HGET', KEYS[1], '${BK.state}') ~= 'open' then return {'not_open'} end
+local state = redis.call('HGET', KEYS[1], '${BK.state}')
+if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end
 local tripId = redis.call('HGET', KEYS[1], '${BK.tripId}')
 redis.call('HSET', KEYS[1], '${BK.state}', 'closed', '${BK.resetAt}', ARGV[2])
+redis.call('HDEL', KEYS[1], '${BK.cooldownS}', '${BK.openUntil}', '${BK.halfOpenAt}')
 local minute = math.floor(now / 60000)
 for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
 ${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}

@@ -9,7 +9,7 @@ import type { BreakerNumbers, TripReason } from '../model.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
-export const BREAKER_STATES = ['closed', 'open'] as const;
+export const BREAKER_STATES = ['closed', 'open', 'half_open'] as const;
 export type BreakerState = (typeof BREAKER_STATES)[number];
 
 /** Field names of the breaker hash. */
@@ -26,6 +26,12 @@ export const BK = {
   enqueued: 'enqueued',
   trips: 'trips',
   resetAt: 'reset_at',
+  /** This trip's cooldown (s), when cooldowns are on; doubled by a trip while half-open. */
+  cooldownS: 'cooldown_s',
+  /** When the cooldown runs out and the breaker goes half-open (ms). */
+  openUntil: 'open_until',
+  /** When it went half-open (ms). */
+  halfOpenAt: 'half_open_at',
 } as const;
 
 /** Counter names of a minute bucket: what a signal counts as. */
@@ -89,6 +95,11 @@ export interface BreakerRecord {
     enqueued: boolean;
   } | null;
   reset_at: string | null;
+  /** The current trip's cooldown (s); null when cooldowns are off (reset by hand). */
+  cooldown_s: number | null;
+  /** When an open breaker goes half-open by itself. */
+  open_until: string | null;
+  half_open_at: string | null;
 }
 
 const iso = (ms: string | undefined) =>
@@ -105,7 +116,9 @@ export async function readBreaker(
   const numbers = h[BK.tripNumbers];
   return {
     provider_id: providerId,
-    state: h[BK.state] === 'open' ? 'open' : 'closed',
+    state: (BREAKER_STATES as readonly string[]).includes(h[BK.state] ?? '')
+      ? (h[BK.state] as BreakerState)
+      : 'closed',
     trips: Number(h[BK.trips] ?? 0) || 0,
     last_trip: tripId
       ? {
@@ -118,6 +131,9 @@ export async function readBreaker(
         }
       : null,
     reset_at: iso(h[BK.resetAt]),
+    cooldown_s: h[BK.cooldownS] ? Number(h[BK.cooldownS]) : null,
+    open_until: iso(h[BK.openUntil]),
+    half_open_at: iso(h[BK.halfOpenAt]),
   };
 }
 
@@ -172,6 +188,27 @@ export async function markTripEnqueued(
   tripId: string,
 ): Promise<void> {
   await markScript(redis, [keys.breaker(providerId)], [tripId]);
+}
+
+/** Accounts whose breaker has a timed step due: an open one past its cooldown, a half-open one past its watch. */
+export async function breakersDue(
+  redis: Redis,
+  keys: Keys,
+  watchMs: number,
+  now = Date.now(),
+): Promise<string[]> {
+  const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
+  const pipeline = redis.pipeline();
+  for (const id of accounts)
+    pipeline.hmget(keys.breaker(id), BK.state, BK.openUntil, BK.halfOpenAt);
+  const replies = (await pipeline.exec()) ?? [];
+  return accounts.filter((_, i) => {
+    const [err, v] = replies[i] ?? [null, null];
+    if (err) throw err;
+    const [state, until, halfOpenAt] = (v ?? []) as (string | null)[];
+    if (state === 'open') return until !== null && Number(until) <= now;
+    return state === 'half_open' && Number(halfOpenAt) + watchMs <= now;
+  });
 }
 
 /** Accounts whose last trip's intent may not be on the queue (a crash between the two). */

@@ -56,7 +56,8 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
 // dedupe ttl s, bucket key prefix, window minutes, bounce rate, bounce min volume, complaint
 // rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
 // JSON, event JSON (with placeholders), events max length, bucket ttl s, when the signal
-// happened (ms; its minute gets the count, never one after now's).
+// happened (ms; its minute gets the count, never one after now's), cooldown s (0: off),
+// longest cooldown s.
 const tripScript = defineScript(`
 local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 if signalId ~= '' then
@@ -71,7 +72,8 @@ if kind ~= '' then
   redis.call('EXPIRE', bucket, ARGV[17])
   redis.call('ZADD', KEYS[3], now, id)
 end
-if redis.call('HGET', KEYS[2], '${BK.state}') == 'open' then return {'open'} end
+local before = redis.call('HGET', KEYS[2], '${BK.state}')
+if before == 'open' then return {'open'} end
 ${sumWindowLua('buckets', 'minute', 'windowMin')}
 ${numbersJsonLua}
 local reason = false
@@ -84,6 +86,17 @@ elseif delivered > 0 and delivered >= tonumber(ARGV[11]) and complained / delive
 end
 if not reason then return {'counted'} end
 local trips = redis.call('HINCRBY', KEYS[2], '${BK.trips}', 1)
+local cooldown = tonumber(ARGV[19])
+if cooldown > 0 then
+  if before == 'half_open' then
+    local last = tonumber(redis.call('HGET', KEYS[2], '${BK.cooldownS}')) or cooldown
+    cooldown = math.min(last * 2, tonumber(ARGV[20]))
+  end
+  redis.call('HSET', KEYS[2], '${BK.cooldownS}', cooldown, '${BK.openUntil}', now + cooldown * 1000)
+else
+  redis.call('HDEL', KEYS[2], '${BK.cooldownS}', '${BK.openUntil}')
+end
+redis.call('HDEL', KEYS[2], '${BK.halfOpenAt}')
 local tripId = ARGV[2] .. '-' .. trips
 local key = ARGV[13] .. tripId
 redis.call('HSET', KEYS[2], '${BK.state}', 'open', '${BK.tripId}', tripId, '${BK.trippedAt}', ARGV[2],
@@ -131,6 +144,10 @@ export interface TripInput {
 
 export interface TripSettings {
   rules: BreakerRules;
+  /** Cooldown before going half-open by itself; 0 or omitted: open until reset. */
+  cooldownS?: number;
+  /** A trip while half-open doubles the cooldown, up to this. */
+  cooldownMaxS?: number;
   dedupeTtlS: number;
   eventsMaxLen: number;
 }
@@ -191,6 +208,8 @@ export async function countAndTrip(
       settings.eventsMaxLen,
       windowMin * 60 + 120,
       (input.occurredAt ?? now).getTime(),
+      settings.cooldownS ?? 0,
+      settings.cooldownMaxS ?? 86_400,
     ],
   )) as [string, ...string[]];
   switch (reply[0]) {

@@ -45,6 +45,13 @@ export interface Keys {
   batchIndex: string;
   /** Hash: the API key's window as the API counts it, shared by every worker (rate-budget.ts). */
   rateBudget: string;
+  /**
+   * Redis Stream: the webhook inbox, accepted Sendmux webhook events waiting to be processed
+   * (fields `type`, `body`; read with a consumer group, see webhook-inbox.ts).
+   */
+  webhookInbox: string;
+  /** String: set once a webhook event id is in the inbox (dedupes retried deliveries; expires). */
+  webhookSeen(eventId: string): string;
   /** Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts). */
   holds(providerId: string): string;
   /** Sorted set of accounts with at least one hold, scored by the first hold's time (ms). */
@@ -62,6 +69,10 @@ export interface Keys {
   breakerIndex: string;
   /** String: set once a signal id has been counted (dedupes retried deliveries; expires). */
   signalSeen(signalId: string): string;
+  /** Hash: what became of processed webhook events, one counter per result (webhook-stats.ts). */
+  webhookStats: string;
+  /** List: the latest webhook events no account could be found for (capped). */
+  webhookUnresolved: string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -85,6 +96,8 @@ export function keysFor(prefix: string): Keys {
     batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
     batchIndex: `${prefix}:batches`,
     rateBudget: `${prefix}:rate-budget`,
+    webhookInbox: `${prefix}:webhook-inbox`,
+    webhookSeen: (eventId) => `${prefix}:webhook-seen:${eventId}`,
     holds: (providerId) => `${prefix}:holds:${providerId}`,
     holdsIndex: `${prefix}:holds-index`,
     breaker: (providerId) => `${prefix}:breaker:${providerId}`,
@@ -92,6 +105,8 @@ export function keysFor(prefix: string): Keys {
     breakerBuckets: (providerId) => `${prefix}:breaker:${providerId}:m:`,
     breakerIndex: `${prefix}:breaker-index`,
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
+    webhookStats: `${prefix}:webhook-stats`,
+    webhookUnresolved: `${prefix}:webhook-unresolved`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

@@ -36,11 +36,13 @@ export const RB = {
 
 /**
  * Lua for begin-run: take one call of the allowance, or answer how long to wait.
- * Uses `KEY` (the budget hash), `NOW` (ms) and `RESERVE` (a fraction of the limit): Lua
- * expressions the embedding script defines. Ends with `return {'budget', ms}` when the window
- * is spent.
+ * Uses `KEY` (the budget hash), `NOW` (ms), `RESERVE` (a fraction of the limit) and `URGENT`
+ * ('1' for a call that must not wait behind others: a breaker trip): Lua expressions the
+ * embedding script defines. An urgent call is not paced and may use the reserve; it still never
+ * takes more than the key's window has left for us. Ends with `return {'budget', ms}` when the
+ * window is spent.
  */
-export function takeCallLua(KEY: string, NOW: string, RESERVE: string): string {
+export function takeCallLua(KEY: string, NOW: string, RESERVE: string, URGENT: string): string {
   return `
 do
   local lim, wend, wms, ours, others = unpack(redis.call('HMGET', ${KEY}, '${RB.limit}', '${RB.windowEnd}', '${RB.windowMs}', '${RB.ours}', '${RB.others}'))
@@ -60,12 +62,15 @@ do
     end
     if gate then
       local l = tonumber(lim)
-      local allowance = l - math.floor(l * tonumber(${RESERVE})) - tonumber(others or '0')
+      local urgent = ${URGENT} == '1'
+      local reserve = 0
+      if not urgent then reserve = math.floor(l * tonumber(${RESERVE})) end
+      local allowance = l - reserve - tonumber(others or '0')
       ours = tonumber(ours or '0')
       if ours >= allowance then return {'budget', wend - now} end
       -- Paced through the window (a tenth of it ahead): answers keep coming all along, so the
       -- calls of others are seen, and there is room left for them at the end of it.
-      if wms > 0 then
+      if wms > 0 and not urgent then
         local paced = math.ceil(allowance * (now - (wend - wms) + wms / 10) / wms)
         if ours >= paced then return {'budget', math.max(1, math.floor(wms / math.max(allowance, 1)))} end
       end

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 export type Script = (
   redis: Redis,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
 ) => Promise<unknown>;
 
 export function defineScript(lua: string): Script {

@@ -118,7 +118,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
     // 1. Whose turn is it? Wait while another intent's call on this account is in flight.
     // ... and while the API key's window has no room left for us (rate-budget.ts).
-    const budget = () => ({ reserve: config.rateLimitReserve, now: now().getTime() });
+    // A breaker trip is urgent: it is not paced behind the others and may use the reserve.
+    const urgent = intent.source === 'breaker';
+    const budget = () => ({ reserve: config.rateLimitReserve, now: now().getTime(), urgent });
     let begun = await beginRun(redis, keys, run, leaseMs, budget());
     while (begun.kind === 'busy' || begun.kind === 'budget') {
       if (signal?.aborted) return putBack(job, token, { delayMs: 0 });

@@ -331,6 +331,78 @@ describe('reset', () => {
   });
 });
 
+describe('half-open after a cooldown', () => {
+  it('goes half-open by itself, asks for the account back, doubles the cooldown on a new trip, closes after the watch', async () => {
+    const { keys, redis } = fixture.current();
+    let t = Date.parse('2026-11-28T10:00:00Z');
+    const config = testConfig({ prefix: keys.prefix });
+    const queue = createActionQueue(config, redis);
+    closers.push(() => queue.close());
+    const b = createBreaker({
+      redis,
+      keys,
+      producer: createProducer({ redis, queue, config }),
+      rules: () => RULES,
+      dedupeTtlS: 3600,
+      eventsMaxLen: 10_000,
+      cooldownS: 60,
+      cooldownMaxS: 100,
+      halfOpenWatchS: 300,
+      now: () => new Date(t),
+    });
+    const id = 'dprov_half';
+    const first = await b.trip(id);
+    expect(first.result).toBe('tripped');
+    expect(await b.status(id)).toMatchObject({
+      state: 'open',
+      cooldown_s: 60,
+      open_until: '2026-11-28T10:01:00.000Z',
+    });
+    t += 59_000;
+    expect(await b.tick()).toEqual({ halfOpen: [], closed: [] });
+    t += 1_000;
+    expect(await b.tick()).toEqual({ halfOpen: [id], closed: [] });
+    const half = await b.status(id);
+    expect(half).toMatchObject({ state: 'half_open', holds: { holds: [] } });
+    if (first.result !== 'tripped') return;
+    const activateKey = `breaker:${id}:${first.tripId}:half-open`;
+    expect(await queue.getJob(`k-${activateKey.replace(/:/g, '%3A')}@2`)).toBeDefined();
+    expect((await breakerEvents(keys)).find((e) => e.type === 'breaker.half_open')).toMatchObject({
+      idempotency_key: activateKey,
+      cooldown_s: 60,
+      still_held_by: [],
+    });
+    // Ticking again, or from another process, does nothing more.
+    expect(await b.tick()).toEqual({ halfOpen: [], closed: [] });
+
+    // A trip while half-open: open again, twice the cooldown (capped at 100).
+    expect((await b.trip(id)).result).toBe('tripped');
+    expect(await b.status(id)).toMatchObject({ state: 'open', cooldown_s: 100 });
+    t += 100_000;
+    expect(await b.tick()).toEqual({ halfOpen: [id], closed: [] });
+    // Watched 300 s without a trip: closed; the next trip starts from 60 s again.
+    t += 299_000;
+    expect(await b.tick()).toEqual({ halfOpen: [], closed: [] });
+    t += 1_000;
+    expect(await b.tick()).toEqual({ halfOpen: [], closed: [id] });
+    expect((await breakerEvents(keys)).filter((e) => e.type === 'breaker.closed')).toHaveLength(1);
+    expect((await b.trip(id)).result).toBe('tripped');
+    expect(await b.status(id)).toMatchObject({ state: 'open', cooldown_s: 60 });
+  });
+
+  it('without a cooldown stays open: only a reset closes it', async () => {
+    const { keys } = fixture.current();
+    const b = breakerOn(keys);
+    await b.trip('dprov_stay');
+    expect(await b.status('dprov_stay')).toMatchObject({
+      state: 'open',
+      cooldown_s: null,
+      open_until: null,
+    });
+    expect(await b.tick()).toEqual({ halfOpen: [], closed: [] });
+  });
+});
+
 describe('the full path', () => {
   let p: Pipeline | undefined;
   afterEach(async () => {

@@ -37,11 +37,13 @@ describe('rateLimitPause', () => {
 });
 
 describe('limiterFor', () => {
-  it('smooths 600/min into 10 per second', () => {
-    expect(limiterFor(600)).toEqual({ max: 10, duration: 1_000 });
+  it('smooths 600/min into one job every 100 ms', () => {
+    expect(limiterFor(600)).toEqual({ max: 1, duration: 100 });
+    expect(limiterFor(540)).toEqual({ max: 1, duration: 112 });
+    expect(limiterFor(60_000)).toEqual({ max: 1_000, duration: 1_000 });
   });
   it('never exceeds the budget for awkward rates', () => {
-    for (const perMinute of [1, 7, 59, 61, 100, 601, 999, 6000]) {
+    for (const perMinute of [1, 7, 59, 61, 100, 601, 999, 6000, 6001, 59_999, 100_000]) {
       const { max, duration } = limiterFor(perMinute);
       expect((max * 60_000) / duration).toBeLessThanOrEqual(perMinute);
       expect((max * 60_000) / duration).toBeGreaterThan(perMinute * 0.98);

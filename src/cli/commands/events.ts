@@ -10,6 +10,10 @@ function line(e: StreamEvent): string {
       const rates = `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
       return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
     }
+    case 'breaker.half_open':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  after ${e.cooldown_s} s  ${e.idempotency_key ? `reactivate key=${e.idempotency_key}` : `stays off (held by ${e.still_held_by.join(', ')})`}`;
+    case 'breaker.closed':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  watched without a new trip`;
     case 'breaker.reset':
       return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  ${e.idempotency_key ? `reactivate key=${e.idempotency_key}` : `stays off (held by ${e.still_held_by.join(', ')})`}`;
     default: {

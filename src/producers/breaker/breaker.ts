@@ -11,6 +11,7 @@ import type { IntentInput, BreakerNumbers } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
 import {
+  breakersDue,
   listBreakerAccounts,
   markTripEnqueued,
   readBreaker,
@@ -18,6 +19,7 @@ import {
   tripsNotEnqueued,
   type BreakerRecord,
 } from '../../store/breaker-state.js';
+import { tickBreaker } from '../../store/breaker-tick.js';
 import { countAndTrip, type TripResult } from '../../store/breaker-trip.js';
 import { readHolds, type AccountHolds } from '../../store/holds.js';
 import type { Keys } from '../../store/keys.js';
@@ -31,6 +33,12 @@ export interface BreakerDeps {
   rules: RulesFor;
   dedupeTtlS: number;
   eventsMaxLen: number;
+  /** After a trip, go half-open by itself after this long; 0 or omitted: open until reset. */
+  cooldownS?: number;
+  /** A trip while half-open doubles the cooldown, up to this. @defaultValue 86_400 */
+  cooldownMaxS?: number;
+  /** A half-open breaker closes after this long without a trip. @defaultValue 900 */
+  halfOpenWatchS?: number;
   now?: () => Date;
 }
 
@@ -58,6 +66,12 @@ export interface Breaker {
   list(limit?: number): Promise<string[]>;
   /** Enqueue the intents of trips a crash left without one; resolves with how many. */
   recover(): Promise<number>;
+  /**
+   * Take the timed steps that are due (open past its cooldown -> half-open, asking for the
+   * account back like a reset; half-open watched without a trip -> closed). Servers call it
+   * every second or so; several at once do each step once.
+   */
+  tick(): Promise<{ halfOpen: string[]; closed: string[] }>;
 }
 
 export function createBreaker(deps: BreakerDeps): Breaker {
@@ -67,7 +81,26 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     rules: deps.rules(providerId),
     dedupeTtlS: deps.dedupeTtlS,
     eventsMaxLen: deps.eventsMaxLen,
+    cooldownS: deps.cooldownS ?? 0,
+    cooldownMaxS: deps.cooldownMaxS ?? 86_400,
   });
+  const watchS = deps.halfOpenWatchS ?? 900;
+
+  async function enqueueActivate(providerId: string, tripId: string, key: string, why: string) {
+    await producer.enqueueMany(
+      [
+        {
+          action: 'activate',
+          providerId,
+          idempotencyKey: key,
+          source: 'breaker',
+          sourceRef: tripId,
+          reason: `${why} after trip ${tripId}`,
+        },
+      ],
+      { urgent: true },
+    );
+  }
 
   async function enqueueTrip(providerId: string, tripId: string, key: string): Promise<void> {
     const intent: IntentInput = {
@@ -122,19 +155,7 @@ export function createBreaker(deps: BreakerDeps): Breaker {
         now(),
       );
       if (r.result === 'reset' && r.activateKey) {
-        await producer.enqueueMany(
-          [
-            {
-              action: 'activate',
-              providerId,
-              idempotencyKey: r.activateKey,
-              source: 'breaker',
-              sourceRef: r.tripId,
-              reason: `breaker reset after trip ${r.tripId}`,
-            },
-          ],
-          { urgent: true },
-        );
+        await enqueueActivate(providerId, r.tripId, r.activateKey, 'breaker reset');
       }
       return r;
     },
@@ -147,6 +168,28 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       return { ...record, window, holds };
     },
     list: (limit) => listBreakerAccounts(redis, keys, limit),
+    async tick() {
+      const at = now();
+      const out = { halfOpen: [] as string[], closed: [] as string[] };
+      for (const providerId of await breakersDue(redis, keys, watchS * 1000, at.getTime())) {
+        const r = await tickBreaker(
+          redis,
+          keys,
+          providerId,
+          { windowS: deps.rules(providerId).windowS, watchS, eventsMaxLen: deps.eventsMaxLen },
+          at,
+        );
+        if (r.result === 'half_open') {
+          out.halfOpen.push(providerId);
+          if (r.activateKey) {
+            await enqueueActivate(providerId, r.tripId, r.activateKey, 'breaker half-open');
+          }
+        } else if (r.result === 'closed') {
+          out.closed.push(providerId);
+        }
+      }
+      return out;
+    },
     async recover() {
       const lost = await tripsNotEnqueued(redis, keys);
       for (const { providerId, tripId } of lost) {

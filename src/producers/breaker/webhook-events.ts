@@ -69,11 +69,7 @@ export function parseWebhook(body: string): ParsedWebhook {
 }
 
 /** The signal of a webhook event whose account is known. */
-export function signalOf(
-  event: WebhookEvent,
-  outcome: SignalOutcome,
-  providerId: string,
-): Signal {
+export function signalOf(event: WebhookEvent, outcome: SignalOutcome, providerId: string): Signal {
   return {
     id: event.id,
     provider_id: providerId,

@@ -1,0 +1,121 @@
+/**
+ * The breaker over HTTP (admin routes, behind the admin token): thin shells over the breaker
+ * that `serve` runs (ops/breaker-service.ts).
+ *
+ *   POST /v1/signals                   { id, provider_id, outcome, bounce_type?, occurred_at }
+ *                                      or an array of them (at most 1,000) -> results, in order
+ *   GET  /v1/breaker                   every account with breaker activity
+ *   GET  /v1/breaker/:account          state, counts and rates over the window, last trip, holds
+ *   POST /v1/breaker/:account/trip     { reason? } -> 200 tripped | 409 already open
+ *   POST /v1/breaker/:account/reset    -> 200 reset | 409 not open
+ *   GET  /v1/webhooks/stats            what became of processed webhook events; latest unresolved
+ */
+import type { FastifyPluginCallback } from 'fastify';
+import { z } from 'zod';
+import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import type { BreakerService } from '../ops/breaker-service.js';
+import { sendError } from './errors.js';
+
+/** Signals per POST /v1/signals. */
+export const MAX_SIGNALS_PER_REQUEST = 1_000;
+
+const accountParams = z.object({
+  account: z.string().regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT }),
+});
+const tripBody = z
+  .object({ reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional() })
+  .optional();
+const limitQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100_000).optional(),
+});
+
+function problem(error: z.ZodError, where: string): string {
+  const issue = error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  return `${path === '' ? where : `${where}.${path}`}: ${issue?.message ?? 'invalid'}`;
+}
+
+export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
+  const { breaker } = service;
+  return (app, _opts, done) => {
+    app.post('/signals', async (req, reply) => {
+      const many = Array.isArray(req.body);
+      const items: unknown[] = many ? (req.body as unknown[]) : [req.body];
+      if (items.length === 0 || items.length > MAX_SIGNALS_PER_REQUEST) {
+        return sendError(
+          reply,
+          400,
+          'invalid_signal',
+          `body: 1..${MAX_SIGNALS_PER_REQUEST} signals per request`,
+        );
+      }
+      // Each signal is checked when counted; a bad one is refused with its index and field,
+      // after the good ones before it were counted (each is its own idempotent step).
+      const results = [];
+      for (const [i, item] of items.entries()) {
+        try {
+          results.push(await breaker.signal(item));
+        } catch (err) {
+          if (err instanceof Error && err.name === 'IntentValidationError') {
+            return sendError(
+              reply,
+              400,
+              'invalid_signal',
+              `${many ? `item ${i + 1}: ` : ''}${err.message.replace(/^invalid intent: /, '')}`,
+            );
+          }
+          throw err;
+        }
+      }
+      return reply.send(many ? { results } : results[0]);
+    });
+
+    app.get('/breaker', async (req, reply) => {
+      const q = limitQuery.safeParse(req.query);
+      if (!q.success) return sendError(reply, 400, 'invalid_parameter', problem(q.error, 'query'));
+      const ids = await breaker.list(q.data.limit ?? 1000);
+      return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
+    });
+
+    app.get('/breaker/:account', async (req, reply) => {
+      const p = accountParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      return reply.send(await breaker.status(p.data.account));
+    });
+
+    app.post('/breaker/:account/trip', async (req, reply) => {
+      const p = accountParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      const b = tripBody.safeParse(req.body ?? undefined);
+      if (!b.success) return sendError(reply, 400, 'invalid_parameter', problem(b.error, 'body'));
+      const r = await breaker.trip(p.data.account, b.data?.reason);
+      if (r.result !== 'tripped') {
+        return sendError(
+          reply,
+          409,
+          'breaker_open',
+          `the breaker of ${p.data.account} is open already`,
+        );
+      }
+      return reply.send({ provider_id: p.data.account, ...r });
+    });
+
+    app.post('/breaker/:account/reset', async (req, reply) => {
+      const p = accountParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      const r = await breaker.reset(p.data.account);
+      if (r.result !== 'reset') {
+        return sendError(
+          reply,
+          409,
+          'breaker_not_open',
+          `the breaker of ${p.data.account} is not open`,
+        );
+      }
+      return reply.send({ provider_id: p.data.account, ...r });
+    });
+
+    app.get('/webhooks/stats', async (_req, reply) => reply.send(await service.webhookStats()));
+    done();
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Every error answer has one shape, `{ error: { code, message } }`: the code is stable, the
+ * message names the field and the rule. The project's own errors keep their code and status
+ * (errors.ts); framework errors (a body too large, a bad media type) get a code of their own;
+ * anything else is a 500 whose details go to the log only.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { httpStatusOf } from '../errors.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+): FastifyReply {
+  const body: ErrorBody = { error: { code, message } };
+  return reply.code(status).send(body);
+}
+
+/** Fastify's own client errors, by their code. */
+const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+};
+
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const projectCode = (err as { code?: unknown }).code;
+  const projectStatus = httpStatusOf(err);
+  if (projectStatus < 500 && typeof projectCode === 'string') {
+    void sendError(reply, projectStatus, projectCode, err.message);
+    return;
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const code = FRAMEWORK_CODES[err.code] ?? 'bad_request';
+    const message =
+      code === 'body_too_large'
+        ? `body: must be at most ${req.routeOptions.bodyLimit} bytes`
+        : err.message;
+    void sendError(reply, status, code, message);
+    return;
+  }
+  req.log.error({ err }, 'request failed');
+  void sendError(reply, 500, 'internal_error', 'internal error (see the server log)');
+}

@@ -1,0 +1,92 @@
+/**
+ * The HTTP server (fastify): health, the Sendmux webhook receiver, and the admin API behind
+ * the admin bearer token. A factory: it builds the routes on the dependencies it is given and
+ * does not listen (`ops/serve.ts` does, and closes it on a signal).
+ *
+ * Routes:
+ *   GET  /healthz            public  { ok: true }
+ *   POST /webhooks/sendmux   public, signed (webhooks.ts)
+ *   GET  /v1/whoami          admin   { ok: true }
+ *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
+ *   ...                      admin: every other path (auth.ts closes what is not public)
+ */
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginCallback,
+} from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { BreakerService } from '../ops/breaker-service.js';
+import { keysFor } from '../store/keys.js';
+import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
+import { breakerRoutes } from './breaker-routes.js';
+import { errorHandler, sendError } from './errors.js';
+import { webhookRoutes } from './webhooks.js';
+
+export interface ServerDeps {
+  config: Config;
+  /** For short commands only (no blocking reads). */
+  redis: Redis;
+  logger: Logger;
+  /** The breaker `serve` runs: its admin routes are served when it is given. */
+  breaker?: BreakerService;
+}
+
+export type HttpServer = FastifyInstance;
+
+/** Prefix of the admin API. */
+export const ADMIN_PREFIX = '/v1';
+
+export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
+  const { config, redis, logger } = deps;
+  const keys = keysFor(config.prefix);
+  // Seen as fastify's logger type, so the instance is the plain FastifyInstance.
+  const loggerInstance: FastifyBaseLogger = logger;
+  const app = Fastify({
+    loggerInstance,
+    // No line per request at info (a webhook spike would flood the log); one at debug below,
+    // with the method, the path and the status only: never a header.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Bodies of the admin API; the webhook receiver has its own limit.
+    bodyLimit: 1_048_576,
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      404,
+      'not_found',
+      `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
+    ),
+  );
+  app.addHook('onResponse', (req, reply, done) => {
+    req.log.debug(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+    done();
+  });
+  requireAdminToken(app, config.adminToken);
+
+  app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
+  await app.register(webhookRoutes({ config, redis, keys }));
+  await app.register(adminRoutes, { prefix: ADMIN_PREFIX });
+  if (deps.breaker) await app.register(breakerRoutes(deps.breaker), { prefix: ADMIN_PREFIX });
+  return app;
+}
+
+/** The admin API: every route here is behind the admin token (auth.ts). */
+const adminRoutes: FastifyPluginCallback = (app, _opts, done) => {
+  app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
+  // The breaker's routes are in breaker-routes.ts; next: windows, bulk runs, accounts.
+  done();
+};

@@ -1,0 +1,133 @@
+/**
+ * The breaker's long-running part, run by `serve` next to the HTTP server: the webhook inbox
+ * consumer (stored events -> account -> signal -> trip) and the timed steps (half-open,
+ * close). Any number of server processes may run it: they share the inbox through one
+ * consumer group (each event processed by one of them; one a crashed process left unacked is
+ * taken over after `claimIdleMs`) and every trip, reset and tick is one atomic step in Redis.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { processWebhook } from '../producers/breaker/process-webhook.js';
+import { createResolver, parseSenderMap, type Resolver } from '../producers/breaker/resolve.js';
+import { budgetedLister } from '../producers/bulk/accounts.js';
+import { createRedis } from '../redis.js';
+import type { SendmuxClient } from '../sendmux/client.js';
+import { keysFor } from '../store/keys.js';
+import { ackInbox, readInbox } from '../store/webhook-inbox.js';
+import { readWebhookStats, type WebhookStats } from '../store/webhook-stats.js';
+import { limiterFor } from '../worker/backoff.js';
+import { openBreaker, type BreakerHandle } from './breaker.js';
+
+/** The consumer group of the breaker on the webhook inbox. */
+export const INBOX_GROUP = 'breaker';
+
+export interface BreakerServiceOptions {
+  /** This process's name in the inbox's consumer group. @defaultValue `<host>-<pid>` */
+  consumer?: string;
+  /** How often the timed steps run. @defaultValue 1000 */
+  tickMs?: number;
+  /** Inbox entries left unacknowledged this long are processed again. @defaultValue 30000 */
+  claimIdleMs?: number;
+}
+
+export interface BreakerService {
+  breaker: BreakerHandle;
+  webhookStats(): Promise<WebhookStats>;
+  close(): Promise<void>;
+}
+
+export async function startBreakerService(
+  config: Config,
+  logger: Logger,
+  options: BreakerServiceOptions = {},
+): Promise<BreakerService> {
+  const log = logger.child({ component: 'breaker' });
+  const keys = keysFor(config.prefix);
+  const breaker = openBreaker(config);
+  const senderMap = parseSenderMap(config.breakerSenderMap);
+  // The inbox read blocks: its own connection.
+  const reader = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 }, logger);
+  let client: SendmuxClient | undefined;
+  if (config.apiKey) {
+    const { createSendmuxClient } = await import('../sendmux/client.js');
+    client = createSendmuxClient({
+      baseUrl: config.baseUrl,
+      apiKey: config.apiKey,
+      timeoutMs: config.timeoutMs,
+    });
+  }
+  const budget = limiterFor(config.rateLimitPerMinute);
+  const api = client;
+  // Every API read spends the workers' rate budget first, like an action.
+  const resolver: Resolver = createResolver({
+    senderMap,
+    listAccounts: api
+      ? () => budgetedLister({ client: api, redis, keys, budget }).list({})
+      : undefined,
+    // The delivery-log link (GET /emails/logs) comes with the client's searchDeliveryLogs.
+    searchLogs: undefined,
+    refreshMs: config.breakerAccountsRefreshS * 1000,
+    log,
+  });
+  await resolver.start();
+  const recovered = await breaker.recover();
+  if (recovered > 0)
+    log.warn({ recovered }, 'enqueued trips a crash had left without their intent');
+
+  const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
+  const stop = new AbortController();
+  const stopped = () => stop.signal.aborted;
+  const consume = (async () => {
+    while (!stopped()) {
+      try {
+        const entries = await readInbox(reader, keys, {
+          group: INBOX_GROUP,
+          consumer,
+          count: 100,
+          blockMs: 1_000,
+          claimIdleMs: options.claimIdleMs ?? 30_000,
+        });
+        for (const entry of entries) {
+          const result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
+          if (result === 'tripped')
+            log.warn({ inbox_id: entry.id }, 'breaker tripped by a webhook');
+          await ackInbox(redis, keys, INBOX_GROUP, [entry.id]);
+        }
+      } catch (err) {
+        if (stopped()) break;
+        log.error({ err: String(err) }, 'processing the webhook inbox failed; retrying in 1 s');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  })();
+  let ticking: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    ticking = breaker.tick().then(
+      (r) => {
+        if (r.halfOpen.length > 0 || r.closed.length > 0) log.info(r, 'breaker steps');
+      },
+      (err: unknown) => {
+        log.error({ err: String(err) }, 'breaker tick failed');
+      },
+    );
+  }, options.tickMs ?? 1_000);
+
+  return {
+    breaker,
+    webhookStats: () => readWebhookStats(redis, keys),
+    async close() {
+      stop.abort();
+      clearInterval(timer);
+      resolver.close();
+      // The blocking read ends within its block time; a disconnect ends it now.
+      reader.disconnect();
+      await consume;
+      await ticking;
+      client?.close();
+      await breaker.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * One stored webhook event through the breaker: read it, find its account (resolve.ts), count
+ * it as a signal (its event id dedupes retried deliveries), and say what became of it. Never
+ * throws for a bad or unresolvable event: those are counted (store/webhook-stats.ts) and
+ * acknowledged; only an outage (Redis down) throws, leaving the event to be processed again.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../../store/keys.js';
+import { countWebhookResult, type WebhookResult } from '../../store/webhook-stats.js';
+import type { Breaker } from './breaker.js';
+import type { Resolver } from './resolve.js';
+import { parseWebhook, signalOf } from './webhook-events.js';
+
+export interface ProcessDeps {
+  redis: Redis;
+  keys: Keys;
+  breaker: Pick<Breaker, 'signal'>;
+  resolver: Pick<Resolver, 'resolve'>;
+}
+
+export async function processWebhook(deps: ProcessDeps, body: string): Promise<WebhookResult> {
+  const parsed = parseWebhook(body);
+  let result: WebhookResult;
+  if (!parsed.ok) {
+    result = 'invalid';
+  } else if (!parsed.outcome) {
+    result = 'ignored';
+  } else {
+    const account = await deps.resolver.resolve(parsed.ref);
+    if (!account) {
+      await countWebhookResult(deps.redis, deps.keys, 'unresolved', {
+        event_id: parsed.event.id,
+        type: parsed.event.type,
+        sender: parsed.event.data.sender ?? null,
+        message_id: parsed.event.data.message_id ?? null,
+        at: new Date().toISOString(),
+      });
+      return 'unresolved';
+    }
+    try {
+      const r = await deps.breaker.signal(
+        signalOf(parsed.event, parsed.outcome, account.providerId),
+      );
+      result = r.result;
+    } catch (err) {
+      // A signal the breaker refuses (a bad occurred_at, say) is this event's problem only.
+      if (err instanceof Error && err.name === 'IntentValidationError') result = 'invalid';
+      else throw err;
+    }
+  }
+  await countWebhookResult(deps.redis, deps.keys, result);
+  return result;
+}

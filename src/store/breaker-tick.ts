@@ -1,0 +1,123 @@
+/**
+ * The breaker's timed steps, one account at a time, each atomic: an open breaker past its
+ * cooldown goes half-open (fresh window, its hold released, a `breaker.half_open` event saying
+ * whether the account may come back on, as a reset would); a half-open breaker watched for
+ * the whole watch period without a trip closes (`breaker.closed`; the next trip starts from
+ * the base cooldown again). Several processes ticking at once do each step once.
+ */
+import type { Redis } from 'ioredis';
+import type { BreakerClosedEvent, BreakerHalfOpenEvent } from '../model.js';
+import { BK } from './breaker-state.js';
+import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
+import { EVENT_FIELD } from './event-codec.js';
+import { releaseHoldLua, releaseResult, type ReleaseResult } from './holds.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+const TRIP = '__TRIP__';
+const KEY = '__KEY__';
+const LEFT = '__LEFT__';
+const COOLDOWN = '__COOLDOWN__';
+
+// KEYS: breaker, holds, holds index, events. ARGV: account, now ms, bucket key prefix, window
+// minutes, trip key prefix, half-open event JSON, closed event JSON (with placeholders),
+// events max length, watch ms.
+const tickScript = defineScript(`
+local id, now = ARGV[1], tonumber(ARGV[2])
+local h = redis.call('HMGET', KEYS[1], '${BK.state}', '${BK.openUntil}', '${BK.halfOpenAt}', '${BK.tripId}', '${BK.cooldownS}')
+local tripId = h[4]
+if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
+  redis.call('HSET', KEYS[1], '${BK.state}', 'half_open', '${BK.halfOpenAt}', ARGV[2])
+  redis.call('HDEL', KEYS[1], '${BK.openUntil}')
+  local minute = math.floor(now / 60000)
+  for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
+  ${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}
+  local key, activate = 'null', ''
+  if before == 'active' then
+    activate = ARGV[5] .. tripId .. ':half-open'
+    key = '"' .. activate .. '"'
+  end
+  local leftJson = '[]'
+  if #left > 0 then leftJson = cjson.encode(left) end
+  local event = string.gsub(ARGV[6], '${TRIP}', tripId)
+  event = string.gsub(event, '"${KEY}"', key)
+  event = string.gsub(event, '"${LEFT}"', leftJson)
+  event = string.gsub(event, '"${COOLDOWN}"', h[5] or '0')
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', '${EVENT_FIELD}', event)
+  return {'half_open', tripId, activate, released, before or '', left}
+end
+if h[1] == 'half_open' and tonumber(h[3]) + tonumber(ARGV[9]) <= now then
+  redis.call('HSET', KEYS[1], '${BK.state}', 'closed')
+  redis.call('HDEL', KEYS[1], '${BK.halfOpenAt}', '${BK.cooldownS}', '${BK.openUntil}')
+  local event = string.gsub(ARGV[7], '${TRIP}', tripId)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', '${EVENT_FIELD}', event)
+  return {'closed', tripId}
+end
+return {'none'}
+`);
+
+export type TickResult =
+  | { result: 'none' }
+  | { result: 'closed'; tripId: string }
+  | {
+      result: 'half_open';
+      tripId: string;
+      /** The activate intent's key, for the caller to enqueue; null when it stays off. */
+      activateKey: string | null;
+      hold: ReleaseResult;
+    };
+
+export async function tickBreaker(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  settings: { windowS: number; watchS: number; eventsMaxLen: number },
+  now = new Date(),
+): Promise<TickResult> {
+  const halfOpen: BreakerHalfOpenEvent = {
+    type: 'breaker.half_open',
+    provider_id: providerId,
+    trip_id: TRIP,
+    idempotency_key: KEY,
+    still_held_by: LEFT as unknown as string[],
+    cooldown_s: COOLDOWN as unknown as number,
+    at: now.toISOString(),
+  };
+  const closed: BreakerClosedEvent = {
+    type: 'breaker.closed',
+    provider_id: providerId,
+    trip_id: TRIP,
+    idempotency_key: null,
+    at: now.toISOString(),
+  };
+  const reply = (await tickScript(
+    redis,
+    [keys.breaker(providerId), keys.holds(providerId), keys.holdsIndex, keys.events],
+    [
+      providerId,
+      now.getTime(),
+      keys.breakerBuckets(providerId),
+      Math.max(1, Math.ceil(settings.windowS / 60)),
+      tripKey(providerId, ''),
+      JSON.stringify(halfOpen),
+      JSON.stringify(closed),
+      settings.eventsMaxLen,
+      settings.watchS * 1000,
+    ],
+  )) as [string, string, string, number, string, string[]];
+  switch (reply[0]) {
+    case 'closed':
+      return { result: 'closed', tripId: reply[1] };
+    case 'half_open': {
+      const [, tripId, activate, released, before, left] = reply;
+      return {
+        result: 'half_open',
+        tripId,
+        activateKey: activate === '' ? null : activate,
+        hold: releaseResult([released, before, left]),
+      };
+    }
+    default:
+      return { result: 'none' };
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The breaker behind the HTTP server, end to end: signed webhooks -> inbox -> the breaker
+ * service (resolution, count, trip) -> the deactivate call at the simulator; unresolved events
+ * counted and visible; the admin routes (signals, status, trip, reset) with their auth and
+ * their 4xx. Real Redis, the real simulator, a real worker.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { buildServer, type HttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/logger.js';
+import { startBreakerService, type BreakerService } from '../../src/ops/breaker-service.js';
+import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
+import { simAccountId } from '../../src/sim/index.js';
+import { waitFor } from '../support/context.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+import { startPipeline, type Pipeline } from '../support/pipeline.js';
+
+sharedFixtures();
+
+const SECRET = 'whsec_breaker_http_1';
+const ADMIN = 'admin-token-breaker-http-0123';
+const auth = { authorization: `Bearer ${ADMIN}` };
+
+let p: Pipeline | undefined;
+let service: BreakerService | undefined;
+let app: HttpServer | undefined;
+afterEach(async () => {
+  await app?.close();
+  await service?.close();
+  await p?.stop();
+  app = undefined;
+  service = undefined;
+  p = undefined;
+});
+
+async function start(overrides: Partial<Config> = {}) {
+  p = await startPipeline({ workers: 1, sim: { accounts: 10 } });
+  const config: Config = {
+    ...p.config,
+    adminToken: ADMIN,
+    webhookSecret: SECRET,
+    breakerBounceMinVolume: 3,
+    breakerBounceRate: 0.5,
+    breakerSenderMap: JSON.stringify({ 'news@shop.example': simAccountId(1) }),
+    ...overrides,
+  };
+  const logger = createLogger({ level: 'silent', pretty: false });
+  service = await startBreakerService(config, logger, { tickMs: 100 });
+  app = await buildServer({ config, redis: p.redis, logger, breaker: service });
+  return { pipeline: p, app };
+}
+
+let n = 0;
+function webhook(type: string, data: Record<string, unknown>) {
+  const id = `evt_http_${process.pid}_${++n}`;
+  const body = JSON.stringify({
+    id,
+    type,
+    team_public_id: 'team_1',
+    occurred_at: new Date().toISOString(),
+    data: { message_id: `<${id}@shop.example>`, ...data },
+  });
+  return {
+    id,
+    request: {
+      method: 'POST' as const,
+      url: '/webhooks/sendmux',
+      headers: {
+        'content-type': 'application/json',
+        'x-sendmux-signature': webhookSignature(SECRET, body),
+        'x-sendmux-event-id': id,
+      },
+      payload: body,
+    },
+  };
+}
+
+describe('webhooks through the breaker', () => {
+  it('a spike of signed bounces switches the mapped account off, once, with the numbers', async () => {
+    const { pipeline, app } = await start();
+    const target = simAccountId(1);
+    const sends = [];
+    for (let i = 0; i < 4; i++) {
+      const w = webhook('message.bounced', {
+        sender: 'News <news@shop.example>',
+        bounce_type: 'Permanent',
+      });
+      sends.push(app.inject(w.request));
+      // A retried delivery of the same event changes nothing.
+      if (i === 0) sends.push(app.inject(w.request));
+    }
+    const answers = await Promise.all(sends);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 202, 202, 202, 202]);
+    await waitFor(() => pipeline.sim.account(target)?.status === 'inactive' || undefined);
+    const status = await app.inject({ method: 'GET', url: `/v1/breaker/${target}`, headers: auth });
+    expect(status.json()).toMatchObject({
+      state: 'open',
+      trips: 1,
+      last_trip: { reason: 'bounce_rate', numbers: { hard_bounced: 3, bounce_rate: 1 } },
+      holds: { holds: [{ id: 'breaker' }] },
+    });
+    const calls = pipeline.sim.stats().executions.byAccount[target];
+    expect(calls).toMatchObject({ deactivate: 1 });
+  });
+
+  it('counts an event no account is found for, and shows it', async () => {
+    const { app } = await start();
+    const w = webhook('message.bounced', {
+      sender: 'who@nowhere.example',
+      bounce_type: 'Permanent',
+    });
+    expect((await app.inject(w.request)).statusCode).toBe(202);
+    let stats: { results: { unresolved: number }; unresolved: { event_id: string }[] } | undefined;
+    await waitFor(async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
+      stats = r.json();
+      return (stats?.results.unresolved ?? 0) >= 1 || undefined;
+    });
+    expect(stats?.unresolved[0]).toMatchObject({
+      event_id: w.id,
+      type: 'message.bounced',
+      sender: 'who@nowhere.example',
+    });
+  });
+});
+
+describe('the admin routes', () => {
+  it('signals: one or many, refused without the token, a bad one named with its field', async () => {
+    const { app } = await start();
+    const signal = (id: string) => ({
+      id,
+      provider_id: simAccountId(2),
+      outcome: 'delivered',
+      occurred_at: new Date().toISOString(),
+    });
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/signals', payload: signal('s1') })).statusCode,
+    ).toBe(401);
+    const one = await app.inject({
+      method: 'POST',
+      url: '/v1/signals',
+      headers: auth,
+      payload: signal('s1'),
+    });
+    expect(one.json()).toEqual({ result: 'counted' });
+    const many = await app.inject({
+      method: 'POST',
+      url: '/v1/signals',
+      headers: auth,
+      payload: [signal('s1'), signal('s2')],
+    });
+    expect(many.json()).toEqual({ results: [{ result: 'duplicate' }, { result: 'counted' }] });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/signals',
+      headers: auth,
+      payload: [signal('s3'), { ...signal('s4'), outcome: 'opened' }],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      error: {
+        code: 'invalid_signal',
+        message: expect.stringMatching(/^item 2: outcome: must be one of/) as string,
+      },
+    });
+    const empty = await app.inject({
+      method: 'POST',
+      url: '/v1/signals',
+      headers: auth,
+      payload: [],
+    });
+    expect(empty.statusCode).toBe(400);
+  });
+
+  it('trip and reset: 200, then 409 when there is nothing to do; a bad account id is a 400', async () => {
+    const { pipeline, app } = await start();
+    const id = simAccountId(3);
+    const trip = await app.inject({
+      method: 'POST',
+      url: `/v1/breaker/${id}/trip`,
+      headers: auth,
+      payload: { reason: 'provider block' },
+    });
+    expect(trip.statusCode).toBe(200);
+    expect(trip.json()).toMatchObject({ provider_id: id, result: 'tripped' });
+    expect(
+      (await app.inject({ method: 'POST', url: `/v1/breaker/${id}/trip`, headers: auth }))
+        .statusCode,
+    ).toBe(409);
+    await waitFor(() => pipeline.sim.account(id)?.status === 'inactive' || undefined);
+    const reset = await app.inject({
+      method: 'POST',
+      url: `/v1/breaker/${id}/reset`,
+      headers: auth,
+    });
+    expect(reset.json()).toMatchObject({ result: 'reset', hold: { last: true, before: 'active' } });
+    await waitFor(() => pipeline.sim.account(id)?.status === 'active' || undefined);
+    expect(
+      (await app.inject({ method: 'POST', url: `/v1/breaker/${id}/reset`, headers: auth }))
+        .statusCode,
+    ).toBe(409);
+    const badId = await app.inject({ method: 'GET', url: '/v1/breaker/nope', headers: auth });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json()).toMatchObject({
+      error: {
+        message: expect.stringContaining('path.account: must be a sending account id') as string,
+      },
+    });
+    const list = await app.inject({ method: 'GET', url: '/v1/breaker', headers: auth });
+    expect(
+      list.json<{ accounts: { provider_id: string }[] }>().accounts.map((a) => a.provider_id),
+    ).toContain(id);
+  });
+});
