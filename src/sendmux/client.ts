@@ -16,8 +16,10 @@ import { plainRequest, PlainRequestError, type PlainResponse } from './plain-req
 import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
 import {
   apiErrorSchema,
+  deliveryLogListResponseSchema,
   providerItemResponseSchema,
   providerListResponseSchema,
+  type DeliveryLogItem,
   type ProviderItem,
   type ProviderStatus,
   type ProviderType,
@@ -55,6 +57,13 @@ export interface ListFilter {
   limit?: number;
 }
 
+export interface DeliveryLogSearchOptions extends CallOptions {
+  /** Page size 1..100: only the first page is read. @defaultValue 100 */
+  limit?: number;
+  /** Runs before the GET (e.g. to spend the shared rate budget). */
+  beforeRequest?: () => Promise<void>;
+}
+
 export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
   runAction(
@@ -81,6 +90,16 @@ export interface SendmuxClient {
     filter?: ListFilter,
     options?: { signal?: AbortSignal; beforeRequest?: () => Promise<void> },
   ): AsyncIterable<ProviderItem>;
+  /**
+   * GET /emails/logs?search=: the first page of delivery logs, newest first, whose to_email,
+   * from_email, sent_from_email, subject or message_id contains `search` (the API's match, a
+   * substring: callers looking for one message id compare `message_id` themselves). A read:
+   * no Idempotency-Key is sent (`idempotencyKey` is ignored).
+   */
+  searchDeliveryLogs(
+    search: string,
+    options?: DeliveryLogSearchOptions,
+  ): Promise<DeliveryLogItem[]>;
   /** Close keep-alive sockets. */
   close(): void;
 }
@@ -214,6 +233,14 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
         yield* body.data;
         cursor = body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined;
       } while (cursor !== undefined);
+    },
+    async searchDeliveryLogs(search, opts = {}) {
+      await opts.beforeRequest?.();
+      const { body } = await call('GET', 'emails/logs', deliveryLogListResponseSchema, {
+        searchParams: { search, limit: String(opts.limit ?? 100) },
+        signal: opts.signal,
+      });
+      return body.data;
     },
     close() {
       agent.http.destroy();

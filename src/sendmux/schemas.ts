@@ -10,6 +10,7 @@ import { z } from 'zod';
 
 export const PROVIDER_STATUSES = ['active', 'inactive', 'error', 'pending'] as const;
 export const PROVIDER_TYPES = ['smtp', 'gmail_api', 'outlook_api', 'amazon_ses'] as const;
+export const DELIVERY_LOG_STATUSES = ['pending', 'sent', 'failed', 'rejected'] as const;
 export const API_ERROR_CODES = [
   'invalid_parameter',
   'missing_parameter',
@@ -28,9 +29,11 @@ export const API_ERROR_CODES = [
 
 export const providerStatusSchema = z.enum(PROVIDER_STATUSES);
 export const providerTypeSchema = z.enum(PROVIDER_TYPES);
+export const deliveryLogStatusSchema = z.enum(DELIVERY_LOG_STATUSES);
 export type ProviderStatus = z.infer<typeof providerStatusSchema>;
 export type ProviderType = z.infer<typeof providerTypeSchema>;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+export type DeliveryLogStatus = z.infer<typeof deliveryLogStatusSchema>;
 
 const nullableString = z.string().nullable();
 const quotaRange = z
@@ -79,7 +82,30 @@ export const providerItemSchema = z.object({
 });
 export type ProviderItem = z.infer<typeof providerItemSchema>;
 
+/** One delivery log (`GET /emails/logs`): which account (`provider_id`) sent which message. */
+export const deliveryLogItemSchema = z.object({
+  id: z.string(),
+  provider_id: nullableString,
+  provider_name: nullableString,
+  message_id: nullableString,
+  from_email: nullableString,
+  sent_from_email: nullableString,
+  to_email: nullableString,
+  subject: nullableString,
+  status: deliveryLogStatusSchema,
+  status_reason: nullableString,
+  attempts: z.number(),
+  sent_at: nullableString,
+  size_bytes: z.number().nullable(),
+  created_at: z.string(),
+  recipient_count: z.number().int().nullable(),
+  accepted_recipient_count: z.number().int().nullable(),
+  rejected_recipient_count: z.number().int().nullable(),
+});
+export type DeliveryLogItem = z.infer<typeof deliveryLogItemSchema>;
+
 const metaSchema = z.object({ request_id: z.string() });
+const paginationSchema = z.object({ has_more: z.boolean(), next_cursor: z.string().nullish() });
 
 export const providerItemResponseSchema = z.object({
   ok: z.literal(true),
@@ -91,7 +117,14 @@ export const providerListResponseSchema = z.object({
   ok: z.literal(true),
   data: z.array(providerItemSchema),
   meta: metaSchema,
-  pagination: z.object({ has_more: z.boolean(), next_cursor: z.string().nullish() }),
+  pagination: paginationSchema,
+});
+
+export const deliveryLogListResponseSchema = z.object({
+  ok: z.literal(true),
+  data: z.array(deliveryLogItemSchema),
+  meta: metaSchema,
+  pagination: paginationSchema,
 });
 
 export const apiErrorSchema = z.object({

@@ -1,11 +1,12 @@
 /**
  * Unauthenticated admin routes under /__sim, for tests and other processes:
  * GET /__sim/stats, GET|POST /__sim/faults, POST /__sim/script, GET|POST /__sim/auth,
- * POST /__sim/reset.
+ * POST /__sim/delivery-logs, POST /__sim/reset.
  */
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { SimContext } from './context.js';
+import { addDeliveryLogs, simDeliveryLogsBodySchema } from './delivery-logs.js';
 import { simAuthSchema, simFaultsPatchSchema, simScriptSchema } from './faults.js';
 
 export const ADMIN_PREFIX = '/__sim';
@@ -72,6 +73,23 @@ export function adminRoutes(ctx: SimContext, reset: () => void): FastifyPluginCa
       }
       ctx.auth.revoked = parsed.data.revoked;
       void reply.send({ ok: true, data: { revoked: ctx.auth.revoked } });
+    });
+    // { items: [{ provider_id, message_id, ...optional DeliveryLogItem fields }] } -> the stored logs.
+    app.post('/delivery-logs', (req, reply) => {
+      const parsed = simDeliveryLogsBodySchema.safeParse(req.body);
+      if (!parsed.success) {
+        badRequest(reply, parsed.error);
+        return;
+      }
+      const added = addDeliveryLogs(ctx, parsed.data.items);
+      if (!added.ok) {
+        void reply.code(400).send({
+          ok: false,
+          error: { code: 'invalid_parameter', message: added.message, retryable: false },
+        });
+        return;
+      }
+      void reply.send({ ok: true, data: added.items });
     });
     app.post('/reset', (_req, reply) => {
       reset();

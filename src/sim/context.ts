@@ -1,5 +1,6 @@
 /** The simulator's state, shared by the API and admin routes. */
 import { AccountStore } from './accounts.js';
+import { DeliveryLogStore } from './delivery-logs.js';
 import { FaultController } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { RateLimiter } from './rate-limit.js';
@@ -19,6 +20,8 @@ export interface SimConfig {
 export interface SimContext {
   readonly config: SimConfig;
   readonly accounts: AccountStore;
+  /** Delivery logs for GET /emails/logs: empty until added. */
+  readonly logs: DeliveryLogStore;
   readonly idempotency: IdempotencyStore;
   readonly limiter: RateLimiter;
   readonly faults: FaultController;
@@ -52,6 +55,7 @@ export function createContext(opts: SimulatorOptions): SimContext {
       accounts,
     },
     accounts: new AccountStore(accounts),
+    logs: new DeliveryLogStore(),
     idempotency: new IdempotencyStore(count('idempotencyTtlMs', opts.idempotencyTtlMs, DAY_MS, 1)),
     limiter: new RateLimiter(
       count('rateLimit', opts.rateLimit, 600, 0),
@@ -67,8 +71,8 @@ export function createContext(opts: SimulatorOptions): SimContext {
 }
 
 /**
- * Zero stats, clear idempotency cache, scripts, rate windows and the revoked-key switch,
- * re-seed accounts. Fault rates are kept.
+ * Zero stats, clear idempotency cache, scripts, rate windows, the revoked-key switch and the
+ * delivery logs, re-seed accounts. Fault rates are kept.
  */
 export function resetContext(ctx: SimContext): void {
   ctx.stats.reset();
@@ -77,4 +81,5 @@ export function resetContext(ctx: SimContext): void {
   ctx.faults.clearScripts();
   ctx.limiter.reset();
   ctx.accounts.seed(ctx.config.accounts);
+  ctx.logs.clear();
 }

@@ -3,6 +3,8 @@ export { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from './seed.js';
 export { DEFAULT_FAULTS } from './faults.js';
 export { startSimulator } from './server.js';
 export type {
+  DeliveryLogItem,
+  DeliveryLogStatus,
   ProviderAction,
   ProviderAllowedActions,
   ProviderItem,
@@ -10,6 +12,7 @@ export type {
   ProviderQuotas,
   ProviderStatus,
   ProviderType,
+  SimDeliveryLogInput,
   SimFaults,
   SimStats,
   SimStep,

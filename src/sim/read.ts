@@ -1,9 +1,10 @@
-/** GET /providers and GET /providers/:public_id. */
+/** GET /providers, GET /providers/:public_id and GET /emails/logs. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimContext } from './context.js';
 import { itemBody, listBody } from './envelope.js';
 import { gate, send, sendError } from './http.js';
-import { encodeCursor, etagMatches, parseListQuery } from './pagination.js';
+import type { Gate } from './http.js';
+import { encodeCursor, etagMatches, parseListQuery, parseLogQuery } from './pagination.js';
 import type { ListQuery } from './pagination.js';
 
 export function listProviders(
@@ -23,7 +24,15 @@ export function listProviders(
     });
     return;
   }
-  const page = ctx.accounts.page(parsed.query);
+  sendPage(reply, g, ctx.accounts.page(parsed.query));
+}
+
+/** A list page: the items' JSON, and a cursor naming the last one when there is more. */
+function sendPage(
+  reply: FastifyReply,
+  g: Gate,
+  page: { items: readonly { item: { id: string }; json: string }[]; hasMore: boolean },
+): void {
   const last = page.items[page.items.length - 1];
   const next = page.hasMore && last !== undefined ? encodeCursor(last.item.id) : undefined;
   const body = listBody(
@@ -33,6 +42,27 @@ export function listProviders(
     next,
   );
   send(reply, { status: 200, headers: g.headers, body });
+}
+
+/** Delivery logs, newest first, filtered by provider_id, status and search. */
+export function listDeliveryLogs(
+  ctx: SimContext,
+  req: FastifyRequest<{ Querystring: ListQuery }>,
+  reply: FastifyReply,
+): void {
+  const g = gate(ctx, req, reply);
+  if (g === undefined) return;
+  const parsed = parseLogQuery(req.query, ctx.logs);
+  if (!parsed.ok) {
+    sendError(reply, g, 400, {
+      code: 'invalid_parameter',
+      message: parsed.message,
+      retryable: false,
+      param: parsed.param,
+    });
+    return;
+  }
+  sendPage(reply, g, ctx.logs.page(parsed.query));
 }
 
 export function getProvider(

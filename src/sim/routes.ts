@@ -6,7 +6,7 @@ import type { ApiErrorCode } from './envelope.js';
 import { gate, sendError, unattributedHeaders } from './http.js';
 import type { ListQuery } from './pagination.js';
 import { runAction } from './provider-actions.js';
-import { getProvider, listProviders } from './read.js';
+import { getProvider, listDeliveryLogs, listProviders } from './read.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -22,6 +22,9 @@ export function apiRoutes(ctx: SimContext): FastifyPluginCallback {
     });
     app.get<{ Params: { public_id: string } }>('/providers/:public_id', (req, reply) => {
       getProvider(ctx, req, reply);
+    });
+    app.get<{ Querystring: ListQuery }>('/emails/logs', (req, reply) => {
+      listDeliveryLogs(ctx, req, reply);
     });
     app.post<{ Params: { public_id: string } }>(
       '/providers/:public_id/deactivate',

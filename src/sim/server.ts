@@ -3,8 +3,17 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { ADMIN_PREFIX, adminRoutes } from './admin.js';
 import { createContext, resetContext } from './context.js';
+import { addDeliveryLogs } from './delivery-logs.js';
 import { API_PREFIX, apiRoutes, errorHandler, notFound } from './routes.js';
-import type { ProviderItem, SimFaults, SimStep, Simulator, SimulatorOptions } from './types.js';
+import type {
+  DeliveryLogItem,
+  ProviderItem,
+  SimDeliveryLogInput,
+  SimFaults,
+  SimStep,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const ctx = createContext(opts);
@@ -40,6 +49,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     account: (id: string): ProviderItem | undefined => {
       const acc = ctx.accounts.get(id);
       return acc === undefined ? undefined : structuredClone(acc.item);
+    },
+    addDeliveryLogs: (items: SimDeliveryLogInput[]): DeliveryLogItem[] => {
+      const added = addDeliveryLogs(ctx, items);
+      if (!added.ok) throw new RangeError(`addDeliveryLogs: ${added.message}`);
+      return added.items;
     },
     reset,
     close: () => {

@@ -1,9 +1,10 @@
 /**
  * Public types of the Sendmux Management API simulator.
  *
- * `ProviderItem` mirrors `components.schemas.ProviderItem` of
- * `spec/sendmux/openapi-management.json`: every property is required, nullable ones are
- * `T | null`, and there are no extra properties (the schema sets additionalProperties false).
+ * `ProviderItem` and `DeliveryLogItem` mirror `components.schemas.ProviderItem` and
+ * `components.schemas.DeliveryLogItem` of `spec/sendmux/openapi-management.json`: every property
+ * is required, nullable ones are `T | null`, and there are no extra properties (the schemas set
+ * additionalProperties false).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Action } from '../model.js';
@@ -62,6 +63,41 @@ export interface ProviderItem {
   last_tested_at: string | null;
   last_used_at: string | null;
 }
+
+export type DeliveryLogStatus = 'pending' | 'sent' | 'failed' | 'rejected';
+
+/** One delivery log (`GET /emails/logs`): one message sent through one account. */
+export interface DeliveryLogItem {
+  /** `dlog_...` */
+  id: string;
+  provider_id: string | null;
+  provider_name: string | null;
+  /** The Message-ID header. */
+  message_id: string | null;
+  from_email: string | null;
+  sent_from_email: string | null;
+  to_email: string | null;
+  subject: string | null;
+  status: DeliveryLogStatus;
+  status_reason: string | null;
+  attempts: number;
+  sent_at: string | null;
+  size_bytes: number | null;
+  created_at: string;
+  /** 0..50, or null without a recipient snapshot (also the two counts below). */
+  recipient_count: number | null;
+  accepted_recipient_count: number | null;
+  rejected_recipient_count: number | null;
+}
+
+/**
+ * A delivery log to add to the simulator (see `Simulator.addDeliveryLogs`): the account and
+ * the Message-ID, the rest optional with defaults.
+ */
+export type SimDeliveryLogInput = Partial<DeliveryLogItem> & {
+  provider_id: string;
+  message_id: string;
+};
 
 export interface SimFaults {
   /** 0..1 probability an action request answers 500 internal_error without executing. */
@@ -166,7 +202,19 @@ export interface Simulator {
   /** While true every API request answers 401 authentication_required (admin routes stay open). */
   setKeyRevoked(revoked: boolean): void;
   account(id: string): ProviderItem | undefined;
-  /** Zero stats, clear keys, scripts, rate windows and the revoked switch, re-seed; fault rates are kept. */
+  /**
+   * Adds delivery logs (`GET /emails/logs`) and returns them as stored. Defaults: id
+   * `dlog_sim000001`, ... (in order of addition), `provider_name` and `from_email` from the
+   * account when the simulator has it (else null), `status` `sent`, `created_at` now (the
+   * simulator's clock), `sent_at` = `created_at` when sent (else null), one recipient, one
+   * attempt. Throws a RangeError naming the field for an invalid item or an id already held;
+   * then nothing is added.
+   */
+  addDeliveryLogs(items: SimDeliveryLogInput[]): DeliveryLogItem[];
+  /**
+   * Zero stats, clear keys, scripts, rate windows, the revoked switch and the delivery logs,
+   * re-seed accounts; fault rates are kept.
+   */
   reset(): void;
   close(): Promise<void>;
 }

@@ -38,16 +38,16 @@ export function rateLimitPause(
 }
 
 /**
- * BullMQ's limiter for a per-minute budget, smoothed to one job per slot: at 600/min one every
- * 100 ms rather than 10 at the start of each second (or 600 at the top of each minute). A job
- * put at the head of the queue (a breaker trip) then waits one slot at most, not a second.
- * Above 100 calls/s, per second. `perMinute = 0` means no client-side limit (BullMQ still
- * needs a limiter so that a 429 can pause the queue).
+ * BullMQ's limiter for a per-minute budget, smoothed into slots of ~100 ms: at 600/min one job
+ * every 100 ms rather than 10 at the start of each second (or 600 at the top of each minute);
+ * at 3,000/min five per 100 ms. A job put at the head of the queue (a breaker trip) then waits
+ * one slot at most, not a second. Below 600/min, one job per slot of 60,000 / perMinute ms.
+ * `perMinute = 0` means no client-side limit (BullMQ still needs a limiter so that a 429 can
+ * pause the queue).
  */
 export function limiterFor(perMinute: number): { max: number; duration: number } {
   if (perMinute <= 0) return { max: 1_000_000, duration: 1_000 };
+  const max = Math.max(1, Math.floor(perMinute / 600));
   // Rounded up so the smoothed rate never exceeds the budget.
-  if (perMinute <= 6_000) return { max: 1, duration: Math.ceil(60_000 / perMinute) };
-  const max = Math.floor(perMinute / 60);
   return { max, duration: Math.ceil((60_000 * max) / perMinute) };
 }

@@ -1,7 +1,13 @@
 /** The real client (got for reads, a plain node:http request for actions) against the simulator over HTTP. */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSendmuxClient, SendmuxError, type SendmuxClient } from '../../src/sendmux/index.js';
+import {
+  createSendmuxClient,
+  deliveryLogItemSchema,
+  SendmuxError,
+  type SendmuxClient,
+} from '../../src/sendmux/index.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 
@@ -163,6 +169,93 @@ describe('Sendmux client', () => {
     }
   });
 
+  it('finds a delivery log by message id (one GET /emails/logs, after beforeRequest)', async () => {
+    const messageId = '<0100018f-client@email.amazonses.com>';
+    sim.addDeliveryLogs([
+      { provider_id: simAccountId(6), message_id: '<other@sim>' },
+      { provider_id: simAccountId(7), message_id: messageId, status: 'failed' },
+      { provider_id: simAccountId(8), message_id: `${messageId}.resent`, to_email: null },
+    ]);
+    const seen: number[] = [];
+    const before = sim.stats().requests;
+    const logs = await client.searchDeliveryLogs(messageId, {
+      beforeRequest: () => {
+        seen.push(sim.stats().requests);
+        return Promise.resolve();
+      },
+    });
+    expect(seen).toEqual([before]); // ran once, before the request
+    expect(sim.stats().requests).toBe(before + 1);
+    // Substring search, newest first: the caller picks the exact message id.
+    expect(logs.map((l) => [l.message_id, l.provider_id])).toEqual([
+      [`${messageId}.resent`, simAccountId(8)],
+      [messageId, simAccountId(7)],
+    ]);
+    expect(logs.find((l) => l.message_id === messageId)).toMatchObject({
+      id: expect.stringMatching(/^dlog_/) as string,
+      provider_name: sim.account(simAccountId(7))?.name,
+      status: 'failed',
+    });
+    expect(await client.searchDeliveryLogs(messageId, { limit: 1 })).toHaveLength(1);
+    expect(await client.searchDeliveryLogs('<never-sent@sim>')).toEqual([]);
+  });
+
+  it('turns an API error on a log search into the same SendmuxError as other reads', async () => {
+    const err = await caught(client.searchDeliveryLogs('x', { limit: 0 }));
+    expect(err).toMatchObject({
+      status: 400,
+      code: 'invalid_parameter',
+      param: 'limit',
+      apiRetryable: false,
+      kind: 'permanent',
+    });
+    expect(err.requestId).toMatch(/^req_/);
+    const bad = createSendmuxClient({ baseUrl: sim.url, apiKey: 'smx_root_WRONG_secret' });
+    try {
+      expect(await caught(bad.searchDeliveryLogs('x'))).toMatchObject({
+        status: 401,
+        code: 'authentication_required',
+        kind: 'auth',
+      });
+    } finally {
+      bad.close();
+    }
+    const limited = await startSimulator({ accounts: 1, rateLimit: 1 });
+    const c = createSendmuxClient({ baseUrl: limited.url, apiKey: 'smx_root_sim_key' });
+    try {
+      await c.searchDeliveryLogs('x');
+      const e429 = await caught(c.searchDeliveryLogs('x'));
+      expect(e429).toMatchObject({ status: 429, kind: 'rate_limited' });
+      expect(e429.retryAfterMs).toBeGreaterThan(0);
+    } finally {
+      c.close();
+      await limited.close();
+    }
+  });
+
+  it('reads delivery logs with the exact fields of the OpenAPI DeliveryLogItem', () => {
+    const spec = JSON.parse(
+      readFileSync(new URL('../../spec/sendmux/openapi-management.json', import.meta.url), 'utf8'),
+    ) as {
+      components: {
+        schemas: Record<
+          string,
+          { properties: Record<string, { type?: string | string[] }>; required: string[] }
+        >;
+      };
+    };
+    const item = spec.components.schemas.DeliveryLogItem;
+    const fields = Object.keys(deliveryLogItemSchema.shape).sort();
+    expect(fields).toEqual(Object.keys(item?.properties ?? {}).sort());
+    expect(item?.required.slice().sort()).toEqual(fields);
+    for (const [field, def] of Object.entries(item?.properties ?? {})) {
+      const nullable = Array.isArray(def.type) && def.type.includes('null');
+      const zodField =
+        deliveryLogItemSchema.shape[field as keyof typeof deliveryLogItemSchema.shape];
+      expect(zodField.safeParse(null).success, field).toBe(nullable);
+    }
+  });
+
   it('reads (got) time out and get cut off the same way actions do', async () => {
     // A server that answers GETs never, or with half a body: the simulator's faults are for actions.
     const server = http.createServer((req, res) => {
@@ -188,6 +281,11 @@ describe('Sendmux client', () => {
       expect(await caught(c.getProvider('cut'))).toMatchObject({
         status: null,
         code: 'network_error',
+        kind: 'transient',
+      });
+      expect(await caught(c.searchDeliveryLogs('hang'))).toMatchObject({
+        status: null,
+        code: 'timeout',
         kind: 'transient',
       });
       expect(await caught(c.deactivate('cut', { idempotencyKey: 'cut' }))).toMatchObject({

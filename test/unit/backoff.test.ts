@@ -37,10 +37,11 @@ describe('rateLimitPause', () => {
 });
 
 describe('limiterFor', () => {
-  it('smooths 600/min into one job every 100 ms', () => {
+  it('smooths into slots of ~100 ms: 600/min is one job every 100 ms', () => {
     expect(limiterFor(600)).toEqual({ max: 1, duration: 100 });
     expect(limiterFor(540)).toEqual({ max: 1, duration: 112 });
-    expect(limiterFor(60_000)).toEqual({ max: 1_000, duration: 1_000 });
+    expect(limiterFor(3_000)).toEqual({ max: 5, duration: 100 });
+    expect(limiterFor(60_000)).toEqual({ max: 100, duration: 100 });
   });
   it('never exceeds the budget for awkward rates', () => {
     for (const perMinute of [1, 7, 59, 61, 100, 601, 999, 6000, 6001, 59_999, 100_000]) {

@@ -295,9 +295,47 @@ describe('responses conform to the OpenAPI contract', () => {
       );
       await get(limited, '/providers');
       expectConforms(await get(limited, '/providers'), '/providers', 'get', 429, false);
+      expectConforms(await get(limited, '/emails/logs'), '/emails/logs', 'get', 429, false);
     } finally {
       await limited.close();
     }
+  });
+
+  it('GET /emails/logs: 200 pages (empty, middle, last, every status, nulls), 401, 400', async () => {
+    const LOGS = '/emails/logs';
+    expectConforms(await get(sim, LOGS), LOGS, 'get', 200, true);
+    sim.addDeliveryLogs([
+      { provider_id: simAccountId(1), message_id: '<a@sim>' },
+      { provider_id: simAccountId(2), message_id: '<b@sim>', status: 'pending' },
+      { provider_id: SIM_SHARED_SES_ID, message_id: '<c@sim>', status: 'failed' },
+      {
+        provider_id: 'dprov_gone',
+        message_id: '<d@sim>',
+        status: 'rejected',
+        status_reason: 'Blocked',
+        to_email: null,
+        subject: null,
+        size_bytes: null,
+        recipient_count: null,
+        created_at: '2026-03-04T05:06:07.123+02:00',
+      },
+    ]);
+    const page = await get(sim, `${LOGS}?limit=2`);
+    expectConforms(page, LOGS, 'get', 200, true);
+    const next = (page.json as { pagination: { next_cursor: string } }).pagination.next_cursor;
+    expectConforms(await get(sim, `${LOGS}?limit=2&cursor=${next}`), LOGS, 'get', 200, true);
+    expectConforms(await get(sim, `${LOGS}?search=%40sim`), LOGS, 'get', 200, true);
+    expectConforms(await get(sim, LOGS, { key: null }), LOGS, 'get', 401, true);
+    expectConforms(await get(sim, `${LOGS}?limit=0`), LOGS, 'get', 400, false);
+    const items = (await get(sim, LOGS)).json as { data: Record<string, unknown>[] };
+    expect(items.data).toHaveLength(4);
+    // The validator is not vacuous for these either.
+    const validate = validatorFor('#/components/schemas/DeliveryLogItemCursorListResponse');
+    const first = items.data[0] ?? {};
+    const missing = { ...first };
+    delete missing.provider_id;
+    for (const data of [[{ ...first, extra: 1 }], [missing], [{ ...first, status: 'bounced' }]])
+      expect(validate({ ...items, data })).toBe(false);
   });
 
   it('304 has no body', async () => {
