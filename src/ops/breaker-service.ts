@@ -14,6 +14,7 @@ import { budgetedLister } from '../producers/bulk/accounts.js';
 import { createRedis } from '../redis.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor } from '../store/keys.js';
+import { spendBudget } from '../store/spend-budget.js';
 import { ackInbox, readInbox } from '../store/webhook-inbox.js';
 import { readWebhookStats, type WebhookStats } from '../store/webhook-stats.js';
 import { limiterFor } from '../worker/backoff.js';
@@ -66,8 +67,12 @@ export async function startBreakerService(
     listAccounts: api
       ? () => budgetedLister({ client: api, redis, keys, budget }).list({})
       : undefined,
-    // The delivery-log link (GET /emails/logs) comes with the client's searchDeliveryLogs.
-    searchLogs: undefined,
+    searchLogs: api
+      ? (messageId) =>
+          api.searchDeliveryLogs(messageId, {
+            beforeRequest: () => spendBudget(redis, keys, budget),
+          })
+      : undefined,
     refreshMs: config.breakerAccountsRefreshS * 1000,
     log,
   });

@@ -103,6 +103,28 @@ describe('webhooks through the breaker', () => {
     expect(calls).toMatchObject({ deactivate: 1 });
   });
 
+  it("finds the account by its from_email, then by the message's delivery log", async () => {
+    const { pipeline, app } = await start({ breakerBounceMinVolume: 1 });
+    // The second link: the sender is an account's from_email (read from the API at start).
+    const byAddress = simAccountId(5);
+    const from = pipeline.sim.account(byAddress)?.from_email;
+    expect(from).toBeTruthy();
+    const w1 = webhook('message.bounced', { sender: from, bounce_type: 'Permanent' });
+    expect((await app.inject(w1.request)).statusCode).toBe(202);
+    await waitFor(() => pipeline.sim.account(byAddress)?.status === 'inactive' || undefined);
+    // The third link: an unknown sender, but the message is in the delivery logs.
+    const byLog = simAccountId(6);
+    const w2 = webhook('message.bounced', {
+      sender: 'relay@elsewhere.example',
+      bounce_type: 'Permanent',
+    });
+    pipeline.sim.addDeliveryLogs([{ provider_id: byLog, message_id: `<${w2.id}@shop.example>` }]);
+    expect((await app.inject(w2.request)).statusCode).toBe(202);
+    await waitFor(() => pipeline.sim.account(byLog)?.status === 'inactive' || undefined);
+    const stats = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
+    expect(stats.json()).toMatchObject({ results: { tripped: 2, unresolved: 0 } });
+  });
+
   it('counts an event no account is found for, and shows it', async () => {
     const { app } = await start();
     const w = webhook('message.bounced', {
