@@ -107,16 +107,22 @@ export async function startBreakerService(
       }
     }
   })();
-  let ticking: Promise<unknown> = Promise.resolve();
+  let ticking: Promise<unknown> | undefined;
   const timer = setInterval(() => {
-    ticking = breaker.tick().then(
-      (r) => {
-        if (r.halfOpen.length > 0 || r.closed.length > 0) log.info(r, 'breaker steps');
-      },
-      (err: unknown) => {
-        log.error({ err: String(err) }, 'breaker tick failed');
-      },
-    );
+    // One tick at a time per process (a slow Redis must not pile them up).
+    ticking ??= breaker
+      .tick()
+      .then(
+        (r) => {
+          if (r.halfOpen.length > 0 || r.closed.length > 0) log.info(r, 'breaker steps');
+        },
+        (err: unknown) => {
+          log.error({ err: String(err) }, 'breaker tick failed');
+        },
+      )
+      .finally(() => {
+        ticking = undefined;
+      });
   }, options.tickMs ?? 1_000);
 
   return {

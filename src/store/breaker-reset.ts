@@ -17,7 +17,7 @@ const TRIP = '__TRIP__';
 const KEY = '__KEY__';
 const LEFT = '__LEFT__';
 
-// KEYS: breaker, holds, holds index, events. ARGV: account, now ms, bucket key prefix, window
+// KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
 // minutes, trip key prefix, event JSON (with placeholders), events max length.
 const resetScript = defineScript(`
 local id, now = ARGV[1], tonumber(ARGV[2])
@@ -26,6 +26,7 @@ if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end
 local tripId = redis.call('HGET', KEYS[1], '${BK.tripId}')
 redis.call('HSET', KEYS[1], '${BK.state}', 'closed', '${BK.resetAt}', ARGV[2])
 redis.call('HDEL', KEYS[1], '${BK.cooldownS}', '${BK.openUntil}', '${BK.halfOpenAt}')
+redis.call('ZREM', KEYS[5], id)
 local minute = math.floor(now / 60000)
 for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
 ${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}
@@ -71,7 +72,13 @@ export async function resetBreaker(
   };
   const reply = (await resetScript(
     redis,
-    [keys.breaker(providerId), keys.holds(providerId), keys.holdsIndex, keys.events],
+    [
+      keys.breaker(providerId),
+      keys.holds(providerId),
+      keys.holdsIndex,
+      keys.events,
+      keys.breakerDue,
+    ],
     [
       providerId,
       now.getTime(),

@@ -190,25 +190,18 @@ export async function markTripEnqueued(
   await markScript(redis, [keys.breaker(providerId)], [tripId]);
 }
 
-/** Accounts whose breaker has a timed step due: an open one past its cooldown, a half-open one past its watch. */
+/**
+ * Accounts whose breaker has a timed step due (an open one past its cooldown, a half-open one
+ * past its watch): read from the schedule the trip, tick and reset scripts keep, not by
+ * scanning every account.
+ */
 export async function breakersDue(
   redis: Redis,
   keys: Keys,
-  watchMs: number,
   now = Date.now(),
+  limit = 1000,
 ): Promise<string[]> {
-  const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
-  const pipeline = redis.pipeline();
-  for (const id of accounts)
-    pipeline.hmget(keys.breaker(id), BK.state, BK.openUntil, BK.halfOpenAt);
-  const replies = (await pipeline.exec()) ?? [];
-  return accounts.filter((_, i) => {
-    const [err, v] = replies[i] ?? [null, null];
-    if (err) throw err;
-    const [state, until, halfOpenAt] = (v ?? []) as (string | null)[];
-    if (state === 'open') return until !== null && Number(until) <= now;
-    return state === 'half_open' && Number(halfOpenAt) + watchMs <= now;
-  });
+  return redis.zrangebyscore(keys.breakerDue, '-inf', now, 'LIMIT', 0, limit);
 }
 
 /** Accounts whose last trip's intent may not be on the queue (a crash between the two). */

@@ -19,7 +19,7 @@ const KEY = '__KEY__';
 const LEFT = '__LEFT__';
 const COOLDOWN = '__COOLDOWN__';
 
-// KEYS: breaker, holds, holds index, events. ARGV: account, now ms, bucket key prefix, window
+// KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
 // minutes, trip key prefix, half-open event JSON, closed event JSON (with placeholders),
 // events max length, watch ms.
 const tickScript = defineScript(`
@@ -29,6 +29,7 @@ local tripId = h[4]
 if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
   redis.call('HSET', KEYS[1], '${BK.state}', 'half_open', '${BK.halfOpenAt}', ARGV[2])
   redis.call('HDEL', KEYS[1], '${BK.openUntil}')
+  redis.call('ZADD', KEYS[5], now + tonumber(ARGV[9]), id)
   local minute = math.floor(now / 60000)
   for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
   ${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}
@@ -49,9 +50,18 @@ end
 if h[1] == 'half_open' and tonumber(h[3]) + tonumber(ARGV[9]) <= now then
   redis.call('HSET', KEYS[1], '${BK.state}', 'closed')
   redis.call('HDEL', KEYS[1], '${BK.halfOpenAt}', '${BK.cooldownS}', '${BK.openUntil}')
+  redis.call('ZREM', KEYS[5], id)
   local event = string.gsub(ARGV[7], '${TRIP}', tripId)
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', '${EVENT_FIELD}', event)
   return {'closed', tripId}
+end
+-- Nothing due (yet): keep it scheduled only while a step remains.
+if h[1] == 'open' and h[2] then
+  redis.call('ZADD', KEYS[5], tonumber(h[2]), id)
+elseif h[1] == 'half_open' then
+  redis.call('ZADD', KEYS[5], tonumber(h[3]) + tonumber(ARGV[9]), id)
+else
+  redis.call('ZREM', KEYS[5], id)
 end
 return {'none'}
 `);
@@ -92,7 +102,13 @@ export async function tickBreaker(
   };
   const reply = (await tickScript(
     redis,
-    [keys.breaker(providerId), keys.holds(providerId), keys.holdsIndex, keys.events],
+    [
+      keys.breaker(providerId),
+      keys.holds(providerId),
+      keys.holdsIndex,
+      keys.events,
+      keys.breakerDue,
+    ],
     [
       providerId,
       now.getTime(),

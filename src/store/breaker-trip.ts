@@ -51,7 +51,7 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
   ',"bounce_rate":' .. rate(hard, volume) .. ',"complaint_rate":' .. rate(complained, delivered) .. '}'
 `;
 
-// KEYS: signal seen, breaker, breaker index, holds, holds index, events.
+// KEYS: signal seen, breaker, breaker index, holds, holds index, events, breaker due.
 // ARGV: account, now ms, count kind ('' counts nothing), signal id ('' skips the dedupe),
 // dedupe ttl s, bucket key prefix, window minutes, bounce rate, bounce min volume, complaint
 // rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
@@ -93,8 +93,10 @@ if cooldown > 0 then
     cooldown = math.min(last * 2, tonumber(ARGV[20]))
   end
   redis.call('HSET', KEYS[2], '${BK.cooldownS}', cooldown, '${BK.openUntil}', now + cooldown * 1000)
+  redis.call('ZADD', KEYS[7], now + cooldown * 1000, id)
 else
   redis.call('HDEL', KEYS[2], '${BK.cooldownS}', '${BK.openUntil}')
+  redis.call('ZREM', KEYS[7], id)
 end
 redis.call('HDEL', KEYS[2], '${BK.halfOpenAt}')
 local tripId = ARGV[2] .. '-' .. trips
@@ -188,6 +190,7 @@ export async function countAndTrip(
       keys.holds(input.providerId),
       keys.holdsIndex,
       keys.events,
+      keys.breakerDue,
     ],
     [
       input.providerId,

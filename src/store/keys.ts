@@ -67,6 +67,8 @@ export interface Keys {
   breakerBuckets(providerId: string): string;
   /** Sorted set of accounts the breaker has counted signals for, scored by the last (ms). */
   breakerIndex: string;
+  /** Sorted set of accounts whose breaker has a timed step, scored by when it is due (ms). */
+  breakerDue: string;
   /** String: set once a signal id has been counted (dedupes retried deliveries; expires). */
   signalSeen(signalId: string): string;
   /** Hash: what became of processed webhook events, one counter per result (webhook-stats.ts). */
@@ -104,6 +106,7 @@ export function keysFor(prefix: string): Keys {
     breakerBucket: (providerId, minute) => `${prefix}:breaker:${providerId}:m:${minute}`,
     breakerBuckets: (providerId) => `${prefix}:breaker:${providerId}:m:`,
     breakerIndex: `${prefix}:breaker-index`,
+    breakerDue: `${prefix}:breaker-due`,
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     webhookStats: `${prefix}:webhook-stats`,
     webhookUnresolved: `${prefix}:webhook-unresolved`,

@@ -399,6 +399,7 @@ describe('half-open after a cooldown', () => {
       cooldown_s: null,
       open_until: null,
     });
+    expect(await fixture.current().redis.zcard(keys.breakerDue)).toBe(0);
     expect(await b.tick()).toEqual({ halfOpen: [], closed: [] });
   });
 });

@@ -171,7 +171,7 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     async tick() {
       const at = now();
       const out = { halfOpen: [] as string[], closed: [] as string[] };
-      for (const providerId of await breakersDue(redis, keys, watchS * 1000, at.getTime())) {
+      for (const providerId of await breakersDue(redis, keys, at.getTime())) {
         const r = await tickBreaker(
           redis,
           keys,
