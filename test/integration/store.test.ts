@@ -182,7 +182,7 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
     );
   let next = 0;
   /** Begin a run of a fresh intent (its own account) at `now`. */
-  const begin = async (now: number, reserve = 0) => {
+  const begin = async (now: number, reserve = 0, urgent = false) => {
     next++;
     const key = `b${next}`;
     const providerId = `dprov_${next}`;
@@ -192,7 +192,7 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
     const seq = claimed[0]?.seq ?? 0;
     await redis.set(keys.jobLock(`k-${key}@${seq}`), 't');
     const run = { jobId: `k-${key}@${seq}`, token: 't', key, seq, providerId };
-    return (await beginRun(redis, keys, run, 1_000, { reserve, now })).kind;
+    return (await beginRun(redis, keys, run, 1_000, { reserve, now, urgent })).kind;
   };
 
   it('holds nothing back before any answer, then leaves room for what others used', async () => {
@@ -210,6 +210,26 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
     // 10 - 3 others = 7 for us, then wait for the window to end.
     expect(kinds).toEqual(['go', 'go', 'go', 'go', 'go', 'go', 'go', 'budget']);
     expect((await readRateBudget(redis, keys)).ours).toBe(7);
+  });
+
+  it('lets an urgent call (a breaker trip) past the pacing and into the reserve, never past the limit', async () => {
+    await answer(10, 10, 2_000);
+    await answer(10, 10, 3_000); // windows of 1 s, 10 calls, nobody else
+    // Early in the window the pacing holds the others back after the first call or two...
+    const paced = [];
+    for (let i = 0; i < 3; i++) paced.push(await begin(2_050, 0.2));
+    expect(paced).toContain('budget');
+    // ... not an urgent one.
+    expect(await begin(2_050, 0.2, true)).toBe('go');
+    // Late in the window: the others stop at 10 - 20 % = 8; urgent ones go on to the limit.
+    const late = [];
+    for (let i = 0; i < 8; i++) late.push(await begin(2_950, 0.2));
+    expect((await readRateBudget(redis, keys)).ours).toBe(8);
+    expect(late.at(-1)).toBe('budget');
+    expect(await begin(2_950, 0.2, true)).toBe('go');
+    expect(await begin(2_950, 0.2, true)).toBe('go');
+    expect(await begin(2_950, 0.2, true)).toBe('budget');
+    expect((await readRateBudget(redis, keys)).ours).toBe(10);
   });
 
   it('learns the window length, rolls windows over by itself, and keeps the reserve', async () => {
