@@ -34,6 +34,7 @@ local key = 'null'
 local activate = ''
 if before == 'active' then
   activate = ARGV[5] .. tripId .. ':reset'
+  redis.call('HSET', KEYS[1], '${BK.pendingActivation}', activate)
   key = '"' .. activate .. '"'
 end
 local leftJson = '[]'

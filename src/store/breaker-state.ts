@@ -26,6 +26,11 @@ export const BK = {
   enqueued: 'enqueued',
   trips: 'trips',
   resetAt: 'reset_at',
+  /**
+   * The activation a reset or a half-open step asked for, until it is enqueued (a crash in
+   * between leaves it here for recovery; the key makes a second enqueue a no-op).
+   */
+  pendingActivation: 'pending_activation',
   /** This trip's cooldown (s), when cooldowns are on; doubled by a trip while half-open. */
   cooldownS: 'cooldown_s',
   /** When the cooldown runs out and the breaker goes half-open (ms). */
@@ -179,6 +184,43 @@ if redis.call('HGET', KEYS[1], '${BK.tripId}') == ARGV[1] then
 end
 return 1
 `);
+
+// KEYS: breaker. ARGV: activation key. Only if it is still the pending one.
+const activationScript = defineScript(`
+if redis.call('HGET', KEYS[1], '${BK.pendingActivation}') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], '${BK.pendingActivation}')
+end
+return 1
+`);
+
+/** The activation a reset or a half-open step asked for is on the queue. */
+export async function markActivationEnqueued(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  activateKey: string,
+): Promise<void> {
+  await activationScript(redis, [keys.breaker(providerId)], [activateKey]);
+}
+
+/** Activations asked for but maybe not enqueued (a crash between the two). */
+export async function activationsNotEnqueued(
+  redis: Redis,
+  keys: Keys,
+): Promise<{ providerId: string; tripId: string; activateKey: string }[]> {
+  const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
+  const pipeline = redis.pipeline();
+  for (const id of accounts) pipeline.hmget(keys.breaker(id), BK.tripId, BK.pendingActivation);
+  const replies = (await pipeline.exec()) ?? [];
+  const out: { providerId: string; tripId: string; activateKey: string }[] = [];
+  accounts.forEach((providerId, i) => {
+    const [err, v] = replies[i] ?? [null, null];
+    if (err) throw err;
+    const [tripId, activateKey] = (v ?? []) as (string | null)[];
+    if (tripId && activateKey) out.push({ providerId, tripId, activateKey });
+  });
+  return out;
+}
 
 /** The trip's intent is on the queue. */
 export async function markTripEnqueued(

@@ -36,6 +36,7 @@ if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
   local key, activate = 'null', ''
   if before == 'active' then
     activate = ARGV[5] .. tripId .. ':half-open'
+    redis.call('HSET', KEYS[1], '${BK.pendingActivation}', activate)
     key = '"' .. activate .. '"'
   end
   local leftJson = '[]'

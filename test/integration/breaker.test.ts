@@ -13,7 +13,9 @@ import type { BreakerRules } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { createActionQueue } from '../../src/queue/queue.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
+import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
@@ -328,6 +330,41 @@ describe('reset', () => {
     ]);
     const reset = (await breakerEvents(keys)).find((e) => e.type === 'breaker.reset');
     expect(reset).toMatchObject({ idempotency_key: null, still_held_by: ['window:w9'] });
+  });
+});
+
+describe('recovery after a crash', () => {
+  it("enqueues a trip, or a reset's activation, that a crash left unenqueued; once", async () => {
+    const { keys, redis } = fixture.current();
+    const b = breakerOn(keys);
+    const settings = { rules: RULES, dedupeTtlS: 3600, eventsMaxLen: 10_000 };
+    // The store steps alone, as if the process died right after each.
+    const t = await countAndTrip(redis, keys, { providerId: 'dprov_crash', force: true }, settings);
+    expect(t.result).toBe('tripped');
+    expect(await readBreaker(redis, keys, 'dprov_crash')).toMatchObject({
+      last_trip: { enqueued: false },
+    });
+    const queue = createActionQueue(testConfig({ prefix: keys.prefix }), redis);
+    closers.push(() => queue.close());
+    expect(await queue.count()).toBe(0);
+    expect(await b.recover()).toBe(1);
+    expect(await queue.count()).toBe(1);
+    expect(await readBreaker(redis, keys, 'dprov_crash')).toMatchObject({
+      last_trip: { enqueued: true },
+    });
+    const r = await resetBreaker(redis, keys, 'dprov_crash', {
+      windowS: 900,
+      eventsMaxLen: 10_000,
+    });
+    expect(r).toMatchObject({
+      result: 'reset',
+      activateKey: expect.stringMatching(/:reset$/) as string,
+    });
+    expect(await b.recover()).toBe(1);
+    expect(await queue.count()).toBe(2);
+    // Nothing left to recover: a second run does nothing.
+    expect(await b.recover()).toBe(0);
+    expect(await queue.count()).toBe(2);
   });
 });
 

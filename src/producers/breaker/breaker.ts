@@ -11,8 +11,10 @@ import type { IntentInput, BreakerNumbers } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
 import {
+  activationsNotEnqueued,
   breakersDue,
   listBreakerAccounts,
+  markActivationEnqueued,
   markTripEnqueued,
   readBreaker,
   readWindow,
@@ -64,7 +66,10 @@ export interface Breaker {
   status(providerId: string): Promise<BreakerStatus>;
   /** Accounts with breaker activity, most recent first. */
   list(limit?: number): Promise<string[]>;
-  /** Enqueue the intents of trips a crash left without one; resolves with how many. */
+  /**
+   * Enqueue what a crash left unenqueued: a trip's deactivation, a reset's or half-open step's
+   * activation (same keys: never twice); resolves with how many.
+   */
   recover(): Promise<number>;
   /**
    * Take the timed steps that are due (open past its cooldown -> half-open, asking for the
@@ -100,6 +105,7 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       ],
       { urgent: true },
     );
+    await markActivationEnqueued(redis, keys, providerId, key);
   }
 
   async function enqueueTrip(providerId: string, tripId: string, key: string): Promise<void> {
@@ -197,7 +203,11 @@ export function createBreaker(deps: BreakerDeps): Breaker {
         const key = record.last_trip?.idempotency_key;
         if (record.last_trip?.trip_id === tripId && key) await enqueueTrip(providerId, tripId, key);
       }
-      return lost.length;
+      const activations = await activationsNotEnqueued(redis, keys);
+      for (const { providerId, tripId, activateKey } of activations) {
+        await enqueueActivate(providerId, tripId, activateKey, 'breaker recovery');
+      }
+      return lost.length + activations.length;
     },
   };
 }
