@@ -79,7 +79,7 @@ export async function startBreakerService(
   await resolver.start();
   const recovered = await breaker.recover();
   if (recovered > 0)
-    log.warn({ recovered }, 'enqueued trips a crash had left without their intent');
+    log.warn({ recovered }, 'enqueued what a crash had left unenqueued (trips, activations)');
 
   const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
   const stop = new AbortController();
@@ -94,11 +94,18 @@ export async function startBreakerService(
           blockMs: 1_000,
           claimIdleMs: options.claimIdleMs ?? 30_000,
         });
-        for (const entry of entries) {
-          const result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
-          if (result === 'tripped')
-            log.warn({ inbox_id: entry.id }, 'breaker tripped by a webhook');
-          await ackInbox(redis, keys, INBOX_GROUP, [entry.id]);
+        const done: string[] = [];
+        try {
+          for (const entry of entries) {
+            const result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
+            if (result === 'tripped')
+              log.warn({ inbox_id: entry.id }, 'breaker tripped by a webhook');
+            done.push(entry.id);
+          }
+        } finally {
+          // One XACK for the batch; an entry processed but not acknowledged (a crash) is
+          // processed again later, and counts once (its signal id is deduped).
+          if (done.length > 0) await ackInbox(redis, keys, INBOX_GROUP, done);
         }
       } catch (err) {
         if (stopped()) break;
