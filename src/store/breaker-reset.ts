@@ -13,9 +13,61 @@ import { releaseHoldLua, releaseResult, type ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
-const TRIP = '__TRIP__';
-const KEY = '__KEY__';
-const LEFT = '__LEFT__';
+/** Placeholders of the event templates a release fills in Lua. */
+export const RELEASE_PLACEHOLDERS = { trip: '__TRIP__', key: '__KEY__', left: '__LEFT__' };
+const { trip: TRIP, key: KEY, left: LEFT } = RELEASE_PLACEHOLDERS;
+
+/**
+ * Lua shared by a reset and the half-open step (breaker-tick.ts): the window starts afresh
+ * (the buckets that tripped it are dropped), the breaker's hold is released, and the account is
+ * asked back on (`KEY_PREFIX .. tripId .. SUFFIX`, kept pending in the breaker hash until
+ * enqueued) only if that was its last hold and it was active before the first. Fills the
+ * event template's placeholders (trip, key, still held by). Expects the locals `id`, `now`,
+ * `tripId`; sets `activate` ('' for none), `released`, `before`, `left` and `event`.
+ */
+export function releaseTripLua(a: {
+  BREAKER: string;
+  HOLDS: string;
+  HOLDS_INDEX: string;
+  BUCKETS: string;
+  WINDOW_MIN: string;
+  KEY_PREFIX: string;
+  SUFFIX: string;
+  TEMPLATE: string;
+}): string {
+  return `
+local minute = math.floor(now / 60000)
+for m = minute - tonumber(${a.WINDOW_MIN}) + 1, minute do redis.call('DEL', ${a.BUCKETS} .. m) end
+${releaseHoldLua(a.HOLDS, a.HOLDS_INDEX, 'id', `'${BREAKER_HOLD}'`)}
+local key, activate = 'null', ''
+if before == 'active' then
+  activate = ${a.KEY_PREFIX} .. tripId .. '${a.SUFFIX}'
+  redis.call('HSET', ${a.BREAKER}, '${BK.pendingActivation}', activate)
+  key = '"' .. activate .. '"'
+end
+local leftJson = '[]'
+if #left > 0 then leftJson = cjson.encode(left) end
+local event = string.gsub(${a.TEMPLATE}, '${TRIP}', tripId)
+event = string.gsub(event, '"${KEY}"', key)
+event = string.gsub(event, '"${LEFT}"', leftJson)
+`;
+}
+
+/** What a release's script answers after its tag: `{tripId, activate, released, before, left}`. */
+export type ReleaseReply = [string, string, string, number, string, string[]];
+
+/** Read a release's answer (see {@link releaseTripLua}). */
+export function releasedTrip([, tripId, activate, released, before, left]: ReleaseReply): {
+  tripId: string;
+  activateKey: string | null;
+  hold: ReleaseResult;
+} {
+  return {
+    tripId,
+    activateKey: activate === '' ? null : activate,
+    hold: releaseResult([released, before, left]),
+  };
+}
 
 // KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
 // minutes, trip key prefix, event JSON (with placeholders), events max length.
@@ -27,21 +79,16 @@ local tripId = redis.call('HGET', KEYS[1], '${BK.tripId}')
 redis.call('HSET', KEYS[1], '${BK.state}', 'closed', '${BK.resetAt}', ARGV[2])
 redis.call('HDEL', KEYS[1], '${BK.cooldownS}', '${BK.openUntil}', '${BK.halfOpenAt}')
 redis.call('ZREM', KEYS[5], id)
-local minute = math.floor(now / 60000)
-for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
-${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}
-local key = 'null'
-local activate = ''
-if before == 'active' then
-  activate = ARGV[5] .. tripId .. ':reset'
-  redis.call('HSET', KEYS[1], '${BK.pendingActivation}', activate)
-  key = '"' .. activate .. '"'
-end
-local leftJson = '[]'
-if #left > 0 then leftJson = cjson.encode(left) end
-local event = string.gsub(ARGV[6], '${TRIP}', tripId)
-event = string.gsub(event, '"${KEY}"', key)
-event = string.gsub(event, '"${LEFT}"', leftJson)
+${releaseTripLua({
+  BREAKER: 'KEYS[1]',
+  HOLDS: 'KEYS[2]',
+  HOLDS_INDEX: 'KEYS[3]',
+  BUCKETS: 'ARGV[3]',
+  WINDOW_MIN: 'ARGV[4]',
+  KEY_PREFIX: 'ARGV[5]',
+  SUFFIX: ':reset',
+  TEMPLATE: 'ARGV[6]',
+})}
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', '${EVENT_FIELD}', event)
 return {'reset', tripId, activate, released, before or '', left}
 `);
@@ -89,13 +136,7 @@ export async function resetBreaker(
       JSON.stringify(event),
       settings.eventsMaxLen,
     ],
-  )) as [string, string, string, number, string, string[]];
+  )) as ReleaseReply;
   if (reply[0] !== 'reset') return { result: 'not_open' };
-  const [, tripId, activate, released, before, left] = reply;
-  return {
-    result: 'reset',
-    tripId,
-    activateKey: activate === '' ? null : activate,
-    hold: releaseResult([released, before, left]),
-  };
+  return { result: 'reset', ...releasedTrip(reply) };
 }

@@ -7,16 +7,20 @@
  */
 import type { Redis } from 'ioredis';
 import type { BreakerClosedEvent, BreakerHalfOpenEvent } from '../model.js';
+import {
+  RELEASE_PLACEHOLDERS,
+  releasedTrip,
+  releaseTripLua,
+  type ReleaseReply,
+} from './breaker-reset.js';
 import { BK } from './breaker-state.js';
-import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
+import { tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
-import { releaseHoldLua, releaseResult, type ReleaseResult } from './holds.js';
+import type { ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
-const TRIP = '__TRIP__';
-const KEY = '__KEY__';
-const LEFT = '__LEFT__';
+const { trip: TRIP, key: KEY, left: LEFT } = RELEASE_PLACEHOLDERS;
 const COOLDOWN = '__COOLDOWN__';
 
 // KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
@@ -30,20 +34,16 @@ if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
   redis.call('HSET', KEYS[1], '${BK.state}', 'half_open', '${BK.halfOpenAt}', ARGV[2])
   redis.call('HDEL', KEYS[1], '${BK.openUntil}')
   redis.call('ZADD', KEYS[5], now + tonumber(ARGV[9]), id)
-  local minute = math.floor(now / 60000)
-  for m = minute - tonumber(ARGV[4]) + 1, minute do redis.call('DEL', ARGV[3] .. m) end
-  ${releaseHoldLua('KEYS[2]', 'KEYS[3]', 'id', `'${BREAKER_HOLD}'`)}
-  local key, activate = 'null', ''
-  if before == 'active' then
-    activate = ARGV[5] .. tripId .. ':half-open'
-    redis.call('HSET', KEYS[1], '${BK.pendingActivation}', activate)
-    key = '"' .. activate .. '"'
-  end
-  local leftJson = '[]'
-  if #left > 0 then leftJson = cjson.encode(left) end
-  local event = string.gsub(ARGV[6], '${TRIP}', tripId)
-  event = string.gsub(event, '"${KEY}"', key)
-  event = string.gsub(event, '"${LEFT}"', leftJson)
+  ${releaseTripLua({
+    BREAKER: 'KEYS[1]',
+    HOLDS: 'KEYS[2]',
+    HOLDS_INDEX: 'KEYS[3]',
+    BUCKETS: 'ARGV[3]',
+    WINDOW_MIN: 'ARGV[4]',
+    KEY_PREFIX: 'ARGV[5]',
+    SUFFIX: ':half-open',
+    TEMPLATE: 'ARGV[6]',
+  })}
   event = string.gsub(event, '"${COOLDOWN}"', h[5] or '0')
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', '${EVENT_FIELD}', event)
   return {'half_open', tripId, activate, released, before or '', left}
@@ -121,19 +121,12 @@ export async function tickBreaker(
       settings.eventsMaxLen,
       settings.watchS * 1000,
     ],
-  )) as [string, string, string, number, string, string[]];
+  )) as ReleaseReply;
   switch (reply[0]) {
     case 'closed':
       return { result: 'closed', tripId: reply[1] };
-    case 'half_open': {
-      const [, tripId, activate, released, before, left] = reply;
-      return {
-        result: 'half_open',
-        tripId,
-        activateKey: activate === '' ? null : activate,
-        hold: releaseResult([released, before, left]),
-      };
-    }
+    case 'half_open':
+      return { result: 'half_open', ...releasedTrip(reply) };
     default:
       return { result: 'none' };
   }
