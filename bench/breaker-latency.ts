@@ -18,7 +18,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +27,7 @@ import { Redis } from 'ioredis';
 import { webhookSignature } from '../src/sendmux/webhook-signature.js';
 import { simAccountId, startSimulator, type Simulator } from '../src/sim/index.js';
 import { dropPrefix } from '../src/store/drop-prefix.js';
+import { freePort, positiveOption } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,14 +36,7 @@ const { values } = parseArgs({
     backlog: { type: 'string', default: '10000' },
   },
 });
-const positive = (name: string, raw: string) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench:breaker-latency: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveOption('breaker-latency');
 const TRIPS = positive('trips', values.trips);
 const LIMIT = positive('limit', values.limit);
 const BACKLOG = positive('backlog', values.backlog);
@@ -54,15 +47,6 @@ const SECRET = 'bench-breaker-secret';
 const API_KEY = 'smx_root_sim_key';
 const GOAL_P99_MS = 250;
 const GAP_MS = 300;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {

@@ -34,6 +34,7 @@ import { simAccountId } from '../src/sim/seed.js';
 import { dropPrefix } from '../src/store/drop-prefix.js';
 import { keysFor, QUEUE_NAME } from '../src/store/keys.js';
 import { BARE_ENQUEUE_QUEUE } from './bare-enqueue.js';
+import { positiveOption } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,14 +45,7 @@ const { values } = parseArgs({
     runtime: { type: 'string', default: 'both' },
   },
 });
-const positive = (name: string, raw: string) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench:bulk-enqueue: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveOption('bulk-enqueue');
 const IDS = positive('ids', values.ids);
 const ROUNDS = positive('rounds', values.rounds);
 /** The pipeline's chunk size; '' = its default. */

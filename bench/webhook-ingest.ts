@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +24,7 @@ import { Redis } from 'ioredis';
 import { webhookSignature } from '../src/sendmux/webhook-signature.js';
 import { dropPrefix } from '../src/store/drop-prefix.js';
 import { keysFor } from '../src/store/keys.js';
+import { freePort, positiveOption } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,14 +33,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
   },
 });
-const positive = (name: string, raw: string) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench:webhook-ingest: --${name} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-};
+const positive = positiveOption('webhook-ingest');
 const DURATION_S = positive('duration', values.duration);
 const CONNECTIONS = positive('connections', values.connections);
 const ROUNDS = positive('rounds', values.rounds);
@@ -51,15 +44,6 @@ const GOAL_RPS = 5_000;
 const GOAL_P99_MS = 20;
 
 type Side = 'baseline' | 'pipeline';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 function startServer(side: Side, port: number, prefix: string): ChildProcess {
   const args =
