@@ -193,3 +193,75 @@ export async function readHolds(
 export async function listHeldAccounts(redis: Redis, keys: Keys, limit = 1000): Promise<string[]> {
   return redis.zrange(keys.holdsIndex, 0, Math.max(0, limit - 1));
 }
+
+/** One account a many-account hold step takes, with what it is now. */
+export interface HoldTarget {
+  providerId: string;
+  before: BeforeState;
+}
+
+// KEYS: index. ARGV: holds key prefix (`holds('')`), hold id, hold JSON, now ms, targets JSON
+// ([[id, before], ...]). Returns, per target, 1 taken or 0 held already.
+const takeManyScript = defineScript(`
+local out = {}
+for i, t in ipairs(cjson.decode(ARGV[5])) do
+  local HOLDS = ARGV[1] .. t[1]
+  ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 't[2]', 'ARGV[4]')}
+  out[i] = taken
+end
+return out
+`);
+
+/**
+ * Take the same hold on many accounts in one step (a bulk run's chunk, a window's accounts).
+ * Answers, per account in order, whether the hold is new.
+ */
+export async function takeHolds(
+  redis: Redis,
+  keys: Keys,
+  targets: readonly HoldTarget[],
+  hold: HoldInput,
+  now = new Date(),
+): Promise<boolean[]> {
+  if (targets.length === 0) return [];
+  const reply = (await takeManyScript(
+    redis,
+    [keys.holdsIndex],
+    [
+      keys.holds(''),
+      hold.id,
+      encodeHold(hold, now),
+      now.getTime(),
+      JSON.stringify(targets.map((t) => [t.providerId, t.before])),
+    ],
+  )) as number[];
+  return reply.map((n) => n === 1);
+}
+
+// KEYS: index. ARGV: holds key prefix, hold id, ids JSON. Returns per id
+// {released, before or '', left}.
+const releaseManyScript = defineScript(`
+local out = {}
+for i, id in ipairs(cjson.decode(ARGV[3])) do
+  local HOLDS = ARGV[1] .. id
+  ${releaseHoldLua('HOLDS', 'KEYS[1]', 'id', 'ARGV[2]')}
+  out[i] = {released, before or '', left}
+end
+return out
+`);
+
+/** Release the same hold of many accounts in one step; one {@link ReleaseResult} per id. */
+export async function releaseHolds(
+  redis: Redis,
+  keys: Keys,
+  providerIds: readonly string[],
+  holdId: string,
+): Promise<ReleaseResult[]> {
+  if (providerIds.length === 0) return [];
+  const reply = (await releaseManyScript(
+    redis,
+    [keys.holdsIndex],
+    [keys.holds(''), holdId, JSON.stringify(providerIds)],
+  )) as [number, string, string[]][];
+  return reply.map(releaseResult);
+}

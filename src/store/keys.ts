@@ -52,7 +52,10 @@ export interface Keys {
   webhookInbox: string;
   /** String: set once a webhook event id is in the inbox (dedupes retried deliveries; expires). */
   webhookSeen(eventId: string): string;
-  /** Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts). */
+  /**
+   * Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts).
+   * Always `holds('')` + the id: holds.ts builds these keys in Lua that way.
+   */
   holds(providerId: string): string;
   /** Sorted set of accounts with at least one hold, scored by the first hold's time (ms). */
   holdsIndex: string;

@@ -1,0 +1,78 @@
+/**
+ * What accounts are now, as the API says: the state a hold records as "before" (an account is
+ * switched back on when its last hold goes only if it was on before the first). Every read
+ * spends the shared rate budget first, like an action.
+ *
+ * A few accounts are read one by one (`GET /providers/{id}`); many are read from the listing
+ * (`GET /providers`, 100 per page), which costs one call per hundred accounts of the team.
+ */
+import type { Redis } from 'ioredis';
+import type { SendmuxClient } from '../sendmux/client.js';
+import { SendmuxError } from '../sendmux/errors.js';
+import type { ProviderItem } from '../sendmux/schemas.js';
+import type { BeforeState } from '../store/holds.js';
+import type { Keys } from '../store/keys.js';
+import { spendBudget, type Budget } from '../store/spend-budget.js';
+
+/** Reads the API through the rate budget. */
+export interface AccountReader {
+  /** One account; undefined when the team has no such account (404). */
+  get(providerId: string, signal?: AbortSignal): Promise<ProviderItem | undefined>;
+  /** Every account of the team, page by page. */
+  list(signal?: AbortSignal): AsyncIterable<ProviderItem>;
+}
+
+/** A reader whose every GET first waits for, and takes, one call of the shared rate budget. */
+export function budgetedReader(deps: {
+  client: SendmuxClient;
+  redis: Redis;
+  keys: Keys;
+  budget: Budget;
+}): AccountReader {
+  const spend = (signal?: AbortSignal) => spendBudget(deps.redis, deps.keys, deps.budget, signal);
+  return {
+    async get(providerId, signal) {
+      await spend(signal);
+      try {
+        return (await deps.client.getProvider(providerId, { signal })).data;
+      } catch (err) {
+        if (err instanceof SendmuxError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    list: (signal) => deps.client.listProviders({}, { signal, beforeRequest: () => spend(signal) }),
+  };
+}
+
+/**
+ * `active` for an account that sends (or would, once connected: `pending`), `inactive` for one
+ * that is off or broken (`inactive`, `error`), `unknown` for one the API does not know.
+ */
+export function beforeStateOf(item: Pick<ProviderItem, 'status'> | undefined): BeforeState {
+  if (!item) return 'unknown';
+  if (item.status === 'active' || item.status === 'pending') return 'active';
+  return 'inactive';
+}
+
+/** Up to this many accounts are read one by one; more are read from the listing. */
+export const READ_ONE_BY_ONE = 25;
+
+/**
+ * Each account's current item (undefined: not found), read one by one or from the listing,
+ * whichever takes fewer calls for this many accounts.
+ */
+export async function readAccounts(
+  reader: AccountReader,
+  providerIds: readonly string[],
+  signal?: AbortSignal,
+): Promise<Map<string, ProviderItem | undefined>> {
+  const out = new Map<string, ProviderItem | undefined>();
+  const wanted = new Set(providerIds);
+  if (wanted.size <= READ_ONE_BY_ONE) {
+    for (const id of wanted) out.set(id, await reader.get(id, signal));
+    return out;
+  }
+  for await (const item of reader.list(signal)) if (wanted.has(item.id)) out.set(item.id, item);
+  for (const id of wanted) if (!out.has(id)) out.set(id, undefined);
+  return out;
+}
