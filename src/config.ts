@@ -231,6 +231,11 @@ export const SETTINGS = {
     int(3_600, 30 * 86_400).default(172_800),
     'How long a counted signal id (webhook event id) is remembered: a retried delivery within it is counted once.',
   ),
+  windowConcurrency: setting(
+    'WINDOW_CONCURRENCY',
+    int(0, 100).default(2),
+    "Maintenance-window steps (an occurrence's start or end) one `worker` process runs at once; 0 = this process runs none (another must).",
+  ),
   shutdownTimeoutMs: setting(
     'SHUTDOWN_TIMEOUT_MS',
     int(0, 600_000).default(25_000),

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'invalid_usage'
   | 'invalid_intent'
   | 'invalid_input'
-  | 'idempotency_key_conflict';
+  | 'idempotency_key_conflict'
+  | 'not_found'
+  | 'state_conflict';
 
 abstract class ProjectError extends Error {
   abstract readonly code: ErrorCode;
@@ -71,7 +73,21 @@ export class IdempotencyKeyConflictError extends ProjectError {
   }
 }
 
+/** The request names something that does not exist (a window id, say). */
+export class NotFoundError extends ProjectError {
+  override readonly name = 'NotFoundError';
+  readonly code = 'not_found';
+}
+
+/** The request clashes with what exists (a window id already taken, a window already over). */
+export class StateConflictError extends ProjectError {
+  override readonly name = 'StateConflictError';
+  readonly code = 'state_conflict';
+}
+
 const EXIT_CODES: Record<ErrorCode, number> = {
+  not_found: 2,
+  state_conflict: 2,
   invalid_config: 2,
   invalid_usage: 2,
   invalid_intent: 2,
@@ -79,6 +95,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   idempotency_key_conflict: 2,
 };
 const HTTP_STATUSES: Record<ErrorCode, number> = {
+  not_found: 404,
+  state_conflict: 409,
   invalid_config: 500,
   invalid_usage: 400,
   invalid_intent: 400,

@@ -115,8 +115,14 @@ export const BREAKER_EVENT_TYPES = [
   'breaker.half_open',
   'breaker.closed',
 ] as const;
+/** What maintenance windows say on the stream. */
+export const WINDOW_EVENT_TYPES = ['window.started', 'window.ended', 'window.skipped'] as const;
 /** Event types on the stream. */
-export const EVENT_TYPES = [...ACTION_EVENT_TYPES, ...BREAKER_EVENT_TYPES] as const;
+export const EVENT_TYPES = [
+  ...ACTION_EVENT_TYPES,
+  ...BREAKER_EVENT_TYPES,
+  ...WINDOW_EVENT_TYPES,
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -275,8 +281,69 @@ export interface BreakerClosedEvent {
 export type BreakerEvent =
   BreakerTrippedEvent | BreakerResetEvent | BreakerHalfOpenEvent | BreakerClosedEvent;
 
+/**
+ * An occurrence of a maintenance window began: every account was read from the API and held
+ * off (hold `window:<window id>:<occurrence>`); the active ones were asked off (keys
+ * `window:<window id>:<occurrence>:<account>`).
+ */
+export interface WindowStartedEvent {
+  id?: string;
+  type: 'window.started';
+  window_id: string;
+  /** The occurrence's id: its start time, `YYYYMMDDTHHMMSSZ` (UTC). */
+  occurrence: string;
+  starts_at: string;
+  ends_at: string;
+  /** How late the start ran (ms): a start missed while everything was down runs late. */
+  late_ms: number;
+  /** Accounts that were on and are asked off by this occurrence. */
+  switched_off: string[];
+  /** Accounts that were off already: held, not touched. */
+  already_off: string[];
+  /** Accounts the API does not know (404): nothing done. */
+  missing: string[];
+  at: string;
+}
+
+/**
+ * An occurrence ended (its time ran out, or it was cancelled or cut short): its holds are
+ * released; an account is asked back on (key `...:<account>:end`) only when that was its last
+ * hold and it was on before the first one.
+ */
+export interface WindowEndedEvent {
+  id?: string;
+  type: 'window.ended';
+  window_id: string;
+  occurrence: string;
+  starts_at: string;
+  ends_at: string;
+  /** Accounts asked back on. */
+  reactivated: string[];
+  /** Accounts other holds keep off, with those holds' ids. */
+  still_held: { provider_id: string; held_by: string[] }[];
+  /** Accounts that stay off because they were off before their first hold. */
+  stayed_off: string[];
+  /** Ended before its time by `window cancel`. */
+  cancelled: boolean;
+  at: string;
+}
+
+/** An occurrence that never started: it had ended before anything could start it. */
+export interface WindowSkippedEvent {
+  id?: string;
+  type: 'window.skipped';
+  window_id: string;
+  occurrence: string;
+  starts_at: string;
+  ends_at: string;
+  reason: 'ended_before_start';
+  at: string;
+}
+
+export type WindowEvent = WindowStartedEvent | WindowEndedEvent | WindowSkippedEvent;
+
 /** Anything on the events stream; narrow by `type`. */
-export type StreamEvent = ActionEvent | BreakerEvent;
+export type StreamEvent = ActionEvent | BreakerEvent | WindowEvent;
 
 export function isActionEvent(event: StreamEvent): event is ActionEvent {
   return event.type.startsWith('action.');

@@ -1,9 +1,13 @@
-/** Run a worker until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. */
+/**
+ * Run a worker until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. The
+ * process also runs maintenance windows' timed steps (WINDOW_CONCURRENCY, 0 = none).
+ */
 import { once } from 'node:events';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { startWorker } from '../worker/worker.js';
+import type { WindowService } from './window-service.js';
 
 export interface RunWorkerOptions {
   signal: AbortSignal;
@@ -18,12 +22,23 @@ export async function runWorker(
   options: RunWorkerOptions,
 ): Promise<{ forced: boolean }> {
   const worker = await startWorker({ config, logger, client: options.client });
+  let windows: Promise<WindowService | undefined> = Promise.resolve(undefined);
+  if (config.windowConcurrency > 0) {
+    windows = import('./window-service.js')
+      .then(({ startWindowService }) => startWindowService(config, logger))
+      .catch((err: unknown) => {
+        logger.error({ err: String(err) }, 'maintenance windows could not start');
+        return undefined;
+      });
+  }
   const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
   // A worker waiting for an unreachable Redis still stops on the signal.
-  const ready = worker.waitUntilReady().then(() => {
+  const ready = Promise.all([worker.waitUntilReady(), windows]).then(() => {
     if (!options.signal.aborted) options.onReady?.();
   });
   ready.catch(() => undefined);
   await stopped;
-  return worker.close();
+  const closing = worker.close();
+  await (await windows)?.close().catch(() => undefined);
+  return closing;
 }

@@ -8,6 +8,11 @@
 
 /** The BullMQ queue every producer feeds and every worker drains. */
 export const QUEUE_NAME = 'actions';
+/**
+ * The BullMQ queue of maintenance windows' timed steps (an occurrence's start and end; the
+ * recurring windows' job schedulers). Its jobs make intents when they run, never before.
+ */
+export const WINDOW_QUEUE_NAME = 'windows';
 
 export interface Keys {
   prefix: string;
@@ -78,6 +83,14 @@ export interface Keys {
   webhookStats: string;
   /** List: the latest webhook events no account could be found for (capped). */
   webhookUnresolved: string;
+  /** Hash: a maintenance window's settings and state (windows.ts). */
+  window(windowId: string): string;
+  /** Sorted set of window ids, scored by creation (ms). */
+  windowIndex: string;
+  /** Hash: one occurrence of a window: its times, state, what it read and did (windows.ts). */
+  windowOccurrence(windowId: string, occurrence: string): string;
+  /** Sorted set of a window's occurrences that began, scored by their start (ms). */
+  windowOccurrences(windowId: string): string;
   /** BullMQ's lock of a job (holds the token of the run that owns it). */
   jobLock(jobId: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
@@ -113,6 +126,10 @@ export function keysFor(prefix: string): Keys {
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     webhookStats: `${prefix}:webhook-stats`,
     webhookUnresolved: `${prefix}:webhook-unresolved`,
+    window: (windowId) => `${prefix}:window:${windowId}`,
+    windowIndex: `${prefix}:windows`,
+    windowOccurrence: (windowId, occurrence) => `${prefix}:window:${windowId}:o:${occurrence}`,
+    windowOccurrences: (windowId) => `${prefix}:window:${windowId}:occurrences`,
     jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };

@@ -16,6 +16,12 @@ function line(e: StreamEvent): string {
       return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  watched without a new trip`;
     case 'breaker.reset':
       return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  ${e.idempotency_key ? `reactivate key=${e.idempotency_key}` : `stays off (held by ${e.still_held_by.join(', ')})`}`;
+    case 'window.started':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  switched off ${e.switched_off.length}, already off ${e.already_off.length}, missing ${e.missing.length}${e.late_ms >= 1000 ? `  (late by ${Math.round(e.late_ms / 1000)} s)` : ''}  until ${e.ends_at}`;
+    case 'window.ended':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  reactivated ${e.reactivated.length}, still held ${e.still_held.length}, stayed off ${e.stayed_off.length}${e.cancelled ? '  (cancelled)' : ''}`;
+    case 'window.skipped':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.reason}: it ran ${e.starts_at} .. ${e.ends_at} while nothing was running`;
     default: {
       const outcome =
         e.type === 'action.succeeded'
@@ -37,7 +43,9 @@ function rate(r: number | null): string {
 export function registerEvents(program: Command): void {
   program
     .command('events')
-    .description('recent events (actions, breaker), oldest first; --follow keeps printing new ones')
+    .description(
+      'recent events (actions, breaker, windows), oldest first; --follow keeps printing new ones',
+    )
     .option('--type <type>', `only ${EVENT_TYPES.join(' or ')}`, enumOption('--type', EVENT_TYPES))
     .option('--limit <n>', 'how many recent events', intOption('--limit', 1, 1_000_000), 100)
     .option('--follow', 'keep printing new events until SIGINT')

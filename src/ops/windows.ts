@@ -1,0 +1,129 @@
+/**
+ * Maintenance windows as library functions (the `window` CLI commands, the HTTP routes):
+ * create, list, show, cancel, extend. {@link openWindows} keeps one set of connections for a
+ * long-running server; the functions below open and close their own.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { budgetedReader, type AccountReader } from '../producers/account-states.js';
+import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
+import type { WindowInput } from '../producers/windows/spec.js';
+import {
+  createWindows,
+  type CancelResult,
+  type Windows,
+  type WindowView,
+} from '../producers/windows/windows.js';
+import { openProducer } from '../queue/open-producer.js';
+import { createWindowQueue, windowScheduler, type WindowQueue } from '../queue/window-queue.js';
+import type { SendmuxClient } from '../sendmux/client.js';
+import { keysFor, type Keys } from '../store/keys.js';
+import { limiterFor } from '../worker/backoff.js';
+
+export type { CancelResult, WindowInput, WindowView };
+
+export interface WindowsHandle extends Windows {
+  readonly queue: WindowQueue;
+  close(): Promise<void>;
+}
+
+/**
+ * The API for a window's reads, through the shared rate budget; undefined without an API key.
+ * The client (and got with it) is loaded on the first read.
+ */
+function openApi(
+  config: Config,
+  redis: Redis,
+  keys: Keys,
+): { reader: AccountReader; lister: AccountLister; close(): void } | undefined {
+  const apiKey = config.apiKey;
+  if (!apiKey) return undefined;
+  let client: Promise<SendmuxClient> | undefined;
+  const open = () =>
+    (client ??= import('../sendmux/client.js').then(({ createSendmuxClient }) =>
+      createSendmuxClient({ baseUrl: config.baseUrl, apiKey, timeoutMs: config.timeoutMs }),
+    ));
+  const budget = limiterFor(config.rateLimitPerMinute);
+  return {
+    reader: {
+      get: async (id, signal) =>
+        budgetedReader({ client: await open(), redis, keys, budget }).get(id, signal),
+      async *list(signal) {
+        yield* budgetedReader({ client: await open(), redis, keys, budget }).list(signal);
+      },
+    },
+    lister: {
+      async *list(filter, signal) {
+        yield* budgetedLister({ client: await open(), redis, keys, budget }).list(filter, signal);
+      },
+    },
+    close: () => {
+      void client?.then((c) => {
+        c.close();
+      });
+    },
+  };
+}
+
+/** Windows with their own connections (Redis, the actions queue, the windows queue, the API). */
+export function openWindows(config: Config): WindowsHandle {
+  const producer = openProducer(config);
+  const keys = keysFor(config.prefix);
+  const queue = createWindowQueue(config.prefix, producer.redis);
+  queue.on('error', () => undefined);
+  const api = openApi(config, producer.redis, keys);
+  const windows = createWindows({
+    redis: producer.redis,
+    keys,
+    producer,
+    scheduler: windowScheduler(queue),
+    reader: api?.reader,
+    lister: api?.lister,
+    eventsMaxLen: config.eventsMaxLen,
+  });
+  return {
+    ...windows,
+    queue,
+    async close() {
+      api?.close();
+      await queue.close();
+      await producer.close();
+    },
+  };
+}
+
+async function withWindows<T>(config: Config, fn: (w: Windows) => Promise<T>): Promise<T> {
+  const handle = openWindows(config);
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Create a window (one-off: start/end; recurring: cron/duration/tz). */
+export function createWindow(config: Config, input: WindowInput): Promise<WindowView> {
+  return withWindows(config, (w) => w.create(input));
+}
+
+export function listWindows(config: Config, limit?: number): Promise<WindowView[]> {
+  return withWindows(config, (w) => w.list(limit));
+}
+
+export function showWindow(config: Config, windowId: string): Promise<WindowView> {
+  return withWindows(config, (w) => w.show(windowId));
+}
+
+/** A future window is removed; a running one ends now. */
+export function cancelWindow(config: Config, windowId: string): Promise<CancelResult> {
+  return withWindows(config, (w) => w.cancel(windowId));
+}
+
+/** Move the end of a one-off window, or of a recurring window's running occurrence. */
+export function extendWindow(
+  config: Config,
+  windowId: string,
+  endIso: string,
+): Promise<WindowView> {
+  return withWindows(config, (w) => w.extend(windowId, endIso));
+}

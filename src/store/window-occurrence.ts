@@ -1,0 +1,317 @@
+/**
+ * One occurrence of a maintenance window: the hash `<prefix>:window:<id>:o:<occurrence>`.
+ *
+ * ```
+ * state       starting -> started -> ended, or skipped (it had ended before it could start)
+ * starts_at ends_at (ms)   begun_at started_at ended_at (ms)   cancelled (1: ended early)
+ * b:<account> what the account was when this occurrence first read it (active / inactive /
+ *             unknown): written once, so a start run again after a crash decides the same
+ * e:<account> what the end did for it: reactivate | off | held:<hold ids JSON> | gone
+ * ```
+ *
+ * Every step is one Lua script that checks the state first: several processes, or a step run
+ * again after a crash, change nothing twice and put one event on the stream.
+ */
+import type { Redis } from 'ioredis';
+import { EVENT_FIELD } from './event-codec.js';
+import {
+  encodeHold,
+  releaseHoldLua,
+  takeHoldLua,
+  type BeforeState,
+  type HoldInput,
+} from './holds.js';
+import type { Keys } from './keys.js';
+import { defineScript } from './script.js';
+
+export const OCCURRENCE_STATES = ['starting', 'started', 'ended', 'skipped'] as const;
+export type OccurrenceState = (typeof OCCURRENCE_STATES)[number];
+
+export interface OccurrenceRecord {
+  window_id: string;
+  occurrence: string;
+  state: OccurrenceState;
+  starts_at: string;
+  ends_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  cancelled: boolean;
+  /** What each account was when this occurrence read it. */
+  before: Record<string, BeforeState>;
+  /** What the end did, per account (after the end). */
+  end: Record<string, EndDecision>;
+}
+
+export type EndDecision =
+  { do: 'reactivate' } | { do: 'off' } | { do: 'held'; heldBy: string[] } | { do: 'gone' };
+
+// KEYS: occurrence, occurrences. ARGV: occurrence id, starts ms, ends ms, now ms, window id.
+// Returns the state (a new occurrence is `starting`).
+const beginScript = defineScript(`
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then return state end
+redis.call('HSET', KEYS[1], 'window_id', ARGV[5], 'occurrence', ARGV[1], 'state', 'starting',
+  'starts_at', ARGV[2], 'ends_at', ARGV[3], 'begun_at', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 'starting'
+`);
+
+export interface OccurrenceRef {
+  windowId: string;
+  occurrence: string;
+}
+
+function occKeys(keys: Keys, o: OccurrenceRef): [string, string] {
+  return [keys.windowOccurrence(o.windowId, o.occurrence), keys.windowOccurrences(o.windowId)];
+}
+
+/** Begin an occurrence (once); answers its state: `starting` for one to carry on with. */
+export async function beginOccurrence(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef & { startsMs: number; endsMs: number },
+  now = new Date(),
+): Promise<OccurrenceState> {
+  return (await beginScript(redis, occKeys(keys, o), [
+    o.occurrence,
+    o.startsMs,
+    o.endsMs,
+    now.getTime(),
+    o.windowId,
+  ])) as OccurrenceState;
+}
+
+// KEYS: occurrence, occurrences, events. ARGV: occurrence id, starts ms, ends ms, now ms,
+// window id, event JSON, events max length. Returns 1 when skipped now.
+const skipScript = defineScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'window_id', ARGV[5], 'occurrence', ARGV[1], 'state', 'skipped',
+  'starts_at', ARGV[2], 'ends_at', ARGV[3], 'ended_at', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', '${EVENT_FIELD}', ARGV[6])
+return 1
+`);
+
+/** Record an occurrence that ended before it could start, with its event (once). */
+export async function skipOccurrence(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef & { startsMs: number; endsMs: number },
+  event: string,
+  eventsMaxLen: number,
+  now = new Date(),
+): Promise<boolean> {
+  const r = await skipScript(
+    redis,
+    [...occKeys(keys, o), keys.events],
+    [o.occurrence, o.startsMs, o.endsMs, now.getTime(), o.windowId, event, eventsMaxLen],
+  );
+  return r === 1;
+}
+
+// KEYS: occurrence, holds index. ARGV: holds key prefix, hold id, hold JSON, now ms,
+// targets JSON ([[id, before], ...]). Returns the recorded before state per target.
+const holdScript = defineScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end
+local out = {}
+for i, t in ipairs(cjson.decode(ARGV[5])) do
+  redis.call('HSETNX', KEYS[1], 'b:' .. t[1], t[2])
+  local b = redis.call('HGET', KEYS[1], 'b:' .. t[1])
+  if b ~= 'unknown' then
+    local HOLDS = ARGV[1] .. t[1]
+    ${takeHoldLua('HOLDS', 'KEYS[2]', 't[1]', 'ARGV[2]', 'ARGV[3]', 'b', 'ARGV[4]')}
+  end
+  out[i] = b
+end
+return out
+`);
+
+/**
+ * Record what each account is (the first read of this occurrence wins: a start run again after
+ * its deactivations sees them inactive, but decides from the first read) and hold every
+ * account the API knows. Answers the recorded state per account, or undefined when the
+ * occurrence is not starting any more.
+ */
+export async function holdForOccurrence(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+  targets: readonly { providerId: string; before: BeforeState }[],
+  hold: HoldInput,
+  now = new Date(),
+): Promise<BeforeState[] | undefined> {
+  const reply = (await holdScript(
+    redis,
+    [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
+    [
+      keys.holds(''),
+      hold.id,
+      encodeHold(hold, now),
+      now.getTime(),
+      JSON.stringify(targets.map((t) => [t.providerId, t.before])),
+    ],
+  )) as BeforeState[] | null;
+  return reply ?? undefined;
+}
+
+// KEYS: occurrence, events. ARGV: from state, to state, time field, now ms, event JSON, max len,
+// cancelled flag. Returns 1 when it moved (and the event went out).
+const moveScript = defineScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], ARGV[3], ARGV[4])
+if ARGV[7] == '1' then redis.call('HSET', KEYS[1], 'cancelled', '1') end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', '${EVENT_FIELD}', ARGV[5])
+return 1
+`);
+
+/** `starting` -> `started`, with the `window.started` event; false when it was not starting. */
+export async function markStarted(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+  event: string,
+  eventsMaxLen: number,
+  now = new Date(),
+): Promise<boolean> {
+  const r = await moveScript(
+    redis,
+    [keys.windowOccurrence(o.windowId, o.occurrence), keys.events],
+    ['starting', 'started', 'started_at', now.getTime(), event, eventsMaxLen, '0'],
+  );
+  return r === 1;
+}
+
+/** `started` -> `ended`, with the `window.ended` event; false when it was not started. */
+export async function markEnded(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+  event: string,
+  eventsMaxLen: number,
+  cancelled: boolean,
+  now = new Date(),
+): Promise<boolean> {
+  const r = await moveScript(
+    redis,
+    [keys.windowOccurrence(o.windowId, o.occurrence), keys.events],
+    ['started', 'ended', 'ended_at', now.getTime(), event, eventsMaxLen, cancelled ? '1' : '0'],
+  );
+  return r === 1;
+}
+
+// KEYS: occurrence, holds index. ARGV: holds key prefix, hold id. For every account the
+// occurrence read (b:<id>) without an end decision yet: release the hold and decide, once.
+// Returns the flat list of e:<id> fields and decisions.
+const releaseScript = defineScript(`
+if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end
+local fields = redis.call('HKEYS', KEYS[1])
+for _, f in ipairs(fields) do
+  if string.sub(f, 1, 2) == 'b:' then
+    local id = string.sub(f, 3)
+    if redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0 then
+      local HOLDS = ARGV[1] .. id
+      ${releaseHoldLua('HOLDS', 'KEYS[2]', 'id', 'ARGV[2]')}
+      local decision = 'gone'
+      if released == 1 then
+        if before then
+          decision = (before == 'active') and 'reactivate' or 'off'
+        else
+          decision = 'held:' .. cjson.encode(left)
+        end
+      end
+      redis.call('HSET', KEYS[1], 'e:' .. id, decision)
+    end
+  end
+end
+local out = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 2) == 'e:' then
+    out[#out + 1] = string.sub(f, 3)
+    out[#out + 1] = redis.call('HGET', KEYS[1], f)
+  end
+end
+return out
+`);
+
+/**
+ * Release the occurrence's hold on every account it held, deciding for each (once, kept in
+ * the occurrence): `reactivate` (that was the last hold and the account was on before the
+ * first), `off` (last hold, it was off before), `held` (other holds keep it off), `gone` (the
+ * hold was no longer there). Undefined when the occurrence is not started.
+ */
+export async function releaseForOccurrence(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+  holdId: string,
+): Promise<Map<string, EndDecision> | undefined> {
+  const flat = (await releaseScript(
+    redis,
+    [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
+    [keys.holds(''), holdId],
+  )) as string[] | null;
+  if (!flat) return undefined;
+  const out = new Map<string, EndDecision>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    out.set(flat[i] as string, decisionOf(flat[i + 1] as string));
+  }
+  return out;
+}
+
+function decisionOf(text: string): EndDecision {
+  if (text === 'reactivate' || text === 'off' || text === 'gone') return { do: text };
+  if (text.startsWith('held:')) {
+    const ids = JSON.parse(text.slice(5)) as unknown;
+    return { do: 'held', heldBy: Array.isArray(ids) ? (ids as string[]).sort() : [] };
+  }
+  return { do: 'gone' };
+}
+
+/** Move a started (or starting) occurrence's end. */
+export async function setOccurrenceEnd(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+  endsMs: number,
+): Promise<void> {
+  await redis.hset(keys.windowOccurrence(o.windowId, o.occurrence), 'ends_at', endsMs);
+}
+
+const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+
+export async function readOccurrence(
+  redis: Redis,
+  keys: Keys,
+  o: OccurrenceRef,
+): Promise<OccurrenceRecord | undefined> {
+  const h = await redis.hgetall(keys.windowOccurrence(o.windowId, o.occurrence));
+  if (!h.state) return undefined;
+  const before: Record<string, BeforeState> = {};
+  const end: Record<string, EndDecision> = {};
+  for (const [f, v] of Object.entries(h)) {
+    if (f.startsWith('b:')) before[f.slice(2)] = v as BeforeState;
+    else if (f.startsWith('e:')) end[f.slice(2)] = decisionOf(v);
+  }
+  return {
+    window_id: o.windowId,
+    occurrence: o.occurrence,
+    state: h.state as OccurrenceState,
+    starts_at: iso(h.starts_at) ?? '',
+    ends_at: iso(h.ends_at) ?? '',
+    started_at: iso(h.started_at),
+    ended_at: iso(h.ended_at),
+    cancelled: h.cancelled === '1',
+    before,
+    end,
+  };
+}
+
+/** A window's occurrences that began (or were skipped), newest first. */
+export async function listOccurrences(
+  redis: Redis,
+  keys: Keys,
+  windowId: string,
+  limit = 20,
+): Promise<string[]> {
+  return redis.zrevrange(keys.windowOccurrences(windowId), 0, Math.max(0, limit - 1));
+}
