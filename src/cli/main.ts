@@ -15,6 +15,7 @@ import { registerEvents } from './commands/events.js';
 import { registerServe } from './commands/serve.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
+import { registerWindow } from './commands/window.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBulk(program);
   registerStatus(program);
   registerBreaker(program);
+  registerWindow(program);
   registerEvents(program);
   registerSim(program);
   registerDemo(program);

@@ -8,6 +8,7 @@
  *   POST /webhooks/sendmux   public, signed (webhooks.ts)
  *   GET  /v1/whoami          admin   { ok: true }
  *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
+ *   /v1/windows/...          admin (window-routes.ts)
  *   ...                      admin: every other path (auth.ts closes what is not public)
  */
 import Fastify, {
@@ -20,11 +21,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { BreakerService } from '../ops/breaker-service.js';
+import type { Windows } from '../producers/windows/windows.js';
 import { keysFor } from '../store/keys.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { breakerRoutes } from './breaker-routes.js';
 import { errorHandler, sendError } from './errors.js';
 import { webhookRoutes } from './webhooks.js';
+import { windowRoutes } from './window-routes.js';
 
 export interface ServerDeps {
   config: Config;
@@ -33,6 +36,8 @@ export interface ServerDeps {
   logger: Logger;
   /** The breaker `serve` runs: its admin routes are served when it is given. */
   breaker?: BreakerService;
+  /** Maintenance windows: their admin routes are served when given. */
+  windows?: Windows;
 }
 
 export type HttpServer = FastifyInstance;
@@ -81,12 +86,13 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   await app.register(webhookRoutes({ config, redis, keys }));
   await app.register(adminRoutes, { prefix: ADMIN_PREFIX });
   if (deps.breaker) await app.register(breakerRoutes(deps.breaker), { prefix: ADMIN_PREFIX });
+  if (deps.windows) await app.register(windowRoutes(deps.windows), { prefix: ADMIN_PREFIX });
   return app;
 }
 
 /** The admin API: every route here is behind the admin token (auth.ts). */
 const adminRoutes: FastifyPluginCallback = (app, _opts, done) => {
   app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
-  // The breaker's routes are in breaker-routes.ts; next: windows, bulk runs, accounts.
+  // The breaker's routes are in breaker-routes.ts, the windows' in window-routes.ts.
   done();
 };

@@ -9,8 +9,10 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Windows } from '../producers/windows/windows.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { startBreakerService, type BreakerService } from './breaker-service.js';
+import { openWindows } from './windows.js';
 
 /** Listen on every interface: Sendmux must reach the webhook receiver. */
 export const DEFAULT_HOST = '0.0.0.0';
@@ -30,6 +32,7 @@ export type BuildServable = (deps: {
   redis: Redis;
   logger: Logger;
   breaker?: BreakerService;
+  windows?: Windows;
 }) => Promise<Servable>;
 
 export interface ServeOptions {
@@ -65,7 +68,9 @@ export async function serve(
     void checkEvictionPolicy(redis, logger);
     const breaker =
       options.breaker === false ? undefined : await startBreakerService(config, logger);
-    const app = await options.buildServer({ config, redis, logger, breaker });
+    // The windows' admin side (create, cancel, ...); their steps run in `worker` processes.
+    const windows = openWindows(config);
+    const app = await options.buildServer({ config, redis, logger, breaker, windows });
     let forced: boolean;
     try {
       if (!options.signal.aborted) {
@@ -79,6 +84,7 @@ export async function serve(
     } finally {
       forced = await closeWithin(app, config.shutdownTimeoutMs);
       await breaker?.close();
+      await windows.close();
       logger.info({ forced }, 'HTTP server closed');
     }
     return { forced };

@@ -1,0 +1,152 @@
+/**
+ * Maintenance windows over the admin API: create (one-off and recurring), list, show, extend,
+ * cancel; auth; 400s naming the field with nothing stored, 404, 409. Real Redis, the real
+ * simulator, a real worker and the windows service, with the server answering in-process.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildServer, type HttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/logger.js';
+import { startWindowService, type WindowService } from '../../src/ops/window-service.js';
+import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
+import { simAccountId } from '../../src/sim/index.js';
+import { listWindowIds } from '../../src/store/window-record.js';
+import { waitFor } from '../support/context.js';
+import { sharedFixtures } from '../support/leak-guard.js';
+import { startPipeline, type Pipeline } from '../support/pipeline.js';
+
+sharedFixtures();
+
+const ADMIN = 'admin-token-window-http-0123';
+const auth = { authorization: `Bearer ${ADMIN}` };
+const A = simAccountId(1);
+
+let p: Pipeline | undefined;
+let windows: WindowsHandle | undefined;
+let service: WindowService | undefined;
+let app: HttpServer | undefined;
+afterEach(async () => {
+  await app?.close();
+  await service?.close();
+  await windows?.close();
+  await p?.stop();
+  app = service = windows = p = undefined;
+});
+
+async function start() {
+  p = await startPipeline({ workers: 1, sim: { accounts: 10 } });
+  const config = { ...p.config, adminToken: ADMIN };
+  const logger = createLogger({ level: 'silent', pretty: false });
+  windows = openWindows(config);
+  service = await startWindowService(config, logger);
+  app = await buildServer({ config, redis: p.redis, logger, windows });
+  return { pipeline: p, app };
+}
+
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+describe('/v1/windows', () => {
+  it('creates, lists, shows, extends and cancels; the window runs its course', async () => {
+    const { pipeline, app } = await start();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/windows',
+      headers: auth,
+      payload: { id: 'http-1', accounts: [A], start: inMs(400), end: inMs(60_000), reason: 'r' },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ id: 'http-1', state: 'scheduled', reason: 'r' });
+
+    const list = await app.inject({ method: 'GET', url: '/v1/windows', headers: auth });
+    expect(list.json<{ windows: { id: string }[] }>().windows.map((w) => w.id)).toEqual(['http-1']);
+
+    await waitFor(
+      () => (pipeline.sim.account(A)?.status === 'inactive' ? true : undefined),
+      15_000,
+      'the account off',
+    );
+    const shown = await app.inject({ method: 'GET', url: '/v1/windows/http-1', headers: auth });
+    expect(shown.json<{ occurrences: { state: string }[] }>().occurrences[0]?.state).toBe(
+      'started',
+    );
+
+    const newEnd = inMs(1_000);
+    const extended = await app.inject({
+      method: 'POST',
+      url: '/v1/windows/http-1/extend',
+      headers: auth,
+      payload: { end: newEnd },
+    });
+    expect(extended.statusCode).toBe(200);
+    expect(extended.json<{ occurrences: { ends_at: string }[] }>().occurrences[0]?.ends_at).toBe(
+      new Date(newEnd).toISOString(),
+    );
+    // Shortened to a second from now: it ends by itself, and the account comes back.
+    await waitFor(
+      () => (pipeline.sim.account(A)?.status === 'active' ? true : undefined),
+      15_000,
+      'the account back on',
+    );
+    const cancelled = await app.inject({
+      method: 'POST',
+      url: '/v1/windows/http-1/cancel',
+      headers: auth,
+    });
+    expect(cancelled.json()).toEqual({ window_id: 'http-1', was: 'future', ended: [] });
+    const recurring = await app.inject({
+      method: 'POST',
+      url: '/v1/windows',
+      headers: auth,
+      payload: { accounts: [A], cron: '0 2 * * 0', duration: '2h', tz: 'Europe/Berlin' },
+    });
+    expect(recurring.statusCode).toBe(201);
+    expect(recurring.json<{ next_starts: string[] }>().next_starts).toHaveLength(3);
+  });
+
+  it('refuses without the token, names the bad field, 404s and 409s; nothing stored', async () => {
+    const { pipeline, app } = await start();
+    const body = { accounts: [A], start: inMs(60_000), end: inMs(120_000) };
+    const noAuth = await app.inject({ method: 'POST', url: '/v1/windows', payload: body });
+    expect(noAuth.statusCode).toBe(401);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...body, start: 'tomorrow' }, /^start: must be an ISO-8601 time/],
+      [{ ...body, end: inMs(30_000) }, /^end: must be after --start/],
+      [{ accounts: [A], cron: '0 2 * * 0', duration: '2h', tz: 'Mars/Base' }, /^tz: "Mars\/Base"/],
+      [{ accounts: [A], cron: 'not a cron', duration: '2h' }, /^cron: /],
+      [{ accounts: [A], cron: '0 2 * * 0', duration: 'long' }, /^duration: /],
+      [{ ...body, accounts: ['nope'] }, /^accounts: "nope" must be a sending account id/],
+      [{ ...body, accounts: 'dprov_x' }, /^accounts: must be an array/],
+      [{ ...body, colour: 'red' }, /colour/],
+    ];
+    for (const [payload, message] of cases) {
+      const r = await app.inject({ method: 'POST', url: '/v1/windows', headers: auth, payload });
+      expect(r.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(r.json<{ error: { code: string; message: string } }>().error.message).toMatch(message);
+    }
+    expect(await listWindowIds(pipeline.redis, pipeline.keys)).toEqual([]);
+
+    const missing = await app.inject({ method: 'GET', url: '/v1/windows/nope', headers: auth });
+    expect(missing.statusCode).toBe(404);
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/windows',
+      headers: auth,
+      payload: { ...body, id: 'dup' },
+    });
+    expect(first.statusCode).toBe(201);
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/windows',
+      headers: auth,
+      payload: { ...body, id: 'dup' },
+    });
+    expect(again.statusCode).toBe(409);
+    await app.inject({ method: 'POST', url: '/v1/windows/dup/cancel', headers: auth });
+    const extendCancelled = await app.inject({
+      method: 'POST',
+      url: '/v1/windows/dup/extend',
+      headers: auth,
+      payload: { end: inMs(200_000) },
+    });
+    expect(extendCancelled.statusCode).toBe(409);
+  });
+});
