@@ -53,13 +53,24 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 
 /** A time with its zone, in ms; a UsageError naming `field` otherwise. */
 export function parseTime(field: string, text: string): number {
-  const ms = ISO_WITH_ZONE.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  const ms = ISO_WITH_ZONE.test(text.trim()) && realDate(text) ? Date.parse(text.trim()) : NaN;
   if (!Number.isFinite(ms)) {
     throw new UsageError(
       `${field}: must be an ISO-8601 time with a zone, e.g. 2026-12-06T02:00:00+01:00 or 2026-12-06T01:00:00Z (got "${text}")`,
     );
   }
   return ms;
+}
+
+/** The calendar date and clock time exist (Date.parse rolls 2026-02-30 over into March). */
+function realDate(text: string): boolean {
+  const [y, mo, d, h, mi] = text
+    .trim()
+    .split(/[-T:]/)
+    .map((v) => parseInt(v, 10));
+  if (y === undefined || mo === undefined || d === undefined) return false;
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && (h ?? 0) < 24 && (mi ?? 0) < 60;
 }
 
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
