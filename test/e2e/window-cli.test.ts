@@ -1,0 +1,207 @@
+/**
+ * Maintenance windows with real processes: the `window` commands (exit 2 naming the field and
+ * nothing stored; JSON out), and `worker` processes running the steps: two workers, one start
+ * and one end; a worker SIGKILLed while its window runs; a start missed while no worker ran,
+ * run late once when two workers come up together. Real Redis, the real simulator.
+ */
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import type { StreamEvent } from '../../src/model.js';
+import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { readRecentEvents } from '../../src/store/events.js';
+import { keysFor } from '../../src/store/keys.js';
+import { listWindowIds } from '../../src/store/window-record.js';
+import { runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
+import { dropPrefix, testConfig, waitFor } from '../support/context.js';
+
+let sim: Simulator | undefined;
+let redis: Redis | undefined;
+let config: Config | undefined;
+const children: CliProcess[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await c.exited;
+  }
+  await redis?.quit();
+  await sim?.close();
+  if (config) await dropPrefix(config.prefix);
+  sim = redis = config = undefined;
+});
+
+async function setup() {
+  sim = await startSimulator({ accounts: 10, rateLimit: 0 });
+  config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
+  redis = new Redis(config.redisUrl);
+  const env = {
+    REDIS_URL: config.redisUrl,
+    QUEUE_PREFIX: config.prefix,
+    SENDMUX_BASE_URL: sim.url,
+    SENDMUX_API_KEY: 'smx_root_sim_key',
+    SENDMUX_RATE_LIMIT: '0',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  };
+  const keys = keysFor(config.prefix);
+  const s = sim;
+  const r = redis;
+  return {
+    env,
+    keys,
+    sim: s,
+    redis: r,
+    worker() {
+      const w = spawnCli(['worker'], env);
+      children.push(w);
+      return w;
+    },
+    async events(): Promise<StreamEvent[]> {
+      return (await readRecentEvents(r, keys, { limit: 1000 })).filter((e) =>
+        e.type.startsWith('window.'),
+      );
+    },
+    calls: (id: string) => s.stats().executions.byAccount[id] ?? { activate: 0, deactivate: 0 },
+  };
+}
+
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+const ACCOUNTS = [simAccountId(1), simAccountId(2), simAccountId(3)];
+
+describe('window commands and worker processes', () => {
+  it('refuses bad windows with exit 2 naming the field, storing nothing; prints JSON', async () => {
+    const t = await setup();
+    const bad: [string[], RegExp][] = [
+      [['--start', 'soon', '--end', inMs(60_000)], /--start: must be an ISO-8601 time/],
+      [['--start', inMs(60_000), '--end', inMs(30_000)], /--end: must be after --start/],
+      [['--cron', '0 2 * * 0', '--duration', '2h', '--tz', 'Nowhere/X'], /--tz: "Nowhere\/X"/],
+      [['--cron', '61 2 * * 0', '--duration', '2h'], /--cron: "61 2 \* \* 0" is not a valid/],
+    ];
+    for (const [args, message] of bad) {
+      const r = await runCli(
+        ['window', 'create', '--accounts', ACCOUNTS.join(','), ...args],
+        t.env,
+      );
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(await listWindowIds(t.redis, t.keys)).toEqual([]);
+
+    const created = await runCli(
+      ['window', 'create', '--accounts', ACCOUNTS[0] ?? '', '--cron', '0 2 * * 0'],
+      t.env,
+    );
+    expect(created.code).toBe(2);
+    expect(created.stderr).toMatch(/--duration: required with --cron/);
+    const ok = await runCli(
+      [
+        'window',
+        'create',
+        '--id',
+        'sundays',
+        '--accounts',
+        ACCOUNTS.join(','),
+        '--cron',
+        '0 2 * * 0',
+        '--duration',
+        '2h',
+        '--tz',
+        'Europe/Berlin',
+        '--json',
+      ],
+      t.env,
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    const w = JSON.parse(ok.stdout) as { id: string; next_starts: string[] };
+    expect(w.id).toBe('sundays');
+    expect(new Date(w.next_starts[0] ?? '').getUTCHours()).toBe(1); // 02:00 CET
+    const list = await runCli(['window', 'list'], t.env);
+    expect(list.stdout).toMatch(/sundays\s+scheduled\s+"0 2 \* \* 0" Europe\/Berlin/);
+    const missing = await runCli(['window', 'show', 'nope'], t.env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/window "nope": no such window/);
+    const cancel = await runCli(['window', 'cancel', 'sundays', '--json'], t.env);
+    expect(JSON.parse(cancel.stdout)).toEqual({ window_id: 'sundays', was: 'future', ended: [] });
+  });
+
+  it('two workers, one killed mid-window: one start, one end, one call each way', async () => {
+    const t = await setup();
+    const [w1, w2] = [t.worker(), t.worker()];
+    await w1.waitForOutput(/worker started/);
+    await w2.waitForOutput(/worker started/);
+    const created = await runCli(
+      [
+        'window',
+        'create',
+        '--accounts',
+        ACCOUNTS.join(','),
+        '--start',
+        inMs(2_000),
+        '--end',
+        inMs(7_000),
+      ],
+      t.env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    await waitFor(
+      async () => ((await t.events()).length >= 1 ? true : undefined),
+      15_000,
+      'window.started',
+    );
+    w1.child.kill('SIGKILL');
+    await w1.exited;
+    await waitFor(
+      async () => ((await t.events()).length >= 2 ? true : undefined),
+      20_000,
+      'window.ended',
+    );
+    await waitFor(
+      () => (ACCOUNTS.every((id) => t.calls(id).activate === 1) ? true : undefined),
+      15_000,
+      'every account back on',
+    );
+    expect((await t.events()).map((e) => e.type)).toEqual(['window.started', 'window.ended']);
+    for (const id of ACCOUNTS) {
+      expect(t.calls(id)).toEqual({ activate: 1, deactivate: 1 });
+      expect(t.sim.account(id)?.status).toBe('active');
+    }
+  });
+
+  it('a start missed while no worker ran runs late, once, when two workers come up', async () => {
+    const t = await setup();
+    const created = await runCli(
+      [
+        'window',
+        'create',
+        '--accounts',
+        ACCOUNTS.join(','),
+        '--start',
+        inMs(500),
+        '--end',
+        inMs(9_000),
+        '--json',
+      ],
+      t.env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    t.worker();
+    t.worker();
+    await waitFor(
+      async () => ((await t.events()).length >= 2 ? true : undefined),
+      25_000,
+      'window.started and window.ended',
+    );
+    const [started, ended] = await t.events();
+    expect(started).toMatchObject({ type: 'window.started', switched_off: ACCOUNTS });
+    expect((started as { late_ms: number }).late_ms).toBeGreaterThan(1_000);
+    expect(ended).toMatchObject({ type: 'window.ended', reactivated: ACCOUNTS });
+    await waitFor(
+      () => (ACCOUNTS.every((id) => t.calls(id).activate === 1) ? true : undefined),
+      15_000,
+      'every account back on',
+    );
+    for (const id of ACCOUNTS) expect(t.calls(id)).toEqual({ activate: 1, deactivate: 1 });
+  });
+});
