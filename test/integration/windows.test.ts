@@ -10,10 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { StreamEvent, WindowEndedEvent, WindowStartedEvent } from '../../src/model.js';
 import { startWindowService, type WindowService } from '../../src/ops/window-service.js';
+import { occurrenceId } from '../../src/producers/windows/spec.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
+import { beginOccurrence, holdForOccurrence } from '../../src/store/window-occurrence.js';
 import { waitFor } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -244,6 +246,36 @@ describe('maintenance windows', () => {
     await waitForStatus(A, 'active');
     expect((await windowEvents()).map((e) => e.type)).toEqual(['window.started', 'window.ended']);
     expect(calls(A)).toEqual({ activate: 1, deactivate: 1 });
+  });
+
+  it('a start run again after a crash half-way decides from its first read', async () => {
+    const startsMs = Date.now() + 60_000;
+    const w = await admin.create({
+      accounts: [A, B],
+      start: new Date(startsMs).toISOString(),
+      end: inMs(120_000),
+    });
+    // A first run read A and B on, held them, and died before enqueueing; then A went off.
+    const ref = { windowId: w.id, occurrence: occurrenceId(startsMs) };
+    await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 60_000 });
+    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
+    const first = [
+      { providerId: A, before: 'active' as const },
+      { providerId: B, before: 'active' as const },
+    ];
+    expect(await holdForOccurrence(p.redis, p.keys, ref, first, hold)).toEqual([
+      'active',
+      'active',
+    ]);
+    await offAtTheApi(A);
+    const r = await admin.start(w.id, startsMs);
+    expect(r.result).toBe('started');
+    expect(r.result === 'started' && r.event.switched_off).toEqual([A, B]);
+    await waitForStatus(B, 'inactive');
+    // Its end brings back both: they were on before the window's hold.
+    const ended = await admin.end(w.id, ref.occurrence);
+    expect(ended.result === 'ended' && ended.event.reactivated).toEqual([A, B]);
+    await waitForStatus(A, 'active');
   });
 
   it('two services and steps run twice: one start, one end, one call each way', async () => {
