@@ -40,6 +40,10 @@ export {
   type SignalOutcome,
   type Source,
   type StreamEvent,
+  type WindowEndedEvent,
+  type WindowEvent,
+  type WindowSkippedEvent,
+  type WindowStartedEvent,
 } from './model.js';
 
 export { openProducer, type ProducerHandle } from './queue/open-producer.js';
@@ -81,6 +85,13 @@ export {
   type SignalResult,
   type TripResult,
 } from './ops/breaker.js';
+export {
+  openWindows,
+  type WindowCancelResult,
+  type WindowInput,
+  type WindowsHandle,
+  type WindowView,
+} from './ops/windows.js';
 export { openEventConsumer, type EventConsumerHandle } from './ops/event-consumer.js';
 export type { EventConsumerOptions } from './store/events.js';
 

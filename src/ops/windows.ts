@@ -10,7 +10,7 @@ import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.j
 import type { WindowInput } from '../producers/windows/spec.js';
 import {
   createWindows,
-  type CancelResult,
+  type WindowCancelResult,
   type Windows,
   type WindowView,
 } from '../producers/windows/windows.js';
@@ -20,7 +20,7 @@ import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { limiterFor } from '../worker/backoff.js';
 
-export type { CancelResult, WindowInput, WindowView };
+export type { WindowCancelResult, WindowInput, WindowView };
 
 export interface WindowsHandle extends Windows {
   readonly queue: WindowQueue;
@@ -115,7 +115,7 @@ export function showWindow(config: Config, windowId: string): Promise<WindowView
 }
 
 /** A future window is removed; a running one ends now. */
-export function cancelWindow(config: Config, windowId: string): Promise<CancelResult> {
+export function cancelWindow(config: Config, windowId: string): Promise<WindowCancelResult> {
   return withWindows(config, (w) => w.cancel(windowId));
 }
 

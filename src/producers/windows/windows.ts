@@ -88,7 +88,7 @@ export type EndResult =
   | { result: 'ended'; event: WindowEndedEvent }
   | { result: 'not_started' | 'already' | 'no_window' };
 
-export interface CancelResult {
+export interface WindowCancelResult {
   window_id: string;
   /** `future`: it had not begun (nothing will start); `running`: its occurrence ended now. */
   was: 'future' | 'running' | 'cancelled';
@@ -99,7 +99,7 @@ export interface Windows {
   create(input: WindowInput): Promise<WindowView>;
   show(windowId: string): Promise<WindowView>;
   list(limit?: number): Promise<WindowView[]>;
-  cancel(windowId: string): Promise<CancelResult>;
+  cancel(windowId: string): Promise<WindowCancelResult>;
   /** Move the end of a one-off window, or of a recurring window's running occurrence. */
   extend(windowId: string, endIso: string): Promise<WindowView>;
   /** The start step of the occurrence beginning at `startsMs` (the windows queue calls it). */
