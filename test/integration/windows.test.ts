@@ -9,12 +9,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { StreamEvent, WindowEndedEvent, WindowStartedEvent } from '../../src/model.js';
+import { openBreaker } from '../../src/ops/breaker.js';
 import { startWindowService, type WindowService } from '../../src/ops/window-service.js';
-import { occurrenceId } from '../../src/producers/windows/spec.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
+import { occurrenceId } from '../../src/producers/windows/spec.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
-import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
+import { readHolds } from '../../src/store/holds.js';
 import { beginOccurrence, holdForOccurrence } from '../../src/store/window-occurrence.js';
 import { waitFor } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -134,15 +135,22 @@ describe('maintenance windows', () => {
     await service();
     await admin.create({ accounts: [A, B], start: inMs(500), end: inMs(3_000) });
     await waitForEvent('window.started');
-    await takeHold(p.redis, p.keys, A, { id: 'breaker', source: 'breaker' }, 'active');
-    const [ended] = await waitForEvent<WindowEndedEvent>('window.ended');
-    expect(ended?.reactivated).toEqual([B]);
-    expect(ended?.still_held).toEqual([{ provider_id: A, held_by: ['breaker'] }]);
-    await waitForStatus(B, 'active');
-    expect(simStatus(A)).toBe('inactive');
-    // The breaker's release is the last one, and the account was on before the first hold.
-    const r = await releaseHold(p.redis, p.keys, A, 'breaker');
-    expect(r).toEqual({ released: true, last: true, before: 'active' });
+    const breaker = openBreaker(p.config);
+    try {
+      expect((await breaker.trip(A, 'bounce spike')).result).toBe('tripped');
+      const [ended] = await waitForEvent<WindowEndedEvent>('window.ended');
+      expect(ended?.reactivated).toEqual([B]);
+      expect(ended?.still_held).toEqual([{ provider_id: A, held_by: ['breaker'] }]);
+      await waitForStatus(B, 'active');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(simStatus(A)).toBe('inactive');
+      // The breaker's reset is the last release, and A was on before the window's hold.
+      const r = await breaker.reset(A);
+      expect(r.result === 'reset' && r.activateKey).toBeTruthy();
+      await waitForStatus(A, 'active');
+    } finally {
+      await breaker.close();
+    }
   });
 
   it('overlapping windows: the account comes back only after the second ends', async () => {
@@ -195,6 +203,21 @@ describe('maintenance windows', () => {
     expect(new Date(scheduler?.next ?? 0).getUTCDay()).toBe(0);
     expect(calls(A).deactivate).toBeGreaterThanOrEqual(2);
     expect(calls(A).activate).toBe(calls(A).deactivate);
+  });
+
+  it('a lost scheduler upserted by two workers at once still starts each occurrence once', async () => {
+    const w = await admin.create({ accounts: [A], cron: '*/2 * * * * *', duration: '1s' });
+    const [one, two] = [await service(), await service()];
+    await admin.queue.removeJobScheduler(`window-${w.id}`); // as if Redis lost it
+    // Both find it missing and upsert it at the same time (BullMQ's known race).
+    await Promise.all([one.windows.reconcile(), two.windows.reconcile()]);
+    expect(await admin.queue.getJobScheduler(`window-${w.id}`)).toBeDefined();
+    const ended = await waitForEvent<WindowEndedEvent>('window.ended', 2, 20_000);
+    await admin.cancel(w.id);
+    const started = (await windowEvents()).filter((e) => e.type === 'window.started');
+    const occurrences = started.map((e) => (e).occurrence);
+    expect(new Set(occurrences).size).toBe(occurrences.length);
+    expect(ended.every((e) => e.reactivated.length === 1)).toBe(true);
   });
 
   it('cancel before the start: nothing happens; cancel during: it ends now', async () => {
@@ -276,6 +299,29 @@ describe('maintenance windows', () => {
     const ended = await admin.end(w.id, ref.occurrence);
     expect(ended.result === 'ended' && ended.event.reactivated).toEqual([A, B]);
     await waitForStatus(A, 'active');
+  });
+
+  it('a start that kept failing until its end switches nothing off and lets go at once', async () => {
+    const startsMs = Date.now() + 200;
+    const w = await admin.create({
+      accounts: [A, B],
+      start: new Date(startsMs).toISOString(),
+      end: inMs(900),
+    });
+    // Its first run recorded A and held it, then the API went away until after the end.
+    const ref = { windowId: w.id, occurrence: occurrenceId(startsMs) };
+    await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 700 });
+    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
+    await holdForOccurrence(p.redis, p.keys, ref, [{ providerId: A, before: 'active' }], hold);
+    await new Promise((res) => setTimeout(res, 1_000));
+    const before = p.sim.stats().requests;
+    expect((await admin.start(w.id, startsMs)).result).toBe('started');
+    expect(p.sim.stats().requests).toBe(before); // nothing read
+    const ended = await admin.end(w.id, ref.occurrence);
+    expect(ended.result === 'ended' && ended.event.reactivated).toEqual([A]);
+    expect((await readHolds(p.redis, p.keys, A)).holds).toEqual([]);
+    expect(calls(B)).toEqual({ activate: 0, deactivate: 0 });
+    expect(calls(A).deactivate).toBe(0);
   });
 
   it('two services and steps run twice: one start, one end, one call each way', async () => {

@@ -214,7 +214,10 @@ export function createWindows(deps: WindowsDeps): Windows {
     }
     if (state !== 'starting') return { result: 'already' };
 
-    const states = await readTargets(w.targets);
+    // A start that failed until its occurrence was over (the API down, say) reads nothing
+    // more and switches nothing off: it closes what an earlier run recorded, and ends at once.
+    const pastEnd = now().getTime() >= endsMs;
+    const states = pastEnd ? new Map<string, BeforeState>() : await readTargets(w.targets);
     const hold: HoldInput = {
       id: windowHoldId(windowId, occurrence),
       source: 'maintenance',
@@ -233,8 +236,15 @@ export function createWindows(deps: WindowsDeps): Windows {
         (before === 'active' ? switched : before === 'inactive' ? alreadyOff : missing).push(id);
       });
     }
+    if (pastEnd) {
+      for (const [id, before] of Object.entries(
+        (await readOccurrence(redis, keys, ref))?.before ?? {},
+      )) {
+        (before === 'active' ? switched : before === 'inactive' ? alreadyOff : missing).push(id);
+      }
+    }
     await enqueue(
-      switched.map((providerId) => ({
+      (pastEnd ? [] : switched).map((providerId) => ({
         action: 'deactivate',
         providerId,
         idempotencyKey: windowKey(windowId, occurrence, providerId),
@@ -261,7 +271,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     const latest = await readWindowRecord(redis, keys, windowId);
     const recordedEnd = Date.parse((await readOccurrence(redis, keys, ref))?.ends_at ?? '');
     const endAt =
-      latest?.state === 'cancelled'
+      latest?.state === 'cancelled' || pastEnd
         ? at.getTime()
         : Number.isFinite(recordedEnd)
           ? recordedEnd
