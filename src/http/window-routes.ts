@@ -37,9 +37,7 @@ const createBody = z.strictObject(
     error: (issue) =>
       issue.code === 'invalid_type'
         ? 'must be a JSON object'
-        : issue.code === 'unrecognized_keys'
-          ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-          : undefined,
+        : `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
   },
 );
 const extendBody = z.object({ end: text(64) }, { error: 'must be a JSON object with "end"' });
