@@ -215,7 +215,7 @@ describe('maintenance windows', () => {
     const ended = await waitForEvent<WindowEndedEvent>('window.ended', 2, 20_000);
     await admin.cancel(w.id);
     const started = (await windowEvents()).filter((e) => e.type === 'window.started');
-    const occurrences = started.map((e) => (e).occurrence);
+    const occurrences = started.map((e) => e.occurrence);
     expect(new Set(occurrences).size).toBe(occurrences.length);
     expect(ended.every((e) => e.reactivated.length === 1)).toBe(true);
   });
