@@ -54,8 +54,12 @@ export function beforeStateOf(item: Pick<ProviderItem, 'status'> | undefined): B
   return 'inactive';
 }
 
-/** Up to this many accounts are read one by one; more are read from the listing. */
-export const READ_ONE_BY_ONE = 25;
+/**
+ * Up to this many accounts are read one by one; more are read from the listing. The listing
+ * costs one call per hundred accounts of the whole team, so below a hundred accounts reading
+ * them one by one is never dearer.
+ */
+export const READ_ONE_BY_ONE = 100;
 
 /**
  * Each account's current item (undefined: not found), read one by one or from the listing,
