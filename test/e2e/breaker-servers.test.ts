@@ -92,7 +92,8 @@ describe('three servers, one spike', () => {
     expect(answers.filter((a) => a.status === 202)).toHaveLength(60);
     const keys = keysFor(config.prefix);
     let record = await readBreaker(redis, keys, 'dprov_spike3');
-    for (let i = 0; i < 200 && record.state !== 'open'; i++) {
+    // Open first, then marked enqueued once its deactivation is in the queue (a second step).
+    for (let i = 0; i < 200 && !(record.state === 'open' && record.last_trip?.enqueued); i++) {
       await new Promise((r) => setTimeout(r, 50));
       record = await readBreaker(redis, keys, 'dprov_spike3');
     }
