@@ -12,6 +12,7 @@ import { registerBulk } from './commands/bulk.js';
 import { registerActions } from './commands/deactivate-activate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
+import { registerHolds } from './commands/holds.js';
 import { registerServe } from './commands/serve.js';
 import { registerSim } from './commands/sim.js';
 import { registerStatus } from './commands/status.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerActions(program);
   registerBulk(program);
   registerStatus(program);
+  registerHolds(program);
   registerBreaker(program);
   registerWindow(program);
   registerEvents(program);

@@ -7,6 +7,7 @@
  *   GET  /healthz            public  { ok: true }
  *   POST /webhooks/sendmux   public, signed (webhooks.ts)
  *   GET  /v1/whoami          admin   { ok: true }
+ *   GET  /v1/holds[/:account] admin  what keeps accounts off (ops/holds.ts)
  *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
  *   /v1/windows/...          admin (window-routes.ts)
  *   ...                      admin: every other path (auth.ts closes what is not public)
@@ -21,6 +22,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { BreakerService } from '../ops/breaker-service.js';
+import { readAccountHolds } from '../ops/holds.js';
 import type { Windows } from '../producers/windows/windows.js';
 import { keysFor } from '../store/keys.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
@@ -84,15 +86,25 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
 
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
   await app.register(webhookRoutes({ config, redis, keys }));
-  await app.register(adminRoutes, { prefix: ADMIN_PREFIX });
+  await app.register(adminRoutes(redis, config.prefix), { prefix: ADMIN_PREFIX });
   if (deps.breaker) await app.register(breakerRoutes(deps.breaker), { prefix: ADMIN_PREFIX });
   if (deps.windows) await app.register(windowRoutes(deps.windows), { prefix: ADMIN_PREFIX });
   return app;
 }
 
 /** The admin API: every route here is behind the admin token (auth.ts). */
-const adminRoutes: FastifyPluginCallback = (app, _opts, done) => {
-  app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
-  // The breaker's routes are in breaker-routes.ts, the windows' in window-routes.ts.
-  done();
-};
+function adminRoutes(redis: Redis, prefix: string): FastifyPluginCallback {
+  return (app, _opts, done) => {
+    app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
+    // What keeps accounts off: GET /v1/holds (every held account), /v1/holds/:account.
+    app.get('/holds', async (_req, reply) =>
+      reply.send({ accounts: await readAccountHolds(redis, prefix, []) }),
+    );
+    app.get<{ Params: { account: string } }>('/holds/:account', async (req, reply) => {
+      const [holds] = await readAccountHolds(redis, prefix, [req.params.account]);
+      return reply.send(holds);
+    });
+    // The breaker's routes are in breaker-routes.ts, the windows' in window-routes.ts.
+    done();
+  };
+}

@@ -149,6 +149,10 @@ describe('window commands and worker processes', () => {
       15_000,
       'window.started',
     );
+    const holds = await runCli(['holds', '--json'], t.env);
+    const held = JSON.parse(holds.stdout) as { providerId: string; holds: { source: string }[] }[];
+    expect(held.map((h) => h.providerId).sort()).toEqual(ACCOUNTS);
+    expect(held.every((h) => h.holds[0]?.source === 'maintenance')).toBe(true);
     w1.child.kill('SIGKILL');
     await w1.exited;
     await waitFor(

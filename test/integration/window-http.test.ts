@@ -64,6 +64,17 @@ describe('/v1/windows', () => {
       15_000,
       'the account off',
     );
+    const held = await app.inject({ method: 'GET', url: `/v1/holds/${A}`, headers: auth });
+    expect(held.json()).toMatchObject({
+      providerId: A,
+      before: 'active',
+      holds: [{ source: 'maintenance', reason: 'r' }],
+    });
+    expect(held.json<{ holds: { id: string }[] }>().holds[0]?.id).toMatch(/^window:http-1:\d{8}T/);
+    const everyHeld = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });
+    expect(everyHeld.json<{ accounts: { providerId: string }[] }>().accounts).toHaveLength(1);
+    const badHold = await app.inject({ method: 'GET', url: '/v1/holds/nope', headers: auth });
+    expect(badHold.statusCode).toBe(400);
     const shown = await app.inject({ method: 'GET', url: '/v1/windows/http-1', headers: auth });
     expect(shown.json<{ occurrences: { state: string }[] }>().occurrences[0]?.state).toBe(
       'started',

@@ -1,0 +1,44 @@
+/** `holds [account...]`: what keeps accounts off (a shell over ops/holds.ts). */
+import type { Command } from 'commander';
+import { cliContext } from '../context.js';
+import { table } from '../format.js';
+import { intOption } from '../options.js';
+
+export function registerHolds(program: Command): void {
+  program
+    .command('holds')
+    .description(
+      'what keeps accounts off: each hold (breaker, window, bulk run, manual) and what the account was before the first',
+    )
+    .argument('[account...]', 'sending account ids (default: every held account)')
+    .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
+    .option('--json', 'print JSON')
+    .action(async (accounts: string[], flags: { json?: boolean; limit: number }) => {
+      const { config } = cliContext();
+      const { accountHolds } = await import('../../ops/holds.js');
+      const all = await accountHolds(config, accounts, flags.limit);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        return;
+      }
+      const rows = all.flatMap((a) =>
+        a.holds.length === 0
+          ? [{ account: a.providerId, hold: '-', source: '-', since: '-', before: '-', reason: '' }]
+          : a.holds.map((h) => ({
+              account: a.providerId,
+              hold: h.id,
+              source: h.source,
+              since: h.at,
+              before: a.before,
+              reason: h.reason,
+            })),
+      );
+      if (rows.length === 0) {
+        process.stdout.write('no account is held off\n');
+        return;
+      }
+      process.stdout.write(
+        `${table(rows, ['account', 'hold', 'source', 'since', 'before', 'reason'])}\n`,
+      );
+    });
+}
