@@ -1,10 +1,37 @@
 /**
  * Manual actions (the `deactivate` / `activate` commands and, later, the admin API): turn a
- * list of accounts into intents with source `manual`. Makes intents only; the queue does the rest.
+ * list of accounts into intents with source `manual`, and keep the account's `manual` hold
+ * (store/holds.ts) in step with them.
+ *
+ * - **deactivate** takes hold `manual` on each account (ref = the intent's idempotency key),
+ *   with what the account is now as its `before` (read from the API; `unknown` without one),
+ *   then enqueues. The hold comes first: a crash between the two leaves a hold whose intent a
+ *   re-run enqueues (a hold is taken once per id; a second one is a no-op).
+ * - **activate** releases hold `manual` on each account, then enqueues the activation only
+ *   for accounts that no other source still holds off (breaker, window, bulk run). Those are
+ *   reported as held, with the ids of the holds that keep them off, and nothing is enqueued
+ *   for them: they come back on when their last hold goes (if they were on before the first).
+ *   An account whose only hold was `manual` is activated whatever it was before: the operator
+ *   asked.
  */
 import { randomUUID } from 'node:crypto';
-import { IntentValidationError } from '../errors.js';
-import type { Action, IntentInput } from '../model.js';
+import type { Redis } from 'ioredis';
+import { IdempotencyKeyConflictError, IntentValidationError } from '../errors.js';
+import { fingerprint, parseIntents, type Action, type Intent, type IntentInput } from '../model.js';
+import type { EnqueueResult, Producer } from '../queue/producer.js';
+import { findConflict } from '../store/claim-keys.js';
+import {
+  readHolds,
+  releaseHolds,
+  takeHold,
+  type BeforeState,
+  type HoldInput,
+} from '../store/holds.js';
+import type { Keys } from '../store/keys.js';
+import { beforeStateOf, readAccounts, type AccountReader } from './account-states.js';
+
+/** The hold id of manual deactivations (one per account, whichever key asked). */
+export const MANUAL_HOLD = 'manual';
 
 export interface ManualRequest {
   action: Action;
@@ -40,4 +67,157 @@ export function manualIntents(request: ManualRequest): ManualIntents {
     reason: request.reason ?? '',
   }));
   return { intents, repeated: [...repeated] };
+}
+
+export interface ManualDeps {
+  producer: Producer;
+  redis: Redis;
+  keys: Keys;
+  /**
+   * The API, through the rate budget: what a deactivated account is now (its hold's
+   * `before`). Without it every `before` is `unknown`: such an account is never switched back
+   * on by another source releasing the last hold; only an explicit `activate` brings it back.
+   */
+  reader?: AccountReader;
+}
+
+/** What became of one account of a manual request. */
+export type ManualOutcome =
+  | { providerId: string; action: Action; held: false; result: EnqueueResult }
+  /** An activation not enqueued: other sources still hold the account off. */
+  | { providerId: string; action: Action; held: true; heldBy: string[] };
+
+export interface ManualRun {
+  /** One per distinct account, in the order given. */
+  outcomes: ManualOutcome[];
+  repeated: string[];
+  /** Things the caller should show (a `before` that could not be read, ...). */
+  warnings: string[];
+}
+
+/**
+ * Take or release the `manual` holds and enqueue. Validates every intent and checks a given
+ * key for a conflict before touching any hold: a refused request changes nothing.
+ */
+export async function runManual(
+  deps: ManualDeps,
+  request: ManualRequest,
+  signal?: AbortSignal,
+): Promise<ManualRun> {
+  const { intents: inputs, repeated } = manualIntents(request);
+  const intents = parseIntents(inputs);
+  await refuseConflicts(deps, intents);
+  if (request.action === 'deactivate') {
+    const { before, warnings } = await readBefore(
+      deps.reader,
+      intents.map((i) => i.providerId),
+      signal,
+    );
+    // One hold each (its ref is the account's own key); sent side by side.
+    await Promise.all(
+      intents.map((i) =>
+        takeHold(
+          deps.redis,
+          deps.keys,
+          i.providerId,
+          holdOf(i),
+          before.get(i.providerId) ?? 'unknown',
+        ),
+      ),
+    );
+    const results = await deps.producer.enqueueMany(intents);
+    return {
+      outcomes: results.map((result) => ({
+        providerId: result.providerId,
+        action: result.action,
+        held: false,
+        result,
+      })),
+      repeated,
+      warnings,
+    };
+  }
+
+  const ids = intents.map((i) => i.providerId);
+  const released = await releaseHolds(deps.redis, deps.keys, ids, MANUAL_HOLD);
+  const heldBy = new Map<string, string[]>();
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const r = released[i];
+      if (r?.released) {
+        if (!r.last) heldBy.set(id, r.heldBy);
+        return;
+      }
+      // No manual hold: any other hold still keeps it off.
+      const { holds } = await readHolds(deps.redis, deps.keys, id);
+      if (holds.length > 0) heldBy.set(id, holds.map((h) => h.id).sort());
+    }),
+  );
+  const free = intents.filter((i) => !heldBy.has(i.providerId));
+  const results = new Map(
+    (await deps.producer.enqueueMany(free)).map((r) => [r.providerId, r] as const),
+  );
+  const outcomes = ids.map((providerId): ManualOutcome => {
+    const result = results.get(providerId);
+    if (result) return { providerId, action: 'activate', held: false, result };
+    return { providerId, action: 'activate', held: true, heldBy: heldBy.get(providerId) ?? [] };
+  });
+  return { outcomes, repeated, warnings: [] };
+}
+
+function holdOf(intent: Intent): HoldInput {
+  return { id: MANUAL_HOLD, source: 'manual', ref: intent.idempotencyKey, reason: intent.reason };
+}
+
+/** A given key bound to another intent refuses the request before any hold is touched. */
+async function refuseConflicts(deps: ManualDeps, intents: readonly Intent[]): Promise<void> {
+  const conflict = await findConflict(
+    deps.redis,
+    deps.keys,
+    intents.map((i) => ({
+      key: i.idempotencyKey,
+      fingerprint: fingerprint(i),
+      action: i.action,
+      providerId: i.providerId,
+      source: i.source,
+    })),
+  );
+  if (conflict) {
+    throw new IdempotencyKeyConflictError(conflict.key, conflict.existing, conflict.requested);
+  }
+}
+
+/**
+ * What each account is now, as a hold's `before`. A read that fails (the API down, a refused
+ * key) leaves `unknown` for all and a warning: the deactivation itself must not wait for it.
+ */
+async function readBefore(
+  reader: AccountReader | undefined,
+  ids: readonly string[],
+  signal?: AbortSignal,
+): Promise<{ before: Map<string, BeforeState>; warnings: string[] }> {
+  const before = new Map<string, BeforeState>(ids.map((id) => [id, 'unknown']));
+  if (!reader) {
+    return {
+      before,
+      warnings: [
+        'no API key (SENDMUX_API_KEY): what the accounts were before is unknown, so no other source switches them back on; `activate` does',
+      ],
+    };
+  }
+  try {
+    for (const [id, item] of await readAccounts(reader, ids, signal)) {
+      before.set(id, beforeStateOf(item));
+    }
+    return { before, warnings: [] };
+  } catch (err) {
+    signal?.throwIfAborted();
+    const why = err instanceof Error ? err.message : String(err);
+    return {
+      before: new Map(ids.map((id) => [id, 'unknown'])),
+      warnings: [
+        `could not read the accounts' state before (${why}): recorded as unknown, so no other source switches them back on; \`activate\` does`,
+      ],
+    };
+  }
 }

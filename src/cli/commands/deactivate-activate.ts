@@ -20,14 +20,21 @@ export function registerActions(program: Command): void {
   for (const action of ACTIONS) {
     program
       .command(action)
-      .description(`${action} sending accounts through the queue`)
+      .description(
+        action === 'deactivate'
+          ? 'deactivate sending accounts through the queue; each gets the hold "manual" (see `holds`)'
+          : `activate sending accounts through the queue, releasing their hold "manual"; an account another source still holds off (breaker, window, bulk run) is not activated: it is listed with those holds, and the exit code is ${EXIT_ACTION_FAILED}`,
+      )
       .argument('<providerId...>', 'sending account ids (dprov_...)')
       .option(
         '--key <key>',
         'idempotency key (only with one id; default: a fresh UUID-based key per id)',
       )
       .option('--reason <text>', 'why, recorded with the status and events')
-      .option('--wait', 'block until each action finished; exit 1 if any failed or was superseded')
+      .option(
+        '--wait',
+        `block until each action finished; exit ${EXIT_ACTION_FAILED} if any failed or was superseded`,
+      )
       .option(
         '--wait-timeout <seconds>',
         `with --wait: give up waiting after this many seconds (exit ${EXIT_WAIT_TIMEOUT})`,
@@ -65,16 +72,26 @@ async function runActionCommand(
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
     signal,
     onProgress: flags.wait ? progressPrinter() : undefined,
-    onEnqueued: (enqueued, again, workers) => {
+    onEnqueued: (enqueued, again, workers, warnings) => {
+      for (const w of warnings) process.stderr.write(`note: ${w}\n`);
       if (again.length > 0) {
         process.stderr.write(`note: asked once for each repeated id: ${again.join(', ')}\n`);
+      }
+      for (const r of enqueued) {
+        if (r.enqueue === 'held') {
+          process.stderr.write(
+            `${r.provider_id}: not activated, still held off by ${r.held_by.join(', ')}\n`,
+          );
+        }
       }
       if (flags.wait) {
         // Printed before waiting, so an interrupted wait never loses the keys.
         for (const r of enqueued) {
+          if (r.enqueue === 'held') continue;
           process.stderr.write(`${r.enqueue}: ${r.provider_id} key=${r.idempotency_key}\n`);
         }
-        process.stderr.write(`waiting for ${enqueued.length} action(s)...\n`);
+        const waiting = enqueued.filter((r) => r.enqueue !== 'held').length;
+        if (waiting > 0) process.stderr.write(`waiting for ${waiting} action(s)...\n`);
         if (workers === 0) {
           process.stderr.write(
             'warning: no worker is connected to the queue: nothing will run until one starts (sendmux-deactivator worker)\n',
@@ -90,6 +107,13 @@ async function runActionCommand(
       ? ['provider_id', 'state', 'http_status', 'error_code', 'idempotency_key']
       : ['provider_id', 'enqueue', 'idempotency_key', 'job_id'];
     process.stdout.write(`${table(reports, columns)}\n`);
+  }
+  const held = reports.filter((r) => r.enqueue === 'held');
+  if (held.length > 0) {
+    process.stderr.write(
+      `${held.length} account(s) not activated: their own "manual" hold (if any) is released; they come back on when the holds above are released (breaker reset, the window's end, batch undo), if they were active before the first hold\n`,
+    );
+    process.exitCode = EXIT_ACTION_FAILED;
   }
   if (!flags.wait) return;
   if (!done) {
