@@ -62,7 +62,9 @@ if outcome ~= 'superseded' and outcome ~= 'cancelled' then
 end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', '${EVENT_FIELD}', event)
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
-if ARGV[12] == '1' and redis.call('HEXISTS', KEYS[9], provider) == 1 then
+-- Only the batch's own intent for the account closes it: the field is '' until then. Another
+-- intent with the same ref (the activations of batch undo) leaves the record as it is.
+if ARGV[12] == '1' and redis.call('HGET', KEYS[9], provider) == '' then
 ${closeAccountLua('KEYS[9]', 'KEYS[8]', 'provider', 'event', 'outcome', 'now')}
 end
 return {'recorded'}

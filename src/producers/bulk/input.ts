@@ -98,12 +98,13 @@ export async function openInput(source: BulkSource, accounts?: AccountLister): P
 /**
  * The first reading: every line checked, nothing done. Throws an InvalidInputError naming the
  * first invalid lines (unless `skipInvalid`), a UsageError when there is no id at all.
+ * `valid` counts the valid lines, repeats included (undefined for a listing: not read here).
  */
 export async function checkInput(
   input: Input,
   skipInvalid: boolean,
-): Promise<{ invalid: number; problems: string[] }> {
-  if (input.fromApi) return { invalid: 0, problems: [] };
+): Promise<{ invalid: number; problems: string[]; valid: number | undefined }> {
+  if (input.fromApi) return { invalid: 0, problems: [], valid: undefined };
   let valid = 0;
   let invalid = 0;
   const problems: string[] = [];
@@ -119,7 +120,7 @@ export async function checkInput(
   }
   if (invalid > 0 && !skipInvalid) throw new InvalidInputError(input.name, invalid, problems);
   if (valid === 0) throw new UsageError(`${input.name}: no account ids`);
-  return { invalid, problems };
+  return { invalid, problems, valid };
 }
 
 /** A file's lines; an unreadable file fails the run with a usage error that names it. */

@@ -9,11 +9,18 @@
  *
  * Running the same batch again resumes it: an account already in the batch keeps its key, so
  * its intent is never enqueued twice, and one that has its outcome is left alone for good.
+ *
+ * Holds (store/holds.ts): a deactivate run takes hold `bulk:<batch>` on each account it adds,
+ * before the account's intent is enqueued (one step per chunk), with what the account is now
+ * as the hold's `before`: read once per pass, from the team's listing (or one by one for up
+ * to a hundred ids, or from a `--filter` listing's own items). Without the API every `before`
+ * is `unknown`, and `batch undo` then cannot switch those accounts back on (it says so). An
+ * activate run leaves out the accounts some source holds off, counted as skipped.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UsageError } from '../../errors.js';
-import type { Action, IntentInput } from '../../model.js';
+import { parseIntents, type Action, type IntentInput } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import type { ProviderItem } from '../../sendmux/schemas.js';
 import {
@@ -23,7 +30,15 @@ import {
   endBatchPass,
   openBatch,
 } from '../../store/batch-record.js';
+import { heldAmong } from '../../store/held-among.js';
+import { readHolds, takeHolds, type BeforeState, type HoldTarget } from '../../store/holds.js';
 import type { Keys } from '../../store/keys.js';
+import {
+  beforeStateOf,
+  readAccounts,
+  READ_ONE_BY_ONE,
+  type AccountReader,
+} from '../account-states.js';
 import {
   isShared,
   sharedAccountIds,
@@ -31,7 +46,7 @@ import {
   type AccountLister,
   type DryRunVerdict,
 } from './accounts.js';
-import { checkInput, openInput, PROBLEMS_SHOWN, type BulkSource } from './input.js';
+import { checkInput, openInput, PROBLEMS_SHOWN, type BulkSource, type Input } from './input.js';
 
 export type { BulkSource };
 
@@ -67,8 +82,10 @@ export interface BulkPassCounts {
   alreadyDone: number;
   /** Repeated ids in the input (asked for once). */
   duplicates: number;
-  /** Left out on purpose (the shared account). */
+  /** Left out on purpose (the shared account; in an activate run, accounts held off). */
   skipped: number;
+  /** Of `skipped`: accounts an activate run left out because some source holds them off. */
+  held: number;
 }
 
 export interface BulkPassResult extends BulkPassCounts {
@@ -90,8 +107,13 @@ export interface BulkDeps {
   producer: Producer;
   redis: Redis;
   keys: Keys;
-  /** The API, read through the rate budget: for `filter`, the shared-account guard, dry runs. */
+  /**
+   * The API, read through the rate budget: for `filter`, the shared-account guard, dry runs,
+   * and a deactivate run's `before` states (the team's listing, once per pass).
+   */
   accounts?: AccountLister;
+  /** Accounts one by one: a deactivate run of up to a hundred ids reads them so. */
+  reader?: AccountReader;
 }
 
 /**
@@ -141,6 +163,11 @@ export function bulkKey(batchId: string, providerId: string): string {
   return `bulk:${batchId}:${providerId}`;
 }
 
+/** The hold a deactivate run takes on each of its accounts. */
+export function bulkHoldId(batchId: string): string {
+  return `bulk:${batchId}`;
+}
+
 /** Run one pass of a bulk run: check the input, then enqueue what it names. */
 export async function runBulkPass(
   deps: BulkDeps,
@@ -154,8 +181,23 @@ export async function runBulkPass(
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
   const input = await openInput(options.source, deps.accounts);
   try {
-    const { invalid, problems } = await checkInput(input, options.skipInvalid ?? false);
-    const shared = await sharedGuard(deps, options);
+    const { invalid, problems, valid } = await checkInput(input, options.skipInvalid ?? false);
+    const reason = options.reason ?? `bulk run ${batchId}`;
+    // Checked before anything is written (each intent is checked again when enqueued).
+    parseIntents([
+      {
+        action,
+        providerId: 'dprov_check',
+        idempotencyKey: bulkKey(batchId, 'dprov_check'),
+        source: 'bulk',
+        sourceRef: batchId,
+        reason,
+      },
+    ]);
+    const { shared, before } =
+      action === 'deactivate' && !input.fromApi && (deps.accounts || deps.reader)
+        ? await readTeamView(deps, options, input, valid)
+        : { shared: await sharedGuard(deps, options), before: undefined };
 
     // Pass 2: into the batch, then onto the queue, a chunk at a time.
     const opened = await openBatch(deps.redis, deps.keys, {
@@ -176,22 +218,28 @@ export async function runBulkPass(
       alreadyDone: 0,
       duplicates: 0,
       skipped: 0,
+      held: 0,
     };
     const skippedIds: string[] = [];
-    const reason = options.reason ?? `bulk run ${batchId}`;
-    let chunk: string[] = [];
+    const hold = { id: bulkHoldId(batchId), source: 'bulk' as const, ref: batchId, reason };
+    let chunk: HoldTarget[] = [];
     // Chunks overlap (the next is read and sent while Redis works on the previous ones): a
     // chunk's ids are all distinct from the others' (repeats are caught per pass in Redis), so
     // the order between chunks does not matter; within one, it is kept.
     const inFlight = boundedConcurrency(CHUNKS_IN_FLIGHT);
-    const flush = async (ids: string[]) => {
+    const flush = async (targets: HoldTarget[]) => {
+      if (action === 'activate') targets = await leaveOutHeld(targets);
+      const ids = targets.map((t) => t.providerId);
       const added = await addToBatch(deps.redis, deps.keys, batchId, opened.pass, ids);
       const intents: IntentInput[] = [];
-      ids.forEach((providerId, i) => {
+      const holding: HoldTarget[] = [];
+      targets.forEach((target, i) => {
+        const { providerId } = target;
         const a = added[i];
         if (a === 'repeat') counts.duplicates++;
         else if (a === 'done') counts.alreadyDone++;
         else {
+          holding.push(target);
           intents.push({
             action,
             providerId,
@@ -203,6 +251,8 @@ export async function runBulkPass(
         }
       });
       if (intents.length > 0) {
+        // The holds first: a crash between leaves holds whose intents a resume enqueues.
+        if (action === 'deactivate') await takeHolds(deps.redis, deps.keys, holding, hold);
         const results = await deps.producer.enqueueMany(intents, { chunkSize });
         for (const r of results) {
           if (r.status === 'enqueued') counts.enqueued++;
@@ -210,6 +260,33 @@ export async function runBulkPass(
         }
       }
       options.onChunk?.({ ...counts });
+    };
+    /** An activate run leaves out the accounts some source still holds off. */
+    const leaveOutHeld = async (targets: HoldTarget[]): Promise<HoldTarget[]> => {
+      const held = await heldAmong(
+        deps.redis,
+        deps.keys,
+        targets.map((t) => t.providerId),
+      );
+      const kept: HoldTarget[] = [];
+      const named: string[] = [];
+      targets.forEach((t, i) => {
+        if (!held[i]) {
+          kept.push(t);
+          return;
+        }
+        counts.skipped++;
+        counts.held++;
+        if (skippedIds.length + named.length < PROBLEMS_SHOWN) named.push(t.providerId);
+      });
+      for (const id of named) {
+        const { holds } = await readHolds(deps.redis, deps.keys, id);
+        const by = holds.map((h) => h.id).sort();
+        if (by.length > 0 && skippedIds.length < PROBLEMS_SHOWN) {
+          skippedIds.push(`${id}: held by ${by.join(', ')}`);
+        }
+      }
+      return kept;
     };
     for await (const batch of input.lines()) {
       for (const l of batch) {
@@ -220,7 +297,10 @@ export async function runBulkPass(
           if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
           continue;
         }
-        chunk.push(l.id);
+        chunk.push({
+          providerId: l.id,
+          before: l.item ? beforeStateOf(l.item) : (before?.get(l.id) ?? 'unknown'),
+        });
         if (chunk.length >= chunkSize) {
           await inFlight.add(flush(chunk));
           chunk = [];
@@ -247,6 +327,39 @@ export async function runBulkPass(
   } finally {
     await input.close();
   }
+}
+
+/**
+ * A deactivate run with the API, before its pass: what each account is now (its hold's
+ * `before`) and, unless they are included, the shared accounts to leave out, from one read:
+ * the ids one by one when there are at most {@link READ_ONE_BY_ONE} of them (and a reader),
+ * else the team's listing (one call per hundred accounts of the team). Accounts the API does
+ * not know are left out of the map (`unknown`).
+ */
+async function readTeamView(
+  deps: BulkDeps,
+  options: Pick<BulkRunOptions, 'includeShared'>,
+  input: Input,
+  valid: number | undefined,
+): Promise<{ shared: Set<string> | undefined; before: Map<string, BeforeState> }> {
+  const before = new Map<string, BeforeState>();
+  const shared = new Set<string>();
+  const note = (item: ProviderItem) => {
+    before.set(item.id, beforeStateOf(item));
+    if (isShared(item)) shared.add(item.id);
+  };
+  if (deps.reader && valid !== undefined && valid <= READ_ONE_BY_ONE) {
+    const ids = new Set<string>();
+    for await (const batch of input.lines()) for (const l of batch) if (l.id) ids.add(l.id);
+    for (const item of (await readAccounts(deps.reader, [...ids])).values()) {
+      if (item) note(item);
+    }
+  } else if (deps.accounts) {
+    for await (const item of deps.accounts.list({})) note(item);
+  } else if (deps.reader) {
+    for await (const item of deps.reader.list()) note(item);
+  }
+  return { shared: options.includeShared ? undefined : shared, before };
 }
 
 /** The shared accounts' ids to leave out; undefined when they are included. */
