@@ -9,6 +9,7 @@ import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { bulkKey } from '../../src/producers/bulk/run.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { readHolds, takeHold } from '../../src/store/holds.js';
 import { keysFor } from '../../src/store/keys.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { runCli, spawnCli } from '../support/cli-process.js';
@@ -248,4 +249,68 @@ describe('bulk CLI', () => {
       expect(stats.executions.byAccount[id]?.deactivate, id).toBe(1);
     }
   }, 90_000);
+
+  it('batch undo --wait --json: reactivates what the run switched off, names what stays off; twice is a no-op', async () => {
+    const keys = keysFor(config.prefix);
+    const [on, off, held] = [simAccountId(40), simAccountId(41), simAccountId(42)];
+    // `off` is off before the run (someone else switched it off).
+    const res = await fetch(`${sim.url}/providers/${off}/deactivate`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer smx_root_sim_key' },
+    });
+    expect(res.status).toBe(200);
+    const run = await runCli(
+      ['bulk', '--ids', `${on},${off},${held}`, '--batch-id', 'cli-undo', '--wait', '--json'],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    // The breaker trips on `held` while the run holds it.
+    await takeHold(redis, keys, held, { id: 'breaker', source: 'breaker', ref: 't' }, 'active');
+
+    const r = await runCli(['batch', 'undo', 'cli-undo', '--wait', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      accounts: { provider_id: string; result: string; held_by: string[] }[];
+    };
+    expect(out).toMatchObject({
+      batch_id: 'cli-undo',
+      reactivated: 1,
+      still_held: 1,
+      was_inactive: 1,
+      not_switched_off: 0,
+      already_undone: 0,
+      accounts_truncated: false,
+      done: true,
+      activations: { total: 1, succeeded: 1, failed: 0 },
+    });
+    const results = Object.fromEntries(out.accounts.map((a) => [a.provider_id, a]));
+    expect(results[on]).toMatchObject({ result: 'reactivated', held_by: [] });
+    expect(results[off]).toMatchObject({ result: 'was_inactive' });
+    expect(results[held]).toMatchObject({ result: 'still_held', held_by: ['breaker'] });
+    expect(sim.account(on)?.status).toBe('active');
+    expect(sim.stats().executions.byAccount[on]).toEqual({ deactivate: 1, activate: 1 });
+    expect(sim.account(off)?.status).toBe('inactive');
+    expect(sim.account(held)?.status).toBe('inactive');
+    expect((await readHolds(redis, keys, held)).holds.map((h) => h.id)).toEqual(['breaker']);
+
+    const again = await runCli(['batch', 'undo', 'cli-undo'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(
+      'batch cli-undo undone: 0 reactivated (activations enqueued), 0 still held off by other holds, 0 not active before the run (left off), 0 not switched off by the run, 3 already undone',
+    );
+    expect(sim.stats().executions.byAccount[on]?.activate).toBe(1);
+
+    // Refusals: an activate batch exits 2 naming the rule; an unknown batch exits 1.
+    const activateRun = await runCli(
+      ['bulk', '--action', 'activate', '--ids', on, '--batch-id', 'cli-on', '--wait'],
+      env,
+    );
+    expect(activateRun.code, activateRun.stderr).toBe(0);
+    const refused = await runCli(['batch', 'undo', 'cli-on'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('only a deactivate run can be undone');
+    const unknown = await runCli(['batch', 'undo', 'no-such-batch'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no batch no-such-batch');
+  });
 });

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { readHolds, takeHold } from '../../src/store/holds.js';
+import { keysFor } from '../../src/store/keys.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { runCli, spawnCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
@@ -285,5 +287,38 @@ describe('sendmux-deactivator CLI', () => {
     } finally {
       if (follow.child.exitCode === null) follow.child.kill('SIGKILL');
     }
+  });
+
+  it('activate of an account another source holds off: not activated, the holds named, exit 1', async () => {
+    const id = simAccountId(7);
+    const keys = keysFor(config.prefix);
+    const off = await runCli(['deactivate', id, '--wait'], env);
+    expect(off.code, off.stderr).toBe(0);
+    // No SENDMUX_API_KEY here: the manual hold's before is unknown, and the command says so.
+    expect(off.stderr).toContain('no API key (SENDMUX_API_KEY)');
+    await takeHold(redis, keys, id, { id: 'breaker', source: 'breaker', ref: 't' }, 'active');
+    await takeHold(redis, keys, id, { id: 'window:w1:o1', source: 'maintenance' }, 'active');
+
+    const r = await runCli(['activate', id, '--json'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${id}: not activated, still held off by breaker, window:w1:o1`);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({
+        provider_id: id,
+        enqueue: 'held',
+        state: 'held',
+        held_by: ['breaker', 'window:w1:o1'],
+        idempotency_key: '',
+        job_id: '',
+      }),
+    ]);
+    expect(sim.account(id)?.status).toBe('inactive');
+    // Its own hold is released; the others stay.
+    expect((await readHolds(redis, keys, id)).holds.map((h) => h.id)).toEqual([
+      'breaker',
+      'window:w1:o1',
+    ]);
+    const help = await runCli(['activate', '--help'], env);
+    expect(help.stdout).toMatch(/still holds off.*exit code is 1/s);
   });
 });

@@ -1,11 +1,15 @@
-/** `bulk` (start or resume a bulk run) and `batch status|list|report`: shells over ops/bulk.ts. */
+/**
+ * `bulk` (start or resume a bulk run) and `batch status|cancel|undo|list|report`: shells over
+ * ops/bulk.ts.
+ */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
-import type { BulkPassResult, DryRunReport } from '../../ops/bulk.js';
+import type { BulkPassResult, DryRunReport, UndoAccount, UndoResult } from '../../ops/bulk.js';
 import { parseFilter } from '../../producers/bulk/accounts.js';
 import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
+import type { WaitProgress } from '../../queue/wait.js';
 import type { BatchRecord } from '../../store/batch-record.js';
 import { cliContext, stopSignal } from '../context.js';
 import {
@@ -85,7 +89,7 @@ export function registerBulk(program: Command): void {
       await runBulkCommand(flags);
     });
 
-  const batch = program.command('batch').description('inspect bulk runs');
+  const batch = program.command('batch').description('inspect, cancel or undo bulk runs');
   batch
     .command('status')
     .description("a batch's counters and times")
@@ -123,6 +127,29 @@ export function registerBulk(program: Command): void {
           ? `${JSON.stringify(r)}\n`
           : `batch ${batchId}: ${r.cancelled} cancelled, ${r.running} running (they finish), ${r.already_done} already done\n`,
       );
+    });
+  batch
+    .command('undo')
+    .description(
+      `undo a deactivate batch: release its holds, and activate again each account it switched off that no other hold keeps off and that was active before the run; exit ${EXIT_INVALID} for an activate batch or one not finished (see --force)`,
+    )
+    .argument('<batchId>')
+    .option(
+      '--force',
+      'undo a batch that is not finished: cancel what is still queued first (like batch cancel); running ones keep their hold (undo again once they end)',
+    )
+    .option('--wait', `wait for the activations; exit ${EXIT_ACTION_FAILED} if any failed`)
+    .option(
+      '--wait-timeout <seconds>',
+      `with --wait: stop waiting after this many seconds (exit ${EXIT_WAIT_TIMEOUT})`,
+      intOption('--wait-timeout', 1),
+    )
+    .option(
+      '--json',
+      `print a JSON summary: the counts, and the first ${UNDO_SHOWN} accounts with their result`,
+    )
+    .action(async (batchId: string, flags: UndoFlags) => {
+      await runUndoCommand(batchId, flags);
     });
   batch
     .command('list')
@@ -167,6 +194,121 @@ export function registerBulk(program: Command): void {
         );
       }
     });
+}
+
+interface UndoFlags {
+  force?: boolean;
+  wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+}
+
+/** Kept in step with UNDO_ACCOUNTS_SHOWN (ops/bulk.ts), which the help cannot import eagerly. */
+const UNDO_SHOWN = 1000;
+/** Accounts named per kind in the text output. */
+const UNDO_NAMED = 20;
+
+async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> {
+  if (flags.waitTimeout !== undefined && !flags.wait) {
+    throw new UsageError('--wait-timeout: needs --wait');
+  }
+  const { config } = cliContext();
+  const { getBatch, undoBatch } = await ops();
+  if (!(await getBatch(config, batchId))) {
+    process.stderr.write(`no batch ${batchId}\n`);
+    process.exitCode = EXIT_ACTION_FAILED;
+    return;
+  }
+  const signal = flags.wait ? stopSignal() : undefined;
+  const result = await undoBatch(config, batchId, {
+    force: flags.force,
+    wait: flags.wait,
+    waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
+    signal,
+    onUndone: (r, workers) => {
+      // Printed before waiting: an interrupted wait loses nothing.
+      if (!flags.json) process.stdout.write(`${describeUndo(r)}\n`);
+      if (flags.wait && r.reactivated > 0) {
+        process.stderr.write(`waiting for ${r.reactivated} activation(s)...\n`);
+        if (workers === 0) {
+          process.stderr.write(
+            'warning: no worker is connected to the queue: nothing will run until one starts (sendmux-deactivator worker)\n',
+          );
+        }
+      }
+    },
+    onProgress: flags.wait && !flags.json ? undoProgress() : undefined,
+  });
+  if (flags.json) {
+    const { activations, done, ...rest } = result;
+    process.stdout.write(
+      `${JSON.stringify(flags.wait ? { ...rest, activations, done } : rest, null, 2)}\n`,
+    );
+  }
+  if (!flags.wait || !result.activations) return;
+  const a = result.activations;
+  if (!flags.json) {
+    process.stdout.write(
+      `activations: ${a.succeeded} succeeded, ${a.failed} failed, ${a.superseded} superseded, ${a.cancelled} cancelled (of ${a.total})\n`,
+    );
+  }
+  if (!result.done) {
+    const interrupted = signal?.aborted === true;
+    process.stderr.write(
+      `${interrupted ? 'interrupted' : `timed out after ${flags.waitTimeout ?? 0} s`}: the activations stay queued; follow them with \`events\` or \`status\`\n`,
+    );
+    process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
+    return;
+  }
+  if (a.succeeded < a.total) process.exitCode = EXIT_ACTION_FAILED;
+}
+
+function describeUndo(r: UndoResult): string {
+  const lines = [
+    `batch ${r.batch_id} undone: ${r.reactivated} reactivated (activations enqueued), ${r.still_held} still held off by other holds, ${r.was_inactive} not active before the run (left off), ${r.not_switched_off} not switched off by the run, ${r.already_undone} already undone`,
+  ];
+  if (r.cancelled_first > 0) {
+    lines.push(`  --force: ${r.cancelled_first} queued deactivation(s) cancelled first`);
+  }
+  const named = (
+    result: UndoAccount['result'],
+    line: (a: UndoAccount) => string,
+    only?: (a: UndoAccount) => boolean,
+  ) => {
+    const all = r.accounts.filter((a) => a.result === result && (only?.(a) ?? true));
+    for (const a of all.slice(0, UNDO_NAMED)) lines.push(`  ${line(a)}`);
+    if (all.length > UNDO_NAMED) lines.push(`  ... and ${all.length - UNDO_NAMED} more`);
+  };
+  named('still_held', (a) => `${a.provider_id}: still held off by ${a.held_by.join(', ')}`);
+  named(
+    'was_inactive',
+    (a) =>
+      `${a.provider_id}: left off, it was ${a.before === 'unknown' ? 'of unknown state (no API when the run read it)' : 'inactive'} before the run`,
+  );
+  named('not_switched_off', (a) =>
+    a.outcome === 'queued'
+      ? `${a.provider_id}: still running, its hold is kept: run \`batch undo ${r.batch_id}\` again once it ended`
+      : `${a.provider_id}: not switched off by the run (${a.outcome})`,
+  );
+  if (r.accounts_truncated) {
+    lines.push(`  (accounts named from the first ${r.accounts.length}; the counts cover all)`);
+  }
+  return lines.join('\n');
+}
+
+/** Progress on stderr while waiting for the activations: at most a line every 2 s. */
+function undoProgress(): (p: WaitProgress) => void {
+  let last = '';
+  let lastAt = 0;
+  return (p) => {
+    const done = p.succeeded + p.failed + p.superseded + p.cancelled;
+    const line = `progress: ${done}/${p.total} activations done (${p.succeeded} succeeded, ${p.failed} failed)`;
+    const now = Date.now();
+    if (line === last || (now - lastAt < 2_000 && done < p.total)) return;
+    last = line;
+    lastAt = now;
+    process.stderr.write(`${line}\n`);
+  };
 }
 
 function csvField(value: string | number | null): string {
@@ -297,6 +439,7 @@ function summaryOf(pass: BulkPassResult, batch: BatchRecord) {
     succeeded: batch.succeeded,
     failed: batch.failed,
     skipped: batch.skipped,
+    held: pass.held,
     invalid: pass.invalid,
     duplicates: pass.duplicates,
     superseded: batch.superseded,
@@ -322,7 +465,11 @@ function describePass(p: BulkPassResult): string {
       (p.skipped > 0 ? `, ${p.skipped} left out` : ''),
   ];
   for (const problem of p.problems) lines.push(`  ${problem}`);
-  for (const skipped of p.skippedIds) lines.push(`  left out: ${skipped} (--include-shared)`);
+  for (const skipped of p.skippedIds) {
+    lines.push(
+      `  left out: ${skipped}${skipped.endsWith('the shared account') ? ' (--include-shared)' : ''}`,
+    );
+  }
   if (p.invalid > p.problems.length) lines.push(`  ... and ${p.invalid - p.problems.length} more`);
   lines.push(`resume or re-check it with: --batch-id ${p.batchId}`);
   return lines.join('\n');
