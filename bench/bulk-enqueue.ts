@@ -18,8 +18,10 @@
  * id queued once) and dropped. Rounds alternate which side goes first; medians are printed (the
  * ratio is the median of each round's ratio: the sides of a round run back to back).
  * Goal (issue 7): ratio (pipeline ids/s ÷ baseline ids/s) >= 0.80, pipeline peak RSS <= 200
- * MB. The pipeline side runs with `--include-shared`: the shared-account check is one API
- * listing, not what this measures. Needs Redis at REDIS_URL (default redis://127.0.0.1:6379).
+ * MB. The pipeline side runs with `--include-shared` and without SENDMUX_API_KEY: the
+ * shared-account check and the holds' `before` states are API reads, not what this measures
+ * (the holds themselves are taken, one step per chunk, as in any deactivate run). Needs
+ * Redis at REDIS_URL (default redis://127.0.0.1:6379).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -141,7 +143,15 @@ function buildDist(): void {
 
 async function runSide(side: Side, runtime: Runtime, file: string, redis: Redis): Promise<Sample> {
   const prefix = `{sdx-bench-bulk-${side}-${randomUUID().slice(0, 8)}}`;
-  const env = { ...process.env, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  // No API key: the run reads nothing from the API (with --include-shared and no key, its holds'
+  // `before` is unknown), so only the enqueueing is measured, never a listing of a real team.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+  };
+  delete env.SENDMUX_API_KEY;
   try {
     const args = sideArgs(side, runtime, file, prefix);
     const { seconds, rssMb } = await timed(args, env);
