@@ -30,7 +30,10 @@ export const BT = {
   enqueueDone: 'enqueue_done',
   /** Accounts in the batch (each once, whatever the passes). */
   total: 'total',
-  /** Accounts left out on purpose (the shared account without --include-shared). */
+  /**
+   * Accounts left out on purpose: the shared account without --include-shared; in an activate
+   * run, accounts some source holds off.
+   */
   skipped: 'skipped',
   /** Input lines of the latest pass that were not a valid account id. */
   invalid: 'invalid',
