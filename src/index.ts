@@ -64,12 +64,16 @@ export {
   getBatch,
   listBatches,
   startBulkRun,
+  undoBatch,
   type BatchReportRow,
   type BulkPassResult,
   type BulkRunResult,
   type CancelResult,
   type DryRunReport,
   type StartBulkRunOptions,
+  type UndoAccount,
+  type UndoOptions,
+  type UndoResult,
 } from './ops/bulk.js';
 export type { BulkSource } from './producers/bulk/run.js';
 export type { BatchRecord } from './store/batch-record.js';

@@ -12,7 +12,8 @@ describe('the public API', () => {
   const runtime = Object.keys(api).sort();
 
   it('is short', () => {
-    expect(runtime.length).toBeLessThanOrEqual(30);
+    // Raised from 30 with issue 9 (openWindows, undoBatch): still one entry per use.
+    expect(runtime.length).toBeLessThanOrEqual(32);
   });
 
   it('is listed in the README, name by name, and the README lists nothing else at run time', () => {

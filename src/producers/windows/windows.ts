@@ -243,8 +243,11 @@ export function createWindows(deps: WindowsDeps): Windows {
         (before === 'active' ? switched : before === 'inactive' ? alreadyOff : missing).push(id);
       }
     }
+    // Reading the accounts (through the rate budget) may outlast a short occurrence: then
+    // nothing is switched off, and the end comes at once.
+    const tooLate = pastEnd || now().getTime() >= endsMs;
     await enqueue(
-      (pastEnd ? [] : switched).map((providerId) => ({
+      (tooLate ? [] : switched).map((providerId) => ({
         action: 'deactivate',
         providerId,
         idempotencyKey: windowKey(windowId, occurrence, providerId),
@@ -271,7 +274,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     const latest = await readWindowRecord(redis, keys, windowId);
     const recordedEnd = Date.parse((await readOccurrence(redis, keys, ref))?.ends_at ?? '');
     const endAt =
-      latest?.state === 'cancelled' || pastEnd
+      latest?.state === 'cancelled' || tooLate
         ? at.getTime()
         : Number.isFinite(recordedEnd)
           ? recordedEnd
