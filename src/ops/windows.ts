@@ -3,10 +3,7 @@
  * create, list, show, cancel, extend. {@link openWindows} keeps one set of connections for a
  * long-running server; the functions below open and close their own.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { budgetedReader, type AccountReader } from '../producers/account-states.js';
-import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
 import type { WindowInput } from '../producers/windows/spec.js';
 import {
   createWindows,
@@ -16,9 +13,8 @@ import {
 } from '../producers/windows/windows.js';
 import { openProducer } from '../queue/open-producer.js';
 import { createWindowQueue, windowScheduler, type WindowQueue } from '../queue/window-queue.js';
-import type { SendmuxClient } from '../sendmux/client.js';
-import { keysFor, type Keys } from '../store/keys.js';
-import { limiterFor } from '../worker/backoff.js';
+import { keysFor } from '../store/keys.js';
+import { openApiReads } from './api-reads.js';
 
 export type { WindowCancelResult, WindowInput, WindowView };
 
@@ -27,51 +23,13 @@ export interface WindowsHandle extends Windows {
   close(): Promise<void>;
 }
 
-/**
- * The API for a window's reads, through the shared rate budget; undefined without an API key.
- * The client (and got with it) is loaded on the first read.
- */
-function openApi(
-  config: Config,
-  redis: Redis,
-  keys: Keys,
-): { reader: AccountReader; lister: AccountLister; close(): void } | undefined {
-  const apiKey = config.apiKey;
-  if (!apiKey) return undefined;
-  let client: Promise<SendmuxClient> | undefined;
-  const open = () =>
-    (client ??= import('../sendmux/client.js').then(({ createSendmuxClient }) =>
-      createSendmuxClient({ baseUrl: config.baseUrl, apiKey, timeoutMs: config.timeoutMs }),
-    ));
-  const budget = limiterFor(config.rateLimitPerMinute);
-  return {
-    reader: {
-      get: async (id, signal) =>
-        budgetedReader({ client: await open(), redis, keys, budget }).get(id, signal),
-      async *list(signal) {
-        yield* budgetedReader({ client: await open(), redis, keys, budget }).list(signal);
-      },
-    },
-    lister: {
-      async *list(filter, signal) {
-        yield* budgetedLister({ client: await open(), redis, keys, budget }).list(filter, signal);
-      },
-    },
-    close: () => {
-      void client?.then((c) => {
-        c.close();
-      });
-    },
-  };
-}
-
 /** Windows with their own connections (Redis, the actions queue, the windows queue, the API). */
 export function openWindows(config: Config): WindowsHandle {
   const producer = openProducer(config);
   const keys = keysFor(config.prefix);
   const queue = createWindowQueue(config.prefix, producer.redis);
   queue.on('error', () => undefined);
-  const api = openApi(config, producer.redis, keys);
+  const api = openApiReads(config, producer.redis, keys);
   const windows = createWindows({
     redis: producer.redis,
     keys,
@@ -85,7 +43,7 @@ export function openWindows(config: Config): WindowsHandle {
     ...windows,
     queue,
     async close() {
-      api?.close();
+      await api?.close();
       await queue.close();
       await producer.close();
     },
