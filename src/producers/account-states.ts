@@ -55,9 +55,10 @@ export function beforeStateOf(item: Pick<ProviderItem, 'status'> | undefined): B
 }
 
 /**
- * Up to this many accounts are read one by one; more are read from the listing. The listing
- * costs one call per hundred accounts of the whole team, so below a hundred accounts reading
- * them one by one is never dearer.
+ * Up to this many accounts are read one by one; more are read from the listing. One by one
+ * costs a call per account, at most this many whatever the team's size; the listing costs a
+ * call per hundred accounts of the whole team, which for a large team is the dearer of the two
+ * below a hundred accounts (and for a small team the cheaper: it is not known in advance).
  */
 export const READ_ONE_BY_ONE = 100;
 

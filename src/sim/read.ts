@@ -16,15 +16,24 @@ export function listProviders(
   if (g === undefined) return;
   const parsed = parseListQuery(req.query, ctx.accounts);
   if (!parsed.ok) {
-    sendError(reply, g, 400, {
-      code: 'invalid_parameter',
-      message: parsed.message,
-      retryable: false,
-      param: parsed.param,
-    });
+    invalidParameter(reply, g, parsed);
     return;
   }
   sendPage(reply, g, ctx.accounts.page(parsed.query));
+}
+
+/** 400 invalid_parameter for a query that failed its parse. */
+function invalidParameter(
+  reply: FastifyReply,
+  g: Gate,
+  parsed: { message: string; param: string },
+): void {
+  sendError(reply, g, 400, {
+    code: 'invalid_parameter',
+    message: parsed.message,
+    retryable: false,
+    param: parsed.param,
+  });
 }
 
 /** A list page: the items' JSON, and a cursor naming the last one when there is more. */
@@ -54,12 +63,7 @@ export function listDeliveryLogs(
   if (g === undefined) return;
   const parsed = parseLogQuery(req.query, ctx.logs);
   if (!parsed.ok) {
-    sendError(reply, g, 400, {
-      code: 'invalid_parameter',
-      message: parsed.message,
-      retryable: false,
-      param: parsed.param,
-    });
+    invalidParameter(reply, g, parsed);
     return;
   }
   sendPage(reply, g, ctx.logs.page(parsed.query));

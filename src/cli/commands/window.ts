@@ -1,6 +1,6 @@
 /** `window create|list|show|cancel|extend`: shells over ops/windows.ts. */
 import type { Command } from 'commander';
-import type { WindowView } from '../../ops/windows.js';
+import type { WindowInput, WindowView } from '../../ops/windows.js';
 import { cliContext } from '../context.js';
 import { table } from '../format.js';
 
@@ -84,33 +84,16 @@ off and it was on before the first hold. Bad times, an end before the start, an 
 an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`worker\` processes.`,
     )
     .action(
-      async (flags: {
-        accounts?: string;
-        filter?: string;
-        start?: string;
-        end?: string;
-        cron?: string;
-        duration?: string;
-        tz?: string;
-        id?: string;
-        reason?: string;
-        json?: boolean;
-      }) => {
+      async ({
+        accounts,
+        json,
+        ...rest
+      }: Omit<WindowInput, 'accounts'> & { accounts?: string; json?: boolean }) => {
         const { config } = cliContext();
         const w = await (
           await ops()
-        ).createWindow(config, {
-          id: flags.id,
-          accounts: flags.accounts?.split(','),
-          filter: flags.filter,
-          start: flags.start,
-          end: flags.end,
-          cron: flags.cron,
-          duration: flags.duration,
-          tz: flags.tz,
-          reason: flags.reason,
-        });
-        if (flags.json) {
+        ).createWindow(config, { ...rest, accounts: accounts?.split(',') });
+        if (json) {
           print(w);
           return;
         }
