@@ -102,7 +102,7 @@ describe('/v1/windows', () => {
       url: '/v1/windows/http-1/cancel',
       headers: auth,
     });
-    expect(cancelled.json()).toEqual({ window_id: 'http-1', was: 'future', ended: [] });
+    expect(cancelled.json()).toEqual({ window_id: 'http-1', was: 'over', ended: [] });
     const recurring = await app.inject({
       method: 'POST',
       url: '/v1/windows',

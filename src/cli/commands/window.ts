@@ -150,9 +150,11 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
       process.stdout.write(
         r.was === 'cancelled'
           ? `window ${id} was cancelled already\n`
-          : r.was === 'running'
-            ? `cancelled window ${id}; ended its running occurrence ${r.ended.join(', ')} now\n`
-            : `cancelled window ${id}; nothing will start\n`,
+          : r.was === 'over'
+            ? `window ${id} had run its course; cancelled (nothing changed)\n`
+            : r.was === 'running'
+              ? `cancelled window ${id}; ended its running occurrence ${r.ended.join(', ')} now\n`
+              : `cancelled window ${id}; nothing will start\n`,
       );
     });
 

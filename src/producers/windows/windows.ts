@@ -90,8 +90,12 @@ export type EndResult =
 
 export interface WindowCancelResult {
   window_id: string;
-  /** `future`: it had not begun (nothing will start); `running`: its occurrence ended now. */
-  was: 'future' | 'running' | 'cancelled';
+  /**
+   * `future`: nothing more will start (a one-off window not begun, a recurring one between
+   * occurrences); `running`: its occurrence ended now; `over`: a one-off window that had run
+   * its course; `cancelled`: cancelled before.
+   */
+  was: 'future' | 'running' | 'over' | 'cancelled';
   ended: string[];
 }
 
@@ -399,7 +403,16 @@ export function createWindows(deps: WindowsDeps): Windows {
         }
         // A start still running reads the cancel when it is done and ends at once.
       }
-      const was = before === 'cancelled' ? 'cancelled' : ended.length > 0 ? 'running' : 'future';
+      const over =
+        w.schedule.kind === 'once' && (await listOccurrences(redis, keys, windowId, 1)).length > 0;
+      const was =
+        before === 'cancelled'
+          ? 'cancelled'
+          : ended.length > 0
+            ? 'running'
+            : over
+              ? 'over'
+              : 'future';
       return { window_id: windowId, was, ended };
     },
     async extend(windowId, endIso) {
