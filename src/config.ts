@@ -286,6 +286,36 @@ export const SETTINGS = {
     int(100, 100_000_000).default(100_000),
     'Approximate cap of the webhook inbox stream (XADD MAXLEN ~); keep it above the backlog the inbox consumer may fall behind by.',
   ),
+  readyStuckMs: setting(
+    'READY_STUCK_MS',
+    int(1_000, 86_400_000).default(300_000),
+    '/readyz answers 503 when a job has been ready to run this long while none runs (no worker takes jobs).',
+  ),
+  metricsPort: setting(
+    'WORKER_METRICS_PORT',
+    int(0, 65_535).optional(),
+    '`worker` serves /metrics, /healthz and /readyz on this port; unset = it serves none (`serve` and `start` serve them on PORT).',
+  ),
+  notifyUrl: setting(
+    'NOTIFY_URL',
+    url(['http:', 'https:']).optional(),
+    'Failure webhooks: action.failed, breaker.tripped and window events are POSTed here as CloudEvents 1.0 JSON, from a queue with retries; unset = off.',
+  ),
+  notifySecret: setting(
+    'NOTIFY_SECRET',
+    z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    'HMAC-SHA256 key of the failure webhooks\' X-Sendmux-Signature (sha256=<hex> of the raw body); required with NOTIFY_URL. Never logged.',
+  ),
+  notifyMaxAttempts: setting(
+    'NOTIFY_MAX_ATTEMPTS',
+    int(1, 1_000).default(15),
+    'Attempts per failure webhook (exponential backoff from 1 s, capped at 10 min) before it is dropped as failed.',
+  ),
+  notifyTimeoutMs: setting(
+    'NOTIFY_TIMEOUT_MS',
+    int(100, 60_000).default(5_000),
+    'Timeout of one failure-webhook POST.',
+  ),
   logLevel: setting(
     'LOG_LEVEL',
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -331,6 +361,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rules.push(
       `SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS (${config.timeoutMs}), so a call in flight can finish before it is aborted`,
     );
+  }
+  if (config.notifyUrl !== undefined && config.notifySecret === undefined) {
+    rules.push('NOTIFY_SECRET: is required when NOTIFY_URL is set (every failure webhook is signed)');
   }
   if (rules.length > 0) throw new ConfigError(rules);
   return config;
