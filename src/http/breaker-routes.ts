@@ -19,13 +19,13 @@ import { sendError } from './errors.js';
 /** Signals per POST /v1/signals. */
 export const MAX_SIGNALS_PER_REQUEST = 1_000;
 
-const accountParams = z.object({
+export const accountParams = z.object({
   account: z.string().regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT }),
 });
-const tripBody = z
+export const tripBody = z
   .object({ reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional() })
   .optional();
-const limitQuery = z.object({
+export const limitQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).optional(),
 });
 

@@ -39,7 +39,7 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (status >= 400 && status < 500) {
     const code = FRAMEWORK_CODES[err.code] ?? 'bad_request';
     const message =
-      code === 'body_too_large'
+      code === 'body_too_large' && !err.message.startsWith('body:')
         ? `body: must be at most ${req.routeOptions.bodyLimit} bytes`
         : err.message;
     void sendError(reply, status, code, message);

@@ -3,31 +3,27 @@
  * the admin bearer token. A factory: it builds the routes on the dependencies it is given and
  * does not listen (`ops/serve.ts` does, and closes it on a signal).
  *
- * Routes:
- *   GET  /healthz            public  { ok: true }
- *   POST /webhooks/sendmux   public, signed (webhooks.ts)
- *   GET  /v1/whoami          admin   { ok: true }
- *   GET  /v1/holds[/:account] admin  what keeps accounts off (ops/holds.ts)
+ * Routes (the OpenAPI document at /openapi.json lists every one, openapi.ts):
+ *   GET  /healthz             public  { ok: true }
+ *   GET  /openapi.json        public  the API's OpenAPI 3.1 document
+ *   POST /webhooks/sendmux    public, signed (webhooks.ts)
+ *   /v1/actions, /v1/accounts, /v1/holds, /v1/events, /v1/batches   admin (admin-routes.ts)
  *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
- *   /v1/windows/...          admin (window-routes.ts)
- *   ...                      admin: every other path (auth.ts closes what is not public)
+ *   /v1/windows/...           admin (window-routes.ts)
+ *   ...                       admin: every other path (auth.ts closes what is not public)
  */
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyPluginCallback,
-} from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { BreakerService } from '../ops/breaker-service.js';
-import { readAccountHolds } from '../ops/holds.js';
 import type { Windows } from '../producers/windows/windows.js';
 import { keysFor } from '../store/keys.js';
+import { adminRoutes } from './admin-routes.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { breakerRoutes } from './breaker-routes.js';
 import { errorHandler, sendError } from './errors.js';
+import { openApiDocument } from './openapi.js';
 import { webhookRoutes } from './webhooks.js';
 import { windowRoutes } from './window-routes.js';
 
@@ -86,25 +82,10 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
 
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
   await app.register(webhookRoutes({ config, redis, keys }));
-  await app.register(adminRoutes(redis, config.prefix), { prefix: ADMIN_PREFIX });
+  const apiDocument = openApiDocument(ADMIN_PREFIX);
+  app.get('/openapi.json', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send(apiDocument));
+  await app.register(adminRoutes({ config, redis }), { prefix: ADMIN_PREFIX });
   if (deps.breaker) await app.register(breakerRoutes(deps.breaker), { prefix: ADMIN_PREFIX });
   if (deps.windows) await app.register(windowRoutes(deps.windows), { prefix: ADMIN_PREFIX });
   return app;
-}
-
-/** The admin API: every route here is behind the admin token (auth.ts). */
-function adminRoutes(redis: Redis, prefix: string): FastifyPluginCallback {
-  return (app, _opts, done) => {
-    app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
-    // What keeps accounts off: GET /v1/holds (every held account), /v1/holds/:account.
-    app.get('/holds', async (_req, reply) =>
-      reply.send({ accounts: await readAccountHolds(redis, prefix, []) }),
-    );
-    app.get<{ Params: { account: string } }>('/holds/:account', async (req, reply) => {
-      const [holds] = await readAccountHolds(redis, prefix, [req.params.account]);
-      return reply.send(holds);
-    });
-    // The breaker's routes are in breaker-routes.ts, the windows' in window-routes.ts.
-    done();
-  };
 }

@@ -21,7 +21,7 @@ import { sendError } from './errors.js';
 const text = (max: number) =>
   z.string({ error: 'must be a string' }).max(max, { error: `must be at most ${max} characters` });
 
-const createBody = z.strictObject(
+export const createBody = z.strictObject(
   {
     id: text(64).optional(),
     accounts: z.array(text(140), { error: 'must be an array of account ids' }).optional(),
@@ -40,9 +40,12 @@ const createBody = z.strictObject(
         : `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
   },
 );
-const extendBody = z.object({ end: text(64) }, { error: 'must be a JSON object with "end"' });
-const idParams = z.object({ id: text(64) });
-const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
+export const extendBody = z.object(
+  { end: text(64) },
+  { error: 'must be a JSON object with "end"' },
+);
+export const idParams = z.object({ id: text(64) });
+export const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 
 function problem(error: z.ZodError, where: string): string {
   const issue = error.issues[0];

@@ -210,6 +210,32 @@ export async function* batchReport(
   }
 }
 
+export type BatchReportFormat = 'csv' | 'json';
+
+/**
+ * {@link batchReport} as text lines, newline-terminated: `csv` starts with a header row
+ * ({@link BATCH_REPORT_COLUMNS}); `json` is one object per line. Shared by `batch report` and
+ * `GET /v1/batches/:id/report`.
+ */
+export async function* batchReportLines(
+  config: Config,
+  batchId: string,
+  format: BatchReportFormat,
+): AsyncGenerator<string> {
+  if (format === 'csv') yield `${BATCH_REPORT_COLUMNS.join(',')}\n`;
+  for await (const row of batchReport(config, batchId)) {
+    yield format === 'json'
+      ? `${JSON.stringify(row)}\n`
+      : `${BATCH_REPORT_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`;
+  }
+}
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
 export interface CancelResult {
   batch_id: string;
   /** Jobs not started yet, removed from the queue: their intents ended `cancelled`. */

@@ -179,19 +179,14 @@ export function registerBulk(program: Command): void {
     )
     .action(async (batchId: string, flags: { format: 'csv' | 'json' }) => {
       const { config } = cliContext();
-      const { getBatch, batchReport, BATCH_REPORT_COLUMNS } = await ops();
+      const { getBatch, batchReportLines } = await ops();
       if (!(await getBatch(config, batchId))) {
         process.stderr.write(`no batch ${batchId}\n`);
         process.exitCode = EXIT_ACTION_FAILED;
         return;
       }
-      if (flags.format === 'csv') process.stdout.write(`${BATCH_REPORT_COLUMNS.join(',')}\n`);
-      for await (const row of batchReport(config, batchId)) {
-        process.stdout.write(
-          flags.format === 'json'
-            ? `${JSON.stringify(row)}\n`
-            : `${BATCH_REPORT_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`,
-        );
+      for await (const line of batchReportLines(config, batchId, flags.format)) {
+        process.stdout.write(line);
       }
     });
 }
@@ -309,12 +304,6 @@ function undoProgress(): (p: WaitProgress) => void {
     lastAt = now;
     process.stderr.write(`${line}\n`);
   };
-}
-
-function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function sourceOf(flags: BulkFlags): BulkSource {

@@ -1,0 +1,268 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json` (public: it holds no
+ * data). Built from the route specs (api-spec.ts) with zod's JSON Schema output, so the
+ * documented parameters and bodies are the ones the routes check. test/integration/admin-api
+ * checks that every route the server registers is documented and nothing else is.
+ */
+import { z } from 'zod';
+import { signalSchema } from '../producers/breaker/signals.js';
+import { VERSION } from '../version.js';
+import { ADMIN_ROUTE_SPECS } from './admin-routes.js';
+import type { RouteSpec } from './api-spec.js';
+import {
+  accountParams,
+  limitQuery as breakerLimitQuery,
+  MAX_SIGNALS_PER_REQUEST,
+  tripBody,
+} from './breaker-routes.js';
+import {
+  createBody as windowCreateBody,
+  extendBody as windowExtendBody,
+  idParams as windowIdParams,
+  limitQuery as windowLimitQuery,
+} from './window-routes.js';
+
+/** Routes of breaker-routes.ts and window-routes.ts (their handlers check the same schemas). */
+const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/signals',
+    tag: 'breaker',
+    summary: `Count delivery signals from your own pipeline (one, or an array of at most ${MAX_SIGNALS_PER_REQUEST})`,
+    body: z.union([signalSchema, z.array(signalSchema)]),
+    responses: { 200: 'What each signal did, in order.', 400: 'A signal breaks a rule.' },
+  },
+  {
+    method: 'GET',
+    path: '/breaker',
+    tag: 'breaker',
+    summary: 'Every account with breaker activity: state, counts and rates over the window',
+    query: breakerLimitQuery,
+    responses: { 200: '`{ accounts: [...] }`' },
+  },
+  {
+    method: 'GET',
+    path: '/breaker/:account',
+    tag: 'breaker',
+    summary: "One account's breaker: state, counts and rates, last trip, holds",
+    params: accountParams,
+    responses: { 200: 'The breaker.', 400: 'Not an account id.' },
+  },
+  {
+    method: 'POST',
+    path: '/breaker/:account/trip',
+    tag: 'breaker',
+    summary: 'Trip the breaker by hand: the account is held and switched off',
+    params: accountParams,
+    body: tripBody,
+    responses: { 200: 'Tripped.', 409: '`breaker_open`: open already.' },
+  },
+  {
+    method: 'POST',
+    path: '/breaker/:account/reset',
+    tag: 'breaker',
+    summary:
+      'Reset an open breaker: its hold is released (the account comes back on if it was the last)',
+    params: accountParams,
+    responses: { 200: 'Reset.', 409: '`breaker_not_open`: not open.' },
+  },
+  {
+    method: 'GET',
+    path: '/webhooks/stats',
+    tag: 'breaker',
+    summary: 'What became of processed Sendmux webhook events; the latest unresolved ones',
+    responses: { 200: 'Counters by result.' },
+  },
+  {
+    method: 'POST',
+    path: '/windows',
+    tag: 'windows',
+    summary: 'Create a maintenance window (one-off: start + end; recurring: cron + duration + tz)',
+    body: windowCreateBody,
+    responses: {
+      201: 'The window.',
+      400: 'A field breaks its rule.',
+      409: 'The id is taken.',
+    },
+  },
+  {
+    method: 'GET',
+    path: '/windows',
+    tag: 'windows',
+    summary: 'Windows, newest first',
+    query: windowLimitQuery,
+    responses: { 200: '`{ windows: [...] }`' },
+  },
+  {
+    method: 'GET',
+    path: '/windows/:id',
+    tag: 'windows',
+    summary: 'A window, its next starts and its occurrences',
+    params: windowIdParams,
+    responses: { 200: 'The window.', 404: 'No such window.' },
+  },
+  {
+    method: 'POST',
+    path: '/windows/:id/cancel',
+    tag: 'windows',
+    summary: 'Cancel a window: a future one is removed, a running one ends now',
+    params: windowIdParams,
+    responses: { 200: 'What it was and what it is now.', 404: 'No such window.' },
+  },
+  {
+    method: 'POST',
+    path: '/windows/:id/extend',
+    tag: 'windows',
+    summary: 'Move the end of a one-off window',
+    params: windowIdParams,
+    body: windowExtendBody,
+    responses: { 200: 'The window.', 404: 'No such window.', 409: 'Cancelled or over.' },
+  },
+];
+
+/** Every admin route (under /v1), for the document and its completeness test. */
+export const ADMIN_SPECS: readonly RouteSpec[] = [
+  ...ADMIN_ROUTE_SPECS,
+  ...BREAKER_AND_WINDOW_SPECS,
+];
+
+/** Routes outside /v1: `public` ones need no token. */
+export const OTHER_ROUTES: readonly {
+  method: 'GET' | 'POST';
+  path: string;
+  summary: string;
+  public: boolean;
+}[] = [
+  { method: 'GET', path: '/healthz', summary: 'The process is up.', public: true },
+  {
+    method: 'GET',
+    path: '/readyz',
+    summary: 'Redis answers and the actions queue is not stuck (503 naming the failed check).',
+    public: true,
+  },
+  { method: 'GET', path: '/openapi.json', summary: 'This document.', public: true },
+  {
+    method: 'POST',
+    path: '/webhooks/sendmux',
+    summary: 'Sendmux webhook receiver (signed with X-Sendmux-Signature, not the token).',
+    public: true,
+  },
+  { method: 'GET', path: '/metrics', summary: 'Prometheus metrics (text format).', public: false },
+  { method: 'GET', path: '/', summary: 'The status page (HTML).', public: false },
+  {
+    method: 'GET',
+    path: '/admin/queues',
+    summary: 'Bull Board, the queues dashboard (HTML).',
+    public: false,
+  },
+];
+
+/** `/batches/:id` -> `/batches/{id}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+type JsonSchema = Record<string, unknown>;
+const schemaOf = (s: z.ZodType): JsonSchema =>
+  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+function parameters(spec: RouteSpec): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  for (const [where, schema] of [
+    ['path', spec.params],
+    ['query', spec.query],
+  ] as const) {
+    if (!schema) continue;
+    const json = schemaOf(schema);
+    const props = (json.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((json.required ?? []) as string[]);
+    for (const [name, s] of Object.entries(props)) {
+      out.push({ name, in: where, required: where === 'path' || required.has(name), schema: s });
+    }
+  }
+  return out;
+}
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+};
+
+function operation(spec: RouteSpec, secured: boolean): JsonSchema {
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, description] of Object.entries(spec.responses)) {
+    responses[status] =
+      Number(status) >= 400
+        ? {
+            description,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          }
+        : { description };
+  }
+  if (secured) {
+    responses['401'] = {
+      description: 'No token, or not ADMIN_TOKEN.',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
+  const op: JsonSchema = {
+    tags: [spec.tag],
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    parameters: parameters(spec),
+    responses,
+  };
+  if (spec.body || spec.rawBodies) {
+    const content: Record<string, JsonSchema> = {};
+    if (spec.body) content['application/json'] = { schema: schemaOf(spec.body) };
+    for (const [type, description] of Object.entries(spec.rawBodies ?? {})) {
+      content[type] = { schema: { type: 'string', description } };
+    }
+    op.requestBody = { required: spec.method === 'POST' && spec.body !== undefined, content };
+  }
+  return op;
+}
+
+/** The document; `prefix` is the admin API's (`/v1`). */
+export function openApiDocument(prefix: string): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  const add = (path: string, method: string, op: JsonSchema) => {
+    (paths[path] ??= {})[method.toLowerCase()] = op;
+  };
+  for (const spec of ADMIN_SPECS) {
+    add(openApiPath(prefix + spec.path), spec.method, operation(spec, true));
+  }
+  for (const r of OTHER_ROUTES) {
+    add(r.path, r.method, {
+      tags: ['service'],
+      summary: r.summary,
+      ...(r.public ? { security: [] } : {}),
+      responses: { 200: { description: 'OK' } },
+    });
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'sendmux-deactivator',
+      version: VERSION,
+      description:
+        'Switch Sendmux sending accounts off and back on through a Redis-backed queue. Every route needs `Authorization: Bearer <ADMIN_TOKEN>` (or HTTP Basic with ADMIN_TOKEN as the password) unless marked otherwise. Errors are `{ error: { code, message } }`; a 400 names the field and the rule.',
+    },
+    security: [{ bearer: [] }, { basic: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        basic: { type: 'http', scheme: 'basic' },
+      },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+    paths,
+  };
+}
