@@ -15,6 +15,7 @@ import { registerEvents } from './commands/events.js';
 import { registerHolds } from './commands/holds.js';
 import { registerServe } from './commands/serve.js';
 import { registerSim } from './commands/sim.js';
+import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerWindow } from './commands/window.js';
 import { registerWorker } from './commands/worker.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerWorker(program);
   registerServe(program);
+  registerStart(program);
   registerActions(program);
   registerBulk(program);
   registerStatus(program);
