@@ -14,6 +14,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
+import { issueText } from './api-spec.js';
 import { sendError } from './errors.js';
 
 /** Signals per POST /v1/signals. */
@@ -28,12 +29,6 @@ export const tripBody = z
 export const limitQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).optional(),
 });
-
-function problem(error: z.ZodError, where: string): string {
-  const issue = error.issues[0];
-  const path = issue?.path.map(String).join('.') ?? '';
-  return `${path === '' ? where : `${where}.${path}`}: ${issue?.message ?? 'invalid'}`;
-}
 
 export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
   const { breaker } = service;
@@ -72,22 +67,22 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
 
     app.get('/breaker', async (req, reply) => {
       const q = limitQuery.safeParse(req.query);
-      if (!q.success) return sendError(reply, 400, 'invalid_parameter', problem(q.error, 'query'));
+      if (!q.success) return sendError(reply, 400, 'invalid_parameter', issueText(q.error, 'query'));
       const ids = await breaker.list(q.data.limit ?? 1000);
       return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
     });
 
     app.get('/breaker/:account', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
       return reply.send(await breaker.status(p.data.account));
     });
 
     app.post('/breaker/:account/trip', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
       const b = tripBody.safeParse(req.body ?? undefined);
-      if (!b.success) return sendError(reply, 400, 'invalid_parameter', problem(b.error, 'body'));
+      if (!b.success) return sendError(reply, 400, 'invalid_parameter', issueText(b.error, 'body'));
       const r = await breaker.trip(p.data.account, b.data?.reason);
       if (r.result !== 'tripped') {
         return sendError(
@@ -102,7 +97,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
 
     app.post('/breaker/:account/reset', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', problem(p.error, 'path'));
+      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
       const r = await breaker.reset(p.data.account);
       if (r.result !== 'reset') {
         return sendError(
