@@ -1,8 +1,19 @@
 /**
- * The admin bearer token. Every route needs `Authorization: Bearer <ADMIN_TOKEN>` unless it
- * says `config: PUBLIC_ROUTE` (health, and the webhook receiver, which checks its signature
- * instead): a route added later, or a path that matches none, is closed by default.
- * When ADMIN_TOKEN is unset the admin routes answer 503 `admin_token_unset`.
+ * The admin token. Every route needs ADMIN_TOKEN unless it says `config: PUBLIC_ROUTE`
+ * (health, and the webhook receiver, which checks its signature instead): a route added later,
+ * or a path that matches none, is closed by default. The token is accepted two ways:
+ *
+ * - `Authorization: Bearer <ADMIN_TOKEN>`, for programs;
+ * - HTTP Basic with ADMIN_TOKEN as the password (any user name), for browsers, which cannot
+ *   send a bearer header when they navigate. Routes marked `config: BROWSER_ROUTE` (the status
+ *   page, Bull Board) answer a missing or wrong credential with a Basic challenge, so the
+ *   browser asks for it; the API's routes keep challenging with `Bearer`.
+ *
+ * Both sides are hashed with SHA-256 and compared in constant time. A browser sends Basic
+ * credentials by itself, to any site's request too, so a state-changing request (not GET, HEAD
+ * or OPTIONS) authenticated with Basic must come from the same origin (`Sec-Fetch-Site`, else
+ * `Origin` against `Host`): a cross-site form cannot reset a breaker or start a bulk run.
+ * When ADMIN_TOKEN is unset every non-public route answers 503 `admin_token_unset`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,17 +23,74 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without the admin token. */
     public?: boolean;
+    /** Opened by browsers: a missing credential is answered with a Basic challenge. */
+    browser?: boolean;
   }
 }
 
 /** Route config of a route open without the admin token. */
 export const PUBLIC_ROUTE = { public: true } as const;
+/** Route config of a page a browser opens (still behind the admin token). */
+export const BROWSER_ROUTE = { browser: true } as const;
+
+/** The realm browsers show when they ask for the credential. */
+export const BASIC_REALM = 'sendmux-deactivator';
+/** The challenge of the browser routes. */
+export const BASIC_CHALLENGE = `Basic realm="${BASIC_REALM}", charset="UTF-8"`;
 
 /** The token of `Authorization: Bearer <token>`, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match?.[1];
+}
+
+/** The password of `Authorization: Basic <base64(user:password)>`, or undefined. */
+export function basicPassword(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+/** What an Authorization header offers. */
+export interface Credential {
+  scheme: 'bearer' | 'basic';
+  secret: string;
+}
+
+export function credentialOf(header: string | undefined): Credential | undefined {
+  const bearer = bearerToken(header);
+  if (bearer !== undefined) return { scheme: 'bearer', secret: bearer };
+  const basic = basicPassword(header);
+  if (basic !== undefined) return { scheme: 'basic', secret: basic };
+  return undefined;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a request is cross-site, or undefined when it is not (or says nothing: a program's
+ * request has neither header, and only browsers attach credentials by themselves).
+ */
+export function crossSiteReason(req: FastifyRequest): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string') {
+    return site === 'same-origin' ? undefined : `Sec-Fetch-Site is "${site}"`;
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  return host !== undefined && host === req.headers.host
+    ? undefined
+    : `Origin ${origin} is not this server`;
 }
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -32,7 +100,8 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
   const expected = token === undefined ? undefined : digest(token);
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // A path that matches no route is not public either.
-    if (req.routeOptions.config.public === true) return;
+    const config = req.routeOptions.config;
+    if (config.public === true) return;
     if (expected === undefined) {
       return sendError(
         reply,
@@ -41,18 +110,30 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
         'ADMIN_TOKEN: is not set, so the admin routes are off',
       );
     }
-    const given = bearerToken(req.headers.authorization);
+    const given = credentialOf(req.headers.authorization);
     // Both sides hashed: equal lengths whatever was sent, and a constant-time compare.
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      void reply.header('www-authenticate', 'Bearer');
+    if (given === undefined || !timingSafeEqual(digest(given.secret), expected)) {
+      const browser = config.browser === true;
+      void reply.header('www-authenticate', browser ? BASIC_CHALLENGE : 'Bearer');
       return sendError(
         reply,
         401,
         'unauthorized',
         given === undefined
-          ? 'Authorization: must be "Bearer <ADMIN_TOKEN>"'
-          : 'Authorization: the bearer token is not ADMIN_TOKEN',
+          ? 'Authorization: must be "Bearer <ADMIN_TOKEN>" (or Basic with ADMIN_TOKEN as the password)'
+          : `Authorization: the ${given.scheme === 'bearer' ? 'bearer token' : 'Basic password'} is not ADMIN_TOKEN`,
       );
+    }
+    if (given.scheme === 'basic' && !SAFE_METHODS.has(req.method)) {
+      const why = crossSiteReason(req);
+      if (why !== undefined) {
+        return sendError(
+          reply,
+          403,
+          'cross_site_request',
+          `${req.method} with Basic credentials must come from this server's own pages (${why})`,
+        );
+      }
     }
     return undefined;
   });

@@ -10,6 +10,9 @@
  *   /v1/actions, /v1/accounts, /v1/holds, /v1/events, /v1/batches   admin (admin-routes.ts)
  *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
  *   /v1/windows/...           admin (window-routes.ts)
+ *   GET  /v1/overview         admin: what the status page shows (overview-routes.ts)
+ *   GET  /, /status.js, /status.css   admin, browser: the status page (status-page/)
+ *   /admin/queues/...         admin, browser: Bull Board (dashboard.ts)
  *   ...                       admin: every other path (auth.ts closes what is not public)
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -22,8 +25,11 @@ import { keysFor } from '../store/keys.js';
 import { adminRoutes } from './admin-routes.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { breakerRoutes } from './breaker-routes.js';
+import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { overviewRoutes } from './overview-routes.js';
+import { statusPage } from './status-page/index.js';
 import { webhookRoutes } from './webhooks.js';
 import { windowRoutes } from './window-routes.js';
 
@@ -87,5 +93,9 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   await app.register(adminRoutes({ config, redis }), { prefix: ADMIN_PREFIX });
   if (deps.breaker) await app.register(breakerRoutes(deps.breaker), { prefix: ADMIN_PREFIX });
   if (deps.windows) await app.register(windowRoutes(deps.windows), { prefix: ADMIN_PREFIX });
+  const overview = { config, redis, windows: deps.windows, breaker: deps.breaker !== undefined };
+  await app.register(overviewRoutes(overview), { prefix: ADMIN_PREFIX });
+  await app.register(statusPage());
+  await app.register(dashboard({ config }));
   return app;
 }

@@ -1,0 +1,80 @@
+/**
+ * Bull Board, the queues dashboard, at /admin/queues (behind the admin token: its page, its
+ * JSON API and its static files alike; browsers get a Basic challenge, auth.ts). It shows every
+ * BullMQ queue named in store/keys.ts (`actions`, `windows`, and any other `*_QUEUE_NAME` there,
+ * such as a notifications queue), read through Queue instances of its own on one Redis
+ * connection with the deployment's prefix, closed with the server.
+ *
+ * Read-only: retrying, promoting, removing or cleaning jobs by hand would go around the
+ * bindings and holds that keep the pipeline's promises (a removed job is an intent that ends
+ * `failed` at the next repair; a promoted window start runs an occurrence early).
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { Queue } from 'bullmq';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import { createRedis } from '../redis.js';
+import * as keyNames from '../store/keys.js';
+import { BROWSER_ROUTE } from './auth.js';
+
+/** Where the dashboard is served. */
+export const DASHBOARD_PATH = '/admin/queues';
+
+/**
+ * The queue names store/keys.ts exports (`QUEUE_NAME`, `WINDOW_QUEUE_NAME`, and any queue added
+ * there later under a `..._QUEUE_NAME` or `..._QUEUE` constant): the actions queue first, then
+ * the others by name.
+ */
+export function dashboardQueueNames(names: Readonly<Record<string, unknown>> = keyNames): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(names)) {
+    if (!/^([A-Z0-9]+_)*QUEUE(_NAME)?$/.test(name)) continue;
+    if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value)) continue;
+    if (!out.includes(value)) out.push(value);
+  }
+  const first = names.QUEUE_NAME;
+  return out.sort((a, b) => Number(b === first) - Number(a === first) || a.localeCompare(b));
+}
+
+export function dashboard(deps: {
+  config: Pick<Config, 'redisUrl' | 'prefix'>;
+}): FastifyPluginAsync {
+  return async (app) => {
+    const { config } = deps;
+    // Queues only read and write short commands: one connection that fails fast when Redis is
+    // away (the dashboard's request errors instead of hanging).
+    const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+    const queues = dashboardQueueNames().map((name) => {
+      const queue = new Queue(name, { connection: redis, prefix: config.prefix });
+      // Errors reach the dashboard's requests; the listener stops "unhandled error" printing.
+      queue.on('error', () => undefined);
+      return queue;
+    });
+    app.addHook('onClose', async () => {
+      await Promise.all(queues.map((q) => q.close()));
+      await redis.quit().catch(() => undefined);
+    });
+
+    // Every route Bull Board adds (page, API, static files) is a browser route.
+    app.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), ...BROWSER_ROUTE };
+    });
+
+    const serverAdapter = new FastifyAdapter();
+    serverAdapter.setBasePath(DASHBOARD_PATH);
+    createBullBoard({
+      queues: queues.map(
+        (q) =>
+          new BullMQAdapter(q, {
+            readOnlyMode: true,
+            description: `prefix ${config.prefix}`,
+          }),
+      ),
+      serverAdapter,
+      options: { uiConfig: { boardTitle: 'sendmux-deactivator' } },
+    });
+    await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The status page's HTML shell: no data in it (the script fetches GET /v1/overview and renders
+ * with textContent), no inline script or style (the CSP allows only this server's files).
+ * URLs are relative, so the page also works behind a proxy that serves it under a path.
+ */
+import { VERSION } from '../../version.js';
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export const STATUS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>sendmux-deactivator · status</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="status.css">
+<script src="status.js" defer></script>
+</head>
+<body>
+<header class="top">
+  <div class="brand">
+    <h1>sendmux-deactivator</h1>
+    <span class="version">v${escapeHtml(VERSION)}</span>
+  </div>
+  <nav>
+    <a href="admin/queues">Queues dashboard</a>
+    <a href="openapi.json">API (OpenAPI)</a>
+  </nav>
+  <div class="refresh"><span id="updated">loading…</span></div>
+</header>
+<section class="legend" aria-label="Legend">
+  <span class="legend-title">Legend</span>
+  <span class="badge ok">active</span> account on
+  <span class="badge off">inactive</span> account off
+  <span class="chip">manual</span> hold keeping it off
+  <span class="badge bad">open</span> breaker tripped
+  <span class="badge warn">half_open</span> breaker watching
+  <span class="badge ok">closed</span> breaker normal
+  <span class="badge bad">failed</span> action failed
+</section>
+<div id="notice" class="notice" role="status" hidden></div>
+<main>
+  <section id="summary" class="summary" aria-label="Summary"></section>
+  <section class="panel">
+    <h2>Breakers <small id="breakers-note"></small></h2>
+    <div id="breakers"></div>
+  </section>
+  <section class="panel">
+    <h2>Accounts <small id="accounts-note"></small></h2>
+    <div id="accounts"></div>
+  </section>
+  <section class="panel">
+    <h2>Maintenance windows <small id="windows-note"></small></h2>
+    <h3>Running</h3>
+    <div id="windows-running"></div>
+    <h3>Upcoming</h3>
+    <div id="windows-upcoming"></div>
+  </section>
+  <section class="panel">
+    <h2>Recent failures <small id="failures-note"></small></h2>
+    <div id="failures"></div>
+  </section>
+</main>
+<footer>Refreshes every 5 seconds from <code>GET /v1/overview</code>.</footer>
+</body>
+</html>
+`;

@@ -1,0 +1,363 @@
+/**
+ * One read of everything the status page shows (GET /v1/overview): accounts with their status
+ * and holds, breakers with their current rates, running and upcoming maintenance windows, and
+ * the latest failed actions. Built from the stores' own readers; every part is bounded
+ * ({@link OVERVIEW_LIMITS}) and the answer says how much there was, so a page refreshing every
+ * few seconds costs a few hundred small Redis reads whatever the size of the deployment.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { ActionFailedEvent, BreakerNumbers, Hold } from '../model.js';
+import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
+import type { WindowSchedule, WindowTargets } from '../producers/windows/spec.js';
+import type { Windows, WindowView } from '../producers/windows/windows.js';
+import {
+  listBreakerAccounts,
+  readBreaker,
+  readWindow,
+  type BreakerRecord,
+} from '../store/breaker-state.js';
+import { BREAKER_HOLD } from '../store/breaker-trip.js';
+import { decodeEntry } from '../store/event-codec.js';
+import { listHeldAccounts, readHolds, type BeforeState } from '../store/holds.js';
+import { keysFor, type Keys } from '../store/keys.js';
+import { readStatuses, type AccountStatus } from '../store/status-record.js';
+
+/** How much of each part one overview reads. */
+export const OVERVIEW_LIMITS = {
+  /** Accounts shown: the held ones first (oldest hold first), then the most recently changed. */
+  accounts: 200,
+  /** Breakers shown: those holding an account off, then the most recent signals. */
+  breakers: 200,
+  /** Windows considered for running / upcoming: the most recently created. */
+  windows: 100,
+  /** Failed actions shown, newest first. */
+  failures: 50,
+  /** Newest events scanned for failures. */
+  events_scanned: 5_000,
+} as const;
+
+export type OverviewLimits = { -readonly [K in keyof typeof OVERVIEW_LIMITS]: number };
+
+export interface OverviewAccount extends AccountStatus {
+  holds: Hold[];
+  /** What the account was before its first hold; null when it has none. */
+  held_before: BeforeState | null;
+  held_since: string | null;
+}
+
+export interface OverviewBreaker extends BreakerRecord {
+  /** Counts and rates over the window ending now. */
+  window: BreakerNumbers;
+  /** The rules this account's breaker applies. */
+  rules: {
+    window_s: number;
+    bounce_rate: number;
+    bounce_min_volume: number;
+    complaint_rate: number;
+    complaint_min_volume: number;
+  };
+}
+
+/** Who a window switches off, shortly. */
+export interface TargetsSummary {
+  kind: 'accounts' | 'filter';
+  /** The filter's text, or the number of accounts. */
+  text: string;
+  /** Up to 10 of the accounts (none for a filter). */
+  accounts: string[];
+  count: number | null;
+}
+
+export interface RunningWindow {
+  window_id: string;
+  occurrence: string;
+  state: string;
+  starts_at: string;
+  ends_at: string;
+  started_at: string | null;
+  reason: string;
+  targets: TargetsSummary;
+}
+
+export interface UpcomingWindow {
+  window_id: string;
+  kind: 'once' | 'recurring';
+  /** The next starts (up to 3). */
+  next_starts: string[];
+  /** When the next occurrence ends. */
+  next_ends_at: string | null;
+  /** `cron` in `tz` for 2h, or null for a one-off window. */
+  schedule: string | null;
+  reason: string;
+  targets: TargetsSummary;
+}
+
+export interface Overview {
+  generated_at: string;
+  limits: OverviewLimits;
+  /** How many there are in all (the lists above stop at the limits). */
+  totals: { accounts: number; held: number; breakers: number; windows: number };
+  truncated: { accounts: boolean; breakers: boolean; windows: boolean };
+  accounts: OverviewAccount[];
+  breakers: OverviewBreaker[];
+  /** `available` is false when the server runs without the windows' side. */
+  windows: { available: boolean; running: RunningWindow[]; upcoming: UpcomingWindow[] };
+  /** `action.failed` events, newest first; `scanned` events were read to find them. */
+  failures: ActionFailedEvent[];
+  failures_scanned: number;
+  /** Whether this server can reset a breaker (it runs the breaker). */
+  can_reset_breakers: boolean;
+}
+
+export interface OverviewDeps {
+  config: Config;
+  /** For short commands only. */
+  redis: Redis;
+  /** The server's windows; without them the windows part is empty and says so. */
+  windows?: Pick<Windows, 'list'>;
+  /** Whether the server runs the breaker (its reset route is there). */
+  breakerRoutes: boolean;
+  now?: () => Date;
+}
+
+/** An account with nothing recorded yet (held before any outcome). */
+function unrecorded(providerId: string): AccountStatus {
+  return {
+    provider_id: providerId,
+    status: null,
+    is_active: null,
+    status_reason: null,
+    updated_at: null,
+    request_id: null,
+    last_action: null,
+    last_outcome: null,
+    idempotency_key: null,
+    source: null,
+    source_ref: null,
+    reason: null,
+    recorded_at: null,
+    last_error: null,
+  };
+}
+
+async function readAccounts(
+  redis: Redis,
+  keys: Keys,
+  limit: number,
+  heldIds: readonly string[],
+): Promise<{ accounts: OverviewAccount[]; unrecorded: number }> {
+  const recent = await redis.zrevrange(keys.statusIndex, 0, Math.max(0, limit - 1));
+  const ids = [...new Set([...heldIds, ...recent])].slice(0, limit);
+  const [statuses, holds] = await Promise.all([
+    readStatuses(redis, keys, ids),
+    Promise.all(ids.map((id) => readHolds(redis, keys, id))),
+  ]);
+  const byId = new Map(statuses.map((s) => [s.provider_id, s]));
+  const accounts = ids.map((id, i) => {
+    const h = holds[i];
+    const held = h !== undefined && h.holds.length > 0;
+    return {
+      ...(byId.get(id) ?? unrecorded(id)),
+      holds: h?.holds ?? [],
+      held_before: held ? h.before : null,
+      held_since: held ? h.since : null,
+    };
+  });
+  return { accounts, unrecorded: ids.length - statuses.length };
+}
+
+async function readBreakers(
+  redis: Redis,
+  keys: Keys,
+  rules: RulesFor,
+  limit: number,
+  held: readonly OverviewAccount[],
+  now: Date,
+): Promise<OverviewBreaker[]> {
+  // An open breaker holds its account: those first, whatever the signals since.
+  const holding = held
+    .filter((a) => a.holds.some((h) => h.id === BREAKER_HOLD))
+    .map((a) => a.provider_id);
+  const recent = await listBreakerAccounts(redis, keys, limit);
+  const ids = [...new Set([...holding, ...recent])].slice(0, limit);
+  return Promise.all(
+    ids.map(async (id) => {
+      const r = rules(id);
+      const [record, window] = await Promise.all([
+        readBreaker(redis, keys, id),
+        readWindow(redis, keys, id, r.windowS, now.getTime()),
+      ]);
+      return {
+        ...record,
+        window,
+        rules: {
+          window_s: r.windowS,
+          bounce_rate: r.bounceRate,
+          bounce_min_volume: r.bounceMinVolume,
+          complaint_rate: r.complaintRate,
+          complaint_min_volume: r.complaintMinVolume,
+        },
+      };
+    }),
+  );
+}
+
+function targetsSummary(targets: WindowTargets): TargetsSummary {
+  if (targets.kind === 'filter') {
+    return { kind: 'filter', text: targets.text, accounts: [], count: null };
+  }
+  const n = targets.ids.length;
+  return {
+    kind: 'accounts',
+    text: `${n} account${n === 1 ? '' : 's'}`,
+    accounts: targets.ids.slice(0, 10),
+    count: n,
+  };
+}
+
+function durationText(ms: number): string {
+  const min = Math.round(ms / 60_000);
+  if (min < 60) return `${min}m`;
+  return min % 60 === 0 ? `${min / 60}h` : `${Math.floor(min / 60)}h${min % 60}m`;
+}
+
+/** Running occurrences and upcoming starts of the given windows. */
+export function splitWindows(
+  views: readonly WindowView[],
+  now: Date,
+): { running: RunningWindow[]; upcoming: UpcomingWindow[] } {
+  const running: RunningWindow[] = [];
+  const upcoming: UpcomingWindow[] = [];
+  for (const w of views) {
+    const schedule: WindowSchedule = w.schedule;
+    const targets = targetsSummary(w.targets);
+    for (const o of w.occurrences) {
+      if (o.state !== 'starting' && o.state !== 'started') continue;
+      running.push({
+        window_id: w.id,
+        occurrence: o.occurrence,
+        state: o.state,
+        starts_at: o.starts_at,
+        ends_at: o.ends_at,
+        started_at: o.started_at,
+        reason: w.reason,
+        targets,
+      });
+    }
+    const next = w.next_starts.filter((s) => Date.parse(s) > now.getTime());
+    const first = next[0];
+    if (w.state !== 'scheduled' || first === undefined) continue;
+    upcoming.push({
+      window_id: w.id,
+      kind: schedule.kind,
+      next_starts: next,
+      next_ends_at:
+        schedule.kind === 'once'
+          ? new Date(schedule.endMs).toISOString()
+          : new Date(Date.parse(first) + schedule.durationMs).toISOString(),
+      schedule:
+        schedule.kind === 'recurring'
+          ? `${schedule.cron} (${schedule.tz}) for ${durationText(schedule.durationMs)}`
+          : null,
+      reason: w.reason,
+      targets,
+    });
+  }
+  running.sort((a, b) => a.ends_at.localeCompare(b.ends_at));
+  upcoming.sort((a, b) => (a.next_starts[0] ?? '').localeCompare(b.next_starts[0] ?? ''));
+  return { running, upcoming };
+}
+
+/** The newest `action.failed` events, scanning at most `scan` of the newest events. */
+async function readFailures(
+  redis: Redis,
+  keys: Keys,
+  limit: number,
+  scan: number,
+): Promise<{ failures: ActionFailedEvent[]; scanned: number }> {
+  const failures: ActionFailedEvent[] = [];
+  let scanned = 0;
+  let end = '+';
+  while (failures.length < limit && scanned < scan) {
+    const count = Math.min(500, scan - scanned);
+    const entries = (await redis.xrevrange(keys.events, end, '-', 'COUNT', count)) as [
+      string,
+      string[],
+    ][];
+    for (const [id, fields] of entries) {
+      scanned += 1;
+      const event = decodeEntry(id, fields);
+      if (event.type === 'action.failed') failures.push(event);
+      if (failures.length >= limit) break;
+    }
+    const last = entries.at(-1);
+    if (entries.length < count || !last) break;
+    end = `(${last[0]}`;
+  }
+  return { failures, scanned };
+}
+
+/** A reader of the overview; the breaker rules are checked on first use. */
+export function overviewReader(
+  deps: OverviewDeps,
+  limits: OverviewLimits = { ...OVERVIEW_LIMITS },
+): () => Promise<Overview> {
+  const { config, redis } = deps;
+  const keys = keysFor(config.prefix);
+  const now = deps.now ?? (() => new Date());
+  let rules: RulesFor | undefined;
+  return async () => {
+    rules ??= breakerRules(config);
+    const at = now();
+    const counts = await redis
+      .pipeline()
+      .zcard(keys.statusIndex)
+      .zcard(keys.holdsIndex)
+      .zcard(keys.breakerIndex)
+      .zcard(keys.windowIndex)
+      .exec();
+    const [statusCount = 0, heldCount = 0, breakerCount = 0, windowCount = 0] = (counts ?? []).map(
+      ([err, n]) => {
+        if (err) throw err;
+        return Number(n);
+      },
+    );
+    const heldIds = await listHeldAccounts(redis, keys, limits.accounts);
+    const { accounts, unrecorded: notIndexed } = await readAccounts(
+      redis,
+      keys,
+      limits.accounts,
+      heldIds,
+    );
+    const [breakers, views, failed] = await Promise.all([
+      readBreakers(redis, keys, rules, limits.breakers, accounts, at),
+      deps.windows ? deps.windows.list(limits.windows) : Promise.resolve(undefined),
+      readFailures(redis, keys, limits.failures, limits.events_scanned),
+    ]);
+    const split = views ? splitWindows(views, at) : { running: [], upcoming: [] };
+    // Held accounts without a recorded status are not in the status index.
+    const accountTotal = statusCount + notIndexed;
+    return {
+      generated_at: at.toISOString(),
+      limits,
+      totals: {
+        accounts: accountTotal,
+        held: heldCount,
+        breakers: Math.max(breakerCount, breakers.length),
+        windows: windowCount,
+      },
+      truncated: {
+        accounts: accountTotal > accounts.length || heldCount > heldIds.length,
+        breakers: breakerCount > breakers.length,
+        windows: windowCount > limits.windows,
+      },
+      accounts,
+      breakers,
+      windows: { available: deps.windows !== undefined, ...split },
+      failures: failed.failures,
+      failures_scanned: failed.scanned,
+      can_reset_breakers: deps.breakerRoutes,
+    };
+  };
+}
