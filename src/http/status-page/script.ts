@@ -48,11 +48,12 @@ export const STATUS_JS = String.raw`(function () {
   }
   function relative(ms) {
     var s = Math.round(Math.abs(ms) / 1000);
+    var min = Math.round(s / 60);
     var text;
     if (s < 60) text = s + ' s';
-    else if (s < 3600) text = Math.round(s / 60) + ' min';
-    else if (s < 172800) text = Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
-    else text = Math.round(s / 86400) + ' days';
+    else if (min < 60) text = min + ' min';
+    else if (min < 2880) text = Math.floor(min / 60) + ' h' + (min % 60 ? ' ' + (min % 60) + ' min' : '');
+    else text = Math.round(min / 1440) + ' days';
     return ms >= 0 ? 'in ' + text : text + ' ago';
   }
   /** A time cell: local time, and how far it is from now below it. */
@@ -60,7 +61,7 @@ export const STATUS_JS = String.raw`(function () {
     if (!iso) return dash();
     var d = new Date(iso);
     if (isNaN(d.getTime())) return document.createTextNode(String(iso));
-    var span = el('span', { title: iso }, [localTime(d)]);
+    var span = el('span', { className: 'when', title: iso }, [localTime(d)]);
     span.appendChild(sub(relative(d.getTime() - Date.now())));
     return span;
   }
@@ -123,7 +124,7 @@ export const STATUS_JS = String.raw`(function () {
 
   function rateCell(rate, count, of, ruleRate, ruleMin, what) {
     var cell = td('', [pct(rate)]);
-    cell.appendChild(sub(count + ' of ' + of + ' ' + what + ' · rule ' + pct(ruleRate) + ' of ≥ ' + ruleMin));
+    cell.appendChild(sub(count + ' of ' + of + ' ' + what + ' · trips at ' + pct(ruleRate) + ' (min ' + ruleMin + ')'));
     return cell;
   }
 

@@ -73,6 +73,7 @@ tbody tr:hover td { background: #f2f5fb; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .empty { color: var(--muted); padding: 6px 2px; }
 .sub { display: block; color: var(--muted); font-size: 0.85em; }
+.when { white-space: nowrap; }
 .msg { max-width: 460px; overflow-wrap: anywhere; }
 
 .badge {
