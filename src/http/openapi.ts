@@ -15,6 +15,7 @@ import {
   MAX_SIGNALS_PER_REQUEST,
   tripBody,
 } from './breaker-routes.js';
+import { OVERVIEW_ROUTE_SPECS } from './overview-routes.js';
 import {
   createBody as windowCreateBody,
   extendBody as windowExtendBody,
@@ -123,6 +124,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
 /** Every admin route (under /v1), for the document and its completeness test. */
 export const ADMIN_SPECS: readonly RouteSpec[] = [
   ...ADMIN_ROUTE_SPECS,
+  ...OVERVIEW_ROUTE_SPECS,
   ...BREAKER_AND_WINDOW_SPECS,
 ];
 
@@ -149,6 +151,8 @@ export const OTHER_ROUTES: readonly {
   },
   { method: 'GET', path: '/metrics', summary: 'Prometheus metrics (text format).', public: false },
   { method: 'GET', path: '/', summary: 'The status page (HTML).', public: false },
+  { method: 'GET', path: '/status.js', summary: "The status page's script.", public: false },
+  { method: 'GET', path: '/status.css', summary: "The status page's style.", public: false },
   {
     method: 'GET',
     path: '/admin/queues',

@@ -312,14 +312,14 @@ function registeredRoutes(tree: string): string[] {
   const out: string[] = [];
   const stack: string[] = [];
   for (const line of tree.split('\n')) {
-    const at = line.indexOf('/');
-    if (at < 0) continue;
-    const depth = Math.floor(at / 4);
-    const m = /^(\S+)(?: \(([A-Z, ]+)\))?/.exec(line.slice(at));
-    if (!m?.[1]) continue;
-    stack[depth] = (depth > 0 ? (stack[depth - 1] ?? '') : '') + m[1];
+    const m = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
+    if (!m?.[2]) continue;
+    const depth = (m[1] ?? '').length / 4;
+    const parent = depth > 0 ? (stack[depth - 1] ?? '') : '';
+    const path = parent.endsWith('/') || m[2].startsWith('/') ? parent + m[2] : `${parent}/${m[2]}`;
+    stack[depth] = path;
     stack.length = depth + 1;
-    for (const method of m[2]?.split(', ') ?? []) out.push(`${method} ${stack[depth]}`);
+    for (const method of m[3]?.split(', ') ?? []) out.push(`${method} ${path}`);
   }
   return out;
 }
