@@ -1,10 +1,12 @@
 /**
  * Run a worker until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. The
- * process also runs maintenance windows' timed steps (WINDOW_CONCURRENCY, 0 = none).
+ * process also runs maintenance windows' timed steps (WINDOW_CONCURRENCY, 0 = none) and, when
+ * NOTIFY_URL is set, the failure webhooks (src/notify).
  */
 import { once } from 'node:events';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { startWorker } from '../worker/worker.js';
 import type { WindowService } from './window-service.js';
@@ -31,14 +33,29 @@ export async function runWorker(
         return undefined;
       });
   }
+  // Failure webhooks: a forwarder (events stream -> notifications queue) and its POSTing
+  // worker. Separate from the action worker; one that cannot start is logged, not fatal.
+  let notifier: Promise<Notifier | undefined> = Promise.resolve(undefined);
+  if (config.notifyUrl !== undefined) {
+    notifier = import('../notify/notifier.js')
+      .then(({ startNotifier }) => startNotifier(config, logger, { signal: options.signal }))
+      .catch((err: unknown) => {
+        if (!options.signal.aborted) {
+          logger.error({ err: String(err) }, 'failure webhooks could not start');
+        }
+        return undefined;
+      });
+  }
   const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
   // A worker waiting for an unreachable Redis still stops on the signal.
-  const ready = Promise.all([worker.waitUntilReady(), windows]).then(() => {
+  const ready = Promise.all([worker.waitUntilReady(), windows, notifier]).then(() => {
     if (!options.signal.aborted) options.onReady?.();
   });
   ready.catch(() => undefined);
   await stopped;
   const closing = worker.close();
+  const notifierClosed = notifier.then((n) => n?.close()).catch(() => undefined);
   await (await windows)?.close().catch(() => undefined);
+  await notifierClosed;
   return closing;
 }

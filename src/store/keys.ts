@@ -13,6 +13,11 @@ export const QUEUE_NAME = 'actions';
  * recurring windows' job schedulers). Its jobs make intents when they run, never before.
  */
 export const WINDOW_QUEUE_NAME = 'windows';
+/**
+ * The BullMQ queue of failure webhooks (NOTIFY_URL): one job per forwarded event, id
+ * `ev-<stream entry id>`, whose body is the CloudEvent to POST (src/notify).
+ */
+export const NOTIFY_QUEUE_NAME = 'notifications';
 
 export interface Keys {
   prefix: string;
