@@ -78,6 +78,12 @@ export {
 export type { BulkSource } from './producers/bulk/run.js';
 export type { BatchRecord } from './store/batch-record.js';
 export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';
+export {
+  startNotifier,
+  type Notifier,
+  type NotifierConfig,
+  type NotifierOptions,
+} from './notify/notifier.js';
 export { accountStatus } from './ops/account-status.js';
 export type { AccountStatus } from './store/status-record.js';
 export { readEvents, type ReadEventsOptions } from './ops/read-events.js';
