@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1
 
-# sendmux-deactivator: BullMQ worker service + CLI (`worker`, `sim`, `demo`, ...).
+# sendmux-deactivator: BullMQ worker service + CLI (`start`, `worker`, `serve`, `sim`, ...).
 #   docker build -t sendmux-deactivator .
-#   docker run --rm -e REDIS_URL=redis://redis:6379 -e SENDMUX_API_KEY=... sendmux-deactivator worker
+#   docker run --rm -p 127.0.0.1:8080:8080 -e REDIS_URL=redis://redis:6379 \
+#     -e SENDMUX_API_KEY=... -e ADMIN_TOKEN=... sendmux-deactivator
+# The default command is `start`: the worker and the HTTP server (admin API, dashboard, status
+# page, /metrics, /healthz, webhooks) in one process, on PORT (default 8080). The HEALTHCHECK
+# asks that server's /healthz; with another command (`worker` serves /healthz only on
+# WORKER_METRICS_PORT, `sim` on none) set PORT to where it answers, or run with --no-healthcheck.
 # Logs are JSON lines (with pid, hostname), also on a terminal (`docker run -t`): pino-pretty is a
 # devDependency, left out of this image.
 
@@ -32,7 +37,12 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY LICENSE ./
 USER node
+# `start` listens on PORT (default 8080).
+EXPOSE 8080
+# No curl or wget in the slim image: node's fetch. Healthy = /healthz answers 200 within 4 s.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((res) => process.exit(res.status === 200 ? 0 : 1), () => process.exit(1))"]
 # The worker drains in-flight jobs on SIGTERM; give it the compose stop_grace_period to finish.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "bin/sendmux-deactivator.js"]
-CMD ["worker"]
+CMD ["start"]
