@@ -298,6 +298,11 @@ export interface WindowStartedEvent {
   late_ms: number;
   /** Accounts that were on and are asked off by this occurrence. */
   switched_off: string[];
+  /**
+   * Accounts that were on but left on: reading the accounts (or a start that kept failing)
+   * ran past the occurrence's end, so nothing was asked off.
+   */
+  not_switched_off: string[];
   /** Accounts that were off already: held, not touched. */
   already_off: string[];
   /** Accounts the API does not know (404): nothing done. */

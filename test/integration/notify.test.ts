@@ -318,6 +318,7 @@ describe('failure webhooks', () => {
       switched_off: [simAccountId(1), simAccountId(2)],
       already_off: [],
       missing: [],
+      not_switched_off: [],
     };
     const ended: WindowEndedEvent = {
       type: 'window.ended',

@@ -315,9 +315,12 @@ describe('maintenance windows', () => {
     await holdForOccurrence(p.redis, p.keys, ref, [{ providerId: A, before: 'active' }], hold);
     await new Promise((res) => setTimeout(res, 1_000));
     const before = p.sim.stats().requests;
-    expect((await admin.start(w.id, startsMs)).result).toBe('started');
+    const started = await admin.start(w.id, startsMs);
+    expect(started.result === 'started' && started.event.switched_off).toEqual([]);
+    expect(started.result === 'started' && started.event.not_switched_off).toEqual([A]);
     expect(p.sim.stats().requests).toBe(before); // nothing read
     const ended = await admin.end(w.id, ref.occurrence);
+    // The holds model asks A back on (its last hold; on before): harmless, it is on.
     expect(ended.result === 'ended' && ended.event.reactivated).toEqual([A]);
     expect((await readHolds(p.redis, p.keys, A)).holds).toEqual([]);
     expect(calls(B)).toEqual({ activate: 0, deactivate: 0 });

@@ -81,6 +81,7 @@ const started: WindowStartedEvent = {
   switched_off: ['dprov_a', 'dprov_b'],
   already_off: ['dprov_c'],
   missing: [],
+  not_switched_off: [],
   at: AT,
 };
 const ended: WindowEndedEvent = {

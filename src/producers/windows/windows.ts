@@ -268,7 +268,8 @@ export function createWindows(deps: WindowsDeps): Windows {
       starts_at: iso(startsMs),
       ends_at: iso(endsMs),
       late_ms: Math.max(0, at.getTime() - startsMs),
-      switched_off: switched.sort(),
+      switched_off: tooLate ? [] : switched.sort(),
+      not_switched_off: tooLate ? switched.sort() : [],
       already_off: alreadyOff.sort(),
       missing: missing.sort(),
       at: at.toISOString(),
@@ -300,6 +301,9 @@ export function createWindows(deps: WindowsDeps): Windows {
       windowHoldId(windowId, occurrence),
     );
     if (!decisions) return { result: 'already' };
+    // Asked back on by the holds model (its last hold, on before the first), even when this
+    // occurrence's own start came too late to ask it off: another source may have switched it
+    // off while this hold kept it, and an activation of an account that is on changes nothing.
     const reactivated: string[] = [];
     const stayedOff: string[] = [];
     const stillHeld: { provider_id: string; held_by: string[] }[] = [];
