@@ -6,8 +6,9 @@
  * the page after its refresh); a browser without the credential gets 401. The page must load
  * without a console error (a CSP violation is one). Screenshot: /tmp/status-page.png.
  *
- * Needs /usr/bin/chromium (CI installs Debian's package, .ci/run); without it the test fails
- * and says so rather than skipping.
+ * Needs Chromium: CHROMIUM_PATH, else /usr/bin/chromium (Debian's package; .ci/run installs it
+ * and sets SDX_REQUIRE_BROWSER=1, so there a missing browser fails the test). On a machine
+ * without it and without SDX_REQUIRE_BROWSER, the test is skipped with a warning naming the fix.
  */
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +25,10 @@ import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 sharedFixtures();
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MISSING = `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH to run the status page's browser test`;
+const required = process.env.SDX_REQUIRE_BROWSER === '1';
+if (!existsSync(CHROMIUM) && !required) console.warn(`skipping the browser test: ${MISSING}`);
 const SCREENSHOT = '/tmp/status-page.png';
 const ADMIN = 'admin-token-status-page-0123';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -46,11 +50,7 @@ afterAll(async () => {
 });
 
 async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the status page's browser test`,
-    );
-  }
+  if (!existsSync(CHROMIUM)) throw new Error(MISSING);
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -77,7 +77,7 @@ async function start() {
   return { pipeline: p, app, base: `http://127.0.0.1:${port}`, service: breaker };
 }
 
-describe('the status page', () => {
+describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page', () => {
   it('shows accounts, breakers, windows and failures; Reset resets a tripped breaker', async () => {
     browser = await launch();
     const { pipeline, app, base, service } = await start();
