@@ -13,6 +13,7 @@
  *   GET  /v1/overview         admin: what the status page shows (overview-routes.ts)
  *   GET  /, /status.js, /status.css   admin, browser: the status page (status-page/)
  *   /admin/queues/...         admin, browser: Bull Board (dashboard.ts)
+ *   GET  /metrics, /readyz    admin; public: Prometheus metrics, readiness (ops-routes.ts)
  *   ...                       admin: every other path (auth.ts closes what is not public)
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -28,6 +29,7 @@ import { breakerRoutes } from './breaker-routes.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, sendError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { opsRoutes } from './ops-routes.js';
 import { overviewRoutes } from './overview-routes.js';
 import { statusPage } from './status-page/index.js';
 import { webhookRoutes } from './webhooks.js';
@@ -97,5 +99,6 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   await app.register(overviewRoutes(overview), { prefix: ADMIN_PREFIX });
   await app.register(statusPage());
   await app.register(dashboard({ config }));
+  await app.register(opsRoutes({ config, logger }));
   return app;
 }

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { countWebhook } from '../metrics/metrics.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
 import { appendToInbox } from '../store/webhook-inbox.js';
@@ -48,12 +49,18 @@ export function webhookRoutes(deps: WebhookDeps) {
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
       done(null, body);
     });
+    // Refused before the handler runs (the body limit): counted here.
+    app.addHook('onResponse', (_req, reply, done) => {
+      if (reply.statusCode === 413) countWebhook('body_too_large');
+      done();
+    });
 
     app.post(
       SENDMUX_WEBHOOK_PATH,
       { bodyLimit: config.webhookBodyLimitBytes, config: PUBLIC_ROUTE },
       async (req: FastifyRequest, reply: FastifyReply) => {
         if (secret === undefined) {
+          countWebhook('secret_unset');
           return sendError(
             reply,
             503,
@@ -63,6 +70,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         }
         const raw = Buffer.isBuffer(req.body) ? req.body : EMPTY;
         if (!verifyWebhookSignature(secret, raw, req.headers[SIGNATURE_HEADER])) {
+          countWebhook('invalid_signature');
           req.log.warn(
             { event_id: headerText(req.headers[EVENT_ID_HEADER]) },
             'webhook refused: X-Sendmux-Signature missing or wrong (is SENDMUX_WEBHOOK_SECRET the subscription secret?)',
@@ -78,11 +86,14 @@ export function webhookRoutes(deps: WebhookDeps) {
         let answer: WebhookAnswer;
         switch (envelope.kind) {
           case 'invalid':
+            countWebhook(envelope.code);
             return sendError(reply, 400, envelope.code, envelope.message);
           case 'ignored':
+            countWebhook('ignored');
             answer = { accepted: false, ignored: true };
             return reply.code(200).send(answer);
           case 'expired':
+            countWebhook('expired');
             req.log.warn(
               { event_id: envelope.id, type: envelope.type },
               'webhook refused: older than the dedupe window (a replay?)',
@@ -99,9 +110,11 @@ export function webhookRoutes(deps: WebhookDeps) {
           { dedupeTtlS: config.webhookDedupeTtlS, maxLen: config.webhookInboxMaxLen },
         );
         if (entry === undefined) {
+          countWebhook('duplicate');
           answer = { accepted: false, duplicate: true };
           return reply.code(200).send(answer);
         }
+        countWebhook('accepted');
         answer = { accepted: true };
         return reply.code(202).send(answer);
       },

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { countWebhookEvent } from '../metrics/metrics.js';
 import { processWebhook } from '../producers/breaker/process-webhook.js';
 import { createResolver, parseSenderMap, type Resolver } from '../producers/breaker/resolve.js';
 import { budgetedLister } from '../producers/bulk/accounts.js';
@@ -98,6 +99,9 @@ export async function startBreakerService(
         try {
           for (const entry of entries) {
             const result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
+            // Counted in this process (each entry goes to one consumer of the group), not read
+            // from the shared webhook-stats hash: every server would report the same total.
+            countWebhookEvent(result);
             if (result === 'tripped')
               log.warn({ inbox_id: entry.id }, 'breaker tripped by a webhook');
             done.push(entry.id);

@@ -1,7 +1,8 @@
 /**
  * Run a worker until the signal aborts (SIGTERM/SIGINT in the CLI), then close gracefully. The
- * process also runs maintenance windows' timed steps (WINDOW_CONCURRENCY, 0 = none) and, when
- * NOTIFY_URL is set, the failure webhooks (src/notify).
+ * process also runs maintenance windows' timed steps (WINDOW_CONCURRENCY, 0 = none), when
+ * NOTIFY_URL is set the failure webhooks (src/notify), and when WORKER_METRICS_PORT is set and
+ * the caller passes `opsServer` a small HTTP server with /healthz, /readyz and /metrics.
  */
 import { once } from 'node:events';
 import type { Config } from '../config.js';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { startWorker } from '../worker/worker.js';
+import type { Servable } from './serve.js';
 import type { WindowService } from './window-service.js';
 
 export interface RunWorkerOptions {
@@ -16,6 +18,12 @@ export interface RunWorkerOptions {
   client?: SendmuxClient;
   /** Called once the worker takes jobs. */
   onReady?(): void;
+  /**
+   * Builds the server of /healthz, /readyz and /metrics served on WORKER_METRICS_PORT when it
+   * is set (`buildOpsServer` of src/http/ops-routes.ts; the `worker` command passes it, `start`
+   * does not: its main server serves them).
+   */
+  opsServer?: (deps: { config: Config; logger: Logger }) => Promise<Servable>;
 }
 
 export async function runWorker(
@@ -46,6 +54,7 @@ export async function runWorker(
         return undefined;
       });
   }
+  const ops = serveOps(config, logger, options);
   const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
   // A worker waiting for an unreachable Redis still stops on the signal.
   const ready = Promise.all([worker.waitUntilReady(), windows, notifier]).then(() => {
@@ -57,5 +66,53 @@ export async function runWorker(
   const notifierClosed = notifier.then((n) => n?.close()).catch(() => undefined);
   await (await windows)?.close().catch(() => undefined);
   await notifierClosed;
-  return closing;
+  const result = await closing;
+  await closeOps(await ops);
+  return result;
+}
+
+/** Where the metrics server listens: every interface, for the scraper and the probes. */
+const METRICS_HOST = '0.0.0.0';
+/** Longest wait for the metrics server to close. */
+const METRICS_CLOSE_MS = 2_000;
+
+/** The metrics server on WORKER_METRICS_PORT; one that cannot start is logged, not fatal. */
+async function serveOps(
+  config: Config,
+  logger: Logger,
+  options: RunWorkerOptions,
+): Promise<Servable | undefined> {
+  if (config.metricsPort === undefined || !options.opsServer || options.signal.aborted) {
+    return undefined;
+  }
+  let app: Servable | undefined;
+  try {
+    app = await options.opsServer({ config, logger });
+    const url = await app.listen({ port: config.metricsPort, host: METRICS_HOST });
+    logger.info({ url }, 'serving /metrics, /healthz and /readyz');
+    return app;
+  } catch (err) {
+    logger.error(
+      { err: String(err), port: config.metricsPort },
+      'WORKER_METRICS_PORT: could not serve metrics',
+    );
+    await Promise.resolve(app?.close()).catch(() => undefined);
+    return undefined;
+  }
+}
+
+async function closeOps(app: Servable | undefined): Promise<void> {
+  if (!app) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(true);
+    }, METRICS_CLOSE_MS);
+  });
+  const closed = Promise.resolve(app.close()).then(
+    () => false,
+    () => false,
+  );
+  if (await Promise.race([closed, late])) app.server.closeAllConnections();
+  clearTimeout(timer);
 }

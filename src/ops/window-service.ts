@@ -8,6 +8,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { countWindowTransition } from '../metrics/metrics.js';
 import { occurrenceStart, type WindowJobData } from '../queue/window-queue.js';
 import { createRedis } from '../redis.js';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
@@ -35,6 +36,7 @@ export async function startWindowService(
       if (data.step === 'end') {
         const r = await windows.end(data.windowId, data.occurrence);
         if (r.result === 'ended') {
+          countWindowTransition('ended');
           const e = r.event;
           log.info(
             {
@@ -51,6 +53,7 @@ export async function startWindowService(
       }
       const r = await windows.start(data.windowId, occurrenceStart(job));
       if (r.result === 'started') {
+        countWindowTransition('started');
         const e = r.event;
         log.info(
           {
@@ -64,6 +67,8 @@ export async function startWindowService(
           'window started',
         );
       } else if (r.result === 'skipped') {
+        // Counted once: a skip already recorded (another run) has no event.
+        if (r.event) countWindowTransition('skipped');
         log.warn({ window_id: data.windowId, event: r.event }, 'window occurrence skipped');
       }
       return r.result;

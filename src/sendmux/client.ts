@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { RequestError, type Got } from 'got';
 import type { z } from 'zod';
+import { observeApiCall, type ApiOperation } from '../metrics/metrics.js';
 import type { Action } from '../model.js';
 import { readAccountAnswer, type AccountAnswer } from './account-answer.js';
 import { SendmuxError } from './errors.js';
@@ -104,6 +105,13 @@ export interface SendmuxClient {
   close(): void;
 }
 
+/** What one request is, for its metrics. */
+interface RequestKind {
+  op: ApiOperation;
+  /** The account it is about, if one. */
+  account?: string;
+}
+
 export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClient {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
   const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
@@ -132,8 +140,11 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       headers?: Record<string, string>;
       searchParams?: Record<string, string>;
       signal?: AbortSignal | undefined;
+      kind: RequestKind;
     },
   ): Promise<{ response: PlainResponse; json: unknown }> {
+    const { op } = extra.kind;
+    const started = performance.now();
     let response: PlainResponse;
     try {
       response =
@@ -152,8 +163,11 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
               signal: extra.signal,
             });
     } catch (err) {
-      throw transportError(err);
+      const error = transportError(err);
+      observeApiCall(op, method, error.code, (performance.now() - started) / 1000);
+      throw error;
     }
+    observeApiCall(op, method, response.statusCode, (performance.now() - started) / 1000);
     const json = parseJson(response.body);
     if (response.statusCode >= 200 && response.statusCode < 300) return { response, json };
     throw httpError(response, json, headerValue(response.headers['x-request-id']));
@@ -200,6 +214,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     return callForAccount('POST', `providers/${encodeURIComponent(providerId)}/${action}`, {
       headers,
       signal: opts.signal,
+      kind: { op: action, account: providerId },
     });
   }
 
@@ -208,13 +223,16 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     deactivate: (id, opts) => runAction('deactivate', id, opts),
     activate: (id, opts) => runAction('activate', id, opts),
     readAccount: (id, opts = {}) =>
-      callForAccount('GET', `providers/${encodeURIComponent(id)}`, { signal: opts.signal }),
+      callForAccount('GET', `providers/${encodeURIComponent(id)}`, {
+        signal: opts.signal,
+        kind: { op: 'get', account: id },
+      }),
     async getProvider(providerId, opts = {}) {
       const { body, response } = await call(
         'GET',
         `providers/${encodeURIComponent(providerId)}`,
         providerItemResponseSchema,
-        { signal: opts.signal },
+        { signal: opts.signal, kind: { op: 'get', account: providerId } },
       );
       return result(body.data, body.meta.request_id, response);
     },
@@ -229,6 +247,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
         const { body } = await call('GET', 'providers', providerListResponseSchema, {
           searchParams,
           signal: opts.signal,
+          kind: { op: 'list' },
         });
         yield* body.data;
         cursor = body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined;
@@ -239,6 +258,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       const { body } = await call('GET', 'emails/logs', deliveryLogListResponseSchema, {
         searchParams: { search, limit: String(opts.limit ?? 100) },
         signal: opts.signal,
+        kind: { op: 'search_logs' },
       });
       return body.data;
     },

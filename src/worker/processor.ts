@@ -8,6 +8,7 @@ import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bull
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { countAction, countPutBack, countRateLimitWait } from '../metrics/metrics.js';
 import { isInAskedState } from '../model.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
@@ -112,6 +113,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const record = async (o: Outcome) => {
       const result = await recordOutcome(redis, keys, config, o, token);
       if (result === 'lost') throw lockLost('before recording');
+      if (result === 'recorded') countAction(intent.action, o.outcome);
       return result;
     };
     const none: ActionJobResult = { outcome: 'none', status: null, request_id: null };
@@ -122,11 +124,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const urgent = intent.source === 'breaker';
     const budget = () => ({ reserve: config.rateLimitReserve, now: now().getTime(), urgent });
     let begun = await beginRun(redis, keys, run, leaseMs, budget());
+    let budgetWaitMs = 0;
     while (begun.kind === 'busy' || begun.kind === 'budget') {
-      if (signal?.aborted) return putBack(job, token, { delayMs: 0 });
-      await sleep(Math.min(Math.max(begun.retryInMs, 20), BUSY_POLL_MS));
+      if (signal?.aborted) {
+        countPutBack('shutdown');
+        return putBack(job, token, { delayMs: 0 });
+      }
+      const ms = Math.min(Math.max(begun.retryInMs, 20), BUSY_POLL_MS);
+      if (begun.kind === 'budget') budgetWaitMs += ms;
+      await sleep(ms);
       begun = await beginRun(redis, keys, run, leaseMs, budget());
     }
+    if (budgetWaitMs > 0) countRateLimitWait('budget', budgetWaitMs / 1000);
     switch (begun.kind) {
       case 'lost':
         throw lockLost('before it started');
@@ -219,8 +228,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       case 'put-back': {
         const n = await countWait(redis, keys, run, decision.wait, decision.releaseLease);
         if (n === undefined) throw lockLost('while putting it back');
+        countPutBack(decision.wait);
         if (decision.pauseQueueMs !== undefined) {
           const paused = await pauseQueue(redis, keys, decision.pauseQueueMs);
+          if (decision.wait === 'rate_limit') countRateLimitWait('429', paused / 1000);
           log.warn(
             { ...where(), wait: decision.wait, waits: n, pause_ms: paused },
             decision.wait === 'auth'
@@ -324,6 +335,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     );
     if (pause > 0) {
       const paused = await pauseQueue(redis, keys, pause);
+      countRateLimitWait('low_watermark', paused / 1000);
       log.info(
         { remaining: rateLimit?.remaining, pause_ms: paused },
         'rate budget running low: pausing the queue until reset',

@@ -24,7 +24,11 @@ Environment (see the README's configuration table for every setting):
       requireApiKey(config);
       const signal = stopSignal();
       const { runWorker } = await import('../../ops/run-worker.js');
-      const { forced } = await runWorker(config, logger, { signal });
+      const { forced } = await runWorker(config, logger, {
+        signal,
+        // WORKER_METRICS_PORT's server (/healthz, /readyz, /metrics): a shell, so passed in.
+        opsServer: async (deps) => (await import('../../http/ops-routes.js')).buildOpsServer(deps),
+      });
       logger.info({ forced }, 'bye');
       logger.flush();
       // After a forced close (calls aborted, or Redis unreachable) BullMQ may still hold

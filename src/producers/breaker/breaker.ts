@@ -7,6 +7,7 @@
  * account back only if nothing else holds it off (store/breaker-reset.ts).
  */
 import type { Redis } from 'ioredis';
+import { countBreakerTrip } from '../../metrics/metrics.js';
 import type { IntentInput, BreakerNumbers } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
@@ -122,7 +123,9 @@ export function createBreaker(deps: BreakerDeps): Breaker {
   }
 
   async function afterTrip(providerId: string, r: TripResult): Promise<TripResult> {
-    if (r.result === 'tripped') await enqueueTrip(providerId, r.tripId, r.idempotencyKey);
+    if (r.result !== 'tripped') return r;
+    countBreakerTrip(r.reason);
+    await enqueueTrip(providerId, r.tripId, r.idempotencyKey);
     return r;
   }
 

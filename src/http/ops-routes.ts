@@ -1,0 +1,145 @@
+/**
+ * The operations routes, for `serve`/`start` (registered by buildServer) and for `worker` with
+ * WORKER_METRICS_PORT ({@link buildOpsServer}, a small server of its own):
+ *
+ *   GET /metrics   admin token   Prometheus text format (src/metrics/metrics.ts lists them)
+ *   GET /readyz    public        200 { ready: true, checks } | 503 { ready: false, failed, checks }
+ *
+ * Both read Redis through one connection of their own that fails fast (no offline queue, 1 s
+ * connect and command timeouts), opened at the first request and closed with the server, so
+ * neither can hang on a Redis that is gone: /readyz answers 503 within about a second then.
+ */
+import { Queue } from 'bullmq';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginCallback,
+} from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { addScrapeSource, enableProcessMetrics, metricsText } from '../metrics/metrics.js';
+import { checkReadiness } from '../metrics/readiness.js';
+import { createScrapeSource } from '../metrics/scrape-source.js';
+import { createRedis } from '../redis.js';
+import { keysFor, QUEUE_NAME } from '../store/keys.js';
+import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
+import { dashboardQueueNames } from './dashboard.js';
+import { errorHandler, sendError } from './errors.js';
+
+export type OpsConfig = Pick<Config, 'redisUrl' | 'prefix' | 'readyStuckMs'>;
+
+/** Connect and command timeouts of the routes' connection. */
+const FAIL_FAST_MS = 1_000;
+
+interface OpsResources {
+  redis: Redis;
+  queues: Queue[];
+  actions: Queue;
+  dropSource(): void;
+}
+
+/**
+ * `GET /metrics` (admin) and `GET /readyz` (public). Register on a server whose root has
+ * auth.ts's requireAdminToken.
+ */
+export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): FastifyPluginCallback {
+  return (app, _opts, done) => {
+    const { config } = deps;
+    const keys = keysFor(config.prefix);
+    enableProcessMetrics();
+    let resources: OpsResources | undefined;
+    let closed = false;
+    const open = (): OpsResources => {
+      if (resources) return resources;
+      const redis = createRedis(
+        config.redisUrl,
+        {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          connectTimeout: FAIL_FAST_MS,
+          commandTimeout: FAIL_FAST_MS,
+        },
+        deps.logger,
+      );
+      const queues = dashboardQueueNames().map((name) => {
+        const queue = new Queue(name, { connection: redis, prefix: config.prefix });
+        queue.on('error', () => undefined); // the connection logs its errors
+        return queue;
+      });
+      const actions = queues.find((q) => q.name === QUEUE_NAME) ?? (queues[0] as Queue);
+      const dropSource = addScrapeSource(createScrapeSource({ redis, keys, queues }));
+      resources = { redis, queues, actions, dropSource };
+      return resources;
+    };
+    app.addHook('onClose', async () => {
+      closed = true;
+      if (!resources) return;
+      const { redis, queues } = resources;
+      resources.dropSource();
+      await Promise.race([
+        Promise.all(queues.map((q) => q.close().catch(() => undefined))),
+        new Promise((r) => setTimeout(r, FAIL_FAST_MS)),
+      ]);
+      await Promise.race([
+        redis.quit().catch(() => undefined),
+        new Promise((r) => setTimeout(r, FAIL_FAST_MS)),
+      ]);
+      redis.disconnect();
+    });
+
+    app.get('/metrics', async (_req, reply) => {
+      if (!closed) open();
+      const { contentType, body } = await metricsText();
+      return reply.type(contentType).send(body);
+    });
+
+    /**
+     * Ready: Redis answers PING within 1 s, and the actions queue is not stuck (no job ready to
+     * run for longer than READY_STUCK_MS while the queue is not paused, no job runs and none
+     * finished meanwhile: the rule in full in metrics/readiness.ts). 503 names the failed
+     * check(s) in `failed`; each check says what it saw.
+     */
+    app.get('/readyz', { config: PUBLIC_ROUTE }, async (_req, reply) => {
+      if (closed) return sendError(reply, 503, 'closing', 'the server is closing');
+      const { redis, actions } = open();
+      const readiness = await checkReadiness({
+        redis,
+        queue: actions,
+        keys,
+        stuckMs: config.readyStuckMs,
+      });
+      return reply.code(readiness.ready ? 200 : 503).send(readiness);
+    });
+    done();
+  };
+}
+
+/**
+ * A small server of its own with /healthz, /readyz and /metrics (the admin token guards
+ * /metrics as on the main server): what `worker` serves on WORKER_METRICS_PORT.
+ */
+export async function buildOpsServer(deps: {
+  config: OpsConfig & Pick<Config, 'adminToken'>;
+  logger: Logger;
+}): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      404,
+      'not_found',
+      `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
+    ),
+  );
+  requireAdminToken(app, deps.config.adminToken);
+  app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
+  await app.register(opsRoutes({ config: deps.config, logger: deps.logger }));
+  return app;
+}
