@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { startWorker } from '../worker/worker.js';
 import type { Servable } from './serve.js';
 import type { WindowService } from './window-service.js';
@@ -31,6 +32,7 @@ export async function runWorker(
   logger: Logger,
   options: RunWorkerOptions,
 ): Promise<{ forced: boolean }> {
+  const tracing = await startTracing(logger);
   const worker = await startWorker({ config, logger, client: options.client });
   let windows: Promise<WindowService | undefined> = Promise.resolve(undefined);
   if (config.windowConcurrency > 0) {
@@ -68,6 +70,7 @@ export async function runWorker(
   await notifierClosed;
   const result = await closing;
   await closeOps(await ops);
+  await tracing.shutdown();
   return result;
 }
 

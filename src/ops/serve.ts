@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Windows } from '../producers/windows/windows.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
+import { startTracing } from '../telemetry/tracing.js';
 import { startBreakerService, type BreakerService } from './breaker-service.js';
 import { openWindows } from './windows.js';
 
@@ -58,6 +59,8 @@ export async function serve(
   options: ServeOptions,
 ): Promise<{ forced: boolean }> {
   const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
+  // Once per process (`start` runs the worker too); off unless OTEL_* variables ask for it.
+  const tracing = await startTracing(logger);
   // Fail a request fast while Redis is away (Sendmux retries), rather than hold it.
   const redis = createRedis(
     config.redisUrl,
@@ -90,6 +93,7 @@ export async function serve(
     return { forced };
   } finally {
     await quitWithin(redis, 2_000);
+    await tracing.shutdown();
   }
 }
 

@@ -12,6 +12,7 @@ import { countWindowTransition } from '../metrics/metrics.js';
 import { occurrenceStart, type WindowJobData } from '../queue/window-queue.js';
 import { createRedis } from '../redis.js';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
+import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { openWindows, type WindowsHandle } from './windows.js';
 
 export interface WindowService {
@@ -77,6 +78,7 @@ export async function startWindowService(
       connection,
       prefix: config.prefix,
       concurrency: options.concurrency ?? config.windowConcurrency,
+      ...bullmqTelemetry(),
     },
   );
   worker.on('failed', (job, err) => {

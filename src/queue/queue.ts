@@ -3,6 +3,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Intent } from '../model.js';
 import { QUEUE_NAME } from '../store/keys.js';
+import { bullmqTelemetry } from '../telemetry/bullmq.js';
 
 /**
  * What a job carries: the validated intent and its binding's sequence number (when it was
@@ -33,6 +34,7 @@ export function createActionQueue(
   return new Queue<ActionJobData, ActionJobResult, string>(QUEUE_NAME, {
     connection,
     prefix: config.prefix,
+    ...bullmqTelemetry(),
   });
 }
 

@@ -12,6 +12,7 @@
  */
 import { Job, Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
+import { bullmqTelemetry } from '../telemetry/bullmq.js';
 
 export type WindowJobData =
   /** An occurrence's start; `startsMs` is absent on a job scheduler's jobs (see the job id). */
@@ -30,7 +31,11 @@ const STEP_OPTIONS: JobsOptions = {
 };
 
 export function createWindowQueue(prefix: string, connection: ConnectionOptions): WindowQueue {
-  return new Queue<WindowJobData>(WINDOW_QUEUE_NAME, { connection, prefix });
+  return new Queue<WindowJobData>(WINDOW_QUEUE_NAME, {
+    connection,
+    prefix,
+    ...bullmqTelemetry(),
+  });
 }
 
 const schedulerId = (windowId: string) => `window-${windowId}`;

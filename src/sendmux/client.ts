@@ -7,9 +7,10 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import got, { RequestError, type Got } from 'got';
 import type { z } from 'zod';
-import { observeApiCall, type ApiOperation } from '../metrics/metrics.js';
+import { API_ROUTES, observeApiCall, type ApiOperation } from '../metrics/metrics.js';
 import type { Action } from '../model.js';
 import { readAccountAnswer, type AccountAnswer } from './account-answer.js';
 import { SendmuxError } from './errors.js';
@@ -105,7 +106,14 @@ export interface SendmuxClient {
   close(): void;
 }
 
-/** What one request is, for its metrics. */
+/**
+ * Spans of API calls (`sendmux POST /providers/{id}/deactivate`, kind CLIENT): method, status,
+ * route template, the account and the request id; never a header. No-ops (and cheap) unless an
+ * OpenTelemetry SDK is registered (telemetry/tracing.ts).
+ */
+const tracer = trace.getTracer('sendmux-deactivator');
+
+/** What one request is, for its metrics and its span. */
 interface RequestKind {
   op: ApiOperation;
   /** The account it is about, if one. */
@@ -143,8 +151,15 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       kind: RequestKind;
     },
   ): Promise<{ response: PlainResponse; json: unknown }> {
-    const { op } = extra.kind;
+    const { op, account } = extra.kind;
     const started = performance.now();
+    const span = tracer.startSpan(`sendmux ${method} ${API_ROUTES[op]}`, {
+      kind: SpanKind.CLIENT,
+    });
+    if (span.isRecording()) {
+      span.setAttributes({ 'http.request.method': method, 'url.template': API_ROUTES[op] });
+      if (account !== undefined) span.setAttribute('sendmux.account', account);
+    }
     let response: PlainResponse;
     try {
       response =
@@ -165,12 +180,18 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     } catch (err) {
       const error = transportError(err);
       observeApiCall(op, method, error.code, (performance.now() - started) / 1000);
+      endSpan(span, undefined, error);
       throw error;
     }
     observeApiCall(op, method, response.statusCode, (performance.now() - started) / 1000);
     const json = parseJson(response.body);
-    if (response.statusCode >= 200 && response.statusCode < 300) return { response, json };
-    throw httpError(response, json, headerValue(response.headers['x-request-id']));
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      endSpan(span, response, undefined);
+      return { response, json };
+    }
+    const error = httpError(response, json, headerValue(response.headers['x-request-id']));
+    endSpan(span, response, error);
+    throw error;
   }
 
   /** A 2xx whose body must match `schema`, else it is an `invalid_response` error. */
@@ -267,6 +288,22 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       agent.https.destroy();
     },
   };
+}
+
+/** End a call's span: its status and request id, and the error's code when it failed. */
+function endSpan(span: Span, response: PlainResponse | undefined, error: SendmuxError | undefined) {
+  if (span.isRecording()) {
+    if (response) {
+      span.setAttribute('http.response.status_code', response.statusCode);
+      const requestId = error?.requestId ?? headerValue(response.headers['x-request-id']);
+      if (requestId) span.setAttribute('sendmux.request_id', requestId);
+    }
+    if (error) {
+      span.setAttribute('error.type', error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
+    }
+  }
+  span.end();
 }
 
 function result<T>(data: T, requestId: string, response: PlainResponse): ApiResult<T> {

@@ -17,6 +17,7 @@ import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { recordOutcome } from '../store/record-outcome.js';
+import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { backoffDelay, limiterFor } from './backoff.js';
 import {
   ABORT_LOCK_LOST,
@@ -98,6 +99,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: MAX_STALLS,
+    ...bullmqTelemetry(),
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
         backoffDelay(
