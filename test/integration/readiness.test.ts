@@ -13,7 +13,7 @@ import type { Readiness } from '../../src/metrics/readiness.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { keysFor } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
-import { dropPrefix, testConfig, waitFor } from '../support/context.js';
+import { testConfig, waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
 
@@ -23,7 +23,6 @@ let p: Pipeline | undefined;
 let app: HttpServer | undefined;
 let redis: Redis | undefined;
 let throwaway: ThrowawayRedis | undefined;
-let prefix: string | undefined;
 afterEach(async () => {
   await app?.close();
   await p?.stop();
@@ -35,8 +34,7 @@ afterEach(async () => {
     redis.disconnect();
   }
   await throwaway?.stop();
-  if (prefix && !throwaway) await dropPrefix(prefix);
-  app = p = redis = throwaway = prefix = undefined;
+  app = p = redis = throwaway = undefined;
 });
 
 async function readyz(server: HttpServer) {
@@ -147,16 +145,15 @@ describe('GET /readyz', () => {
       config: { readyStuckMs: 1_000, concurrency: 1 },
       sim: { faults: { latencyMs: 300 } },
     });
-    prefix = p.config.prefix;
     app = await buildServer({ config: p.config, redis: p.redis, logger });
     const intents = [3, 4, 5, 6, 7].map((i) => manualIntent(simAccountId(i), `busy-${i}`));
     await p.producer.enqueueMany(intents);
     await p.addWorker();
     const answers: number[] = [];
     const done = p.waitFor(intents.map((i) => i.idempotencyKey));
-    let finished = false;
-    void done.finally(() => (finished = true));
-    while (!finished) {
+    const state = { finished: false };
+    void done.finally(() => (state.finished = true));
+    while (!state.finished) {
       answers.push((await readyz(app)).status);
       await new Promise((r) => setTimeout(r, 50));
     }
