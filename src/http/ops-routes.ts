@@ -99,16 +99,22 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
      * Ready: Redis answers PING within 1 s, and the actions queue is not stuck (no job ready to
      * run for longer than READY_STUCK_MS while the queue is not paused, no job runs and none
      * finished meanwhile: the rule in full in metrics/readiness.ts). 503 names the failed
-     * check(s) in `failed`; each check says what it saw.
+     * check(s) in `failed`; each check says what it saw. `?checks=redis` leaves the queue out
+     * (for servers that only take webhooks and API calls).
      */
-    app.get('/readyz', { config: PUBLIC_ROUTE }, async (_req, reply) => {
+    app.get('/readyz', { config: PUBLIC_ROUTE }, async (req, reply) => {
       if (closed) return sendError(reply, 503, 'closing', 'the server is closing');
+      const { checks } = req.query as { checks?: unknown };
+      if (checks !== undefined && checks !== 'redis' && checks !== 'redis,queue') {
+        return sendError(reply, 400, 'invalid_usage', 'query.checks: must be redis or redis,queue');
+      }
       const { redis, actions } = open();
       const readiness = await checkReadiness({
         redis,
         queue: actions,
         keys,
         stuckMs: config.readyStuckMs,
+        checkQueue: checks !== 'redis',
       });
       return reply.code(readiness.ready ? 200 : 503).send(readiness);
     });

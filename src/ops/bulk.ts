@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
+import { countAction } from '../metrics/metrics.js';
 import {
   bulkHoldId,
   bulkKey,
@@ -396,7 +397,9 @@ async function cancelQueued(
     outcome: 'cancelled',
   };
   const recorded = await recordOutcome(redis, keys, config, cancelled, undefined);
-  return recorded === 'recorded' ? 'cancelled' : 'already_done';
+  if (recorded !== 'recorded') return 'already_done';
+  countAction(binding.action, 'cancelled');
+  return 'cancelled';
 }
 
 /** What `batch undo` did with one account of the batch. */

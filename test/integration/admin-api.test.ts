@@ -278,11 +278,21 @@ describe('/v1/batches', () => {
     expect(upload.json()).toMatchObject({ batch_id: 'upload', pass: { enqueued: 3, invalid: 1 } });
     expect(await queued(pipeline)).toBe(3);
 
+    const cancelledCount = async () => {
+      const text = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
+      const m =
+        /^sendmux_deactivator_actions_total\{action="deactivate",outcome="cancelled"\} (\d+)$/m.exec(
+          text,
+        );
+      return Number(m?.[1] ?? 0);
+    };
+    const cancelledBefore = await cancelledCount();
     const cancel = await app.inject({
       method: 'POST',
       url: '/v1/batches/upload/cancel',
       headers: auth,
     });
+    expect(await cancelledCount()).toBe(cancelledBefore + 3);
     expect(cancel.statusCode).toBe(200);
     expect(cancel.json()).toMatchObject({ batch_id: 'upload', cancelled: 3 });
     expect(await queued(pipeline)).toBe(0);

@@ -121,6 +121,11 @@ describe('GET /readyz', () => {
     });
     expect(stuck.body.checks.queue.ready_for_ms).toBeGreaterThan(1_000);
     expect(stuck.body.checks.queue.error).toMatch(/READY_STUCK_MS/);
+    // A server that only takes webhooks and API calls asks for Redis alone.
+    const redisOnly = await app.inject({ method: 'GET', url: '/readyz?checks=redis' });
+    expect(redisOnly.statusCode).toBe(200);
+    const badChecks = await app.inject({ method: 'GET', url: '/readyz?checks=disk' });
+    expect(badChecks.statusCode).toBe(400);
 
     // Paused by us (a 429's pause): waiting is expected, not stuck.
     await pauseQueue(p.redis, keysFor(p.config.prefix), 5_000);
