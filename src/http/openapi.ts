@@ -139,7 +139,8 @@ export const OTHER_ROUTES: readonly {
   {
     method: 'GET',
     path: '/readyz',
-    summary: 'Redis answers and the actions queue is not stuck (503 naming the failed check).',
+    summary:
+      'Redis answers and the actions queue is not stuck (503 naming the failed check); `?checks=redis` leaves the queue out.',
     public: true,
   },
   { method: 'GET', path: '/openapi.json', summary: 'This document.', public: true },
