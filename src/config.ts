@@ -304,7 +304,7 @@ export const SETTINGS = {
   notifySecret: setting(
     'NOTIFY_SECRET',
     z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
-    'HMAC-SHA256 key of the failure webhooks\' X-Sendmux-Signature (sha256=<hex> of the raw body); required with NOTIFY_URL. Never logged.',
+    "HMAC-SHA256 key of the failure webhooks' X-Sendmux-Signature (sha256=<hex> of the raw body); required with NOTIFY_URL. Never logged.",
   ),
   notifyMaxAttempts: setting(
     'NOTIFY_MAX_ATTEMPTS',
@@ -363,7 +363,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   if (config.notifyUrl !== undefined && config.notifySecret === undefined) {
-    rules.push('NOTIFY_SECRET: is required when NOTIFY_URL is set (every failure webhook is signed)');
+    rules.push(
+      'NOTIFY_SECRET: is required when NOTIFY_URL is set (every failure webhook is signed)',
+    );
   }
   if (rules.length > 0) throw new ConfigError(rules);
   return config;

@@ -67,7 +67,8 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
 
     app.get('/breaker', async (req, reply) => {
       const q = limitQuery.safeParse(req.query);
-      if (!q.success) return sendError(reply, 400, 'invalid_parameter', issueText(q.error, 'query'));
+      if (!q.success)
+        return sendError(reply, 400, 'invalid_parameter', issueText(q.error, 'query'));
       const ids = await breaker.list(q.data.limit ?? 1000);
       return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
     });
