@@ -21,6 +21,16 @@ export function sendError(
   return reply.code(status).send(body);
 }
 
+/** 404 `not_found` naming the method and path (never the query string). */
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(
+    reply,
+    404,
+    'not_found',
+    `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
+  );
+}
+
 /** Fastify's own client errors, by their code. */
 const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',

@@ -26,7 +26,7 @@ import { createRedis } from '../redis.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { dashboardQueueNames } from './dashboard.js';
-import { errorHandler, sendError } from './errors.js';
+import { errorHandler, notFoundHandler, sendError } from './errors.js';
 
 export type OpsConfig = Pick<Config, 'redisUrl' | 'prefix' | 'readyStuckMs'>;
 
@@ -136,14 +136,7 @@ export async function buildOpsServer(deps: {
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
-      reply,
-      404,
-      'not_found',
-      `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
-    ),
-  );
+  app.setNotFoundHandler(notFoundHandler);
   requireAdminToken(app, deps.config.adminToken);
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
   await app.register(opsRoutes({ config: deps.config, logger: deps.logger }));

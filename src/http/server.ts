@@ -27,7 +27,7 @@ import { adminRoutes } from './admin-routes.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { breakerRoutes } from './breaker-routes.js';
 import { dashboard } from './dashboard.js';
-import { errorHandler, sendError } from './errors.js';
+import { errorHandler, notFoundHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { overviewRoutes } from './overview-routes.js';
@@ -66,14 +66,7 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   });
 
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
-      reply,
-      404,
-      'not_found',
-      `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
-    ),
-  );
+  app.setNotFoundHandler(notFoundHandler);
   app.addHook('onResponse', (req, reply, done) => {
     req.log.debug(
       {

@@ -3,10 +3,9 @@
  * (and a retried delivery sent to two of them) trip the breaker once - one trip, one event, one
  * deactivate intent - and each process counts its share. Real processes, real Redis.
  */
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/demo/redis-server.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { readRecentEvents } from '../../src/store/events.js';
@@ -29,17 +28,9 @@ afterAll(async () => {
   await dropPrefix(config.prefix);
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 describe('three servers, one spike', () => {
   it('trips once', async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
     for (const port of ports) {
       servers.push(
         spawnCli(['serve', '--port', String(port), '--host', '127.0.0.1'], {

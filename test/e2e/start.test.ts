@@ -3,9 +3,8 @@
  * API is carried out by the same process against the simulator; SIGTERM stops both (exit 0).
  * Without an API key it refuses to start (exit 2).
  */
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/demo/redis-server.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';
@@ -25,18 +24,10 @@ afterAll(async () => {
   await dropPrefix(config.prefix);
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 describe('start', () => {
   it('serves the API and works the queue in one process, and stops on SIGTERM', async () => {
     sim = await startSimulator({ accounts: 5, rateLimit: 0 });
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     proc = spawnCli(['start', '--port', String(port), '--host', '127.0.0.1'], {
       REDIS_URL: config.redisUrl,
       QUEUE_PREFIX: config.prefix,
