@@ -27,6 +27,7 @@
  * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate) | Webhook deliveries not stored, by why |
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ignored, invalid) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
+ * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
  * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than {@link SCRAPE_PART_TIMEOUT_MS}) |
  *
  * Plus prom-client's default process metrics (`process_*`, `nodejs_*`), enabled by
@@ -124,6 +125,13 @@ const webhookEvents = new Counter({
   registers: [registry],
 });
 
+const notifications = new Counter({
+  name: name('notifications_total'),
+  help: 'Failure-webhook POSTs by this process, by result (delivered, retried, dropped: out of attempts, refused: a 4xx not tried again).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
 const scrapeErrors = new Counter({
   name: name('scrape_errors_total'),
   help: 'Scrape-time reads of Redis left out of a scrape (an error, or too slow).',
@@ -209,6 +217,11 @@ export function countWebhook(result: 'accepted' | WebhookRejectReason): void {
 /** A stored webhook event processed by the breaker (`unresolved`: no account found). */
 export function countWebhookEvent(result: string): void {
   webhookEvents.inc({ result });
+}
+
+/** One failure-webhook POST: what came of it. */
+export function countNotification(result: 'delivered' | 'retried' | 'dropped' | 'refused'): void {
+  notifications.inc({ result });
 }
 
 // ---- read at scrape time ----

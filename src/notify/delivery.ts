@@ -26,6 +26,7 @@ import {
 import got, { RequestError } from 'got';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { countNotification } from '../metrics/metrics.js';
 import { NOTIFY_QUEUE_NAME } from '../store/keys.js';
 import { notifyHeaders } from './cloudevent.js';
 
@@ -184,6 +185,7 @@ export function startDelivery(options: DeliveryOptions): Delivery {
     } catch (err) {
       const code = err instanceof RequestError ? err.code : undefined;
       const message = err instanceof Error ? err.message : String(err);
+      countNotification(attempt < attempts ? 'retried' : 'dropped');
       log.warn(
         { ...what, attempt, attempts, err: message, code },
         attempt < attempts
@@ -194,16 +196,19 @@ export function startDelivery(options: DeliveryOptions): Delivery {
     }
     const verdict = classifyStatus(status);
     if (verdict === 'delivered') {
+      countNotification('delivered');
       log.debug({ ...what, attempt, status }, 'failure webhook delivered');
       return status;
     }
     if (verdict === 'permanent') {
+      countNotification('refused');
       log.error(
         { ...what, attempt, status },
         'failure webhook refused by the receiver; not tried again',
       );
       throw new UnrecoverableError(`receiver answered ${status}`);
     }
+    countNotification(attempt < attempts ? 'retried' : 'dropped');
     log.warn(
       { ...what, attempt, attempts, status, retry_after_ms: retryAfter },
       attempt < attempts ? 'failure webhook not delivered; tried again' : 'failure webhook dropped',

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { metricsText } from '../../src/metrics/metrics.js';
 import type {
   BreakerResetEvent,
   BreakerTrippedEvent,
@@ -157,6 +158,21 @@ async function append(redis: Redis, key: string, event: StreamEvent): Promise<st
 const until = <T>(what: string, check: () => T | undefined, timeoutMs = 10_000) =>
   waitFor(check, timeoutMs, what);
 
+/** This process's `notifications_total` by result (the metrics registry is per process). */
+async function notificationCounts(): Promise<
+  Record<'delivered' | 'retried' | 'dropped' | 'refused', number>
+> {
+  const counts = { delivered: 0, retried: 0, dropped: 0, refused: 0 };
+  const { body } = await metricsText();
+  for (const m of body.matchAll(
+    /^sendmux_deactivator_notifications_total\{result="(\w+)"\} (\d+)$/gm,
+  )) {
+    const result = m[1] as keyof typeof counts;
+    if (result in counts) counts[result] = Number(m[2]);
+  }
+  return counts;
+}
+
 describe('failure webhooks', () => {
   it('POSTs one signed CloudEvent for an action that fails at the API', async () => {
     p = await startPipeline();
@@ -209,6 +225,7 @@ describe('failure webhooks', () => {
     p = await startPipeline();
     const r = await receiver((n) => (n <= 2 ? 500 : 200));
     await notifier(notifyConfig(p.config, r.url), undefined, { backoffBaseMs: 100 });
+    const before = await notificationCounts();
 
     await p.producer.enqueue(manualIntent(MISSING(2), 'nf-2'));
     await until('three POSTs', () => (r.received.length >= 3 ? true : undefined));
@@ -226,6 +243,9 @@ describe('failure webhooks', () => {
     const job = await notifyQueue(p).getJob(notifyJobId(parse(a).id));
     await expect.poll(() => job?.getState()).toBe('completed');
     expect((await notifyQueue(p).getJob(notifyJobId(parse(a).id)))?.attemptsMade).toBe(3);
+    const after = await notificationCounts();
+    expect(after.retried - before.retried).toBe(2);
+    expect(after.delivered - before.delivered).toBe(1);
   });
 
   it('never slows the action worker: actions succeed while a hanging receiver holds every POST', async () => {
@@ -264,6 +284,7 @@ describe('failure webhooks', () => {
     const r = await receiver(() => 400);
     const logs = capturingLogger();
     await notifier(notifyConfig(p.config, r.url), logs.logger);
+    const before = await notificationCounts();
 
     await p.producer.enqueue(manualIntent(MISSING(3), 'nf-3'));
     await until('one POST', () => (r.received.length >= 1 ? true : undefined));
@@ -276,6 +297,9 @@ describe('failure webhooks', () => {
     expect(failedJob?.failedReason).toBe('receiver answered 400');
     expect(failedJob?.attemptsMade).toBe(1);
     expect(logs.text()).toContain('refused by the receiver');
+    const after = await notificationCounts();
+    expect(after.refused - before.refused).toBe(1);
+    expect(after.retried - before.retried).toBe(0);
   });
 
   it('forwards breaker.tripped and window events, and nothing else', async () => {
