@@ -14,7 +14,7 @@
  *
  * | Metric (prefix `sendmux_deactivator_`) | Type | Labels | What |
  * | --- | --- | --- | --- |
- * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled) | Outcomes recorded by this process (counted once, when the outcome is written: by its workers, by its start-up repair (failed), by `batch cancel` / `POST /v1/batches/:id/cancel` (cancelled)) |
+ * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled) | Outcomes recorded by this process (counted once, by `store/record-outcome.ts` when the outcome is written: by its workers, their backstop and start-up repair, or `batch cancel`) |
  * | `api_requests_total` | counter | `method` (GET, POST), `route` (`/providers/{id}/deactivate`, `/providers/{id}/activate`, `/providers/{id}`, `/providers`, `/emails/logs`), `status` (the HTTP status, or `timeout` / `network_error` when no answer came) | Sendmux API calls |
  * | `api_request_duration_seconds` | histogram | `operation` (deactivate, activate, get, list, search_logs), `status_class` (2xx, 3xx, 4xx, 5xx, error) | Latency of one API call, to the end of its body |
  * | `put_backs_total` | counter | `wait` (rate_limit, in_flight, auth, shutdown) | Jobs put back without using an attempt |

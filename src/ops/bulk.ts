@@ -5,7 +5,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { countAction } from '../metrics/metrics.js';
 import {
   bulkHoldId,
   bulkKey,
@@ -397,9 +396,7 @@ async function cancelQueued(
     outcome: 'cancelled',
   };
   const recorded = await recordOutcome(redis, keys, config, cancelled, undefined);
-  if (recorded !== 'recorded') return 'already_done';
-  countAction(binding.action, 'cancelled');
-  return 'cancelled';
+  return recorded === 'recorded' ? 'cancelled' : 'already_done';
 }
 
 /** What `batch undo` did with one account of the batch. */

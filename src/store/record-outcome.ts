@@ -11,6 +11,7 @@
  * The status moves forward only (see status-record.ts).
  */
 import type { Redis } from 'ioredis';
+import { countAction } from '../metrics/metrics.js';
 import type { AccountState, ActionEvent, Intent } from '../model.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
@@ -213,5 +214,7 @@ export async function recordOutcome(
       o.rateLimit?.resetAtMs ?? '',
     ],
   )) as [RecordResult, string?];
+  // Counted here, where every recorder (worker, backstop, repair, batch cancel) writes it.
+  if (reply[0] === 'recorded') countAction(intent.action, o.outcome);
   return reply[0];
 }

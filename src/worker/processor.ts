@@ -8,7 +8,7 @@ import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bull
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { countAction, countPutBack, countRateLimitWait } from '../metrics/metrics.js';
+import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
 import { isInAskedState } from '../model.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
@@ -113,7 +113,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const record = async (o: Outcome) => {
       const result = await recordOutcome(redis, keys, config, o, token);
       if (result === 'lost') throw lockLost('before recording');
-      if (result === 'recorded') countAction(intent.action, o.outcome);
       return result;
     };
     const none: ActionJobResult = { outcome: 'none', status: null, request_id: null };

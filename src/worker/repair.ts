@@ -7,7 +7,6 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { countAction } from '../metrics/metrics.js';
 import { jobIdFor } from '../queue/job-id.js';
 import type { ActionQueue } from '../queue/queue.js';
 import { readBindings, type Binding } from '../store/binding.js';
@@ -112,7 +111,6 @@ async function repairOne(
     undefined,
   );
   if (result !== 'recorded') return 'cleared';
-  countAction(binding.action, 'failed');
   deps.log.warn({ idempotency_key: key, job_id: jobId, state }, `repaired: ${reason}`);
   return 'repaired';
 }

@@ -10,7 +10,6 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { countAction } from '../metrics/metrics.js';
 import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
@@ -154,7 +153,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     const recording = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          if ((await write()) === 'recorded') countAction(job.data.action, 'failed');
+          await write();
           return;
         } catch (e) {
           if (attempt >= BACKSTOP_TRIES || closing) {
