@@ -27,6 +27,7 @@ import {
   PROVIDER_ID_RULE,
   PROVIDER_ID_RULE_TEXT,
 } from '../model.js';
+import { accountsWithHolds } from '../ops/account-status.js';
 import {
   batchReportLines,
   cancelBatch,
@@ -43,7 +44,7 @@ import type { BulkSource } from '../producers/bulk/run.js';
 import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT } from '../store/batch-record.js';
 import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
-import { readStatuses, listStatuses } from '../store/status-record.js';
+import { listStatuses } from '../store/status-record.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
 
 /** Accounts per POST /v1/actions. */
@@ -316,18 +317,8 @@ function capped(max: number): Transform {
 export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPluginCallback {
   const { config, redis } = deps;
   const keys = keysFor(config.prefix);
-  const withHolds = async (ids: readonly string[]) => {
-    const [statuses, holds] = await Promise.all([
-      readStatuses(redis, keys, ids),
-      readAccountHolds(redis, config.prefix, ids),
-    ]);
-    return statuses.map((s, i) => ({
-      ...s,
-      holds: holds[i]?.holds ?? [],
-      held_before: holds[i]?.before ?? null,
-      held_since: holds[i]?.since ?? null,
-    }));
-  };
+  const withHolds = async (ids: readonly string[]) =>
+    (await accountsWithHolds(redis, keys, ids)).accounts;
 
   return (app, _opts, done) => {
     // An upload of ids reaches the handler as a stream (text/plain, text/csv), never buffered.

@@ -1,9 +1,12 @@
 /** Recorded account statuses (the `status` CLI command). */
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { IntentValidationError } from '../errors.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import type { Hold } from '../model.js';
 import { createRedis } from '../redis.js';
-import { keysFor } from '../store/keys.js';
+import { readHolds, type BeforeState } from '../store/holds.js';
+import { keysFor, type Keys } from '../store/keys.js';
 import { listStatuses, readStatuses, type AccountStatus } from '../store/status-record.js';
 
 /** Statuses of the given accounts, or the most recently changed ones when none are given. */
@@ -27,4 +30,60 @@ export async function accountStatus(
   } finally {
     await redis.quit();
   }
+}
+
+/** An account's recorded status with what keeps it off. */
+export interface AccountWithHolds extends AccountStatus {
+  holds: Hold[];
+  /** What it was before its first hold (null when not held). */
+  held_before: BeforeState | null;
+  /** When its first current hold was taken (null when not held). */
+  held_since: string | null;
+}
+
+/** An account with nothing recorded yet (held before any outcome, or never acted on). */
+function unrecorded(providerId: string): AccountStatus {
+  return {
+    provider_id: providerId,
+    status: null,
+    is_active: null,
+    status_reason: null,
+    updated_at: null,
+    request_id: null,
+    last_action: null,
+    last_outcome: null,
+    idempotency_key: null,
+    source: null,
+    source_ref: null,
+    reason: null,
+    recorded_at: null,
+    last_error: null,
+  };
+}
+
+/**
+ * The accounts' statuses (nulls where nothing is recorded) with their holds, in the order
+ * given (GET /v1/accounts and the status page). `unrecorded` counts those with no status.
+ */
+export async function accountsWithHolds(
+  redis: Redis,
+  keys: Keys,
+  providerIds: readonly string[],
+): Promise<{ accounts: AccountWithHolds[]; unrecorded: number }> {
+  const [statuses, holds] = await Promise.all([
+    readStatuses(redis, keys, providerIds),
+    Promise.all(providerIds.map((id) => readHolds(redis, keys, id))),
+  ]);
+  const byId = new Map(statuses.map((s) => [s.provider_id, s]));
+  const accounts = providerIds.map((id, i) => {
+    const h = holds[i];
+    const held = h !== undefined && h.holds.length > 0;
+    return {
+      ...(byId.get(id) ?? unrecorded(id)),
+      holds: h?.holds ?? [],
+      held_before: held ? h.before : null,
+      held_since: held ? h.since : null,
+    };
+  });
+  return { accounts, unrecorded: providerIds.length - statuses.length };
 }

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { ActionFailedEvent, BreakerNumbers, Hold } from '../model.js';
+import type { ActionFailedEvent, BreakerNumbers } from '../model.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { WindowSchedule, WindowTargets } from '../producers/windows/spec.js';
 import type { Windows, WindowView } from '../producers/windows/windows.js';
@@ -18,10 +18,10 @@ import {
   type BreakerRecord,
 } from '../store/breaker-state.js';
 import { BREAKER_HOLD } from '../store/breaker-trip.js';
-import { decodeEntry } from '../store/event-codec.js';
-import { listHeldAccounts, readHolds, type BeforeState } from '../store/holds.js';
+import { scanRecentEvents } from '../store/events.js';
+import { listHeldAccounts } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
-import { readStatuses, type AccountStatus } from '../store/status-record.js';
+import { accountsWithHolds, type AccountWithHolds } from './account-status.js';
 
 /** How much of each part one overview reads. */
 export const OVERVIEW_LIMITS = {
@@ -39,12 +39,7 @@ export const OVERVIEW_LIMITS = {
 
 export type OverviewLimits = { -readonly [K in keyof typeof OVERVIEW_LIMITS]: number };
 
-export interface OverviewAccount extends AccountStatus {
-  holds: Hold[];
-  /** What the account was before its first hold; null when it has none. */
-  held_before: BeforeState | null;
-  held_since: string | null;
-}
+export type OverviewAccount = AccountWithHolds;
 
 export interface OverviewBreaker extends BreakerRecord {
   /** Counts and rates over the window ending now. */
@@ -121,26 +116,6 @@ export interface OverviewDeps {
   now?: () => Date;
 }
 
-/** An account with nothing recorded yet (held before any outcome). */
-function unrecorded(providerId: string): AccountStatus {
-  return {
-    provider_id: providerId,
-    status: null,
-    is_active: null,
-    status_reason: null,
-    updated_at: null,
-    request_id: null,
-    last_action: null,
-    last_outcome: null,
-    idempotency_key: null,
-    source: null,
-    source_ref: null,
-    reason: null,
-    recorded_at: null,
-    last_error: null,
-  };
-}
-
 async function readAccounts(
   redis: Redis,
   keys: Keys,
@@ -148,23 +123,7 @@ async function readAccounts(
   heldIds: readonly string[],
 ): Promise<{ accounts: OverviewAccount[]; unrecorded: number }> {
   const recent = await redis.zrevrange(keys.statusIndex, 0, Math.max(0, limit - 1));
-  const ids = [...new Set([...heldIds, ...recent])].slice(0, limit);
-  const [statuses, holds] = await Promise.all([
-    readStatuses(redis, keys, ids),
-    Promise.all(ids.map((id) => readHolds(redis, keys, id))),
-  ]);
-  const byId = new Map(statuses.map((s) => [s.provider_id, s]));
-  const accounts = ids.map((id, i) => {
-    const h = holds[i];
-    const held = h !== undefined && h.holds.length > 0;
-    return {
-      ...(byId.get(id) ?? unrecorded(id)),
-      holds: h?.holds ?? [],
-      held_before: held ? h.before : null,
-      held_since: held ? h.since : null,
-    };
-  });
-  return { accounts, unrecorded: ids.length - statuses.length };
+  return accountsWithHolds(redis, keys, [...new Set([...heldIds, ...recent])].slice(0, limit));
 }
 
 async function readBreakers(
@@ -276,26 +235,12 @@ async function readFailures(
   limit: number,
   scan: number,
 ): Promise<{ failures: ActionFailedEvent[]; scanned: number }> {
-  const failures: ActionFailedEvent[] = [];
-  let scanned = 0;
-  let end = '+';
-  while (failures.length < limit && scanned < scan) {
-    const count = Math.min(500, scan - scanned);
-    const entries = (await redis.xrevrange(keys.events, end, '-', 'COUNT', count)) as [
-      string,
-      string[],
-    ][];
-    for (const [id, fields] of entries) {
-      scanned += 1;
-      const event = decodeEntry(id, fields);
-      if (event.type === 'action.failed') failures.push(event);
-      if (failures.length >= limit) break;
-    }
-    const last = entries.at(-1);
-    if (entries.length < count || !last) break;
-    end = `(${last[0]}`;
-  }
-  return { failures, scanned };
+  const { events, scanned } = await scanRecentEvents(redis, keys, {
+    type: 'action.failed',
+    limit,
+    scan,
+  });
+  return { failures: events.filter((e) => e.type === 'action.failed'), scanned };
 }
 
 /** A reader of the overview; the breaker rules are checked on first use. */

@@ -21,21 +21,39 @@ export async function readRecentEvents(
   keys: Keys,
   options: RecentOptions = {},
 ): Promise<StreamEvent[]> {
+  return (await scanRecentEvents(redis, keys, options)).events.reverse();
+}
+
+/**
+ * The most recent matching events, newest first, reading at most `scan` entries of the
+ * stream (a rare type need not cost a read of the whole stream); `scanned` says how many it
+ * read.
+ */
+export async function scanRecentEvents(
+  redis: Redis,
+  keys: Keys,
+  options: RecentOptions & { scan?: number } = {},
+): Promise<{ events: StreamEvent[]; scanned: number }> {
   const limit = Math.max(1, options.limit ?? 100);
-  const out: StreamEvent[] = [];
+  const scan = options.scan ?? Infinity;
+  const events: StreamEvent[] = [];
+  let scanned = 0;
   let end = '+';
   const batch = Math.max(limit, 200);
-  for (;;) {
-    const entries = (await redis.xrevrange(keys.events, end, '-', 'COUNT', batch)) as Entry[];
+  while (scanned < scan) {
+    const count = Math.min(batch, scan - scanned);
+    const entries = (await redis.xrevrange(keys.events, end, '-', 'COUNT', count)) as Entry[];
     for (const [id, fields] of entries) {
+      scanned++;
       const event = decodeEntry(id, fields);
-      if (!options.type || event.type === options.type) out.push(event);
-      if (out.length >= limit) return out.reverse();
+      if (!options.type || event.type === options.type) events.push(event);
+      if (events.length >= limit) return { events, scanned };
     }
     const last = entries.at(-1);
-    if (entries.length < batch || !last) return out.reverse();
+    if (entries.length < count || !last) break;
     end = `(${last[0]}`;
   }
+  return { events, scanned };
 }
 
 export interface FollowOptions {

@@ -78,6 +78,17 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
         .sort(),
     ).toEqual([A, B].sort());
 
+    // Nothing recorded: the same shape, with nulls and no holds.
+    const never = await app.inject({ method: 'GET', url: `/v1/accounts/${D}`, headers: auth });
+    expect(never.statusCode).toBe(200);
+    expect(never.json()).toMatchObject({
+      provider_id: D,
+      status: null,
+      last_outcome: null,
+      holds: [],
+      held_before: null,
+    });
+
     const holds = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });
     expect(holds.json<{ accounts: { providerId: string }[] }>().accounts).toHaveLength(2);
     const holdsA = await app.inject({ method: 'GET', url: `/v1/holds/${A}`, headers: auth });
