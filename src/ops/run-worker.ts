@@ -11,7 +11,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startWorker } from '../worker/worker.js';
-import type { Servable } from './serve.js';
+import { closeWithin, type Servable } from './serve.js';
 import type { WindowService } from './window-service.js';
 
 export interface RunWorkerOptions {
@@ -105,17 +105,5 @@ async function serveOps(
 }
 
 async function closeOps(app: Servable | undefined): Promise<void> {
-  if (!app) return;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(true);
-    }, METRICS_CLOSE_MS);
-  });
-  const closed = Promise.resolve(app.close()).then(
-    () => false,
-    () => false,
-  );
-  if (await Promise.race([closed, late])) app.server.closeAllConnections();
-  clearTimeout(timer);
+  if (app) await closeWithin(app, METRICS_CLOSE_MS).catch(() => undefined);
 }

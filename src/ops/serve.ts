@@ -98,7 +98,7 @@ export async function serve(
 }
 
 /** Close gracefully; past `ms`, drop the connections left. @returns whether it had to. */
-async function closeWithin(app: Servable, ms: number): Promise<boolean> {
+export async function closeWithin(app: Servable, ms: number): Promise<boolean> {
   const closed = Promise.resolve(app.close()).then(() => false);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<true>((resolve) => {

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { startTracing, tracingRequested, tracingSdkLoaded } from '../../src/telemetry/tracing.js';
-import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { killAll, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';
 
 const API_KEY = 'smx_root_sim_key';
@@ -26,10 +26,7 @@ let receiver: Server | undefined;
 const children: CliProcess[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
+  await killAll(children);
   await producer?.close();
   await sim?.close();
   if (receiver) {

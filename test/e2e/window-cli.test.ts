@@ -12,7 +12,7 @@ import { simAccountId, startSimulator, type Simulator } from '../../src/sim/inde
 import { readRecentEvents } from '../../src/store/events.js';
 import { keysFor } from '../../src/store/keys.js';
 import { listWindowIds } from '../../src/store/window-record.js';
-import { runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
+import { killAll, runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';
 
 let sim: Simulator | undefined;
@@ -21,10 +21,7 @@ let config: Config | undefined;
 const children: CliProcess[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
+  await killAll(children);
   await redis?.quit();
   await sim?.close();
   if (config) await dropPrefix(config.prefix);

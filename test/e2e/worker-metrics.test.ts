@@ -7,7 +7,7 @@ import type { Config } from '../../src/config.js';
 import { freeLoopbackPort } from '../../src/demo/redis-server.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { killAll, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';
 
 const ADMIN = 'admin-token-worker-metrics-01';
@@ -18,10 +18,7 @@ let config: Config | undefined;
 const children: CliProcess[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
+  await killAll(children);
   await producer?.close();
   await sim?.close();
   if (config) await dropPrefix(config.prefix);

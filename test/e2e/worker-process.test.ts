@@ -10,7 +10,7 @@ import { openProducer, type ProducerHandle } from '../../src/queue/open-producer
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { keysFor } from '../../src/store/keys.js';
-import { spawnCli, type CliProcess } from '../support/cli-process.js';
+import { killAll, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, intentStates, testConfig, waitFor } from '../support/context.js';
 
 let sim: Simulator | undefined;
@@ -20,10 +20,7 @@ let config: Config | undefined;
 const children: CliProcess[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await c.exited;
-  }
+  await killAll(children);
   await producer?.close();
   await redis?.quit();
   await sim?.close();

@@ -67,3 +67,11 @@ export async function runCli(
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
   return { code: code ?? String(signal), stdout, stderr };
 }
+
+/** SIGKILL the processes still running (emptying the list) and wait for each to exit. */
+export async function killAll(children: CliProcess[]): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await c.exited;
+  }
+}
