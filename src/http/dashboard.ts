@@ -43,8 +43,8 @@ export function dashboard(deps: {
 }): FastifyPluginAsync {
   return async (app) => {
     const { config } = deps;
-    // Queues only read and write short commands: one connection that fails fast when Redis is
-    // away (the dashboard's request errors instead of hanging).
+    // Queues only send short commands: one connection for all of them, retrying a command at
+    // most 3 times while Redis is away (the dashboard's request then errors).
     const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
     const queues = dashboardQueueNames().map((name) => {
       const queue = new Queue(name, { connection: redis, prefix: config.prefix });
