@@ -14,6 +14,7 @@ import { keysFor } from '../../src/store/keys.js';
 import { listWindowIds } from '../../src/store/window-record.js';
 import { killAll, runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';
+import { berlinWeekdayHour, WEEKLY_HOUR, weeklyCronAwayFromNow } from '../support/weekly-cron.js';
 
 let sim: Simulator | undefined;
 let redis: Redis | undefined;
@@ -91,16 +92,17 @@ describe('window commands and worker processes', () => {
     );
     expect(created.code).toBe(2);
     expect(created.stderr).toMatch(/--duration: required with --cron/);
+    const weekly = weeklyCronAwayFromNow(); // days away whatever day this runs
     const ok = await runCli(
       [
         'window',
         'create',
         '--id',
-        'sundays',
+        'weekly',
         '--accounts',
         ACCOUNTS.join(','),
         '--cron',
-        '0 2 * * 0',
+        weekly.cron,
         '--duration',
         '2h',
         '--tz',
@@ -111,15 +113,19 @@ describe('window commands and worker processes', () => {
     );
     expect(ok.code, ok.stderr).toBe(0);
     const w = JSON.parse(ok.stdout) as { id: string; next_starts: string[] };
-    expect(w.id).toBe('sundays');
-    expect(new Date(w.next_starts[0] ?? '').getUTCHours()).toBe(1); // 02:00 CET
+    expect(w.id).toBe('weekly');
+    expect(berlinWeekdayHour(new Date(w.next_starts[0] ?? ''))).toEqual({
+      weekday: weekly.weekday,
+      hour: WEEKLY_HOUR,
+    });
     const list = await runCli(['window', 'list'], t.env);
-    expect(list.stdout).toMatch(/sundays\s+scheduled\s+"0 2 \* \* 0" Europe\/Berlin/);
+    expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin`);
+    expect(list.stdout).toMatch(/weekly\s+scheduled\s/);
     const missing = await runCli(['window', 'show', 'nope'], t.env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/window "nope": no such window/);
-    const cancel = await runCli(['window', 'cancel', 'sundays', '--json'], t.env);
-    expect(JSON.parse(cancel.stdout)).toEqual({ window_id: 'sundays', was: 'future', ended: [] });
+    const cancel = await runCli(['window', 'cancel', 'weekly', '--json'], t.env);
+    expect(JSON.parse(cancel.stdout)).toEqual({ window_id: 'weekly', was: 'future', ended: [] });
   });
 
   it('two workers, one killed mid-window: one start, one end, one call each way', async () => {

@@ -15,6 +15,10 @@ import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { weeklyCronAwayFromNow } from '../support/weekly-cron.js';
+
+/** Days away whatever day the test runs, so it is upcoming and after the one-hour window. */
+const WEEKLY = weeklyCronAwayFromNow();
 
 sharedFixtures();
 
@@ -107,7 +111,7 @@ describe('GET /v1/overview', () => {
       await post('/v1/windows', {
         id: 'ov-weekly',
         accounts: [LATER],
-        cron: '0 2 * * 0',
+        cron: WEEKLY.cron,
         duration: '2h',
         tz: 'Europe/Berlin',
       }),
@@ -184,7 +188,7 @@ describe('GET /v1/overview', () => {
     expect(o.windows.upcoming[0]).toMatchObject({ kind: 'once', schedule: null, reason: 'later' });
     expect(o.windows.upcoming[1]).toMatchObject({
       kind: 'recurring',
-      schedule: '0 2 * * 0 (Europe/Berlin) for 2h',
+      schedule: `${WEEKLY.cron} (Europe/Berlin) for 2h`,
     });
     expect(o.windows.upcoming[1]?.next_starts).toHaveLength(3);
 

@@ -13,6 +13,7 @@ import { listWindowIds } from '../../src/store/window-record.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { weeklyCronAwayFromNow } from '../support/weekly-cron.js';
 
 sharedFixtures();
 
@@ -107,7 +108,13 @@ describe('/v1/windows', () => {
       method: 'POST',
       url: '/v1/windows',
       headers: auth,
-      payload: { accounts: [A], cron: '0 2 * * 0', duration: '2h', tz: 'Europe/Berlin' },
+      // Days away whatever day this runs, so no occurrence starts during the test.
+      payload: {
+        accounts: [A],
+        cron: weeklyCronAwayFromNow().cron,
+        duration: '2h',
+        tz: 'Europe/Berlin',
+      },
     });
     expect(recurring.statusCode).toBe(201);
     expect(recurring.json<{ next_starts: string[] }>().next_starts).toHaveLength(3);

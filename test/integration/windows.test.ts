@@ -19,6 +19,7 @@ import { readHolds } from '../../src/store/holds.js';
 import { beginOccurrence, holdForOccurrence } from '../../src/store/window-occurrence.js';
 import { waitFor } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { berlinWeekdayHour, WEEKLY_HOUR, weeklyCronAwayFromNow } from '../support/weekly-cron.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
 const A = simAccountId(1);
@@ -190,17 +191,22 @@ describe('maintenance windows', () => {
     await admin.cancel(w.id);
     await waitForStatus(A, 'active');
     expect(await admin.queue.getJobScheduler(`window-${w.id}`)).toBeUndefined();
-    // The zone reaches BullMQ's scheduler: Sundays 02:00 in Berlin are 01:00Z in winter.
+    // The zone reaches BullMQ's scheduler: its next run is 04:00 in Berlin on the cron's day
+    // (03:00Z in winter, 02:00Z in summer). The day is days away, so nothing runs meanwhile.
+    const weekly = weeklyCronAwayFromNow();
     const berlin = await admin.create({
       accounts: [C],
-      cron: '0 2 * * 0',
+      cron: weekly.cron,
       duration: '2h',
       tz: 'Europe/Berlin',
     });
     const scheduler = await admin.queue.getJobScheduler(`window-${berlin.id}`);
     expect(scheduler?.tz).toBe('Europe/Berlin');
     expect(scheduler?.next).toBe(Date.parse(berlin.next_starts[0] ?? ''));
-    expect(new Date(scheduler?.next ?? 0).getUTCDay()).toBe(0);
+    expect(berlinWeekdayHour(new Date(scheduler?.next ?? 0))).toEqual({
+      weekday: weekly.weekday,
+      hour: WEEKLY_HOUR,
+    });
     expect(calls(A).deactivate).toBeGreaterThanOrEqual(2);
     expect(calls(A).activate).toBe(calls(A).deactivate);
   });
