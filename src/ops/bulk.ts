@@ -23,7 +23,6 @@ import { createRedis } from '../redis.js';
 import {
   BATCH_ID_RULE,
   BATCH_ID_RULE_TEXT,
-  closeBatchAccount,
   markBatchCancelled,
   listBatches as listBatchRecords,
   readBatch,
@@ -34,7 +33,7 @@ import {
 import { readBindings, type Binding } from '../store/binding.js';
 import { readHolds, releaseHolds, type BeforeState } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
-import { outcomeEvent, recordOutcome, type Cancelled } from '../store/record-outcome.js';
+import { recordOutcome, type Cancelled } from '../store/record-outcome.js';
 import { openApiReads } from './api-reads.js';
 
 export interface StartBulkRunOptions extends BulkRunOptions {
@@ -334,8 +333,9 @@ async function cancelOne(
 ): Promise<'cancelled' | 'running' | 'already_done'> {
   const key = bulkKey(batch.batch_id, providerId);
   if (!binding) {
-    // Added to the batch, never bound (a pass killed between the two): nothing to run; the
-    // account is closed in the batch so that a resume leaves it alone.
+    // Added to the batch, never bound (a pass killed between the two): nothing to run. The key
+    // is bound straight to `cancelled` in the step that closes the account in the batch, so a
+    // pass resuming at this moment finds it terminal and enqueues nothing.
     const cancelled: Cancelled = {
       intent: {
         action: batch.action,
@@ -351,8 +351,15 @@ async function cancelOne(
       at: new Date(),
       outcome: 'cancelled',
     };
-    const closed = await closeBatchAccount(redis, keys, batch.batch_id, outcomeEvent(cancelled));
-    return closed ? 'cancelled' : 'already_done';
+    const recorded = await recordOutcome(redis, keys, config, cancelled, undefined, {
+      bindIfMissing: true,
+    });
+    if (recorded === 'recorded') return 'cancelled';
+    if (recorded !== 'stale') return 'already_done';
+    // A resuming pass bound the key between our read and now: cancel its intent instead.
+    const [bound] = await readBindings(redis, keys, [key]);
+    if (!bound) return 'already_done';
+    binding = bound;
   }
   return cancelQueued(redis, queue, keys, config, key, binding, batch.batch_id);
 }

@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Action, ActionEvent } from '../model.js';
-import { decodeActionEvent, encodeEvent } from './event-codec.js';
+import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
@@ -52,7 +52,7 @@ export const BT = {
 /**
  * Lua: an account of the batch gets its end (`EVENT`, of outcome `OUTCOME`): the accounts hash,
  * the outcome's counter and `done`; the batch is finished once every account is done and no
- * pass is still enqueueing. Shared by record-outcome.ts and {@link closeBatchAccount}.
+ * pass is still enqueueing. Written by record-outcome.ts, in the step that records the outcome.
  */
 export function closeAccountLua(
   ACCOUNTS: string,
@@ -352,30 +352,4 @@ export async function markBatchCancelled(
   now = Date.now(),
 ): Promise<void> {
   await redis.hsetnx(keys.batch(batchId), BT.cancelledAt, now);
-}
-
-// KEYS: accounts, batch. ARGV: account id, event JSON, outcome, now ms.
-const closeScript = defineScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= '' then return 0 end
-${closeAccountLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]')}
-return 1
-`);
-
-/**
- * Give an account of the batch that never had an intent (added, then the pass was killed
- * before its key was bound) its end in the batch, as `event`. Only while it is still open.
- */
-export async function closeBatchAccount(
-  redis: Redis,
-  keys: Keys,
-  batchId: string,
-  event: ActionEvent,
-  now = Date.now(),
-): Promise<boolean> {
-  const reply = await closeScript(
-    redis,
-    [keys.batchAccounts(batchId), keys.batch(batchId)],
-    [event.provider_id, encodeEvent(event), event.type.slice('action.'.length), now],
-  );
-  return reply === 1;
 }

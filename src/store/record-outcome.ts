@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import { countAction } from '../metrics/metrics.js';
-import type { AccountState, ActionEvent, Intent } from '../model.js';
+import { fingerprint, type AccountState, type ActionEvent, type Intent } from '../model.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
 import { B } from './binding.js';
@@ -28,12 +28,18 @@ import { encodeAccountPart, S } from './status-record.js';
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
 //       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
 //       to a bulk run (source bulk, source_ref = the batch id) else '', then the answer's
-//       X-RateLimit limit, remaining and reset in ms ('' when it had none).
+//       X-RateLimit limit, remaining and reset in ms ('' when it had none), then, to bind a
+//       key that was never bound (see {@link RecordOptions.bindIfMissing}), its fingerprint,
+//       action and source ('' otherwise).
 // The event is one value, written as is to the binding, the status and the stream: the script
 // stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
 ${observeWindowLua('KEYS[10]', 'ARGV[13]', 'ARGV[14]', 'ARGV[15]')}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
+if ARGV[16] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[2], '${B.fingerprint}', ARGV[16], '${B.seq}', ARGV[2], '${B.state}', 'queued',
+    '${B.action}', ARGV[17], '${B.providerId}', ARGV[7], '${B.source}', ARGV[18], '${B.createdAt}', ARGV[5])
+end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' then return {'terminal', state} end
@@ -108,6 +114,16 @@ export type Outcome = Success | Failure | Superseded | Cancelled;
 
 export type RecordResult = 'recorded' | 'lost' | 'stale' | 'terminal';
 
+export interface RecordOptions {
+  /**
+   * The key was never bound (a bulk pass added the account to its batch and was killed before
+   * it claimed the key): bind it in the same step, so the outcome lands on a binding that a
+   * producer claiming the key at the same moment finds terminal, and never runs. A binding
+   * that exists meanwhile is left alone (`stale` if it is another generation than `seq`).
+   */
+  bindIfMissing?: boolean;
+}
+
 export interface RecordSettings {
   idempotencyTtlS: number;
   eventsMaxLen: number;
@@ -172,6 +188,7 @@ export async function recordOutcome(
   settings: RecordSettings,
   o: Outcome,
   token: string | undefined,
+  options: RecordOptions = {},
 ): Promise<RecordResult> {
   const { intent } = o;
   const batchId = intent.source === 'bulk' ? (intent.sourceRef ?? '') : '';
@@ -212,6 +229,9 @@ export async function recordOutcome(
       o.rateLimit?.limit ?? '',
       o.rateLimit?.remaining ?? '',
       o.rateLimit?.resetAtMs ?? '',
+      options.bindIfMissing ? fingerprint(intent) : '',
+      options.bindIfMissing ? intent.action : '',
+      options.bindIfMissing ? intent.source : '',
     ],
   )) as [RecordResult, string?];
   // Counted here, where every recorder (worker, backstop, repair, batch cancel) writes it.

@@ -19,6 +19,7 @@ import {
 import { bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/seed.js';
+import { addToBatch, openBatch } from '../../src/store/batch-record.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -440,5 +441,58 @@ describe('bulk runs', () => {
       running: 0,
       already_done: 6,
     });
+  });
+
+  it('cancel of accounts a killed pass added but never bound: cancelled once, and a resume runs none of them', async () => {
+    p = await startPipeline({ workers: 0, sim: { accounts: 6 } });
+    const ids = Array.from({ length: 4 }, (_, i) => simAccountId(i + 1));
+    // A pass bound the first two, then was killed after adding the last two to the batch.
+    await startBulkRun(p.config, {
+      source: { kind: 'ids', ids: ids.slice(0, 2) },
+      batchId: 'half',
+    });
+    const opened = await openBatch(p.redis, p.keys, {
+      id: 'half',
+      action: 'deactivate',
+      source: 'test',
+      reason: '',
+    });
+    if (!opened.ok) throw new Error('openBatch refused');
+    expect(await addToBatch(p.redis, p.keys, 'half', opened.pass, ids.slice(2))).toEqual([
+      'new',
+      'new',
+    ]);
+    expect(await cancelBatch(p.config, 'half')).toEqual({
+      batch_id: 'half',
+      cancelled: 4,
+      running: 0,
+      already_done: 0,
+    });
+    // Their keys are bound to `cancelled`: a resume finds them terminal and enqueues nothing.
+    const resumed = await startBulkRun(p.config, { source: { kind: 'ids', ids }, batchId: 'half' });
+    expect(resumed.pass).toMatchObject({ enqueued: 0, alreadyDone: 4 });
+    const claimed = await p.producer.enqueueMany(
+      ids.slice(2).map((id) => ({
+        action: 'deactivate' as const,
+        providerId: id,
+        idempotencyKey: bulkKey('half', id),
+        source: 'bulk' as const,
+        sourceRef: 'half',
+        reason: '',
+      })),
+    );
+    expect(claimed.map((c) => [c.status, c.state])).toEqual([
+      ['duplicate', 'cancelled'],
+      ['duplicate', 'cancelled'],
+    ]);
+    expect(await jobCount(p)).toBe(0);
+    await p.addWorker();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.sim.stats().executions.total).toBe(0);
+    const batch = await getBatch(p.config, 'half');
+    expect(batch).toMatchObject({ total: 4, cancelled: 4, queued: 0 });
+    expect(batch?.finished_at).not.toBeNull();
+    const cancelled = await p.events('action.cancelled');
+    expect(cancelled.map((e) => e.provider_id).sort()).toEqual(ids);
   });
 });

@@ -1,18 +1,14 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
 import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  addToBatch,
-  closeBatchAccount,
-  openBatch,
-  readBatch,
-} from '../../src/store/batch-record.js';
+import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.js';
 import { beginRun } from '../../src/store/begin-run.js';
+import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
-import { outcomeEvent, recordOutcome } from '../../src/store/record-outcome.js';
+import { recordOutcome, type Cancelled } from '../../src/store/record-outcome.js';
 import { redisPerTest } from '../support/context.js';
 
 const fixture = redisPerTest();
@@ -28,6 +24,34 @@ const claim = (key: string, providerId: string, action = 'deactivate'): Claim =>
   action,
   providerId,
   source: 'manual',
+});
+
+const SETTINGS = { idempotencyTtlS: 86_400, eventsMaxLen: 1000 };
+
+/** The cancellation of a batch account whose key was never bound (what `batch cancel` records). */
+const unboundCancel = (batchId: string, providerId: string): Cancelled => ({
+  outcome: 'cancelled',
+  intent: {
+    action: 'deactivate',
+    providerId,
+    idempotencyKey: `bulk:${batchId}:${providerId}`,
+    source: 'bulk',
+    sourceRef: batchId,
+    reason: '',
+  },
+  seq: 0,
+  jobId: '',
+  attempts: 0,
+  at: new Date(),
+});
+
+/** The claim a bulk pass makes for the same account. */
+const bulkClaim = (batchId: string, providerId: string): Claim => ({
+  key: `bulk:${batchId}:${providerId}`,
+  fingerprint: `deactivate ${providerId} by bulk`,
+  action: 'deactivate',
+  providerId,
+  source: 'bulk',
 });
 
 describe('claimKeys', () => {
@@ -104,22 +128,12 @@ describe('addToBatch', () => {
       'repeat',
       'new',
     ]);
-    const cancelled = outcomeEvent({
-      outcome: 'cancelled',
-      intent: {
-        action: 'deactivate',
-        providerId: 'dprov_1',
-        idempotencyKey: 'bulk:b1:dprov_1',
-        source: 'bulk',
-        sourceRef: 'b1',
-        reason: '',
-      },
-      seq: 0,
-      jobId: '',
-      attempts: 0,
-      at: new Date(),
-    });
-    expect(await closeBatchAccount(redis, keys, 'b1', cancelled)).toBe(true);
+    // dprov_1 was never bound (its pass was killed): cancelled, binding and all, in one step.
+    expect(
+      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b1', 'dprov_1'), undefined, {
+        bindIfMissing: true,
+      }),
+    ).toBe('recorded');
     // A later pass: known accounts are queued or done, not repeats.
     expect(await addToBatch(redis, keys, 'b1', 2, ['dprov_1', 'dprov_2', 'dprov_4'])).toEqual([
       'done',
@@ -127,6 +141,57 @@ describe('addToBatch', () => {
       'new',
     ]);
     expect(await readBatch(redis, keys, 'b1')).toMatchObject({ total: 4 });
+  });
+
+  it('a cancel of a never-bound account and a resuming pass: the account runs never, and is counted once', async () => {
+    await openBatch(redis, keys, { id: 'b3', action: 'deactivate', source: 'test', reason: '' });
+    expect(await addToBatch(redis, keys, 'b3', 1, ['dprov_1', 'dprov_2'])).toEqual(['new', 'new']);
+    // A resume pass met both accounts still open (its add ran before the cancel)...
+    await openBatch(redis, keys, { id: 'b3', action: 'deactivate', source: 'test', reason: '' });
+    expect(await addToBatch(redis, keys, 'b3', 2, ['dprov_1', 'dprov_2'])).toEqual([
+      'queued',
+      'queued',
+    ]);
+    // ... dprov_1 is cancelled before the pass claims its key: the claim finds it terminal.
+    expect(
+      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_1'), undefined, {
+        bindIfMissing: true,
+      }),
+    ).toBe('recorded');
+    // ... dprov_2's key is claimed by the pass first: the cancel leaves that binding alone.
+    const claimed = await claimKeys(redis, keys, [
+      bulkClaim('b3', 'dprov_1'),
+      bulkClaim('b3', 'dprov_2'),
+    ]);
+    expect(claimed).toEqual({
+      ok: true,
+      claimed: [
+        { state: 'cancelled', seq: 0 },
+        { state: 'new', seq: 1 },
+      ],
+    });
+    expect(
+      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_2'), undefined, {
+        bindIfMissing: true,
+      }),
+    ).toBe('stale');
+    const [one, two] = await readBindings(redis, keys, ['bulk:b3:dprov_1', 'bulk:b3:dprov_2']);
+    expect(one).toMatchObject({
+      state: 'cancelled',
+      seq: 0,
+      fingerprint: 'deactivate dprov_1 by bulk',
+    });
+    expect(two).toMatchObject({ state: 'queued', seq: 1 });
+    expect(await redis.ttl(keys.binding('bulk:b3:dprov_1'))).toBeGreaterThan(0);
+    // A second cancel of dprov_1 finds it terminal: one event, one count.
+    expect(
+      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_1'), undefined, {
+        bindIfMissing: true,
+      }),
+    ).toBe('terminal');
+    expect(await readBatch(redis, keys, 'b3')).toMatchObject({ total: 2, cancelled: 1, queued: 1 });
+    const events = await redis.xrange(keys.events, '-', '+');
+    expect(events).toHaveLength(1);
   });
 
   it("takes chunks past Lua's unpack limit (10,000 ids, half repeated)", async () => {
