@@ -134,7 +134,12 @@ describe('GET /v1/overview', () => {
       expect(res.statusCode).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       o = res.json<Overview>();
-      return o.failures.length > 0 && o.windows.running.length > 0 ? true : undefined;
+      // The simulator changes an account before the worker records the outcome: wait for the
+      // four outcomes, not only for the simulator.
+      const recorded = o.accounts.filter((a) => a.last_outcome).length;
+      return o.failures.length > 0 && o.windows.running.length > 0 && recorded === 4
+        ? true
+        : undefined;
     }, 15_000);
     if (!o) throw new Error('no overview');
 
