@@ -27,6 +27,9 @@ const META_FIELDS = 2;
 /**
  * Lua: take hold `HOLD_ID` (its JSON `HOLD`) on account `ID`; the first hold also records
  * `BEFORE` and indexes the account. Sets the local `taken` (1 new, 0 already held by that id).
+ * A first hold is one write of its three fields. `indexLater`: the name of a Lua table to
+ * append `NOW, ID` to instead of indexing at once (a many-account step indexes them all with
+ * one ZADD: see {@link indexLaterLua}).
  */
 export function takeHoldLua(
   HOLDS: string,
@@ -36,13 +39,30 @@ export function takeHoldLua(
   HOLD: string,
   BEFORE: string,
   NOW: string,
+  indexLater?: string,
 ): string {
+  const index = indexLater
+    ? `${indexLater}[#${indexLater} + 1] = ${NOW}
+  ${indexLater}[#${indexLater} + 1] = ${ID}`
+    : `redis.call('ZADD', ${INDEX}, ${NOW}, ${ID})`;
   return `
+local taken = 1
 if redis.call('EXISTS', ${HOLDS}) == 0 then
-  redis.call('HSET', ${HOLDS}, '${BEFORE_FIELD}', ${BEFORE}, '${SINCE_FIELD}', ${NOW})
-  redis.call('ZADD', ${INDEX}, ${NOW}, ${ID})
+  redis.call('HSET', ${HOLDS}, '${BEFORE_FIELD}', ${BEFORE}, '${SINCE_FIELD}', ${NOW},
+    '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
+  ${index}
+else
+  taken = redis.call('HSETNX', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
 end
-local taken = redis.call('HSETNX', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
+`;
+}
+
+/** Lua: index the accounts a many-account step collected in table `LIST` (score, id, ...). */
+export function indexLaterLua(INDEX: string, LIST: string): string {
+  return `
+for from = 1, #${LIST}, 2000 do
+  redis.call('ZADD', ${INDEX}, unpack(${LIST}, from, math.min(from + 1999, #${LIST})))
+end
 `;
 }
 
@@ -203,12 +223,13 @@ export interface HoldTarget {
 // KEYS: index. ARGV: holds key prefix (`holds('')`), hold id, hold JSON, now ms, targets JSON
 // ([[id, before], ...]). Returns, per target, 1 taken or 0 held already.
 const takeManyScript = defineScript(`
-local out = {}
+local out, indexed = {}, {}
 for i, t in ipairs(cjson.decode(ARGV[5])) do
   local HOLDS = ARGV[1] .. t[1]
-  ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 't[2]', 'ARGV[4]')}
+  ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 't[2]', 'ARGV[4]', 'indexed')}
   out[i] = taken
 end
+${indexLaterLua('KEYS[1]', 'indexed')}
 return out
 `);
 

@@ -5,6 +5,7 @@ import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.j
 import { beginRun } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
+import { listHeldAccounts, readHolds, takeHold, takeHolds } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
@@ -328,5 +329,51 @@ describe('pauseQueue', () => {
     expect(await redis.pttl(keys.limiter)).toBeGreaterThan(4_000);
     expect(await pauseQueue(redis, keys, 9_000)).toBe(9_000);
     expect(await redis.pttl(keys.limiter)).toBeGreaterThan(8_000);
+  });
+});
+
+describe('takeHolds', () => {
+  it('takes one hold on many accounts: the first hold records before and indexes, a repeat is a no-op', async () => {
+    const t0 = new Date(1_000_000);
+    await takeHold(redis, keys, 'dprov_a', { id: 'manual', source: 'manual' }, 'inactive', t0);
+    const hold = { id: 'bulk:b', source: 'bulk' as const, ref: 'b' };
+    const targets = [
+      { providerId: 'dprov_a', before: 'active' as const },
+      { providerId: 'dprov_b', before: 'active' as const },
+      { providerId: 'dprov_c', before: 'unknown' as const },
+    ];
+    expect(await takeHolds(redis, keys, targets, hold, new Date(2_000_000))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(await takeHolds(redis, keys, targets, hold, new Date(3_000_000))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    const a = await readHolds(redis, keys, 'dprov_a');
+    expect(a.before).toBe('inactive'); // its first hold's, not the run's
+    expect(a.holds.map((h) => h.id)).toEqual(['manual', 'bulk:b']);
+    expect(a.since).toBe(t0.toISOString());
+    const b = await readHolds(redis, keys, 'dprov_b');
+    expect(b).toMatchObject({ before: 'active', since: new Date(2_000_000).toISOString() });
+    expect(b.holds).toEqual([
+      { id: 'bulk:b', source: 'bulk', ref: 'b', reason: '', at: new Date(2_000_000).toISOString() },
+    ]);
+    expect((await readHolds(redis, keys, 'dprov_c')).before).toBe('unknown');
+    expect(await listHeldAccounts(redis, keys)).toEqual(['dprov_a', 'dprov_b', 'dprov_c']);
+    expect(await redis.zscore(keys.holdsIndex, 'dprov_a')).toBe('1000000');
+    expect(await redis.zscore(keys.holdsIndex, 'dprov_c')).toBe('2000000');
+  });
+
+  it("indexes chunks past Lua's unpack limit (5,000 accounts)", async () => {
+    const targets = Array.from({ length: 5_000 }, (_, i) => ({
+      providerId: `dprov_${i}`,
+      before: 'active' as const,
+    }));
+    const taken = await takeHolds(redis, keys, targets, { id: 'bulk:x', source: 'bulk' });
+    expect(taken.every(Boolean)).toBe(true);
+    expect(await redis.zcard(keys.holdsIndex)).toBe(5_000);
   });
 });
