@@ -59,22 +59,24 @@ export {
 } from './ops/enqueue-actions.js';
 export {
   batchReport,
-  cancelBatch,
   dryRunBulk,
   getBatch,
   listBatches,
   startBulkRun,
-  undoBatch,
   type BatchReportRow,
   type BulkPassResult,
   type BulkRunResult,
-  type CancelResult,
   type DryRunReport,
   type StartBulkRunOptions,
+} from './ops/bulk.js';
+export {
+  cancelBatch,
+  undoBatch,
+  type CancelResult,
   type UndoAccount,
   type UndoOptions,
   type UndoResult,
-} from './ops/bulk.js';
+} from './ops/batch-control.js';
 export type { BulkSource } from './producers/bulk/run.js';
 export type { BatchRecord } from './store/batch-record.js';
 export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';

@@ -28,15 +28,8 @@ import {
   PROVIDER_ID_RULE_TEXT,
 } from '../model.js';
 import { accountsWithHolds } from '../ops/account-status.js';
-import {
-  batchReportLines,
-  cancelBatch,
-  dryRunBulk,
-  getBatch,
-  listBatches,
-  startBulkRun,
-  undoBatch,
-} from '../ops/bulk.js';
+import { cancelBatch, undoBatch } from '../ops/batch-control.js';
+import { batchReportLines, dryRunBulk, getBatch, listBatches, startBulkRun } from '../ops/bulk.js';
 import { enqueueActions } from '../ops/enqueue-actions.js';
 import { readAccountHolds } from '../ops/holds.js';
 import { parseFilter } from '../producers/bulk/accounts.js';

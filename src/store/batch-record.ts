@@ -236,7 +236,7 @@ export async function addToBatch(
 const endPassScript = defineScript(`
 redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
 redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
-redis.call('DEL', KEYS[2])
+redis.call('UNLINK', KEYS[2])
 ${finishIfDoneLua('KEYS[1]', 'ARGV[1]')}
 return 1
 `);

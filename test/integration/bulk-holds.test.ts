@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { cancelBatch, getBatch, startBulkRun, undoBatch } from '../../src/ops/bulk.js';
+import { cancelBatch, undoBatch } from '../../src/ops/batch-control.js';
+import { getBatch, startBulkRun } from '../../src/ops/bulk.js';
 import { budgetedLister } from '../../src/producers/bulk/accounts.js';
 import { bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { createSendmuxClient } from '../../src/sendmux/client.js';

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
+import { cancelBatch } from '../../src/ops/batch-control.js';
 import {
   batchReport,
-  cancelBatch,
   dryRunBulk,
   getBatch,
   listBatches,

@@ -117,12 +117,15 @@ export interface BulkDeps {
 }
 
 /**
- * Ids per chunk, and chunks of one pass in flight at once. Measured with `bulk --file` on 100k
- * ids under GNU time (one run each): 1 x 1000 took 15.3 s, 2 x 1000 13.1 s, 3 x 500 9.2 s,
- * 4 x 250 8.5 s, all at 229-243 MiB peak RSS.
+ * Ids per chunk, and chunks of one pass in flight at once (each chunk is four round trips, so
+ * several keep Redis busy while Node prepares the next). Measured with `bulk --file` on 100k
+ * ids under GNU time: 1 x 1000 took 15.3 s, 2 x 1000 13.1 s, 3 x 500 9.2 s, 4 x 250 8.5 s
+ * (an older, slower build); later, interleaved runs of the CLI with its heap policy
+ * (cli/heap.ts), median of 5-6 each: 4 x 250 5.45 s, 8 x 250 5.18 s and 133-140 MiB peak RSS,
+ * 12 x 250 no faster and 153 MiB.
  */
 export const DEFAULT_CHUNK = 250;
-const CHUNKS_IN_FLIGHT = 4;
+const CHUNKS_IN_FLIGHT = 8;
 
 /**
  * At most `limit` tasks at once: `add` resolves once there is room again; `drain` waits for the

@@ -1,0 +1,445 @@
+/**
+ * Control of a bulk run after its enqueueing: `batch cancel` (what has not started ends
+ * `cancelled`) and `batch undo` (switch back on what the run switched off and nothing else
+ * holds off). Library functions for the CLI and the HTTP API.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { UsageError } from '../errors.js';
+import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
+import { jobIdFor } from '../queue/job-id.js';
+import { openProducer } from '../queue/open-producer.js';
+import { createActionQueue, type ActionQueue } from '../queue/queue.js';
+import type { WaitProgress } from '../queue/wait.js';
+import { createRedis } from '../redis.js';
+import {
+  markBatchCancelled,
+  readBatchAccounts,
+  type BatchAccount,
+  type BatchRecord,
+} from '../store/batch-record.js';
+import { readBindings, type Binding } from '../store/binding.js';
+import { readHolds, releaseHolds, type BeforeState } from '../store/holds.js';
+import { keysFor, type Keys } from '../store/keys.js';
+import { recordOutcome, type Cancelled } from '../store/record-outcome.js';
+import { checkBatchId, mustRead, type BatchReportRow } from './bulk.js';
+
+export interface CancelResult {
+  batch_id: string;
+  /** Jobs not started yet, removed from the queue: their intents ended `cancelled`. */
+  cancelled: number;
+  /** Running when asked (their job is locked by a worker): they finish. */
+  running: number;
+  /** Already had their outcome. */
+  already_done: number;
+}
+
+/** Accounts cancelled side by side (each: a job lookup, a removal, an outcome). */
+const CANCEL_CONCURRENCY = 50;
+
+/**
+ * Cancel what is left of a batch: every job not started yet is removed from the queue and its
+ * intent ends `cancelled` (one `action.cancelled` event each, never a call); running ones
+ * finish. A deactivate batch's hold (`bulk:<batch>`) is released on every account whose intent
+ * ended cancelled: nothing switched it off. Throws a UsageError if there is no such batch.
+ */
+export async function cancelBatch(config: Config, batchId: string): Promise<CancelResult> {
+  checkBatchId(batchId);
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const queue = createActionQueue(config, redis);
+  queue.on('error', () => undefined);
+  const keys = keysFor(config.prefix);
+  try {
+    const batch = await mustRead(redis, keys, batchId);
+    return await cancelRest(redis, queue, keys, config, batch);
+  } finally {
+    await queue.close();
+    await redis.quit();
+  }
+}
+
+async function cancelRest(
+  redis: Redis,
+  queue: ActionQueue,
+  keys: Keys,
+  config: Config,
+  batch: BatchRecord,
+): Promise<CancelResult> {
+  const batchId = batch.batch_id;
+  const result: CancelResult = { batch_id: batchId, cancelled: 0, running: 0, already_done: 0 };
+  await markBatchCancelled(redis, keys, batchId);
+  let page: string[] = [];
+  // Accounts whose intent ended cancelled, by this call or an earlier one (a cancel killed
+  // between the outcome and the release is made good by the next): their hold goes.
+  let release: string[] = [];
+  const releasePage = async () => {
+    const ids = release;
+    release = [];
+    if (batch.action === 'deactivate') {
+      await releaseHolds(redis, keys, ids, bulkHoldId(batchId));
+    }
+  };
+  const cancelPage = async () => {
+    const ids = page;
+    page = [];
+    const bindings = await readBindings(
+      redis,
+      keys,
+      ids.map((id) => bulkKey(batchId, id)),
+    );
+    const outcomes = await Promise.all(
+      ids.map((id, i) => cancelOne(redis, queue, keys, config, batch, id, bindings[i])),
+    );
+    outcomes.forEach((o, i) => {
+      result[o]++;
+      if (o === 'cancelled') release.push(ids[i] ?? '');
+    });
+    if (release.length >= CANCEL_CONCURRENCY) await releasePage();
+  };
+  for await (const { provider_id, event } of readBatchAccounts(redis, keys, batchId)) {
+    if (event) {
+      result.already_done++;
+      if (event.type === 'action.cancelled') release.push(provider_id);
+      if (release.length >= CANCEL_CONCURRENCY) await releasePage();
+      continue;
+    }
+    page.push(provider_id);
+    if (page.length >= CANCEL_CONCURRENCY) await cancelPage();
+  }
+  if (page.length > 0) await cancelPage();
+  if (release.length > 0) await releasePage();
+  return result;
+}
+
+async function cancelOne(
+  redis: Redis,
+  queue: ActionQueue,
+  keys: Keys,
+  config: Config,
+  batch: BatchRecord,
+  providerId: string,
+  binding: Binding | undefined,
+): Promise<'cancelled' | 'running' | 'already_done'> {
+  const key = bulkKey(batch.batch_id, providerId);
+  if (!binding) {
+    // Added to the batch, never bound (a pass killed between the two): nothing to run. The key
+    // is bound straight to `cancelled` in the step that closes the account in the batch, so a
+    // pass resuming at this moment finds it terminal and enqueues nothing.
+    const cancelled: Cancelled = {
+      intent: {
+        action: batch.action,
+        providerId,
+        idempotencyKey: key,
+        source: 'bulk',
+        sourceRef: batch.batch_id,
+        reason: '',
+      },
+      seq: 0,
+      jobId: '',
+      attempts: 0,
+      at: new Date(),
+      outcome: 'cancelled',
+    };
+    const recorded = await recordOutcome(redis, keys, config, cancelled, undefined, {
+      bindIfMissing: true,
+    });
+    if (recorded === 'recorded') return 'cancelled';
+    if (recorded !== 'stale') return 'already_done';
+    // A resuming pass bound the key between our read and now: cancel its intent instead.
+    const [bound] = await readBindings(redis, keys, [key]);
+    if (!bound) return 'already_done';
+    binding = bound;
+  }
+  return cancelQueued(redis, queue, keys, config, key, binding, batch.batch_id);
+}
+
+/**
+ * Cancel one bound intent whose job has not started: its job is removed from the queue and it
+ * ends `cancelled`. A job a worker holds is running (BullMQ refuses to remove it): it finishes.
+ */
+async function cancelQueued(
+  redis: Redis,
+  queue: ActionQueue,
+  keys: Keys,
+  config: Config,
+  key: string,
+  binding: Binding,
+  batchId: string,
+): Promise<'cancelled' | 'running' | 'already_done'> {
+  if (binding.state !== 'queued') return 'already_done';
+  const jobId = jobIdFor(key, binding.seq);
+  const job = await queue.getJob(jobId);
+  if (job) {
+    try {
+      await job.remove();
+    } catch {
+      return 'running';
+    }
+  }
+  const cancelled: Cancelled = {
+    intent: job?.data ?? {
+      action: binding.action,
+      providerId: binding.providerId,
+      idempotencyKey: key,
+      source: 'bulk',
+      sourceRef: batchId,
+      reason: '',
+    },
+    seq: binding.seq,
+    jobId,
+    attempts: job?.attemptsMade ?? 0,
+    at: new Date(),
+    outcome: 'cancelled',
+  };
+  const recorded = await recordOutcome(redis, keys, config, cancelled, undefined);
+  return recorded === 'recorded' ? 'cancelled' : 'already_done';
+}
+
+/** What `batch undo` did with one account of the batch. */
+export type UndoAccountResult =
+  /** The run switched it off, its hold was the last and it was active before: activation enqueued. */
+  | 'reactivated'
+  /** Its hold released, other holds (breaker, window, another run, manual) keep it off. */
+  | 'still_held'
+  /** Its hold was the last, but it was not active before the first hold (inactive, or unknown). */
+  | 'was_inactive'
+  /** The run's deactivation did not succeed (failed, superseded, cancelled) or has no outcome yet. */
+  | 'not_switched_off'
+  /** The run's hold was already gone (an earlier undo): nothing to do. */
+  | 'already_undone';
+
+export interface UndoAccount {
+  provider_id: string;
+  result: UndoAccountResult;
+  /** The run's deactivation: its outcome, or `queued` while it has none (its hold is kept). */
+  outcome: BatchReportRow['outcome'];
+  /** What the account was before its first hold; null where the run's hold was not there. */
+  before: BeforeState | null;
+  /** The holds that keep it off (`still_held`; for `already_undone`, whatever holds it has). */
+  held_by: string[];
+  /** The activation's idempotency key (`reactivated` only). */
+  idempotency_key: string | null;
+}
+
+/** Accounts listed one by one in an undo's result; the counts cover all of them. */
+export const UNDO_ACCOUNTS_SHOWN = 1000;
+
+export interface UndoResult {
+  batch_id: string;
+  /** Activations enqueued. */
+  reactivated: number;
+  still_held: number;
+  was_inactive: number;
+  not_switched_off: number;
+  /** Of `not_switched_off`: deactivations still running (their holds are kept: undo again). */
+  still_queued: number;
+  already_undone: number;
+  /** With `force` on a batch not finished: intents cancelled before the undo. */
+  cancelled_first: number;
+  /** The first {@link UNDO_ACCOUNTS_SHOWN} accounts (in no particular order). */
+  accounts: UndoAccount[];
+  /** More accounts than listed. */
+  accounts_truncated: boolean;
+  /** With `wait`: what became of the activations (null without `wait`). */
+  activations: WaitProgress | null;
+  /** With `wait`: every activation has its outcome. */
+  done: boolean;
+}
+
+export interface UndoOptions {
+  /**
+   * Undo a batch that is not finished: what is still queued is cancelled first (as `batch
+   * cancel` does); deactivations already running keep their hold (undo again once they end).
+   */
+  force?: boolean;
+  /** Wait for the activations. */
+  wait?: boolean;
+  waitTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Once everything is enqueued and released, before waiting. */
+  onUndone?: (result: UndoResult, workers: number | undefined) => void;
+  onProgress?: (progress: WaitProgress) => void;
+  /** How often `wait` reads the activations. @defaultValue 500 */
+  pollMs?: number;
+}
+
+/** Accounts of a batch undone per step (one holds read, enqueue and release each). */
+const UNDO_PAGE = 500;
+
+/** The idempotency key of the activation `batch undo` asks for an account. */
+export function undoKey(batchId: string, providerId: string): string {
+  return `${bulkKey(batchId, providerId)}:undo`;
+}
+
+/**
+ * Undo a deactivate batch: release its hold (`bulk:<batch>`) on every account, and enqueue an
+ * activation (source `bulk`, key `bulk:<batch>:<account>:undo`) exactly for the accounts the
+ * run switched off (outcome succeeded) whose hold was the last one and that were active
+ * before the first hold. Reads the batch a page at a time. Safe to run again: a second undo
+ * finds the holds gone and enqueues nothing (the keys are the same anyway).
+ *
+ * Refused (UsageError) for an activate batch, and for a batch that is not finished unless
+ * `force`. Accounts whose `before` is `unknown` (the run had no API to read it) are left off.
+ *
+ * Order per page: read the holds, enqueue the activations, then release. A crash before the
+ * release leaves the holds, and the next undo decides again the same way (same keys); a hold
+ * another source takes between the read and the release keeps its account off: the release
+ * says so, and the activation is withdrawn unless a worker already runs it.
+ */
+export async function undoBatch(
+  config: Config,
+  batchId: string,
+  options: UndoOptions = {},
+): Promise<UndoResult> {
+  checkBatchId(batchId);
+  const producer = openProducer(config);
+  const { redis, queue } = producer;
+  const keys = keysFor(config.prefix);
+  try {
+    const batch = await mustRead(redis, keys, batchId);
+    if (batch.action !== 'deactivate') {
+      throw new UsageError(
+        `batch ${batchId} is an ${batch.action} run: only a deactivate run can be undone (undo switches back on what a run switched off)`,
+      );
+    }
+    const result: UndoResult = {
+      batch_id: batchId,
+      reactivated: 0,
+      still_held: 0,
+      was_inactive: 0,
+      not_switched_off: 0,
+      still_queued: 0,
+      already_undone: 0,
+      cancelled_first: 0,
+      accounts: [],
+      accounts_truncated: false,
+      activations: null,
+      done: true,
+    };
+    if (batch.finished_at === null) {
+      if (!options.force) {
+        throw new UsageError(
+          `batch ${batchId} is not finished (${batch.queued} of ${batch.total} accounts without an outcome${batch.enqueue_done ? '' : '; an enqueueing pass is under way or was interrupted'}): undoing it now would let the rest switch off afterwards. Wait for it (batch status ${batchId}), or use --force to cancel what is still queued first`,
+        );
+      }
+      result.cancelled_first = (await cancelRest(redis, queue, keys, config, batch)).cancelled;
+    }
+
+    const holdId = bulkHoldId(batchId);
+    const reason = `undo of bulk run ${batchId}`;
+    const activationKeys: string[] = [];
+    const undoPage = async (page: BatchAccount[]) => {
+      const switchedOff = page.filter((a) => a.event?.type === 'action.succeeded');
+      const holds = new Map(
+        await Promise.all(
+          switchedOff.map(
+            async (a) => [a.provider_id, await readHolds(redis, keys, a.provider_id)] as const,
+          ),
+        ),
+      );
+      const rows: UndoAccount[] = page.map(({ provider_id, event }) => {
+        const outcome = event
+          ? (event.type.slice('action.'.length) as BatchReportRow['outcome'])
+          : 'queued';
+        const row: UndoAccount = {
+          provider_id,
+          result: 'not_switched_off',
+          outcome,
+          before: null,
+          held_by: [],
+          idempotency_key: null,
+        };
+        const h = holds.get(provider_id);
+        if (!h) return row;
+        const ours = h.holds.some((x) => x.id === holdId);
+        row.held_by = h.holds.map((x) => x.id).filter((id) => id !== holdId);
+        if (!ours) return { ...row, result: 'already_undone' };
+        row.before = h.before;
+        if (row.held_by.length > 0) return { ...row, result: 'still_held' };
+        if (h.before !== 'active') return { ...row, result: 'was_inactive' };
+        return { ...row, result: 'reactivated', idempotency_key: undoKey(batchId, provider_id) };
+      });
+      const reactivate = rows.filter((r) => r.result === 'reactivated');
+      if (reactivate.length > 0) {
+        await producer.enqueueMany(
+          reactivate.map((r) => ({
+            action: 'activate' as const,
+            providerId: r.provider_id,
+            idempotencyKey: undoKey(batchId, r.provider_id),
+            source: 'bulk' as const,
+            sourceRef: batchId,
+            reason,
+          })),
+        );
+      }
+      // Every account with an outcome lets go of the run's hold; one still running keeps it.
+      const releasing = rows.filter((r) => r.outcome !== 'queued' && r.result !== 'already_undone');
+      const released = await releaseHolds(
+        redis,
+        keys,
+        releasing.map((r) => r.provider_id),
+        holdId,
+      );
+      await Promise.all(
+        releasing.map(async (row, i) => {
+          const r = released[i];
+          if (row.result !== 'reactivated' || !r?.released || r.last) return;
+          // Another source took a hold since the read: the account stays off.
+          row.result = 'still_held';
+          row.held_by = r.heldBy;
+          const key = row.idempotency_key ?? '';
+          const [binding] = await readBindings(redis, keys, [key]);
+          const withdrawn = binding
+            ? await cancelQueued(redis, queue, keys, config, key, binding, batchId)
+            : 'already_done';
+          // Already running: it cannot be withdrawn; it is waited for like the others.
+          row.idempotency_key = withdrawn === 'running' ? key : null;
+        }),
+      );
+      for (const row of rows) {
+        result[row.result]++;
+        if (row.outcome === 'queued') result.still_queued++;
+        if (row.idempotency_key) activationKeys.push(row.idempotency_key);
+        if (result.accounts.length < UNDO_ACCOUNTS_SHOWN) result.accounts.push(row);
+        else result.accounts_truncated = true;
+      }
+    };
+    let page: BatchAccount[] = [];
+    for await (const account of readBatchAccounts(redis, keys, batchId)) {
+      page.push(account);
+      if (page.length >= UNDO_PAGE) {
+        await undoPage(page);
+        page = [];
+      }
+    }
+    if (page.length > 0) await undoPage(page);
+
+    if (options.onUndone) {
+      const workers =
+        options.wait && activationKeys.length > 0
+          ? await queue.getWorkersCount().catch(() => undefined)
+          : undefined;
+      options.onUndone(result, workers);
+    }
+    if (!options.wait) return result;
+    const { bindings, done } = await producer.wait(activationKeys, {
+      timeoutMs: options.waitTimeoutMs,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      pollMs: options.pollMs ?? 500,
+    });
+    const activations: WaitProgress = {
+      total: activationKeys.length,
+      succeeded: 0,
+      failed: 0,
+      superseded: 0,
+      cancelled: 0,
+    };
+    for (const b of bindings.values()) {
+      if (b && b.state !== 'queued') activations[b.state]++;
+    }
+    return { ...result, activations, done };
+  } finally {
+    await producer.close();
+  }
+}
