@@ -25,7 +25,7 @@
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
  * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate) | Webhook deliveries not stored, by why |
- * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ignored, invalid) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found |
+ * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
  * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than {@link SCRAPE_PART_TIMEOUT_MS}) |

@@ -16,8 +16,19 @@ import { createRedis } from '../redis.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor } from '../store/keys.js';
 import { spendBudget } from '../store/spend-budget.js';
-import { ackInbox, readInbox } from '../store/webhook-inbox.js';
-import { readWebhookStats, type WebhookStats } from '../store/webhook-stats.js';
+import {
+  ackInbox,
+  deadLetterInbox,
+  readDeadLetters,
+  readInbox,
+  type DeadLetter,
+} from '../store/webhook-inbox.js';
+import {
+  countWebhookResult,
+  readWebhookStats,
+  type WebhookResult,
+  type WebhookStats,
+} from '../store/webhook-stats.js';
 import { limiterFor } from '../worker/backoff.js';
 import { openBreaker, type BreakerHandle } from './breaker.js';
 
@@ -31,11 +42,28 @@ export interface BreakerServiceOptions {
   tickMs?: number;
   /** Inbox entries left unacknowledged this long are processed again. @defaultValue 30000 */
   claimIdleMs?: number;
+  /**
+   * An entry whose processing failed this many deliveries is moved to the dead letters
+   * (store/webhook-inbox.ts) instead of being tried again. @defaultValue {@link MAX_DELIVERIES}
+   */
+  maxDeliveries?: number;
+}
+
+/**
+ * Deliveries of one inbox entry before the breaker gives up on it. An outage fails every entry
+ * and is retried every second, but an entry is delivered again only once `claimIdleMs` has
+ * passed, so 10 deliveries are about 5 minutes of failing on that entry while Redis answers.
+ */
+export const MAX_DELIVERIES = 10;
+
+/** What became of processed webhook events, and the latest dead letters (without bodies). */
+export interface WebhookStatsView extends WebhookStats {
+  dead_letters: Omit<DeadLetter, 'body'>[];
 }
 
 export interface BreakerService {
   breaker: BreakerHandle;
-  webhookStats(): Promise<WebhookStats>;
+  webhookStats(): Promise<WebhookStatsView>;
   close(): Promise<void>;
 }
 
@@ -83,6 +111,7 @@ export async function startBreakerService(
     log.warn({ recovered }, 'enqueued what a crash had left unenqueued (trips, activations)');
 
   const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
+  const maxDeliveries = options.maxDeliveries ?? MAX_DELIVERIES;
   const stop = new AbortController();
   const stopped = () => stop.signal.aborted;
   const consume = (async () => {
@@ -96,9 +125,35 @@ export async function startBreakerService(
           claimIdleMs: options.claimIdleMs ?? 30_000,
         });
         const done: string[] = [];
+        let failed: Error | undefined;
         try {
+          // One entry's failure neither stops the others nor is acknowledged: it is delivered
+          // again later, and moved to the dead letters once it has failed maxDeliveries times.
           for (const entry of entries) {
-            const result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
+            let result: WebhookResult;
+            try {
+              result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
+            } catch (err) {
+              const error = err instanceof Error ? err : new Error(String(err));
+              if (entry.deliveries < maxDeliveries) {
+                failed ??= error;
+                continue;
+              }
+              if (await deadLetterInbox(redis, keys, INBOX_GROUP, entry, error.message)) {
+                await countWebhookResult(redis, keys, 'dead_lettered');
+                countWebhookEvent('dead_lettered');
+                log.error(
+                  {
+                    inbox_id: entry.id,
+                    type: entry.type,
+                    deliveries: entry.deliveries,
+                    err: error.message,
+                  },
+                  'gave up on a webhook event: moved to the dead letters',
+                );
+              }
+              continue;
+            }
             // Counted in this process (each entry goes to one consumer of the group), not read
             // from the shared webhook-stats hash: every server would report the same total.
             countWebhookEvent(result);
@@ -111,6 +166,7 @@ export async function startBreakerService(
           // processed again later, and counts once (its signal id is deduped).
           if (done.length > 0) await ackInbox(redis, keys, INBOX_GROUP, done);
         }
+        if (failed !== undefined) throw failed;
       } catch (err) {
         if (stopped()) break;
         log.error({ err: String(err) }, 'processing the webhook inbox failed; retrying in 1 s');
@@ -138,7 +194,13 @@ export async function startBreakerService(
 
   return {
     breaker,
-    webhookStats: () => readWebhookStats(redis, keys),
+    webhookStats: async () => {
+      const [stats, dead] = await Promise.all([
+        readWebhookStats(redis, keys),
+        readDeadLetters(redis, keys, 20),
+      ]);
+      return { ...stats, dead_letters: dead.map(({ body: _body, ...rest }) => rest) };
+    },
     async close() {
       stop.abort();
       clearInterval(timer);

@@ -60,6 +60,9 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
 // longest cooldown s.
 const tripScript = defineScript(`
 local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+-- Read before any write: a script that fails (a record of the wrong type) must not have marked
+-- the signal seen, or its next delivery would be taken for a duplicate and never counted.
+local before = redis.call('HGET', KEYS[2], '${BK.state}')
 if signalId ~= '' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return {'duplicate'} end
 end
@@ -72,7 +75,6 @@ if kind ~= '' then
   redis.call('EXPIRE', bucket, ARGV[17])
   redis.call('ZADD', KEYS[3], now, id)
 end
-local before = redis.call('HGET', KEYS[2], '${BK.state}')
 if before == 'open' then return {'open'} end
 ${sumWindowLua('buckets', 'minute', 'windowMin')}
 ${numbersJsonLua}

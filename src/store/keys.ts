@@ -63,6 +63,11 @@ export interface Keys {
   /** String: set once a webhook event id is in the inbox (dedupes retried deliveries; expires). */
   webhookSeen(eventId: string): string;
   /**
+   * Stream: inbox entries the breaker gave up on after too many deliveries (a record its
+   * processing always fails on), with why; capped (webhook-inbox.ts).
+   */
+  webhookDead: string;
+  /**
    * Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts).
    * Always `holds('')` + the id: holds.ts builds these keys in Lua that way.
    */
@@ -121,6 +126,7 @@ export function keysFor(prefix: string): Keys {
     rateBudget: `${prefix}:rate-budget`,
     webhookInbox: `${prefix}:webhook-inbox`,
     webhookSeen: (eventId) => `${prefix}:webhook-seen:${eventId}`,
+    webhookDead: `${prefix}:webhook-dead`,
     holds: (providerId) => `${prefix}:holds:${providerId}`,
     holdsIndex: `${prefix}:holds-index`,
     breaker: (providerId) => `${prefix}:breaker:${providerId}`,

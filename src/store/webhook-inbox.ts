@@ -6,7 +6,11 @@
  *   so a crash can neither lose an accepted event nor store a retried delivery twice.
  * - {@link readInbox} / {@link ackInbox}: a consumer group. An entry stays pending until
  *   acknowledged; one left pending longer than `claimIdleMs` (its processor crashed) is claimed
- *   (XAUTOCLAIM) by the next reader and processed again: at-least-once.
+ *   (XAUTOCLAIM) by the next reader and processed again: at-least-once. Each entry says how
+ *   often it was delivered.
+ * - {@link deadLetterInbox}: an entry delivered too often without being processed (a record its
+ *   processing always fails on) is moved, body and all, to the stream `webhook-dead` (capped) and
+ *   acknowledged in one step, so it neither retries for ever nor is trimmed away unseen.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
@@ -57,6 +61,8 @@ export interface InboxEntry {
   body: string;
   /** Taken over from a consumer that did not acknowledge it in time (a retry). */
   claimed: boolean;
+  /** Times the entry was delivered to a reader, this one included (1 for a first read). */
+  deliveries: number;
 }
 
 export interface ReadInboxOptions {
@@ -103,7 +109,10 @@ export async function readInbox(
   );
   // [next cursor, entries, deleted ids (trimmed away while pending: XAUTOCLAIM drops them)]
   const taken = Array.isArray(claimed) ? entriesOf(claimed[1], true) : [];
-  if (taken.length > 0) return taken;
+  if (taken.length > 0) {
+    await readDeliveries(redis, keys, group, consumer, taken);
+    return taken;
+  }
   const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', count];
   if (options.blockMs !== undefined) args.push('BLOCK', options.blockMs);
   const reply = await redis.call('XREADGROUP', ...args, 'STREAMS', keys.webhookInbox, '>');
@@ -111,6 +120,93 @@ export async function readInbox(
   const streams = Array.isArray(reply) ? (reply as unknown[]) : [];
   const first = streams[0];
   return Array.isArray(first) ? entriesOf(first[1], false) : [];
+}
+
+/** Fill in the delivery counts of entries just claimed by `consumer` (one XPENDING). */
+async function readDeliveries(
+  redis: Redis,
+  keys: Keys,
+  group: string,
+  consumer: string,
+  entries: InboxEntry[],
+): Promise<void> {
+  const first = entries[0]?.id ?? '-';
+  const last = entries[entries.length - 1]?.id ?? '+';
+  // [[id, consumer, idle ms, deliveries], ...]
+  const pending = (await redis.call(
+    'XPENDING',
+    keys.webhookInbox,
+    group,
+    first,
+    last,
+    entries.length,
+    consumer,
+  )) as [string, string, number, number | string][];
+  const counts = new Map(pending.map(([id, , , n]) => [id, Number(n)]));
+  for (const e of entries) e.deliveries = counts.get(e.id) ?? e.deliveries;
+}
+
+/** Dead letters kept (MAXLEN ~). */
+export const DEAD_LETTERS_KEPT = 1_000;
+
+// KEYS: dead letters, inbox. ARGV: group, entry id, type, body, deliveries, error, now ms.
+// Only an entry still pending is moved (another reader may have acknowledged it meanwhile).
+const deadLetterScript = defineScript(`
+if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ${DEAD_LETTERS_KEPT}, '*', 'inbox_id', ARGV[2],
+  'type', ARGV[3], 'body', ARGV[4], 'deliveries', ARGV[5], 'error', ARGV[6], 'at', ARGV[7])
+return 1
+`);
+
+/**
+ * Give up on an entry: keep it (body, deliveries, the last error) in the dead letters and
+ * acknowledge it, in one step. @returns false, writing nothing, if it was no longer pending.
+ */
+export async function deadLetterInbox(
+  redis: Redis,
+  keys: Keys,
+  group: string,
+  entry: InboxEntry,
+  error: string,
+  now = Date.now(),
+): Promise<boolean> {
+  const moved = await deadLetterScript(
+    redis,
+    [keys.webhookDead, keys.webhookInbox],
+    [group, entry.id, entry.type, entry.body, entry.deliveries, error, now],
+  );
+  return moved === 1;
+}
+
+export interface DeadLetter {
+  inbox_id: string;
+  type: string;
+  deliveries: number;
+  error: string;
+  at: string;
+  /** The webhook's raw JSON body, as it was signed. */
+  body: string;
+}
+
+/** The latest dead letters, newest first. */
+export async function readDeadLetters(redis: Redis, keys: Keys, limit = 20): Promise<DeadLetter[]> {
+  const raw = (await redis.xrevrange(keys.webhookDead, '+', '-', 'COUNT', limit)) as [
+    string,
+    string[],
+  ][];
+  return raw.map(([, fields]) => {
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
+    const at = Number(f.get('at'));
+    return {
+      inbox_id: f.get('inbox_id') ?? '',
+      type: f.get('type') ?? '',
+      deliveries: Number(f.get('deliveries') ?? 0) || 0,
+      error: f.get('error') ?? '',
+      at: Number.isFinite(at) ? new Date(at).toISOString() : '',
+      body: f.get('body') ?? '',
+    };
+  });
 }
 
 /** Acknowledge processed entries: they are not delivered again. @returns how many were pending. */
@@ -157,7 +253,7 @@ function entriesOf(raw: unknown, claimed: boolean): InboxEntry[] {
       if (fields[i] === 'type') type = fields[i + 1] ?? '';
       else if (fields[i] === 'body') body = fields[i + 1] ?? '';
     }
-    out.push({ id, type, body, claimed });
+    out.push({ id, type, body, claimed, deliveries: 1 });
   }
   return out;
 }

@@ -16,6 +16,8 @@ export const WEBHOOK_RESULTS = [
   'unresolved',
   'ignored',
   'invalid',
+  /** Delivered too often without being processed: moved to the dead letters (webhook-inbox.ts). */
+  'dead_lettered',
 ] as const;
 export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];
 

@@ -8,9 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { startBreakerService, type BreakerService } from '../../src/ops/breaker-service.js';
+import {
+  INBOX_GROUP,
+  startBreakerService,
+  type BreakerService,
+  type BreakerServiceOptions,
+} from '../../src/ops/breaker-service.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { readDeadLetters } from '../../src/store/webhook-inbox.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -33,7 +39,7 @@ afterEach(async () => {
   p = undefined;
 });
 
-async function start(overrides: Partial<Config> = {}) {
+async function start(overrides: Partial<Config> = {}, serviceOptions: BreakerServiceOptions = {}) {
   p = await startPipeline({ workers: 1, sim: { accounts: 10 } });
   const config: Config = {
     ...p.config,
@@ -45,7 +51,7 @@ async function start(overrides: Partial<Config> = {}) {
     ...overrides,
   };
   const logger = createLogger({ level: 'silent', pretty: false });
-  service = await startBreakerService(config, logger, { tickMs: 100 });
+  service = await startBreakerService(config, logger, { tickMs: 100, ...serviceOptions });
   app = await buildServer({ config, redis: p.redis, logger, breaker: service });
   return { pipeline: p, app };
 }
@@ -143,6 +149,56 @@ describe('webhooks through the breaker', () => {
       type: 'message.bounced',
       sender: 'who@nowhere.example',
     });
+  });
+});
+
+describe('an inbox entry whose processing always fails', () => {
+  it('does not hold up the others, and is moved to the dead letters after maxDeliveries', async () => {
+    const poisoned = simAccountId(7);
+    const fine = simAccountId(8);
+    const { pipeline, app } = await start(
+      {
+        breakerSenderMap: JSON.stringify({
+          'poison@shop.example': poisoned,
+          'fine@shop.example': fine,
+        }),
+      },
+      { claimIdleMs: 100, maxDeliveries: 3 },
+    );
+    // A record of the wrong type: every signal for this account fails in Redis (WRONGTYPE).
+    await pipeline.redis.set(pipeline.keys.breaker(poisoned), 'not a hash');
+    const bad = webhook('message.bounced', {
+      sender: 'poison@shop.example',
+      bounce_type: 'Permanent',
+    });
+    const good = webhook('message.delivered', { sender: 'fine@shop.example' });
+    expect((await app.inject(bad.request)).statusCode).toBe(202);
+    expect((await app.inject(good.request)).statusCode).toBe(202);
+    type Stats = {
+      results: { counted: number; dead_lettered: number };
+      dead_letters: { inbox_id: string; type: string; deliveries: number; error: string }[];
+    };
+    let stats: Stats | undefined;
+    await waitFor(async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
+      stats = r.json<Stats>();
+      return stats.results.dead_lettered >= 1 || undefined;
+    }, 15_000);
+    // The good event behind it was counted, the bad one given up on once, after 3 deliveries.
+    expect(stats?.results).toMatchObject({ counted: 1, dead_lettered: 1 });
+    expect(stats?.dead_letters).toHaveLength(1);
+    expect(stats?.dead_letters[0]).toMatchObject({ type: 'message.bounced', deliveries: 3 });
+    expect(stats?.dead_letters[0]?.error).toMatch(/WRONGTYPE/);
+    const [dead] = await readDeadLetters(pipeline.redis, pipeline.keys);
+    expect(JSON.parse(dead?.body ?? '{}')).toMatchObject({ id: bad.id });
+    // Nothing is left pending, and it is not tried again.
+    const pending = (await pipeline.redis.xpending(pipeline.keys.webhookInbox, INBOX_GROUP)) as [
+      number,
+      ...unknown[],
+    ];
+    expect(pending[0]).toBe(0);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await readDeadLetters(pipeline.redis, pipeline.keys)).toHaveLength(1);
   });
 });
 

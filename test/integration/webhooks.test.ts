@@ -346,9 +346,9 @@ describe('the webhook inbox', () => {
     const opts = { group: 'breaker', count: 10, claimIdleMs: 200 };
 
     const first = await readInbox(redis, keys, { ...opts, consumer: 'crashes' });
-    expect(first.map((e) => [e.id, e.claimed])).toEqual([
-      [e1, false],
-      [e2, false],
+    expect(first.map((e) => [e.id, e.claimed, e.deliveries])).toEqual([
+      [e1, false, 1],
+      [e2, false, 1],
     ]);
     expect(JSON.parse(first[0]?.body ?? '')).toMatchObject({ id: 'evt_a' });
     // It processed the first one, then "crashed" before acknowledging the second.
@@ -364,6 +364,7 @@ describe('the webhook inbox', () => {
         type: 'message.bounced',
         body: bodyOf('evt_b'),
         claimed: true,
+        deliveries: 2, // read by the one that crashed, then claimed
       },
     ]);
     expect(await ackInbox(redis, keys, 'breaker', [e2 ?? ''])).toBe(1);
