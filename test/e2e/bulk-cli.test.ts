@@ -1,4 +1,6 @@
 /** `bulk` and `batch` as real processes: JSON fields, exit codes, stdin, and resume after SIGKILL. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { simAccountId, startSimulator, type Simulator } from '../../src/sim/inde
 import { readHolds, takeHold } from '../../src/store/holds.js';
 import { keysFor } from '../../src/store/keys.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
-import { runCli, spawnCli } from '../support/cli-process.js';
+import { BIN, runCli, spawnCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 
@@ -208,6 +210,30 @@ describe('bulk CLI', () => {
     const screen = r.stdout.replace(new RegExp(`${esc}\\[[0-9;?]*[A-Za-z]|${esc}[78]`, 'g'), '');
     expect(screen).toMatch(/3\/3 \| [\d.]+\/s \| ETA \d+m\d\ds \| failed 0/);
     expect(screen).toContain('done 3/3: 3 succeeded, 0 failed');
+  });
+
+  it('batch report into a reader that stops early (| head): exit 0, no EPIPE trace', async () => {
+    // A prefix of its own that no worker serves: the jobs stay queued, the accounts untouched.
+    const prefix = `${config.prefix}-head`;
+    const headEnv = { ...env, QUEUE_PREFIX: prefix };
+    const ids = Array.from({ length: 2_000 }, (_, i) => simAccountId(i + 1));
+    const path = await idsFile('head.txt', ids);
+    const made = await runCli(['bulk', '--file', path, '--batch-id', 'cli-head'], headEnv);
+    expect(made.code, made.stderr).toBe(0);
+    // ~140 KB of CSV: more than a pipe holds, so the CLI is still writing when the reader goes.
+    const child = spawn(process.execPath, [BIN, 'batch', 'report', 'cli-head'], {
+      env: { ...process.env, ...headEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const [first] = (await once(child.stdout, 'data')) as [Buffer];
+    expect(first.toString()).toMatch(/^provider_id,outcome,/);
+    child.stdout.destroy();
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    await dropPrefix(prefix);
   });
 
   it('SIGKILLed mid-enqueue, run again: resumes, and each account is executed exactly once', async () => {

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/sendmux-deactivator.js', import.meta.url));
+/** The CLI's entry point, as npm installs it. */
+export const BIN = fileURLToPath(new URL('../../bin/sendmux-deactivator.js', import.meta.url));
 
 export interface CliProcess {
   child: ChildProcess;

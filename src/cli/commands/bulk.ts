@@ -21,6 +21,7 @@ import {
 import { table } from '../format.js';
 import { limitHeapGrowth } from '../heap.js';
 import { enumOption, intOption } from '../options.js';
+import { writeOut } from '../output.js';
 
 /** The library's bulk functions, loaded when a command runs (not for every command's start). */
 const ops = () => import('../../ops/bulk.js');
@@ -189,7 +190,7 @@ export function registerBulk(program: Command): void {
         return;
       }
       for await (const line of batchReportLines(config, batchId, flags.format)) {
-        process.stdout.write(line);
+        await writeOut(line);
       }
     });
 }
