@@ -281,8 +281,10 @@ export function overviewReader(
       readFailures(redis, keys, limits.failures, limits.events_scanned),
     ]);
     const split = views ? splitWindows(views, at) : { running: [], upcoming: [] };
-    // Held accounts without a recorded status are not in the status index.
-    const accountTotal = statusCount + notIndexed;
+    // Held accounts without a recorded status are not in the status index. The count was read
+    // before the accounts: an outcome recorded in between moves an account from `notIndexed`
+    // into the index after it was counted, so never show fewer than the accounts listed.
+    const accountTotal = Math.max(statusCount + notIndexed, accounts.length);
     return {
       generated_at: at.toISOString(),
       limits,
