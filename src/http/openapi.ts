@@ -71,8 +71,11 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     method: 'GET',
     path: '/webhooks/stats',
     tag: 'breaker',
-    summary: 'What became of processed Sendmux webhook events; the latest unresolved ones',
-    responses: { 200: 'Counters by result.' },
+    summary:
+      'What became of processed Sendmux webhook events; the latest unresolved ones and dead letters',
+    responses: {
+      200: 'Counters by result (`dead_lettered` among them), `unresolved`, `dead_letters` (without bodies).',
+    },
   },
   {
     method: 'POST',
