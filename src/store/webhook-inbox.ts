@@ -83,10 +83,10 @@ export interface ReadInboxOptions {
 type RawEntry = [id: string, fields: string[]];
 
 /**
- * The next entries for this consumer: first those another reader left unacknowledged for
- * `claimIdleMs`, else new ones (waiting up to `blockMs`). Creates the group (from the start of
- * the stream) and the stream when missing. A blocking read holds its connection: give it one
- * of its own.
+ * The next entries for this consumer: those another reader left unacknowledged for
+ * `claimIdleMs`, then new ones (waiting up to `blockMs` only when nothing was claimed).
+ * Creates the group (from the start of the stream) and the stream when missing. A blocking
+ * read holds its connection: give it one of its own.
  */
 export async function readInbox(
   redis: Redis,
@@ -109,12 +109,25 @@ export async function readInbox(
   );
   // [next cursor, entries, deleted ids (trimmed away while pending: XAUTOCLAIM drops them)]
   const taken = Array.isArray(claimed) ? entriesOf(claimed[1], true) : [];
-  if (taken.length > 0) {
-    await readDeliveries(redis, keys, group, consumer, taken);
-    return taken;
-  }
+  if (taken.length === 0) return readNew(redis, keys, group, consumer, count, options.blockMs);
+  await readDeliveries(redis, keys, group, consumer, taken);
+  // New entries come along (without waiting), so entries that keep failing and are claimed
+  // again and again never keep the new ones out.
+  if (taken.length >= count) return taken;
+  return [...taken, ...(await readNew(redis, keys, group, consumer, count - taken.length))];
+}
+
+/** Entries never delivered to the group, up to `count`, waiting up to `blockMs` if given. */
+async function readNew(
+  redis: Redis,
+  keys: Keys,
+  group: string,
+  consumer: string,
+  count: number,
+  blockMs?: number,
+): Promise<InboxEntry[]> {
   const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', count];
-  if (options.blockMs !== undefined) args.push('BLOCK', options.blockMs);
+  if (blockMs !== undefined) args.push('BLOCK', blockMs);
   const reply = await redis.call('XREADGROUP', ...args, 'STREAMS', keys.webhookInbox, '>');
   // [[stream, entries]] or null after a block without news
   const streams = Array.isArray(reply) ? (reply as unknown[]) : [];

@@ -173,17 +173,30 @@ describe('an inbox entry whose processing always fails', () => {
     });
     const good = webhook('message.delivered', { sender: 'fine@shop.example' });
     expect((await app.inject(bad.request)).statusCode).toBe(202);
+    // The good one arrives once the bad one has been read and failed (pending, retried).
+    await waitFor(async () => {
+      const [pending] = (await pipeline.redis.xpending(
+        pipeline.keys.webhookInbox,
+        INBOX_GROUP,
+      )) as [number];
+      return pending >= 1 || undefined;
+    });
     expect((await app.inject(good.request)).statusCode).toBe(202);
     type Stats = {
       results: { counted: number; dead_lettered: number };
       dead_letters: { inbox_id: string; type: string; deliveries: number; error: string }[];
     };
     let stats: Stats | undefined;
-    await waitFor(async () => {
+    const read = async () => {
       const r = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
       stats = r.json<Stats>();
-      return stats.results.dead_lettered >= 1 || undefined;
-    }, 15_000);
+      return stats;
+    };
+    // The good one is counted while the bad one is still being retried: each failed round
+    // waits 1 s, so giving up on it (3 deliveries) takes at least 2 s.
+    await waitFor(async () => (await read()).results.counted >= 1 || undefined, 15_000);
+    expect(stats?.results.dead_lettered).toBe(0);
+    await waitFor(async () => (await read()).results.dead_lettered >= 1 || undefined, 15_000);
     // The good event behind it was counted, the bad one given up on once, after 3 deliveries.
     expect(stats?.results).toMatchObject({ counted: 1, dead_lettered: 1 });
     expect(stats?.dead_letters).toHaveLength(1);
