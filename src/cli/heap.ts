@@ -1,10 +1,13 @@
 /**
  * The heap policy of the CLI's bulk run. A run holds little (about 20 MB live, most of it the
- * code of its libraries) but BullMQ's add allocates some 10 KB per job that dies young. V8's
+ * code of its libraries) but BullMQ's add allocates some 10 KB per job that dies young (an
+ * allocation profile gave ~1 GB per 100k ids for a bare `addBulk`). V8's
  * default lets the old generation grow to about four times the live size between full
  * collections, so a run of 100k ids peaked near 200 MiB of RSS for 20 MB of live data. At a
- * growth of 50 % it stays near 130 MiB, at no cost in time: the process waits on Redis most
- * of the run, and the extra collections fit in that wait (`npm run bench:bulk-enqueue`).
+ * growth of 50 % it stays at 130-145 MiB. The extra collections cost about 10 % of the run's
+ * time with 4 chunks in flight (on a 2-core machine, where the collector's threads and Redis
+ * share the cores); 8 chunks in flight (producers/bulk/run.ts) won it back (`npm run
+ * bench:bulk-enqueue`, README).
  *
  * Only the CLI's `bulk` command asks for it: a long-running worker or server keeps V8's
  * default. The flag is read at every full collection, so setting it at run time takes effect;

@@ -22,6 +22,7 @@ import {
   readDeadLetters,
   readInbox,
   type DeadLetter,
+  type InboxEntry,
 } from '../store/webhook-inbox.js';
 import {
   countWebhookResult,
@@ -112,6 +113,16 @@ export async function startBreakerService(
 
   const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
   const maxDeliveries = options.maxDeliveries ?? MAX_DELIVERIES;
+  /** Move an entry that failed its last allowed delivery to the dead letters. */
+  const giveUp = async (entry: InboxEntry, error: Error) => {
+    if (!(await deadLetterInbox(redis, keys, INBOX_GROUP, entry, error.message))) return;
+    await countWebhookResult(redis, keys, 'dead_lettered');
+    countWebhookEvent('dead_lettered');
+    log.error(
+      { inbox_id: entry.id, type: entry.type, deliveries: entry.deliveries, err: error.message },
+      'gave up on a webhook event: moved to the dead letters',
+    );
+  };
   const stop = new AbortController();
   const stopped = () => stop.signal.aborted;
   const consume = (async () => {
@@ -135,23 +146,8 @@ export async function startBreakerService(
               result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
             } catch (err) {
               const error = err instanceof Error ? err : new Error(String(err));
-              if (entry.deliveries < maxDeliveries) {
-                failed ??= error;
-                continue;
-              }
-              if (await deadLetterInbox(redis, keys, INBOX_GROUP, entry, error.message)) {
-                await countWebhookResult(redis, keys, 'dead_lettered');
-                countWebhookEvent('dead_lettered');
-                log.error(
-                  {
-                    inbox_id: entry.id,
-                    type: entry.type,
-                    deliveries: entry.deliveries,
-                    err: error.message,
-                  },
-                  'gave up on a webhook event: moved to the dead letters',
-                );
-              }
+              if (entry.deliveries >= maxDeliveries) await giveUp(entry, error);
+              else failed ??= error;
               continue;
             }
             // Counted in this process (each entry goes to one consumer of the group), not read
