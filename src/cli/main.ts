@@ -20,7 +20,6 @@ import { registerStatus } from './commands/status.js';
 import { registerWindow } from './commands/window.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
-import { exitQuietlyOnClosedPipe } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('sendmux-deactivator')
@@ -48,7 +47,6 @@ export function buildProgram(): Command {
 
 /** Run the CLI; resolves with the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
-  exitQuietlyOnClosedPipe();
   try {
     await buildProgram().parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
