@@ -46,6 +46,12 @@ const unboundCancel = (batchId: string, providerId: string): Cancelled => ({
   at: new Date(),
 });
 
+/** What `batch cancel` records for it: the key bound straight to `cancelled`. */
+const cancelUnbound = (batchId: string, providerId: string) =>
+  recordOutcome(redis, keys, SETTINGS, unboundCancel(batchId, providerId), undefined, {
+    bindIfMissing: true,
+  });
+
 /** The claim a bulk pass makes for the same account. */
 const bulkClaim = (batchId: string, providerId: string): Claim => ({
   key: `bulk:${batchId}:${providerId}`,
@@ -130,11 +136,7 @@ describe('addToBatch', () => {
       'new',
     ]);
     // dprov_1 was never bound (its pass was killed): cancelled, binding and all, in one step.
-    expect(
-      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b1', 'dprov_1'), undefined, {
-        bindIfMissing: true,
-      }),
-    ).toBe('recorded');
+    expect(await cancelUnbound('b1', 'dprov_1')).toBe('recorded');
     // A later pass: known accounts are queued or done, not repeats.
     expect(await addToBatch(redis, keys, 'b1', 2, ['dprov_1', 'dprov_2', 'dprov_4'])).toEqual([
       'done',
@@ -154,11 +156,7 @@ describe('addToBatch', () => {
       'queued',
     ]);
     // ... dprov_1 is cancelled before the pass claims its key: the claim finds it terminal.
-    expect(
-      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_1'), undefined, {
-        bindIfMissing: true,
-      }),
-    ).toBe('recorded');
+    expect(await cancelUnbound('b3', 'dprov_1')).toBe('recorded');
     // ... dprov_2's key is claimed by the pass first: the cancel leaves that binding alone.
     const claimed = await claimKeys(redis, keys, [
       bulkClaim('b3', 'dprov_1'),
@@ -171,11 +169,7 @@ describe('addToBatch', () => {
         { state: 'new', seq: 1 },
       ],
     });
-    expect(
-      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_2'), undefined, {
-        bindIfMissing: true,
-      }),
-    ).toBe('stale');
+    expect(await cancelUnbound('b3', 'dprov_2')).toBe('stale');
     const [one, two] = await readBindings(redis, keys, ['bulk:b3:dprov_1', 'bulk:b3:dprov_2']);
     expect(one).toMatchObject({
       state: 'cancelled',
@@ -185,11 +179,7 @@ describe('addToBatch', () => {
     expect(two).toMatchObject({ state: 'queued', seq: 1 });
     expect(await redis.ttl(keys.binding('bulk:b3:dprov_1'))).toBeGreaterThan(0);
     // A second cancel of dprov_1 finds it terminal: one event, one count.
-    expect(
-      await recordOutcome(redis, keys, SETTINGS, unboundCancel('b3', 'dprov_1'), undefined, {
-        bindIfMissing: true,
-      }),
-    ).toBe('terminal');
+    expect(await cancelUnbound('b3', 'dprov_1')).toBe('terminal');
     expect(await readBatch(redis, keys, 'b3')).toMatchObject({ total: 2, cancelled: 1, queued: 1 });
     const events = await redis.xrange(keys.events, '-', '+');
     expect(events).toHaveLength(1);
