@@ -32,6 +32,20 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The randomized model test (issue 17) and its fixed cases: real Redis, the simulator
+          // and real worker processes. `npm run test:model -- --seed N --runs N --steps N`.
+          name: 'model',
+          include: ['test/model/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/leak-guard.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { rfc3339, seedAccounts } from './seed.js';
-import type { ProviderAction, ProviderItem, ProviderStatus, ProviderType } from './types.js';
+import type {
+  ProviderAction,
+  ProviderItem,
+  ProviderStatus,
+  ProviderType,
+  SimSettableStatus,
+} from './types.js';
 
 export interface StoredAccount {
   readonly item: Readonly<ProviderItem>;
@@ -88,6 +94,28 @@ export class AccountStore {
     const account = store({ ...it, ...target, updated_at: rfc3339(nowMs) });
     this.byId.set(id, account);
     return { kind: 'ok', account, changed: true };
+  }
+
+  /**
+   * Sets the status as a change outside the API's action routes would (the dashboard): the
+   * fields an action would set for that status, `updated_at` bumped. An equal status changes
+   * nothing (`changed` false). Undefined for an unknown id.
+   */
+  setStatus(
+    id: string,
+    status: SimSettableStatus,
+    nowMs: number,
+  ): { account: StoredAccount; changed: boolean } | undefined {
+    const current = this.byId.get(id);
+    if (current === undefined) return undefined;
+    if (current.item.status === status) return { account: current, changed: false };
+    const fields: TargetState =
+      status === 'active'
+        ? { status: 'active', is_active: true, status_reason: null }
+        : { status: 'inactive', is_active: false, status_reason: 'Deactivated in the dashboard' };
+    const account = store({ ...current.item, ...fields, updated_at: rfc3339(nowMs) });
+    this.byId.set(id, account);
+    return { account, changed: true };
   }
 
   /** One page, newest first; `afterId` must be a known id (see {@link has}). */

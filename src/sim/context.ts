@@ -1,6 +1,7 @@
 /** The simulator's state, shared by the API and admin routes. */
 import { AccountStore } from './accounts.js';
 import { DeliveryLogStore } from './delivery-logs.js';
+import { ExecutionLog } from './exec-log.js';
 import { FaultController } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { RateLimiter } from './rate-limit.js';
@@ -26,6 +27,8 @@ export interface SimContext {
   readonly limiter: RateLimiter;
   readonly faults: FaultController;
   readonly stats: StatsCollector;
+  /** What changed the accounts, in order (executions and outside changes). */
+  readonly log: ExecutionLog;
   /** Simulated time (epoch ms): rate-limit windows, idempotency TTL, updated_at. */
   readonly now: () => number;
   /** While `revoked`, every API request answers 401 (see `Simulator.setKeyRevoked`). */
@@ -64,6 +67,7 @@ export function createContext(opts: SimulatorOptions): SimContext {
     ),
     faults: new FaultController(opts.random ?? Math.random, opts.faults),
     stats: new StatsCollector(),
+    log: new ExecutionLog(),
     now: opts.now ?? Date.now,
     auth: { revoked: false },
     timers: new Set(),
@@ -71,14 +75,17 @@ export function createContext(opts: SimulatorOptions): SimContext {
 }
 
 /**
- * Zero stats, clear idempotency cache, scripts, rate windows, the revoked-key switch and the
- * delivery logs, re-seed accounts. Fault rates are kept.
+ * Zero stats, clear idempotency cache, scripts, rate windows, the revoked-key switch, the
+ * delivery logs, the execution log and the unreadable accounts, re-seed accounts. Fault rates
+ * are kept.
  */
 export function resetContext(ctx: SimContext): void {
   ctx.stats.reset();
   ctx.auth.revoked = false;
   ctx.idempotency.clear();
   ctx.faults.clearScripts();
+  ctx.faults.clearUnreadable();
+  ctx.log.clear();
   ctx.limiter.reset();
   ctx.accounts.seed(ctx.config.accounts);
   ctx.logs.clear();

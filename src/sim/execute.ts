@@ -52,6 +52,7 @@ export function execute(
   }
   if (result.kind === 'conflict') return conflict(g, t);
   ctx.stats.execution(t.key, t.id, t.action, result.changed);
+  ctx.log.execution(ctx.now(), t.key, t.id, t.action, result.changed);
   let json = result.account.json;
   if (set !== undefined) {
     ctx.stats.faults.mutate++;

@@ -5,6 +5,8 @@
  * above 0 (compared against the cumulative rates 500, 503, drop, hang, lost, in that order),
  * then one draw for the jitter when latencyJitterMs is above 0 and no fault was picked.
  * Random faults other than `lost` do not execute; `lost` executes and drops the connection.
+ * Reads (`GET /providers...`) draw only when `readError500Rate` is above 0 (one draw per read),
+ * and fail when an account is marked unreadable.
  */
 import { z } from 'zod';
 import type { SimFaults, SimStep } from './types.js';
@@ -21,6 +23,7 @@ export const simFaultsPatchSchema = z.strictObject({
   dropRate: rate.optional(),
   hangRate: rate.optional(),
   lostRate: rate.optional(),
+  readError500Rate: rate.optional(),
 });
 
 export const simStepSchema = z.discriminatedUnion('kind', [
@@ -55,6 +58,7 @@ export const DEFAULT_FAULTS: Readonly<SimFaults> = {
   dropRate: 0,
   hangRate: 0,
   lostRate: 0,
+  readError500Rate: 0,
 };
 
 /** Validates a patch and drops keys whose value is undefined (so they keep their current value). */
@@ -71,6 +75,7 @@ function parsePatch(patch: unknown): Partial<SimFaults> {
 export class FaultController {
   private faults: SimFaults;
   private scripts = new Map<string, SimStep[]>();
+  private unreadable = new Set<string>();
 
   constructor(
     private readonly random: () => number,
@@ -98,6 +103,26 @@ export class FaultController {
 
   clearScripts(): void {
     this.scripts.clear();
+  }
+
+  /** Marks an account unreadable (GET /providers/{id} answers 500) or readable again. */
+  setReadable(providerId: string, readable: boolean): void {
+    if (readable) this.unreadable.delete(providerId);
+    else this.unreadable.add(providerId);
+  }
+
+  clearUnreadable(): void {
+    this.unreadable.clear();
+  }
+
+  /**
+   * Whether a read fails with a 500: always for an unreadable account (`providerId` given),
+   * else with probability `readError500Rate` (one draw, only when that rate is above 0).
+   */
+  readFails(providerId?: string): boolean {
+    if (providerId !== undefined && this.unreadable.has(providerId)) return true;
+    const r = this.faults.readError500Rate;
+    return r > 0 && this.random() < r;
   }
 
   /** The step for the next action request on this account, or undefined to execute normally. */

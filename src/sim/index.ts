@@ -14,6 +14,8 @@ export type {
   ProviderType,
   SimDeliveryLogInput,
   SimFaults,
+  SimLogEntry,
+  SimSettableStatus,
   SimStats,
   SimStep,
   Simulator,

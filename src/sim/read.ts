@@ -14,12 +14,26 @@ export function listProviders(
 ): void {
   const g = gate(ctx, req, reply);
   if (g === undefined) return;
+  if (ctx.faults.readFails()) {
+    readFault(ctx, reply, g);
+    return;
+  }
   const parsed = parseListQuery(req.query, ctx.accounts);
   if (!parsed.ok) {
     invalidParameter(reply, g, parsed);
     return;
   }
   sendPage(reply, g, ctx.accounts.page(parsed.query));
+}
+
+/** A failed read (readError500Rate, an unreadable account): 500 internal_error, retryable. */
+function readFault(ctx: SimContext, reply: FastifyReply, g: Gate): void {
+  ctx.stats.faults.error500++;
+  sendError(reply, g, 500, {
+    code: 'internal_error',
+    message: 'Simulated internal error (read)',
+    retryable: true,
+  });
 }
 
 /** 400 invalid_parameter for a query that failed its parse. */
@@ -77,6 +91,10 @@ export function getProvider(
   const g = gate(ctx, req, reply);
   if (g === undefined) return;
   const id = req.params.public_id;
+  if (ctx.faults.readFails(id)) {
+    readFault(ctx, reply, g);
+    return;
+  }
   const account = ctx.accounts.get(id);
   if (account === undefined) {
     sendError(reply, g, 404, {

@@ -1,7 +1,7 @@
 /** startSimulator: builds the fastify app, listens, and exposes the control surface. */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { ADMIN_PREFIX, adminRoutes } from './admin.js';
+import { ADMIN_PREFIX, adminRoutes, setAccountStatus } from './admin.js';
 import { createContext, resetContext } from './context.js';
 import { addDeliveryLogs } from './delivery-logs.js';
 import { API_PREFIX, apiRoutes, errorHandler, notFound } from './routes.js';
@@ -10,6 +10,8 @@ import type {
   ProviderItem,
   SimDeliveryLogInput,
   SimFaults,
+  SimLogEntry,
+  SimSettableStatus,
   SimStep,
   Simulator,
   SimulatorOptions,
@@ -50,6 +52,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const acc = ctx.accounts.get(id);
       return acc === undefined ? undefined : structuredClone(acc.item);
     },
+    setAccountStatus: (id: string, status: SimSettableStatus): ProviderItem | undefined =>
+      setAccountStatus(ctx, id, status)?.item,
+    setReadable: (id: string, readable: boolean) => {
+      ctx.faults.setReadable(id, readable);
+    },
+    log: (): SimLogEntry[] => ctx.log.snapshot(),
     addDeliveryLogs: (items: SimDeliveryLogInput[]): DeliveryLogItem[] => {
       const added = addDeliveryLogs(ctx, items);
       if (!added.ok) throw new RangeError(`addDeliveryLogs: ${added.message}`);

@@ -119,7 +119,31 @@ export interface SimFaults {
    * socket without answering (a scripted `lost` step can also hang instead).
    */
   lostRate: number;
+  /**
+   * 0..1 probability a read (`GET /providers/{id}`, a `GET /providers` page) answers 500
+   * internal_error (retryable). 0 by default; the draw is made only when this is above 0, so
+   * the action draws described above are unchanged.
+   */
+  readError500Rate: number;
 }
+
+/** One entry of the simulator's execution log (`Simulator.log()`, `GET /__sim/log`). */
+export interface SimLogEntry {
+  /** When it executed (the simulator's clock, epoch ms). */
+  at: number;
+  /** The Idempotency-Key of the request; null without one, and for changes made outside. */
+  key: string | null;
+  account: string;
+  /** What the account was asked to become (for `outside`: `deactivate` for off, else `activate`). */
+  action: ProviderAction;
+  /** False for a no-op: the account already was in the asked state. */
+  changed: boolean;
+  /** `api`: an action request executed; `outside`: the admin state route (POST /__sim/accounts/:id/state). */
+  via: 'api' | 'outside';
+}
+
+/** The statuses the admin state route can set. */
+export type SimSettableStatus = 'active' | 'inactive';
 
 /**
  * One scripted answer for the next action request on an account (see `Simulator.script`).
@@ -203,6 +227,19 @@ export interface Simulator {
   setKeyRevoked(revoked: boolean): void;
   account(id: string): ProviderItem | undefined;
   /**
+   * Sets an account's status as a change made outside the project would (Sendmux's dashboard):
+   * `updated_at` is bumped when the status changes (an equal status changes nothing). Logged
+   * with `via: 'outside'`. Returns the account as stored, or undefined for an unknown id.
+   */
+  setAccountStatus(id: string, status: SimSettableStatus): ProviderItem | undefined;
+  /**
+   * While an account is unreadable, `GET /providers/{id}` for it answers 500 internal_error
+   * (retryable); actions and the listing are not affected. Cleared by `reset()`.
+   */
+  setReadable(id: string, readable: boolean): void;
+  /** The execution log, oldest first (see {@link SimLogEntry}); cleared by `reset()`. */
+  log(): SimLogEntry[];
+  /**
    * Adds delivery logs (`GET /emails/logs`) and returns them as stored. Defaults: id
    * `dlog_sim000001`, ... (in order of addition), `provider_name` and `from_email` from the
    * account when the simulator has it (else null), `status` `sent`, `created_at` now (the
@@ -212,8 +249,8 @@ export interface Simulator {
    */
   addDeliveryLogs(items: SimDeliveryLogInput[]): DeliveryLogItem[];
   /**
-   * Zero stats, clear keys, scripts, rate windows, the revoked switch and the delivery logs,
-   * re-seed accounts; fault rates are kept.
+   * Zero stats, clear keys, scripts, rate windows, the revoked switch, the delivery logs, the
+   * execution log and the unreadable accounts, re-seed accounts; fault rates are kept.
    */
   reset(): void;
   close(): Promise<void>;
