@@ -93,6 +93,8 @@ export interface Keys {
   webhookStats: string;
   /** List: the latest webhook events no account could be found for (capped). */
   webhookUnresolved: string;
+  /** List: the latest webhook events several accounts could have sent, with them (capped). */
+  webhookAmbiguous: string;
   /** Hash: a maintenance window's settings and state (windows.ts). */
   window(windowId: string): string;
   /** Sorted set of window ids, scored by creation (ms). */
@@ -137,6 +139,7 @@ export function keysFor(prefix: string): Keys {
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     webhookStats: `${prefix}:webhook-stats`,
     webhookUnresolved: `${prefix}:webhook-unresolved`,
+    webhookAmbiguous: `${prefix}:webhook-ambiguous`,
     window: (windowId) => `${prefix}:window:${windowId}`,
     windowIndex: `${prefix}:windows`,
     windowOccurrence: (windowId, occurrence) => `${prefix}:window:${windowId}:o:${occurrence}`,

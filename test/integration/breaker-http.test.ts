@@ -1,7 +1,8 @@
 /**
  * The breaker behind the HTTP server, end to end: signed webhooks -> inbox -> the breaker
- * service (resolution, count, trip) -> the deactivate call at the simulator; unresolved events
- * counted and visible; the admin routes (signals, status, trip, reset) with their auth and
+ * service (resolution, count, trip) -> the deactivate call at the simulator; the sender read as
+ * one RFC 5322 mailbox (a display name holding another address trips the real sender only);
+ * unresolved and ambiguous events counted and visible; the admin routes (signals, status, trip, reset) with their auth and
  * their 4xx. Real Redis, the real simulator, a real worker.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,6 +130,85 @@ describe('webhooks through the breaker', () => {
     await waitFor(() => pipeline.sim.account(byLog)?.status === 'inactive' || undefined);
     const stats = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
     expect(stats.json()).toMatchObject({ results: { tripped: 2, unresolved: 0 } });
+  });
+
+  it('counts a bounce whose quoted display name holds another address for the real sender only', async () => {
+    const { pipeline, app } = await start({ breakerBounceMinVolume: 1 });
+    const named = simAccountId(3);
+    const sender = simAccountId(4);
+    const namedFrom = pipeline.sim.account(named)?.from_email;
+    const senderFrom = pipeline.sim.account(sender)?.from_email;
+    expect(namedFrom).toBeTruthy();
+    expect(senderFrom).toBeTruthy();
+    // e.g. "Help <sender000003@sim.example>" <sender000004@sim.example>: legal RFC 5322.
+    const w = webhook('message.bounced', {
+      sender: `"Help <${namedFrom}>" <${senderFrom}>`,
+      bounce_type: 'Permanent',
+    });
+    expect((await app.inject(w.request)).statusCode).toBe(202);
+    // Processed (whatever became of it), then: which account it was counted for.
+    const results = await waitFor(async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
+      const counts = r.json<{ results: Record<string, number> }>().results;
+      return Object.values(counts).some((n) => n > 0) ? counts : undefined;
+    });
+    expect(results).toMatchObject({ tripped: 1, unresolved: 0, ambiguous: 0 });
+    const status = (id: string) =>
+      app.inject({ method: 'GET', url: `/v1/breaker/${id}`, headers: auth });
+    expect((await status(sender)).json()).toMatchObject({
+      state: 'open',
+      window: { bounced: 1, hard_bounced: 1 },
+    });
+    // The account named in the display name was neither counted nor touched.
+    expect((await status(named)).json()).toMatchObject({
+      state: 'closed',
+      trips: 0,
+      window: { bounced: 0, hard_bounced: 0 },
+    });
+    await waitFor(() => pipeline.sim.account(sender)?.status === 'inactive' || undefined);
+    expect(pipeline.sim.account(named)?.status).toBe('active');
+    expect(pipeline.sim.stats().executions.byAccount[named]).toBeUndefined();
+    expect(pipeline.sim.stats().executions.byAccount[sender]).toMatchObject({ deactivate: 1 });
+  });
+
+  it('counts an event several accounts could have sent for none, and shows its candidates', async () => {
+    const { pipeline, app } = await start({ breakerBounceMinVolume: 1 });
+    const candidates = [simAccountId(5), simAccountId(6)];
+    const w = webhook('message.bounced', {
+      sender: 'relay@elsewhere.example',
+      bounce_type: 'Permanent',
+    });
+    // The delivery log names two accounts for this message: no guess between them.
+    pipeline.sim.addDeliveryLogs(
+      candidates.map((id) => ({ provider_id: id, message_id: `<${w.id}@shop.example>` })),
+    );
+    expect((await app.inject(w.request)).statusCode).toBe(202);
+    type Stats = {
+      results: { ambiguous: number; tripped: number; unresolved: number };
+      ambiguous: { event_id: string; candidates: string[]; via: string }[];
+    };
+    let stats: Stats | undefined;
+    await waitFor(async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/webhooks/stats', headers: auth });
+      stats = r.json<Stats>();
+      return stats.results.ambiguous >= 1 || undefined;
+    });
+    expect(stats?.results).toMatchObject({ ambiguous: 1, tripped: 0, unresolved: 0 });
+    expect(stats?.ambiguous).toEqual([
+      expect.objectContaining({
+        event_id: w.id,
+        type: 'message.bounced',
+        sender: 'relay@elsewhere.example',
+        message_id: `<${w.id}@shop.example>`,
+        candidates: [...candidates].sort(),
+        via: 'delivery_log',
+      }),
+    ]);
+    for (const id of candidates) {
+      const r = await app.inject({ method: 'GET', url: `/v1/breaker/${id}`, headers: auth });
+      expect(r.json()).toMatchObject({ state: 'closed', window: { bounced: 0 } });
+      expect(pipeline.sim.account(id)?.status).toBe('active');
+    }
   });
 
   it('counts an event no account is found for, and shows it', async () => {

@@ -1,8 +1,9 @@
 /**
  * One stored webhook event through the breaker: read it, find its account (resolve.ts), count
  * it as a signal (its event id dedupes retried deliveries), and say what became of it. Never
- * throws for a bad or unresolvable event: those are counted (store/webhook-stats.ts) and
- * acknowledged; only an outage (Redis down) throws, leaving the event to be processed again.
+ * throws for a bad, unresolvable or ambiguous event (several accounts could have sent it):
+ * those are counted and kept (store/webhook-stats.ts) and acknowledged; only an outage (Redis
+ * down) throws, leaving the event to be processed again.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../store/keys.js';
@@ -27,15 +28,22 @@ export async function processWebhook(deps: ProcessDeps, body: string): Promise<W
     result = 'ignored';
   } else {
     const account = await deps.resolver.resolve(parsed.ref);
-    if (!account) {
-      await countWebhookResult(deps.redis, deps.keys, 'unresolved', {
+    if (account.result !== 'resolved') {
+      // Counted for no account: none found, or several possible (never a guess among them).
+      const kept = {
         event_id: parsed.event.id,
         type: parsed.event.type,
         sender: parsed.event.data.sender ?? null,
         message_id: parsed.event.data.message_id ?? null,
         at: new Date().toISOString(),
-      });
-      return 'unresolved';
+      };
+      if (account.result === 'ambiguous') {
+        const { candidates, via } = account;
+        await countWebhookResult(deps.redis, deps.keys, 'ambiguous', { ...kept, candidates, via });
+      } else {
+        await countWebhookResult(deps.redis, deps.keys, 'unresolved', kept);
+      }
+      return account.result;
     }
     try {
       const r = await deps.breaker.signal(

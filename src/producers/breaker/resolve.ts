@@ -1,24 +1,51 @@
 /**
- * Which account sent a message? Sendmux's webhook payload does not say, so the breaker asks a
- * chain, first answer wins:
- * 1. the user's mapping (BREAKER_SENDER_MAP): sender address, then its domain -> account id;
- * 2. the accounts' `from_email`, from the API's listing, kept in memory and refreshed in the
- *    background (never read per event); an address two accounts share answers nothing;
- * 3. the delivery log of the message (`GET /emails/logs?search=<message id>`), remembered per
- *    message id (misses too, for a shorter time) in a bounded cache.
- * What none of them knows is unresolved: the caller counts it; it never fails anything.
+ * Which account sent a message? Sendmux's webhook payload does not say, so the breaker works it
+ * out, and when it cannot be sure it names nobody: switching off the wrong account is the worst
+ * this service can do. The sender (`data.sender`) is parsed as one RFC 5322 mailbox by
+ * `email-addresses` (a display name may hold `<...>` of its own: `"Help <a@x>" <b@x>` is b@x);
+ * anything else (unparsable, a group, several mailboxes) has no address. Then, first answer wins:
+ * 1. the address in the user's mapping (BREAKER_SENDER_MAP);
+ * 2. the address as the `from_email` of exactly one account (the API's listing, kept in memory
+ *    and refreshed in the background, never read per event);
+ * 3. when the address is several accounts' `from_email` (Sendmux routes one sender through
+ *    several accounts by percentage) or no account's, and the message has an id: its delivery
+ *    log (`GET /emails/logs?search=<message id>`), which names the account that sent it;
+ *    remembered per message id (misses too, for a shorter time) in a bounded cache;
+ * 4. the address's domain in the mapping, only for an address no account has as `from_email`
+ *    (an exact match, shared or not, is never overruled by a domain entry).
+ * Several accounts still possible (a shared `from_email` the log does not settle, or a log
+ * naming several) is `ambiguous`, with the candidates; nothing found is `unresolved`. The caller
+ * counts both; neither fails anything.
  */
+import emailAddresses from 'email-addresses';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
 
-export type ResolvedVia = 'mapping' | 'from_email' | 'delivery_log';
+export type ResolvedVia = 'mapping' | 'from_email' | 'delivery_log' | 'domain_mapping';
 
-export interface Resolution {
+/** The one account that sent the message, and which rule said so. */
+export interface Resolved {
+  result: 'resolved';
   providerId: string;
   via: ResolvedVia;
 }
+
+/** Several accounts may have sent it: counted for none of them. */
+export interface Ambiguous {
+  result: 'ambiguous';
+  /** The accounts it could be, sorted. */
+  candidates: string[];
+  /** What named them: a shared `from_email`, or a delivery log naming several accounts. */
+  via: 'from_email' | 'delivery_log';
+}
+
+export interface Unresolved {
+  result: 'unresolved';
+}
+
+export type Resolution = Resolved | Ambiguous | Unresolved;
 
 /** What of a message the chain looks at. */
 export interface MessageRef {
@@ -46,7 +73,8 @@ export interface ResolverDeps {
 }
 
 export interface Resolver {
-  resolve(ref: MessageRef): Promise<Resolution | undefined>;
+  /** Which account sent the message: one, several possible (ambiguous), or none found. */
+  resolve(ref: MessageRef): Promise<Resolution>;
   /** Read the accounts' addresses now (also done by `start` and every `refreshMs`). */
   refresh(): Promise<void>;
   /** Load the addresses, then keep them fresh in the background. */
@@ -56,9 +84,27 @@ export interface Resolver {
 
 const senderMapSchema = z.record(z.string().min(1), z.string());
 
+/** One mailbox's address and domain, lower case. */
+interface Mailbox {
+  address: string;
+  domain: string;
+}
+
+/**
+ * `text` as exactly one RFC 5322 mailbox (`a@b.c`, `Name <a@b.c>`, `"Help <x@y.z>" <a@b.c>`;
+ * UTF-8 allowed, RFC 6532), else undefined: unparsable, a group, or several mailboxes.
+ */
+function parseMailbox(text: string | null | undefined): Mailbox | undefined {
+  if (!text) return undefined;
+  const parsed = emailAddresses.parseOneAddress({ input: text, rfc6532: true });
+  if (parsed?.type !== 'mailbox') return undefined;
+  return { address: parsed.address.toLowerCase(), domain: parsed.domain.toLowerCase() };
+}
+
 /**
  * BREAKER_SENDER_MAP: JSON `{ "news@example.com": "dprov_...", "example.org": "dprov_..." }`
- * (an address, or a domain for every address in it). Throws a ConfigError naming the entry.
+ * (an address, or a domain for every address in it no account has as its `from_email`). An
+ * address is read as the senders are, so it matches them. Throws a ConfigError naming the entry.
  */
 export function parseSenderMap(json: string): Map<string, string> {
   let raw: unknown;
@@ -76,30 +122,43 @@ export function parseSenderMap(json: string): Map<string, string> {
     if (!PROVIDER_ID_RULE.test(id)) {
       throw new ConfigError([`BREAKER_SENDER_MAP: "${sender}": "${id}" ${PROVIDER_ID_RULE_TEXT}`]);
     }
-    map.set(sender.trim().toLowerCase(), id);
+    let key = sender.trim().toLowerCase();
+    if (key.includes('@')) {
+      const mailbox = parseMailbox(sender);
+      if (!mailbox) {
+        throw new ConfigError([
+          `BREAKER_SENDER_MAP: "${sender}" is neither one email address nor a domain`,
+        ]);
+      }
+      key = mailbox.address;
+    }
+    map.set(key, id);
   }
   return map;
 }
 
-/** `Name <a@b.c>` or `a@b.c` -> `a@b.c`, lower case; undefined when there is no address. */
+/** The address of one RFC 5322 mailbox, lower case; undefined when there is not exactly one. */
 export function senderAddress(sender: string | null | undefined): string | undefined {
-  if (!sender) return undefined;
-  const angle = /<([^>]+)>/.exec(sender);
-  const address = (angle?.[1] ?? sender).trim().toLowerCase();
-  return address.includes('@') ? address : undefined;
+  return parseMailbox(sender)?.address;
 }
+
+/** What the delivery log said about a message: the accounts it names, or nothing (when). */
+type LogEntry = { providerIds: string[] } | { missAt: number };
+
+const sorted = (ids: Iterable<string>) => [...new Set(ids)].sort();
 
 export function createResolver(deps: ResolverDeps): Resolver {
   const now = deps.now ?? Date.now;
   const cacheSize = deps.cacheSize ?? 10_000;
   const missTtlMs = deps.missTtlMs ?? 60_000;
-  let fromEmail = new Map<string, string>();
-  /** message id -> account id, or a miss with its time; insertion order = age (LRU). */
-  const logs = new Map<string, { providerId: string } | { missAt: number }>();
+  /** address -> the accounts whose from_email it is (sorted; more than one: shared). */
+  let fromEmail = new Map<string, string[]>();
+  /** message id -> what its log said; insertion order = age (LRU). */
+  const logs = new Map<string, LogEntry>();
   let timer: NodeJS.Timeout | undefined;
   let refreshing: Promise<void> | undefined;
 
-  function remember(messageId: string, value: { providerId: string } | { missAt: number }) {
+  function remember(messageId: string, value: LogEntry) {
     logs.delete(messageId);
     logs.set(messageId, value);
     if (logs.size > cacheSize) {
@@ -108,64 +167,76 @@ export function createResolver(deps: ResolverDeps): Resolver {
     }
   }
 
-  async function fromLogs(messageId: string): Promise<string | undefined> {
+  /** The accounts the message's delivery log names (none when it is silent or unreachable). */
+  async function fromLogs(messageId: string): Promise<string[]> {
     const cached = logs.get(messageId);
-    if (cached && 'providerId' in cached) {
+    if (cached && 'providerIds' in cached) {
       remember(messageId, cached);
-      return cached.providerId;
+      return cached.providerIds;
     }
-    if (cached && now() - cached.missAt < missTtlMs) return undefined;
-    if (!deps.searchLogs) return undefined;
+    if (cached && now() - cached.missAt < missTtlMs) return [];
+    if (!deps.searchLogs) return [];
     try {
       const items = await deps.searchLogs(messageId);
-      const hit = items.find((i) => i.message_id === messageId && i.provider_id);
-      if (hit?.provider_id) {
-        remember(messageId, { providerId: hit.provider_id });
-        return hit.provider_id;
-      }
-      remember(messageId, { missAt: now() });
+      // The search matches substrings: only this very message counts.
+      const providerIds = sorted(
+        items.flatMap((i) => (i.message_id === messageId && i.provider_id ? [i.provider_id] : [])),
+      );
+      remember(messageId, providerIds.length > 0 ? { providerIds } : { missAt: now() });
+      return providerIds;
     } catch (err) {
-      // The API being down leaves the event unresolved (counted), not failed.
+      // The API being down leaves the event unsettled (counted), not failed; not remembered.
       deps.log?.warn({ err: String(err) }, 'delivery log lookup failed');
+      return [];
     }
-    return undefined;
   }
 
   async function refresh(): Promise<void> {
     const list = deps.listAccounts;
     if (!list) return;
     refreshing ??= (async () => {
-      const next = new Map<string, string>();
-      const shared = new Set<string>();
+      const next = new Map<string, Set<string>>();
       for await (const account of list()) {
         const address = senderAddress(account.from_email);
         if (!address) continue;
-        if (next.has(address) && next.get(address) !== account.id) shared.add(address);
-        next.set(address, account.id);
+        const owners = next.get(address) ?? new Set<string>();
+        owners.add(account.id);
+        next.set(address, owners);
       }
-      for (const address of shared) next.delete(address);
-      fromEmail = next;
+      fromEmail = new Map([...next].map(([address, owners]) => [address, sorted(owners)]));
     })().finally(() => {
       refreshing = undefined;
     });
     await refreshing;
   }
 
+  const resolved = (providerId: string, via: ResolvedVia): Resolved => ({
+    result: 'resolved',
+    providerId,
+    via,
+  });
+
   return {
     async resolve(ref) {
-      const address = senderAddress(ref.sender);
-      if (address) {
-        const mapped =
-          deps.senderMap.get(address) ?? deps.senderMap.get(address.split('@')[1] ?? '');
-        if (mapped) return { providerId: mapped, via: 'mapping' };
-        const known = fromEmail.get(address);
-        if (known) return { providerId: known, via: 'from_email' };
-      }
-      if (ref.messageId) {
-        const logged = await fromLogs(ref.messageId);
-        if (logged) return { providerId: logged, via: 'delivery_log' };
-      }
-      return undefined;
+      const mailbox = parseMailbox(ref.sender);
+      // 1. The user's own word for this address.
+      const mapped = mailbox && deps.senderMap.get(mailbox.address);
+      if (mapped) return resolved(mapped, 'mapping');
+      // 2. The from_email of exactly one account.
+      const owners = mailbox && fromEmail.get(mailbox.address);
+      const [owner, ...others] = owners ?? [];
+      if (owner !== undefined && others.length === 0) return resolved(owner, 'from_email');
+      // 3. Shared or unknown: the delivery log names the account that sent the message.
+      const logged = ref.messageId ? await fromLogs(ref.messageId) : [];
+      const [sender, ...alsoLogged] = logged;
+      if (sender !== undefined && alsoLogged.length === 0) return resolved(sender, 'delivery_log');
+      if (sender !== undefined)
+        return { result: 'ambiguous', candidates: logged, via: 'delivery_log' };
+      if (owners) return { result: 'ambiguous', candidates: owners, via: 'from_email' };
+      // 4. A domain entry, only for an address no account has as its from_email.
+      const byDomain = mailbox && deps.senderMap.get(mailbox.domain);
+      if (byDomain) return resolved(byDomain, 'domain_mapping');
+      return { result: 'unresolved' };
     },
     refresh,
     async start() {
