@@ -9,6 +9,7 @@
  *   POST /v1/breaker/:account/trip     { reason? } -> 200 tripped | 409 already open
  *   POST /v1/breaker/:account/reset    -> 200 reset | 409 not open
  *   GET  /v1/webhooks/stats            what became of processed webhook events; latest unresolved
+ *                                      and ambiguous ones (with their candidate accounts)
  */
 import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';

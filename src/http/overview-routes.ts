@@ -1,8 +1,9 @@
 /**
  * GET /v1/overview (admin, behind the token): what the status page shows, in one answer
  * (ops/overview.ts): accounts with status and holds, breakers with their current rates, running
- * and upcoming windows, the latest failed actions. Bounded; `limits`, `totals` and `truncated`
- * say how much there was.
+ * and upcoming windows, the latest failed actions, webhook event counters with the latest
+ * unresolved and ambiguous events. Bounded; `limits`, `totals` and `truncated` say how much
+ * there was.
  */
 import type { FastifyPluginCallback } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -16,10 +17,10 @@ export const getOverview = {
   path: '/overview',
   tag: 'overview',
   summary:
-    'Everything the status page shows: accounts with status and holds, breakers with their current rates, running and upcoming windows, recent failed actions',
-  description: `Bounded: at most ${OVERVIEW_LIMITS.accounts} accounts (held ones first, then the most recently changed), ${OVERVIEW_LIMITS.breakers} breakers (those holding an account first), the ${OVERVIEW_LIMITS.windows} newest windows, and ${OVERVIEW_LIMITS.failures} \`action.failed\` events among the ${OVERVIEW_LIMITS.events_scanned} newest events. \`limits\`, \`totals\` and \`truncated\` say so.`,
+    'Everything the status page shows: accounts with status and holds, breakers with their current rates, running and upcoming windows, recent failed actions, webhook events counted for no account',
+  description: `Bounded: at most ${OVERVIEW_LIMITS.accounts} accounts (held ones first, then the most recently changed), ${OVERVIEW_LIMITS.breakers} breakers (those holding an account first), the ${OVERVIEW_LIMITS.windows} newest windows, ${OVERVIEW_LIMITS.failures} \`action.failed\` events among the ${OVERVIEW_LIMITS.events_scanned} newest events, and the ${OVERVIEW_LIMITS.webhook_events} latest unresolved and the ${OVERVIEW_LIMITS.webhook_events} latest ambiguous webhook events. \`limits\`, \`totals\` and \`truncated\` say so.`,
   responses: {
-    200: '`{ generated_at, limits, totals, truncated, accounts, breakers, windows: { available, running, upcoming }, failures, failures_scanned, can_reset_breakers }`',
+    200: '`{ generated_at, limits, totals, truncated, accounts, breakers, windows: { available, running, upcoming }, failures, failures_scanned, webhooks: { results, unresolved, ambiguous }, can_reset_breakers }`',
   },
 } satisfies RouteSpec;
 

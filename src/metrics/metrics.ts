@@ -25,7 +25,7 @@
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
  * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate) | Webhook deliveries not stored, by why |
- * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `dead_lettered`: given up on after too many failed deliveries |
+ * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
  * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than {@link SCRAPE_PART_TIMEOUT_MS}) |
@@ -120,7 +120,7 @@ const webhooksRejected = new Counter({
 
 const webhookEvents = new Counter({
   name: name('webhook_events_total'),
-  help: 'Stored webhook events processed by the breaker, by result (unresolved: no account found).',
+  help: 'Stored webhook events processed by the breaker, by result (unresolved: no account found; ambiguous: several accounts possible, counted for none).',
   labelNames: ['result'] as const,
   registers: [registry],
 });
@@ -214,7 +214,10 @@ export function countWebhook(result: 'accepted' | WebhookRejectReason): void {
   else webhooksRejected.inc({ reason: result });
 }
 
-/** A stored webhook event processed by the breaker (`unresolved`: no account found). */
+/**
+ * A stored webhook event processed by the breaker (`unresolved`: no account found; `ambiguous`:
+ * several accounts could have sent it, counted for none).
+ */
 export function countWebhookEvent(result: string): void {
   webhookEvents.inc({ result });
 }

@@ -1,13 +1,14 @@
 /**
  * One read of everything the status page shows (GET /v1/overview): accounts with their status
- * and holds, breakers with their current rates, running and upcoming maintenance windows, and
- * the latest failed actions. Built from the stores' own readers; every part is bounded
+ * and holds, breakers with their current rates, running and upcoming maintenance windows, the
+ * latest failed actions, and what became of webhook events (with the latest ones counted for no
+ * account: unresolved, or ambiguous with their candidate accounts). Built from the stores' own readers; every part is bounded
  * ({@link OVERVIEW_LIMITS}) and the answer says how much there was, so a page refreshing every
  * few seconds costs a few hundred small Redis reads whatever the size of the deployment.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { ActionFailedEvent, BreakerNumbers } from '../model.js';
+import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { WindowSchedule, WindowTargets } from '../producers/windows/spec.js';
 import type { Windows, WindowView } from '../producers/windows/windows.js';
@@ -21,6 +22,7 @@ import { BREAKER_HOLD } from '../store/breaker-trip.js';
 import { scanRecentEvents } from '../store/events.js';
 import { listHeldAccounts } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
+import { readWebhookStats, type WebhookStats } from '../store/webhook-stats.js';
 import { accountsWithHolds, type AccountWithHolds } from './account-status.js';
 
 /** How much of each part one overview reads. */
@@ -35,6 +37,8 @@ export const OVERVIEW_LIMITS = {
   failures: 50,
   /** Newest events scanned for failures. */
   events_scanned: 5_000,
+  /** Latest unresolved and latest ambiguous webhook events shown (each). */
+  webhook_events: 20,
 } as const;
 
 export type OverviewLimits = { -readonly [K in keyof typeof OVERVIEW_LIMITS]: number };
@@ -101,6 +105,16 @@ export interface Overview {
   /** `action.failed` events, newest first; `scanned` events were read to find them. */
   failures: ActionFailedEvent[];
   failures_scanned: number;
+  /**
+   * `window.failed` events among the same newest events, newest first: window steps that left
+   * targets in the wrong state.
+   */
+  window_failures: WindowFailedEvent[];
+  /**
+   * What became of processed webhook events (counters by result), and the latest ones counted
+   * for no account: `unresolved` (none found), `ambiguous` (several possible, with candidates).
+   */
+  webhooks: WebhookStats;
   /** Whether this server can reset a breaker (it runs the breaker). */
   can_reset_breakers: boolean;
 }
@@ -228,6 +242,17 @@ export function splitWindows(
   return { running, upcoming };
 }
 
+/** The newest `window.failed` events, scanning at most `scan` of the newest events. */
+async function readWindowFailures(
+  redis: Redis,
+  keys: Keys,
+  limit: number,
+  scan: number,
+): Promise<WindowFailedEvent[]> {
+  const { events } = await scanRecentEvents(redis, keys, { type: 'window.failed', limit, scan });
+  return events.filter((e): e is WindowFailedEvent => e.type === 'window.failed');
+}
+
 /** The newest `action.failed` events, scanning at most `scan` of the newest events. */
 async function readFailures(
   redis: Redis,
@@ -275,10 +300,12 @@ export function overviewReader(
       limits.accounts,
       heldIds,
     );
-    const [breakers, views, failed] = await Promise.all([
+    const [breakers, views, failed, windowFailures, webhooks] = await Promise.all([
       readBreakers(redis, keys, rules, limits.breakers, accounts, at),
       deps.windows ? deps.windows.list(limits.windows) : Promise.resolve(undefined),
       readFailures(redis, keys, limits.failures, limits.events_scanned),
+      readWindowFailures(redis, keys, limits.failures, limits.events_scanned),
+      readWebhookStats(redis, keys, limits.webhook_events),
     ]);
     const split = views ? splitWindows(views, at) : { running: [], upcoming: [] };
     // Held accounts without a recorded status are not in the status index. The count was read
@@ -304,6 +331,8 @@ export function overviewReader(
       windows: { available: deps.windows !== undefined, ...split },
       failures: failed.failures,
       failures_scanned: failed.scanned,
+      window_failures: windowFailures,
+      webhooks,
       can_reset_breakers: deps.breakerRoutes,
     };
   };

@@ -1,7 +1,7 @@
 /**
  * GET /v1/overview: what the status page shows, from real data made through the admin API
  * (a manual deactivation, a breaker trip and signals, a running and an upcoming window, an
- * action the simulator refuses), and its bounds. Real Redis, the simulator, a worker, the
+ * action the simulator refuses, webhook events counted for no account), and its bounds. Real Redis, the simulator, a worker, the
  * breaker service and the windows service; the server answers in-process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { overviewReader, type Overview } from '../../src/ops/overview.js';
 import { startWindowService, type WindowService } from '../../src/ops/window-service.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
+import { countWebhookResult } from '../../src/store/webhook-stats.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -225,9 +226,25 @@ describe('GET /v1/overview', () => {
       return s.every((x) => x?.last_outcome === 'succeeded') ? s : undefined;
     });
     expect(states).toHaveLength(3);
+    // Two ambiguous webhook events and an unresolved one: the latest one of each is shown.
+    const event = (id: string) => ({
+      event_id: id,
+      type: 'message.bounced',
+      sender: 'shared@shop.example',
+      message_id: `<${id}@shop.example>`,
+      at: new Date().toISOString(),
+    });
+    for (const id of ['evt_amb_1', 'evt_amb_2']) {
+      await countWebhookResult(pipeline.redis, pipeline.keys, 'ambiguous', {
+        ...event(id),
+        candidates: [ids[0] ?? '', ids[1] ?? ''],
+        via: 'from_email',
+      });
+    }
+    await countWebhookResult(pipeline.redis, pipeline.keys, 'unresolved', event('evt_unres'));
     const read = overviewReader(
       { config, redis: pipeline.redis, breakerRoutes: false },
-      { accounts: 2, breakers: 1, windows: 1, failures: 1, events_scanned: 2 },
+      { accounts: 2, breakers: 1, windows: 1, failures: 1, events_scanned: 2, webhook_events: 1 },
     );
     const o = await read();
     expect(o.accounts).toHaveLength(2);
@@ -236,5 +253,15 @@ describe('GET /v1/overview', () => {
     expect(o.failures_scanned).toBe(2);
     expect(o.windows).toEqual({ available: false, running: [], upcoming: [] });
     expect(o.can_reset_breakers).toBe(false);
+    expect(o.webhooks.results).toMatchObject({ ambiguous: 2, unresolved: 1 });
+    expect(o.webhooks.ambiguous).toEqual([
+      {
+        ...event('evt_amb_2'),
+        at: expect.any(String) as string,
+        candidates: ids.slice(0, 2),
+        via: 'from_email',
+      },
+    ]);
+    expect(o.webhooks.unresolved.map((e) => e.event_id)).toEqual(['evt_unres']);
   });
 });

@@ -62,6 +62,13 @@ export const STATUS_HTML = `<!doctype html>
     <h2>Recent failures <small id="failures-note"></small></h2>
     <div id="failures"></div>
   </section>
+  <section class="panel">
+    <h2>Webhook events counted for no account <small id="webhooks-note"></small></h2>
+    <h3>Ambiguous: several accounts could have sent them</h3>
+    <div id="webhooks-ambiguous"></div>
+    <h3>Unresolved: no account found</h3>
+    <div id="webhooks-unresolved"></div>
+  </section>
 </main>
 <footer>Refreshes every 5 seconds from <code>GET /v1/overview</code>.</footer>
 </body>

@@ -114,7 +114,8 @@ export const STATUS_JS = String.raw`(function () {
       card(open, 'breakers open', 'bad'),
       card(halfOpen, 'breakers half-open', 'warn'),
       card(o.windows.running.length, 'windows running', 'warn'),
-      card(o.failures.length, 'recent failures', 'bad')
+      card(o.failures.length, 'recent failures', 'bad'),
+      card(o.webhooks.results.ambiguous, 'ambiguous webhook events', 'warn')
     );
   }
 
@@ -301,6 +302,33 @@ export const STATUS_JS = String.raw`(function () {
     $('failures-note').textContent = 'latest ' + o.limits.failures + ' among the ' + o.failures_scanned + ' newest events';
   }
 
+  /** Webhook events counted for no account: the counters, the latest ambiguous and unresolved. */
+  function webhooks(o) {
+    var w = o.webhooks;
+    var counts = Object.keys(w.results).filter(function (k) { return w.results[k] > 0; })
+      .map(function (k) { return k + ' ' + w.results[k]; });
+    $('webhooks-note').textContent = counts.length > 0 ? counts.join(' · ') : 'no webhook event processed yet';
+    function event(e) {
+      var message = td('msg', [e.sender || '–']);
+      if (e.message_id) message.appendChild(sub(e.message_id));
+      return [when(e.at), el('span', { className: 'mono', text: e.event_id }), e.type, message];
+    }
+    $('webhooks-ambiguous').replaceChildren(table(
+      ['When', 'Event', 'Type', 'Sender', 'Candidates'],
+      w.ambiguous.map(function (e) {
+        var candidates = td('mono', [e.candidates.join(', ')]);
+        candidates.appendChild(sub(e.via === 'delivery_log' ? 'named by the delivery log' : 'share this from_email'));
+        return row(event(e).concat([candidates]), { 'data-event': e.event_id });
+      }),
+      'No ambiguous event among the latest ' + o.limits.webhook_events + '.'
+    ));
+    $('webhooks-unresolved').replaceChildren(table(
+      ['When', 'Event', 'Type', 'Sender'],
+      w.unresolved.map(function (e) { return row(event(e), { 'data-event': e.event_id }); }),
+      'No unresolved event among the latest ' + o.limits.webhook_events + '.'
+    ));
+  }
+
   function render(o) {
     last = o;
     summary(o);
@@ -308,6 +336,7 @@ export const STATUS_JS = String.raw`(function () {
     accounts(o);
     windows(o);
     failures(o);
+    webhooks(o);
     $('updated').textContent = 'updated ' + localTime(new Date(o.generated_at));
   }
 
