@@ -89,8 +89,21 @@ export function parseIntents(inputs: readonly IntentInput[]): Intent[] {
  * and who asked (source). The reason is free text and may be reworded on a retry.
  */
 export function fingerprint(intent: Pick<Intent, 'action' | 'providerId' | 'source'>): string {
-  return `${intent.action} ${intent.providerId} by ${intent.source}`;
+  const [head, tail] = fingerprintParts(intent.action, intent.source);
+  return `${head}${intent.providerId}${tail}`;
 }
+
+/** The fingerprint around the account id, for scripts that bind keys themselves. */
+export function fingerprintParts(action: Action, source: Source): [string, string] {
+  return [`${action} `, ` by ${source}`];
+}
+
+/**
+ * What an account is, or is about to be, as far as the project knows; as an account's *base*:
+ * what it would be without the project's holds (store/holds.ts).
+ */
+export const BASE_STATES = ['active', 'inactive', 'unknown'] as const;
+export type BaseState = (typeof BASE_STATES)[number];
 
 /** Where an intent stands: `queued` until exactly one terminal state is recorded. */
 export const INTENT_STATES = ['queued', 'succeeded', 'failed', 'superseded', 'cancelled'] as const;
@@ -116,7 +129,12 @@ export const BREAKER_EVENT_TYPES = [
   'breaker.closed',
 ] as const;
 /** What maintenance windows say on the stream. */
-export const WINDOW_EVENT_TYPES = ['window.started', 'window.ended', 'window.skipped'] as const;
+export const WINDOW_EVENT_TYPES = [
+  'window.started',
+  'window.ended',
+  'window.skipped',
+  'window.failed',
+] as const;
 /** Event types on the stream. */
 export const EVENT_TYPES = [
   ...ACTION_EVENT_TYPES,
@@ -248,6 +266,12 @@ export interface BreakerResetEvent {
   idempotency_key: string | null;
   /** The other holds that keep the account off (their ids). */
   still_held_by: string[];
+  /**
+   * The account's base, when that was its last hold: `active` is switched back on; `inactive`
+   * and `unknown` stay off (an `unknown` base is never switched on by itself: `activate` does).
+   * Null while other holds keep it off.
+   */
+  base: BaseState | null;
   at: string;
 }
 
@@ -265,6 +289,8 @@ export interface BreakerHalfOpenEvent {
   still_held_by: string[];
   /** The cooldown that just ran out (s). */
   cooldown_s: number;
+  /** As in `breaker.reset`. */
+  base: BaseState | null;
   at: string;
 }
 
@@ -326,8 +352,15 @@ export interface WindowEndedEvent {
   reactivated: string[];
   /** Accounts other holds keep off, with those holds' ids. */
   still_held: { provider_id: string; held_by: string[] }[];
-  /** Accounts that stay off because they were off before their first hold. */
+  /** Accounts that stay off because their base is `inactive` (off without the project's holds). */
   stayed_off: string[];
+  /**
+   * Accounts that stay off because their base is unknown (never read, nothing recorded): an
+   * `unknown` base is never switched on by itself; `sendmux-deactivator activate <id>` does.
+   */
+  base_unknown: string[];
+  /** Accounts whose hold of this occurrence was gone already (nothing to release). */
+  gone: string[];
   /** Ended before its time by `window cancel`. */
   cancelled: boolean;
   at: string;
@@ -345,7 +378,24 @@ export interface WindowSkippedEvent {
   at: string;
 }
 
-export type WindowEvent = WindowStartedEvent | WindowEndedEvent | WindowSkippedEvent;
+/**
+ * A window's step left targets in the wrong state: a start that could not switch them off
+ * (its occurrence was over first), an end that could not ask them back on. Forwarded as a
+ * failure notification and shown on the status page.
+ */
+export interface WindowFailedEvent {
+  id?: string;
+  type: 'window.failed';
+  window_id: string;
+  occurrence: string;
+  step: 'start' | 'end';
+  provider_ids: string[];
+  why: string;
+  at: string;
+}
+
+export type WindowEvent =
+  WindowStartedEvent | WindowEndedEvent | WindowSkippedEvent | WindowFailedEvent;
 
 /** Anything on the events stream; narrow by `type`. */
 export type StreamEvent = ActionEvent | BreakerEvent | WindowEvent;

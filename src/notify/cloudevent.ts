@@ -35,6 +35,7 @@ export const NOTIFY_EVENT_TYPES = [
   'window.started',
   'window.ended',
   'window.skipped',
+  'window.failed',
 ] as const satisfies readonly EventType[];
 export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
 export type NotifyEvent = Extract<StreamEvent, { type: NotifyEventType }>;

@@ -18,8 +18,8 @@ import {
   type BatchAccount,
   type BatchRecord,
 } from '../store/batch-record.js';
-import { readBindings, type Binding } from '../store/binding.js';
-import { readHolds, releaseHolds, type BeforeState } from '../store/holds.js';
+import { readBindings, readStates, type Binding } from '../store/binding.js';
+import { releaseHolds, type BeforeState } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { recordOutcome, type Cancelled } from '../store/record-outcome.js';
 import { checkBatchId, mustRead, type BatchReportRow } from './bulk.js';
@@ -281,10 +281,11 @@ export function undoKey(batchId: string, providerId: string): string {
  * Refused (UsageError) for an activate batch, and for a batch that is not finished unless
  * `force`. Accounts whose `before` is `unknown` (the run had no API to read it) are left off.
  *
- * Order per page: read the holds, enqueue the activations, then release. A crash before the
- * release leaves the holds, and the next undo decides again the same way (same keys); a hold
- * another source takes between the read and the release keeps its account off: the release
- * says so, and the activation is withdrawn unless a worker already runs it.
+ * Per page, one step releases the holds and binds the activations (store/holds.ts), then the
+ * jobs are added. A crash between the two leaves the activations bound: the next undo finds
+ * the holds gone and adds their jobs. A hold another source takes at the same moment either
+ * comes first (the release is not the last: no activation) or after (it sees the activation
+ * pending and switches the account off again after it).
  */
 export async function undoBatch(
   config: Config,
@@ -329,13 +330,27 @@ export async function undoBatch(
     const reason = `undo of bulk run ${batchId}`;
     const activationKeys: string[] = [];
     const undoPage = async (page: BatchAccount[]) => {
-      const switchedOff = page.filter((a) => a.event?.type === 'action.succeeded');
-      const holds = new Map(
-        await Promise.all(
-          switchedOff.map(
-            async (a) => [a.provider_id, await readHolds(redis, keys, a.provider_id)] as const,
-          ),
-        ),
+      // Every account with an outcome lets go of the run's hold (one still running keeps it);
+      // where the run switched it off and that was the last hold on an account whose base is
+      // `active`, the same step binds its activation (store/holds.ts), so a hold taken at that
+      // moment either comes first (no activation) or sees it pending (switched off after it).
+      const releasing = page.filter((a) => a.event);
+      const switchedOff = new Set(
+        releasing.filter((a) => a.event?.type === 'action.succeeded').map((a) => a.provider_id),
+      );
+      const released = new Map(
+        (
+          await releaseHolds(
+            redis,
+            keys,
+            releasing.map((a) => a.provider_id),
+            holdId,
+            (id) =>
+              switchedOff.has(id)
+                ? { key: undoKey(batchId, id), source: 'bulk', mode: 'base' }
+                : undefined,
+          )
+        ).map((r, i) => [releasing[i]?.provider_id ?? '', r] as const),
       );
       const rows: UndoAccount[] = page.map(({ provider_id, event }) => {
         const outcome = event
@@ -349,20 +364,29 @@ export async function undoBatch(
           held_by: [],
           idempotency_key: null,
         };
-        const h = holds.get(provider_id);
-        if (!h) return row;
-        const ours = h.holds.some((x) => x.id === holdId);
-        row.held_by = h.holds.map((x) => x.id).filter((id) => id !== holdId);
-        if (!ours) return { ...row, result: 'already_undone' };
-        row.before = h.before;
-        if (row.held_by.length > 0) return { ...row, result: 'still_held' };
-        if (h.before !== 'active') return { ...row, result: 'was_inactive' };
-        return { ...row, result: 'reactivated', idempotency_key: undoKey(batchId, provider_id) };
+        const r = released.get(provider_id);
+        if (!r || !switchedOff.has(provider_id)) return row;
+        if (!r.result.released) return { ...row, result: 'already_undone', held_by: r.heldBy };
+        if (!r.result.last) return { ...row, result: 'still_held', held_by: r.result.heldBy };
+        row.before = r.result.before;
+        if (!r.activation) return { ...row, result: 'was_inactive' };
+        return { ...row, result: 'reactivated', idempotency_key: r.activation.key };
       });
-      const reactivate = rows.filter((r) => r.result === 'reactivated');
-      if (reactivate.length > 0) {
+      // An earlier undo killed between its release and its enqueue left the activation bound
+      // without a job: enqueueing it again adds the job.
+      const undone = rows.filter((r) => r.result === 'already_undone');
+      const states = await readStates(
+        redis,
+        keys,
+        undone.map((r) => undoKey(batchId, r.provider_id)),
+      );
+      undone.forEach((row, i) => {
+        if (states[i] === 'queued') row.idempotency_key = undoKey(batchId, row.provider_id);
+      });
+      const activate = rows.filter((r) => r.idempotency_key !== null);
+      if (activate.length > 0) {
         await producer.enqueueMany(
-          reactivate.map((r) => ({
+          activate.map((r) => ({
             action: 'activate' as const,
             providerId: r.provider_id,
             idempotencyKey: undoKey(batchId, r.provider_id),
@@ -372,30 +396,6 @@ export async function undoBatch(
           })),
         );
       }
-      // Every account with an outcome lets go of the run's hold; one still running keeps it.
-      const releasing = rows.filter((r) => r.outcome !== 'queued' && r.result !== 'already_undone');
-      const released = await releaseHolds(
-        redis,
-        keys,
-        releasing.map((r) => r.provider_id),
-        holdId,
-      );
-      await Promise.all(
-        releasing.map(async (row, i) => {
-          const r = released[i];
-          if (row.result !== 'reactivated' || !r?.released || r.last) return;
-          // Another source took a hold since the read: the account stays off.
-          row.result = 'still_held';
-          row.held_by = r.heldBy;
-          const key = row.idempotency_key ?? '';
-          const [binding] = await readBindings(redis, keys, [key]);
-          const withdrawn = binding
-            ? await cancelQueued(redis, queue, keys, config, key, binding, batchId)
-            : 'already_done';
-          // Already running: it cannot be withdrawn; it is waited for like the others.
-          row.idempotency_key = withdrawn === 'running' ? key : null;
-        }),
-      );
       for (const row of rows) {
         result[row.result]++;
         if (row.outcome === 'queued') result.still_queued++;

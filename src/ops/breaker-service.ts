@@ -15,6 +15,7 @@ import { budgetedLister } from '../producers/bulk/accounts.js';
 import { createRedis } from '../redis.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor } from '../store/keys.js';
+import { observeAccounts, type ObservedAccount } from '../store/observe-accounts.js';
 import { spendBudget } from '../store/spend-budget.js';
 import {
   ackInbox,
@@ -94,8 +95,14 @@ export async function startBreakerService(
   // Every API read spends the workers' rate budget first, like an action.
   const resolver: Resolver = createResolver({
     senderMap,
+    // The listing is also the freshest knowledge of what each account is: recorded as it
+    // streams by (forward-only by updated_at), it is the base a breaker trip's hold takes
+    // (store/known-state.ts), so an account switched off outside stays off after a reset.
     listAccounts: api
-      ? () => budgetedLister({ client: api, redis, keys, budget }).list({})
+      ? () =>
+          recording(budgetedLister({ client: api, redis, keys, budget }).list({}), (items) =>
+            observeAccounts(redis, keys, items),
+          )
       : undefined,
     searchLogs: api
       ? (messageId) =>
@@ -210,4 +217,21 @@ export async function startBreakerService(
       await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/** Passes the items on, recording them a page at a time (and the rest at the end). */
+async function* recording<T extends ObservedAccount>(
+  items: AsyncIterable<T>,
+  record: (page: T[]) => Promise<void>,
+): AsyncIterable<T> {
+  let page: T[] = [];
+  for await (const item of items) {
+    page.push(item);
+    yield item;
+    if (page.length >= 200) {
+      await record(page);
+      page = [];
+    }
+  }
+  if (page.length > 0) await record(page);
 }

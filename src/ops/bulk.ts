@@ -61,7 +61,14 @@ export async function startBulkRun(
   const api = openApiReads(config, producer.redis, keys);
   try {
     const pass = await runBulkPass(
-      { producer, redis: producer.redis, keys, accounts: api?.lister, reader: api?.reader },
+      {
+        producer,
+        redis: producer.redis,
+        keys,
+        accounts: api?.lister,
+        reader: api?.reader,
+        outcomes: config,
+      },
       options,
     );
     if (options.onEnqueued) {

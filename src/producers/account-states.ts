@@ -6,6 +6,7 @@
  * A few accounts are read one by one (`GET /providers/{id}`); many are read from the listing
  * (`GET /providers`, 100 per page), which costs one call per hundred accounts of the team.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
@@ -80,4 +81,89 @@ export async function readAccounts(
   for await (const item of reader.list(signal)) if (wanted.has(item.id)) out.set(item.id, item);
   for (const id of wanted) if (!out.has(id)) out.set(id, undefined);
   return out;
+}
+
+/** What one read of a target said: its item, a 404, or no answer worth trusting. */
+export type TargetItem =
+  | { providerId: string; read: 'seen'; item: ProviderItem }
+  | { providerId: string; read: 'missing' }
+  | { providerId: string; read: 'unreadable'; error: string };
+
+export interface RetryOptions {
+  /** Reads per account before it counts as unreadable. @defaultValue 4 */
+  attempts?: number;
+  /** First wait between two reads (doubled each time, full jitter). @defaultValue 250 */
+  baseMs?: number;
+  /** Longest wait between two reads. @defaultValue 4_000 */
+  capMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Each account read one by one (each read through the rate budget), a failed read retried with
+ * full-jitter backoff while the error is one worth retrying (5xx, timeouts, resets, 429); one
+ * account that stays unreadable does not stop the others. A 404 is `missing`.
+ */
+export async function readEachWithRetry(
+  reader: AccountReader,
+  providerIds: readonly string[],
+  options: RetryOptions = {},
+): Promise<TargetItem[]> {
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const baseMs = options.baseMs ?? 250;
+  const capMs = options.capMs ?? 4_000;
+  const out: TargetItem[] = [];
+  for (const providerId of new Set(providerIds)) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const item = await reader.get(providerId, options.signal);
+        out.push(item ? { providerId, read: 'seen', item } : { providerId, read: 'missing' });
+        break;
+      } catch (err) {
+        options.signal?.throwIfAborted();
+        const retryable = !(err instanceof SendmuxError) || err.retryable;
+        if (!retryable || attempt >= attempts) {
+          out.push({ providerId, read: 'unreadable', error: errorText(err) });
+          break;
+        }
+        const ceiling = Math.min(capMs, baseMs * 2 ** (attempt - 1));
+        const floor = err instanceof SendmuxError ? Math.min(capMs, err.retryAfterMs ?? 0) : 0;
+        await sleep(Math.max(floor, Math.random() * ceiling), undefined, {
+          signal: options.signal,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Every account of the team (or of a filter), the listing read again from the start with
+ * backoff when a page fails; throws the last error after `attempts` tries.
+ */
+export async function listWithRetry<T>(
+  list: () => AsyncIterable<T>,
+  options: RetryOptions = {},
+): Promise<T[]> {
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const baseMs = options.baseMs ?? 250;
+  const capMs = options.capMs ?? 4_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const items: T[] = [];
+      for await (const item of list()) items.push(item);
+      return items;
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      const retryable = !(err instanceof SendmuxError) || err.retryable;
+      if (!retryable || attempt >= attempts) throw err;
+      await sleep(Math.random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)), undefined, {
+        signal: options.signal,
+      });
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -3,16 +3,16 @@
  * list of accounts into intents with source `manual`, and keep the account's `manual` hold
  * (store/holds.ts) in step with them.
  *
- * - **deactivate** takes hold `manual` on each account (ref = the intent's idempotency key),
- *   with what the account is now as its `before` (read from the API; `unknown` without one),
- *   then enqueues. The hold comes first: a crash between the two leaves a hold whose intent a
- *   re-run enqueues (a hold is taken once per id; a second one is a no-op).
- * - **activate** releases hold `manual` on each account, then enqueues the activation only
- *   for accounts that no other source still holds off (breaker, window, bulk run). Those are
- *   reported as held, with the ids of the holds that keep them off, and nothing is enqueued
- *   for them: they come back on when their last hold goes (if they were on before the first).
- *   An account whose only hold was `manual` is activated whatever it was before: the operator
- *   asked.
+ * - **deactivate** records what the API says the account is now (when it can read it), takes
+ *   hold `manual` (ref = the intent's idempotency key), then enqueues. The hold comes first: a
+ *   crash between the two leaves a hold whose intent a re-run enqueues (a hold is taken once
+ *   per id; a second one is a no-op).
+ * - **activate** releases hold `manual` on each account and, in the same step, binds the
+ *   activation of every account no hold is left on (store/holds.ts); accounts other sources
+ *   still hold off (breaker, window, bulk run) are reported as held, with the ids of those
+ *   holds, and nothing is enqueued for them: they come back on when their last hold goes (if
+ *   their base is `active`). An account whose only hold was `manual` is activated whatever
+ *   its base: the operator asked.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -20,15 +20,9 @@ import { IdempotencyKeyConflictError, IntentValidationError } from '../errors.js
 import { fingerprint, parseIntents, type Action, type Intent, type IntentInput } from '../model.js';
 import type { EnqueueResult, Producer } from '../queue/producer.js';
 import { findConflict } from '../store/claim-keys.js';
-import {
-  readHolds,
-  releaseHolds,
-  takeHold,
-  type BeforeState,
-  type HoldInput,
-} from '../store/holds.js';
+import { releaseHolds, seenOf, takeHold, type HoldInput, type Seen } from '../store/holds.js';
 import type { Keys } from '../store/keys.js';
-import { beforeStateOf, readAccounts, type AccountReader } from './account-states.js';
+import { readAccounts, type AccountReader } from './account-states.js';
 
 /** The hold id of manual deactivations (one per account, whichever key asked). */
 export const MANUAL_HOLD = 'manual';
@@ -74,9 +68,10 @@ export interface ManualDeps {
   redis: Redis;
   keys: Keys;
   /**
-   * The API, through the rate budget: what a deactivated account is now (its hold's
-   * `before`). Without it every `before` is `unknown`: such an account is never switched back
-   * on by another source releasing the last hold; only an explicit `activate` brings it back.
+   * The API, through the rate budget: what a deactivated account is now, recorded with its
+   * hold. Without it the hold's base is what the project last recorded, `unknown` if nothing:
+   * such an account is never switched back on by another source releasing the last hold; only
+   * an explicit `activate` brings it back.
    */
   reader?: AccountReader;
 }
@@ -91,7 +86,7 @@ export interface ManualRun {
   /** One per distinct account, in the order given. */
   outcomes: ManualOutcome[];
   repeated: string[];
-  /** Things the caller should show (a `before` that could not be read, ...). */
+  /** Things the caller should show (accounts that could not be read, ...). */
   warnings: string[];
 }
 
@@ -108,21 +103,16 @@ export async function runManual(
   const intents = parseIntents(inputs);
   await refuseConflicts(deps, intents);
   if (request.action === 'deactivate') {
-    const { before, warnings } = await readBefore(
+    const { seen, warnings } = await readSeen(
       deps.reader,
       intents.map((i) => i.providerId),
       signal,
     );
-    // One hold each (its ref is the account's own key); sent side by side.
+    // One hold each (its ref is the account's own key); sent side by side. What was read is
+    // recorded with it; the base is what the project knows (store/holds.ts).
     await Promise.all(
       intents.map((i) =>
-        takeHold(
-          deps.redis,
-          deps.keys,
-          i.providerId,
-          holdOf(i),
-          before.get(i.providerId) ?? 'unknown',
-        ),
+        takeHold(deps.redis, deps.keys, i.providerId, holdOf(i), seen.get(i.providerId)),
       ),
     );
     const results = await deps.producer.enqueueMany(intents);
@@ -138,28 +128,37 @@ export async function runManual(
     };
   }
 
+  // One step for all: release `manual`, and where no hold is left, bind the activation in the
+  // same step (whatever the base: the operator asked), so no hold can slip in between.
   const ids = intents.map((i) => i.providerId);
-  const released = await releaseHolds(deps.redis, deps.keys, ids, MANUAL_HOLD);
+  const keyOf = new Map(intents.map((i) => [i.providerId, i.idempotencyKey] as const));
+  const released = await releaseHolds(deps.redis, deps.keys, ids, MANUAL_HOLD, (id) => ({
+    key: keyOf.get(id) ?? '',
+    source: 'manual',
+    mode: 'force',
+  }));
   const heldBy = new Map<string, string[]>();
-  await Promise.all(
-    ids.map(async (id, i) => {
-      const r = released[i];
-      if (r?.released) {
-        if (!r.last) heldBy.set(id, r.heldBy);
-        return;
-      }
-      // No manual hold: any other hold still keeps it off.
-      const { holds } = await readHolds(deps.redis, deps.keys, id);
-      if (holds.length > 0) heldBy.set(id, holds.map((h) => h.id).sort());
-    }),
-  );
+  const boundNow = new Set<string>();
+  ids.forEach((id, i) => {
+    const r = released[i];
+    if (!r?.activation) heldBy.set(id, r?.heldBy ?? []);
+    else if (r.activation.state === 'new') boundNow.add(id);
+  });
   const free = intents.filter((i) => !heldBy.has(i.providerId));
+  // Bound above: enqueueing adds the job (the key is found queued, or terminal when reused).
   const results = new Map(
-    (await deps.producer.enqueueMany(free)).map((r) => [r.providerId, r] as const),
+    (await deps.producer.enqueueMany(free)).map((r) => {
+      const fresh: EnqueueResult = boundNow.has(r.providerId)
+        ? { ...r, status: 'enqueued', state: 'new' }
+        : r;
+      return [r.providerId, fresh] as const;
+    }),
   );
   const outcomes = ids.map((providerId): ManualOutcome => {
     const result = results.get(providerId);
-    if (result) return { providerId, action: 'activate', held: false, result };
+    if (result && result.status !== 'held') {
+      return { providerId, action: 'activate', held: false, result };
+    }
     return { providerId, action: 'activate', held: true, heldBy: heldBy.get(providerId) ?? [] };
   });
   return { outcomes, repeated, warnings: [] };
@@ -188,35 +187,36 @@ async function refuseConflicts(deps: ManualDeps, intents: readonly Intent[]): Pr
 }
 
 /**
- * What each account is now, as a hold's `before`. A read that fails (the API down, a refused
- * key) leaves `unknown` for all and a warning: the deactivation itself must not wait for it.
+ * What each account is now, read from the API, to record with its hold (the hold's base is what
+ * the project knows, store/holds.ts). A read that fails (the API down, a refused key) records
+ * nothing and warns: the deactivation itself must not wait for it.
  */
-async function readBefore(
+async function readSeen(
   reader: AccountReader | undefined,
   ids: readonly string[],
   signal?: AbortSignal,
-): Promise<{ before: Map<string, BeforeState>; warnings: string[] }> {
-  const before = new Map<string, BeforeState>(ids.map((id) => [id, 'unknown']));
+): Promise<{ seen: Map<string, Seen>; warnings: string[] }> {
+  const seen = new Map<string, Seen>();
   if (!reader) {
     return {
-      before,
+      seen,
       warnings: [
-        'no API key (SENDMUX_API_KEY): what the accounts were before is unknown, so no other source switches them back on; `activate` does',
+        'no API key (SENDMUX_API_KEY): the accounts were not read; what they are without holds is what the project last recorded (unknown if nothing: then no other source switches them back on; `activate` does)',
       ],
     };
   }
   try {
     for (const [id, item] of await readAccounts(reader, ids, signal)) {
-      before.set(id, beforeStateOf(item));
+      if (item) seen.set(id, seenOf(item));
     }
-    return { before, warnings: [] };
+    return { seen, warnings: [] };
   } catch (err) {
     signal?.throwIfAborted();
     const why = err instanceof Error ? err.message : String(err);
     return {
-      before: new Map(ids.map((id) => [id, 'unknown'])),
+      seen: new Map(),
       warnings: [
-        `could not read the accounts' state before (${why}): recorded as unknown, so no other source switches them back on; \`activate\` does`,
+        `could not read the accounts (${why}): what they are without holds is what the project last recorded (unknown if nothing: then no other source switches them back on; \`activate\` does)`,
       ],
     };
   }

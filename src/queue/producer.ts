@@ -18,8 +18,11 @@ export interface EnqueueResult {
   idempotencyKey: string;
   providerId: string;
   action: Intent['action'];
-  /** `enqueued`: a new job; `duplicate`: the key was already bound to this same intent. */
-  status: 'enqueued' | 'duplicate';
+  /**
+   * `enqueued`: a new job; `duplicate`: the key was already bound to this same intent; `held`:
+   * an activation not enqueued because the account has a hold (nothing was bound).
+   */
+  status: 'enqueued' | 'duplicate' | 'held';
   /** State of the idempotency record before this call (`new` for fresh keys). */
   state: ClaimState;
 }
@@ -124,7 +127,7 @@ export function createProducer(deps: {
           idempotencyKey: intent.idempotencyKey,
           providerId: intent.providerId,
           action: intent.action,
-          status: state === 'new' ? 'enqueued' : 'duplicate',
+          status: state === 'new' ? 'enqueued' : state === 'held' ? 'held' : 'duplicate',
           state,
         });
       }

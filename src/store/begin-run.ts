@@ -3,6 +3,8 @@
  * - the run still owns its job (BullMQ's lock holds its token), else `lost`;
  * - the binding is this job's generation and still queued, else `stale` / `terminal`;
  * - no newer intent was asked for the account, else `superseded` (the caller records it);
+ * - for an activation: the account has no hold, else `held` (the caller records it superseded
+ *   by the hold, and never calls: holds.ts, no activation runs while a hold stands);
  * - no other intent's call on the account is in flight (the account lease), else `busy`;
  * - the API key's window has room for one more call of ours (rate-budget.ts), else `budget`;
  * then it takes the account lease and counts the start.
@@ -17,8 +19,9 @@ import type { Keys } from './keys.js';
 import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 
-// KEYS: job lock, binding, account order, account lease, rate budget.
-// ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0').
+// KEYS: job lock, binding, account order, account lease, rate budget, holds.
+// ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0'),
+// action.
 const beginScript = defineScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
@@ -26,11 +29,20 @@ if not state or seq ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' then return {'terminal', state} end
 local newest, newestKey = unpack(redis.call('HMGET', KEYS[3], 'seq', 'key'))
 if newest and tonumber(newest) > tonumber(seq) then return {'superseded', newestKey} end
+if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then
+  local held = {}
+  for _, f in ipairs(redis.call('HKEYS', KEYS[6])) do
+    if string.sub(f, 1, 2) == 'h:' then held[#held + 1] = string.sub(f, 3) end
+  end
+  table.sort(held)
+  return {'held', table.concat(held, ',')}
+end
 local holder = redis.call('GET', KEYS[4])
 if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end
 ${takeCallLua('KEYS[5]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]')}
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
 local starts = redis.call('HINCRBY', KEYS[2], '${B.starts}', 1)
+redis.call('HSET', KEYS[2], '${B.beganAt}', ARGV[5])
 local waits = redis.call('HMGET', KEYS[2], ${WAIT_KINDS.map((k) => `'${B.waitPrefix}${k}'`).join(', ')})
 return {'go', starts, waits}
 `);
@@ -42,6 +54,8 @@ export type BeginResult =
   | { kind: 'stale' }
   | { kind: 'terminal'; state: string }
   | { kind: 'superseded'; by: string }
+  /** An activation of an account that has holds (their ids, comma-separated). */
+  | { kind: 'held'; by: string }
   | { kind: 'busy'; retryInMs: number }
   /** The key's window is spent (rate-budget.ts): wait this long. */
   | { kind: 'budget'; retryInMs: number };
@@ -52,6 +66,7 @@ export interface RunRef {
   key: string;
   seq: number;
   providerId: string;
+  action: 'deactivate' | 'activate';
 }
 
 export async function beginRun(
@@ -69,6 +84,7 @@ export async function beginRun(
       keys.accountOrder(run.providerId),
       keys.accountLease(run.providerId),
       keys.rateBudget,
+      keys.holds(run.providerId),
     ],
     [
       run.token,
@@ -78,6 +94,7 @@ export async function beginRun(
       budget.now ?? Date.now(),
       budget.reserve,
       budget.urgent ? '1' : '0',
+      run.action,
     ],
   )) as [string, (string | number)?, (string | null)[]?];
   const [kind, value, waitCounts] = reply;
@@ -94,6 +111,7 @@ export async function beginRun(
     case 'terminal':
       return { kind, state: String(value) };
     case 'superseded':
+    case 'held':
       return { kind, by: String(value) };
     case 'busy':
     case 'budget':

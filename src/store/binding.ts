@@ -23,6 +23,8 @@ export const B = {
   source: 'source',
   createdAt: 'created_at',
   finishedAt: 'finished_at',
+  /** When a run was last let go to call the API (ms; begin-run.ts). */
+  beganAt: 'began_at',
   /** Runs started (every start of the job's processor, re-runs after crashes included). */
   starts: 'starts',
   /** Put-backs that consumed no attempt, one counter per kind (see {@link WaitKind}). */

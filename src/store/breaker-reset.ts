@@ -5,25 +5,39 @@
  * first hold (holds.ts). Asking for the activation (the returned key) is the caller's job.
  */
 import type { Redis } from 'ioredis';
-import type { BreakerResetEvent } from '../model.js';
+import { fingerprint, type BreakerResetEvent } from '../model.js';
 import { BK } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
-import { releaseHoldLua, releaseResult, type ReleaseResult } from './holds.js';
+import {
+  claimActivationLua,
+  releaseHoldLua,
+  releaseResult,
+  type BeforeState,
+  type ReleaseResult,
+} from './holds.js';
 import type { Keys } from './keys.js';
+import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
 
 /** Placeholders of the event templates a release fills in Lua. */
-export const RELEASE_PLACEHOLDERS = { trip: '__TRIP__', key: '__KEY__', left: '__LEFT__' };
-const { trip: TRIP, key: KEY, left: LEFT } = RELEASE_PLACEHOLDERS;
+export const RELEASE_PLACEHOLDERS = {
+  trip: '__TRIP__',
+  key: '__KEY__',
+  left: '__LEFT__',
+  base: '__BASE__',
+};
+const { trip: TRIP, key: KEY, left: LEFT, base: BASE } = RELEASE_PLACEHOLDERS;
 
 /**
  * Lua shared by a reset and the half-open step (breaker-tick.ts): the window starts afresh
  * (the buckets that tripped it are dropped), the breaker's hold is released, and the account is
- * asked back on (`KEY_PREFIX .. tripId .. SUFFIX`, kept pending in the breaker hash until
- * enqueued) only if that was its last hold and it was active before the first. Fills the
- * event template's placeholders (trip, key, still held by). Expects the locals `id`, `now`,
- * `tripId`; sets `activate` ('' for none), `released`, `before`, `left` and `event`.
+ * asked back on only if that was its last hold and its base is `active` (holds.ts): the
+ * activation (`KEY_PREFIX .. tripId .. SUFFIX`) is bound in this same step, and kept pending in
+ * the breaker hash until its job is added. Fills the event template's placeholders (trip, key,
+ * still held by, base). Expects the locals `id`, `now`, `tripId`, `KP` (known-state.ts) and
+ * the Lua functions of {@link knownStateLua}; sets `activate` ('' for none), `released`,
+ * `before`, `left` and `event`.
  */
 export function releaseTripLua(a: {
   BREAKER: string;
@@ -34,14 +48,18 @@ export function releaseTripLua(a: {
   KEY_PREFIX: string;
   SUFFIX: string;
   TEMPLATE: string;
+  /** The activation's fingerprint (model.ts). */
+  FP: string;
 }): string {
   return `
 local minute = math.floor(now / 60000)
 for m = minute - tonumber(${a.WINDOW_MIN}) + 1, minute do redis.call('DEL', ${a.BUCKETS} .. m) end
 ${releaseHoldLua(a.HOLDS, a.HOLDS_INDEX, 'id', `'${BREAKER_HOLD}'`)}
 local key, activate = 'null', ''
-if before == 'active' then
-  activate = ${a.KEY_PREFIX} .. tripId .. '${a.SUFFIX}'
+local wanted = ${a.KEY_PREFIX} .. tripId .. '${a.SUFFIX}'
+${claimActivationLua('id', 'wanted', a.FP, "'breaker'", "'base'", 'tostring(now)')}
+if claimed and claimed ~= 'conflict' then
+  activate = wanted
   redis.call('HSET', ${a.BREAKER}, '${BK.pendingActivation}', activate)
   key = '"' .. activate .. '"'
 end
@@ -50,6 +68,7 @@ if #left > 0 then leftJson = cjson.encode(left) end
 local event = string.gsub(${a.TEMPLATE}, '${TRIP}', tripId)
 event = string.gsub(event, '"${KEY}"', key)
 event = string.gsub(event, '"${LEFT}"', leftJson)
+event = string.gsub(event, '"${BASE}"', before and ('"' .. before .. '"') or 'null')
 `;
 }
 
@@ -70,8 +89,11 @@ export function releasedTrip([, tripId, activate, released, before, left]: Relea
 }
 
 // KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
-// minutes, trip key prefix, event JSON (with placeholders), events max length.
+// minutes, trip key prefix, event JSON (with placeholders), events max length, known-state
+// prefixes, the activation's fingerprint.
 const resetScript = defineScript(`
+${knownStateLua}
+local KP = cjson.decode(ARGV[8])
 local id, now = ARGV[1], tonumber(ARGV[2])
 local state = redis.call('HGET', KEYS[1], '${BK.state}')
 if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end
@@ -88,6 +110,7 @@ ${releaseTripLua({
   KEY_PREFIX: 'ARGV[5]',
   SUFFIX: ':reset',
   TEMPLATE: 'ARGV[6]',
+  FP: 'ARGV[9]',
 })}
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', '${EVENT_FIELD}', event)
 return {'reset', tripId, activate, released, before or '', left}
@@ -116,6 +139,7 @@ export async function resetBreaker(
     trip_id: TRIP,
     idempotency_key: KEY,
     still_held_by: LEFT as unknown as string[],
+    base: BASE as BeforeState,
     at: now.toISOString(),
   };
   const reply = (await resetScript(
@@ -135,6 +159,8 @@ export async function resetBreaker(
       tripKey(providerId, ''),
       JSON.stringify(event),
       settings.eventsMaxLen,
+      knownPrefixes(keys),
+      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
     ],
   )) as ReleaseReply;
   if (reply[0] !== 'reset') return { result: 'not_open' };

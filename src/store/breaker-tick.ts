@@ -6,7 +6,7 @@
  * the base cooldown again). Several processes ticking at once do each step once.
  */
 import type { Redis } from 'ioredis';
-import type { BreakerClosedEvent, BreakerHalfOpenEvent } from '../model.js';
+import { fingerprint, type BreakerClosedEvent, type BreakerHalfOpenEvent } from '../model.js';
 import {
   RELEASE_PLACEHOLDERS,
   releasedTrip,
@@ -16,17 +16,20 @@ import {
 import { BK } from './breaker-state.js';
 import { tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
-import type { ReleaseResult } from './holds.js';
+import type { BeforeState, ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
+import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
 
-const { trip: TRIP, key: KEY, left: LEFT } = RELEASE_PLACEHOLDERS;
+const { trip: TRIP, key: KEY, left: LEFT, base: BASE } = RELEASE_PLACEHOLDERS;
 const COOLDOWN = '__COOLDOWN__';
 
 // KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
 // minutes, trip key prefix, half-open event JSON, closed event JSON (with placeholders),
-// events max length, watch ms.
+// events max length, watch ms, known-state prefixes, the activation's fingerprint.
 const tickScript = defineScript(`
+${knownStateLua}
+local KP = cjson.decode(ARGV[10])
 local id, now = ARGV[1], tonumber(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], '${BK.state}', '${BK.openUntil}', '${BK.halfOpenAt}', '${BK.tripId}', '${BK.cooldownS}')
 local tripId = h[4]
@@ -43,6 +46,7 @@ if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
     KEY_PREFIX: 'ARGV[5]',
     SUFFIX: ':half-open',
     TEMPLATE: 'ARGV[6]',
+    FP: 'ARGV[11]',
   })}
   event = string.gsub(event, '"${COOLDOWN}"', h[5] or '0')
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', '${EVENT_FIELD}', event)
@@ -92,6 +96,7 @@ export async function tickBreaker(
     idempotency_key: KEY,
     still_held_by: LEFT as unknown as string[],
     cooldown_s: COOLDOWN as unknown as number,
+    base: BASE as BeforeState,
     at: now.toISOString(),
   };
   const closed: BreakerClosedEvent = {
@@ -120,6 +125,8 @@ export async function tickBreaker(
       JSON.stringify(closed),
       settings.eventsMaxLen,
       settings.watchS * 1000,
+      knownPrefixes(keys),
+      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
     ],
   )) as ReleaseReply;
   switch (reply[0]) {

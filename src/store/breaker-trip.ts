@@ -15,6 +15,7 @@ import { BK, sumWindowLua, type CountKind } from './breaker-state.js';
 import { EVENT_FIELD } from './event-codec.js';
 import { encodeHold, takeHoldLua } from './holds.js';
 import type { Keys } from './keys.js';
+import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
 
 /** The hold a trip takes, and a reset releases. */
@@ -57,8 +58,10 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
 // rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
 // JSON, event JSON (with placeholders), events max length, bucket ttl s, when the signal
 // happened (ms; its minute gets the count, never one after now's), cooldown s (0: off),
-// longest cooldown s.
+// longest cooldown s, the known-state key prefixes (known-state.ts: the hold's base is what the
+// project knows the account is, never assumed on).
 const tripScript = defineScript(`
+${knownStateLua}
 local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 -- Read before any write: a script that fails (a record of the wrong type) must not have marked
 -- the signal seen, or its next delivery would be taken for a duplicate and never counted.
@@ -107,7 +110,8 @@ redis.call('HSET', KEYS[2], '${BK.state}', 'open', '${BK.tripId}', tripId, '${BK
   '${BK.tripReason}', reason, '${BK.tripNumbers}', numbers, '${BK.tripKey}', key, '${BK.enqueued}', '0')
 redis.call('ZADD', KEYS[3], now, id)
 local hold = string.gsub(ARGV[14], '${TRIP}', tripId)
-${takeHoldLua('KEYS[4]', 'KEYS[5]', 'id', `'${BREAKER_HOLD}'`, 'hold', "'active'", 'ARGV[2]')}
+local KP = cjson.decode(ARGV[21])
+${takeHoldLua('KEYS[4]', 'KEYS[5]', 'id', `'${BREAKER_HOLD}'`, 'hold', 'ARGV[2]')}
 local event = string.gsub(ARGV[15], '${TRIP}', tripId)
 event = string.gsub(event, '${REASON}', reason)
 event = string.gsub(event, '"${NUMBERS}"', numbers)
@@ -215,6 +219,7 @@ export async function countAndTrip(
       (input.occurredAt ?? now).getTime(),
       settings.cooldownS ?? 0,
       settings.cooldownMaxS ?? 86_400,
+      knownPrefixes(keys),
     ],
   )) as [string, ...string[]];
   switch (reply[0]) {

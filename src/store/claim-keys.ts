@@ -14,7 +14,10 @@ import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
 // KEYS: sequence, pending. ARGV: now, claims as JSON ([[key, fingerprint, action, provider
-// id, source], ...]), the binding key prefix, the account order key prefix.
+// id, source], ...]), the binding key prefix, the account order key prefix, the holds key
+// prefix. A new activation of an account that has a hold is not bound: it answers `held`
+// (holds.ts: no activation is asked for while a hold stands; the release that lets the account
+// go binds its own).
 // A chunk's claims travel as one JSON value rather than seven arguments each: the client's cost
 // of a command grows with its argument count (a string built per argument). The binding and
 // order keys are made here from their prefixes (keys.ts owns the names; every key shares the
@@ -32,7 +35,14 @@ for i = 1, n do
   local c = claims[i]
   local h = redis.call('HMGET', bindingPrefix .. c[1], '${B.fingerprint}', '${B.state}', '${B.seq}')
   if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end
-  if not h[2] then fresh = fresh + 1 end
+  if not h[2] then
+    if c[3] == 'activate' and redis.call('EXISTS', ARGV[5] .. c[4]) == 1 then
+      h[2] = 'held'
+      h[3] = 0
+    else
+      fresh = fresh + 1
+    end
+  end
   found[i] = h
 end
 local seq = 0
@@ -71,8 +81,11 @@ export interface Claim {
   source: string;
 }
 
-/** `new`: just bound; otherwise the state of the existing binding of the same intent. */
-export type ClaimState = 'new' | IntentState;
+/**
+ * `new`: just bound; `held`: an activation not bound because the account has a hold; otherwise
+ * the state of the existing binding of the same intent.
+ */
+export type ClaimState = 'new' | 'held' | IntentState;
 
 export interface Conflict {
   key: string;
@@ -96,7 +109,7 @@ export async function claimKeys(
   const reply = (await claimScript(
     redis,
     [keys.sequence, keys.pending],
-    [now, json, keys.binding(''), keys.accountOrder('')],
+    [now, json, keys.binding(''), keys.accountOrder(''), keys.holds('')],
   )) as [string, ...unknown[]];
   if (reply[0] === 'conflict') {
     const claim = claims[Number(reply[1]) - 1];

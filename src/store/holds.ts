@@ -1,22 +1,43 @@
 /**
  * Holds: an account's reasons to stay off, in the hash `<prefix>:holds:<account>`, one field
- * per hold (`h:<hold id>` -> the hold as JSON) and what the account was before the first hold
- * (`before`: `active`, `inactive` or `unknown`). Each source takes and releases only its own
- * hold; the account may come back on only when its last hold is released, and only if it was
- * on before the first one was taken. That decision is what {@link releaseHold} answers; asking
- * for the activation is the releasing source's job.
+ * per hold (`h:<hold id>` -> the hold as JSON) and the account's *base* (field `before`:
+ * `active`, `inactive` or `unknown`): what it would be without the project's holds, fixed when
+ * the first hold is taken.
+ *
+ * The one rule every source follows, decided here and nowhere else: an account's desired state
+ * is `inactive` while it has any hold, and its base otherwise.
+ * - Taking a hold: the base is what the project knows the account is or is about to be
+ *   (known-state.ts: an intent of ours still queued or running, else the freshest read or
+ *   answer recorded, else `unknown`), and the step answers whether the account must still be
+ *   switched off (`needOff`): always, unless nothing of ours is pending and the freshest
+ *   knowledge already says `inactive`.
+ * - Releasing the last hold: when the base is `active` (or the operator asks, for `manual`),
+ *   the activation is bound in the same step ({@link releaseHolds}), so a hold taken a moment
+ *   later sees it pending and switches the account off again after it. An `unknown` base is
+ *   never switched back on by itself.
+ * - No activation is bound while a hold stands (claim-keys.ts) and none calls the API while
+ *   one stands (begin-run.ts): checked at the call.
  *
  * The Lua parts are shared with scripts that take or release a hold in the same step as their
- * own change (the breaker's trip and reset), so the hold and the change never disagree.
+ * own change (the breaker's trip and reset, a window's start and end).
  */
 import type { Redis } from 'ioredis';
-import type { Hold, Source } from '../model.js';
+import {
+  BASE_STATES,
+  fingerprintParts,
+  type AccountState,
+  type BaseState,
+  type Hold,
+  type Source,
+} from '../model.js';
 import type { Keys } from './keys.js';
+import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
+import { encodeAccountPart } from './status-record.js';
 
-/** What an account was when its first hold was taken. */
-export const BEFORE_STATES = ['active', 'inactive', 'unknown'] as const;
-export type BeforeState = (typeof BEFORE_STATES)[number];
+/** The base of an account: what it would be without the project's holds. */
+export const BEFORE_STATES = BASE_STATES;
+export type BeforeState = BaseState;
 
 const HOLD_FIELD = 'h:';
 const BEFORE_FIELD = 'before';
@@ -25,11 +46,13 @@ const SINCE_FIELD = 'since';
 const META_FIELDS = 2;
 
 /**
- * Lua: take hold `HOLD_ID` (its JSON `HOLD`) on account `ID`; the first hold also records
- * `BEFORE` and indexes the account. Sets the local `taken` (1 new, 0 already held by that id).
- * A first hold is one write of its three fields. `indexLater`: the name of a Lua table to
- * append `NOW, ID` to instead of indexing at once (a many-account step indexes them all with
- * one ZADD: see {@link indexLaterLua}).
+ * Lua: take hold `HOLD_ID` (its JSON `HOLD`) on account `ID`; the first hold also fixes the
+ * base (what the project knows the account is, see known-state.ts) and indexes the account.
+ * Needs the local `KP` (decoded {@link knownPrefixes}) and {@link knownStateLua} in scope.
+ * Sets the locals `taken` (1 new, 0 already held by that id), `base` (the account's base) and
+ * `needOff` (true unless nothing of ours is pending and the account is known to be off).
+ * `indexLater`: the name of a Lua table to append `NOW, ID` to instead of indexing at once (a
+ * many-account step indexes them all with one ZADD: see {@link indexLaterLua}).
  */
 export function takeHoldLua(
   HOLDS: string,
@@ -37,7 +60,6 @@ export function takeHoldLua(
   ID: string,
   HOLD_ID: string,
   HOLD: string,
-  BEFORE: string,
   NOW: string,
   indexLater?: string,
 ): string {
@@ -46,13 +68,17 @@ export function takeHoldLua(
   ${indexLater}[#${indexLater} + 1] = ${ID}`
     : `redis.call('ZADD', ${INDEX}, ${NOW}, ${ID})`;
   return `
-local taken = 1
+local pending = sdxPending(KP, ${ID})
+local known = pending or sdxRecorded(KP, ${ID})
+local needOff = pending ~= false or known ~= 'inactive'
+local taken, base = 1, known
 if redis.call('EXISTS', ${HOLDS}) == 0 then
-  redis.call('HSET', ${HOLDS}, '${BEFORE_FIELD}', ${BEFORE}, '${SINCE_FIELD}', ${NOW},
+  redis.call('HSET', ${HOLDS}, '${BEFORE_FIELD}', known, '${SINCE_FIELD}', ${NOW},
     '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
   ${index}
 else
   taken = redis.call('HSETNX', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
+  base = redis.call('HGET', ${HOLDS}, '${BEFORE_FIELD}') or 'unknown'
 end
 `;
 }
@@ -68,8 +94,8 @@ end
 
 /**
  * Lua: release hold `HOLD_ID` of account `ID`. Sets the locals `released` (1 if it was held),
- * `left` (the other hold ids, a table) and `before` (the state before the first hold, set only
- * when this was the last hold: the record is gone then).
+ * `left` (the other hold ids, a table) and `before` (the base, set only when no hold is left:
+ * the record is gone then; `false` otherwise).
  */
 export function releaseHoldLua(HOLDS: string, INDEX: string, ID: string, HOLD_ID: string): string {
   return `
@@ -77,16 +103,47 @@ local released = redis.call('HDEL', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID})
 local left, before = {}, false
 if released == 1 then
   if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} then
-    before = redis.call('HGET', ${HOLDS}, '${BEFORE_FIELD}')
+    before = redis.call('HGET', ${HOLDS}, '${BEFORE_FIELD}') or 'unknown'
     redis.call('DEL', ${HOLDS})
     redis.call('ZREM', ${INDEX}, ${ID})
-  else
-    local fields = redis.call('HKEYS', ${HOLDS})
-    for _, f in ipairs(fields) do
-      if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then
-        left[#left + 1] = string.sub(f, ${HOLD_FIELD.length + 1})
-      end
+  end
+end
+if before == false then
+  for _, f in ipairs(redis.call('HKEYS', ${HOLDS})) do
+    if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then
+      left[#left + 1] = string.sub(f, ${HOLD_FIELD.length + 1})
     end
+  end
+end
+`;
+}
+
+/**
+ * Lua, after {@link releaseHoldLua}: bind the activation `KEY` (fingerprint `FP`, source
+ * `SOURCE`) when `MODE` says the account goes back on: `base` when this release was the last
+ * hold and the base is `active`; `force` (an operator's activate) when no hold is left at all,
+ * whatever the base. Sets `claimed` (the binding's state: `new`, an existing state, or false
+ * when nothing was bound) and `claimedSeq`.
+ */
+export function claimActivationLua(
+  ID: string,
+  KEY: string,
+  FP: string,
+  SOURCE: string,
+  MODE: string,
+  NOW: string,
+): string {
+  return `
+local claimed, claimedSeq = false, 0
+if ${KEY} ~= '' then
+  local goes = false
+  if ${MODE} == 'force' then
+    goes = #left == 0
+  else
+    goes = released == 1 and before == 'active'
+  end
+  if goes then
+    claimed, claimedSeq = sdxClaim(KP, ${KEY}, ${FP}, 'activate', ${ID}, ${SOURCE}, ${NOW})
   end
 end
 `;
@@ -110,31 +167,118 @@ export function encodeHold(hold: HoldInput, at: Date): string {
   return JSON.stringify(stored);
 }
 
-// KEYS: holds, index. ARGV: account id, hold id, hold JSON, before, now ms.
-const takeScript = defineScript(`
-${takeHoldLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'ARGV[5]')}
-return {taken, redis.call('HLEN', KEYS[1]) - ${META_FIELDS}}
+/**
+ * What one of the source's reads of the API said about an account, to record before the hold
+ * is taken (forward-only by `updated_at`, see known-state.ts): the status hash's account part
+ * (status-record.ts `encodeAccountPart`) and the answer's `updated_at` in ms ('' unknown).
+ */
+export interface Seen {
+  part: string;
+  updatedMs: string;
+}
+
+/** A read of the API (an item of the listing or a GET): what to record of it. */
+export function seenOf(account: AccountState): Seen {
+  const ms = account.updated_at === null ? NaN : Date.parse(account.updated_at);
+  return {
+    part: encodeAccountPart(account, null),
+    updatedMs: Number.isFinite(ms) ? String(ms) : '',
+  };
+}
+
+/**
+ * What a source believes an account is without a read to show for it (no `updated_at`): it is
+ * recorded only where nothing is recorded yet.
+ */
+export function seenState(status: 'active' | 'inactive'): Seen {
+  return seenOf({
+    status,
+    is_active: status === 'active',
+    status_reason: null,
+    updated_at: null,
+  });
+}
+
+/** One account a hold step takes, with what the source read of it (if it read it). */
+export interface HoldTarget {
+  providerId: string;
+  seen?: Seen | undefined;
+}
+
+/** What taking a hold did on one account. */
+export interface TakeResult {
+  /** The hold is new (false: the account had this hold already). */
+  taken: boolean;
+  /** The account's base (fixed by its first hold). */
+  base: BeforeState;
+  /**
+   * The account must be switched off: something of ours is pending for it, or it is not known
+   * to be off. A source that takes a hold enqueues its deactivation when this is true.
+   */
+  needOff: boolean;
+}
+
+// KEYS: index. ARGV: known prefixes JSON, hold id, hold JSON, now ms, targets JSON
+// ([[id, seen part or '', seen ms or ''], ...]). Returns, per target, {taken, base, needOff}.
+const takeManyScript = defineScript(`
+${knownStateLua}
+local KP = cjson.decode(ARGV[1])
+local out, indexed = {}, {}
+for i, t in ipairs(cjson.decode(ARGV[5])) do
+  sdxObserve(KP, t[1], t[2], t[3])
+  local HOLDS = KP[5] .. t[1]
+  ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'indexed')}
+  out[i] = {taken, base, needOff and 1 or 0}
+end
+${indexLaterLua('KEYS[1]', 'indexed')}
+return out
 `);
 
 /**
- * Take a hold on an account. `before` is what the account is now, as the source knows it; it
- * counts only if this is the first hold. Taking a hold the account already has (same id) is a
- * no-op and says so.
+ * Take the same hold on many accounts in one step (a bulk run's chunk, a window's accounts,
+ * an operator's deactivate); what each source read of them is recorded first. Answers, per
+ * account in order, what the step did.
  */
+export async function takeHolds(
+  redis: Redis,
+  keys: Keys,
+  targets: readonly HoldTarget[],
+  hold: HoldInput,
+  now = new Date(),
+): Promise<TakeResult[]> {
+  if (targets.length === 0) return [];
+  const reply = (await takeManyScript(
+    redis,
+    [keys.holdsIndex],
+    [
+      knownPrefixes(keys),
+      hold.id,
+      encodeHold(hold, now),
+      now.getTime(),
+      JSON.stringify(
+        targets.map((t) => [t.providerId, t.seen?.part ?? '', t.seen?.updatedMs ?? '']),
+      ),
+    ],
+  )) as [number, string, number][];
+  return reply.map(([taken, base, needOff]) => ({
+    taken: taken === 1,
+    base: beforeState(base),
+    needOff: needOff === 1,
+  }));
+}
+
+/** Take a hold on one account (see {@link takeHolds}). */
 export async function takeHold(
   redis: Redis,
   keys: Keys,
   providerId: string,
   hold: HoldInput,
-  before: BeforeState,
+  seen?: Seen,
   now = new Date(),
-): Promise<{ taken: boolean; holds: number }> {
-  const [taken, holds] = (await takeScript(
-    redis,
-    [keys.holds(providerId), keys.holdsIndex],
-    [providerId, hold.id, encodeHold(hold, now), before, now.getTime()],
-  )) as [number, number];
-  return { taken: taken === 1, holds };
+): Promise<TakeResult> {
+  const [r] = await takeHolds(redis, keys, [{ providerId, seen }], hold, now);
+  if (!r) throw new Error('take-holds script answered nothing');
+  return r;
 }
 
 export type ReleaseResult =
@@ -142,29 +286,8 @@ export type ReleaseResult =
   | { released: false }
   /** Other holds keep the account off. */
   | { released: true; last: false; heldBy: string[] }
-  /** That was the last hold: the account may come back on if `before` is `active`. */
+  /** That was the last hold: the account goes back to its base. */
   | { released: true; last: true; before: BeforeState };
-
-// KEYS: holds, index. ARGV: account id, hold id.
-const releaseScript = defineScript(`
-${releaseHoldLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]', 'ARGV[2]')}
-return {released, before or '', left}
-`);
-
-/** Release one hold of an account; says whether it was the last one. */
-export async function releaseHold(
-  redis: Redis,
-  keys: Keys,
-  providerId: string,
-  holdId: string,
-): Promise<ReleaseResult> {
-  const reply = (await releaseScript(
-    redis,
-    [keys.holds(providerId), keys.holdsIndex],
-    [providerId, holdId],
-  )) as [number, string, string[]];
-  return releaseResult(reply);
-}
 
 /** Reads the reply of a script that ends with `{released, before or '', left}`. */
 export function releaseResult([released, before, left]: [number, string, string[]]): ReleaseResult {
@@ -177,6 +300,98 @@ function beforeState(value: string | undefined): BeforeState {
   return (BEFORE_STATES as readonly string[]).includes(value ?? '')
     ? (value as BeforeState)
     : 'unknown';
+}
+
+/**
+ * The activation a release binds in its own step when the account goes back on: its key
+ * (`source` is the intent's), and when: `base` (the last hold released, base `active`) or
+ * `force` (no hold left, whatever the base: an operator's `activate`).
+ */
+export interface ReleaseActivation {
+  key: string;
+  source: Source;
+  mode: 'base' | 'force';
+}
+
+/** What a release did on one account, and the activation it bound (if any). */
+export interface ReleaseOutcome {
+  result: ReleaseResult;
+  /** The hold ids left on the account (whether or not this release found its hold). */
+  heldBy: string[];
+  /**
+   * The activation bound by this step (`new`) or found bound (`queued` or a terminal state);
+   * null when the account stays off. The caller enqueues it (its job is added again if lost).
+   */
+  activation: { key: string; state: string; seq: number } | null;
+}
+
+// KEYS: index. ARGV: known prefixes JSON, hold id, now ms, targets JSON ([[id, activation key
+// or '', fingerprint, source, mode], ...]). Returns per target {released, before or '', left,
+// claimed state or '', claimed seq}.
+const releaseManyScript = defineScript(`
+${knownStateLua}
+local KP = cjson.decode(ARGV[1])
+local out = {}
+for i, t in ipairs(cjson.decode(ARGV[4])) do
+  local id = t[1]
+  local HOLDS = KP[5] .. id
+  ${releaseHoldLua('HOLDS', 'KEYS[1]', 'id', 'ARGV[2]')}
+  ${claimActivationLua('id', 't[2]', 't[3]', 't[4]', 't[5]', 'ARGV[3]')}
+  out[i] = {released, before or '', left, claimed or '', claimedSeq}
+end
+return out
+`);
+
+/**
+ * Release the same hold of many accounts in one step. With `activation`, an account that goes
+ * back on (see {@link ReleaseActivation}) has its activation bound in the same step: a hold
+ * taken right after finds it pending, and no interleaving leaves it on under that hold.
+ */
+export async function releaseHolds(
+  redis: Redis,
+  keys: Keys,
+  providerIds: readonly string[],
+  holdId: string,
+  activation?: (providerId: string) => ReleaseActivation | undefined,
+  now = new Date(),
+): Promise<ReleaseOutcome[]> {
+  if (providerIds.length === 0) return [];
+  const targets = providerIds.map((id) => {
+    const a = activation?.(id);
+    if (!a) return [id, '', '', '', 'base'];
+    const [head, tail] = fingerprintParts('activate', a.source);
+    return [id, a.key, `${head}${id}${tail}`, a.source, a.mode];
+  });
+  const reply = (await releaseManyScript(
+    redis,
+    [keys.holdsIndex],
+    [knownPrefixes(keys), holdId, now.getTime(), JSON.stringify(targets)],
+  )) as [number, string, string[], string, number][];
+  return reply.map(([released, before, left, claimed, seq], i) => {
+    if (claimed === 'conflict') {
+      throw new Error(
+        `release of ${holdId}: the activation key of ${providerIds[i]} is bound to another intent`,
+      );
+    }
+    const key = (targets[i] as string[])[1] ?? '';
+    return {
+      result: releaseResult([released, before, left]),
+      heldBy: [...left].sort(),
+      activation: claimed === '' ? null : { key, state: claimed, seq },
+    };
+  });
+}
+
+/** Release one hold of an account; says whether it was the last one. */
+export async function releaseHold(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  holdId: string,
+): Promise<ReleaseResult> {
+  const [r] = await releaseHolds(redis, keys, [providerId], holdId);
+  if (!r) throw new Error('release-holds script answered nothing');
+  return r.result;
 }
 
 export interface AccountHolds {
@@ -212,77 +427,4 @@ export async function readHolds(
 /** Accounts with at least one hold, oldest first hold first. */
 export async function listHeldAccounts(redis: Redis, keys: Keys, limit = 1000): Promise<string[]> {
   return redis.zrange(keys.holdsIndex, 0, Math.max(0, limit - 1));
-}
-
-/** One account a many-account hold step takes, with what it is now. */
-export interface HoldTarget {
-  providerId: string;
-  before: BeforeState;
-}
-
-// KEYS: index. ARGV: holds key prefix (`holds('')`), hold id, hold JSON, now ms, targets JSON
-// ([[id, before], ...]). Returns, per target, 1 taken or 0 held already.
-const takeManyScript = defineScript(`
-local out, indexed = {}, {}
-for i, t in ipairs(cjson.decode(ARGV[5])) do
-  local HOLDS = ARGV[1] .. t[1]
-  ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 't[2]', 'ARGV[4]', 'indexed')}
-  out[i] = taken
-end
-${indexLaterLua('KEYS[1]', 'indexed')}
-return out
-`);
-
-/**
- * Take the same hold on many accounts in one step (a bulk run's chunk, a window's accounts).
- * Answers, per account in order, whether the hold is new.
- */
-export async function takeHolds(
-  redis: Redis,
-  keys: Keys,
-  targets: readonly HoldTarget[],
-  hold: HoldInput,
-  now = new Date(),
-): Promise<boolean[]> {
-  if (targets.length === 0) return [];
-  const reply = (await takeManyScript(
-    redis,
-    [keys.holdsIndex],
-    [
-      keys.holds(''),
-      hold.id,
-      encodeHold(hold, now),
-      now.getTime(),
-      JSON.stringify(targets.map((t) => [t.providerId, t.before])),
-    ],
-  )) as number[];
-  return reply.map((n) => n === 1);
-}
-
-// KEYS: index. ARGV: holds key prefix, hold id, ids JSON. Returns per id
-// {released, before or '', left}.
-const releaseManyScript = defineScript(`
-local out = {}
-for i, id in ipairs(cjson.decode(ARGV[3])) do
-  local HOLDS = ARGV[1] .. id
-  ${releaseHoldLua('HOLDS', 'KEYS[1]', 'id', 'ARGV[2]')}
-  out[i] = {released, before or '', left}
-end
-return out
-`);
-
-/** Release the same hold of many accounts in one step; one {@link ReleaseResult} per id. */
-export async function releaseHolds(
-  redis: Redis,
-  keys: Keys,
-  providerIds: readonly string[],
-  holdId: string,
-): Promise<ReleaseResult[]> {
-  if (providerIds.length === 0) return [];
-  const reply = (await releaseManyScript(
-    redis,
-    [keys.holdsIndex],
-    [keys.holds(''), holdId, JSON.stringify(providerIds)],
-  )) as [number, string, string[]][];
-  return reply.map(releaseResult);
 }

@@ -4,24 +4,28 @@
  * ```
  * state       starting -> started -> ended, or skipped (it had ended before it could start)
  * starts_at ends_at (ms)   begun_at started_at ended_at (ms)   cancelled (1: ended early)
- * b:<account> what the account was when this occurrence first read it (active / inactive /
- *             unknown): written once, so a start run again after a crash decides the same
- * e:<account> what the end did for it: reactivate | off | held:<hold ids JSON> | gone
+ * b:<account> what the start decided for it: switch_off | already_off | missing (written
+ *             once, so a start run again after a crash decides the same)
+ * e:<account> what the end did for it: reactivate | off | unknown | held:<hold ids JSON> |
+ *             gone | conflict
  * ```
  *
  * Every step is one Lua script that checks the state first: several processes, or a step run
  * again after a crash, change nothing twice and put one event on the stream.
  */
 import type { Redis } from 'ioredis';
+import { fingerprintParts } from '../model.js';
 import { EVENT_FIELD } from './event-codec.js';
 import {
+  claimActivationLua,
   encodeHold,
   releaseHoldLua,
   takeHoldLua,
-  type BeforeState,
   type HoldInput,
+  type Seen,
 } from './holds.js';
 import type { Keys } from './keys.js';
+import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
 
 export const OCCURRENCE_STATES = ['starting', 'started', 'ended', 'skipped'] as const;
@@ -36,14 +40,29 @@ export interface OccurrenceRecord {
   started_at: string | null;
   ended_at: string | null;
   cancelled: boolean;
-  /** What each account was when this occurrence read it. */
-  before: Record<string, BeforeState>;
+  /** What the start decided for each target (see {@link StartDecision}). */
+  start: Record<string, StartDecision>;
   /** What the end did, per account (after the end). */
   end: Record<string, EndDecision>;
 }
 
 export type EndDecision =
-  { do: 'reactivate' } | { do: 'off' } | { do: 'held'; heldBy: string[] } | { do: 'gone' };
+  | { do: 'reactivate' }
+  | { do: 'off' }
+  | { do: 'unknown' }
+  | { do: 'held'; heldBy: string[] }
+  | { do: 'gone' }
+  | { do: 'conflict' };
+
+/** What an occurrence's start decided for a target (kept as `b:<account>`, written once). */
+export type StartDecision = 'switch_off' | 'already_off' | 'missing';
+
+/** Reads a start decision; records of older versions kept what the account was. */
+function startDecisionOf(text: string): StartDecision {
+  if (text === 'switch_off' || text === 'active') return 'switch_off';
+  if (text === 'already_off' || text === 'inactive') return 'already_off';
+  return 'missing';
+}
 
 // KEYS: occurrence, occurrences. ARGV: occurrence id, starts ms, ends ms, now ms, window id.
 // Returns the state (a new occurrence is `starting`).
@@ -109,84 +128,111 @@ export async function skipOccurrence(
   return r === 1;
 }
 
-// KEYS: occurrence, holds index. ARGV: holds key prefix, hold id, hold JSON, now ms,
-// targets JSON ([[id, before], ...]). Returns the recorded before state per target.
+// KEYS: occurrence, holds index. ARGV: known-state prefixes JSON, hold id, hold JSON, now ms,
+// targets JSON ([[id, read, seen part, seen ms], ...], read: 'seen' | 'unreadable' |
+// 'missing'). Returns the recorded start decision per target.
 const holdScript = defineScript(`
+${knownStateLua}
 if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end
+local KP = cjson.decode(ARGV[1])
 local out = {}
 for i, t in ipairs(cjson.decode(ARGV[5])) do
-  redis.call('HSETNX', KEYS[1], 'b:' .. t[1], t[2])
   local b = redis.call('HGET', KEYS[1], 'b:' .. t[1])
-  if b ~= 'unknown' then
-    local HOLDS = ARGV[1] .. t[1]
-    ${takeHoldLua('HOLDS', 'KEYS[2]', 't[1]', 'ARGV[2]', 'ARGV[3]', 'b', 'ARGV[4]')}
+  if not b then
+    if t[2] == 'missing' then
+      b = 'missing'
+    else
+      sdxObserve(KP, t[1], t[3], t[4])
+      local HOLDS = KP[5] .. t[1]
+      ${takeHoldLua('HOLDS', 'KEYS[2]', 't[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]')}
+      if needOff then b = 'switch_off' else b = 'already_off' end
+    end
+    redis.call('HSET', KEYS[1], 'b:' .. t[1], b)
   end
   out[i] = b
 end
 return out
 `);
 
+/** What a start read of one target: its item, or that it could not read it, or a 404. */
+export type TargetRead =
+  | { providerId: string; read: 'seen'; seen: Seen }
+  | { providerId: string; read: 'unreadable' | 'missing' };
+
 /**
- * Record what each account is (the first read of this occurrence wins: a start run again after
- * its deactivations sees them inactive, but decides from the first read) and hold every
- * account the API knows. Answers the recorded state per account, or undefined when the
- * occurrence is not starting any more.
+ * Hold every target the API knows (an unreadable one too), recording what was read with it,
+ * and decide once per target what the start does (the first decision of this occurrence wins,
+ * so a start run again after a crash decides the same): `switch_off` (store/holds.ts: the
+ * account must be switched off), `already_off` (nothing of ours pending and known to be off)
+ * or `missing` (the API does not know it: no hold). Undefined when the occurrence is not
+ * starting any more.
  */
 export async function holdForOccurrence(
   redis: Redis,
   keys: Keys,
   o: OccurrenceRef,
-  targets: readonly { providerId: string; before: BeforeState }[],
+  targets: readonly TargetRead[],
   hold: HoldInput,
   now = new Date(),
-): Promise<BeforeState[] | undefined> {
+): Promise<StartDecision[] | undefined> {
   const reply = (await holdScript(
     redis,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
     [
-      keys.holds(''),
+      knownPrefixes(keys),
       hold.id,
       encodeHold(hold, now),
       now.getTime(),
-      JSON.stringify(targets.map((t) => [t.providerId, t.before])),
+      JSON.stringify(
+        targets.map((t) =>
+          t.read === 'seen'
+            ? [t.providerId, t.read, t.seen.part, t.seen.updatedMs]
+            : [t.providerId, t.read, '', ''],
+        ),
+      ),
     ],
-  )) as BeforeState[] | null;
-  return reply ?? undefined;
+  )) as string[] | null;
+  return reply?.map(startDecisionOf);
 }
 
-// KEYS: occurrence, events. ARGV: from state, to state, time field, now ms, event JSON, max len,
-// cancelled flag. Returns 1 when it moved (and the event went out).
+// KEYS: occurrence, events. ARGV: from state, to state, time field, now ms, max len, cancelled
+// flag, then the events' JSON (one or more). Returns 1 when it moved (and the events went out).
 const moveScript = defineScript(`
 if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], ARGV[3], ARGV[4])
-if ARGV[7] == '1' then redis.call('HSET', KEYS[1], 'cancelled', '1') end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', '${EVENT_FIELD}', ARGV[5])
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'cancelled', '1') end
+for i = 7, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', '${EVENT_FIELD}', ARGV[i])
+end
 return 1
 `);
 
-/** `starting` -> `started`, with the `window.started` event; false when it was not starting. */
+/**
+ * `starting` -> `started`, with the `window.started` event (and a `window.failed` one when
+ * given); false when it was not starting.
+ */
 export async function markStarted(
   redis: Redis,
   keys: Keys,
   o: OccurrenceRef,
-  event: string,
+  events: readonly string[],
   eventsMaxLen: number,
   now = new Date(),
 ): Promise<boolean> {
   const r = await moveScript(
     redis,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.events],
-    ['starting', 'started', 'started_at', now.getTime(), event, eventsMaxLen, '0'],
+    ['starting', 'started', 'started_at', now.getTime(), eventsMaxLen, '0', ...events],
   );
   return r === 1;
 }
 
-/** `started` -> `ended`, with the `window.ended` event; false when it was not started. */
+/** `started` -> `ended`, with the `window.ended` event (and a `window.failed` one when given). */
 export async function markEnded(
   redis: Redis,
   keys: Keys,
   o: OccurrenceRef,
-  event: string,
+  events: readonly string[],
   eventsMaxLen: number,
   cancelled: boolean,
   now = new Date(),
@@ -194,27 +240,35 @@ export async function markEnded(
   const r = await moveScript(
     redis,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.events],
-    ['started', 'ended', 'ended_at', now.getTime(), event, eventsMaxLen, cancelled ? '1' : '0'],
+    ['started', 'ended', 'ended_at', now.getTime(), eventsMaxLen, cancelled ? '1' : '0', ...events],
   );
   return r === 1;
 }
 
-// KEYS: occurrence, holds index. ARGV: holds key prefix, hold id. For every account the
-// occurrence read (b:<id>) without an end decision yet: release the hold and decide, once.
-// Returns the flat list of e:<id> fields and decisions.
+// KEYS: occurrence, holds index. ARGV: known-state prefixes JSON, hold id, now ms, the
+// activation key's start and end (around the account id), the activation fingerprint's start
+// and end. For every account the occurrence held (b:<id>, not missing) without an end
+// decision yet: release the hold and decide, once; an account that goes back on has its
+// activation bound in the same step. Returns the flat list of e:<id> fields and decisions.
 const releaseScript = defineScript(`
+${knownStateLua}
 if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end
+local KP = cjson.decode(ARGV[1])
 local fields = redis.call('HKEYS', KEYS[1])
 for _, f in ipairs(fields) do
   if string.sub(f, 1, 2) == 'b:' then
     local id = string.sub(f, 3)
-    if redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0 then
-      local HOLDS = ARGV[1] .. id
+    if redis.call('HGET', KEYS[1], f) ~= 'missing' and redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0 then
+      local HOLDS = KP[5] .. id
       ${releaseHoldLua('HOLDS', 'KEYS[2]', 'id', 'ARGV[2]')}
+      ${claimActivationLua('id', 'ARGV[4] .. id .. ARGV[5]', 'ARGV[6] .. id .. ARGV[7]', "'maintenance'", "'base'", 'ARGV[3]')}
       local decision = 'gone'
       if released == 1 then
         if before then
-          decision = (before == 'active') and 'reactivate' or 'off'
+          if claimed and claimed ~= 'conflict' then decision = 'reactivate'
+          elseif claimed == 'conflict' then decision = 'conflict'
+          elseif before == 'unknown' then decision = 'unknown'
+          else decision = 'off' end
         else
           decision = 'held:' .. cjson.encode(left)
         end
@@ -235,20 +289,27 @@ return out
 
 /**
  * Release the occurrence's hold on every account it held, deciding for each (once, kept in
- * the occurrence): `reactivate` (that was the last hold and the account was on before the
- * first), `off` (last hold, it was off before), `held` (other holds keep it off), `gone` (the
- * hold was no longer there). Undefined when the occurrence is not started.
+ * the occurrence): `reactivate` (its last hold, base `active`: the activation `activationKey`
+ * is bound in this step), `off` (last hold, base `inactive`), `unknown` (last hold, base
+ * unknown: it stays off until an operator's `activate`), `held` (other holds keep it off),
+ * `gone` (the hold was no longer there), `conflict` (the activation's key is bound to another
+ * intent). Undefined when the occurrence is not started.
  */
 export async function releaseForOccurrence(
   redis: Redis,
   keys: Keys,
   o: OccurrenceRef,
   holdId: string,
+  activationKey: (providerId: string) => string,
+  now = new Date(),
 ): Promise<Map<string, EndDecision> | undefined> {
+  const marker = '\u0000';
+  const [keyHead, keyTail] = activationKey(marker).split(marker);
+  const [fpHead, fpTail] = fingerprintParts('activate', 'maintenance');
   const flat = (await releaseScript(
     redis,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
-    [keys.holds(''), holdId],
+    [knownPrefixes(keys), holdId, now.getTime(), keyHead ?? '', keyTail ?? '', fpHead, fpTail],
   )) as string[] | null;
   if (!flat) return undefined;
   const out = new Map<string, EndDecision>();
@@ -259,7 +320,15 @@ export async function releaseForOccurrence(
 }
 
 function decisionOf(text: string): EndDecision {
-  if (text === 'reactivate' || text === 'off' || text === 'gone') return { do: text };
+  if (
+    text === 'reactivate' ||
+    text === 'off' ||
+    text === 'gone' ||
+    text === 'unknown' ||
+    text === 'conflict'
+  ) {
+    return { do: text };
+  }
   if (text.startsWith('held:')) {
     const ids = JSON.parse(text.slice(5)) as unknown;
     return { do: 'held', heldBy: Array.isArray(ids) ? (ids as string[]).sort() : [] };
@@ -286,10 +355,10 @@ export async function readOccurrence(
 ): Promise<OccurrenceRecord | undefined> {
   const h = await redis.hgetall(keys.windowOccurrence(o.windowId, o.occurrence));
   if (!h.state) return undefined;
-  const before: Record<string, BeforeState> = {};
+  const start: Record<string, StartDecision> = {};
   const end: Record<string, EndDecision> = {};
   for (const [f, v] of Object.entries(h)) {
-    if (f.startsWith('b:')) before[f.slice(2)] = v as BeforeState;
+    if (f.startsWith('b:')) start[f.slice(2)] = startDecisionOf(v);
     else if (f.startsWith('e:')) end[f.slice(2)] = decisionOf(v);
   }
   return {
@@ -301,7 +370,7 @@ export async function readOccurrence(
     started_at: iso(h.started_at),
     ended_at: iso(h.ended_at),
     cancelled: h.cancelled === '1',
-    before,
+    start,
     end,
   };
 }

@@ -95,6 +95,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       key: intent.idempotencyKey,
       seq: intent.seq,
       providerId: intent.providerId,
+      action: intent.action,
     };
     // Built only when something is logged: the hot path allocates as little as it can.
     const where = () => ({
@@ -148,6 +149,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           `${intent.action} superseded by a newer intent`,
         );
         return { ...none, outcome: 'superseded' };
+      case 'held': {
+        // Checked at the call: no activation runs while a hold stands (store/holds.ts). Its
+        // one terminal event names the holds; the account comes back when the last one goes.
+        const by = `hold:${begun.by}`;
+        await record({ ...base(job.attemptsMade), outcome: 'superseded', by });
+        log.info(
+          { ...where(), superseded_by: by },
+          'activation not run: the account has a hold (it comes back on when the last hold goes)',
+        );
+        return { ...none, outcome: 'superseded' };
+      }
       case 'go':
         break;
     }

@@ -1,5 +1,8 @@
 /** The `breaker` and `signal` commands as a user runs them: output, JSON fields, exit codes. */
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { keysFor } from '../../src/store/keys.js';
+import { observeAccounts } from '../../src/store/observe-accounts.js';
 import { runCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
@@ -19,8 +22,21 @@ afterAll(async () => {
   await dropPrefix(config.prefix);
 });
 
+async function knownActive(providerId: string): Promise<void> {
+  const redis = new Redis(config.redisUrl);
+  try {
+    await observeAccounts(redis, keysFor(config.prefix), [
+      { id: providerId, status: 'active', is_active: true, status_reason: null, updated_at: null },
+    ]);
+  } finally {
+    await redis.quit();
+  }
+}
+
 describe('breaker CLI', () => {
   it('signal counts once per id and trips on the crossing one; status shows it; reset brings it back', async () => {
+    // What the breaker service's account listing would have recorded: the account is on.
+    await knownActive('dprov_cli1');
     const send = (id: string) =>
       runCli(
         ['signal', 'dprov_cli1', 'bounced', '--id', id, '--bounce-type', 'Permanent', '--json'],
@@ -75,6 +91,13 @@ describe('breaker CLI', () => {
     );
     const second = await runCli(['breaker', 'trip', 'dprov_cli2', '--json'], env);
     expect(JSON.parse(second.stdout)).toEqual({ provider_id: 'dprov_cli2', result: 'open' });
+    // Nothing was ever read or recorded of it: its base is unknown, so a reset leaves it off
+    // and says what switches it on.
+    const reset = await runCli(['breaker', 'reset', 'dprov_cli2'], env);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain(
+      'it stays off: what it is without holds is unknown (never read, nothing recorded); `sendmux-deactivator activate dprov_cli2` switches it on',
+    );
   });
 
   it('bad input: exit 2 naming the argument and the rule', async () => {

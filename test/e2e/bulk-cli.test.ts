@@ -11,7 +11,7 @@ import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { bulkKey } from '../../src/producers/bulk/run.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { readHolds, takeHold } from '../../src/store/holds.js';
+import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { keysFor } from '../../src/store/keys.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { BIN, runCli, spawnCli } from '../support/cli-process.js';
@@ -291,7 +291,13 @@ describe('bulk CLI', () => {
     );
     expect(run.code, run.stderr).toBe(0);
     // The breaker trips on `held` while the run holds it.
-    await takeHold(redis, keys, held, { id: 'breaker', source: 'breaker', ref: 't' }, 'active');
+    await takeHold(
+      redis,
+      keys,
+      held,
+      { id: 'breaker', source: 'breaker', ref: 't' },
+      seenState('active'),
+    );
 
     const r = await runCli(['batch', 'undo', 'cli-undo', '--wait', '--json'], env);
     expect(r.code, r.stderr).toBe(0);

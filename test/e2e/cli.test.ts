@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { readHolds, takeHold } from '../../src/store/holds.js';
+import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { keysFor } from '../../src/store/keys.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
 import { runCli, spawnCli } from '../support/cli-process.js';
@@ -296,8 +296,20 @@ describe('sendmux-deactivator CLI', () => {
     expect(off.code, off.stderr).toBe(0);
     // No SENDMUX_API_KEY here: the manual hold's before is unknown, and the command says so.
     expect(off.stderr).toContain('no API key (SENDMUX_API_KEY)');
-    await takeHold(redis, keys, id, { id: 'breaker', source: 'breaker', ref: 't' }, 'active');
-    await takeHold(redis, keys, id, { id: 'window:w1:o1', source: 'maintenance' }, 'active');
+    await takeHold(
+      redis,
+      keys,
+      id,
+      { id: 'breaker', source: 'breaker', ref: 't' },
+      seenState('active'),
+    );
+    await takeHold(
+      redis,
+      keys,
+      id,
+      { id: 'window:w1:o1', source: 'maintenance' },
+      seenState('active'),
+    );
 
     const r = await runCli(['activate', id, '--json'], env);
     expect(r.code).toBe(1);

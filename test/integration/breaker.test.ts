@@ -17,8 +17,9 @@ import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { readRecentEvents } from '../../src/store/events.js';
-import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
+import { readHolds, releaseHold, seenState, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
+import { observeAccounts } from '../../src/store/observe-accounts.js';
 import { redisPerTest, redisUrl, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -74,23 +75,42 @@ async function breakerEvents(keys: Keys): Promise<BreakerEvent[]> {
   return events.filter((e): e is BreakerEvent => e.type.startsWith('breaker.'));
 }
 
+/** Record that the API listed the account as active (as the breaker's account listing does). */
+async function knownActive(redis: Redis, keys: Keys, providerId: string): Promise<void> {
+  await observeAccounts(redis, keys, [
+    { id: providerId, status: 'active', is_active: true, status_reason: null, updated_at: null },
+  ]);
+}
+
 describe('holds', () => {
   it('reactivates only on the last release, and only if the account was on before the first hold', async () => {
     const { redis, keys } = fixture.current();
     expect(
-      await takeHold(redis, keys, 'dprov_a', { id: 'window:w1', source: 'maintenance' }, 'active'),
-    ).toEqual({ taken: true, holds: 1 });
+      await takeHold(
+        redis,
+        keys,
+        'dprov_a',
+        { id: 'window:w1', source: 'maintenance' },
+        seenState('active'),
+      ),
+    ).toMatchObject({ taken: true, base: 'active', needOff: true });
     // A second hold does not change what the account was before the first.
     await takeHold(
       redis,
       keys,
       'dprov_a',
       { id: 'breaker', source: 'breaker', ref: 't1' },
-      'inactive',
+      seenState('inactive'),
     );
     expect(
-      await takeHold(redis, keys, 'dprov_a', { id: 'breaker', source: 'breaker' }, 'active'),
-    ).toEqual({ taken: false, holds: 2 });
+      await takeHold(
+        redis,
+        keys,
+        'dprov_a',
+        { id: 'breaker', source: 'breaker' },
+        seenState('active'),
+      ),
+    ).toMatchObject({ taken: false, base: 'active' });
     const held = await readHolds(redis, keys, 'dprov_a');
     expect(held.before).toBe('active');
     expect(held.holds.map((h) => h.id).sort()).toEqual(['breaker', 'window:w1']);
@@ -109,7 +129,13 @@ describe('holds', () => {
     expect((await readHolds(redis, keys, 'dprov_a')).holds).toEqual([]);
 
     // Off before the first hold: it stays off after the last.
-    await takeHold(redis, keys, 'dprov_b', { id: 'manual', source: 'manual' }, 'inactive');
+    await takeHold(
+      redis,
+      keys,
+      'dprov_b',
+      { id: 'manual', source: 'manual' },
+      seenState('inactive'),
+    );
     expect(await releaseHold(redis, keys, 'dprov_b', 'manual')).toEqual({
       released: true,
       last: true,
@@ -293,6 +319,7 @@ describe('reset', () => {
   it('without another hold: closes, fresh window, and asks for the account back', async () => {
     const { keys, redis } = fixture.current();
     const b = breakerOn(keys);
+    await knownActive(redis, keys, 'dprov_r1');
     const t = await b.trip('dprov_r1', 'test');
     expect(t.result).toBe('tripped');
     if (t.result !== 'tripped') return;
@@ -317,7 +344,13 @@ describe('reset', () => {
   it('with another hold: releases only its own, the account stays off', async () => {
     const { keys, redis } = fixture.current();
     const b = breakerOn(keys);
-    await takeHold(redis, keys, 'dprov_r2', { id: 'window:w9', source: 'maintenance' }, 'active');
+    await takeHold(
+      redis,
+      keys,
+      'dprov_r2',
+      { id: 'window:w9', source: 'maintenance' },
+      seenState('active'),
+    );
     await b.trip('dprov_r2');
     const r = await b.reset('dprov_r2');
     expect(r).toMatchObject({
@@ -338,6 +371,7 @@ describe('recovery after a crash', () => {
     const { keys, redis } = fixture.current();
     const b = breakerOn(keys);
     const settings = { rules: RULES, dedupeTtlS: 3600, eventsMaxLen: 10_000 };
+    await knownActive(redis, keys, 'dprov_crash');
     // The store steps alone, as if the process died right after each.
     const t = await countAndTrip(redis, keys, { providerId: 'dprov_crash', force: true }, settings);
     expect(t.result).toBe('tripped');
@@ -388,6 +422,7 @@ describe('half-open after a cooldown', () => {
       now: () => new Date(t),
     });
     const id = 'dprov_half';
+    await knownActive(redis, keys, id);
     const first = await b.trip(id);
     expect(first.result).toBe('tripped');
     expect(await b.status(id)).toMatchObject({
@@ -470,6 +505,8 @@ describe('the full path', () => {
       })),
     );
     const target = simAccountId(1);
+    // What the breaker service's account listing records (ops/breaker-service.ts): on.
+    await knownActive(pipeline.redis, pipeline.keys, target);
     let trip;
     for (let i = 0; i < 10; i++)
       trip = await b.signal(signal(target, 'bounced', { bounce_type: 'Permanent' }));

@@ -12,7 +12,7 @@ import { bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { createSendmuxClient } from '../../src/sendmux/client.js';
 import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/index.js';
 import { readBatchAccounts } from '../../src/store/batch-record.js';
-import { readHolds, takeHold } from '../../src/store/holds.js';
+import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
@@ -117,7 +117,13 @@ describe('bulk runs and holds', () => {
 
   it('an activate run leaves out the accounts some source holds off, counted as skipped', async () => {
     p = await startPipeline({ workers: 0, sim: { accounts: 8 } });
-    await takeHold(p.redis, p.keys, A, { id: 'breaker', source: 'breaker', ref: 't1' }, 'active');
+    await takeHold(
+      p.redis,
+      p.keys,
+      A,
+      { id: 'breaker', source: 'breaker', ref: 't1' },
+      seenState('active'),
+    );
     const { pass, batch } = await startBulkRun(p.config, {
       source: { kind: 'ids', ids: [A, B] },
       action: 'activate',
@@ -160,7 +166,13 @@ describe('batch undo', () => {
     });
     expect(batch).toMatchObject({ total: 5, succeeded: 3, failed: 2 });
     // C: the breaker trips on it while the run holds it.
-    await takeHold(p.redis, p.keys, C, { id: 'breaker', source: 'breaker', ref: 't9' }, 'active');
+    await takeHold(
+      p.redis,
+      p.keys,
+      C,
+      { id: 'breaker', source: 'breaker', ref: 't9' },
+      seenState('active'),
+    );
     const before = { A: calls(A), B: calls(B), C: calls(C) };
 
     const undone = await undoBatch(p.config, 'undo-me', {

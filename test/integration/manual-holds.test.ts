@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { enqueueActions } from '../../src/ops/enqueue-actions.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { readHolds, takeHold } from '../../src/store/holds.js';
+import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
@@ -118,7 +118,13 @@ describe('manual actions and holds', () => {
       wait: true,
       waitTimeoutMs: 15_000,
     });
-    await takeHold(p.redis, p.keys, A, { id: 'breaker', source: 'breaker', ref: 't1' }, 'active');
+    await takeHold(
+      p.redis,
+      p.keys,
+      A,
+      { id: 'breaker', source: 'breaker', ref: 't1' },
+      seenState('active'),
+    );
     const { reports, done } = await enqueueActions(p.config, {
       action: 'activate',
       providerIds: [A, B],

@@ -332,6 +332,7 @@ describe('failure webhooks', () => {
       trip_id: 'trip_1',
       idempotency_key: null,
       still_held_by: [],
+      base: 'unknown',
       at,
     };
     const started: WindowStartedEvent = {
@@ -351,6 +352,8 @@ describe('failure webhooks', () => {
       reactivated: [simAccountId(1)],
       still_held: [{ provider_id: simAccountId(2), held_by: ['manual'] }],
       stayed_off: [],
+      base_unknown: [],
+      gone: [],
       cancelled: false,
     };
     const skipped: WindowSkippedEvent = {

@@ -5,7 +5,13 @@ import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.j
 import { beginRun } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
-import { listHeldAccounts, readHolds, takeHold, takeHolds } from '../../src/store/holds.js';
+import {
+  listHeldAccounts,
+  readHolds,
+  seenState,
+  takeHold,
+  takeHolds,
+} from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
@@ -198,7 +204,14 @@ describe('addToBatch', () => {
 describe('beginRun', () => {
   it('tells a run whose job lock is not its own that it lost the job', async () => {
     await claimKeys(redis, keys, [claim('a', 'dprov_1')]);
-    const run = { jobId: 'k-a@1', token: 'mine', key: 'a', seq: 1, providerId: 'dprov_1' };
+    const run = {
+      jobId: 'k-a@1',
+      token: 'mine',
+      key: 'a',
+      seq: 1,
+      providerId: 'dprov_1',
+      action: 'deactivate' as const,
+    };
     expect(await beginRun(redis, keys, run, 1_000)).toEqual({ kind: 'lost' });
     await redis.set(keys.jobLock('k-a@1'), 'mine');
     expect(await beginRun(redis, keys, run, 1_000)).toMatchObject({ kind: 'go', starts: 1 });
@@ -247,7 +260,14 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
     };
     const seq = claimed[0]?.seq ?? 0;
     await redis.set(keys.jobLock(`k-${key}@${seq}`), 't');
-    const run = { jobId: `k-${key}@${seq}`, token: 't', key, seq, providerId };
+    const run = {
+      jobId: `k-${key}@${seq}`,
+      token: 't',
+      key,
+      seq,
+      providerId,
+      action: 'deactivate' as const,
+    };
     return (await beginRun(redis, keys, run, 1_000, { reserve, now, urgent })).kind;
   };
 
@@ -325,19 +345,27 @@ describe('pauseQueue', () => {
 describe('takeHolds', () => {
   it('takes one hold on many accounts: the first hold records before and indexes, a repeat is a no-op', async () => {
     const t0 = new Date(1_000_000);
-    await takeHold(redis, keys, 'dprov_a', { id: 'manual', source: 'manual' }, 'inactive', t0);
+    await takeHold(
+      redis,
+      keys,
+      'dprov_a',
+      { id: 'manual', source: 'manual' },
+      seenState('inactive'),
+      t0,
+    );
     const hold = { id: 'bulk:b', source: 'bulk' as const, ref: 'b' };
     const targets = [
-      { providerId: 'dprov_a', before: 'active' as const },
-      { providerId: 'dprov_b', before: 'active' as const },
-      { providerId: 'dprov_c', before: 'unknown' as const },
+      { providerId: 'dprov_a', seen: seenState('active') },
+      { providerId: 'dprov_b', seen: seenState('active') },
+      { providerId: 'dprov_c' },
     ];
-    expect(await takeHolds(redis, keys, targets, hold, new Date(2_000_000))).toEqual([
+    const taken = (r: { taken: boolean }[]) => r.map((x) => x.taken);
+    expect(taken(await takeHolds(redis, keys, targets, hold, new Date(2_000_000)))).toEqual([
       true,
       true,
       true,
     ]);
-    expect(await takeHolds(redis, keys, targets, hold, new Date(3_000_000))).toEqual([
+    expect(taken(await takeHolds(redis, keys, targets, hold, new Date(3_000_000)))).toEqual([
       false,
       false,
       false,
@@ -360,10 +388,10 @@ describe('takeHolds', () => {
   it("indexes chunks past Lua's unpack limit (5,000 accounts)", async () => {
     const targets = Array.from({ length: 5_000 }, (_, i) => ({
       providerId: `dprov_${i}`,
-      before: 'active' as const,
+      seen: seenState('active'),
     }));
     const taken = await takeHolds(redis, keys, targets, { id: 'bulk:x', source: 'bulk' });
-    expect(taken.every(Boolean)).toBe(true);
+    expect(taken.every((t) => t.taken)).toBe(true);
     expect(await redis.zcard(keys.holdsIndex)).toBe(5_000);
   });
 });

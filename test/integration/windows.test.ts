@@ -15,7 +15,7 @@ import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
-import { readHolds } from '../../src/store/holds.js';
+import { readHolds, seenState } from '../../src/store/holds.js';
 import { beginOccurrence, holdForOccurrence } from '../../src/store/window-occurrence.js';
 import { waitFor } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -289,12 +289,12 @@ describe('maintenance windows', () => {
     await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 60_000 });
     const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
     const first = [
-      { providerId: A, before: 'active' as const },
-      { providerId: B, before: 'active' as const },
+      { providerId: A, read: 'seen' as const, seen: seenState('active') },
+      { providerId: B, read: 'seen' as const, seen: seenState('active') },
     ];
     expect(await holdForOccurrence(p.redis, p.keys, ref, first, hold)).toEqual([
-      'active',
-      'active',
+      'switch_off',
+      'switch_off',
     ]);
     await offAtTheApi(A);
     const r = await admin.start(w.id, startsMs);
@@ -318,7 +318,13 @@ describe('maintenance windows', () => {
     const ref = { windowId: w.id, occurrence: occurrenceId(startsMs) };
     await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 700 });
     const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
-    await holdForOccurrence(p.redis, p.keys, ref, [{ providerId: A, before: 'active' }], hold);
+    await holdForOccurrence(
+      p.redis,
+      p.keys,
+      ref,
+      [{ providerId: A, read: 'seen', seen: seenState('active') }],
+      hold,
+    );
     await new Promise((res) => setTimeout(res, 1_000));
     const before = p.sim.stats().requests;
     const started = await admin.start(w.id, startsMs);

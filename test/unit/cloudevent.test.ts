@@ -94,6 +94,8 @@ const ended: WindowEndedEvent = {
   reactivated: ['dprov_a'],
   still_held: [{ provider_id: 'dprov_b', held_by: ['manual'] }],
   stayed_off: ['dprov_c'],
+  base_unknown: [],
+  gone: [],
   cancelled: false,
   at: AT,
 };
@@ -116,8 +118,20 @@ describe('which events are notified', () => {
       'window.started',
       'window.ended',
       'window.skipped',
+      'window.failed',
     ]);
-    for (const e of [failed, tripped, started, ended, skipped]) expect(isNotifyEvent(e)).toBe(true);
+    const windowFailed: StreamEvent = {
+      type: 'window.failed',
+      window_id: 'w-1',
+      occurrence: '20261201T020000Z',
+      step: 'start',
+      provider_ids: ['dprov_abc'],
+      why: 'the occurrence was over before its accounts could be read and switched off',
+      at: '2026-12-01T03:00:00.000Z',
+    };
+    for (const e of [failed, tripped, started, ended, skipped, windowFailed]) {
+      expect(isNotifyEvent(e)).toBe(true);
+    }
     const others: StreamEvent[] = [
       { ...failed, type: 'action.succeeded', error_code: null, error_message: null } as StreamEvent,
       {
@@ -126,6 +140,7 @@ describe('which events are notified', () => {
         trip_id: 'trip_1',
         idempotency_key: null,
         still_held_by: [],
+        base: 'unknown',
         at: AT,
       },
     ];

@@ -97,7 +97,9 @@ export function registerBreaker(program: Command): void {
           ? `reset ${account}; activation enqueued with key ${r.activateKey}\n`
           : held.length > 0
             ? `reset ${account}; it stays off: still held by ${held.join(', ')}\n`
-            : `reset ${account}; it stays off (it was not on before its first hold)\n`,
+            : r.hold.released && r.hold.last && r.hold.before === 'unknown'
+              ? `reset ${account}; it stays off: what it is without holds is unknown (never read, nothing recorded); \`sendmux-deactivator activate ${account}\` switches it on\n`
+              : `reset ${account}; it stays off (it is off without holds)\n`,
       );
     });
 

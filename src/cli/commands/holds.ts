@@ -8,7 +8,7 @@ export function registerHolds(program: Command): void {
   program
     .command('holds')
     .description(
-      'what keeps accounts off: each hold (breaker, window, bulk run, manual) and what the account was before the first',
+      'what keeps accounts off: each hold (breaker, window, bulk run, manual) and the base (what the account is without holds: it goes back to it when the last hold goes)',
     )
     .argument('[account...]', 'sending account ids (default: every held account)')
     .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
@@ -40,5 +40,12 @@ export function registerHolds(program: Command): void {
       process.stdout.write(
         `${table(rows, ['account', 'hold', 'source', 'since', 'before', 'reason'])}\n`,
       );
+      // An unknown base is never switched on by itself: say so, and what does.
+      const unknown = all.filter((a) => a.holds.length > 0 && a.before === 'unknown');
+      if (unknown.length > 0) {
+        process.stdout.write(
+          `\nbase unknown (never read, nothing recorded): ${unknown.map((a) => a.providerId).join(', ')} will stay off when the last hold goes; \`sendmux-deactivator activate <account>\` switches one back on\n`,
+        );
+      }
     });
 }

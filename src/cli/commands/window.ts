@@ -42,8 +42,7 @@ function details(w: WindowView): string {
     `  next:     ${w.next_starts.join(', ') || '-'}`,
   ];
   for (const o of w.occurrences) {
-    const before = Object.values(o.before);
-    const switched = before.filter((b) => b === 'active').length;
+    const switched = Object.values(o.start).filter((b) => b === 'switch_off').length;
     const back = Object.values(o.end).filter((d) => d.do === 'reactivate').length;
     lines.push(
       `  ${o.occurrence}  ${o.state.padEnd(8)} ${o.starts_at} .. ${o.ends_at}  switched off ${switched}` +

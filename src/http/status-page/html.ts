@@ -61,6 +61,8 @@ export const STATUS_HTML = `<!doctype html>
   <section class="panel">
     <h2>Recent failures <small id="failures-note"></small></h2>
     <div id="failures"></div>
+    <h3>Window steps that left accounts in the wrong state</h3>
+    <div id="window-failures"></div>
   </section>
   <section class="panel">
     <h2>Webhook events counted for no account <small id="webhooks-note"></small></h2>

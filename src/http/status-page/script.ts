@@ -191,7 +191,11 @@ export const STATUS_JS = String.raw`(function () {
         text: h.id
       });
     }));
-    if (a.held_before) cell.appendChild(sub('before: ' + a.held_before));
+    if (a.held_before) {
+      cell.appendChild(sub(a.held_before === 'unknown'
+        ? 'base unknown: stays off when released (activate brings it back)'
+        : 'base: ' + a.held_before));
+    }
     return cell;
   }
 
@@ -300,6 +304,20 @@ export const STATUS_JS = String.raw`(function () {
       'No failed action among the latest events.'
     ));
     $('failures-note').textContent = 'latest ' + o.limits.failures + ' among the ' + o.failures_scanned + ' newest events';
+    // Window steps that left targets in the wrong state (window.failed).
+    $('window-failures').replaceChildren(table(
+      ['When', 'Window', 'Step', 'Accounts', 'Why'],
+      (o.window_failures || []).map(function (f) {
+        return row([
+          when(f.at),
+          td('mono', [f.window_id, sub(f.occurrence)]),
+          td('', [badge(f.step, 'bad')]),
+          td('mono', [f.provider_ids.join(', ')]),
+          td('msg', [f.why])
+        ], { 'data-window': f.window_id });
+      }),
+      'No window step failed among the latest events.'
+    ));
   }
 
   /** Webhook events counted for no account: the counters, the latest ambiguous and unresolved. */

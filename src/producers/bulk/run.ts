@@ -11,11 +11,12 @@
  * its intent is never enqueued twice, and one that has its outcome is left alone for good.
  *
  * Holds (store/holds.ts): a deactivate run takes hold `bulk:<batch>` on each account it adds,
- * before the account's intent is enqueued (one step per chunk), with what the account is now
- * as the hold's `before`: read once per pass, from the team's listing (or one by one for up
- * to a hundred ids, or from a `--filter` listing's own items). Without the API every `before`
- * is `unknown`, and `batch undo` then cannot switch those accounts back on (it says so). An
- * activate run leaves out the accounts some source holds off, counted as skipped.
+ * before the account's intent is enqueued (one step per chunk), recording with it what the
+ * account is now: read once per pass, from the team's listing (or one by one for up to a
+ * hundred ids, or from a `--filter` listing's own items). Without the API the hold's base is
+ * what the project last recorded (`unknown` if nothing), and `batch undo` then cannot switch
+ * such accounts back on (it says so). An activate run leaves out the accounts some source
+ * holds off, counted as skipped.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -31,14 +32,10 @@ import {
   openBatch,
 } from '../../store/batch-record.js';
 import { heldAmong } from '../../store/held-among.js';
-import { readHolds, takeHolds, type BeforeState, type HoldTarget } from '../../store/holds.js';
+import { readHolds, seenOf, takeHolds, type HoldTarget, type Seen } from '../../store/holds.js';
 import type { Keys } from '../../store/keys.js';
-import {
-  beforeStateOf,
-  readAccounts,
-  READ_ONE_BY_ONE,
-  type AccountReader,
-} from '../account-states.js';
+import type { RecordSettings } from '../../store/record-outcome.js';
+import { readAccounts, READ_ONE_BY_ONE, type AccountReader } from '../account-states.js';
 import {
   isShared,
   sharedAccountIds,
@@ -109,11 +106,16 @@ export interface BulkDeps {
   keys: Keys;
   /**
    * The API, read through the rate budget: for `filter`, the shared-account guard, dry runs,
-   * and a deactivate run's `before` states (the team's listing, once per pass).
+   * and what a deactivate run's accounts are now (the team's listing, once per pass).
    */
   accounts?: AccountLister;
   /** Accounts one by one: a deactivate run of up to a hundred ids reads them so. */
   reader?: AccountReader;
+  /**
+   * How outcomes are kept (an activate run closes an account a hold slipped in on).
+   * @defaultValue the configuration's defaults (IDEMPOTENCY_TTL_S 86400, EVENTS_MAX_LEN 100000)
+   */
+  outcomes?: RecordSettings;
 }
 
 /**
@@ -197,10 +199,10 @@ export async function runBulkPass(
         reason,
       },
     ]);
-    const { shared, before } =
+    const { shared, seen } =
       action === 'deactivate' && !input.fromApi && (deps.accounts || deps.reader)
         ? await readTeamView(deps, options, input, valid)
-        : { shared: await sharedGuard(deps, options), before: undefined };
+        : { shared: await sharedGuard(deps, options), seen: undefined };
 
     // Pass 2: into the batch, then onto the queue, a chunk at a time.
     const opened = await openBatch(deps.redis, deps.keys, {
@@ -257,9 +259,38 @@ export async function runBulkPass(
         // The holds first: a crash between leaves holds whose intents a resume enqueues.
         if (action === 'deactivate') await takeHolds(deps.redis, deps.keys, holding, hold);
         const results = await deps.producer.enqueueMany(intents, { chunkSize });
-        for (const r of results) {
+        const heldNow: IntentInput[] = [];
+        results.forEach((r, i) => {
           if (r.status === 'enqueued') counts.enqueued++;
+          else if (r.status === 'held') heldNow.push(intents[i] as IntentInput);
           else counts.resumed++;
+        });
+        // A hold taken since leaveOutHeld looked: the activation was not bound (claim-keys.ts).
+        // It ends superseded by the hold, which closes the account in the batch. (Loaded only
+        // then: a bulk run otherwise loads no outcome recorder, nor prom-client with it.)
+        const { recordOutcome } =
+          heldNow.length > 0
+            ? await import('../../store/record-outcome.js')
+            : { recordOutcome: undefined };
+        for (const intent of heldNow) {
+          counts.skipped++;
+          counts.held++;
+          await recordOutcome?.(
+            deps.redis,
+            deps.keys,
+            deps.outcomes ?? { idempotencyTtlS: 86_400, eventsMaxLen: 100_000 },
+            {
+              intent: { ...intent, reason: intent.reason ?? '' },
+              seq: 0,
+              jobId: '',
+              attempts: 0,
+              at: new Date(),
+              outcome: 'superseded',
+              by: 'hold',
+            },
+            undefined,
+            { bindIfMissing: true },
+          );
         }
       }
       options.onChunk?.({ ...counts });
@@ -300,10 +331,7 @@ export async function runBulkPass(
           if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
           continue;
         }
-        chunk.push({
-          providerId: l.id,
-          before: l.item ? beforeStateOf(l.item) : (before?.get(l.id) ?? 'unknown'),
-        });
+        chunk.push({ providerId: l.id, seen: l.item ? seenOf(l.item) : seen?.get(l.id) });
         if (chunk.length >= chunkSize) {
           await inFlight.add(flush(chunk));
           chunk = [];
@@ -344,11 +372,11 @@ async function readTeamView(
   options: Pick<BulkRunOptions, 'includeShared'>,
   input: Input,
   valid: number | undefined,
-): Promise<{ shared: Set<string> | undefined; before: Map<string, BeforeState> }> {
-  const before = new Map<string, BeforeState>();
+): Promise<{ shared: Set<string> | undefined; seen: Map<string, Seen> }> {
+  const seen = new Map<string, Seen>();
   const shared = new Set<string>();
   const note = (item: ProviderItem) => {
-    before.set(item.id, beforeStateOf(item));
+    seen.set(item.id, seenOf(item));
     if (isShared(item)) shared.add(item.id);
   };
   if (deps.reader && valid !== undefined && valid <= READ_ONE_BY_ONE) {
@@ -362,7 +390,7 @@ async function readTeamView(
   } else if (deps.reader) {
     for await (const item of deps.reader.list()) note(item);
   }
-  return { shared: options.includeShared ? undefined : shared, before };
+  return { shared: options.includeShared ? undefined : shared, seen };
 }
 
 /** The shared accounts' ids to leave out; undefined when they are included. */

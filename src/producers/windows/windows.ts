@@ -10,16 +10,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError, StateConflictError, UsageError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type {
   IntentInput,
   WindowEndedEvent,
+  WindowFailedEvent,
   WindowSkippedEvent,
   WindowStartedEvent,
 } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import type { WindowScheduler } from '../../queue/window-queue.js';
+import type { ProviderItem } from '../../sendmux/schemas.js';
 import { encodeEvent } from '../../store/event-codec.js';
-import type { BeforeState, HoldInput } from '../../store/holds.js';
+import { seenOf, type HoldInput } from '../../store/holds.js';
 import type { Keys } from '../../store/keys.js';
 import {
   beginOccurrence,
@@ -33,6 +36,8 @@ import {
   skipOccurrence,
   type OccurrenceRecord,
   type OccurrenceRef,
+  type StartDecision,
+  type TargetRead,
 } from '../../store/window-occurrence.js';
 import {
   cancelWindowRecord,
@@ -43,7 +48,13 @@ import {
   setWindowSchedule,
   type WindowRecord,
 } from '../../store/window-record.js';
-import { beforeStateOf, readAccounts, type AccountReader } from '../account-states.js';
+import {
+  listWithRetry,
+  readEachWithRetry,
+  READ_ONE_BY_ONE,
+  type AccountReader,
+  type RetryOptions,
+} from '../account-states.js';
 import type { AccountLister } from '../bulk/accounts.js';
 import {
   nextOccurrences,
@@ -74,6 +85,9 @@ export interface WindowsDeps {
   /** Lists accounts for a `filter` window at its start. */
   lister?: AccountLister;
   eventsMaxLen: number;
+  /** How a start retries failed reads of its accounts. */
+  retry?: RetryOptions;
+  log?: Logger;
   now?: () => Date;
 }
 
@@ -121,6 +135,9 @@ export const windowHoldId = (windowId: string, occurrence: string) =>
   `window:${windowId}:${occurrence}`;
 export const windowKey = (windowId: string, occurrence: string, providerId: string) =>
   `window:${windowId}:${occurrence}:${providerId}`;
+/** The activation key of an occurrence's end. */
+export const endKey = (windowId: string, occurrence: string, providerId: string) =>
+  `${windowKey(windowId, occurrence, providerId)}:end`;
 
 function endsOf(schedule: WindowSchedule, startsMs: number): number {
   return schedule.kind === 'once' ? schedule.endMs : startsMs + schedule.durationMs;
@@ -161,21 +178,48 @@ export function createWindows(deps: WindowsDeps): Windows {
     return { ...w, next_starts: next.map(iso), occurrences };
   }
 
-  /** What each target account is now: explicit ids read one by one or listed; a filter listed. */
-  async function readTargets(targets: WindowTargets): Promise<Map<string, BeforeState>> {
-    const out = new Map<string, BeforeState>();
+  /**
+   * What each target account is now: a filter listed, explicit ids read one by one (or listed,
+   * for many). Failed reads are retried with backoff through the rate budget; an account that
+   * stays unreadable is still held and switched off (its base is then what the project last
+   * recorded). A listing that keeps failing fails the step (it is retried): without it the
+   * targets are not known.
+   */
+  async function readTargets(targets: WindowTargets): Promise<TargetRead[]> {
+    const seen = (item: ProviderItem): TargetRead => ({
+      providerId: item.id,
+      read: 'seen',
+      seen: seenOf(item),
+    });
     if (targets.kind === 'filter') {
-      if (!deps.lister) throw new Error('a filter window needs the API (SENDMUX_API_KEY)');
-      for await (const item of deps.lister.list(targets.filter)) {
-        out.set(item.id, beforeStateOf(item));
+      const lister = deps.lister;
+      if (!lister) throw new Error('a filter window needs the API (SENDMUX_API_KEY)');
+      return (await listWithRetry(() => lister.list(targets.filter), deps.retry)).map(seen);
+    }
+    const reader = deps.reader;
+    if (!reader) throw new Error('starting a window needs the API (SENDMUX_API_KEY)');
+    const ids = [...new Set(targets.ids)];
+    if (ids.length > READ_ONE_BY_ONE) {
+      const wanted = new Set(ids);
+      const found = new Map<string, ProviderItem>();
+      for (const item of await listWithRetry(() => reader.list(), deps.retry)) {
+        if (wanted.has(item.id)) found.set(item.id, item);
       }
-      return out;
+      return ids.map((id) => {
+        const item = found.get(id);
+        return item ? seen(item) : { providerId: id, read: 'missing' };
+      });
     }
-    if (!deps.reader) throw new Error('starting a window needs the API (SENDMUX_API_KEY)');
-    for (const [id, item] of await readAccounts(deps.reader, targets.ids)) {
-      out.set(id, beforeStateOf(item));
-    }
-    return out;
+    return (await readEachWithRetry(reader, ids, deps.retry)).map((r) => {
+      if (r.read === 'seen') return seen(r.item);
+      if (r.read === 'unreadable') {
+        deps.log?.warn(
+          { window_id: 'start', provider_id: r.providerId, err: r.error },
+          'a window target could not be read: it is held and switched off all the same',
+        );
+      }
+      return { providerId: r.providerId, read: r.read };
+    });
   }
 
   async function enqueue(intents: IntentInput[]): Promise<void> {
@@ -221,7 +265,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     // A start that failed until its occurrence was over (the API down, say) reads nothing
     // more and switches nothing off: it closes what an earlier run recorded, and ends at once.
     const pastEnd = now().getTime() >= endsMs;
-    const states = pastEnd ? new Map<string, BeforeState>() : await readTargets(w.targets);
+    const reads = pastEnd ? [] : await readTargets(w.targets);
     const hold: HoldInput = {
       id: windowHoldId(windowId, occurrence),
       source: 'maintenance',
@@ -231,24 +275,20 @@ export function createWindows(deps: WindowsDeps): Windows {
     const switched: string[] = [];
     const alreadyOff: string[] = [];
     const missing: string[] = [];
-    for (const part of chunks([...states], CHUNK)) {
-      const targets = part.map(([providerId, before]) => ({ providerId, before }));
-      const recorded = await holdForOccurrence(redis, keys, ref, targets, hold, now());
-      if (!recorded) return { result: 'already' };
-      recorded.forEach((before, i) => {
-        const id = (targets[i] as { providerId: string }).providerId;
-        (before === 'active' ? switched : before === 'inactive' ? alreadyOff : missing).push(id);
-      });
+    const sort = (id: string, d: StartDecision) =>
+      (d === 'switch_off' ? switched : d === 'already_off' ? alreadyOff : missing).push(id);
+    for (const part of chunks(reads, CHUNK)) {
+      const decided = await holdForOccurrence(redis, keys, ref, part, hold, now());
+      if (!decided) return { result: 'already' };
+      decided.forEach((d, i) => sort((part[i] as TargetRead).providerId, d));
     }
     if (pastEnd) {
-      for (const [id, before] of Object.entries(
-        (await readOccurrence(redis, keys, ref))?.before ?? {},
-      )) {
-        (before === 'active' ? switched : before === 'inactive' ? alreadyOff : missing).push(id);
+      for (const [id, d] of Object.entries((await readOccurrence(redis, keys, ref))?.start ?? {})) {
+        sort(id, d);
       }
     }
     // Reading the accounts (through the rate budget) may outlast a short occurrence: then
-    // nothing is switched off, and the end comes at once.
+    // nothing is switched off, the end comes at once, and a `window.failed` event says so.
     const tooLate = pastEnd || now().getTime() >= endsMs;
     await enqueue(
       (tooLate ? [] : switched).map((providerId) => ({
@@ -274,7 +314,26 @@ export function createWindows(deps: WindowsDeps): Windows {
       missing: missing.sort(),
       at: at.toISOString(),
     };
-    const moved = await markStarted(redis, keys, ref, encodeEvent(event), deps.eventsMaxLen, at);
+    const failed: WindowFailedEvent | null =
+      tooLate && switched.length > 0
+        ? {
+            type: 'window.failed',
+            window_id: windowId,
+            occurrence,
+            step: 'start',
+            provider_ids: switched,
+            why: 'the occurrence was over before its accounts could be read and switched off: they were left on',
+            at: at.toISOString(),
+          }
+        : null;
+    const moved = await markStarted(
+      redis,
+      keys,
+      ref,
+      [encodeEvent(event), ...(failed ? [encodeEvent(failed)] : [])],
+      deps.eventsMaxLen,
+      at,
+    );
     // Cancelled while starting: end it at once; extended while starting: its new end.
     const latest = await readWindowRecord(redis, keys, windowId);
     const recordedEnd = Date.parse((await readOccurrence(redis, keys, ref))?.ends_at ?? '');
@@ -299,25 +358,34 @@ export function createWindows(deps: WindowsDeps): Windows {
       keys,
       ref,
       windowHoldId(windowId, occurrence),
+      (providerId) => endKey(windowId, occurrence, providerId),
+      now(),
     );
     if (!decisions) return { result: 'already' };
-    // Asked back on by the holds model (its last hold, on before the first), even when this
+    // Asked back on by the holds model (its last hold, base `active`), even when this
     // occurrence's own start came too late to ask it off: another source may have switched it
     // off while this hold kept it, and an activation of an account that is on changes nothing.
+    // The release bound the activations in its own step; enqueueing adds their jobs.
     const reactivated: string[] = [];
     const stayedOff: string[] = [];
+    const baseUnknown: string[] = [];
+    const gone: string[] = [];
+    const conflicts: string[] = [];
     const stillHeld: { provider_id: string; held_by: string[] }[] = [];
     for (const [id, d] of decisions) {
       if (d.do === 'reactivate') reactivated.push(id);
       else if (d.do === 'off') stayedOff.push(id);
+      else if (d.do === 'unknown') baseUnknown.push(id);
       else if (d.do === 'held') stillHeld.push({ provider_id: id, held_by: d.heldBy });
+      else if (d.do === 'conflict') conflicts.push(id);
+      else gone.push(id);
     }
     const w = await readWindowRecord<WindowTargets, WindowSchedule>(redis, keys, windowId);
     await enqueue(
       reactivated.map((providerId) => ({
         action: 'activate',
         providerId,
-        idempotencyKey: `${windowKey(windowId, occurrence, providerId)}:end`,
+        idempotencyKey: endKey(windowId, occurrence, providerId),
         source: 'maintenance',
         sourceRef: `${windowId}:${occurrence}`,
         reason: `end of ${w?.reason || `maintenance window ${windowId}`}`,
@@ -333,14 +401,28 @@ export function createWindows(deps: WindowsDeps): Windows {
       reactivated: reactivated.sort(),
       still_held: stillHeld.sort((a, b) => a.provider_id.localeCompare(b.provider_id)),
       stayed_off: stayedOff.sort(),
+      base_unknown: baseUnknown.sort(),
+      gone: [...gone, ...conflicts].sort(),
       cancelled: w?.state === 'cancelled' && at.getTime() < Date.parse(o.ends_at),
       at: at.toISOString(),
     };
+    const failed: WindowFailedEvent | null =
+      conflicts.length > 0
+        ? {
+            type: 'window.failed',
+            window_id: windowId,
+            occurrence,
+            step: 'end',
+            provider_ids: conflicts.sort(),
+            why: 'the activation key is bound to another intent: not switched back on',
+            at: at.toISOString(),
+          }
+        : null;
     const moved = await markEnded(
       redis,
       keys,
       ref,
-      encodeEvent(event),
+      [encodeEvent(event), ...(failed ? [encodeEvent(failed)] : [])],
       deps.eventsMaxLen,
       event.cancelled,
       at,

@@ -1,0 +1,107 @@
+/**
+ * What the project knows an account is, or is about to be: the one answer every hold and
+ * release decides from (holds.ts), in Lua, inside the script that takes or releases the hold.
+ *
+ * 1. An intent of ours for the account still queued or running (the account's newest intent,
+ *    or the one holding its lease): the account is about to be what that intent makes it. The
+ *    API is not asked then: a read would show the state before our own call.
+ * 2. Otherwise the freshest knowledge there is: the account part of its status hash
+ *    (status-record.ts), which our own answers and our reads of the API (the breaker's
+ *    account listing, a window's or a bulk run's read, {@link observeLua}) move forward by the
+ *    answer's `updated_at` only.
+ * 3. Otherwise `unknown`.
+ *
+ * The same file binds one intent's key inside such a script ({@link claimOneLua}), so a
+ * release that decides "back on" leaves the activation queued in the same atomic step: a hold
+ * taken a moment later finds it (1) and switches the account off again after it.
+ */
+import type { BaseState } from '../model.js';
+import { B } from './binding.js';
+import type { Keys } from './keys.js';
+import { S } from './status-record.js';
+
+/** What an account is (or is about to be) as far as the project knows (model.ts). */
+export type KnownState = BaseState;
+
+/**
+ * The key prefixes the Lua functions below build keys from, as one JSON argument: account
+ * order, binding, account lease, status, holds, the sequence counter and the pending set.
+ * (Every key shares the deployment's hash tag, so these live in the same Cluster slot as the
+ * declared ones.)
+ */
+export function knownPrefixes(keys: Keys): string {
+  return JSON.stringify([
+    keys.accountOrder(''),
+    keys.binding(''),
+    keys.accountLease(''),
+    keys.status(''),
+    keys.holds(''),
+    keys.sequence,
+    keys.pending,
+  ]);
+}
+
+/**
+ * Lua: the functions every hold script defines once, at its top. `KP` is the decoded
+ * {@link knownPrefixes}.
+ * - `sdxPending(KP, id)`: 'active' / 'inactive' when an intent of ours is queued or running
+ *   (what it will make the account), else false;
+ * - `sdxRecorded(KP, id)`: the status hash's account part as 'active' / 'inactive' / 'unknown';
+ * - `sdxKnown(KP, id)`: the first of the two;
+ * - `sdxObserve(KP, id, part, ms)`: record a read of the API (the account part as JSON, its
+ *   `updated_at` in ms or '') when it is newer than what is recorded;
+ * - `sdxClaim(KP, key, fp, action, id, source, now)`: bind one key (as claim-keys.ts does) and
+ *   make it the account's newest intent; answers `state, seq` (`new` when bound now), or
+ *   `'conflict'` when the key is bound to another intent.
+ */
+export const knownStateLua = `
+local function sdxTarget(KP, key)
+  if not key then return false end
+  local st, act = unpack(redis.call('HMGET', KP[2] .. key, '${B.state}', '${B.action}'))
+  if st ~= 'queued' then return false end
+  if act == 'activate' then return 'active' end
+  return 'inactive'
+end
+local function sdxPending(KP, id)
+  local newest = sdxTarget(KP, redis.call('HGET', KP[1] .. id, 'key'))
+  if newest then return newest end
+  return sdxTarget(KP, redis.call('GET', KP[3] .. id))
+end
+local function sdxRecorded(KP, id)
+  local part = redis.call('HGET', KP[4] .. id, '${S.account}')
+  if not part then return 'unknown' end
+  local ok, a = pcall(cjson.decode, part)
+  if not ok or type(a) ~= 'table' then return 'unknown' end
+  local s = a['status']
+  if s == 'active' or s == 'pending' then return 'active' end
+  if s == 'inactive' or s == 'error' then return 'inactive' end
+  return 'unknown'
+end
+local function sdxKnown(KP, id)
+  return sdxPending(KP, id) or sdxRecorded(KP, id)
+end
+local function sdxObserve(KP, id, part, ms)
+  if part == '' then return end
+  local STATUS = KP[4] .. id
+  local shown = redis.call('HGET', STATUS, '${S.updatedAtMs}')
+  local recorded = redis.call('HEXISTS', STATUS, '${S.account}') == 1
+  local newer = not recorded or ((not shown or shown == '') and ms ~= '') or
+    (ms ~= '' and shown and shown ~= '' and tonumber(ms) > tonumber(shown))
+  if newer then
+    redis.call('HSET', STATUS, '${S.account}', part, '${S.updatedAtMs}', ms)
+  end
+end
+local function sdxClaim(KP, key, fp, action, id, source, now)
+  local binding = KP[2] .. key
+  local h = redis.call('HMGET', binding, '${B.fingerprint}', '${B.state}', '${B.seq}')
+  if h[1] and h[1] ~= fp then return 'conflict', 0 end
+  if h[2] then return h[2], tonumber(h[3]) end
+  local seq = redis.call('INCR', KP[6])
+  redis.call('HSET', binding, '${B.fingerprint}', fp, '${B.seq}', seq, '${B.state}', 'queued',
+    '${B.action}', action, '${B.providerId}', id, '${B.source}', source, '${B.createdAt}', now)
+  redis.call('PERSIST', binding)
+  redis.call('ZADD', KP[7], now, key)
+  redis.call('HSET', KP[1] .. id, 'seq', seq, 'key', key)
+  return 'new', seq
+end
+`;
