@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BreakerResetEvent, WindowStartedEvent } from '../../src/model.js';
 import { cancelBatch } from '../../src/ops/batch-control.js';
+import { overviewReader } from '../../src/ops/overview.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker.js';
 import { runBulkPass } from '../../src/producers/bulk/run.js';
@@ -291,6 +292,9 @@ describe('windows that do their job', () => {
       expect(failed).toMatchObject([
         { type: 'window.failed', window_id: w.id, step: 'start', provider_ids: ids },
       ]);
+      // The status page's overview shows it.
+      const o = await overviewReader({ config: p.config, redis: p.redis, breakerRoutes: false })();
+      expect(o.window_failures).toMatchObject([{ window_id: w.id, step: 'start' }]);
     } finally {
       await slow.close();
     }
