@@ -7,7 +7,7 @@
  *   --path P       MODEL_PATH       with --seed: replay the one (shrunk) sequence fast-check printed
  *   --runs N       MODEL_RUNS       random sequences (default 6)
  *   --steps N      MODEL_STEPS      commands per sequence, at most (default 40)
- *   --shrink-ms N  MODEL_SHRINK_MS  time spent shrinking a failing sequence (default 120000)
+ *   --shrink-ms N  MODEL_SHRINK_MS  time spent shrinking a failing sequence (default 90000)
  *
  * With --seed or --path only the random sequences run (test/model/model.test.ts); anything
  * else on the command line goes to vitest as it is.

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Failure } from './checks.js';
 import {
   activate,
+  bulk,
+  cancel,
   deactivate,
   drain,
   faults,
@@ -21,6 +23,7 @@ import {
   windowCreate,
   windowCreateAfter,
   windowEnd,
+  undo,
   windowStart,
   type Op,
 } from './ops.js';
@@ -98,6 +101,22 @@ describe('model: the cases of issue 17', () => {
     );
   });
 
+  it('1b. a hold taken while an activation is still queued: when it goes, the account comes back on', async () => {
+    // The hold's base is what the queued activation will make the account (active), not the
+    // recorded `inactive`: a takeHold that ignored our own pending intents fails here.
+    await runCase('1b hold taken over a queued activation', 2, [
+      deactivate([0]),
+      drain(),
+      kill(0),
+      kill(1),
+      activate(0), // queued: no worker runs it yet
+      trip(0),
+      restart,
+      drain(),
+      reset(0),
+    ]);
+  });
+
   it('2. a breaker trip lands between a manual activate releasing its hold and its enqueue: off', async () => {
     await runCase('2 manual activate racing a trip', 3, [
       deactivate([0]),
@@ -145,5 +164,48 @@ describe('model: the cases of issue 17', () => {
       [readable(3, false), windowCreate(TEN, 15_000), windowStart(0)],
       windowHolds(0),
     );
+  });
+
+  // Found by the random sequences (seed 1003, `npm run test:model -- --seed 1003 --runs 8`),
+  // shrunk by hand to what matters.
+
+  it('found: a held account whose deactivation is superseded by a newer one that batch cancel then cancels stays off', async () => {
+    await runCase('found 1 superseded by a cancelled intent', 2, [
+      kill(0),
+      kill(1),
+      deactivate([0]), // manual hold, its deactivation queued
+      bulk([0]), // a newer deactivation (and the bulk hold)
+      cancel(0), // the newer one ends cancelled, the bulk hold goes; the manual hold stays
+      restart, // the manual deactivation must still switch the account off
+    ]);
+  });
+
+  it('found: batch cancel releasing the last hold of an account whose base is active switches it back on', async () => {
+    await runCase('found 2 last hold released by batch cancel', 2, [
+      trip(0),
+      drain(), // off by the breaker
+      kill(0),
+      kill(1),
+      bulk([0]), // held by the run too, its deactivation queued
+      reset(0), // the breaker lets go; the run still holds it
+      cancel(0), // the run's intent cancelled, its hold (the last) released: base active
+      restart,
+    ]);
+  });
+
+  it('found: batch undo releasing the last hold of an account whose base is active switches it back on, though the run did not switch it off itself', async () => {
+    // Seed 1082539074 (the default budget): a run's deactivation superseded by an operator's,
+    // the operator's hold released by an activate the run's hold refused; undo then lets go of
+    // the last hold and the account, on before, stays off.
+    await runCase('found 3 last hold released by batch undo', 2, [
+      kill(0),
+      kill(1),
+      bulk([0]), // held by the run, its deactivation queued
+      deactivate([0]), // an operator's, newer: the run's will end superseded
+      activate(0), // the operator lets go: still held by the run
+      restart,
+      drain(), // off (by the operator's deactivation)
+      undo(0, false), // the last hold goes: base active
+    ]);
   });
 });

@@ -381,3 +381,32 @@ export function saveReport(name: string, text: string): string {
   writeFileSync(path, `${text}\n`);
   return path;
 }
+
+/** What a sequence exercised, counted (summed over a run and printed: what the budget covers). */
+export function coverage(w: World, c: Collected): Record<string, number> {
+  const out: Record<string, number> = {};
+  const add = (k: string, n = 1) => {
+    out[k] = (out[k] ?? 0) + n;
+  };
+  add('commands', w.trace.filter((t) => !t.label.startsWith('end:')).length);
+  for (const e of c.log) {
+    if (e.via === 'api') add(`api ${e.action}${e.changed ? '' : ' (no-op)'}`);
+    else if (e.changed) add('outside changes');
+  }
+  for (const ev of c.events) add(ev.type);
+  for (const t of w.trace) {
+    if (t.label.startsWith('SIGKILL') && t.result === 'killed') add('workers killed');
+    if (t.concurrent) add('races');
+    if (t.result.startsWith('threw')) add('calls refused or failed');
+  }
+  // Accounts whose last hold went (a release that hands the account back to its base).
+  for (const id of w.accounts) {
+    for (let k = 1; k < w.snapshots.length; k++) {
+      const before = w.snapshots[k - 1]?.holds[id]?.length ?? 0;
+      const after = w.snapshots[k]?.holds[id]?.length ?? 0;
+      if (before > 0 && after === 0) add('last holds released');
+      if (after > before + 0 && after >= 2) add('accounts with 2+ holds');
+    }
+  }
+  return out;
+}

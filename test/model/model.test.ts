@@ -17,6 +17,7 @@ import {
   deactivate,
   faults,
   kill,
+  killAll,
   outside,
   race,
   readable,
@@ -90,7 +91,8 @@ const anyOp: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.tuple(acct, fc.boolean()).map(([i, ok]) => readable(i, ok)) },
   { weight: 1, arbitrary: fc.nat({ max: 1 }).map((s) => kill(s)) },
-  { weight: 1, arbitrary: fc.constant(restart) },
+  { weight: 2, arbitrary: fc.constant(killAll) },
+  { weight: 3, arbitrary: fc.constant(restart) },
   { weight: 3, arbitrary: fc.constantFrom(50, 300, 1_000).map((ms) => settle(ms)) },
   { weight: 2, arbitrary: fc.tuple(producerOp, producerOp).map(([a, b]) => race(a, b)) },
 );
@@ -105,6 +107,7 @@ describe('model: random sequences (issue 17)', () => {
     let commands = 0;
     let firstFailureAt: number | undefined;
     let smallest: SequenceResult | undefined;
+    const covered: Record<string, number> = {};
     const started = Date.now();
     const property = fc.asyncProperty(
       fc.record({
@@ -131,6 +134,7 @@ describe('model: random sequences (issue 17)', () => {
           },
         );
         commands += r.commands;
+        for (const [k, n] of Object.entries(r.covered)) covered[k] = (covered[k] ?? 0) + n;
         if (r.failures.length > 0) {
           firstFailureAt ??= Date.now();
           if (!smallest || r.commands <= smallest.commands) smallest = r;
@@ -145,6 +149,12 @@ describe('model: random sequences (issue 17)', () => {
     });
     console.log(
       `model: ${sequences} sequence(s), ${commands} command(s), ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `model covered: ${Object.entries(covered)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
     );
     if (details.failed) {
       const shrunk = details.counterexample?.[0];

@@ -480,6 +480,17 @@ export function kill(slot: number): Op {
   };
 }
 
+/** Every worker SIGKILLed: what is queued waits (and collides with what comes next). */
+export const killAll: Op = {
+  label: 'SIGKILL every worker',
+  raceable: false,
+  async exec(w) {
+    let n = 0;
+    for (let i = 0; i < w.slots; i++) if (await w.killWorker(i)) n++;
+    return `killed ${n}`;
+  },
+};
+
 export const restart: Op = {
   label: 'restart workers',
   raceable: false,

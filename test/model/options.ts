@@ -40,7 +40,7 @@ export function modelOptions(): ModelOptions {
     runs: int('MODEL_RUNS', 6, 1),
     steps: int('MODEL_STEPS', 40, 1),
     path: process.env.MODEL_PATH || undefined,
-    shrinkMs: int('MODEL_SHRINK_MS', 120_000, 0),
+    shrinkMs: int('MODEL_SHRINK_MS', 90_000, 0),
     drainMs: int('MODEL_DRAIN_MS', 60_000, 1_000),
   };
 }

@@ -3,7 +3,7 @@
  * random model test (fast-check's commands) and the fixed cases.
  */
 import fc from 'fast-check';
-import { finish, report, saveReport, type Failure } from './checks.js';
+import { coverage, finish, report, saveReport, type Failure } from './checks.js';
 import { expectedError, type Op } from './ops.js';
 import type { World, WorldOptions } from './world.js';
 import { World as WorldClass } from './world.js';
@@ -25,6 +25,8 @@ export interface SequenceResult {
   path: string;
   commands: number;
   ms: number;
+  /** What it exercised (see checks.ts `coverage`). */
+  covered: Record<string, number>;
 }
 
 /**
@@ -46,7 +48,14 @@ export async function runSequence(
     if (extra) failures.push(...(await extra(w)));
     const text = report(w, options.label, failures, collected);
     const path = saveReport(options.label, text);
-    return { failures, text, path, commands, ms: Date.now() - started };
+    return {
+      failures,
+      text,
+      path,
+      commands,
+      ms: Date.now() - started,
+      covered: coverage(w, collected),
+    };
   } finally {
     await w.stop();
   }

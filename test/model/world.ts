@@ -161,7 +161,7 @@ export class World {
   readonly scheduledEnds = new Map<string, number>();
   readonly t0 = Date.now();
   private signalCount = 0;
-  private readonly slots: WorkerSlot[];
+  private readonly workerSlots: WorkerSlot[];
   private readonly workerEnv: Record<string, string>;
   private closed = false;
 
@@ -179,7 +179,7 @@ export class World {
   ) {
     this.accounts = Array.from({ length: options.accounts }, (_, i) => simAccountId(i + 1));
     this.windowClock = Math.ceil(Date.now() / 1000) * 1000;
-    this.slots = Array.from({ length: options.workers ?? 2 }, () => ({
+    this.workerSlots = Array.from({ length: options.workers ?? 2 }, () => ({
       proc: undefined,
       past: '',
       incarnations: 0,
@@ -291,7 +291,7 @@ export class World {
     // account listing would record it).
     await this.refresh(this.accounts);
     this.snapshots.push({ after: -1, from: 0, holds: await this.readAllHolds() });
-    await Promise.all(this.slots.map((_, i) => this.startWorker(i)));
+    await Promise.all(this.workerSlots.map((_, i) => this.startWorker(i)));
   }
 
   /** ms since the world started. */
@@ -360,12 +360,17 @@ export class World {
 
   // ---- worker processes ----
 
+  /** Worker slots (processes that may run). */
+  get slots(): number {
+    return this.workerSlots.length;
+  }
+
   running(): number {
-    return this.slots.filter((s) => s.proc !== undefined).length;
+    return this.workerSlots.filter((s) => s.proc !== undefined).length;
   }
 
   async startWorker(i: number): Promise<boolean> {
-    const slot = this.slots[i];
+    const slot = this.workerSlots[i];
     if (!slot || slot.proc || this.closed) return false;
     const proc = spawnCli(['worker'], this.workerEnv);
     slot.proc = proc;
@@ -375,7 +380,7 @@ export class World {
   }
 
   async killWorker(i: number): Promise<boolean> {
-    const slot = this.slots[i];
+    const slot = this.workerSlots[i];
     const proc = slot?.proc;
     if (!slot || !proc) return false;
     slot.proc = undefined;
@@ -386,7 +391,7 @@ export class World {
   }
 
   async restartWorkers(): Promise<number> {
-    const down = this.slots.flatMap((s, i) => (s.proc ? [] : [i]));
+    const down = this.workerSlots.flatMap((s, i) => (s.proc ? [] : [i]));
     await Promise.all(down.map((i) => this.startWorker(i)));
     return down.length;
   }
@@ -394,7 +399,7 @@ export class World {
   /** Error and fatal lines the workers logged (pino levels 50, 60), and unexpected exits. */
   workerProblems(): string[] {
     const out: string[] = [];
-    this.slots.forEach((s, i) => {
+    this.workerSlots.forEach((s, i) => {
       const text = s.past + (s.proc?.output() ?? '');
       for (const line of text.split('\n')) {
         if (/"level":(50|60)/.test(line)) out.push(`worker ${i}: ${line.slice(0, 400)}`);
@@ -456,7 +461,7 @@ export class World {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.slots.map((_, i) => this.killWorker(i)));
+    await Promise.all(this.workerSlots.map((_, i) => this.killWorker(i)));
     await this.api.close();
     await this.producer.close();
     await this.redis.quit();
