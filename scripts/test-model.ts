@@ -5,7 +5,7 @@
  *
  *   --seed N       MODEL_SEED       replay: the same seed generates the same sequences
  *   --path P       MODEL_PATH       with --seed: replay the one (shrunk) sequence fast-check printed
- *   --runs N       MODEL_RUNS       random sequences (default 6)
+ *   --runs N       MODEL_RUNS       random sequences (default 8)
  *   --steps N      MODEL_STEPS      commands per sequence, at most (default 40)
  *   --shrink-ms N  MODEL_SHRINK_MS  time spent shrinking a failing sequence (default 90000)
  *

@@ -51,7 +51,7 @@ const producerOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: accts.map((a) => deactivate(a)) },
   { weight: 3, arbitrary: acct.map((i) => activate(i)) },
   {
-    weight: 2,
+    weight: 3,
     arbitrary: fc.uniqueArray(acct, { minLength: 2, maxLength: 4 }).map((a) => bulk(a)),
   },
   { weight: 1, arbitrary: ref.map((k) => cancel(k)) },

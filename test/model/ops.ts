@@ -313,9 +313,12 @@ async function endsDue(
  */
 export function windowStart(k: number): Op {
   return {
-    label: `window start #${k}`,
+    label: `window start #${k} (made first if there is none)`,
     raceable: true,
     async exec(w) {
+      // With no window yet, one is made first (on three accounts picked by `k`): a start is
+      // what makes a window matter, and sequences should not spend it on nothing.
+      const made = w.windows.length === 0 ? await windowCreate([k, k + 1, k + 3]).exec(w) : '';
       const meta = windowAt(w, k);
       if (!meta) return 'no window';
       w.windowClock = Math.max(w.windowClock, meta.startsMs);
@@ -330,7 +333,8 @@ export function windowStart(k: number): Op {
               : r.result === 'skipped'
                 ? 'skipped'
                 : r.result;
-          return `${meta.id} (attempt ${attempt}): ${what}${await endsDue(w, meta.id, occurrence, scheduled)}`;
+          const due = await endsDue(w, meta.id, occurrence, scheduled);
+          return `${made ? `created ${made}; ` : ''}${meta.id} (attempt ${attempt}): ${what}${due}`;
         } catch (err) {
           if (!expectedError(w, err) || attempt >= 200) throw err;
           w.windowClock += STEP_RETRY_MS;
@@ -555,10 +559,14 @@ async function sub(w: World, op: Op): Promise<string> {
  * holds released by an operator's activate. Afterwards only the base decides (check 2).
  */
 export const releaseAll: Op = {
-  label: 'release everything (cancel windows, undo batches, reset breakers, activate manual holds)',
+  label:
+    'release everything (workers up and drained, then: cancel windows, undo batches, reset breakers, activate manual holds)',
   raceable: false,
   async exec(w) {
     const out: string[] = [];
+    out.push(`workers started ${await w.restartWorkers()}`);
+    // Deactivations still running keep their run's hold through an undo: let them end first.
+    out.push((await w.drain(15_000)) ? 'drained' : 'not drained in 15 s');
     for (let k = 0; k < w.windows.length; k++) out.push(await sub(w, windowCancel(k)));
     for (let k = 0; k < w.batches.length; k++) out.push(await sub(w, undo(k, true)));
     for (let i = 0; i < w.accounts.length; i++) {

@@ -37,7 +37,7 @@ export function modelOptions(): ModelOptions {
       : int('MODEL_SEED', 0, -0x80000000);
   return {
     seed,
-    runs: int('MODEL_RUNS', 6, 1),
+    runs: int('MODEL_RUNS', 8, 1),
     steps: int('MODEL_STEPS', 40, 1),
     path: process.env.MODEL_PATH || undefined,
     shrinkMs: int('MODEL_SHRINK_MS', 90_000, 0),
