@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
+import { createProducer } from '../queue/producer.js';
 import { createActionQueue, type ActionQueue } from '../queue/queue.js';
 import type { WaitProgress } from '../queue/wait.js';
 import { createRedis } from '../redis.js';
@@ -41,7 +42,10 @@ const CANCEL_CONCURRENCY = 50;
  * Cancel what is left of a batch: every job not started yet is removed from the queue and its
  * intent ends `cancelled` (one `action.cancelled` event each, never a call); running ones
  * finish. A deactivate batch's hold (`bulk:<batch>`) is released on every account whose intent
- * ended cancelled: nothing switched it off. Throws a UsageError if there is no such batch.
+ * ended cancelled; where that was the last hold, the base is `active` and the account is not
+ * known to be on (another source switched it off while the run held it), the release binds
+ * its activation (key `bulk:<batch>:<account>:cancel`). Throws a UsageError if there is no
+ * such batch.
  */
 export async function cancelBatch(config: Config, batchId: string): Promise<CancelResult> {
   checkBatchId(batchId);
@@ -75,9 +79,32 @@ async function cancelRest(
   const releasePage = async () => {
     const ids = release;
     release = [];
-    if (batch.action === 'deactivate') {
-      await releaseHolds(redis, keys, ids, bulkHoldId(batchId));
-    }
+    if (batch.action !== 'deactivate') return;
+    // Where the run's was the last hold and the account's base is `active` but it is not known
+    // to be on (another source switched it off while the run held it), the release binds its
+    // activation (store/holds.ts); one a killed cancel bound is found queued and enqueued.
+    await releaseHolds(redis, keys, ids, bulkHoldId(batchId), (id) => ({
+      key: cancelKey(batchId, id),
+      source: 'bulk',
+      mode: 'base-if-off',
+    }));
+    const states = await readStates(
+      redis,
+      keys,
+      ids.map((id) => cancelKey(batchId, id)),
+    );
+    const activate = ids.filter((_id, i) => states[i] === 'queued');
+    if (activate.length === 0) return;
+    await createProducer({ redis, queue, config }).enqueueMany(
+      activate.map((id) => ({
+        action: 'activate' as const,
+        providerId: id,
+        idempotencyKey: cancelKey(batchId, id),
+        source: 'bulk' as const,
+        sourceRef: batchId,
+        reason: `bulk run ${batchId} cancelled: its hold was the last`,
+      })),
+    );
   };
   const cancelPage = async () => {
     const ids = page;
@@ -197,7 +224,10 @@ async function cancelQueued(
 
 /** What `batch undo` did with one account of the batch. */
 export type UndoAccountResult =
-  /** The run switched it off, its hold was the last and it was active before: activation enqueued. */
+  /**
+   * Its hold was the last and its base is `active`: activation enqueued (the run switched it
+   * off, or another source did while the run held it).
+   */
   | 'reactivated'
   /** Its hold released, other holds (breaker, window, another run, manual) keep it off. */
   | 'still_held'
@@ -266,6 +296,14 @@ export interface UndoOptions {
 /** Accounts of a batch undone per step (one holds read, enqueue and release each). */
 const UNDO_PAGE = 500;
 
+/**
+ * The idempotency key of the activation `batch cancel` asks for an account whose last hold was
+ * the run's, whose base is `active`, and that is not known to be on.
+ */
+export function cancelKey(batchId: string, providerId: string): string {
+  return `${bulkKey(batchId, providerId)}:cancel`;
+}
+
 /** The idempotency key of the activation `batch undo` asks for an account. */
 export function undoKey(batchId: string, providerId: string): string {
   return `${bulkKey(batchId, providerId)}:undo`;
@@ -273,13 +311,14 @@ export function undoKey(batchId: string, providerId: string): string {
 
 /**
  * Undo a deactivate batch: release its hold (`bulk:<batch>`) on every account, and enqueue an
- * activation (source `bulk`, key `bulk:<batch>:<account>:undo`) exactly for the accounts the
- * run switched off (outcome succeeded) whose hold was the last one and that were active
- * before the first hold. Reads the batch a page at a time. Safe to run again: a second undo
+ * activation (source `bulk`, key `bulk:<batch>:<account>:undo`) where that hold was the last
+ * one and the account's base is `active`: the accounts the run switched off (outcome
+ * succeeded), and those another source switched off while the run held them (the run's own
+ * deactivation superseded, say), not those known to be on. Reads the batch a page at a time. Safe to run again: a second undo
  * finds the holds gone and enqueues nothing (the keys are the same anyway).
  *
  * Refused (UsageError) for an activate batch, and for a batch that is not finished unless
- * `force`. Accounts whose `before` is `unknown` (the run had no API to read it) are left off.
+ * `force`. Accounts whose base is `unknown` (never read, nothing recorded) are left off.
  *
  * Per page, one step releases the holds and binds the activations (store/holds.ts), then the
  * jobs are added. A crash between the two leaves the activations bound: the next undo finds
@@ -345,10 +384,13 @@ export async function undoBatch(
             keys,
             releasing.map((a) => a.provider_id),
             holdId,
-            (id) =>
-              switchedOff.has(id)
-                ? { key: undoKey(batchId, id), source: 'bulk', mode: 'base' }
-                : undefined,
+            // What the run did not switch off itself comes back on only if the account is not
+            // known to be on (another source switched it off while the run held it).
+            (id) => ({
+              key: undoKey(batchId, id),
+              source: 'bulk',
+              mode: switchedOff.has(id) ? 'base' : 'base-if-off',
+            }),
           )
         ).map((r, i) => [releasing[i]?.provider_id ?? '', r] as const),
       );
@@ -365,6 +407,14 @@ export async function undoBatch(
           idempotency_key: null,
         };
         const r = released.get(provider_id);
+        if (r?.activation && r.result.released && r.result.last) {
+          return {
+            ...row,
+            result: 'reactivated',
+            before: r.result.before,
+            idempotency_key: r.activation.key,
+          };
+        }
         if (!r || !switchedOff.has(provider_id)) return row;
         if (!r.result.released) return { ...row, result: 'already_undone', held_by: r.heldBy };
         if (!r.result.last) return { ...row, result: 'still_held', held_by: r.result.heldBy };

@@ -2,7 +2,8 @@
  * The check a run makes before it calls the API, in one atomic step:
  * - the run still owns its job (BullMQ's lock holds its token), else `lost`;
  * - the binding is this job's generation and still queued, else `stale` / `terminal`;
- * - no newer intent was asked for the account, else `superseded` (the caller records it);
+ * - no newer intent was asked for the account, else `superseded` (the caller records it); a
+ *   newer one that was cancelled before it ran does not count;
  * - for an activation: the account has no hold, else `held` (the caller records it superseded
  *   by the hold, and never calls: holds.ts, no activation runs while a hold stands);
  * - no other intent's call on the account is in flight (the account lease), else `busy`;
@@ -21,14 +22,22 @@ import { defineScript } from './script.js';
 
 // KEYS: job lock, binding, account order, account lease, rate budget, holds.
 // ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0'),
-// action.
+// action, the binding key prefix.
 const beginScript = defineScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
 if state ~= 'queued' then return {'terminal', state} end
 local newest, newestKey = unpack(redis.call('HMGET', KEYS[3], 'seq', 'key'))
-if newest and tonumber(newest) > tonumber(seq) then return {'superseded', newestKey} end
+if newest and tonumber(newest) > tonumber(seq) then
+  -- A newer intent withdrawn before it ran (batch cancel) supersedes nothing: this one is the
+  -- account's newest again (the first older one to get here; the others, older still, then
+  -- find it newer than themselves).
+  if redis.call('HGET', ARGV[9] .. newestKey, '${B.state}') ~= 'cancelled' then
+    return {'superseded', newestKey}
+  end
+  redis.call('HSET', KEYS[3], 'seq', seq, 'key', ARGV[3])
+end
 if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then
   local held = {}
   for _, f in ipairs(redis.call('HKEYS', KEYS[6])) do
@@ -95,6 +104,7 @@ export async function beginRun(
       budget.reserve,
       budget.urgent ? '1' : '0',
       run.action,
+      keys.binding(''),
     ],
   )) as [string, (string | number)?, (string | null)[]?];
   const [kind, value, waitCounts] = reply;

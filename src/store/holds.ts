@@ -121,8 +121,9 @@ end
 /**
  * Lua, after {@link releaseHoldLua}: bind the activation `KEY` (fingerprint `FP`, source
  * `SOURCE`) when `MODE` says the account goes back on: `base` when this release was the last
- * hold and the base is `active`; `force` (an operator's activate) when no hold is left at all,
- * whatever the base. Sets `claimed` (the binding's state: `new`, an existing state, or false
+ * hold and the base is `active`; `base-if-off` the same, unless the account is known to be on
+ * already (nothing of ours pending, recorded active: a release whose source never switched it
+ * off); `force` (an operator's activate) when no hold is left at all, whatever the base. Sets `claimed` (the binding's state: `new`, an existing state, or false
  * when nothing was bound) and `claimedSeq`.
  */
 export function claimActivationLua(
@@ -141,6 +142,7 @@ if ${KEY} ~= '' then
     goes = #left == 0
   else
     goes = released == 1 and before == 'active'
+    if goes and ${MODE} == 'base-if-off' then goes = sdxKnown(KP, ${ID}) ~= 'active' end
   end
   if goes then
     claimed, claimedSeq = sdxClaim(KP, ${KEY}, ${FP}, 'activate', ${ID}, ${SOURCE}, ${NOW})
@@ -304,13 +306,14 @@ function beforeState(value: string | undefined): BeforeState {
 
 /**
  * The activation a release binds in its own step when the account goes back on: its key
- * (`source` is the intent's), and when: `base` (the last hold released, base `active`) or
- * `force` (no hold left, whatever the base: an operator's `activate`).
+ * (`source` is the intent's), and when: `base` (the last hold released, base `active`),
+ * `base-if-off` (the same, unless the account is known to be on: nothing to undo) or `force`
+ * (no hold left, whatever the base: an operator's `activate`).
  */
 export interface ReleaseActivation {
   key: string;
   source: Source;
-  mode: 'base' | 'force';
+  mode: 'base' | 'base-if-off' | 'force';
 }
 
 /** What a release did on one account, and the activation it bound (if any). */

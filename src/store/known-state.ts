@@ -63,7 +63,10 @@ local function sdxTarget(KP, key)
   return 'inactive'
 end
 local function sdxPending(KP, id)
-  local newest = sdxTarget(KP, redis.call('HGET', KP[1] .. id, 'key'))
+  local newestKey = redis.call('HGET', KP[1] .. id, 'key')
+  -- No intent was ever asked for the account: none can hold its lease either.
+  if not newestKey then return false end
+  local newest = sdxTarget(KP, newestKey)
   if newest then return newest end
   return sdxTarget(KP, redis.call('GET', KP[3] .. id))
 end
