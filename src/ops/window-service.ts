@@ -26,7 +26,7 @@ export async function startWindowService(
   options: { concurrency?: number } = {},
 ): Promise<WindowService> {
   const log = logger.child({ component: 'windows' });
-  const windows = openWindows(config);
+  const windows = openWindows(config, log);
   const fixed = await windows.reconcile();
   if (fixed > 0) log.warn({ fixed }, 'put back window schedules a restart had lost');
   const connection = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);

@@ -4,6 +4,7 @@
  * long-running server; the functions below open and close their own.
  */
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import type { WindowInput } from '../producers/windows/spec.js';
 import {
   createWindows,
@@ -24,7 +25,7 @@ export interface WindowsHandle extends Windows {
 }
 
 /** Windows with their own connections (Redis, the actions queue, the windows queue, the API). */
-export function openWindows(config: Config): WindowsHandle {
+export function openWindows(config: Config, log?: Logger): WindowsHandle {
   const producer = openProducer(config);
   const keys = keysFor(config.prefix);
   const queue = createWindowQueue(config.prefix, producer.redis);
@@ -38,6 +39,7 @@ export function openWindows(config: Config): WindowsHandle {
     reader: api?.reader,
     lister: api?.lister,
     eventsMaxLen: config.eventsMaxLen,
+    ...(log ? { log } : {}),
   });
   return {
     ...windows,

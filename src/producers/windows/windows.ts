@@ -185,7 +185,7 @@ export function createWindows(deps: WindowsDeps): Windows {
    * recorded). A listing that keeps failing fails the step (it is retried): without it the
    * targets are not known.
    */
-  async function readTargets(targets: WindowTargets): Promise<TargetRead[]> {
+  async function readTargets(windowId: string, targets: WindowTargets): Promise<TargetRead[]> {
     const seen = (item: ProviderItem): TargetRead => ({
       providerId: item.id,
       read: 'seen',
@@ -214,7 +214,7 @@ export function createWindows(deps: WindowsDeps): Windows {
       if (r.read === 'seen') return seen(r.item);
       if (r.read === 'unreadable') {
         deps.log?.warn(
-          { window_id: 'start', provider_id: r.providerId, err: r.error },
+          { window_id: windowId, provider_id: r.providerId, err: r.error },
           'a window target could not be read: it is held and switched off all the same',
         );
       }
@@ -265,7 +265,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     // A start that failed until its occurrence was over (the API down, say) reads nothing
     // more and switches nothing off: it closes what an earlier run recorded, and ends at once.
     const pastEnd = now().getTime() >= endsMs;
-    const reads = pastEnd ? [] : await readTargets(w.targets);
+    const reads = pastEnd ? [] : await readTargets(windowId, w.targets);
     const hold: HoldInput = {
       id: windowHoldId(windowId, occurrence),
       source: 'maintenance',
