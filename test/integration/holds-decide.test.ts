@@ -12,7 +12,9 @@ import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker
 import { runBulkPass } from '../../src/producers/bulk/run.js';
 import { runManual } from '../../src/producers/manual.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
+import type { Producer } from '../../src/queue/producer.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { readBatch } from '../../src/store/batch-record.js';
 import { readBindings } from '../../src/store/binding.js';
 import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { readRecentEvents } from '../../src/store/events.js';
@@ -164,6 +166,38 @@ describe('a source that takes a hold leaves the account going off', () => {
     expect((await readHolds(p.redis, p.keys, A)).holds.map((h) => h.id)).toEqual([
       `window:${w.id}:${w.occ}`,
     ]);
+  });
+});
+
+describe('an activate bulk run', () => {
+  it('a hold taken between its held check and its claim: nothing bound, the account ends superseded by the hold, the batch finishes', async () => {
+    const A = simAccountId(12);
+    // The real producer, with a breaker trip landing right before the run's claim.
+    const racing: Producer = {
+      enqueue: (intent) => p.producer.enqueue(intent),
+      async enqueueMany(intents, options) {
+        await takeHold(p.redis, p.keys, A, { id: 'breaker', source: 'breaker', ref: 't' });
+        return p.producer.enqueueMany(intents, options);
+      },
+    };
+    const run = await runBulkPass(
+      { producer: racing, redis: p.redis, keys: p.keys },
+      {
+        source: { kind: 'ids', ids: [A] },
+        action: 'activate',
+        batchId: 'act-race',
+        includeShared: true,
+      },
+    );
+    expect(run).toMatchObject({ enqueued: 0, skipped: 1, held: 1 });
+    expect(await readBatch(p.redis, p.keys, 'act-race')).toMatchObject({
+      queued: 0,
+      superseded: 1,
+      finished_at: expect.any(String) as string,
+    });
+    const [b] = await readBindings(p.redis, p.keys, ['bulk:act-race:' + A]);
+    expect(b).toMatchObject({ state: 'superseded', supersededBy: 'hold' });
+    expect(calls(A).activate).toBe(0);
   });
 });
 
