@@ -14,6 +14,7 @@ import type { ProviderItem } from '../sendmux/schemas.js';
 import type { BeforeState } from '../store/holds.js';
 import type { Keys } from '../store/keys.js';
 import { spendBudget, type Budget } from '../store/spend-budget.js';
+import { backoffDelay } from '../worker/backoff.js';
 
 /** Reads the API through the rate budget. */
 export interface AccountReader {
@@ -100,68 +101,64 @@ export interface RetryOptions {
 }
 
 /**
- * Each account read one by one (each read through the rate budget), a failed read retried with
- * full-jitter backoff while the error is one worth retrying (5xx, timeouts, resets, 429); one
- * account that stays unreadable does not stop the others. A 404 is `missing`.
+ * `attempt`, tried again with full-jitter backoff (worker/backoff.ts, never sooner than the
+ * API's Retry-After) while it fails with an error worth retrying (5xx, timeouts, resets, 429);
+ * throws the last error after `attempts` tries, or at once for one that is not.
+ */
+async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const settings = { baseMs: options.baseMs ?? 250, capMs: options.capMs ?? 4_000 };
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      const retryable = !(err instanceof SendmuxError) || err.retryable;
+      if (!retryable || n >= attempts) throw err;
+      const retryAfter = err instanceof SendmuxError ? (err.retryAfterMs ?? 0) : 0;
+      await sleep(backoffDelay(n, settings, Math.min(settings.capMs, retryAfter)), undefined, {
+        signal: options.signal,
+      });
+    }
+  }
+}
+
+/**
+ * Each account read one by one (each read through the rate budget), a failed read retried
+ * ({@link withRetry}); one account that stays unreadable does not stop the others. A 404 is
+ * `missing`.
  */
 export async function readEachWithRetry(
   reader: AccountReader,
   providerIds: readonly string[],
   options: RetryOptions = {},
 ): Promise<TargetItem[]> {
-  const attempts = Math.max(1, options.attempts ?? 4);
-  const baseMs = options.baseMs ?? 250;
-  const capMs = options.capMs ?? 4_000;
   const out: TargetItem[] = [];
   for (const providerId of new Set(providerIds)) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const item = await reader.get(providerId, options.signal);
-        out.push(item ? { providerId, read: 'seen', item } : { providerId, read: 'missing' });
-        break;
-      } catch (err) {
-        options.signal?.throwIfAborted();
-        const retryable = !(err instanceof SendmuxError) || err.retryable;
-        if (!retryable || attempt >= attempts) {
-          out.push({ providerId, read: 'unreadable', error: errorText(err) });
-          break;
-        }
-        const ceiling = Math.min(capMs, baseMs * 2 ** (attempt - 1));
-        const floor = err instanceof SendmuxError ? Math.min(capMs, err.retryAfterMs ?? 0) : 0;
-        await sleep(Math.max(floor, Math.random() * ceiling), undefined, {
-          signal: options.signal,
-        });
-      }
+    try {
+      const item = await withRetry(() => reader.get(providerId, options.signal), options);
+      out.push(item ? { providerId, read: 'seen', item } : { providerId, read: 'missing' });
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      out.push({ providerId, read: 'unreadable', error: errorText(err) });
     }
   }
   return out;
 }
 
 /**
- * Every account of the team (or of a filter), the listing read again from the start with
- * backoff when a page fails; throws the last error after `attempts` tries.
+ * Every account of the team (or of a filter), the listing read again from the start when a
+ * page fails ({@link withRetry}); throws the last error when it keeps failing.
  */
 export async function listWithRetry<T>(
   list: () => AsyncIterable<T>,
   options: RetryOptions = {},
 ): Promise<T[]> {
-  const attempts = Math.max(1, options.attempts ?? 4);
-  const baseMs = options.baseMs ?? 250;
-  const capMs = options.capMs ?? 4_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const items: T[] = [];
-      for await (const item of list()) items.push(item);
-      return items;
-    } catch (err) {
-      options.signal?.throwIfAborted();
-      const retryable = !(err instanceof SendmuxError) || err.retryable;
-      if (!retryable || attempt >= attempts) throw err;
-      await sleep(Math.random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)), undefined, {
-        signal: options.signal,
-      });
-    }
-  }
+  return withRetry(async () => {
+    const items: T[] = [];
+    for await (const item of list()) items.push(item);
+    return items;
+  }, options);
 }
 
 function errorText(err: unknown): string {

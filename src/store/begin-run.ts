@@ -16,6 +16,7 @@
  */
 import type { Redis } from 'ioredis';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
+import { holdIdsLua } from './holds.js';
 import type { Keys } from './keys.js';
 import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
@@ -40,9 +41,7 @@ if newest and tonumber(newest) > tonumber(seq) then
 end
 if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then
   local held = {}
-  for _, f in ipairs(redis.call('HKEYS', KEYS[6])) do
-    if string.sub(f, 1, 2) == 'h:' then held[#held + 1] = string.sub(f, 3) end
-  end
+  ${holdIdsLua('KEYS[6]', 'held')}
   table.sort(held)
   return {'held', table.concat(held, ',')}
 end

@@ -33,6 +33,26 @@ export const B = {
   event: 'event',
 } as const;
 
+/**
+ * Lua: write a new binding `BINDING` in state `queued`, without expiry until its outcome (the
+ * one place that lists its fields; claim-keys.ts, record-outcome.ts and the hold scripts bind
+ * keys with it). The caller makes it
+ * the account's newest intent and adds it to the pending set where that applies.
+ */
+export function bindLua(
+  BINDING: string,
+  FP: string,
+  SEQ: string,
+  ACTION: string,
+  ID: string,
+  SOURCE: string,
+  NOW: string,
+): string {
+  return `redis.call('HSET', ${BINDING}, '${B.fingerprint}', ${FP}, '${B.seq}', ${SEQ}, '${B.state}', 'queued',
+    '${B.action}', ${ACTION}, '${B.providerId}', ${ID}, '${B.source}', ${SOURCE}, '${B.createdAt}', ${NOW})
+  redis.call('PERSIST', ${BINDING})`;
+}
+
 /** Kinds of put-back that consume no attempt, each counted and capped on its own. */
 export const WAIT_KINDS = ['rate_limit', 'in_flight', 'auth', 'shutdown'] as const;
 export type WaitKind = (typeof WAIT_KINDS)[number];

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { IntentState } from '../model.js';
-import { B } from './binding.js';
+import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
@@ -57,9 +57,7 @@ for i = 1, n do
     local c = claims[i]
     local binding = bindingPrefix .. c[1]
     seq = seq + 1
-    redis.call('HSET', binding, '${B.fingerprint}', c[2], '${B.seq}', seq, '${B.state}', 'queued',
-      '${B.action}', c[3], '${B.providerId}', c[4], '${B.source}', c[5], '${B.createdAt}', now)
-    redis.call('PERSIST', binding)
+    ${bindLua('binding', 'c[2]', 'seq', 'c[3]', 'c[4]', 'c[5]', 'now')}
     pending[#pending + 1] = now
     pending[#pending + 1] = c[1]
     redis.call('HSET', orderPrefix .. c[4], 'seq', seq, 'key', c[1])

@@ -109,13 +109,18 @@ if released == 1 then
   end
 end
 if before == false then
-  for _, f in ipairs(redis.call('HKEYS', ${HOLDS})) do
-    if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then
-      left[#left + 1] = string.sub(f, ${HOLD_FIELD.length + 1})
-    end
-  end
+  ${holdIdsLua(HOLDS, 'left')}
 end
 `;
+}
+
+/** Lua: append the ids of the holds in `HOLDS` to the table `OUT`. */
+export function holdIdsLua(HOLDS: string, OUT: string): string {
+  return `for _, f in ipairs(redis.call('HKEYS', ${HOLDS})) do
+    if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then
+      ${OUT}[#${OUT} + 1] = string.sub(f, ${HOLD_FIELD.length + 1})
+    end
+  end`;
 }
 
 /**

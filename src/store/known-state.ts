@@ -7,16 +7,16 @@
  *    API is not asked then: a read would show the state before our own call.
  * 2. Otherwise the freshest knowledge there is: the account part of its status hash
  *    (status-record.ts), which our own answers and our reads of the API (the breaker's
- *    account listing, a window's or a bulk run's read, {@link observeLua}) move forward by the
+ *    account listing, a window's or a bulk run's read: `sdxObserve`) move forward by the
  *    answer's `updated_at` only.
  * 3. Otherwise `unknown`.
  *
- * The same file binds one intent's key inside such a script ({@link claimOneLua}), so a
+ * The same file binds one intent's key inside such a script (`sdxClaim`), so a
  * release that decides "back on" leaves the activation queued in the same atomic step: a hold
  * taken a moment later finds it (1) and switches the account off again after it.
  */
 import type { BaseState } from '../model.js';
-import { B } from './binding.js';
+import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import { S } from './status-record.js';
 
@@ -86,13 +86,13 @@ end
 local function sdxObserve(KP, id, part, ms)
   if part == '' then return end
   local STATUS = KP[4] .. id
-  local shown = redis.call('HGET', STATUS, '${S.updatedAtMs}')
-  local recorded = redis.call('HEXISTS', STATUS, '${S.account}') == 1
-  local newer = not recorded or ((not shown or shown == '') and ms ~= '') or
-    (ms ~= '' and shown and shown ~= '' and tonumber(ms) > tonumber(shown))
-  if newer then
-    redis.call('HSET', STATUS, '${S.account}', part, '${S.updatedAtMs}', ms)
+  -- Over what is recorded, only a read that says when it is from, and is newer.
+  if redis.call('HEXISTS', STATUS, '${S.account}') == 1 then
+    if ms == '' then return end
+    local shown = redis.call('HGET', STATUS, '${S.updatedAtMs}')
+    if shown and shown ~= '' and tonumber(ms) <= tonumber(shown) then return end
   end
+  redis.call('HSET', STATUS, '${S.account}', part, '${S.updatedAtMs}', ms)
 end
 local function sdxClaim(KP, key, fp, action, id, source, now)
   local binding = KP[2] .. key
@@ -100,9 +100,7 @@ local function sdxClaim(KP, key, fp, action, id, source, now)
   if h[1] and h[1] ~= fp then return 'conflict', 0 end
   if h[2] then return h[2], tonumber(h[3]) end
   local seq = redis.call('INCR', KP[6])
-  redis.call('HSET', binding, '${B.fingerprint}', fp, '${B.seq}', seq, '${B.state}', 'queued',
-    '${B.action}', action, '${B.providerId}', id, '${B.source}', source, '${B.createdAt}', now)
-  redis.call('PERSIST', binding)
+  ${bindLua('binding', 'fp', 'seq', 'action', 'id', 'source', 'now')}
   redis.call('ZADD', KP[7], now, key)
   redis.call('HSET', KP[1] .. id, 'seq', seq, 'key', key)
   return 'new', seq

@@ -15,7 +15,7 @@ import { countAction } from '../metrics/metrics.js';
 import { fingerprint, type AccountState, type ActionEvent, type Intent } from '../model.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
-import { B } from './binding.js';
+import { B, bindLua } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { observeWindowLua } from './rate-budget.js';
@@ -37,8 +37,7 @@ const recordScript = defineScript(`
 ${observeWindowLua('KEYS[10]', 'ARGV[13]', 'ARGV[14]', 'ARGV[15]')}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 if ARGV[16] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('HSET', KEYS[2], '${B.fingerprint}', ARGV[16], '${B.seq}', ARGV[2], '${B.state}', 'queued',
-    '${B.action}', ARGV[17], '${B.providerId}', ARGV[7], '${B.source}', ARGV[18], '${B.createdAt}', ARGV[5])
+  ${bindLua('KEYS[2]', 'ARGV[16]', 'ARGV[2]', 'ARGV[17]', 'ARGV[7]', 'ARGV[18]', 'ARGV[5]')}
 end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
 if not state or seq ~= ARGV[2] then return {'stale'} end
