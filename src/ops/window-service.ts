@@ -26,7 +26,10 @@ export async function startWindowService(
   options: { concurrency?: number } = {},
 ): Promise<WindowService> {
   const log = logger.child({ component: 'windows' });
-  const windows = openWindows(config, log);
+  // Stopping aborts a start still reading its accounts (rate budget waits, retries): the
+  // step fails and runs again later (it is idempotent), so a stop never waits for it.
+  const stopping = new AbortController();
+  const windows = openWindows(config, log, stopping.signal);
   const fixed = await windows.reconcile();
   if (fixed > 0) log.warn({ fixed }, 'put back window schedules a restart had lost');
   const connection = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
@@ -94,6 +97,7 @@ export async function startWindowService(
   return {
     windows,
     async close() {
+      stopping.abort();
       await worker.close();
       await windows.close();
       await connection.quit().catch(() => undefined);

@@ -25,7 +25,7 @@ export interface WindowsHandle extends Windows {
 }
 
 /** Windows with their own connections (Redis, the actions queue, the windows queue, the API). */
-export function openWindows(config: Config, log?: Logger): WindowsHandle {
+export function openWindows(config: Config, log?: Logger, signal?: AbortSignal): WindowsHandle {
   const producer = openProducer(config);
   const keys = keysFor(config.prefix);
   const queue = createWindowQueue(config.prefix, producer.redis);
@@ -40,6 +40,7 @@ export function openWindows(config: Config, log?: Logger): WindowsHandle {
     lister: api?.lister,
     eventsMaxLen: config.eventsMaxLen,
     ...(log ? { log } : {}),
+    ...(signal ? { signal } : {}),
   });
   return {
     ...windows,

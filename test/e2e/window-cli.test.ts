@@ -29,8 +29,8 @@ afterEach(async () => {
   sim = redis = config = undefined;
 });
 
-async function setup() {
-  sim = await startSimulator({ accounts: 10, rateLimit: 0 });
+async function setup(accounts = 10) {
+  sim = await startSimulator({ accounts, rateLimit: 0 });
   config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
   redis = new Redis(config.redisUrl);
   const env = {
@@ -210,5 +210,47 @@ describe('window commands and worker processes', () => {
       'every account back on',
     );
     for (const id of ACCOUNTS) expect(t.calls(id)).toEqual({ activate: 1, deactivate: 1 });
+  });
+
+  it('SIGTERM while a start retries reads of unreadable accounts: the worker exits within SHUTDOWN_TIMEOUT_MS', async () => {
+    const t = await setup(40);
+    const ids = Array.from({ length: 40 }, (_, i) => simAccountId(i + 1));
+    // Every read fails: reading them all, with retries and backoff, takes far longer than the
+    // stop may (40 accounts x 4 tries).
+    for (const id of ids) t.sim.setReadable(id, false);
+    const created = await runCli(
+      [
+        'window',
+        'create',
+        '--accounts',
+        ids.join(','),
+        '--start',
+        inMs(300),
+        '--end',
+        inMs(60_000),
+      ],
+      t.env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const worker = spawnCli(['worker'], {
+      ...t.env,
+      SENDMUX_TIMEOUT_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+    });
+    children.push(worker);
+    await waitFor(
+      () => (t.sim.stats().faults.error500 >= 3 ? true : undefined),
+      20_000,
+      'failed reads',
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${worker.output()}`);
+    });
+    const asked = Date.now();
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const took = Date.now() - asked;
+    expect(took, worker.output()).toBeLessThan(3_000 + 2_000);
+    // Nothing started: the step runs again on the next worker (it is idempotent).
+    expect((await t.events()).filter((e) => e.type === 'window.started')).toEqual([]);
   });
 });

@@ -86,7 +86,12 @@ export interface WindowsDeps {
   lister?: AccountLister;
   eventsMaxLen: number;
   /** How a start retries failed reads of its accounts. */
-  retry?: RetryOptions;
+  retry?: Omit<RetryOptions, 'signal'>;
+  /**
+   * Aborts a start's reads (their waits for the rate budget and between retries): a worker
+   * that stops does not wait for a long start; the step runs again (it is idempotent).
+   */
+  signal?: AbortSignal;
   log?: Logger;
   now?: () => Date;
 }
@@ -186,6 +191,8 @@ export function createWindows(deps: WindowsDeps): Windows {
    * targets are not known.
    */
   async function readTargets(windowId: string, targets: WindowTargets): Promise<TargetRead[]> {
+    const { signal } = deps;
+    const retry = { ...deps.retry, signal };
     const seen = (item: ProviderItem): TargetRead => ({
       providerId: item.id,
       read: 'seen',
@@ -194,7 +201,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     if (targets.kind === 'filter') {
       const lister = deps.lister;
       if (!lister) throw new Error('a filter window needs the API (SENDMUX_API_KEY)');
-      return (await listWithRetry(() => lister.list(targets.filter), deps.retry)).map(seen);
+      return (await listWithRetry(() => lister.list(targets.filter, signal), retry)).map(seen);
     }
     const reader = deps.reader;
     if (!reader) throw new Error('starting a window needs the API (SENDMUX_API_KEY)');
@@ -202,7 +209,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     if (ids.length > READ_ONE_BY_ONE) {
       const wanted = new Set(ids);
       const found = new Map<string, ProviderItem>();
-      for (const item of await listWithRetry(() => reader.list(), deps.retry)) {
+      for (const item of await listWithRetry(() => reader.list(signal), retry)) {
         if (wanted.has(item.id)) found.set(item.id, item);
       }
       return ids.map((id) => {
@@ -210,7 +217,7 @@ export function createWindows(deps: WindowsDeps): Windows {
         return item ? seen(item) : { providerId: id, read: 'missing' };
       });
     }
-    return (await readEachWithRetry(reader, ids, deps.retry)).map((r) => {
+    return (await readEachWithRetry(reader, ids, retry)).map((r) => {
       if (r.read === 'seen') return seen(r.item);
       if (r.read === 'unreadable') {
         deps.log?.warn(
