@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
-import { createProducer } from '../queue/producer.js';
+import { createProducer, type Producer } from '../queue/producer.js';
 import { createActionQueue, type ActionQueue } from '../queue/queue.js';
 import type { WaitProgress } from '../queue/wait.js';
 import { createRedis } from '../redis.js';
@@ -55,7 +55,8 @@ export async function cancelBatch(config: Config, batchId: string): Promise<Canc
   const keys = keysFor(config.prefix);
   try {
     const batch = await mustRead(redis, keys, batchId);
-    return await cancelRest(redis, queue, keys, config, batch);
+    const producer = createProducer({ redis, queue, config });
+    return await cancelRest(redis, queue, producer, keys, config, batch);
   } finally {
     await queue.close();
     await redis.quit();
@@ -65,6 +66,7 @@ export async function cancelBatch(config: Config, batchId: string): Promise<Canc
 async function cancelRest(
   redis: Redis,
   queue: ActionQueue,
+  producer: Producer,
   keys: Keys,
   config: Config,
   batch: BatchRecord,
@@ -88,22 +90,12 @@ async function cancelRest(
       source: 'bulk',
       mode: 'base-if-off',
     }));
-    const states = await readStates(
-      redis,
-      keys,
-      ids.map((id) => cancelKey(batchId, id)),
-    );
-    const activate = ids.filter((_id, i) => states[i] === 'queued');
-    if (activate.length === 0) return;
-    await createProducer({ redis, queue, config }).enqueueMany(
-      activate.map((id) => ({
-        action: 'activate' as const,
-        providerId: id,
-        idempotencyKey: cancelKey(batchId, id),
-        source: 'bulk' as const,
-        sourceRef: batchId,
-        reason: `bulk run ${batchId} cancelled: its hold was the last`,
-      })),
+    await enqueueBound(
+      { producer, redis, keys },
+      ids,
+      (id) => cancelKey(batchId, id),
+      batchId,
+      `bulk run ${batchId} cancelled: its hold was the last`,
     );
   };
   const cancelPage = async () => {
@@ -297,6 +289,35 @@ export interface UndoOptions {
 const UNDO_PAGE = 500;
 
 /**
+ * Add the jobs of the activations `ids` (keys `keyOf`) whose bindings are queued: those a
+ * release just bound in its own step (store/holds.ts), and those an earlier run of the same
+ * command bound but was killed before enqueueing. Answers the accounts enqueued.
+ */
+async function enqueueBound(
+  deps: { producer: Producer; redis: Redis; keys: Keys },
+  ids: readonly string[],
+  keyOf: (providerId: string) => string,
+  batchId: string,
+  reason: string,
+): Promise<Set<string>> {
+  const states = await readStates(deps.redis, deps.keys, ids.map(keyOf));
+  const queued = ids.filter((_id, i) => states[i] === 'queued');
+  if (queued.length > 0) {
+    await deps.producer.enqueueMany(
+      queued.map((providerId) => ({
+        action: 'activate' as const,
+        providerId,
+        idempotencyKey: keyOf(providerId),
+        source: 'bulk' as const,
+        sourceRef: batchId,
+        reason,
+      })),
+    );
+  }
+  return new Set(queued);
+}
+
+/**
  * The idempotency key of the activation `batch cancel` asks for an account whose last hold was
  * the run's, whose base is `active`, and that is not known to be on.
  */
@@ -362,7 +383,9 @@ export async function undoBatch(
           `batch ${batchId} is not finished (${batch.queued} of ${batch.total} accounts without an outcome${batch.enqueue_done ? '' : '; an enqueueing pass is under way or was interrupted'}): undoing it now would let the rest switch off afterwards. Wait for it (batch status ${batchId}), or use --force to cancel what is still queued first`,
         );
       }
-      result.cancelled_first = (await cancelRest(redis, queue, keys, config, batch)).cancelled;
+      result.cancelled_first = (
+        await cancelRest(redis, queue, producer, keys, config, batch)
+      ).cancelled;
     }
 
     const holdId = bulkHoldId(batchId);
@@ -422,29 +445,20 @@ export async function undoBatch(
         if (!r.activation) return { ...row, result: 'was_inactive' };
         return { ...row, result: 'reactivated', idempotency_key: r.activation.key };
       });
-      // An earlier undo killed between its release and its enqueue left the activation bound
-      // without a job: enqueueing it again adds the job.
-      const undone = rows.filter((r) => r.result === 'already_undone');
-      const states = await readStates(
-        redis,
-        keys,
-        undone.map((r) => undoKey(batchId, r.provider_id)),
+      // The activations bound above, and any an earlier undo killed before its enqueue left.
+      const enqueued = await enqueueBound(
+        { producer, redis, keys },
+        rows
+          .filter((r) => r.result === 'reactivated' || r.result === 'already_undone')
+          .map((r) => r.provider_id),
+        (id) => undoKey(batchId, id),
+        batchId,
+        reason,
       );
-      undone.forEach((row, i) => {
-        if (states[i] === 'queued') row.idempotency_key = undoKey(batchId, row.provider_id);
-      });
-      const activate = rows.filter((r) => r.idempotency_key !== null);
-      if (activate.length > 0) {
-        await producer.enqueueMany(
-          activate.map((r) => ({
-            action: 'activate' as const,
-            providerId: r.provider_id,
-            idempotencyKey: undoKey(batchId, r.provider_id),
-            source: 'bulk' as const,
-            sourceRef: batchId,
-            reason,
-          })),
-        );
+      for (const row of rows) {
+        if (row.result === 'already_undone' && enqueued.has(row.provider_id)) {
+          row.idempotency_key = undoKey(batchId, row.provider_id);
+        }
       }
       for (const row of rows) {
         result[row.result]++;

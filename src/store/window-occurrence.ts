@@ -289,8 +289,8 @@ return out
 
 /**
  * Release the occurrence's hold on every account it held, deciding for each (once, kept in
- * the occurrence): `reactivate` (its last hold, base `active`: the activation `activationKey`
- * is bound in this step), `off` (last hold, base `inactive`), `unknown` (last hold, base
+ * the occurrence): `reactivate` (its last hold, base `active`: the activation
+ * `activationKey[0] + id + activationKey[1]` is bound in this step), `off` (last hold, base `inactive`), `unknown` (last hold, base
  * unknown: it stays off until an operator's `activate`), `held` (other holds keep it off),
  * `gone` (the hold was no longer there), `conflict` (the activation's key is bound to another
  * intent). Undefined when the occurrence is not started.
@@ -300,16 +300,16 @@ export async function releaseForOccurrence(
   keys: Keys,
   o: OccurrenceRef,
   holdId: string,
-  activationKey: (providerId: string) => string,
+  /** The activation key around the account id: `head + id + tail`. */
+  activationKey: readonly [head: string, tail: string],
   now = new Date(),
 ): Promise<Map<string, EndDecision> | undefined> {
-  const marker = '\u0000';
-  const [keyHead, keyTail] = activationKey(marker).split(marker);
+  const [keyHead, keyTail] = activationKey;
   const [fpHead, fpTail] = fingerprintParts('activate', 'maintenance');
   const flat = (await releaseScript(
     redis,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
-    [knownPrefixes(keys), holdId, now.getTime(), keyHead ?? '', keyTail ?? '', fpHead, fpTail],
+    [knownPrefixes(keys), holdId, now.getTime(), keyHead, keyTail, fpHead, fpTail],
   )) as string[] | null;
   if (!flat) return undefined;
   const out = new Map<string, EndDecision>();

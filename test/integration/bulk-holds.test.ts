@@ -5,14 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { cancelBatch, undoBatch } from '../../src/ops/batch-control.js';
+import { cancelBatch, undoBatch, undoKey } from '../../src/ops/batch-control.js';
 import { getBatch, startBulkRun } from '../../src/ops/bulk.js';
 import { budgetedLister } from '../../src/producers/bulk/accounts.js';
-import { bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
+import { bulkHoldId, bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { createSendmuxClient } from '../../src/sendmux/client.js';
 import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/index.js';
 import { readBatchAccounts } from '../../src/store/batch-record.js';
-import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
+import { readHolds, releaseHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
@@ -95,7 +95,13 @@ describe('bulk runs and holds', () => {
       });
       const requests = p.sim.stats().requests;
       const listed = await runBulkPass(
-        { producer: p.producer, redis: p.redis, keys: p.keys, accounts: lister },
+        {
+          producer: p.producer,
+          redis: p.redis,
+          keys: p.keys,
+          outcomes: p.config,
+          accounts: lister,
+        },
         { source: { kind: 'ids', ids: [A, B, C] }, batchId: 'listed' },
       );
       expect(listed.enqueued).toBe(3);
@@ -108,7 +114,7 @@ describe('bulk runs and holds', () => {
     }
     // No API (a file with --include-shared, no key): holds with an unknown before.
     const blind = await runBulkPass(
-      { producer: p.producer, redis: p.redis, keys: p.keys },
+      { producer: p.producer, redis: p.redis, keys: p.keys, outcomes: p.config },
       { source: { kind: 'ids', ids: [D] }, batchId: 'blind', includeShared: true },
     );
     expect(blind.enqueued).toBe(1);
@@ -244,6 +250,33 @@ describe('batch undo', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await jobCount()).toBe(jobs);
     expect(calls(A).activate).toBe(1);
+  });
+
+  it('an undo killed between its release and its enqueue: the next undo adds the bound activation', async () => {
+    p = await startPipeline({ sim: { accounts: 8 } });
+    const { batch } = await startBulkRun(p.config, {
+      source: { kind: 'ids', ids: [A] },
+      batchId: 'killed-undo',
+      wait: true,
+      waitTimeoutMs: 15_000,
+      pollMs: 50,
+    });
+    expect(batch).toMatchObject({ succeeded: 1 });
+    // The undo's own step (release + bind), then the process dies: no job for the activation.
+    const [r] = await releaseHolds(p.redis, p.keys, [A], bulkHoldId('killed-undo'), () => ({
+      key: undoKey('killed-undo', A),
+      source: 'bulk',
+      mode: 'base',
+    }));
+    expect(r?.activation).toMatchObject({ state: 'new' });
+    const again = await undoBatch(p.config, 'killed-undo', {
+      wait: true,
+      waitTimeoutMs: 15_000,
+      pollMs: 50,
+    });
+    expect(again).toMatchObject({ already_undone: 1, done: true });
+    expect(again.activations).toMatchObject({ total: 1, succeeded: 1 });
+    expect(p.sim.account(A)?.status).toBe('active');
   });
 
   it('refuses an unfinished batch without --force (nothing changes) and an activate batch', async () => {

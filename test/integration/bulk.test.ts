@@ -101,12 +101,12 @@ describe('bulk runs', () => {
       `name,"id",note\nfirst,${simAccountId(1)},"a, b"\nsecond,"${simAccountId(2)}",x\n`,
     );
     const fromCsv = await runBulkPass(
-      { producer: p.producer, redis: p.redis, keys: p.keys },
+      { producer: p.producer, redis: p.redis, keys: p.keys, outcomes: p.config },
       { source: { kind: 'file', path: csv }, batchId: 'csv', includeShared: true },
     );
     expect(fromCsv).toMatchObject({ enqueued: 2, invalid: 0 });
     const fromStream = await runBulkPass(
-      { producer: p.producer, redis: p.redis, keys: p.keys },
+      { producer: p.producer, redis: p.redis, keys: p.keys, outcomes: p.config },
       {
         source: {
           kind: 'stream',
@@ -122,7 +122,7 @@ describe('bulk runs', () => {
     );
     expect(fromStream).toMatchObject({ enqueued: 3, input: 'stdin' });
     const fromIds = await runBulkPass(
-      { producer: p.producer, redis: p.redis, keys: p.keys },
+      { producer: p.producer, redis: p.redis, keys: p.keys, outcomes: p.config },
       {
         source: { kind: 'ids', ids: [simAccountId(6), ` ${simAccountId(7)}`] },
         batchId: 'ids',

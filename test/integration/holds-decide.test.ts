@@ -151,7 +151,7 @@ describe('a source that takes a hold leaves the account going off', () => {
     const A = simAccountId(9);
     // A bulk run's deactivation waits in the queue (no worker), holding A.
     const run = await runBulkPass(
-      { producer: p.producer, redis: p.redis, keys: p.keys },
+      { producer: p.producer, redis: p.redis, keys: p.keys, outcomes: p.config },
       { source: { kind: 'ids', ids: [A] }, batchId: 'pending-run', includeShared: true },
     );
     expect(run.enqueued).toBe(1);
@@ -181,7 +181,7 @@ describe('an activate bulk run', () => {
       },
     };
     const run = await runBulkPass(
-      { producer: racing, redis: p.redis, keys: p.keys },
+      { producer: racing, redis: p.redis, keys: p.keys, outcomes: p.config },
       {
         source: { kind: 'ids', ids: [A] },
         action: 'activate',

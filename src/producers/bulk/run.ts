@@ -111,11 +111,8 @@ export interface BulkDeps {
   accounts?: AccountLister;
   /** Accounts one by one: a deactivate run of up to a hundred ids reads them so. */
   reader?: AccountReader;
-  /**
-   * How outcomes are kept (an activate run closes an account a hold slipped in on).
-   * @defaultValue the configuration's defaults (IDEMPOTENCY_TTL_S 86400, EVENTS_MAX_LEN 100000)
-   */
-  outcomes?: RecordSettings;
+  /** How outcomes are kept (an activate run closes an account a hold slipped in on). */
+  outcomes: RecordSettings;
 }
 
 /**
@@ -265,32 +262,10 @@ export async function runBulkPass(
           else if (r.status === 'held') heldNow.push(intents[i] as IntentInput);
           else counts.resumed++;
         });
-        // A hold taken since leaveOutHeld looked: the activation was not bound (claim-keys.ts).
-        // It ends superseded by the hold, which closes the account in the batch. (Loaded only
-        // then: a bulk run otherwise loads no outcome recorder, nor prom-client with it.)
-        const { recordOutcome } =
-          heldNow.length > 0
-            ? await import('../../store/record-outcome.js')
-            : { recordOutcome: undefined };
-        for (const intent of heldNow) {
-          counts.skipped++;
-          counts.held++;
-          await recordOutcome?.(
-            deps.redis,
-            deps.keys,
-            deps.outcomes ?? { idempotencyTtlS: 86_400, eventsMaxLen: 100_000 },
-            {
-              intent: { ...intent, reason: intent.reason ?? '' },
-              seq: 0,
-              jobId: '',
-              attempts: 0,
-              at: new Date(),
-              outcome: 'superseded',
-              by: 'hold',
-            },
-            undefined,
-            { bindIfMissing: true },
-          );
+        if (heldNow.length > 0) {
+          counts.skipped += heldNow.length;
+          counts.held += heldNow.length;
+          await endHeld(deps, heldNow);
         }
       }
       options.onChunk?.({ ...counts });
@@ -357,6 +332,33 @@ export async function runBulkPass(
     };
   } finally {
     await input.close();
+  }
+}
+
+/**
+ * Activations a hold slipped in on after the run's held check (claim-keys.ts bound nothing):
+ * each ends superseded by the hold, which closes the account in the batch. The outcome
+ * recorder is loaded only then: a bulk run otherwise loads none, nor prom-client with it.
+ */
+async function endHeld(deps: BulkDeps, intents: readonly IntentInput[]): Promise<void> {
+  const { recordOutcome } = await import('../../store/record-outcome.js');
+  for (const intent of intents) {
+    await recordOutcome(
+      deps.redis,
+      deps.keys,
+      deps.outcomes,
+      {
+        intent: { ...intent, reason: intent.reason ?? '' },
+        seq: 0,
+        jobId: '',
+        attempts: 0,
+        at: new Date(),
+        outcome: 'superseded',
+        by: 'hold',
+      },
+      undefined,
+      { bindIfMissing: true },
+    );
   }
 }
 

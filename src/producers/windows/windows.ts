@@ -140,12 +140,37 @@ export const windowHoldId = (windowId: string, occurrence: string) =>
   `window:${windowId}:${occurrence}`;
 export const windowKey = (windowId: string, occurrence: string, providerId: string) =>
   `window:${windowId}:${occurrence}:${providerId}`;
+/** The activation key of an occurrence's end, around the account id. */
+const endKeyAround = (windowId: string, occurrence: string) =>
+  [windowKey(windowId, occurrence, ''), ':end'] as const;
 /** The activation key of an occurrence's end. */
-export const endKey = (windowId: string, occurrence: string, providerId: string) =>
-  `${windowKey(windowId, occurrence, providerId)}:end`;
+export const endKey = (windowId: string, occurrence: string, providerId: string) => {
+  const [head, tail] = endKeyAround(windowId, occurrence);
+  return `${head}${providerId}${tail}`;
+};
 
 function endsOf(schedule: WindowSchedule, startsMs: number): number {
   return schedule.kind === 'once' ? schedule.endMs : startsMs + schedule.durationMs;
+}
+
+/** A step's event, and a `window.failed` one when it left `ids` in the wrong state. */
+function stepEvents(
+  event: WindowStartedEvent | WindowEndedEvent,
+  step: WindowFailedEvent['step'],
+  ids: readonly string[],
+  why: string,
+): string[] {
+  if (ids.length === 0) return [encodeEvent(event)];
+  const failed: WindowFailedEvent = {
+    type: 'window.failed',
+    window_id: event.window_id,
+    occurrence: event.occurrence,
+    step,
+    provider_ids: [...ids].sort(),
+    why,
+    at: event.at,
+  };
+  return [encodeEvent(event), encodeEvent(failed)];
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -321,23 +346,16 @@ export function createWindows(deps: WindowsDeps): Windows {
       missing: missing.sort(),
       at: at.toISOString(),
     };
-    const failed: WindowFailedEvent | null =
-      tooLate && switched.length > 0
-        ? {
-            type: 'window.failed',
-            window_id: windowId,
-            occurrence,
-            step: 'start',
-            provider_ids: switched,
-            why: 'the occurrence was over before its accounts could be read and switched off: they were left on',
-            at: at.toISOString(),
-          }
-        : null;
     const moved = await markStarted(
       redis,
       keys,
       ref,
-      [encodeEvent(event), ...(failed ? [encodeEvent(failed)] : [])],
+      stepEvents(
+        event,
+        'start',
+        tooLate ? switched : [],
+        'the occurrence was over before its accounts could be read and switched off: they were left on',
+      ),
       deps.eventsMaxLen,
       at,
     );
@@ -365,7 +383,7 @@ export function createWindows(deps: WindowsDeps): Windows {
       keys,
       ref,
       windowHoldId(windowId, occurrence),
-      (providerId) => endKey(windowId, occurrence, providerId),
+      endKeyAround(windowId, occurrence),
       now(),
     );
     if (!decisions) return { result: 'already' };
@@ -413,23 +431,16 @@ export function createWindows(deps: WindowsDeps): Windows {
       cancelled: w?.state === 'cancelled' && at.getTime() < Date.parse(o.ends_at),
       at: at.toISOString(),
     };
-    const failed: WindowFailedEvent | null =
-      conflicts.length > 0
-        ? {
-            type: 'window.failed',
-            window_id: windowId,
-            occurrence,
-            step: 'end',
-            provider_ids: conflicts.sort(),
-            why: 'the activation key is bound to another intent: not switched back on',
-            at: at.toISOString(),
-          }
-        : null;
     const moved = await markEnded(
       redis,
       keys,
       ref,
-      [encodeEvent(event), ...(failed ? [encodeEvent(failed)] : [])],
+      stepEvents(
+        event,
+        'end',
+        conflicts,
+        'the activation key is bound to another intent: not switched back on',
+      ),
       deps.eventsMaxLen,
       event.cancelled,
       at,
