@@ -67,6 +67,8 @@ export interface Binding {
   source: Source;
   createdAt: number;
   finishedAt: number | null;
+  /** When a run was last let go to call the API (ms), null before any. */
+  beganAt: number | null;
   starts: number;
   waits: Record<WaitKind, number>;
   /** Outcome details, from the terminal event (null while queued). */
@@ -94,6 +96,7 @@ function decode(key: string, h: Record<string, string>): Binding | undefined {
     source: (h[B.source] ?? 'manual') as Source,
     createdAt: num(B.createdAt) ?? 0,
     finishedAt: num(B.finishedAt),
+    beganAt: num(B.beganAt),
     starts: num(B.starts) ?? 0,
     waits: {
       rate_limit: num(`${B.waitPrefix}rate_limit`) ?? 0,

@@ -214,7 +214,12 @@ describe('beginRun', () => {
     };
     expect(await beginRun(redis, keys, run, 1_000)).toEqual({ kind: 'lost' });
     await redis.set(keys.jobLock('k-a@1'), 'mine');
-    expect(await beginRun(redis, keys, run, 1_000)).toMatchObject({ kind: 'go', starts: 1 });
+    expect(await beginRun(redis, keys, run, 1_000, { reserve: 0, now: 5_000 })).toMatchObject({
+      kind: 'go',
+      starts: 1,
+    });
+    // When the run was let go is kept on the binding (the model test reads it).
+    expect((await readBindings(redis, keys, ['a']))[0]?.beganAt).toBe(5_000);
     // Re-entrant for the same key (a re-run after a crash holds its own lease).
     expect(await beginRun(redis, keys, run, 1_000)).toMatchObject({ kind: 'go', starts: 2 });
     expect(await beginRun(redis, keys, { ...run, seq: 7 }, 1_000)).toEqual({ kind: 'stale' });
