@@ -48,6 +48,38 @@ const fraction = () =>
     .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: 'must be a number from 0 to 1' })
     .transform(Number);
 
+/** A Redis Cluster seed node. */
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+/** `host:port[,host:port...]`: a hostname, IPv4 or [IPv6] address and a port 1..65535. */
+const clusterNodes = () =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx): ClusterNode[] => {
+      const nodes: ClusterNode[] = [];
+      for (const raw of v.split(',')) {
+        const entry = raw.trim();
+        const m =
+          /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?):(\d{1,5})$/.exec(
+            entry,
+          );
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be comma-separated host:port seed nodes (e.g. 10.0.0.1:7000,10.0.0.2:7000) with a port 1..65535; ${JSON.stringify(entry.slice(0, 80))} is not`,
+          });
+          return z.NEVER;
+        }
+        nodes.push({ host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port });
+      }
+      return nodes;
+    });
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 interface Setting<S extends z.ZodType> {
@@ -82,6 +114,11 @@ export const SETTINGS = {
     'REDIS_URL',
     url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     'Redis for the queue, bindings, statuses and events.',
+  ),
+  redisClusterNodes: setting(
+    'REDIS_CLUSTER_NODES',
+    clusterNodes().optional(),
+    'Redis Cluster seed nodes, comma-separated host:port (any node of the cluster will do). When set, every connection is a Cluster client and REDIS_URL gives only the credentials (user:password@) and TLS (rediss://); its host is unused. Unset = a single Redis at REDIS_URL.',
   ),
   prefix: setting(
     'QUEUE_PREFIX',
@@ -254,12 +291,72 @@ export const SETTINGS = {
   keepCompletedJobs: setting(
     'KEEP_COMPLETED_JOBS',
     int(0, 10_000_000).default(1_000),
-    'Completed jobs kept in BullMQ (failed jobs are always kept).',
+    'Completed jobs kept in BullMQ.',
+  ),
+  failedJobRetentionS: setting(
+    'FAILED_JOB_RETENTION_S',
+    int(1, 10 * 365 * 86_400).default(7 * 86_400),
+    "How long failed action jobs are kept in BullMQ (removeOnFail's age, applied as jobs fail); the outcome lives on in the binding and the `action.failed` event.",
+  ),
+  keepFailedJobs: setting(
+    'KEEP_FAILED_JOBS',
+    int(0, 10_000_000).default(100_000),
+    "At most this many failed action jobs are kept in BullMQ, the newest (removeOnFail's count).",
+  ),
+  accountRecordTtlS: setting(
+    'ACCOUNT_RECORD_TTL_S',
+    int(1, 10 * 365 * 86_400).default(30 * 86_400),
+    "An account's status and order records are removed once it has been idle this long: no hold, no intent queued or running, no outcome recorded meanwhile (the retention sweep).",
+  ),
+  batchRecordTtlS: setting(
+    'BATCH_RECORD_TTL_S',
+    int(1, 10 * 365 * 86_400).default(30 * 86_400),
+    "A bulk run's record and accounts are removed this long after it finished (never while it runs or waits for a resume).",
+  ),
+  breakerRecordTtlS: setting(
+    'BREAKER_RECORD_TTL_S',
+    int(1, 10 * 365 * 86_400).default(30 * 86_400),
+    "A closed breaker's record and breaker-index entry are removed once no signal came for the account this long.",
+  ),
+  windowOccurrencesKeep: setting(
+    'WINDOW_OCCURRENCES_KEEP',
+    int(1, 1_000_000).default(100),
+    'Occurrences kept per maintenance window, the newest (`window show` lists 20); older ended or skipped ones are removed.',
+  ),
+  retentionSweepS: setting(
+    'RETENTION_SWEEP_S',
+    int(1, 86_400).default(300),
+    'How often a worker runs the retention sweep (one worker at a time) that removes the records above once their retention has passed.',
   ),
   port: setting(
     'PORT',
     int(0, 65_535).default(8080),
     'Port of the HTTP server (`serve`; `--port` overrides it).',
+  ),
+  httpHeadersTimeoutMs: setting(
+    'HTTP_HEADERS_TIMEOUT_MS',
+    int(1_000, 600_000).default(10_000),
+    "A client must send a request's headers within this long of starting it, or its connection is closed (a slow client holds no connection longer).",
+  ),
+  httpRequestTimeoutMs: setting(
+    'HTTP_REQUEST_TIMEOUT_MS',
+    int(1_000, 600_000).default(15_000),
+    'A client must send a whole request (headers and body) within this long, or it is answered 408 and its connection closed (>= HTTP_HEADERS_TIMEOUT_MS).',
+  ),
+  httpKeepAliveTimeoutMs: setting(
+    'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    int(1_000, 600_000).default(5_000),
+    "An idle keep-alive connection is closed after this long without a new request; a reverse proxy that keeps upstream connections open must close them sooner (nginx's upstream `keepalive_timeout` below it).",
+  ),
+  httpMaxConnections: setting(
+    'HTTP_MAX_CONNECTIONS',
+    int(1, 1_000_000).default(1_024),
+    'Open connections the HTTP server holds at once; one more is closed as soon as it opens (the open ones keep working).',
+  ),
+  actionsTimeoutMs: setting(
+    'HTTP_ACTIONS_TIMEOUT_MS',
+    int(1_000, 600_000).default(30_000),
+    'POST /v1/actions answers 503 (`redis_unavailable`) when it could not finish within this long (Redis unreachable or frozen); what was enqueued stays enqueued.',
   ),
   adminToken: setting(
     'ADMIN_TOKEN',
@@ -276,6 +373,16 @@ export const SETTINGS = {
     int(1_024, 16 * 1_048_576).default(262_144),
     'Largest webhook body accepted; a larger one is answered 413.',
   ),
+  webhookClockSkewS: setting(
+    'WEBHOOK_CLOCK_SKEW_S',
+    int(0, 3_600).default(300),
+    "A webhook whose occurred_at is further in the future than this (Sendmux's clock ahead of ours) is refused 400.",
+  ),
+  webhookRedisTimeoutMs: setting(
+    'WEBHOOK_REDIS_TIMEOUT_MS',
+    int(100, 9_000).default(2_000),
+    "The webhook receiver answers 503 with Retry-After (Sendmux retries) when Redis is not connected, or has not stored a delivery within this long (below Sendmux's 10 s delivery timeout).",
+  ),
   webhookDedupeTtlS: setting(
     'WEBHOOK_DEDUPE_TTL_S',
     int(172_800, 30 * 86_400).default(172_800),
@@ -284,7 +391,17 @@ export const SETTINGS = {
   webhookInboxMaxLen: setting(
     'WEBHOOK_INBOX_MAXLEN',
     int(100, 100_000_000).default(100_000),
-    'Approximate cap of the webhook inbox stream (XADD MAXLEN ~); keep it above the backlog the inbox consumer may fall behind by.',
+    'Most entries the webhook inbox holds, processed ones included: processed entries are trimmed oldest first, an unprocessed one never; full of unprocessed entries, POST /webhooks/sendmux answers 503 with Retry-After.',
+  ),
+  webhookInboxBacklogMax: setting(
+    'WEBHOOK_INBOX_BACKLOG_MAX',
+    int(1, 100_000_000).optional(),
+    'Most unprocessed webhook events (pending + not yet read by the breaker); past it POST /webhooks/sendmux answers 503 with Retry-After and stores nothing. Unset = WEBHOOK_INBOX_MAXLEN; at most WEBHOOK_INBOX_MAXLEN.',
+  ),
+  webhookInboxMaxBytes: setting(
+    'WEBHOOK_INBOX_MAX_BYTES',
+    int(1_024, 64 * 1_073_741_824).default(268_435_456),
+    'Most bytes of webhook bodies the inbox holds (processed ones trimmed first, as for WEBHOOK_INBOX_MAXLEN); past it POST /webhooks/sendmux answers 503 with Retry-After. At least WEBHOOK_BODY_LIMIT_BYTES.',
   ),
   readyStuckMs: setting(
     'READY_STUCK_MS',
@@ -360,6 +477,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.shutdownTimeoutMs < config.timeoutMs) {
     rules.push(
       `SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS (${config.timeoutMs}), so a call in flight can finish before it is aborted`,
+    );
+  }
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    rules.push(
+      `HTTP_HEADERS_TIMEOUT_MS: must be <= HTTP_REQUEST_TIMEOUT_MS (${config.httpRequestTimeoutMs}), the time for the whole request`,
+    );
+  }
+  if (
+    config.webhookInboxBacklogMax !== undefined &&
+    config.webhookInboxBacklogMax > config.webhookInboxMaxLen
+  ) {
+    rules.push(
+      `WEBHOOK_INBOX_BACKLOG_MAX: must be <= WEBHOOK_INBOX_MAXLEN (${config.webhookInboxMaxLen}), the entries the inbox holds in all`,
+    );
+  }
+  if (config.webhookInboxMaxBytes < config.webhookBodyLimitBytes) {
+    rules.push(
+      `WEBHOOK_INBOX_MAX_BYTES: must be >= WEBHOOK_BODY_LIMIT_BYTES (${config.webhookBodyLimitBytes}), or a webhook of the largest size could never be stored`,
     );
   }
   if (config.notifyUrl !== undefined && config.notifySecret === undefined) {

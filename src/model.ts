@@ -20,6 +20,8 @@ export type Action = (typeof ACTIONS)[number];
 export type Source = (typeof SOURCES)[number];
 
 export const PROVIDER_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
+/** The longest id {@link PROVIDER_ID_RULE} allows. */
+export const PROVIDER_ID_MAX_LENGTH = 'dprov_'.length + 128;
 export const PROVIDER_ID_RULE_TEXT =
   'must be a sending account id: "dprov_" then 1..128 letters, digits, "_" or "-"';
 /** Header-safe: visible ASCII only (no spaces, no control characters). */

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatusOf } from '../errors.js';
+import { PROVIDER_ID_MAX_LENGTH } from '../model.js';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -19,6 +20,40 @@ export function sendError(
 ): FastifyReply {
   const body: ErrorBody = { error: { code, message } };
   return reply.code(status).send(body);
+}
+
+/**
+ * 503 with `Retry-After` (whole seconds, at least 1): a refusal to try again later. Sendmux
+ * retries a webhook on any non-2xx, so the receiver uses it whenever it cannot store a delivery
+ * now (Redis unreachable, the inbox backlog past its cap); POST /v1/actions when Redis is
+ * unreachable or too slow.
+ */
+export function sendUnavailable(
+  reply: FastifyReply,
+  code: string,
+  message: string,
+  retryAfterS: number,
+): FastifyReply {
+  void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
+  return sendError(reply, 503, code, message);
+}
+
+/**
+ * Fastify's errors before any route is found, in the project's shape: a path parameter longer
+ * than the router's `maxParamLength` (the longest account id) is a 414 `uri_too_long`; a
+ * malformed path a 400 `bad_request`.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void sendError(
+      reply,
+      414,
+      'uri_too_long',
+      `path: a path segment must be at most ${PROVIDER_ID_MAX_LENGTH} characters (the longest account id)`,
+    );
+    return;
+  }
+  errorHandler(err, req, reply);
 }
 
 /** 404 `not_found` naming the method and path (never the query string). */

@@ -24,7 +24,8 @@
  * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the {@link BREAKER_SCAN_MAX} most recently active accounts; `closed` also counts the rest of the index) |
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
- * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate) | Webhook deliveries not stored, by why |
+ * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate, redis_unavailable, inbox_full) | Webhook deliveries not stored, by why (`redis_unavailable`: answered 503 with Retry-After, Redis not connected or too slow; `inbox_full`: 503 with Retry-After, the inbox full of events not yet processed) |
+ * | `http_connections_refused_total` | counter | | Connections the HTTP server closed as they opened, HTTP_MAX_CONNECTIONS being open |
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
@@ -118,6 +119,12 @@ const webhooksRejected = new Counter({
   registers: [registry],
 });
 
+const httpConnectionsRefused = new Counter({
+  name: name('http_connections_refused_total'),
+  help: 'Connections the HTTP server closed as they opened (HTTP_MAX_CONNECTIONS open already).',
+  registers: [registry],
+});
+
 const webhookEvents = new Counter({
   name: name('webhook_events_total'),
   help: 'Stored webhook events processed by the breaker, by result (unresolved: no account found; ambiguous: several accounts possible, counted for none).',
@@ -206,12 +213,20 @@ export type WebhookRejectReason =
   | 'invalid_event'
   | 'ignored'
   | 'expired'
-  | 'duplicate';
+  | 'duplicate'
+  | 'redis_unavailable'
+  /** The inbox is full of unprocessed events: 503 with Retry-After, nothing stored. */
+  | 'inbox_full';
 
 /** A webhook delivery: `accepted` (stored), or why it was not. */
 export function countWebhook(result: 'accepted' | WebhookRejectReason): void {
   if (result === 'accepted') webhooksAccepted.inc();
   else webhooksRejected.inc({ reason: result });
+}
+
+/** A connection closed as it opened: HTTP_MAX_CONNECTIONS were open. */
+export function countRefusedConnection(): void {
+  httpConnectionsRefused.inc();
 }
 
 /**

@@ -64,6 +64,27 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads Redis Cluster seed nodes', () => {
+    expect(loadConfig({}).redisClusterNodes).toBeUndefined();
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001,[::1]:7002' })
+        .redisClusterNodes,
+    ).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+  });
+
+  it.each(['10.0.0.1', '10.0.0.1:7000,', 'redis://10.0.0.1:7000', 'a:0', 'a:70000', 'a b:1'])(
+    'rejects REDIS_CLUSTER_NODES=%s naming the variable and the rule',
+    (value) => {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: value })).toThrow(
+        /REDIS_CLUSTER_NODES: must be comma-separated host:port seed nodes/,
+      );
+    },
+  );
+
   it('rejects a backoff cap below the base', () => {
     expect(() => loadConfig({ BACKOFF_BASE_MS: '5000', BACKOFF_CAP_MS: '100' })).toThrow(
       /BACKOFF_CAP_MS: must be >= BACKOFF_BASE_MS/,
@@ -80,6 +101,15 @@ describe('loadConfig', () => {
     ).toBe(60);
     expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '2000', SENDMUX_TIMEOUT_MS: '5000' })).toThrow(
       /SHUTDOWN_TIMEOUT_MS: must be >= SENDMUX_TIMEOUT_MS \(5000\)/,
+    );
+    expect(() =>
+      loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' }),
+    ).toThrow(/HTTP_HEADERS_TIMEOUT_MS: must be <= HTTP_REQUEST_TIMEOUT_MS \(15000\)/);
+    expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: '0' })).toThrow(
+      /HTTP_MAX_CONNECTIONS: must be >= 1/,
+    );
+    expect(() => loadConfig({ WEBHOOK_REDIS_TIMEOUT_MS: '10000' })).toThrow(
+      /WEBHOOK_REDIS_TIMEOUT_MS: must be <= 9000/,
     );
   });
 
