@@ -3,19 +3,25 @@
  * by the admin token. Store first, answer fast, process later (a consumer of the inbox):
  *
  *   secret unset -> 503 | too large -> 413 | bad signature -> 401 (nothing read or stored)
- *   | not JSON -> 400 | another type -> 200 ignored | bad id or occurred_at -> 400
+ *   | not JSON -> 400 | another type -> 200 ignored
+ *   | body id missing or bad, occurred_at missing or ahead by > WEBHOOK_CLOCK_SKEW_S -> 400
  *   | older than the dedupe window -> 200 expired | seen id -> 200 duplicate
- *   | else one atomic step (dedupe mark + inbox entry) -> 202
+ *   | Redis not connected, or no answer within WEBHOOK_REDIS_TIMEOUT_MS
+ *     -> 503 redis_unavailable + Retry-After (Sendmux retries)
+ *   | inbox full of unprocessed events (WEBHOOK_INBOX_BACKLOG_MAX, _MAXLEN, _MAX_BYTES)
+ *     -> 503 inbox_full + Retry-After (nothing stored; Sendmux retries)
+ *   | else one atomic step (full check + dedupe mark + inbox entry) -> 202
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Config } from '../config.js';
-import { countWebhook } from '../metrics/metrics.js';
+import { countWebhook, within } from '../metrics/metrics.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
-import { appendToInbox } from '../store/webhook-inbox.js';
+import { appendToInbox, type AppendResult } from '../store/webhook-inbox.js';
 import { PUBLIC_ROUTE } from './auth.js';
-import { sendError } from './errors.js';
+import { sendError, sendUnavailable } from './errors.js';
+import { throttledLog } from './log-throttle.js';
 import { EVENT_ID_HEADER, readEnvelope } from './webhook-envelope.js';
 
 export const SENDMUX_WEBHOOK_PATH = '/webhooks/sendmux';
@@ -32,7 +38,14 @@ const EMPTY = Buffer.alloc(0);
 export interface WebhookDeps {
   config: Pick<
     Config,
-    'webhookSecret' | 'webhookBodyLimitBytes' | 'webhookDedupeTtlS' | 'webhookInboxMaxLen'
+    | 'webhookSecret'
+    | 'webhookBodyLimitBytes'
+    | 'webhookDedupeTtlS'
+    | 'webhookInboxMaxLen'
+    | 'webhookInboxBacklogMax'
+    | 'webhookInboxMaxBytes'
+    | 'webhookClockSkewS'
+    | 'webhookRedisTimeoutMs'
   >;
   redis: Redis;
   keys: Keys;
@@ -43,6 +56,25 @@ export function webhookRoutes(deps: WebhookDeps) {
   const { config, redis, keys } = deps;
   const secret = config.webhookSecret;
   const maxAgeMs = config.webhookDedupeTtlS * 1000;
+  const refusals = refusalLog();
+  const badSignatureLog = throttledLog();
+  const unavailableLog = throttledLog();
+  /** 503 `redis_unavailable` with Retry-After; one log line per LOG_THROTTLE_MS at most. */
+  const redisUnavailable = (req: FastifyRequest, reply: FastifyReply, why: string) => {
+    countWebhook('redis_unavailable');
+    unavailableLog((suppressed) => {
+      req.log.warn(
+        { why, suppressed },
+        'webhook answered 503 with Retry-After: Redis is unreachable or too slow (Sendmux retries)',
+      );
+    });
+    return sendUnavailable(
+      reply,
+      'redis_unavailable',
+      'Redis is unreachable or too slow: the webhook was not stored; retry later',
+      REDIS_UNAVAILABLE_RETRY_AFTER_S,
+    );
+  };
   return (app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void => {
     // The signature covers the raw bytes: keep them, whatever the content type says.
     app.removeAllContentTypeParsers();
@@ -70,11 +102,14 @@ export function webhookRoutes(deps: WebhookDeps) {
         }
         const raw = Buffer.isBuffer(req.body) ? req.body : EMPTY;
         if (!verifyWebhookSignature(secret, raw, req.headers[SIGNATURE_HEADER])) {
+          // Anyone can send these: counted every time, logged once per LOG_THROTTLE_MS at most.
           countWebhook('invalid_signature');
-          req.log.warn(
-            { event_id: headerText(req.headers[EVENT_ID_HEADER]) },
-            'webhook refused: X-Sendmux-Signature missing or wrong (is SENDMUX_WEBHOOK_SECRET the subscription secret?)',
-          );
+          badSignatureLog((suppressed) => {
+            req.log.warn(
+              { event_id: headerText(req.headers[EVENT_ID_HEADER]), suppressed },
+              'webhook refused: X-Sendmux-Signature missing or wrong (is SENDMUX_WEBHOOK_SECRET the subscription secret?); suppressed: how many more since the last line (webhooks_rejected_total counts all)',
+            );
+          });
           return sendError(
             reply,
             401,
@@ -82,7 +117,13 @@ export function webhookRoutes(deps: WebhookDeps) {
             'X-Sendmux-Signature: must be "sha256=" + the hex HMAC-SHA256 of the body with the webhook secret',
           );
         }
-        const envelope = readEnvelope(raw, req.headers[EVENT_ID_HEADER], Date.now(), maxAgeMs);
+        const envelope = readEnvelope(
+          raw,
+          req.headers[EVENT_ID_HEADER],
+          Date.now(),
+          maxAgeMs,
+          config.webhookClockSkewS * 1000,
+        );
         let answer: WebhookAnswer;
         switch (envelope.kind) {
           case 'invalid':
@@ -103,13 +144,45 @@ export function webhookRoutes(deps: WebhookDeps) {
           case 'counted':
             break;
         }
-        const entry = await appendToInbox(
-          redis,
-          keys,
-          { id: envelope.id, type: envelope.type, body: raw },
-          { dedupeTtlS: config.webhookDedupeTtlS, maxLen: config.webhookInboxMaxLen },
-        );
-        if (entry === undefined) {
+        // Redis not connected, or not answering in time: 503 with Retry-After at once (Sendmux
+        // retries), not a 500 after ioredis's retries. A store that lands after the 503 marks
+        // the id seen, so the retry is answered `duplicate`: stored once either way.
+        if (redis.status !== 'ready') {
+          return redisUnavailable(req, reply, `the connection is ${redis.status}`);
+        }
+        let entry: AppendResult;
+        try {
+          entry = await within(
+            appendToInbox(
+              redis,
+              keys,
+              { id: envelope.id, type: envelope.type, body: raw },
+              {
+                dedupeTtlS: config.webhookDedupeTtlS,
+                maxLen: config.webhookInboxMaxLen,
+                backlogMax: config.webhookInboxBacklogMax,
+                maxBytes: config.webhookInboxMaxBytes,
+              },
+            ),
+            config.webhookRedisTimeoutMs,
+            'storing the webhook (WEBHOOK_REDIS_TIMEOUT_MS)',
+          );
+        } catch (err) {
+          return redisUnavailable(req, reply, err instanceof Error ? err.message : String(err));
+        }
+        if (!entry.stored && !entry.duplicate) {
+          // Full of events not yet processed: nothing stored, the id not marked seen, so
+          // Sendmux's retry is stored once there is room. One log line per interval at most.
+          countWebhook('inbox_full');
+          refusals.note(req.log, entry);
+          return sendUnavailable(
+            reply,
+            'inbox_full',
+            `webhook inbox full (${INBOX_CAP_NAMES[entry.cap]}): ${entry.backlog} events not yet processed; retry later`,
+            INBOX_FULL_RETRY_AFTER_S,
+          );
+        }
+        if (!entry.stored) {
           countWebhook('duplicate');
           answer = { accepted: false, duplicate: true };
           return reply.code(200).send(answer);
@@ -120,6 +193,47 @@ export function webhookRoutes(deps: WebhookDeps) {
       },
     );
     done();
+  };
+}
+
+/** `Retry-After` of a 503 `redis_unavailable` (Sendmux's own schedule retries after 30 s first). */
+export const REDIS_UNAVAILABLE_RETRY_AFTER_S = 30;
+
+/** `Retry-After` of a 503 `inbox_full`: about a minute of the breaker catching up. */
+export const INBOX_FULL_RETRY_AFTER_S = 30;
+
+/** Which setting a full inbox reached. */
+const INBOX_CAP_NAMES: Readonly<Record<'backlog' | 'bytes' | 'entries', string>> = {
+  backlog: 'WEBHOOK_INBOX_BACKLOG_MAX',
+  bytes: 'WEBHOOK_INBOX_MAX_BYTES',
+  entries: 'WEBHOOK_INBOX_MAXLEN',
+};
+
+/** One warning per 10 s at most while the inbox refuses, with how many it refused since. */
+function refusalLog() {
+  let last = 0;
+  let since = 0;
+  return {
+    note(
+      log: FastifyRequest['log'],
+      full: Extract<AppendResult, { cap: unknown }>,
+      now = Date.now(),
+    ): void {
+      since++;
+      if (now - last < 10_000) return;
+      log.warn(
+        {
+          refused: since,
+          cap: INBOX_CAP_NAMES[full.cap],
+          backlog: full.backlog,
+          entries: full.entries,
+          bytes: full.bytes,
+        },
+        'webhook inbox full: answering 503 with Retry-After (is the breaker service running and keeping up?)',
+      );
+      last = now;
+      since = 0;
+    },
   };
 }
 

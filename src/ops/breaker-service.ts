@@ -13,15 +13,24 @@ import { processWebhook } from '../producers/breaker/process-webhook.js';
 import { createResolver, parseSenderMap, type Resolver } from '../producers/breaker/resolve.js';
 import { budgetedLister } from '../producers/bulk/accounts.js';
 import { createRedis } from '../redis.js';
+import {
+  deadline,
+  dropRedis,
+  quitWithin,
+  retryUntilAborted,
+  unlessAborted,
+  within,
+} from '../shutdown.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor } from '../store/keys.js';
 import { observeAccounts, type ObservedAccount } from '../store/observe-accounts.js';
 import { spendBudget } from '../store/spend-budget.js';
 import {
-  ackInbox,
   deadLetterInbox,
+  INBOX_GROUP,
   readDeadLetters,
   readInbox,
+  settleInbox,
   type DeadLetter,
   type InboxEntry,
 } from '../store/webhook-inbox.js';
@@ -34,8 +43,8 @@ import {
 import { limiterFor } from '../worker/backoff.js';
 import { openBreaker, type BreakerHandle } from './breaker.js';
 
-/** The consumer group of the breaker on the webhook inbox. */
-export const INBOX_GROUP = 'breaker';
+/** The consumer group of the breaker on the webhook inbox (its progress trims the inbox). */
+export { INBOX_GROUP };
 
 export interface BreakerServiceOptions {
   /** This process's name in the inbox's consumer group. @defaultValue `<host>-<pid>` */
@@ -49,6 +58,12 @@ export interface BreakerServiceOptions {
    * (store/webhook-inbox.ts) instead of being tried again. @defaultValue {@link MAX_DELIVERIES}
    */
   maxDeliveries?: number;
+  /**
+   * With a signal, start-up waits for Redis (tried again every second) until it answers or the
+   * signal aborts: then what was opened is dropped and the start rejects with an AbortError.
+   * Without one, a start-up step that fails rejects the start.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -66,7 +81,8 @@ export interface WebhookStatsView extends WebhookStats {
 export interface BreakerService {
   breaker: BreakerHandle;
   webhookStats(): Promise<WebhookStatsView>;
-  close(): Promise<void>;
+  /** Stop within `timeoutMs` (default SHUTDOWN_TIMEOUT_MS) whatever Redis does; never throws. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export async function startBreakerService(
@@ -79,8 +95,8 @@ export async function startBreakerService(
   const breaker = openBreaker(config);
   const senderMap = parseSenderMap(config.breakerSenderMap);
   // The inbox read blocks: its own connection.
-  const reader = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 }, logger);
+  const reader = createRedis(config, { maxRetriesPerRequest: null }, logger);
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 }, logger);
   let client: SendmuxClient | undefined;
   if (config.apiKey) {
     const { createSendmuxClient } = await import('../sendmux/client.js');
@@ -113,22 +129,46 @@ export async function startBreakerService(
     refreshMs: config.breakerAccountsRefreshS * 1000,
     log,
   });
-  await resolver.start();
-  const recovered = await breaker.recover();
+  let recovered: number;
+  try {
+    await unlessAborted(resolver.start(), options.signal);
+    recovered = options.signal
+      ? await retryUntilAborted(
+          () => breaker.recover(),
+          options.signal,
+          (err, failures) => {
+            // Once, then every ten tries: the connections log the outage itself.
+            if (failures % 10 === 1) {
+              log.warn({ err: String(err) }, 'breaker not started yet: waiting for Redis');
+            }
+          },
+        )
+      : await breaker.recover();
+  } catch (err) {
+    // Stopped (or failed) while starting: nothing opened here may outlive the start.
+    resolver.close();
+    client?.close();
+    dropRedis(reader);
+    dropRedis(redis);
+    await breaker.close(0);
+    throw err;
+  }
   if (recovered > 0)
     log.warn({ recovered }, 'enqueued what a crash had left unenqueued (trips, activations)');
 
   const consumer = options.consumer ?? `${hostname()}-${process.pid}`;
   const maxDeliveries = options.maxDeliveries ?? MAX_DELIVERIES;
+  const caps = { maxLen: config.webhookInboxMaxLen, maxBytes: config.webhookInboxMaxBytes };
   /** Move an entry that failed its last allowed delivery to the dead letters. */
-  const giveUp = async (entry: InboxEntry, error: Error) => {
-    if (!(await deadLetterInbox(redis, keys, INBOX_GROUP, entry, error.message))) return;
+  const giveUp = async (entry: InboxEntry, error: Error): Promise<boolean> => {
+    if (!(await deadLetterInbox(redis, keys, INBOX_GROUP, entry, error.message))) return false;
     await countWebhookResult(redis, keys, 'dead_lettered');
     countWebhookEvent('dead_lettered');
     log.error(
       { inbox_id: entry.id, type: entry.type, deliveries: entry.deliveries, err: error.message },
       'gave up on a webhook event: moved to the dead letters',
     );
+    return true;
   };
   const stop = new AbortController();
   const stopped = () => stop.signal.aborted;
@@ -143,6 +183,7 @@ export async function startBreakerService(
           claimIdleMs: options.claimIdleMs ?? 30_000,
         });
         const done: string[] = [];
+        let gaveUp = false;
         let failed: Error | undefined;
         try {
           // One entry's failure neither stops the others nor is acknowledged: it is delivered
@@ -153,7 +194,8 @@ export async function startBreakerService(
               result = await processWebhook({ redis, keys, breaker, resolver }, entry.body);
             } catch (err) {
               const error = err instanceof Error ? err : new Error(String(err));
-              if (entry.deliveries >= maxDeliveries) await giveUp(entry, error);
+              if (entry.deliveries >= maxDeliveries)
+                gaveUp = (await giveUp(entry, error)) || gaveUp;
               else failed ??= error;
               continue;
             }
@@ -165,9 +207,11 @@ export async function startBreakerService(
             done.push(entry.id);
           }
         } finally {
-          // One XACK for the batch; an entry processed but not acknowledged (a crash) is
-          // processed again later, and counts once (its signal id is deduped).
-          if (done.length > 0) await ackInbox(redis, keys, INBOX_GROUP, done);
+          // One step for the batch: XACK, then trim what is processed beyond the inbox's caps
+          // (never an unprocessed entry: store/webhook-inbox.ts). An entry processed but not
+          // acknowledged (a crash) is processed again later, and counts once (its signal id is
+          // deduped). A dead letter was acknowledged as it moved: trim after it too.
+          if (done.length > 0 || gaveUp) await settleInbox(redis, keys, INBOX_GROUP, done, caps);
         }
         if (failed !== undefined) throw failed;
       } catch (err) {
@@ -204,17 +248,21 @@ export async function startBreakerService(
       ]);
       return { ...stats, dead_letters: dead.map(({ body: _body, ...rest }) => rest) };
     },
-    async close() {
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      const left = deadline(timeoutMs);
       stop.abort();
       clearInterval(timer);
       resolver.close();
-      // The blocking read ends within its block time; a disconnect ends it now.
-      reader.disconnect();
-      await consume;
-      await ticking;
+      // The blocking read ends within its block time, but never while it sits in the offline
+      // queue (Redis down) or waits for a frozen Redis: dropping its connection rejects it now.
+      dropRedis(reader);
+      // A batch being processed finishes (and is acknowledged) if Redis answers in time; what
+      // is cut short stays pending and is processed again (its signal id is deduped).
+      await within(consume, left());
+      await within(ticking, left());
       client?.close();
-      await breaker.close();
-      await redis.quit().catch(() => undefined);
+      await breaker.close(left());
+      await quitWithin(redis, left());
     },
   };
 }

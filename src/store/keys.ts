@@ -45,6 +45,8 @@ export interface Keys {
   events: string;
   /** String: set while one worker repairs stuck intents (expires). */
   repairTurn: string;
+  /** String: set by the worker whose turn it is to run the retention sweep (expires). */
+  retentionTurn: string;
   /** Hash: one bulk run's settings and counters (see batch-record.ts). */
   batch(batchId: string): string;
   /** Hash: the accounts of a bulk run -> '' while queued, their terminal event's JSON after. */
@@ -60,6 +62,11 @@ export interface Keys {
    * (fields `type`, `body`; read with a consumer group, see webhook-inbox.ts).
    */
   webhookInbox: string;
+  /**
+   * String: bytes of the bodies (and types) stored in the webhook inbox, added on append and
+   * taken off when trimmed, in the same scripts (webhook-inbox.ts); the inbox's byte cap.
+   */
+  webhookInboxBytes: string;
   /** String: set once a webhook event id is in the inbox (dedupes retried deliveries; expires). */
   webhookSeen(eventId: string): string;
   /**
@@ -121,12 +128,14 @@ export function keysFor(prefix: string): Keys {
     statusIndex: `${prefix}:status-index`,
     events: `${prefix}:events`,
     repairTurn: `${prefix}:repair-turn`,
+    retentionTurn: `${prefix}:retention-turn`,
     batch: (batchId) => `${prefix}:batch:${batchId}`,
     batchAccounts: (batchId) => `${prefix}:batch:${batchId}:accounts`,
     batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
     batchIndex: `${prefix}:batches`,
     rateBudget: `${prefix}:rate-budget`,
     webhookInbox: `${prefix}:webhook-inbox`,
+    webhookInboxBytes: `${prefix}:webhook-inbox-bytes`,
     webhookSeen: (eventId) => `${prefix}:webhook-seen:${eventId}`,
     webhookDead: `${prefix}:webhook-dead`,
     holds: (providerId) => `${prefix}:holds:${providerId}`,
