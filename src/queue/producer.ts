@@ -2,7 +2,7 @@
  * Producers turn intents into jobs. Every producer (CLI, HTTP API, bulk run, breaker,
  * maintenance scheduler) goes through {@link Producer.enqueueMany}.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Config } from '../config.js';
 import { IdempotencyKeyConflictError } from '../errors.js';
 import { fingerprint, parseIntents, type Intent, type IntentInput } from '../model.js';
@@ -11,7 +11,10 @@ import { keysFor } from '../store/keys.js';
 import { jobIdFor } from './job-id.js';
 import { jobOptions, type ActionJobData, type ActionQueue } from './queue.js';
 
-export type ProducerConfig = Pick<Config, 'prefix' | 'maxAttempts' | 'keepCompletedJobs'>;
+export type ProducerConfig = Pick<
+  Config,
+  'prefix' | 'maxAttempts' | 'keepCompletedJobs' | 'failedJobRetentionS' | 'keepFailedJobs'
+>;
 
 export interface EnqueueResult {
   jobId: string;

@@ -39,7 +39,10 @@ export function createActionQueue(
 }
 
 export function jobOptions(
-  config: Pick<Config, 'maxAttempts' | 'keepCompletedJobs'>,
+  config: Pick<
+    Config,
+    'maxAttempts' | 'keepCompletedJobs' | 'failedJobRetentionS' | 'keepFailedJobs'
+  >,
   jobId: string,
 ): JobsOptions {
   return {
@@ -47,7 +50,9 @@ export function jobOptions(
     attempts: config.maxAttempts,
     backoff: { type: BACKOFF_TYPE },
     removeOnComplete: { count: config.keepCompletedJobs },
-    // Failed jobs stay for inspection.
-    removeOnFail: false,
+    // Failed jobs stay for inspection, FAILED_JOB_RETENTION_S (BullMQ removes older ones as
+    // later jobs fail) and at most KEEP_FAILED_JOBS: the outcome lives on in the binding (for
+    // IDEMPOTENCY_TTL_S), the status and the `action.failed` event.
+    removeOnFail: { age: config.failedJobRetentionS, count: config.keepFailedJobs },
   };
 }

@@ -21,13 +21,14 @@
  * The Lua parts are shared with scripts that take or release a hold in the same step as their
  * own change (the breaker's trip and reset, a window's start and end).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import {
   BASE_STATES,
   fingerprintParts,
   type AccountState,
   type BaseState,
   type Hold,
+  type Intent,
   type Source,
 } from '../model.js';
 import type { Keys } from './keys.js';
@@ -154,6 +155,25 @@ if ${KEY} ~= '' then
   end
 end
 `;
+}
+
+/**
+ * The hold a source takes before it asks to switch an account off (the producers name them
+ * this way: `manual` (producers/manual.ts), `bulk:<batch>` (bulk/run.ts), `breaker`
+ * (breaker-trip.ts), `window:<window>:<occurrence>` (windows/windows.ts); a unit test keeps
+ * them equal). Used to let go of it when the API says the account does not exist.
+ */
+export function intentHoldId(intent: Pick<Intent, 'source' | 'sourceRef'>): string {
+  switch (intent.source) {
+    case 'manual':
+      return 'manual';
+    case 'bulk':
+      return intent.sourceRef ? `bulk:${intent.sourceRef}` : '';
+    case 'breaker':
+      return 'breaker';
+    case 'maintenance':
+      return intent.sourceRef ? `window:${intent.sourceRef}` : '';
+  }
 }
 
 export interface HoldInput {

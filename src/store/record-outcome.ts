@@ -10,27 +10,29 @@
  *   nothing changes it, so there is never a second event.
  * The status moves forward only (see status-record.ts).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { countAction } from '../metrics/metrics.js';
 import { fingerprint, type AccountState, type ActionEvent, type Intent } from '../model.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
 import { B, bindLua } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
+import { intentHoldId, releaseHoldLua } from './holds.js';
 import type { Keys } from './keys.js';
 import { observeWindowLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 import { encodeAccountPart, S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease, batch,
-//       batch accounts, rate budget.
+//       batch accounts, rate budget, holds, holds index.
 // ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, provider id,
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
 //       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
 //       to a bulk run (source bulk, source_ref = the batch id) else '', then the answer's
 //       X-RateLimit limit, remaining and reset in ms ('' when it had none), then, to bind a
 //       key that was never bound (see {@link RecordOptions.bindIfMissing}), its fingerprint,
-//       action and source ('' otherwise).
+//       action and source ('' otherwise), then the id of the hold to release because the
+//       account does not exist ('' = none; see {@link notFoundHoldId}).
 // The event is one value, written as is to the binding, the status and the stream: the script
 // stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
@@ -65,6 +67,9 @@ if outcome ~= 'superseded' and outcome ~= 'cancelled' then
     end
   end
   redis.call('ZADD', KEYS[4], now, provider)
+else
+  -- Indexed (without moving an entry that is there) so the retention sweep finds the account.
+  redis.call('ZADD', KEYS[4], 'NX', now, provider)
 end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', '${EVENT_FIELD}', event)
 if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
@@ -72,6 +77,11 @@ if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 -- intent with the same ref (the activations of batch undo) leaves the record as it is.
 if ARGV[12] == '1' and redis.call('HGET', KEYS[9], provider) == '' then
 ${closeAccountLua('KEYS[9]', 'KEYS[8]', 'provider', 'event', 'outcome', 'now')}
+end
+-- The API does not know the account: the hold this intent was asked under goes with it, and no
+-- activation is bound (nothing could switch it back on).
+if ARGV[19] ~= '' then
+  ${releaseHoldLua('KEYS[11]', 'KEYS[12]', 'provider', 'ARGV[19]')}
 end
 return {'recorded'}
 `);
@@ -178,6 +188,17 @@ export function outcomeEvent(o: Outcome): ActionEvent {
 }
 
 /**
+ * The hold to release with this outcome: a deactivation the API answered 404 `not_found` (the
+ * account does not exist) lets go of the hold it was asked under, so an account that does not
+ * exist keeps no hold (and no holds-index entry) for ever. '' for every other outcome.
+ */
+export function notFoundHoldId(o: Outcome): string {
+  if (o.outcome !== 'failed' || o.httpStatus !== 404 || o.errorCode !== 'not_found') return '';
+  if (o.intent.action !== 'deactivate') return '';
+  return intentHoldId(o.intent);
+}
+
+/**
  * @param token - the job lock token of the run that records; `undefined` only where the job
  *   has already left the run (the failure backstop, the repair of stuck bindings).
  */
@@ -211,6 +232,8 @@ export async function recordOutcome(
       keys.batch(batchId),
       keys.batchAccounts(batchId),
       keys.rateBudget,
+      keys.holds(intent.providerId),
+      keys.holdsIndex,
     ],
     [
       token ?? '',
@@ -231,6 +254,7 @@ export async function recordOutcome(
       options.bindIfMissing ? fingerprint(intent) : '',
       options.bindIfMissing ? intent.action : '',
       options.bindIfMissing ? intent.source : '',
+      notFoundHoldId(o),
     ],
   )) as [RecordResult, string?];
   // Counted here, where every recorder (worker, backstop, repair, batch cancel) writes it.

@@ -5,7 +5,7 @@
  * Runs when a worker starts; only looks at intents claimed more than `minAgeMs` ago, so a
  * producer between its claim and its addBulk is left alone.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
 import type { ActionQueue } from '../queue/queue.js';
@@ -84,7 +84,7 @@ async function repairOne(
   if (state !== 'failed' && state !== 'completed' && state !== 'missing') return 'running';
   const reason =
     state === 'missing'
-      ? 'the job was lost before it ran (no job in the queue for this intent)'
+      ? 'no job in the queue for this intent: lost before it ran, or a failed job removed after FAILED_JOB_RETENTION_S'
       : `the job ${state} without recording an outcome${job?.failedReason ? `: ${job.failedReason}` : ''}`;
   const result = await recordOutcome(
     redis,

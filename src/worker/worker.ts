@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
@@ -16,6 +16,7 @@ import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { recordOutcome } from '../store/record-outcome.js';
+import { sweepRetention, takeRetentionTurn } from '../store/retention.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { backoffDelay, limiterFor } from './backoff.js';
 import {
@@ -36,6 +37,8 @@ export interface StartWorkerOptions {
   autorun?: boolean;
   /** Repair bindings left queued by a lost failure at start. @defaultValue true */
   repair?: boolean;
+  /** Run the retention sweep every RETENTION_SWEEP_S (store/retention.ts). @defaultValue true */
+  retention?: boolean;
 }
 
 export interface ActionWorker {
@@ -79,8 +82,8 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     });
   const keys = keysFor(config.prefix);
   // (ioredis auto-pipelining on this connection was measured: no gain within the noise.)
-  const store: Redis = createRedis(config.redisUrl, {}, log);
-  const bullConnection: Redis = createRedis(config.redisUrl, {}, log);
+  const store: Redis = createRedis(config, {}, log);
+  const bullConnection: Redis = createRedis(config, {}, log);
   // Not awaited: a worker started while Redis is down must still answer SIGTERM.
   void checkEvictionPolicy(store, log);
 
@@ -211,6 +214,32 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
             if (!closing) log.error({ err: String(e) }, 'repair of stuck intents failed');
           });
 
+  // The retention sweep (store/retention.ts): one worker per RETENTION_SWEEP_S, whoever takes
+  // the turn; a sweep still running when the next tick comes is not doubled.
+  let sweeping: Promise<void> = Promise.resolve();
+  let sweepBusy = false;
+  const sweep = () => {
+    if (closing || sweepBusy || store.status !== 'ready') return;
+    sweepBusy = true;
+    sweeping = (async () => {
+      try {
+        if (!(await takeRetentionTurn(store, keys, config.retentionSweepS * 1000))) return;
+        const n = await sweepRetention(store, keys, config);
+        if (n.accounts + n.breakers + n.batches + n.occurrences > 0) {
+          log.info(n, 'retention sweep removed expired records');
+        }
+      } catch (e) {
+        // (A sweep cut short by close() is not an error: the next one starts over.)
+        if (store.status === 'ready') log.error({ err: String(e) }, 'retention sweep failed');
+      } finally {
+        sweepBusy = false;
+      }
+    })();
+  };
+  const retention =
+    options.retention === false ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
+  retention?.unref();
+
   let closed: Promise<{ forced: boolean }> | undefined;
   return Promise.resolve({
     worker,
@@ -221,6 +250,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
       closed ??= (async () => {
         closing = true;
         clearInterval(summary);
+        clearInterval(retention);
         const deadline = Date.now() + timeoutMs;
         const left = () => Math.max(0, deadline - Date.now());
         log.info({ timeout_ms: timeoutMs }, 'worker closing: finishing in-flight jobs');
@@ -244,6 +274,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
           const rest = async () => {
             await Promise.allSettled(pendingRecords);
             await repairing;
+            await sweeping;
             await control.close();
             await Promise.allSettled([store.quit(), bullConnection.quit()]);
           };
