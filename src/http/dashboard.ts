@@ -16,11 +16,15 @@ import { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import { createRedis } from '../redis.js';
+import { deadline, quitWithin, within } from '../shutdown.js';
 import * as keyNames from '../store/keys.js';
 import { BROWSER_ROUTE } from './auth.js';
 
 /** Where the dashboard is served. */
 export const DASHBOARD_PATH = '/admin/queues';
+
+/** Longest wait for the dashboard's connection to close when the server stops. */
+const CLOSE_MS = 1_000;
 
 /**
  * The queue names store/keys.ts exports (`QUEUE_NAME`, `WINDOW_QUEUE_NAME`, and any queue added
@@ -39,13 +43,13 @@ export function dashboardQueueNames(names: Readonly<Record<string, unknown>> = k
 }
 
 export function dashboard(deps: {
-  config: Pick<Config, 'redisUrl' | 'prefix'>;
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix'>;
 }): FastifyPluginAsync {
   return async (app) => {
     const { config } = deps;
     // Queues only send short commands: one connection for all of them, retrying a command at
     // most 3 times while Redis is away (the dashboard's request then errors).
-    const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+    const redis = createRedis(config, { maxRetriesPerRequest: 3 });
     const queues = dashboardQueueNames().map((name) => {
       const queue = new Queue(name, { connection: redis, prefix: config.prefix });
       // Errors reach the dashboard's requests; the listener stops "unhandled error" printing.
@@ -53,8 +57,10 @@ export function dashboard(deps: {
       return queue;
     });
     app.addHook('onClose', async () => {
-      await Promise.all(queues.map((q) => q.close()));
-      await redis.quit().catch(() => undefined);
+      // Bounded whatever Redis does (down, frozen): past the time, the connection is dropped.
+      const left = deadline(CLOSE_MS);
+      await within(Promise.all(queues.map((q) => q.close())), left());
+      await quitWithin(redis, left());
     });
 
     // Every route Bull Board adds (page, API, static files) is a browser route.

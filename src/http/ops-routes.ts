@@ -16,19 +16,20 @@ import Fastify, {
   type FastifyInstance,
   type FastifyPluginCallback,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { addScrapeSource, enableProcessMetrics, metricsText } from '../metrics/metrics.js';
 import { checkReadiness } from '../metrics/readiness.js';
 import { createScrapeSource } from '../metrics/scrape-source.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
+import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { dashboardQueueNames } from './dashboard.js';
 import { errorHandler, notFoundHandler, sendError } from './errors.js';
 
-export type OpsConfig = Pick<Config, 'redisUrl' | 'prefix' | 'readyStuckMs'>;
+export type OpsConfig = Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix' | 'readyStuckMs'>;
 
 /** Connect and command timeouts of the routes' connection. */
 const FAIL_FAST_MS = 1_000;
@@ -54,7 +55,7 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
     const open = (): OpsResources => {
       if (resources) return resources;
       const redis = createRedis(
-        config.redisUrl,
+        config,
         {
           enableOfflineQueue: false,
           maxRetriesPerRequest: 0,
@@ -86,7 +87,8 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
         redis.quit().catch(() => undefined),
         new Promise((r) => setTimeout(r, FAIL_FAST_MS)),
       ]);
-      redis.disconnect();
+      // disconnect() alone leaves the socket of a frozen Redis open, holding the process.
+      dropRedis(redis);
     });
 
     app.get('/metrics', async (_req, reply) => {

@@ -13,6 +13,7 @@ import { processWebhook } from '../producers/breaker/process-webhook.js';
 import { createResolver, parseSenderMap, type Resolver } from '../producers/breaker/resolve.js';
 import { budgetedLister } from '../producers/bulk/accounts.js';
 import { createRedis } from '../redis.js';
+import type { SendmuxClient } from '../sendmux/client.js';
 import {
   deadline,
   dropRedis,
@@ -21,7 +22,6 @@ import {
   unlessAborted,
   within,
 } from '../shutdown.js';
-import type { SendmuxClient } from '../sendmux/client.js';
 import { keysFor } from '../store/keys.js';
 import { observeAccounts, type ObservedAccount } from '../store/observe-accounts.js';
 import { spendBudget } from '../store/spend-budget.js';

@@ -22,7 +22,8 @@ export type { Breaker, BreakerStatus, ResetResult, SignalResult, TripResult };
 
 /** A breaker with its own connections; `close` ends them. */
 export interface BreakerHandle extends Breaker {
-  close(): Promise<void>;
+  /** Close within `timeoutMs` (default 5 s), whatever Redis does. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -43,7 +44,7 @@ export function openBreaker(config: Config): BreakerHandle {
     cooldownMaxS: config.breakerCooldownMaxS,
     halfOpenWatchS: config.breakerHalfOpenWatchS,
   });
-  return { ...breaker, close: () => producer.close() };
+  return { ...breaker, close: (timeoutMs?: number) => producer.close(timeoutMs) };
 }
 
 async function withBreaker<T>(config: Config, fn: (b: Breaker) => Promise<T>): Promise<T> {

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
+import { deadline } from '../shutdown.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startWorker } from '../worker/worker.js';
 import { closeWithin, type Servable } from './serve.js';
@@ -35,11 +36,17 @@ export async function runWorker(
   const tracing = await startTracing(logger);
   const worker = await startWorker({ config, logger, client: options.client });
   let windows: Promise<WindowService | undefined> = Promise.resolve(undefined);
+  /** Whether the windows' start was given up on (its BullMQ connections may still linger). */
+  let windowsAborted = false;
   if (config.windowConcurrency > 0) {
+    // Waits for Redis like the worker does; stops waiting on the signal.
     windows = import('./window-service.js')
-      .then(({ startWindowService }) => startWindowService(config, logger))
+      .then(({ startWindowService }) =>
+        startWindowService(config, logger, { signal: options.signal }),
+      )
       .catch((err: unknown) => {
-        logger.error({ err: String(err) }, 'maintenance windows could not start');
+        if (options.signal.aborted) windowsAborted = true;
+        else logger.error({ err: String(err) }, 'maintenance windows could not start');
         return undefined;
       });
   }
@@ -64,14 +71,24 @@ export async function runWorker(
   });
   ready.catch(() => undefined);
   await stopped;
-  const closing = worker.close();
+  // Every part stops at once, each within what is left of SHUTDOWN_TIMEOUT_MS.
+  const left = deadline(config.shutdownTimeoutMs);
+  const closing = worker.close(left());
   const notifierClosed = notifier.then((n) => n?.close()).catch(() => undefined);
-  await (await windows)?.close().catch(() => undefined);
-  await notifierClosed;
-  const result = await closing;
-  await closeOps(await ops);
+  const windowsClosed = windows.then(
+    async (w) => (w ? await w.close(left()) : !windowsAborted),
+    () => false,
+  );
+  const opsClosed = ops.then((app) => closeOps(app, Math.min(METRICS_CLOSE_MS, left())));
+  const [result, windowsInTime] = await Promise.all([
+    closing,
+    windowsClosed,
+    notifierClosed,
+    opsClosed,
+  ]);
   await tracing.shutdown();
-  return result;
+  // Forced: something was cut short, and what it left may hold the process (the CLI exits).
+  return { forced: result.forced || !windowsInTime };
 }
 
 /** Where the metrics server listens: every interface, for the scraper and the probes. */
@@ -104,6 +121,6 @@ async function serveOps(
   }
 }
 
-async function closeOps(app: Servable | undefined): Promise<void> {
-  if (app) await closeWithin(app, METRICS_CLOSE_MS).catch(() => undefined);
+async function closeOps(app: Servable | undefined, ms: number): Promise<void> {
+  if (app) await closeWithin(app, ms).catch(() => undefined);
 }

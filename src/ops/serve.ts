@@ -6,11 +6,12 @@
  * The server itself is a shell (src/http/), so it is passed in: ops never import the shells.
  */
 import { once } from 'node:events';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Windows } from '../producers/windows/windows.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
+import { deadline, quitWithin, within } from '../shutdown.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startBreakerService, type BreakerService } from './breaker-service.js';
 import { openWindows } from './windows.js';
@@ -27,6 +28,11 @@ export interface Servable {
   close(): PromiseLike<unknown>;
   server: { closeAllConnections(): void };
 }
+
+/** The part of SHUTDOWN_TIMEOUT_MS the HTTP requests in flight may take to finish. */
+const HTTP_SHARE = 0.7;
+/** After dropping the connections left, how long the server's own close hooks may still take. */
+const AFTER_DROP_MS = 300;
 
 export type BuildServable = (deps: {
   config: Config;
@@ -63,18 +69,32 @@ export async function serve(
   const tracing = await startTracing(logger);
   // Fail a request fast while Redis is away (Sendmux retries), rather than hold it.
   const redis = createRedis(
-    config.redisUrl,
+    config,
     { maxRetriesPerRequest: 2, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
     logger,
   );
+  // What is left of SHUTDOWN_TIMEOUT_MS: counted from the stop (or a failure).
+  let left = deadline(config.shutdownTimeoutMs);
+  /** Forced: something was cut short, and what it left may hold the process (the CLI exits). */
+  const result = { forced: false };
   try {
     void checkEvictionPolicy(redis, logger);
-    const breaker =
-      options.breaker === false ? undefined : await startBreakerService(config, logger);
+    let breaker: BreakerService | undefined;
+    if (options.breaker !== false) {
+      try {
+        // Waits for Redis (a server started before its Redis comes up with it); the signal
+        // ends the wait, and what the start had opened is dropped.
+        breaker = await startBreakerService(config, logger, { signal: options.signal });
+      } catch (err) {
+        if (!options.signal.aborted) throw err;
+        left = deadline(config.shutdownTimeoutMs);
+        logger.info('stopped while starting (Redis did not answer): nothing was served');
+        return result;
+      }
+    }
     // The windows' admin side (create, cancel, ...); their steps run in `worker` processes.
     const windows = openWindows(config);
     const app = await options.buildServer({ config, redis, logger, breaker, windows });
-    let forced: boolean;
     try {
       if (!options.signal.aborted) {
         const url = await app.listen({
@@ -85,44 +105,29 @@ export async function serve(
         await stopped;
       }
     } finally {
-      forced = await closeWithin(app, config.shutdownTimeoutMs);
-      await breaker?.close();
-      await windows.close();
-      logger.info({ forced }, 'HTTP server closed');
+      left = deadline(config.shutdownTimeoutMs);
+      // Requests in flight first (they use the breaker and the windows), then the rest, each
+      // bounded whatever Redis does.
+      result.forced = await closeWithin(app, left() * HTTP_SHARE);
+      await Promise.all([breaker?.close(left()), windows.close(left())]);
+      logger.info({ forced: result.forced }, 'HTTP server closed');
     }
-    return { forced };
+    return result;
   } finally {
-    await quitWithin(redis, 2_000);
+    if (!(await quitWithin(redis, left()))) result.forced = true;
     await tracing.shutdown();
   }
 }
 
-/** Close gracefully; past `ms`, drop the connections left. @returns whether it had to. */
+/**
+ * Close gracefully; past `ms`, drop the connections left, and give the close hooks at most
+ * {@link AFTER_DROP_MS} more: never waits longer. @returns whether it had to drop connections
+ * or stop waiting.
+ */
 export async function closeWithin(app: Servable, ms: number): Promise<boolean> {
-  const closed = Promise.resolve(app.close()).then(() => false);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<true>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(true);
-    }, ms);
-  });
-  const forced = await Promise.race([closed, late]);
-  clearTimeout(timer);
-  if (forced) {
-    app.server.closeAllConnections();
-    await closed;
-  }
-  return forced;
-}
-
-async function quitWithin(redis: Redis, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    redis.quit().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  redis.disconnect();
+  const closed = Promise.resolve(app.close());
+  if (await within(closed, ms)) return false;
+  app.server.closeAllConnections();
+  await within(closed, AFTER_DROP_MS);
+  return true;
 }

@@ -11,28 +11,65 @@ import type { Logger } from '../logger.js';
 import { countWindowTransition } from '../metrics/metrics.js';
 import { occurrenceStart, type WindowJobData } from '../queue/window-queue.js';
 import { createRedis } from '../redis.js';
+import {
+  deadline,
+  dropRedis,
+  quitWithin,
+  retryUntilAborted,
+  unlessAborted,
+  within,
+} from '../shutdown.js';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { openWindows, type WindowsHandle } from './windows.js';
 
 export interface WindowService {
   windows: WindowsHandle;
-  close(): Promise<void>;
+  /**
+   * Stop within `timeoutMs` (default SHUTDOWN_TIMEOUT_MS) whatever Redis does: a step under
+   * way is aborted (it runs again later). Resolves with whether everything closed in time (else
+   * a connection BullMQ duplicated may still be open: the caller's process should exit).
+   */
+  close(timeoutMs?: number): Promise<boolean>;
 }
 
 export async function startWindowService(
   config: Config,
   logger: Logger,
-  options: { concurrency?: number } = {},
+  options: {
+    concurrency?: number;
+    /**
+     * With a signal, start-up waits for Redis (tried again every second) until it answers or
+     * the signal aborts (the start then rejects with an AbortError, nothing left open).
+     */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<WindowService> {
   const log = logger.child({ component: 'windows' });
   // Stopping aborts a start still reading its accounts (rate budget waits, retries): the
   // step fails and runs again later (it is idempotent), so a stop never waits for it.
   const stopping = new AbortController();
   const windows = openWindows(config, log, stopping.signal);
-  const fixed = await windows.reconcile();
+  let fixed: number;
+  try {
+    fixed = options.signal
+      ? await retryUntilAborted(
+          () => windows.reconcile(),
+          options.signal,
+          (err, failures) => {
+            if (failures % 10 === 1) {
+              log.warn({ err: String(err) }, 'windows not started yet: waiting for Redis');
+            }
+          },
+        )
+      : await windows.reconcile();
+  } catch (err) {
+    stopping.abort();
+    await windows.close(0);
+    throw err;
+  }
   if (fixed > 0) log.warn({ fixed }, 'put back window schedules a restart had lost');
-  const connection = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
+  const connection = createRedis(config, { maxRetriesPerRequest: null }, logger);
   const worker = new Worker<WindowJobData>(
     WINDOW_QUEUE_NAME,
     async (job: Job<WindowJobData>) => {
@@ -93,14 +130,26 @@ export async function startWindowService(
   worker.on('error', (err) => {
     log.error({ err: err.message }, 'windows worker error');
   });
-  await worker.waitUntilReady();
+  try {
+    await unlessAborted(worker.waitUntilReady(), options.signal);
+  } catch (err) {
+    stopping.abort();
+    await within(worker.close(true), 0);
+    dropRedis(connection);
+    await windows.close(0);
+    throw err;
+  }
   return {
     windows,
-    async close() {
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      const left = deadline(timeoutMs);
       stopping.abort();
-      await worker.close();
-      await windows.close();
-      await connection.quit().catch(() => undefined);
+      // The steps under way end at once (aborted); BullMQ's close waits for Redis.
+      let inTime = await within(worker.close(), left());
+      if (!inTime) await within(worker.close(true), 0);
+      await windows.close(left());
+      inTime = (await quitWithin(connection, left())) && inTime;
+      return inTime;
     },
   };
 }

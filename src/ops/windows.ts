@@ -14,6 +14,7 @@ import {
 } from '../producers/windows/windows.js';
 import { openProducer } from '../queue/open-producer.js';
 import { createWindowQueue, windowScheduler, type WindowQueue } from '../queue/window-queue.js';
+import { deadline, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { openApiReads } from './api-reads.js';
 
@@ -21,8 +22,12 @@ export type { WindowCancelResult, WindowInput, WindowView };
 
 export interface WindowsHandle extends Windows {
   readonly queue: WindowQueue;
-  close(): Promise<void>;
+  /** Close within `timeoutMs` (default 5 s), whatever Redis does; never throws. */
+  close(timeoutMs?: number): Promise<void>;
 }
+
+/** How long closing waits for Redis before dropping the connections. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Windows with their own connections (Redis, the actions queue, the windows queue, the API). */
 export function openWindows(config: Config, log?: Logger, signal?: AbortSignal): WindowsHandle {
@@ -45,10 +50,12 @@ export function openWindows(config: Config, log?: Logger, signal?: AbortSignal):
   return {
     ...windows,
     queue,
-    async close() {
-      await api?.close();
-      await queue.close();
-      await producer.close();
+    async close(timeoutMs = CLOSE_TIMEOUT_MS) {
+      const left = deadline(timeoutMs);
+      await within(api?.close(), left());
+      // The queue shares the producer's connection, which the producer's close drops.
+      await within(queue.close(), left());
+      await producer.close(left());
     },
   };
 }

@@ -1,7 +1,8 @@
 /** A ready-to-use producer with its own connections, for the CLI, the demo and library users. */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
+import { deadline, quitWithin, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { createProducer, type Producer } from './producer.js';
 import { createActionQueue, type ActionQueue } from './queue.js';
@@ -12,12 +13,16 @@ export interface ProducerHandle extends Producer {
   readonly redis: Redis;
   /** Wait until every key's intent is terminal (or the timeout / abort in `options`). */
   wait(idempotencyKeys: readonly string[], options?: WaitOptions): Promise<WaitResult>;
-  close(): Promise<void>;
+  /** Close within `timeoutMs` (default 5 s), whatever Redis does; never throws. */
+  close(timeoutMs?: number): Promise<void>;
 }
+
+/** How long a producer's close waits for Redis before dropping its connection. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 export function openProducer(config: Config): ProducerHandle {
   // Producers fail fast when Redis is down instead of queueing commands forever.
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const queue = createActionQueue(config, redis);
   // Connection errors reach callers as rejected commands; the listener only stops the
   // default "unhandled error" printing.
@@ -29,9 +34,11 @@ export function openProducer(config: Config): ProducerHandle {
     queue,
     redis,
     wait: (idempotencyKeys, options) => waitForIntents(redis, keys, idempotencyKeys, options),
-    async close() {
-      await queue.close();
-      await redis.quit();
+    async close(timeoutMs = CLOSE_TIMEOUT_MS) {
+      // Bounded whatever Redis does (down, frozen): past the time, the connection is dropped.
+      const left = deadline(timeoutMs);
+      await within(queue.close(), left());
+      await quitWithin(redis, left());
     },
   };
 }

@@ -13,6 +13,14 @@ export interface ThrowawayRedis {
   url: string;
   /** Stop (SIGKILL: no graceful save) and start again on the same port and data dir. */
   restart(downMs?: number): Promise<void>;
+  /** Freeze the server (SIGSTOP): connections stay open, nothing is answered. */
+  freeze(): void;
+  /** Let a frozen server go on (SIGCONT). */
+  thaw(): void;
+  /** Kill the server (SIGKILL), keeping its port and data dir for {@link ThrowawayRedis.revive}. */
+  kill(): Promise<void>;
+  /** Start a killed server again on the same port and data dir. */
+  revive(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +43,20 @@ export async function startThrowawayRedis(args: readonly string[] = []): Promise
       await sleep(downMs);
       server = await start();
     },
+    freeze() {
+      process.kill(server.pid, 'SIGSTOP');
+    },
+    thaw() {
+      process.kill(server.pid, 'SIGCONT');
+    },
+    async kill() {
+      await server.stop('SIGKILL');
+    },
+    async revive() {
+      server = await start();
+    },
     async stop() {
+      // SIGKILL ends a frozen (SIGSTOPped) server too.
       await server.stop('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },

@@ -39,5 +39,8 @@ Environment (see the README's configuration table for every setting):
       });
       logger.info({ forced }, 'bye');
       logger.flush();
+      // As `worker`: after a forced close (Redis unreachable or frozen) BullMQ may still hold
+      // reconnect timers; the server is done, so the process ends now, within its timeout.
+      if (forced) process.exit(0);
     });
 }

@@ -107,5 +107,6 @@ export function registerSim(program: Command): void {
       const signal = stopSignal();
       await once(signal, 'abort');
       await sim.close();
+      process.stdout.write('simulator stopped\n');
     });
 }

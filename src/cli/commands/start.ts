@@ -39,6 +39,9 @@ Environment (see the README's configuration table for every setting):
         buildServer,
         port: flags.port,
         host: flags.host,
+        onWorkerReady: () => {
+          logger.info('worker ready');
+        },
       });
       logger.info({ forced }, 'bye');
       logger.flush();

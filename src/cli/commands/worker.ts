@@ -26,6 +26,9 @@ Environment (see the README's configuration table for every setting):
       const { runWorker } = await import('../../ops/run-worker.js');
       const { forced } = await runWorker(config, logger, {
         signal,
+        onReady: () => {
+          logger.info('worker ready');
+        },
         // WORKER_METRICS_PORT's server (/healthz, /readyz, /metrics): a shell, so passed in.
         opsServer: async (deps) => (await import('../../http/ops-routes.js')).buildOpsServer(deps),
       });
