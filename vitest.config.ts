@@ -35,6 +35,21 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Issue 18 part 6: a throwaway 3-master Redis Cluster (test/support/redis-cluster.ts),
+          // every client seeded with nodes that do not own the deployment's slot: the named
+          // essentials of the integration suite, a bulk run and a slot migration mid-run.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts', 'test/integration/pipeline.test.ts'],
+          globalSetup: ['test/support/cluster-setup.ts'],
+          setupFiles: ['test/support/leak-guard.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // The randomized model test (issue 17) and its fixed cases: real Redis, the simulator
           // and real worker processes. `npm run test:model -- --seed N --runs N --steps N`.
           name: 'model',

@@ -1,5 +1,6 @@
 /** Redis connections and start-up checks. */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ClusterNode } from './config.js';
 import type { Logger } from './logger.js';
 
 /** While Redis stays unreachable, how often to say so again. */
@@ -17,17 +18,54 @@ export function safeRedisUrl(raw: string): string {
 }
 
 /**
- * A connection for this project's stores and for BullMQ.
+ * A connection to the deployment's Redis: a plain `Redis`, or a `Cluster` client when
+ * REDIS_CLUSTER_NODES is set. Both answer the same commands (ioredis's `Commander`); every key
+ * of a deployment shares the prefix's hash tag, so a Cluster client sends all of them, scripts
+ * and pipelines included, to the one node that owns the slot, and follows MOVED / ASK /
+ * TRYAGAIN when the slot moves. Code that needs the class itself (a new connection with other
+ * options) uses {@link createRedis} again rather than `duplicate()`.
+ */
+export type RedisClient = Redis | Cluster;
+
+/** Where the deployment's Redis is: REDIS_URL, and REDIS_CLUSTER_NODES when it is a Cluster. */
+export interface RedisTarget {
+  redisUrl: string;
+  redisClusterNodes?: readonly ClusterNode[] | undefined;
+}
+
+/**
+ * How long a Cluster client keeps retrying a command answered TRYAGAIN (a multi-key command
+ * or script whose keys are split between two nodes while the slot migrates) or redirected:
+ * 300 redirections, 100 ms apart for TRYAGAIN, is half a minute.
+ */
+const CLUSTER_MAX_REDIRECTIONS = 300;
+
+/**
+ * A connection for this project's stores and for BullMQ: a Cluster client when `target` names
+ * cluster nodes, else a plain Redis at the URL.
  * `maxRetriesPerRequest: null` is what BullMQ workers require; producers may pass a number to
  * fail fast instead of waiting for Redis forever.
  */
-export function createRedis(url: string, options: RedisOptions = {}, log?: Logger): Redis {
-  const redis = new Redis(url, {
+export function createRedis(
+  target: string | RedisTarget,
+  options: RedisOptions = {},
+  log?: Logger,
+): RedisClient {
+  const url = typeof target === 'string' ? target : target.redisUrl;
+  const nodes = typeof target === 'string' ? undefined : target.redisClusterNodes;
+  const all: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     lazyConnect: false,
     ...options,
-  });
+  };
+  const cluster = nodes !== undefined && nodes.length > 0;
+  const redis: RedisClient = cluster
+    ? new Cluster([...nodes], clusterOptions(url, all))
+    : new Redis(url, all);
+  const where = cluster
+    ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    : safeRedisUrl(url);
   // ioredis reconnects by itself; without a listener it prints "Unhandled error event".
   // Commands that fail meanwhile reject to their callers, so a log line is all that is needed.
   let lastMessage = '';
@@ -40,7 +78,7 @@ export function createRedis(url: string, options: RedisOptions = {}, log?: Logge
     lastMessage = err.message;
     lastLoggedAt = now;
     log?.warn(
-      { err: err.message, redis: safeRedisUrl(url) },
+      { err: err.message, redis: where },
       again ? 'still waiting for Redis (reconnecting)' : 'Redis connection error (reconnecting)',
     );
   });
@@ -52,10 +90,44 @@ export function createRedis(url: string, options: RedisOptions = {}, log?: Logge
 }
 
 /**
+ * A Cluster client's options from the URL (credentials and TLS only: the seed nodes say where)
+ * and a plain connection's options. Options about the client as a whole (offline queue, ready
+ * check, lazy connect) are the Cluster's; the rest (retries per request, timeouts,
+ * credentials) go to its connection to each node.
+ */
+function clusterOptions(url: string, options: RedisOptions): ClusterOptions {
+  const { enableOfflineQueue, enableReadyCheck, lazyConnect, retryStrategy, ...perNode } = options;
+  const redisOptions: RedisOptions = { ...perNode };
+  try {
+    const u = new URL(url);
+    if (u.username) redisOptions.username = decodeURIComponent(u.username);
+    if (u.password) redisOptions.password = decodeURIComponent(u.password);
+    // ioredis also reads them from the query string (redis://host?password=...).
+    const q = (name: string) => u.searchParams.get(name) ?? undefined;
+    redisOptions.username ??= q('username');
+    redisOptions.password ??= q('password');
+    if (u.protocol === 'rediss:') redisOptions.tls = {};
+  } catch {
+    // REDIS_URL is validated by the config; a caller's bad URL just brings no credentials.
+  }
+  return {
+    redisOptions,
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
+    maxRedirections: CLUSTER_MAX_REDIRECTIONS,
+  };
+}
+
+/**
  * BullMQ needs `maxmemory-policy noeviction`: with any other policy Redis may silently drop
  * job keys under memory pressure. Warn (do not fail) when it is not so, or cannot be read.
  */
-export async function checkEvictionPolicy(redis: Redis, log: Logger): Promise<string | undefined> {
+export async function checkEvictionPolicy(
+  redis: RedisClient,
+  log: Logger,
+): Promise<string | undefined> {
   try {
     const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;

@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { WindowEndedEvent, WindowStartedEvent } from '../model.js';
@@ -16,6 +15,7 @@ import { openBreaker, type BreakerHandle } from '../ops/breaker.js';
 import { startWindowService, type WindowService } from '../ops/window-service.js';
 import { openWindows, type WindowsHandle } from '../ops/windows.js';
 import { openProducer, type ProducerHandle } from '../queue/open-producer.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { simAccountId, startSimulator, type Simulator } from '../sim/index.js';
 import { dropPrefix } from '../store/drop-prefix.js';
@@ -116,7 +116,7 @@ export async function runWindowDemo(options: WindowDemoOptions): Promise<WindowD
     producer = openProducer(c);
     admin = openWindows(c);
     breaker = openBreaker(c);
-    tail = createRedis(c.redisUrl, { maxRetriesPerRequest: 3 });
+    tail = createRedis(c, { maxRetriesPerRequest: 3 });
     worker = await startWorker({ config: c, logger: options.logger });
     service = await startWindowService(c, options.logger, { concurrency: 2 });
     out.write(

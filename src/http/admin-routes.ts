@@ -15,11 +15,11 @@
  * The breaker's routes are in breaker-routes.ts, the windows' in window-routes.ts.
  */
 import { Readable, Transform } from 'node:stream';
-import type { FastifyPluginCallback } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
+import { within } from '../metrics/metrics.js';
 import {
   ACTIONS,
   EVENT_TYPES,
@@ -34,11 +34,13 @@ import { enqueueActions } from '../ops/enqueue-actions.js';
 import { readAccountHolds } from '../ops/holds.js';
 import { parseFilter } from '../producers/bulk/accounts.js';
 import type { BulkSource } from '../producers/bulk/run.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT } from '../store/batch-record.js';
 import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses } from '../store/status-record.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
+import { sendUnavailable } from './errors.js';
 
 /** Accounts per POST /v1/actions. */
 export const MAX_ACCOUNTS_PER_ACTION = 1_000;
@@ -105,6 +107,7 @@ export const postActions = {
     202: '`{ reports: [...], repeated: [...], warnings: [...] }`: one report per account.',
     400: 'A field breaks its rule (named in the message).',
     409: 'The idempotency key is bound to another intent.',
+    503: '`redis_unavailable` (with `Retry-After`): Redis is not connected, or the request did not finish within HTTP_ACTIONS_TIMEOUT_MS; what was enqueued stays enqueued.',
   },
 } satisfies RouteSpec;
 
@@ -284,6 +287,19 @@ function asFieldNames(err: unknown): unknown {
   return err;
 }
 
+/** `Retry-After` of a 503 from POST /v1/actions. */
+export const ACTIONS_RETRY_AFTER_S = 5;
+
+/** POST /v1/actions could not reach Redis, or not in time: 503 `redis_unavailable`. */
+function actionsUnavailable(reply: FastifyReply, why: string): FastifyReply {
+  return sendUnavailable(
+    reply,
+    'redis_unavailable',
+    `Redis is unreachable or too slow (${why}): the actions may not all be enqueued; ask again (with the same idempotency_key, the answer says what was done)`,
+    ACTIONS_RETRY_AFTER_S,
+  );
+}
+
 async function mustHaveBatch(config: Config, id: string): Promise<void> {
   if (!(await getBatch(config, id))) throw new NotFoundError(`batch "${id}": no such batch`);
 }
@@ -325,12 +341,31 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
     app.post(
       postActions.path,
       routeFromSpec(postActions, async ({ body }, _req, reply) => {
-        const result = await enqueueActions(config, {
-          action: body.action,
-          providerIds: body.accounts,
-          key: body.idempotency_key,
-          reason: body.reason,
-        });
+        // Redis not connected: refused at once. Connected but too slow (frozen, overloaded):
+        // refused after HTTP_ACTIONS_TIMEOUT_MS, the run aborted; what it enqueued stays, and
+        // asking again with the same idempotency_key answers its state.
+        if (redis.status !== 'ready') return actionsUnavailable(reply, `Redis is ${redis.status}`);
+        const signal = AbortSignal.timeout(config.actionsTimeoutMs);
+        let result: Awaited<ReturnType<typeof enqueueActions>>;
+        try {
+          result = await within(
+            enqueueActions(config, {
+              action: body.action,
+              providerIds: body.accounts,
+              key: body.idempotency_key,
+              reason: body.reason,
+              signal,
+            }),
+            config.actionsTimeoutMs,
+            'POST /v1/actions',
+          );
+        } catch (err) {
+          if (!signal.aborted) throw err;
+          return actionsUnavailable(
+            reply,
+            `not done within HTTP_ACTIONS_TIMEOUT_MS (${config.actionsTimeoutMs} ms)`,
+          );
+        }
         return reply.code(202).send(result);
       }),
     );

@@ -6,10 +6,10 @@
  * there was.
  */
 import type { FastifyPluginCallback } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { OVERVIEW_LIMITS, overviewReader } from '../ops/overview.js';
 import type { Windows } from '../producers/windows/windows.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { routeFromSpec, type RouteSpec } from './api-spec.js';
 
 export const getOverview = {

@@ -19,7 +19,7 @@
  *   queue whose workers are all gone, or hang without taking jobs, is.
  */
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from '../store/keys.js';
 import { within } from './metrics.js';
 

@@ -3,7 +3,7 @@
  * getJobCounts) and breakers by state. The caller bounds each read (metrics.ts).
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { BK, BREAKER_STATES } from '../store/breaker-state.js';
 import type { Keys } from '../store/keys.js';
 import { BREAKER_SCAN_MAX, type ScrapeSource } from './metrics.js';

@@ -24,9 +24,9 @@ import {
   type JobsOptions,
 } from 'bullmq';
 import got, { RequestError } from 'got';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { countNotification } from '../metrics/metrics.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { NOTIFY_QUEUE_NAME } from '../store/keys.js';
 import { notifyHeaders } from './cloudevent.js';
 

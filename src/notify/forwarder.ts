@@ -19,9 +19,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { StreamEvent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeEntry } from '../store/event-codec.js';
 import { createEventConsumer } from '../store/events.js';
 import type { Keys } from '../store/keys.js';

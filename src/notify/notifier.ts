@@ -11,9 +11,9 @@
  * receiver that hangs or fails only keeps notification jobs waiting. The format (source,
  * type, subject, headers) is described in cloudevent.ts.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { keysFor } from '../store/keys.js';
 import {
@@ -29,7 +29,13 @@ import { startForwarder, type Forwarder } from './forwarder.js';
 
 export type NotifierConfig = Pick<
   Config,
-  'redisUrl' | 'prefix' | 'notifyUrl' | 'notifySecret' | 'notifyMaxAttempts' | 'notifyTimeoutMs'
+  | 'redisUrl'
+  | 'redisClusterNodes'
+  | 'prefix'
+  | 'notifyUrl'
+  | 'notifySecret'
+  | 'notifyMaxAttempts'
+  | 'notifyTimeoutMs'
 > &
   Partial<Pick<Config, 'shutdownTimeoutMs'>>;
 
@@ -94,7 +100,7 @@ export async function startNotifier(
   }
   const log = logger.child({ component: 'notify' });
   const keys = keysFor(config.prefix);
-  const connection = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
+  const connection = createRedis(config, { maxRetriesPerRequest: null }, logger);
   let reader: Redis | undefined;
   let queue: NotifyQueue | undefined;
   let starting: Promise<Forwarder> | undefined;
@@ -154,7 +160,7 @@ export async function startNotifier(
     }
     if (options.forward !== false) {
       queue = createNotifyQueue(config.prefix, connection);
-      reader = createRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger);
+      reader = createRedis(config, { maxRetriesPerRequest: null }, logger);
       starting = startForwarder({
         redis: reader,
         keys,

@@ -1,9 +1,9 @@
 /** Recorded account statuses (the `status` CLI command). */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { IntentValidationError } from '../errors.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { Hold } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { readHolds, type BeforeState } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
@@ -21,7 +21,7 @@ export async function accountStatus(
       bad.map((id) => `provider_id ${PROVIDER_ID_RULE_TEXT} (got "${id}")`),
     );
   }
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
     const keys = keysFor(config.prefix);
     return providerIds.length > 0

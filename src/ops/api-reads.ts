@@ -3,10 +3,10 @@
  * budget. The client, and got with it, is loaded on the first read: a run that makes none
  * never loads it.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { budgetedReader, type AccountReader } from '../producers/account-states.js';
 import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import type { Keys } from '../store/keys.js';
 import { limiterFor } from '../worker/backoff.js';

@@ -3,7 +3,6 @@
  * `cancelled`) and `batch undo` (switch back on what the run switched off and nothing else
  * holds off). Library functions for the CLI and the HTTP API.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
@@ -12,6 +11,7 @@ import { openProducer } from '../queue/open-producer.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { createActionQueue, type ActionQueue } from '../queue/queue.js';
 import type { WaitProgress } from '../queue/wait.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import {
   markBatchCancelled,
@@ -49,7 +49,7 @@ const CANCEL_CONCURRENCY = 50;
  */
 export async function cancelBatch(config: Config, batchId: string): Promise<CancelResult> {
   checkBatchId(batchId);
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const queue = createActionQueue(config, redis);
   queue.on('error', () => undefined);
   const keys = keysFor(config.prefix);

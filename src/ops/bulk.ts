@@ -4,7 +4,6 @@
  * undo are in batch-control.ts (they record outcomes: a bulk run's process loads neither them
  * nor the metrics registry).
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import {
@@ -16,6 +15,7 @@ import {
   type DryRunReport,
 } from '../producers/bulk/run.js';
 import { openProducer } from '../queue/open-producer.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import {
   BATCH_ID_RULE,
@@ -134,7 +134,7 @@ export function checkBatchId(batchId: string): void {
 }
 
 async function withRedis<T>(config: Config, fn: (redis: Redis, keys: Keys) => Promise<T>) {
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
     return await fn(redis, keysFor(config.prefix));
   } finally {
@@ -187,7 +187,7 @@ export async function* batchReport(
   batchId: string,
 ): AsyncGenerator<BatchReportRow> {
   checkBatchId(batchId);
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const keys = keysFor(config.prefix);
   try {
     await mustRead(redis, keys, batchId);

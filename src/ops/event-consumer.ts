@@ -14,10 +14,10 @@ export interface EventConsumerHandle extends EventConsumer {
 
 /** At-least-once delivery of every event: read, handle, ack; `pending()` after a crash. */
 export function openEventConsumer(
-  config: Pick<Config, 'redisUrl' | 'prefix'>,
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix'>,
   options: EventConsumerOptions,
 ): EventConsumerHandle {
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config);
   const consumer = createEventConsumer(redis, keysFor(config.prefix), options);
   return {
     ...consumer,

@@ -1,8 +1,8 @@
 /** Accounts' holds, read (the `holds` CLI command and GET /v1/holds): who keeps what off. */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { listHeldAccounts, readHolds, type AccountHolds } from '../store/holds.js';
 import { keysFor } from '../store/keys.js';
@@ -29,7 +29,7 @@ export async function accountHolds(
   providerIds: readonly string[],
   limit = 1000,
 ): Promise<AccountHolds[]> {
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
     return await readAccountHolds(redis, config.prefix, providerIds, limit);
   } finally {

@@ -6,12 +6,12 @@
  * ({@link OVERVIEW_LIMITS}) and the answer says how much there was, so a page refreshing every
  * few seconds costs a few hundred small Redis reads whatever the size of the deployment.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { WindowSchedule, WindowTargets } from '../producers/windows/spec.js';
 import type { Windows, WindowView } from '../producers/windows/windows.js';
+import type { RedisClient as Redis } from '../redis.js';
 import {
   listBreakerAccounts,
   readBreaker,

@@ -20,7 +20,7 @@ export async function readEvents(
   options: ReadEventsOptions,
   onEvent: (event: StreamEvent) => void,
 ): Promise<void> {
-  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const keys = keysFor(config.prefix);
   try {
     const recent = await readRecentEvents(redis, keys, {

@@ -2,10 +2,10 @@
  * Producers turn intents into jobs. Every producer (CLI, HTTP API, bulk run, breaker,
  * maintenance scheduler) goes through {@link Producer.enqueueMany}.
  */
-import type { RedisClient as Redis } from '../redis.js';
 import type { Config } from '../config.js';
 import { IdempotencyKeyConflictError } from '../errors.js';
 import { fingerprint, parseIntents, type Intent, type IntentInput } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { claimKeys, findConflict, type Claim, type ClaimState } from '../store/claim-keys.js';
 import { keysFor } from '../store/keys.js';
 import { jobIdFor } from './job-id.js';

@@ -9,8 +9,8 @@
  * (IDEMPOTENCY_TTL_S after their outcome); an account whose field holds an event is never
  * enqueued again by the same batch, however late it is resumed.
  */
-import type { Redis } from 'ioredis';
 import type { Action, ActionEvent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';

@@ -14,7 +14,7 @@
  * here until the outcome is recorded or a put-back gives it back (count-wait.ts), and expires
  * by itself if the worker dies.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
 import { holdIdsLua } from './holds.js';
 import type { Keys } from './keys.js';

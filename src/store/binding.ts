@@ -8,8 +8,8 @@
  * backlog); a terminal one expires `IDEMPOTENCY_TTL_S` after its outcome, like the API's
  * 24 h idempotency window.
  */
-import type { Redis } from 'ioredis';
 import { isTerminal, type Action, type IntentState, type Source } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 

@@ -4,8 +4,8 @@
  * the account may come back on: only when no other hold keeps it off and it was on before the
  * first hold (holds.ts). Asking for the activation (the returned key) is the caller's job.
  */
-import type { Redis } from 'ioredis';
 import { fingerprint, type BreakerResetEvent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { BK } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';

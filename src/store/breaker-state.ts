@@ -4,8 +4,8 @@
  * window). This file owns the field names, the counting Lua shared by the trip and the reset
  * scripts, and the reading; breaker-trip.ts and breaker-reset.ts write.
  */
-import type { Redis } from 'ioredis';
 import type { BreakerNumbers, TripReason } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

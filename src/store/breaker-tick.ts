@@ -5,8 +5,8 @@
  * the whole watch period without a trip closes (`breaker.closed`; the next trip starts from
  * the base cooldown again). Several processes ticking at once do each step once.
  */
-import type { Redis } from 'ioredis';
 import { fingerprint, type BreakerClosedEvent, type BreakerHalfOpenEvent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import {
   RELEASE_PLACEHOLDERS,
   releasedTrip,

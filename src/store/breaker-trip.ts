@@ -9,8 +9,8 @@
  * then to mark with markTripEnqueued (a trip left unmarked by a crash is found again by
  * tripsNotEnqueued).
  */
-import type { Redis } from 'ioredis';
 import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { BK, sumWindowLua, type CountKind } from './breaker-state.js';
 import { EVENT_FIELD } from './event-codec.js';
 import { encodeHold, takeHoldLua } from './holds.js';

@@ -7,8 +7,8 @@
  * its account (older intents still waiting for that account will end as superseded), enters
  * the pending set, and has no expiry until its outcome is recorded.
  */
-import type { Redis } from 'ioredis';
 import type { IntentState } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';

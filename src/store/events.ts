@@ -2,8 +2,8 @@
  * Reading the events stream: recent history, a live tail, and consumer groups for library
  * users who need every event processed at least once across restarts.
  */
-import type { Redis } from 'ioredis';
 import { type EventType, type StreamEvent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeEntry } from './event-codec.js';
 import type { Keys } from './keys.js';
 

@@ -21,7 +21,6 @@
  * The Lua parts are shared with scripts that take or release a hold in the same step as their
  * own change (the breaker's trip and reset, a window's start and end).
  */
-import type { RedisClient as Redis } from '../redis.js';
 import {
   BASE_STATES,
   fingerprintParts,
@@ -31,6 +30,7 @@ import {
   type Intent,
   type Source,
 } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from './keys.js';
 import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';

@@ -1,5 +1,5 @@
 /** Keys bound but not yet terminal, oldest first, claimed before `olderThanMs` (epoch ms). */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from './keys.js';
 
 export async function listPending(

@@ -4,8 +4,8 @@
  * the freshest knowledge a hold's base is taken from when nothing of ours is pending. One
  * script per call, however many accounts.
  */
-import type { Redis } from 'ioredis';
 import type { AccountState } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { seenOf } from './holds.js';
 import type { Keys } from './keys.js';
 import { knownPrefixes, knownStateLua } from './known-state.js';

@@ -10,9 +10,9 @@
  *   nothing changes it, so there is never a second event.
  * The status moves forward only (see status-record.ts).
  */
-import type { RedisClient as Redis } from '../redis.js';
 import { countAction } from '../metrics/metrics.js';
 import { fingerprint, type AccountState, type ActionEvent, type Intent } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
 import { B, bindLua } from './binding.js';

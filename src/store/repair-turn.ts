@@ -4,7 +4,7 @@
  * dies.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -1,6 +1,6 @@
 /** A Lua script run by SHA, loaded on first use (and again after a Redis restart). */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis.js';
 
 export type Script = (
   redis: Redis,

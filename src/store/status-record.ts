@@ -10,8 +10,8 @@
  * - the intent part (last_action, last_outcome, ...) only by an intent with a higher sequence
  *   number.
  */
-import type { Redis } from 'ioredis';
 import type { AccountState } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 

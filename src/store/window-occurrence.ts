@@ -13,8 +13,8 @@
  * Every step is one Lua script that checks the state first: several processes, or a step run
  * again after a crash, change nothing twice and put one event on the stream.
  */
-import type { Redis } from 'ioredis';
 import { fingerprintParts } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { EVENT_FIELD } from './event-codec.js';
 import {
   claimActivationLua,

@@ -5,12 +5,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
 import { isInAskedState } from '../model.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
 import type { ApiResult, SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';

@@ -5,10 +5,10 @@
  * Runs when a worker starts; only looks at intents claimed more than `minAgeMs` ago, so a
  * producer between its claim and its addBulk is left alone.
  */
-import type { RedisClient as Redis } from '../redis.js';
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
 import type { ActionQueue } from '../queue/queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { readBindings, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 import { listPending } from '../store/list-pending.js';

@@ -7,10 +7,10 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { RedisClient as Redis } from '../redis.js';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';

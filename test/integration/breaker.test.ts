@@ -4,7 +4,6 @@
  * concurrent evaluators, reset with and without another hold, a trip ahead of a backlog.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IntentValidationError } from '../../src/errors.js';
 import type { BreakerEvent } from '../../src/model.js';
@@ -12,6 +11,7 @@ import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker
 import type { BreakerRules } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/producer.js';
 import { createActionQueue } from '../../src/queue/queue.js';
+import type { RedisClient } from '../../src/redis.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
@@ -20,7 +20,7 @@ import { readRecentEvents } from '../../src/store/events.js';
 import { readHolds, releaseHold, seenState, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { observeAccounts } from '../../src/store/observe-accounts.js';
-import { redisPerTest, redisUrl, testConfig } from '../support/context.js';
+import { redisPerTest, testConfig, testRedis } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -41,7 +41,7 @@ afterEach(async () => {
 });
 
 /** A breaker on the test's prefix, with its own queue (no workers: jobs just wait). */
-function breakerOn(keys: Keys, rules: BreakerRules = RULES, connection?: Redis): Breaker {
+function breakerOn(keys: Keys, rules: BreakerRules = RULES, connection?: RedisClient): Breaker {
   const redis = connection ?? fixture.current().redis;
   const config = testConfig({ prefix: keys.prefix });
   const queue = createActionQueue(config, redis);
@@ -76,7 +76,7 @@ async function breakerEvents(keys: Keys): Promise<BreakerEvent[]> {
 }
 
 /** Record that the API listed the account as active (as the breaker's account listing does). */
-async function knownActive(redis: Redis, keys: Keys, providerId: string): Promise<void> {
+async function knownActive(redis: RedisClient, keys: Keys, providerId: string): Promise<void> {
   await observeAccounts(redis, keys, [
     { id: providerId, status: 'active', is_active: true, status_reason: null, updated_at: null },
   ]);
@@ -293,7 +293,7 @@ describe('the rules', () => {
 describe('trip once', () => {
   it('three evaluators on their own connections, one spike: one trip, one intent, one event', async () => {
     const { keys } = fixture.current();
-    const connections = [0, 1, 2].map(() => new Redis(redisUrl(), { maxRetriesPerRequest: 1 }));
+    const connections = [0, 1, 2].map(() => testRedis(keys.prefix));
     closers.push(async () => {
       await Promise.all(connections.map((r) => r.quit()));
     });

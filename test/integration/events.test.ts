@@ -1,12 +1,12 @@
 /** The events stream as library users read it: history, live tail, consumer groups. */
-import { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isActionEvent, type StreamEvent } from '../../src/model.js';
+import type { RedisClient as Redis } from '../../src/redis.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { createEventConsumer, followEvents, readRecentEvents } from '../../src/store/events.js';
 import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
-import { redisPerTest, redisUrl } from '../support/context.js';
+import { redisPerTest, testRedis } from '../support/context.js';
 
 const settings = { idempotencyTtlS: 60, eventsMaxLen: 1000 };
 
@@ -100,7 +100,7 @@ describe('events', () => {
   });
 
   it('follows new events live', async () => {
-    const tail = new Redis(redisUrl());
+    const tail = testRedis(keys.prefix, null);
     const controller = new AbortController();
     try {
       await record(1); // history, not followed

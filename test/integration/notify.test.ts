@@ -8,7 +8,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
@@ -25,6 +24,7 @@ import { createNotifyQueue, notifyJobId, type NotifyQueue } from '../../src/noti
 import { forwardEntries, NOTIFY_GROUP } from '../../src/notify/forwarder.js';
 import { startNotifier, type Notifier, type NotifierOptions } from '../../src/notify/notifier.js';
 import { runWorker } from '../../src/ops/run-worker.js';
+import type { RedisClient as Redis } from '../../src/redis.js';
 import { verifyWebhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { decodeEntry, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';

@@ -1,6 +1,6 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
-import type { Redis } from 'ioredis';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { RedisClient as Redis } from '../../src/redis.js';
 import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.js';
 import { beginRun } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';

@@ -1,11 +1,12 @@
 /** Per-test Redis prefix, config and cleanup. Tests never share Redis keys. */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createRedis, type RedisClient } from '../../src/redis.js';
 import { readBindings } from '../../src/store/binding.js';
 import { dropPrefix as dropKeys } from '../../src/store/drop-prefix.js';
 import { keysFor, type Keys } from '../../src/store/keys.js';
+import { keySlotOwnerless, type ClusterInfo } from './redis-cluster.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -16,11 +17,34 @@ export function uniquePrefix(): string {
   return `{sdxt-${randomUUID().slice(0, 8)}}`;
 }
 
+/** The Redis Cluster of the `cluster` project (cluster-setup.ts), else undefined. */
+export function testCluster(): ClusterInfo | undefined {
+  return inject('redisCluster');
+}
+
+/**
+ * Where a deployment with this prefix finds Redis: the test Redis, or in the `cluster`
+ * project the Cluster, seeded only with nodes that do NOT own the prefix's slot (so every
+ * client must follow a redirection to work at all).
+ */
+export function testTarget(prefix: string): Pick<Config, 'redisUrl' | 'redisClusterNodes'> {
+  const cluster = testCluster();
+  if (!cluster) return { redisUrl: redisUrl(), redisClusterNodes: undefined };
+  return { redisUrl: cluster.url, redisClusterNodes: keySlotOwnerless(cluster, prefix) };
+}
+
+/** A connection to the test Redis (a Cluster client in the `cluster` project). */
+export function testRedis(prefix: string, maxRetriesPerRequest: number | null = 1): RedisClient {
+  return createRedis(testTarget(prefix), { maxRetriesPerRequest });
+}
+
 /** Config as the worker would load it, pointed at the test Redis with a fresh prefix. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
+  const prefix = overrides.prefix ?? uniquePrefix();
   return {
     ...loadConfig({ REDIS_URL: redisUrl(), LOG_LEVEL: 'silent' }),
-    prefix: uniquePrefix(),
+    ...testTarget(prefix),
+    prefix,
     backoffBaseMs: 50,
     backoffCapMs: 500,
     rateLimitPerMinute: 0,
@@ -34,7 +58,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 
 /** Delete every key under a prefix. */
 export async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+  const redis = testRedis(prefix);
   try {
     await dropKeys(redis, prefix);
   } finally {
@@ -60,7 +84,7 @@ export async function waitFor<T>(
 
 /** The state of each key's intent (`unknown` when it has no binding). */
 export async function intentStates(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   idempotencyKeys: readonly string[],
 ): Promise<string[]> {
@@ -71,10 +95,11 @@ export async function intentStates(
  * A Redis connection and a fresh key namespace per test (`beforeEach`), dropped after it.
  * Read `current()` inside tests.
  */
-export function redisPerTest(): { current(): { redis: Redis; keys: Keys } } {
-  let state: { redis: Redis; keys: Keys } | undefined;
+export function redisPerTest(): { current(): { redis: RedisClient; keys: Keys } } {
+  let state: { redis: RedisClient; keys: Keys } | undefined;
   beforeEach(() => {
-    state = { redis: new Redis(redisUrl()), keys: keysFor(uniquePrefix()) };
+    const keys = keysFor(uniquePrefix());
+    state = { redis: testRedis(keys.prefix, null), keys };
   });
   afterEach(async () => {
     if (!state) return;

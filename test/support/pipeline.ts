@@ -2,25 +2,25 @@
  * A real pipeline for integration tests: the simulator over HTTP, real Redis with a fresh
  * prefix, a real producer and real BullMQ workers. `stop()` closes everything and drops keys.
  */
-import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { isActionEvent, type ActionEvent } from '../../src/model.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { waitForIntents } from '../../src/queue/wait.js';
+import type { RedisClient } from '../../src/redis.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { keysFor, type Keys } from '../../src/store/keys.js';
 import { readStatuses, type AccountStatus } from '../../src/store/status-record.js';
 import { startWorker, type ActionWorker } from '../../src/worker/worker.js';
-import { dropPrefix, testConfig } from './context.js';
+import { dropPrefix, testConfig, testRedis } from './context.js';
 
 export interface Pipeline {
   sim: Simulator;
   config: Config;
   keys: Keys;
   producer: ProducerHandle;
-  redis: Redis;
+  redis: RedisClient;
   workers: ActionWorker[];
   addWorker(overrides?: Partial<Config>): Promise<ActionWorker>;
   waitFor(keys: readonly string[], timeoutMs?: number): Promise<Map<string, string>>;
@@ -36,7 +36,7 @@ export async function startPipeline(
   const config = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key', ...options.config });
   const keys = keysFor(config.prefix);
   const producer = openProducer(config);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = testRedis(config.prefix);
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
   const workers: ActionWorker[] = [];
   const addWorker = async (overrides: Partial<Config> = {}) => {

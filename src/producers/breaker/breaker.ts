@@ -6,10 +6,10 @@
  * seeing one spike trip it once. A reset releases only the breaker's hold and asks for the
  * account back only if nothing else holds it off (store/breaker-reset.ts).
  */
-import type { Redis } from 'ioredis';
 import { countBreakerTrip } from '../../metrics/metrics.js';
 import type { IntentInput, BreakerNumbers } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
+import type { RedisClient as Redis } from '../../redis.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
 import {
   activationsNotEnqueued,

@@ -3,9 +3,9 @@
  * keep out, and, for a dry run, each account's state. Every page read spends the shared rate
  * budget first (store/spend-budget.ts), like an action would.
  */
-import type { Redis } from 'ioredis';
 import { UsageError } from '../../errors.js';
 import type { Action } from '../../model.js';
+import type { RedisClient as Redis } from '../../redis.js';
 import type { ListFilter, SendmuxClient } from '../../sendmux/client.js';
 import {
   PROVIDER_STATUSES,

@@ -19,10 +19,10 @@
  * holds off, counted as skipped.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { UsageError } from '../../errors.js';
 import { parseIntents, type Action, type IntentInput } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
+import type { RedisClient as Redis } from '../../redis.js';
 import type { ProviderItem } from '../../sendmux/schemas.js';
 import {
   addToBatch,

@@ -8,7 +8,6 @@
  * (two processes, a crash, a duplicated scheduler job) changes nothing twice.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { NotFoundError, StateConflictError, UsageError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
@@ -20,6 +19,7 @@ import type {
 } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import type { WindowScheduler } from '../../queue/window-queue.js';
+import type { RedisClient as Redis } from '../../redis.js';
 import type { ProviderItem } from '../../sendmux/schemas.js';
 import { encodeEvent } from '../../store/event-codec.js';
 import { seenOf, type HoldInput } from '../../store/holds.js';
