@@ -103,7 +103,11 @@ local function trim(inbox, bytes_key, processed, len, bytes, max_len, max_bytes)
   local removed, freed, cut, from = 0, 0, nil, '-'
   local function over() return len - removed > max_len or bytes - freed > max_bytes end
   while over() and removed < ${TRIM_MAX_PER_CALL} do
-    local batch = redis.call('XRANGE', inbox, from, '+', 'COUNT', 50)
+    -- as many as the entry cap needs (bodies are copied into Lua), a few for the byte cap
+    local want = len - removed - max_len
+    if want < 1 then want = 4 end
+    want = math.min(want, 50)
+    local batch = redis.call('XRANGE', inbox, from, '+', 'COUNT', want)
     if #batch == 0 then break end
     local stop = false
     for _, e in ipairs(batch) do

@@ -124,6 +124,39 @@ describe('the inbox at the store', () => {
     expect(await counter()).toBe(3 * size);
   });
 
+  it('sets right the backlog an older version left (entries trimmed before they were read)', async () => {
+    const { redis, keys } = ctx.current();
+    // The old receiver: the group had read 3 of 10 entries when XADD MAXLEN trimmed 5 it had
+    // not read. XINFO's lag still counts them: 7 waiting, where 2 are.
+    for (let i = 0; i < 10; i++)
+      await redis.xadd(keys.webhookInbox, '*', 'type', TYPE, 'body', '{}');
+    await redis.xgroup('CREATE', keys.webhookInbox, INBOX_GROUP, '0');
+    const early = await readInbox(redis, keys, { group: INBOX_GROUP, consumer: 'c', count: 3 });
+    await ackInbox(
+      redis,
+      keys,
+      INBOX_GROUP,
+      early.map((e) => e.id),
+    );
+    await redis.xtrim(keys.webhookInbox, 'MAXLEN', 2);
+    const caps = { maxLen: 100, maxBytes: 100_000 };
+    const append = (i: number) =>
+      appendToInbox(
+        redis,
+        keys,
+        { id: `evt_${i}`, type: TYPE, body: '{}' },
+        { dedupeTtlS: 60, backlogMax: 5, ...caps },
+      );
+    expect(await append(0)).toMatchObject({ stored: false, cap: 'backlog', backlog: 7 });
+    // The breaker reads the 2 left and acknowledges them: caught up, the lag is set right.
+    const read = await readInbox(redis, keys, { group: INBOX_GROUP, consumer: 'c' });
+    expect(read).toHaveLength(2);
+    const ids = read.map((e) => e.id);
+    expect(await settleInbox(redis, keys, INBOX_GROUP, ids, caps)).toMatchObject({ backlog: 0 });
+    for (let i = 0; i < 5; i++) expect((await append(i)).stored).toBe(true);
+    expect(await append(5)).toMatchObject({ stored: false, cap: 'backlog', backlog: 5 });
+  });
+
   it('never trims an unprocessed entry, keeps its caps and its byte count (property)', async () => {
     const { redis } = ctx.current();
     const prefix = ctx.current().keys.prefix;
@@ -281,6 +314,8 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
   async function listen(cfg: Config): Promise<number> {
     const logger = createLogger({ level: 'silent' });
     agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    // Connected first, as a server is once it serves (the receiver answers 503 without Redis).
+    await ctx.current().redis.ping();
     app = await buildServer({ config: cfg, redis: ctx.current().redis, logger });
     await app.listen({ port: 0, host: '127.0.0.1' });
     return (app.server.address() as AddressInfo).port;
