@@ -19,7 +19,6 @@ import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
-import { within } from '../metrics/metrics.js';
 import {
   ACTIONS,
   EVENT_TYPES,
@@ -40,7 +39,7 @@ import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses } from '../store/status-record.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
-import { sendUnavailable } from './errors.js';
+import { redisIsDown, sendUnavailable } from './errors.js';
 
 /** Accounts per POST /v1/actions. */
 export const MAX_ACCOUNTS_PER_ACTION = 1_000;
@@ -344,26 +343,36 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
         // Redis not connected: refused at once. Connected but too slow (frozen, overloaded):
         // refused after HTTP_ACTIONS_TIMEOUT_MS, the run aborted; what it enqueued stays, and
         // asking again with the same idempotency_key answers its state.
-        if (redis.status !== 'ready') return actionsUnavailable(reply, `Redis is ${redis.status}`);
-        const signal = AbortSignal.timeout(config.actionsTimeoutMs);
-        let result: Awaited<ReturnType<typeof enqueueActions>>;
+        if (redisIsDown(redis)) return actionsUnavailable(reply, `Redis is ${redis.status}`);
+        const limit = new AbortController();
+        const timer = setTimeout(() => {
+          limit.abort(new Error(`POST /v1/actions: not done within ${config.actionsTimeoutMs} ms`));
+        }, config.actionsTimeoutMs);
+        let result: Awaited<ReturnType<typeof enqueueActions>> | undefined;
         try {
-          result = await within(
-            enqueueActions(config, {
-              action: body.action,
-              providerIds: body.accounts,
-              key: body.idempotency_key,
-              reason: body.reason,
-              signal,
-            }),
-            config.actionsTimeoutMs,
-            'POST /v1/actions',
-          );
+          const run = enqueueActions(config, {
+            action: body.action,
+            providerIds: body.accounts,
+            key: body.idempotency_key,
+            reason: body.reason,
+            signal: limit.signal,
+          });
+          // The run stops at its next check of the signal; the answer does not wait for it.
+          const stopped = new Promise<never>((_resolve, reject) => {
+            limit.signal.addEventListener('abort', () => {
+              reject(limit.signal.reason as Error);
+            });
+          });
+          result = await Promise.race([run, stopped]);
         } catch (err) {
-          if (!signal.aborted) throw err;
+          if (!limit.signal.aborted) throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+        if (result === undefined) {
           return actionsUnavailable(
             reply,
-            `not done within HTTP_ACTIONS_TIMEOUT_MS (${config.actionsTimeoutMs} ms)`,
+            `not done within HTTP_ACTIONS_TIMEOUT_MS, ${config.actionsTimeoutMs} ms`,
           );
         }
         return reply.code(202).send(result);

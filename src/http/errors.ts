@@ -39,6 +39,15 @@ export function sendUnavailable(
 }
 
 /**
+ * The connection is known to be down (between reconnection attempts, or closed): a request
+ * that needs Redis is refused at once. Still connecting (a process just started, or an attempt
+ * under way) is not known to be down: the request tries, within its time limit.
+ */
+export function redisIsDown(redis: { status: string }): boolean {
+  return redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end';
+}
+
+/**
  * Fastify's errors before any route is found, in the project's shape: a path parameter longer
  * than the router's `maxParamLength` (the longest account id) is a 414 `uri_too_long`; a
  * malformed path a 400 `bad_request`.

@@ -7,6 +7,9 @@ import { isSignalType } from '../producers/breaker/webhook-events.js';
 /** The header carrying the event id (lower case, as node reports headers). */
 export const EVENT_ID_HEADER = 'x-sendmux-event-id';
 
+/** How far ahead of this server's clock an `occurred_at` may be, unless told (5 min). */
+export const DEFAULT_CLOCK_SKEW_MS = 300_000;
+
 /** Like an idempotency key: 1..255 visible ASCII characters. */
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
 
@@ -23,16 +26,24 @@ export type Envelope =
   | { kind: 'invalid'; code: 'invalid_json' | 'invalid_event'; message: string };
 
 /**
- * @param headerId - `X-Sendmux-Event-Id`. It is not covered by the signature, so when the
- *   (signed) body has an `id` too the two must agree: a replayed body under a new header id
- *   would otherwise pass the dedupe.
+ * The rules, each checked on the signed body (API-NOTES.md: Sendmux's body always carries `id`
+ * and `occurred_at`):
+ * - `id` is required: the dedupe keys on it, and `X-Sendmux-Event-Id` is not covered by the
+ *   signature, so a body without one could be replayed under ever new header ids. The header,
+ *   when sent, must equal it.
+ * - `occurred_at` must not be in the future by more than the allowed clock skew: the age check
+ *   is what refuses a replay once its id may be forgotten, and a date ahead would never age.
+ *
+ * @param headerId - `X-Sendmux-Event-Id`.
  * @param maxAgeMs - the dedupe window: an event whose `occurred_at` is older is `expired`.
+ * @param maxSkewMs - how far ahead of `nowMs` an `occurred_at` may be (WEBHOOK_CLOCK_SKEW_S).
  */
 export function readEnvelope(
   raw: Buffer,
   headerId: string | readonly string[] | undefined,
   nowMs: number,
   maxAgeMs: number,
+  maxSkewMs: number = DEFAULT_CLOCK_SKEW_MS,
 ): Envelope {
   let body: unknown;
   try {
@@ -50,22 +61,26 @@ export function readEnvelope(
   if (!isSignalType(type)) return { kind: 'ignored', type };
 
   if (Array.isArray(headerId)) return invalid(`${EVENT_ID_HEADER}: must be sent once`);
-  const bodyId = fields.id;
-  if (bodyId !== undefined && typeof bodyId !== 'string') return invalid('id: must be a string');
-  const id = typeof headerId === 'string' && headerId !== '' ? headerId : bodyId;
-  if (id === undefined || id === '') {
-    return invalid(`${EVENT_ID_HEADER} (or the body's id): is required`);
+  const id = fields.id;
+  if (id === undefined || id === null || id === '') {
+    return invalid(
+      `id: is required in the (signed) body (the event id the dedupe keys on; ${EVENT_ID_HEADER} is not signed)`,
+    );
   }
-  if (!EVENT_ID.test(id)) {
-    return invalid(`${EVENT_ID_HEADER}: must be 1..255 visible ASCII characters`);
-  }
-  if (bodyId !== undefined && bodyId !== id) {
+  if (typeof id !== 'string') return invalid('id: must be a string');
+  if (!EVENT_ID.test(id)) return invalid('id: must be 1..255 visible ASCII characters');
+  if (headerId !== undefined && headerId !== '' && headerId !== id) {
     return invalid(`${EVENT_ID_HEADER}: must equal the body's id`);
   }
 
   const occurredAt = fields.occurred_at;
   const at = typeof occurredAt === 'string' ? Date.parse(occurredAt) : Number.NaN;
   if (Number.isNaN(at)) return invalid('occurred_at: must be an ISO 8601 date-time');
+  if (at - nowMs > maxSkewMs) {
+    return invalid(
+      `occurred_at: must not be in the future (more than ${Math.round(maxSkewMs / 1000)} s ahead of this server's clock, WEBHOOK_CLOCK_SKEW_S)`,
+    );
+  }
   if (nowMs - at > maxAgeMs) return { kind: 'expired', id, type };
   return { kind: 'counted', id, type };
 }

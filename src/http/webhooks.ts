@@ -13,14 +13,14 @@
  *   | else one atomic step (full check + dedupe mark + inbox entry) -> 202
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RedisClient as Redis } from '../redis.js';
 import type { Config } from '../config.js';
 import { countWebhook, within } from '../metrics/metrics.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
 import { appendToInbox, type AppendResult } from '../store/webhook-inbox.js';
 import { PUBLIC_ROUTE } from './auth.js';
-import { sendError, sendUnavailable } from './errors.js';
+import { redisIsDown, sendError, sendUnavailable } from './errors.js';
 import { throttledLog } from './log-throttle.js';
 import { EVENT_ID_HEADER, readEnvelope } from './webhook-envelope.js';
 
@@ -147,7 +147,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         // Redis not connected, or not answering in time: 503 with Retry-After at once (Sendmux
         // retries), not a 500 after ioredis's retries. A store that lands after the 503 marks
         // the id seen, so the retry is answered `duplicate`: stored once either way.
-        if (redis.status !== 'ready') {
+        if (redisIsDown(redis)) {
           return redisUnavailable(req, reply, `the connection is ${redis.status}`);
         }
         let entry: AppendResult;

@@ -13,6 +13,7 @@
  * second, CONNECTIONS_CHECK_MS); before the fix the connections stayed open for minutes.
  */
 import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,14 +35,14 @@ afterEach(async () => {
   app = redis = undefined;
 });
 
-async function listen(overrides: Partial<Config>): Promise<number> {
+async function listen(overrides: Partial<Config>, log = logger): Promise<number> {
   const config = testConfig({
     adminToken: 'admin-token-http-limits-0123456',
     webhookSecret: 'whsec_http_limits',
     ...overrides,
   });
   redis = new Redis(config.redisUrl);
-  app = await buildServer({ config, redis, logger });
+  app = await buildServer({ config, redis, logger: log });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
@@ -190,5 +191,61 @@ describe('the HTTP server bounds slow and idle clients', () => {
     );
     expect(await getOk(port)).toBe(200);
     await sleep(0);
+  });
+});
+
+/** The server's log lines, as parsed JSON. */
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  let bytes = 0;
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      for (const l of chunk.toString().split('\n').filter(Boolean)) {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  return {
+    lines,
+    bytes: () => bytes,
+    logger: createLogger({ level: 'info', destination: stream }),
+  };
+}
+
+async function rejected(reason: string): Promise<number> {
+  const metric = await registry
+    .getSingleMetric('sendmux_deactivator_webhooks_rejected_total')
+    ?.get();
+  return metric?.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+describe('a flood of forged webhooks', () => {
+  it('logs a bad signature at most once per interval, with how many were left out; the metric counts all', async () => {
+    const out = capture();
+    await listen({}, out.logger);
+    const before = await rejected('invalid_signature');
+    const N = 500;
+    for (let i = 0; i < N; i++) {
+      const res = await app?.inject({
+        method: 'POST',
+        url: '/webhooks/sendmux',
+        headers: {
+          'content-type': 'application/json',
+          'x-sendmux-signature': `sha256=${'0'.repeat(64)}`,
+          'x-sendmux-event-id': `evt_forged_${i}`,
+        },
+        payload: '{"id":"evt_forged","type":"message.bounced"}',
+      });
+      expect(res?.statusCode).toBe(401);
+    }
+    expect(await rejected('invalid_signature')).toBe(before + N);
+    const warned = out.lines.filter((l) => String(l.msg).includes('X-Sendmux-Signature'));
+    // One line per LOG_THROTTLE_MS (10 s): this loop takes far less, so one or two at most.
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned.length).toBeLessThanOrEqual(2);
+    expect(warned[0]).toMatchObject({ level: 40, suppressed: 0, event_id: 'evt_forged_0' });
+    expect(out.bytes()).toBeLessThan(4_096);
   });
 });

@@ -236,7 +236,9 @@ describe('POST /webhooks/sendmux', () => {
     expect(far.json).toMatchObject({
       error: {
         code: 'invalid_event',
-        message: expect.stringMatching(/^occurred_at: must not be in the future \(more than 60 s/),
+        message: expect.stringMatching(
+          /^occurred_at: must not be in the future \(more than 60 s/,
+        ) as unknown,
       },
     });
     expect(await inboxLength()).toBe(0);

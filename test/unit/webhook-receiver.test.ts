@@ -70,11 +70,15 @@ describe('readEnvelope', () => {
       type: 'message.bounced',
     });
     expect(read(event({}))).toEqual({ kind: 'counted', id: 'evt_1', type: 'message.bounced' });
-    expect(read(event({ id: undefined }), 'evt_h')).toEqual({
-      kind: 'counted',
-      id: 'evt_h',
-      type: 'message.bounced',
+  });
+
+  it('refuses a body without an id even with the (unsigned) header id: it could be replayed under any', () => {
+    expect(read(event({ id: undefined }), 'evt_h')).toMatchObject({
+      kind: 'invalid',
+      code: 'invalid_event',
+      message: expect.stringContaining('id: is required in the (signed) body') as unknown,
     });
+    expect(read(event({ id: '' }), 'evt_h')).toMatchObject({ kind: 'invalid' });
   });
 
   it.each(['message.delivered', 'message.bounced', 'message.complained', 'message.rejected'])(
@@ -95,7 +99,7 @@ describe('readEnvelope', () => {
     ['not JSON', Buffer.from('{"id":'), 'invalid_json', 'body: is not JSON'],
     ['an array', Buffer.from('[1]'), 'invalid_event', 'body: must be a JSON object'],
     ['no type', event({ type: undefined }), 'invalid_event', 'type: must be a non-empty string'],
-    ['no id', event({ id: undefined }), 'invalid_event', 'x-sendmux-event-id (or the body'],
+    ['no id', event({ id: undefined }), 'invalid_event', 'id: is required'],
     ['a bad id', event({ id: 'evt 1' }), 'invalid_event', 'must be 1..255 visible ASCII'],
     ['a numeric id', event({ id: 7 }), 'invalid_event', 'id: must be a string'],
     ['no occurred_at', event({ occurred_at: undefined }), 'invalid_event', 'occurred_at: must'],
@@ -122,8 +126,23 @@ describe('readEnvelope', () => {
       id: 'evt_1',
       type: 'message.bounced',
     });
-    // A clock ahead of ours is not a replay.
+    // A clock ahead of ours is not a replay...
     expect(read(at(-60_000)).kind).toBe('counted');
+  });
+
+  it('refuses an occurred_at further in the future than the clock skew allowed', () => {
+    const at = (ms: number) => event({ occurred_at: new Date(now + ms).toISOString() });
+    // ...within the default 5 minutes.
+    expect(read(at(300_000)).kind).toBe('counted');
+    const ahead = read(at(300_001));
+    expect(ahead).toMatchObject({ kind: 'invalid', code: 'invalid_event' });
+    expect(ahead.kind === 'invalid' ? ahead.message : '').toMatch(
+      /^occurred_at: must not be in the future \(more than 300 s ahead.*WEBHOOK_CLOCK_SKEW_S/,
+    );
+    expect(read(at(365 * day)).kind).toBe('invalid');
+    // The skew is a setting.
+    expect(readEnvelope(at(60_000), undefined, now, 2 * day, 30_000).kind).toBe('invalid');
+    expect(readEnvelope(at(20_000), undefined, now, 2 * day, 30_000).kind).toBe('counted');
   });
 });
 
