@@ -389,7 +389,7 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
     const cfg = config({ webhookInboxMaxLen: 150, webhookInboxBacklogMax: backlogMax });
     const port = await listen(cfg);
     const { redis, keys } = ctx.current();
-    const ids = Array.from({ length: 1_000 }, (_, i) => `evt_burst_${i}`);
+    const ids = Array.from({ length: 600 }, (_, i) => `evt_burst_${i}`);
 
     // 1. 300 at once, 20 connections, no breaker service running yet.
     const first = await burst(port, ids.slice(0, 300));
@@ -424,7 +424,7 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
       expect(++rounds, 'Sendmux retried 200 rounds and the inbox never made room').toBeLessThan(
         200,
       );
-      if (todo.length > 0) await new Promise((r) => setTimeout(r, 20));
+      if (todo.length > 0) await new Promise((r) => setTimeout(r, 50));
     }
     expect(accepted.size).toBe(ids.length);
 
@@ -444,7 +444,7 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
     console.log(
       `inbox burst: ${ids.length} events, ${backlogMax} accepted and ${300 - backlogMax} refused (503) before the breaker ran; ${retries} retried 503s in ${rounds} rounds after; ${stats.results.counted} processed`,
     );
-  });
+  }, 60_000);
 
   it('answers 503 with Retry-After once the unprocessed bodies reach WEBHOOK_INBOX_MAX_BYTES', async () => {
     const size = TYPE.length + Buffer.byteLength(body('evt_bytes_0'));
