@@ -6,11 +6,17 @@ import type { Logger } from './logger.js';
 /** While Redis stays unreachable, how often to say so again. */
 const STILL_WAITING_LOG_MS = 10_000;
 
-/** A Redis URL without its password, for messages. */
+/** Query-string options of a Redis URL that hold a secret (ioredis reads `?password=`). */
+const SECRET_PARAM = /pass|secret|token/i;
+
+/** A Redis URL without its password (in the userinfo or the query string), for messages. */
 export function safeRedisUrl(raw: string): string {
   try {
     const url = new URL(raw);
     if (url.password) url.password = '***';
+    for (const name of new Set(url.searchParams.keys())) {
+      if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***');
+    }
     return url.toString();
   } catch {
     return '(unparseable URL)';

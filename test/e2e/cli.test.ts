@@ -252,6 +252,18 @@ describe('sendmux-deactivator CLI', () => {
     expect(r.stderr).not.toMatch(/maxRetriesPerRequest|hunter2/);
   });
 
+  it('hides a password given in the query string (?password=) too', async () => {
+    const r = await runCli(['deactivate', simAccountId(11)], {
+      ...env,
+      REDIS_URL: 'redis://127.0.0.1:1/?password=hunter3&db=0',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/\?password=\*\*\*&db=0 \(REDIS_URL\)/,
+    );
+    expect(r.stderr).not.toContain('hunter3');
+  });
+
   it('sim prints its API key and the ids it seeds', async () => {
     const sim2 = spawnCli(['sim', '--port', '0', '--accounts', '3'], {});
     try {

@@ -16,6 +16,16 @@ describe('safeRedisUrl', () => {
     expect(safeRedisUrl('rediss://:s3cret@db.internal')).toBe('rediss://:***@db.internal');
   });
 
+  it('replaces a password given in the query string (ioredis reads it there too)', () => {
+    expect(safeRedisUrl('redis://db.internal:6380/?password=s3cret&db=2')).toBe(
+      'redis://db.internal:6380/?password=***&db=2',
+    );
+    expect(safeRedisUrl('redis://u:a@h/?sentinelPassword=s3cret')).toBe(
+      'redis://u:***@h/?sentinelPassword=***',
+    );
+    expect(safeRedisUrl('redis://h/?db=2&name=x')).toBe('redis://h/?db=2&name=x');
+  });
+
   it('leaves a URL without a password alone and never echoes an unparseable one', () => {
     expect(safeRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
     expect(safeRedisUrl('not a url s3cret')).toBe('(unparseable URL)');
