@@ -83,20 +83,23 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
     });
 
     app.get('/windows/:id', async (req, reply) => {
-      const p = idParams.parse(req.params);
-      return answer(reply, 200, () => windows.show(p.id));
+      const p = idParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
+      return answer(reply, 200, () => windows.show(p.data.id));
     });
 
     app.post('/windows/:id/cancel', async (req, reply) => {
-      const p = idParams.parse(req.params);
-      return answer(reply, 200, () => windows.cancel(p.id));
+      const p = idParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
+      return answer(reply, 200, () => windows.cancel(p.data.id));
     });
 
     app.post('/windows/:id/extend', async (req, reply) => {
-      const p = idParams.parse(req.params);
+      const p = idParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
       const b = extendBody.safeParse(req.body ?? undefined);
       if (!b.success) return sendError(reply, 400, 'invalid_usage', problem(b.error, 'body'));
-      return answer(reply, 200, () => windows.extend(p.id, b.data.end));
+      return answer(reply, 200, () => windows.extend(p.data.id, b.data.end));
     });
     done();
   };

@@ -249,3 +249,34 @@ describe('a flood of forged webhooks', () => {
     expect(out.bytes()).toBeLessThan(4_096);
   });
 });
+
+describe('path parameters', () => {
+  it('routes the longest valid account id (through the admin token); a longer segment is a 414 in the project shape', async () => {
+    await listen({});
+    const server = app as HttpServer;
+    const auth = { authorization: 'Bearer admin-token-http-limits-0123456' };
+    const longest = `dprov_${'a'.repeat(128)}`;
+    const ok = await server.inject({
+      method: 'GET',
+      url: `/v1/accounts/${longest}`,
+      headers: auth,
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ provider_id: longest });
+    // Without the token it is the admin routes' 401, not a framework answer.
+    const anonymous = await server.inject({ method: 'GET', url: `/v1/holds/${longest}` });
+    expect(anonymous.statusCode).toBe(401);
+    const tooLong = await server.inject({
+      method: 'GET',
+      url: `/v1/accounts/${longest}b`,
+      headers: auth,
+    });
+    expect(tooLong.statusCode).toBe(414);
+    expect(tooLong.json()).toEqual({
+      error: {
+        code: 'uri_too_long',
+        message: 'path: a path segment must be at most 134 characters (the longest account id)',
+      },
+    });
+  });
+});

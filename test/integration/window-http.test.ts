@@ -144,6 +144,20 @@ describe('/v1/windows', () => {
 
     const missing = await app.inject({ method: 'GET', url: '/v1/windows/nope', headers: auth });
     expect(missing.statusCode).toBe(404);
+    // An id longer than 64 characters: the same 400 as any other field (not a 500).
+    const long = 'w'.repeat(65);
+    for (const [method, url] of [
+      ['GET', `/v1/windows/${long}`],
+      ['POST', `/v1/windows/${long}/cancel`],
+      ['POST', `/v1/windows/${long}/extend`],
+    ] as const) {
+      const payload = method === 'POST' ? { end: inMs(200_000) } : undefined;
+      const r = await app.inject({ method, url, headers: auth, payload });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json(), url).toEqual({
+        error: { code: 'invalid_usage', message: 'id: must be at most 64 characters' },
+      });
+    }
     const first = await app.inject({
       method: 'POST',
       url: '/v1/windows',
