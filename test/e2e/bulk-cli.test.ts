@@ -122,6 +122,20 @@ describe('bulk CLI', () => {
     expect(await redis.zcard(keysFor(config.prefix).batchIndex)).toBe(before);
   });
 
+  it('a binary file: exit 2, its invalid lines shown escaped, never raw bytes', async () => {
+    const path = join(tmpdir(), `sdx-bulk-cli-${process.pid}-binary.bin`);
+    const bytes = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) % 256;
+    await writeFile(path, bytes);
+    const r = await runCli(['bulk', '--file', path], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/line \d+: ".*\\x/);
+    // Printable ASCII and line breaks only: no escape sequence reaches the terminal.
+    expect(r.stderr).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(r.stdout).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(Math.max(...r.stderr.split('\n').map((l) => l.length))).toBeLessThan(300);
+  });
+
   it('usage errors exit 2; an unknown batch exits 1; a failed account exits 1', async () => {
     expect((await runCli(['bulk'], env)).code).toBe(2);
     expect((await runCli(['bulk', '--ids', simAccountId(1), '--file', 'x'], env)).code).toBe(2);

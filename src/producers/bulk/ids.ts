@@ -43,8 +43,39 @@ export function splitCsvLine(text: string): string[] {
   return fields;
 }
 
-function shown(value: string): string {
-  return value.length > 60 ? `${value.slice(0, 57)}...` : value;
+/** Longest part of a line a message quotes (escaped). */
+const SHOWN_CHARS = 60;
+
+/**
+ * A line's text for a message, safe on a terminal: printable ASCII as is, `"` and `\` and
+ * everything else escaped (`\t`, `\xNN`, `\uNNNN`: a binary file's bytes, decoded as UTF-8,
+ * are never echoed raw), cut at about {@link SHOWN_CHARS} characters with `...`.
+ */
+export function shown(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    if (out.length >= SHOWN_CHARS) return `${out}...`;
+    out += escaped(ch);
+  }
+  return out;
+}
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
+function escaped(ch: string): string {
+  const named = NAMED_ESCAPES[ch];
+  if (named !== undefined) return named;
+  const code = ch.codePointAt(0) ?? 0;
+  if (code >= 0x20 && code < 0x7f) return ch;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
+  return `\\u{${code.toString(16)}}`;
 }
 
 /** The id on a line, or what is wrong with it. */
@@ -81,7 +112,7 @@ export async function* readIdLines(input: Readable, name: string): AsyncGenerato
         const at = header.indexOf('id');
         if (at < 0) {
           throw new UsageError(
-            `${name}: line ${n} looks like a CSV header but has no "id" column (columns: ${header.join(', ')})`,
+            `${name}: line ${n} looks like a CSV header but has no "id" column (columns: ${shown(header.join(', '))})`,
           );
         }
         column = at;
