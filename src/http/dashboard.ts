@@ -27,6 +27,27 @@ export const DASHBOARD_PATH = '/admin/queues';
 const CLOSE_MS = 1_000;
 
 /**
+ * Bull Board's page, as it is built: its scripts, stylesheets, locales and icons come from
+ * this server (`'self'`); its HTML carries a JSON script (not run, so not a CSP matter), a
+ * `<base href>` (`base-uri 'self'`) and inline styles on its loading placeholder (and React's
+ * style attributes), hence `'unsafe-inline'` for styles only. Its web font stylesheet from
+ * fonts.googleapis.com is refused on purpose (no third party learns who opens the board; the
+ * board falls back to the browser's fonts). No frames, no forms elsewhere.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * The queue names store/keys.ts exports (`QUEUE_NAME`, `WINDOW_QUEUE_NAME`, and any queue added
  * there later under a `..._QUEUE_NAME` or `..._QUEUE` constant): the actions queue first, then
  * the others by name.
@@ -66,6 +87,15 @@ export function dashboard(deps: {
     // Every route Bull Board adds (page, API, static files) is a browser route.
     app.addHook('onRoute', (route) => {
       route.config = { ...(route.config ?? {}), ...BROWSER_ROUTE };
+    });
+    // As the status page: no framing, only this server's scripts, nothing sent elsewhere.
+    app.addHook('onSend', async (_req, reply, payload) => {
+      void reply
+        .header('content-security-policy', DASHBOARD_CSP)
+        .header('x-frame-options', 'DENY')
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer');
+      return payload;
     });
 
     const serverAdapter = new FastifyAdapter();

@@ -5,7 +5,7 @@
  * Real Redis and the simulator; no worker, so the job stays waiting.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dashboardQueueNames } from '../../src/http/dashboard.js';
+import { DASHBOARD_CSP, dashboardQueueNames } from '../../src/http/dashboard.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId } from '../../src/sim/index.js';
@@ -65,6 +65,22 @@ describe('/admin/queues', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('<base href="/admin/queues/"');
     expect(page.body).toContain('sendmux-deactivator');
+    // Not framed, only this server's scripts (as the status page): on the page and its files.
+    expect(page.headers).toMatchObject({
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': DASHBOARD_CSP,
+    });
+    expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
+    expect(DASHBOARD_CSP).toContain("script-src 'self'");
+    const script = /<script defer src="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    const asset = await app.inject({
+      method: 'GET',
+      url: `/admin/queues/${script}`,
+      headers: auth,
+    });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['x-frame-options']).toBe('DENY');
     const deep = await app.inject({
       method: 'GET',
       url: `/admin/queues/queue/${QUEUE_NAME}`,
