@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     // The JSON report is what .ci/run reads for its `tests: N passed, N failed` line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // Every Lua script checks that each key it touches is declared in KEYS (src/store/script.ts),
+    // in the test process and in the processes tests start.
+    env: { SDX_CHECK_SCRIPT_KEYS: '1' },
     projects: [
       {
         extends: true,

@@ -21,9 +21,12 @@ import type { Keys } from './keys.js';
 import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 
-// KEYS: job lock, binding, account order, account lease, rate budget, holds.
+// KEYS: job lock, binding, account order, account lease, rate budget, holds, the binding of the
+// account's newest intent as last read (the run's own binding at first).
 // ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0'),
-// action, the binding key prefix.
+// action, the newest intent's key as last read (KEYS[7]'s). When a newer intent is found and it
+// is not that one, the script answers {'keys-changed', its key} before any write: the caller
+// runs it again with that binding declared (every key a script touches is in KEYS: script.ts).
 const beginScript = defineScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
 local state, seq = unpack(redis.call('HMGET', KEYS[2], '${B.state}', '${B.seq}'))
@@ -34,7 +37,8 @@ if newest and tonumber(newest) > tonumber(seq) then
   -- A newer intent withdrawn before it ran (batch cancel) supersedes nothing: this one is the
   -- account's newest again (the first older one to get here; the others, older still, then
   -- find it newer than themselves).
-  if redis.call('HGET', ARGV[9] .. newestKey, '${B.state}') ~= 'cancelled' then
+  if newestKey ~= ARGV[9] then return {'keys-changed', newestKey} end
+  if redis.call('HGET', KEYS[7], '${B.state}') ~= 'cancelled' then
     return {'superseded', newestKey}
   end
   redis.call('HSET', KEYS[3], 'seq', seq, 'key', ARGV[3])
@@ -84,28 +88,38 @@ export async function beginRun(
   leaseMs: number,
   budget: { reserve: number; now?: number; urgent?: boolean } = { reserve: 0 },
 ): Promise<BeginResult> {
-  const reply = (await beginScript(
-    redis,
-    [
-      keys.jobLock(run.jobId),
-      keys.binding(run.key),
-      keys.accountOrder(run.providerId),
-      keys.accountLease(run.providerId),
-      keys.rateBudget,
-      keys.holds(run.providerId),
-    ],
-    [
-      run.token,
-      run.seq,
-      run.key,
-      leaseMs,
-      budget.now ?? Date.now(),
-      budget.reserve,
-      budget.urgent ? '1' : '0',
-      run.action,
-      keys.binding(''),
-    ],
-  )) as [string, (string | number)?, (string | null)[]?];
+  // Mostly the run's intent is the account's newest: its binding is the guess; a newer one
+  // found costs one more round trip.
+  let newestKey = run.key;
+  let reply: [string, (string | number)?, (string | null)[]?];
+  for (let attempt = 1; ; attempt++) {
+    reply = (await beginScript(
+      redis,
+      [
+        keys.jobLock(run.jobId),
+        keys.binding(run.key),
+        keys.accountOrder(run.providerId),
+        keys.accountLease(run.providerId),
+        keys.rateBudget,
+        keys.holds(run.providerId),
+        keys.binding(newestKey),
+      ],
+      [
+        run.token,
+        run.seq,
+        run.key,
+        leaseMs,
+        budget.now ?? Date.now(),
+        budget.reserve,
+        budget.urgent ? '1' : '0',
+        run.action,
+        newestKey,
+      ],
+    )) as [string, (string | number)?, (string | null)[]?];
+    if (reply[0] !== 'keys-changed') break;
+    if (attempt >= 100) throw new Error('begin-run kept finding a newer intent');
+    newestKey = String(reply[1]);
+  }
   const [kind, value, waitCounts] = reply;
   switch (kind) {
     case 'go': {

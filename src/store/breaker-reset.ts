@@ -6,7 +6,7 @@
  */
 import { fingerprint, type BreakerResetEvent } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
-import { BK } from './breaker-state.js';
+import { BK, windowBucketKeys } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
 import {
@@ -17,7 +17,13 @@ import {
   type ReleaseResult,
 } from './holds.js';
 import type { Keys } from './keys.js';
-import { knownPrefixes, knownStateLua } from './known-state.js';
+import {
+  KEYS_CHANGED,
+  knownKeys,
+  knownPrefixes,
+  knownStateLua,
+  untilKeysHold,
+} from './known-state.js';
 import { defineScript } from './script.js';
 
 /** Placeholders of the event templates a release fills in Lua. */
@@ -88,9 +94,11 @@ export function releasedTrip([, tripId, activate, released, before, left]: Relea
   };
 }
 
-// KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
-// minutes, trip key prefix, event JSON (with placeholders), events max length, known-state
-// prefixes, the activation's fingerprint.
+// KEYS: breaker, holds, holds index, events, breaker due, the window's bucket keys, then the
+// account's known keys with the activation's binding (known-state.ts). ARGV: account, now ms,
+// bucket key prefix, window minutes, trip key prefix, event JSON (with placeholders), events
+// max length, known-state prefixes, the activation's fingerprint, the trip id the keys were
+// read for (another one: the script answers KEYS_CHANGED before any write).
 const resetScript = defineScript(`
 ${knownStateLua}
 local KP = cjson.decode(ARGV[8])
@@ -98,6 +106,7 @@ local id, now = ARGV[1], tonumber(ARGV[2])
 local state = redis.call('HGET', KEYS[1], '${BK.state}')
 if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end
 local tripId = redis.call('HGET', KEYS[1], '${BK.tripId}')
+if (tripId or '') ~= ARGV[10] or not sdxKeysHold(KP, {id}) then return '${KEYS_CHANGED}' end
 redis.call('HSET', KEYS[1], '${BK.state}', 'closed', '${BK.resetAt}', ARGV[2])
 redis.call('HDEL', KEYS[1], '${BK.cooldownS}', '${BK.openUntil}', '${BK.halfOpenAt}')
 redis.call('ZREM', KEYS[5], id)
@@ -142,27 +151,35 @@ export async function resetBreaker(
     base: BASE as BeforeState,
     at: now.toISOString(),
   };
-  const reply = (await resetScript(
-    redis,
-    [
-      keys.breaker(providerId),
-      keys.holds(providerId),
-      keys.holdsIndex,
-      keys.events,
-      keys.breakerDue,
-    ],
-    [
-      providerId,
-      now.getTime(),
-      keys.breakerBuckets(providerId),
-      Math.max(1, Math.ceil(settings.windowS / 60)),
-      tripKey(providerId, ''),
-      JSON.stringify(event),
-      settings.eventsMaxLen,
-      knownPrefixes(keys),
-      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
-    ],
-  )) as ReleaseReply;
+  const windowMin = Math.max(1, Math.ceil(settings.windowS / 60));
+  const reply = (await untilKeysHold(async () => {
+    const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
+    const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}:reset`];
+    return resetScript(
+      redis,
+      [
+        keys.breaker(providerId),
+        keys.holds(providerId),
+        keys.holdsIndex,
+        keys.events,
+        keys.breakerDue,
+        ...windowBucketKeys(keys, providerId, now.getTime(), windowMin),
+        ...(await knownKeys(redis, keys, [providerId], claim)),
+      ],
+      [
+        providerId,
+        now.getTime(),
+        keys.breakerBuckets(providerId),
+        windowMin,
+        tripKey(providerId, ''),
+        JSON.stringify(event),
+        settings.eventsMaxLen,
+        knownPrefixes(keys),
+        fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+        tripId,
+      ],
+    );
+  })) as ReleaseReply;
   if (reply[0] !== 'reset') return { result: 'not_open' };
   return { result: 'reset', ...releasedTrip(reply) };
 }

@@ -68,6 +68,27 @@ end
 }
 
 /** The rates from raw counts, as the rules read them. */
+/**
+ * The bucket keys a script reads or writes for an account at `nowMs` (see
+ * {@link sumWindowLua}): the window's minutes, and `countMs`'s minute (never one after now's)
+ * when a signal is counted. Declared in KEYS (script.ts).
+ */
+export function windowBucketKeys(
+  keys: Keys,
+  providerId: string,
+  nowMs: number,
+  windowMin: number,
+  countMs?: number,
+): string[] {
+  const minute = Math.floor(nowMs / 60_000);
+  const out = new Set<string>();
+  if (countMs !== undefined) {
+    out.add(keys.breakerBucket(providerId, Math.min(minute, Math.floor(countMs / 60_000))));
+  }
+  for (let m = minute - windowMin + 1; m <= minute; m++) out.add(keys.breakerBucket(providerId, m));
+  return [...out];
+}
+
 export function breakerNumbers(
   windowS: number,
   c: { delivered: number; hard: number; soft: number; complained: number; rejected: number },

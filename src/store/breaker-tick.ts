@@ -13,26 +13,36 @@ import {
   releaseTripLua,
   type ReleaseReply,
 } from './breaker-reset.js';
-import { BK } from './breaker-state.js';
+import { BK, windowBucketKeys } from './breaker-state.js';
 import { tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
 import type { BeforeState, ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
-import { knownPrefixes, knownStateLua } from './known-state.js';
+import {
+  KEYS_CHANGED,
+  knownKeys,
+  knownPrefixes,
+  knownStateLua,
+  untilKeysHold,
+} from './known-state.js';
 import { defineScript } from './script.js';
 
 const { trip: TRIP, key: KEY, left: LEFT, base: BASE } = RELEASE_PLACEHOLDERS;
 const COOLDOWN = '__COOLDOWN__';
 
-// KEYS: breaker, holds, holds index, events, breaker due. ARGV: account, now ms, bucket key prefix, window
-// minutes, trip key prefix, half-open event JSON, closed event JSON (with placeholders),
-// events max length, watch ms, known-state prefixes, the activation's fingerprint.
+// KEYS: breaker, holds, holds index, events, breaker due, the window's bucket keys, then the
+// account's known keys with the activation's binding (known-state.ts). ARGV: account, now ms,
+// bucket key prefix, window minutes, trip key prefix, half-open event JSON, closed event JSON
+// (with placeholders), events max length, watch ms, known-state prefixes, the activation's
+// fingerprint, the trip id the keys were read for (another one: KEYS_CHANGED, before any
+// write).
 const tickScript = defineScript(`
 ${knownStateLua}
 local KP = cjson.decode(ARGV[10])
 local id, now = ARGV[1], tonumber(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], '${BK.state}', '${BK.openUntil}', '${BK.halfOpenAt}', '${BK.tripId}', '${BK.cooldownS}')
 local tripId = h[4]
+if (tripId or '') ~= ARGV[12] or not sdxKeysHold(KP, {id}) then return '${KEYS_CHANGED}' end
 if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then
   redis.call('HSET', KEYS[1], '${BK.state}', 'half_open', '${BK.halfOpenAt}', ARGV[2])
   redis.call('HDEL', KEYS[1], '${BK.openUntil}')
@@ -106,29 +116,37 @@ export async function tickBreaker(
     idempotency_key: null,
     at: now.toISOString(),
   };
-  const reply = (await tickScript(
-    redis,
-    [
-      keys.breaker(providerId),
-      keys.holds(providerId),
-      keys.holdsIndex,
-      keys.events,
-      keys.breakerDue,
-    ],
-    [
-      providerId,
-      now.getTime(),
-      keys.breakerBuckets(providerId),
-      Math.max(1, Math.ceil(settings.windowS / 60)),
-      tripKey(providerId, ''),
-      JSON.stringify(halfOpen),
-      JSON.stringify(closed),
-      settings.eventsMaxLen,
-      settings.watchS * 1000,
-      knownPrefixes(keys),
-      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
-    ],
-  )) as ReleaseReply;
+  const windowMin = Math.max(1, Math.ceil(settings.windowS / 60));
+  const reply = (await untilKeysHold(async () => {
+    const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
+    const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}:half-open`];
+    return tickScript(
+      redis,
+      [
+        keys.breaker(providerId),
+        keys.holds(providerId),
+        keys.holdsIndex,
+        keys.events,
+        keys.breakerDue,
+        ...windowBucketKeys(keys, providerId, now.getTime(), windowMin),
+        ...(await knownKeys(redis, keys, [providerId], claim)),
+      ],
+      [
+        providerId,
+        now.getTime(),
+        keys.breakerBuckets(providerId),
+        windowMin,
+        tripKey(providerId, ''),
+        JSON.stringify(halfOpen),
+        JSON.stringify(closed),
+        settings.eventsMaxLen,
+        settings.watchS * 1000,
+        knownPrefixes(keys),
+        fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+        tripId,
+      ],
+    );
+  })) as ReleaseReply;
   switch (reply[0]) {
     case 'closed':
       return { result: 'closed', tripId: reply[1] };

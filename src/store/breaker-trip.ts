@@ -11,11 +11,11 @@
  */
 import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
-import { BK, sumWindowLua, type CountKind } from './breaker-state.js';
+import { BK, sumWindowLua, windowBucketKeys, type CountKind } from './breaker-state.js';
 import { EVENT_FIELD } from './event-codec.js';
 import { encodeHold, takeHoldLua } from './holds.js';
 import type { Keys } from './keys.js';
-import { knownPrefixes, knownStateLua } from './known-state.js';
+import { KEYS_CHANGED, knownPrefixes, knownStateLua, runWithKnownKeys } from './known-state.js';
 import { defineScript } from './script.js';
 
 /** The hold a trip takes, and a reset releases. */
@@ -52,7 +52,8 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
   ',"bounce_rate":' .. rate(hard, volume) .. ',"complaint_rate":' .. rate(complained, delivered) .. '}'
 `;
 
-// KEYS: signal seen, breaker, breaker index, holds, holds index, events, breaker due.
+// KEYS: signal seen, breaker, breaker index, holds, holds index, events, breaker due, the
+// bucket keys (windowBucketKeys), then the account's known keys (known-state.ts).
 // ARGV: account, now ms, count kind ('' counts nothing), signal id ('' skips the dedupe),
 // dedupe ttl s, bucket key prefix, window minutes, bounce rate, bounce min volume, complaint
 // rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
@@ -66,6 +67,7 @@ local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 -- Read before any write: a script that fails (a record of the wrong type) must not have marked
 -- the signal seen, or its next delivery would be taken for a duplicate and never counted.
 local before = redis.call('HGET', KEYS[2], '${BK.state}')
+if not sdxKeysHold(cjson.decode(ARGV[21]), {id}) then return '${KEYS_CHANGED}' end
 if signalId ~= '' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return {'duplicate'} end
 end
@@ -187,8 +189,11 @@ export async function countAndTrip(
     { id: BREAKER_HOLD, source: 'breaker', ref: TRIP, reason: input.reason ?? 'breaker tripped' },
     now,
   );
-  const reply = (await tripScript(
+  const occurredMs = (input.occurredAt ?? now).getTime();
+  const reply = (await runWithKnownKeys(
+    tripScript,
     redis,
+    keys,
     [
       input.signalId ? keys.signalSeen(input.signalId) : keys.signalSeen(''),
       keys.breaker(input.providerId),
@@ -197,7 +202,10 @@ export async function countAndTrip(
       keys.holdsIndex,
       keys.events,
       keys.breakerDue,
+      ...windowBucketKeys(keys, input.providerId, now.getTime(), windowMin, occurredMs),
     ],
+    [input.providerId],
+    [],
     [
       input.providerId,
       now.getTime(),
@@ -216,7 +224,7 @@ export async function countAndTrip(
       JSON.stringify(event),
       settings.eventsMaxLen,
       windowMin * 60 + 120,
-      (input.occurredAt ?? now).getTime(),
+      occurredMs,
       settings.cooldownS ?? 0,
       settings.cooldownMaxS ?? 86_400,
       knownPrefixes(keys),

@@ -13,7 +13,8 @@ import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
-// KEYS: sequence, pending. ARGV: now, claims as JSON ([[key, fingerprint, action, provider
+// KEYS: sequence, pending, then per claim its binding, its account's order and holds keys (every
+// key the script touches is declared, for Redis Cluster; see script.ts). ARGV: now, claims as JSON ([[key, fingerprint, action, provider
 // id, source], ...]), the binding key prefix, the account order key prefix, the holds key
 // prefix. A new activation of an account that has a hold is not bound: it answers `held`
 // (holds.ts: no activation is asked for while a hold stands; the release that lets the account
@@ -104,9 +105,15 @@ export async function claimKeys(
   const json = JSON.stringify(
     claims.map((c) => [c.key, c.fingerprint, c.action, c.providerId, c.source]),
   );
+  const touched = new Set<string>();
+  for (const c of claims) {
+    touched.add(keys.binding(c.key));
+    touched.add(keys.accountOrder(c.providerId));
+    touched.add(keys.holds(c.providerId));
+  }
   const reply = (await claimScript(
     redis,
-    [keys.sequence, keys.pending],
+    [keys.sequence, keys.pending, ...touched],
     [now, json, keys.binding(''), keys.accountOrder(''), keys.holds('')],
   )) as [string, ...unknown[]];
   if (reply[0] === 'conflict') {

@@ -32,7 +32,7 @@ import {
 } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from './keys.js';
-import { knownPrefixes, knownStateLua } from './known-state.js';
+import { KEYS_CHANGED, knownPrefixes, knownStateLua, runWithKnownKeys } from './known-state.js';
 import { defineScript } from './script.js';
 import { encodeAccountPart } from './status-record.js';
 
@@ -245,13 +245,17 @@ export interface TakeResult {
   needOff: boolean;
 }
 
-// KEYS: index. ARGV: known prefixes JSON, hold id, hold JSON, now ms, targets JSON
-// ([[id, seen part or '', seen ms or ''], ...]). Returns, per target, {taken, base, needOff}.
+// KEYS: index, then the targets' known keys (known-state.ts). ARGV: known prefixes JSON, hold
+// id, hold JSON, now ms, targets JSON ([[id, seen part or '', seen ms or ''], ...]). Returns,
+// per target, {taken, base, needOff}.
 const takeManyScript = defineScript(`
 ${knownStateLua}
 local KP = cjson.decode(ARGV[1])
+local targets, ids = cjson.decode(ARGV[5]), {}
+for i, t in ipairs(targets) do ids[i] = t[1] end
+if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end
 local out, indexed = {}, {}
-for i, t in ipairs(cjson.decode(ARGV[5])) do
+for i, t in ipairs(targets) do
   sdxObserve(KP, t[1], t[2], t[3])
   local HOLDS = KP[5] .. t[1]
   ${takeHoldLua('HOLDS', 'KEYS[1]', 't[1]', 'ARGV[2]', 'ARGV[3]', 'ARGV[4]', 'indexed')}
@@ -274,9 +278,13 @@ export async function takeHolds(
   now = new Date(),
 ): Promise<TakeResult[]> {
   if (targets.length === 0) return [];
-  const reply = (await takeManyScript(
+  const reply = (await runWithKnownKeys(
+    takeManyScript,
     redis,
+    keys,
     [keys.holdsIndex],
+    targets.map((t) => t.providerId),
+    [],
     [
       knownPrefixes(keys),
       hold.id,
@@ -353,14 +361,18 @@ export interface ReleaseOutcome {
   activation: { key: string; state: string; seq: number } | null;
 }
 
-// KEYS: index. ARGV: known prefixes JSON, hold id, now ms, targets JSON ([[id, activation key
-// or '', fingerprint, source, mode], ...]). Returns per target {released, before or '', left,
+// KEYS: index, then the targets' known keys (known-state.ts, with their activation keys).
+// ARGV: known prefixes JSON, hold id, now ms, targets JSON ([[id, activation key or '',
+// fingerprint, source, mode], ...]). Returns per target {released, before or '', left,
 // claimed state or '', claimed seq}.
 const releaseManyScript = defineScript(`
 ${knownStateLua}
 local KP = cjson.decode(ARGV[1])
+local targets, ids = cjson.decode(ARGV[4]), {}
+for i, t in ipairs(targets) do ids[i] = t[1] end
+if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end
 local out = {}
-for i, t in ipairs(cjson.decode(ARGV[4])) do
+for i, t in ipairs(targets) do
   local id = t[1]
   local HOLDS = KP[5] .. id
   ${releaseHoldLua('HOLDS', 'KEYS[1]', 'id', 'ARGV[2]')}
@@ -390,9 +402,13 @@ export async function releaseHolds(
     const [head, tail] = fingerprintParts('activate', a.source);
     return [id, a.key, `${head}${id}${tail}`, a.source, a.mode];
   });
-  const reply = (await releaseManyScript(
+  const reply = (await runWithKnownKeys(
+    releaseManyScript,
     redis,
+    keys,
     [keys.holdsIndex],
+    providerIds,
+    targets.map((t) => t[1] ?? ''),
     [knownPrefixes(keys), holdId, now.getTime(), JSON.stringify(targets)],
   )) as [number, string, string[], string, number][];
   return reply.map(([released, before, left, claimed, seq], i) => {

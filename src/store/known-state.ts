@@ -16,8 +16,10 @@
  * taken a moment later finds it (1) and switches the account off again after it.
  */
 import type { BaseState } from '../model.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
+import type { Script } from './script.js';
 import { S } from './status-record.js';
 
 /** What an account is (or is about to be) as far as the project knows (model.ts). */
@@ -41,6 +43,77 @@ export function knownPrefixes(keys: Keys): string {
   ]);
 }
 
+/** What a script using {@link knownStateLua} answers when its declared keys are stale. */
+export const KEYS_CHANGED = 'sdx:keys-changed';
+
+/**
+ * Every key the Lua functions below may touch for these accounts, read now: the sequence
+ * counter and the pending set; per account its order, lease, status and holds keys and the
+ * bindings of its newest intent and of the intent holding its lease (which keys those are is
+ * in Redis: read here, checked again inside the script by `sdxKeysHold`); the bindings of the
+ * keys the script may claim. Redis Cluster needs every key a script touches in KEYS.
+ */
+export async function knownKeys(
+  redis: Redis,
+  keys: Keys,
+  providerIds: readonly string[],
+  claimKeys: readonly string[] = [],
+): Promise<string[]> {
+  const ids = [...new Set(providerIds)];
+  const pipeline = redis.pipeline();
+  for (const id of ids) {
+    pipeline.hget(keys.accountOrder(id), 'key');
+    pipeline.get(keys.accountLease(id));
+  }
+  const replies = ids.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+  const out = new Set<string>([keys.sequence, keys.pending]);
+  ids.forEach((id, i) => {
+    out.add(keys.accountOrder(id));
+    out.add(keys.accountLease(id));
+    out.add(keys.status(id));
+    out.add(keys.holds(id));
+    for (const reply of [replies[2 * i], replies[2 * i + 1]]) {
+      if (reply?.[0]) throw reply[0];
+      const value = reply?.[1];
+      if (typeof value === 'string' && value !== '') out.add(keys.binding(value));
+    }
+  });
+  for (const key of claimKeys) if (key !== '') out.add(keys.binding(key));
+  return [...out];
+}
+
+/**
+ * Run a script that uses {@link knownStateLua} for these accounts: `fixed` are its own KEYS
+ * (KEYS[1..]), then {@link knownKeys}. The script answers {@link KEYS_CHANGED} (before any
+ * write) when an account's newest intent or lease holder moved between the read and the run:
+ * read again and retry.
+ */
+export async function runWithKnownKeys(
+  script: Script,
+  redis: Redis,
+  keys: Keys,
+  fixed: readonly string[],
+  providerIds: readonly string[],
+  claimKeys: readonly string[],
+  args: readonly (string | number | Buffer)[],
+): Promise<unknown> {
+  return untilKeysHold(async () =>
+    script(redis, [...fixed, ...(await knownKeys(redis, keys, providerIds, claimKeys))], args),
+  );
+}
+
+/**
+ * Run `attempt` (it reads the keys to declare, then runs its script) again while it answers
+ * {@link KEYS_CHANGED}.
+ */
+export async function untilKeysHold(attempt: () => Promise<unknown>): Promise<unknown> {
+  for (let n = 1; ; n++) {
+    const reply = await attempt();
+    if (reply !== KEYS_CHANGED) return reply;
+    if (n >= 100) throw new Error("a script kept finding its accounts' keys changed");
+  }
+}
+
 /**
  * Lua: the functions every hold script defines once, at its top. `KP` is the decoded
  * {@link knownPrefixes}.
@@ -53,8 +126,23 @@ export function knownPrefixes(keys: Keys): string {
  * - `sdxClaim(KP, key, fp, action, id, source, now)`: bind one key (as claim-keys.ts does) and
  *   make it the account's newest intent; answers `state, seq` (`new` when bound now), or
  *   `'conflict'` when the key is bound to another intent.
+ * - `sdxKeysHold(KP, ids)`: whether every binding these accounts lead to (newest intent, lease
+ *   holder) is among the declared KEYS ({@link knownKeys}); a script checks it before its
+ *   first write and answers {@link KEYS_CHANGED} when not.
+ * The key names built here from `KP` are only ever ones {@link knownKeys} declared.
  */
 export const knownStateLua = `
+local sdxKeySet = {}
+for _, k in ipairs(KEYS) do sdxKeySet[k] = true end
+local function sdxKeysHold(KP, ids)
+  for _, id in ipairs(ids) do
+    local newest = redis.call('HGET', KP[1] .. id, 'key')
+    if newest and not sdxKeySet[KP[2] .. newest] then return false end
+    local lease = redis.call('GET', KP[3] .. id)
+    if lease and not sdxKeySet[KP[2] .. lease] then return false end
+  end
+  return true
+end
 local function sdxTarget(KP, key)
   if not key then return false end
   local st, act = unpack(redis.call('HMGET', KP[2] .. key, '${B.state}', '${B.action}'))

@@ -11,7 +11,8 @@ import type { Keys } from './keys.js';
 import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';
 
-// ARGV: known-state prefixes JSON, items JSON ([[id, part, updated ms], ...]).
+// KEYS: the accounts' status keys (the only keys sdxObserve touches). ARGV: known-state prefixes
+// JSON, items JSON ([[id, part, updated ms], ...]).
 const observeScript = defineScript(`
 ${knownStateLua}
 local KP = cjson.decode(ARGV[1])
@@ -35,5 +36,9 @@ export async function observeAccounts(
     const seen = seenOf(a);
     return [a.id, seen.part, seen.updatedMs];
   });
-  await observeScript(redis, [], [knownPrefixes(keys), JSON.stringify(items)]);
+  await observeScript(
+    redis,
+    [...new Set(accounts.map((a) => keys.status(a.id)))],
+    [knownPrefixes(keys), JSON.stringify(items)],
+  );
 }

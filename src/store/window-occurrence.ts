@@ -25,7 +25,14 @@ import {
   type Seen,
 } from './holds.js';
 import type { Keys } from './keys.js';
-import { knownPrefixes, knownStateLua } from './known-state.js';
+import {
+  KEYS_CHANGED,
+  knownKeys,
+  knownPrefixes,
+  knownStateLua,
+  runWithKnownKeys,
+  untilKeysHold,
+} from './known-state.js';
 import { defineScript } from './script.js';
 
 export const OCCURRENCE_STATES = ['starting', 'started', 'ended', 'skipped'] as const;
@@ -128,15 +135,19 @@ export async function skipOccurrence(
   return r === 1;
 }
 
-// KEYS: occurrence, holds index. ARGV: known-state prefixes JSON, hold id, hold JSON, now ms,
-// targets JSON ([[id, read, seen part, seen ms], ...], read: 'seen' | 'unreadable' |
-// 'missing'). Returns the recorded start decision per target.
+// KEYS: occurrence, holds index, then the targets' known keys (known-state.ts). ARGV:
+// known-state prefixes JSON, hold id, hold JSON, now ms, targets JSON ([[id, read, seen part,
+// seen ms], ...], read: 'seen' | 'unreadable' | 'missing'). Returns the recorded start
+// decision per target.
 const holdScript = defineScript(`
 ${knownStateLua}
 if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end
 local KP = cjson.decode(ARGV[1])
+local targets, ids = cjson.decode(ARGV[5]), {}
+for i, t in ipairs(targets) do ids[i] = t[1] end
+if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end
 local out = {}
-for i, t in ipairs(cjson.decode(ARGV[5])) do
+for i, t in ipairs(targets) do
   local b = redis.call('HGET', KEYS[1], 'b:' .. t[1])
   if not b then
     if t[2] == 'missing' then
@@ -175,9 +186,13 @@ export async function holdForOccurrence(
   hold: HoldInput,
   now = new Date(),
 ): Promise<StartDecision[] | undefined> {
-  const reply = (await holdScript(
+  const reply = (await runWithKnownKeys(
+    holdScript,
     redis,
+    keys,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
+    targets.map((t) => t.providerId),
+    [],
     [
       knownPrefixes(keys),
       hold.id,
@@ -245,37 +260,46 @@ export async function markEnded(
   return r === 1;
 }
 
-// KEYS: occurrence, holds index. ARGV: known-state prefixes JSON, hold id, now ms, the
-// activation key's start and end (around the account id), the activation fingerprint's start
-// and end. For every account the occurrence held (b:<id>, not missing) without an end
-// decision yet: release the hold and decide, once; an account that goes back on has its
-// activation bound in the same step. Returns the flat list of e:<id> fields and decisions.
+// KEYS: occurrence, holds index, then the known keys (known-state.ts) of the accounts ARGV[8]
+// names, with their activations' bindings. ARGV: known-state prefixes JSON, hold id, now ms,
+// the activation key's start and end (around the account id), the activation fingerprint's
+// start and end, the accounts the caller read as still to release (JSON). For every account
+// the occurrence held (b:<id>, not missing) without an end decision yet: release the hold and
+// decide, once; an account that goes back on has its activation bound in the same step.
+// Returns the flat list of e:<id> fields and decisions; KEYS_CHANGED (before any write) when
+// an account to release is not among ARGV[8]'s or its keys moved: the caller reads again.
 const releaseScript = defineScript(`
 ${knownStateLua}
 if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end
 local KP = cjson.decode(ARGV[1])
-local fields = redis.call('HKEYS', KEYS[1])
-for _, f in ipairs(fields) do
+local expected, todo = {}, {}
+for _, id in ipairs(cjson.decode(ARGV[8])) do expected[id] = true end
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(f, 1, 2) == 'b:' then
     local id = string.sub(f, 3)
     if redis.call('HGET', KEYS[1], f) ~= 'missing' and redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0 then
-      local HOLDS = KP[5] .. id
-      ${releaseHoldLua('HOLDS', 'KEYS[2]', 'id', 'ARGV[2]')}
-      ${claimActivationLua('id', 'ARGV[4] .. id .. ARGV[5]', 'ARGV[6] .. id .. ARGV[7]', "'maintenance'", "'base'", 'ARGV[3]')}
-      local decision = 'gone'
-      if released == 1 then
-        if before then
-          if claimed and claimed ~= 'conflict' then decision = 'reactivate'
-          elseif claimed == 'conflict' then decision = 'conflict'
-          elseif before == 'unknown' then decision = 'unknown'
-          else decision = 'off' end
-        else
-          decision = 'held:' .. cjson.encode(left)
-        end
-      end
-      redis.call('HSET', KEYS[1], 'e:' .. id, decision)
+      if not expected[id] then return '${KEYS_CHANGED}' end
+      todo[#todo + 1] = id
     end
   end
+end
+if not sdxKeysHold(KP, todo) then return '${KEYS_CHANGED}' end
+for _, id in ipairs(todo) do
+  local HOLDS = KP[5] .. id
+  ${releaseHoldLua('HOLDS', 'KEYS[2]', 'id', 'ARGV[2]')}
+  ${claimActivationLua('id', 'ARGV[4] .. id .. ARGV[5]', 'ARGV[6] .. id .. ARGV[7]', "'maintenance'", "'base'", 'ARGV[3]')}
+  local decision = 'gone'
+  if released == 1 then
+    if before then
+      if claimed and claimed ~= 'conflict' then decision = 'reactivate'
+      elseif claimed == 'conflict' then decision = 'conflict'
+      elseif before == 'unknown' then decision = 'unknown'
+      else decision = 'off' end
+    else
+      decision = 'held:' .. cjson.encode(left)
+    end
+  end
+  redis.call('HSET', KEYS[1], 'e:' .. id, decision)
 end
 local out = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -306,11 +330,37 @@ export async function releaseForOccurrence(
 ): Promise<Map<string, EndDecision> | undefined> {
   const [keyHead, keyTail] = activationKey;
   const [fpHead, fpTail] = fingerprintParts('activate', 'maintenance');
-  const flat = (await releaseScript(
-    redis,
-    [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
-    [knownPrefixes(keys), holdId, now.getTime(), keyHead, keyTail, fpHead, fpTail],
-  )) as string[] | null;
+  const occurrence = keys.windowOccurrence(o.windowId, o.occurrence);
+  const flat = (await untilKeysHold(async () => {
+    // The accounts still to release, read first: the script checks them again.
+    const h = await redis.hgetall(occurrence);
+    const ids = Object.keys(h)
+      .filter((f) => f.startsWith('b:') && h[f] !== 'missing' && h[`e:${f.slice(2)}`] === undefined)
+      .map((f) => f.slice(2));
+    return releaseScript(
+      redis,
+      [
+        occurrence,
+        keys.holdsIndex,
+        ...(await knownKeys(
+          redis,
+          keys,
+          ids,
+          ids.map((id) => `${keyHead}${id}${keyTail}`),
+        )),
+      ],
+      [
+        knownPrefixes(keys),
+        holdId,
+        now.getTime(),
+        keyHead,
+        keyTail,
+        fpHead,
+        fpTail,
+        JSON.stringify(ids),
+      ],
+    );
+  })) as string[] | null;
   if (!flat) return undefined;
   const out = new Map<string, EndDecision>();
   for (let i = 0; i + 1 < flat.length; i += 2) {
