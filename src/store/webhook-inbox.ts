@@ -144,10 +144,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end
 local inbox, bytes_key, group = KEYS[2], KEYS[3], ARGV[2]
 local max_len, backlog_max, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local size = #ARGV[6] + #ARGV[7]
-if group_of(inbox, group) == nil then
-  redis.call('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM')
-end
 local len, bytes, backlog, processed = inbox_state(inbox, bytes_key, group, false)
+-- No group yet: every entry is unprocessed (backlog = len), and the group starts at the first.
+if processed == nil then redis.call('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM') end
 len, bytes = trim(inbox, bytes_key, processed, len, bytes, max_len - 1, max_bytes - size)
 local cap = nil
 if backlog >= backlog_max then cap = 'backlog'
