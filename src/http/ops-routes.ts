@@ -25,11 +25,15 @@ import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
+import { limiterFor } from '../worker/backoff.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { dashboardQueueNames } from './dashboard.js';
 import { errorHandler, notFoundHandler, sendError } from './errors.js';
 
-export type OpsConfig = Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix' | 'readyStuckMs'>;
+export type OpsConfig = Pick<
+  Config,
+  'redisUrl' | 'redisClusterNodes' | 'prefix' | 'readyStuckMs' | 'rateLimitPerMinute'
+>;
 
 /** Connect and command timeouts of the routes' connection. */
 const FAIL_FAST_MS = 1_000;
@@ -116,6 +120,7 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
         queue: actions,
         keys,
         stuckMs: config.readyStuckMs,
+        limiterMax: limiterFor(config.rateLimitPerMinute).max,
         checkQueue: checks !== 'redis',
       });
       return reply.code(readiness.ready ? 200 : 503).send(readiness);

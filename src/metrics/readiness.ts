@@ -5,8 +5,9 @@
  * - `redis`: PING answered within {@link PING_TIMEOUT_MS} (on a connection that fails fast:
  *   no offline queue, short connect and command timeouts).
  * - `queue` (only when Redis answered): the actions queue is stuck when, all at once,
- *   1. it is not paused: not by BullMQ's pause, and not by our rate-limit or auth pause or the
- *      limiter (BullMQ's limiter key still has time to live; it is also set while jobs start);
+ *   1. it is not paused: not by BullMQ's pause, and not by our rate-limit or auth pause (the
+ *      limiter key holds a count above the per-slot limit and still has time to live; the
+ *      count it holds for a slot after each job only paces jobs, and is not a pause);
  *   2. no job is being worked on: no active job holds a live lock (the job of a worker that
  *      died stays `active`, lockless, until another worker's stalled check moves it);
  *   3. a job has been ready to run for longer than READY_STUCK_MS: the job next in line (the
@@ -21,6 +22,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { RedisClient as Redis } from '../redis.js';
 import type { Keys } from '../store/keys.js';
+import { queuePausedForMs } from '../store/pause-queue.js';
 import { within } from './metrics.js';
 
 /** Longest wait for Redis's PONG. */
@@ -41,7 +43,7 @@ export interface RedisCheck {
 export interface QueueCheck {
   ok: boolean;
   error?: string;
-  /** BullMQ's pause, or the limiter key (our pause, or jobs starting right now). */
+  /** BullMQ's pause, or ours (a 429, a refused key, the low watermark) through the limiter. */
   paused?: boolean;
   /** Active jobs holding a live lock (of those looked at). */
   working?: number;
@@ -66,6 +68,11 @@ export interface ReadinessDeps {
   keys: Keys;
   /** READY_STUCK_MS */
   stuckMs: number;
+  /**
+   * The rate limiter's jobs per slot (worker/backoff.ts limiterFor): a limiter count above it
+   * is a pause of every worker; at or below it, the limiter only paces jobs.
+   */
+  limiterMax: number;
   now?: () => number;
   /**
    * Check the queue too. Off for a process that only receives webhooks and serves the API
@@ -121,15 +128,17 @@ async function checkRedis(redis: Redis): Promise<RedisCheck> {
 async function checkQueue(deps: ReadinessDeps): Promise<QueueCheck> {
   const { redis, queue, keys } = deps;
   const qk = queue.keys;
-  const [paused, limiterTtl, activeIds, next, delayed, completed, newestEvent] = await Promise.all([
-    queue.isPaused(),
-    queue.getRateLimitTtl(),
-    redis.lrange(qk.active ?? '', 0, ACTIVE_SCAN - 1),
-    queue.getJobs(['wait'], 0, 0, true) as Promise<(Job | undefined)[]>,
-    redis.zrange(qk.delayed ?? '', 0, 0, 'WITHSCORES'),
-    redis.zrevrange(qk.completed ?? '', 0, 0, 'WITHSCORES'),
-    redis.xrevrange(keys.events, '+', '-', 'COUNT', 1),
-  ]);
+  const [paused, pausedForMs, activeIds, next, delayed, completed, newestEvent] = await Promise.all(
+    [
+      queue.isPaused(),
+      queuePausedForMs(redis, keys, deps.limiterMax),
+      redis.lrange(qk.active ?? '', 0, ACTIVE_SCAN - 1),
+      queue.getJobs(['wait'], 0, 0, true) as Promise<(Job | undefined)[]>,
+      redis.zrange(qk.delayed ?? '', 0, 0, 'WITHSCORES'),
+      redis.zrevrange(qk.completed ?? '', 0, 0, 'WITHSCORES'),
+      redis.xrevrange(keys.events, '+', '-', 'COUNT', 1),
+    ],
+  );
   const working =
     activeIds.length > 0 ? await redis.exists(...activeIds.map((id) => keys.jobLock(id))) : 0;
   const now = deps.now?.() ?? Date.now();
@@ -145,7 +154,7 @@ async function checkQueue(deps: ReadinessDeps): Promise<QueueCheck> {
     .reduce((a, b) => Math.max(a, b), -Infinity);
   const readyForMs = readySince.length > 0 ? now - Math.min(...readySince) : null;
   const idleForMs = finished === -Infinity ? null : now - finished;
-  const isPaused = paused || limiterTtl > 0;
+  const isPaused = paused || pausedForMs > 0;
   const stuck =
     !isPaused &&
     working === 0 &&

@@ -18,3 +18,13 @@ return tonumber(ARGV[1])
 export async function pauseQueue(redis: Redis, keys: Keys, ms: number): Promise<number> {
   return Number(await pauseScript(redis, [keys.limiter], [Math.max(1, Math.ceil(ms))]));
 }
+
+/**
+ * How long the queue stays paused by {@link pauseQueue} (or BullMQ's own `rateLimit()`): the
+ * ms left, 0 when it is not. The limiter's count while it only paces jobs (at most `max`, the
+ * per-slot limit, for one slot after each job) is not a pause.
+ */
+export async function queuePausedForMs(redis: Redis, keys: Keys, max: number): Promise<number> {
+  const [value, left] = await Promise.all([redis.get(keys.limiter), redis.pttl(keys.limiter)]);
+  return Number(value ?? 0) > max && left > 0 ? left : 0;
+}

@@ -143,6 +143,23 @@ describe('GET /readyz', () => {
     expect(drained.body.checks.queue).toMatchObject({ ok: true, ready_for_ms: null });
   });
 
+  it('says paused only for a pause, not for the rate limiter pacing jobs', async () => {
+    // 600/min: one job per 100 ms slot; a job just started leaves the limiter at 1 for a slot.
+    p = await startPipeline({ workers: 0, config: { rateLimitPerMinute: 6_000 } });
+    app = await buildServer({ config: p.config, redis: p.redis, logger });
+    const keys = keysFor(p.config.prefix);
+    const idle = await readyz(app);
+    expect(idle.body.checks.queue).toMatchObject({ ok: true, paused: false });
+    // The limiter counting jobs of this slot (at most its 10 per slot): idle, not paused.
+    await p.redis.set(keys.limiter, '3', 'PX', 5_000);
+    const pacing = await readyz(app);
+    expect(pacing.body.checks.queue).toMatchObject({ ok: true, paused: false });
+    // A 429's pause of every worker is one.
+    await pauseQueue(p.redis, keys, 5_000);
+    const paused = await readyz(app);
+    expect(paused.body.checks.queue).toMatchObject({ ok: true, paused: true });
+  });
+
   it('is not stuck while jobs wait behind a busy worker', async () => {
     // Every call takes 300 ms, one at a time: the last of five jobs waits over READY_STUCK_MS.
     p = await startPipeline({
