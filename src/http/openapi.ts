@@ -74,7 +74,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary:
       'What became of processed Sendmux webhook events; the latest unresolved and ambiguous ones, and dead letters',
     responses: {
-      200: 'Counters by result (`unresolved`, `ambiguous` and `dead_lettered` among them); `unresolved`: the latest events no account was found for; `ambiguous`: the latest events several accounts could have sent (a shared `from_email` the delivery log did not settle, or a log naming several), each with its `candidates` and `via`, counted for none; `dead_letters` (without bodies).',
+      200: 'Counters by result (`unresolved`, `ambiguous` and `dead_lettered` among them); `unresolved`: the latest events no account was found for; `ambiguous`: the latest events several accounts could have sent (a shared `from_email` the delivery log did not settle, or a log naming several), each with its `candidates` and `via`, counted for none; `dead_letters` (without bodies); `inbox`: what the webhook inbox holds now (`backlog`: events not yet processed, `entries`, `bytes`).',
     },
   },
   {

@@ -30,6 +30,7 @@ import {
   INBOX_GROUP,
   readDeadLetters,
   readInbox,
+  readInboxState,
   settleInbox,
   type DeadLetter,
   type InboxEntry,
@@ -73,9 +74,13 @@ export interface BreakerServiceOptions {
  */
 export const MAX_DELIVERIES = 10;
 
-/** What became of processed webhook events, and the latest dead letters (without bodies). */
+/**
+ * What became of processed webhook events, the latest dead letters (without bodies), and what
+ * the inbox holds now (`backlog`: events not yet processed).
+ */
 export interface WebhookStatsView extends WebhookStats {
   dead_letters: Omit<DeadLetter, 'body'>[];
+  inbox: { backlog: number; entries: number; bytes: number };
 }
 
 export interface BreakerService {
@@ -242,11 +247,12 @@ export async function startBreakerService(
   return {
     breaker,
     webhookStats: async () => {
-      const [stats, dead] = await Promise.all([
+      const [stats, dead, inbox] = await Promise.all([
         readWebhookStats(redis, keys),
         readDeadLetters(redis, keys, 20),
+        readInboxState(redis, keys, INBOX_GROUP),
       ]);
-      return { ...stats, dead_letters: dead.map(({ body: _body, ...rest }) => rest) };
+      return { ...stats, dead_letters: dead.map(({ body: _body, ...rest }) => rest), inbox };
     },
     async close(timeoutMs = config.shutdownTimeoutMs) {
       const left = deadline(timeoutMs);

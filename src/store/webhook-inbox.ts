@@ -284,7 +284,8 @@ export async function readInbox(
       count,
     ),
   );
-  // [next cursor, entries, deleted ids (trimmed away while pending: XAUTOCLAIM drops them)]
+  // [next cursor, entries, deleted ids (trimmed away while pending, which only an older
+  // version's MAXLEN did: XAUTOCLAIM drops them)]
   const taken = Array.isArray(claimed) ? entriesOf(claimed[1], true) : [];
   if (taken.length === 0) return readNew(redis, keys, group, consumer, count, options.blockMs);
   await readDeliveries(redis, keys, group, consumer, taken);
@@ -421,6 +422,33 @@ export interface InboxState {
   backlog: number;
   entries: number;
   bytes: number;
+}
+
+/**
+ * What the inbox holds now, for `group` (read only): unprocessed entries (pending + not yet
+ * delivered; every entry when the group does not exist yet), entries, stored bytes.
+ */
+export async function readInboxState(
+  redis: Redis,
+  keys: Keys,
+  group: string = INBOX_GROUP,
+): Promise<Omit<InboxState, 'acked'>> {
+  const [entries, bytes] = await Promise.all([
+    redis.xlen(keys.webhookInbox),
+    redis.get(keys.webhookInboxBytes),
+  ]);
+  let backlog = entries;
+  const groups = (await redis
+    .call('XINFO', 'GROUPS', keys.webhookInbox)
+    .catch(() => [])) as unknown[][];
+  for (const g of groups) {
+    const f = new Map<unknown, unknown>();
+    for (let i = 0; i + 1 < g.length; i += 2) f.set(g[i], g[i + 1]);
+    if (f.get('name') !== group) continue;
+    const lag = f.get('lag');
+    backlog = Number(f.get('pending') ?? 0) + (typeof lag === 'number' ? lag : entries);
+  }
+  return { backlog, entries, bytes: Number(bytes ?? 0) };
 }
 
 /** Acknowledge processed entries: they are not delivered again. @returns how many were pending. */

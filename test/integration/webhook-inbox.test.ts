@@ -22,6 +22,7 @@ import {
   deadLetterInbox,
   INBOX_GROUP,
   readInbox,
+  readInboxState,
   settleInbox,
   type InboxEntry,
 } from '../../src/store/webhook-inbox.js';
@@ -402,6 +403,10 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
       expect(await redis.exists(keys.webhookSeen(id))).toBe(0);
     }
     expect(await redis.xlen(keys.webhookInbox)).toBe(backlogMax);
+    expect(await readInboxState(redis, keys)).toMatchObject({
+      backlog: backlogMax,
+      entries: backlogMax,
+    });
 
     // 2. The breaker comes; the rest arrive meanwhile, and Sendmux retries each refusal.
     service = await startBreakerService(cfg, createLogger({ level: 'silent' }), { tickMs: 60_000 });
@@ -440,7 +445,10 @@ describe('a burst larger than the backlog cap, over HTTP, consumed late', () => 
     expect(stats.results.counted).toBe(ids.length);
     const marks = await Promise.all(ids.map((id) => redis.exists(keys.signalSeen(id))));
     expect(marks.filter((m) => m === 1)).toHaveLength(ids.length);
-    expect(await redis.xlen(keys.webhookInbox)).toBeLessThanOrEqual(150);
+    const { inbox } = await service.webhookStats();
+    expect(inbox.backlog).toBe(0);
+    expect(inbox.entries).toBeLessThanOrEqual(150);
+    expect(inbox.bytes).toBe(Number(await redis.get(keys.webhookInboxBytes)));
     console.log(
       `inbox burst: ${ids.length} events, ${backlogMax} accepted and ${300 - backlogMax} refused (503) before the breaker ran; ${retries} retried 503s in ${rounds} rounds after; ${stats.results.counted} processed`,
     );
