@@ -28,8 +28,9 @@ type Command = 'worker' | 'serve' | 'start' | 'sim';
  * up: Redis answers. down: killed after start-up. frozen: SIGSTOPped after start-up.
  * never: nothing ever listens at REDIS_URL (the signal comes while the process still starts).
  * back: as never, but Redis starts listening right after the signal.
+ * revived: as down, but Redis comes back right after the signal.
  */
-type RedisState = 'up' | 'down' | 'frozen' | 'never' | 'back';
+type RedisState = 'up' | 'down' | 'frozen' | 'never' | 'back' | 'revived';
 
 let sim: Simulator | undefined;
 const measured: string[] = [];
@@ -84,14 +85,14 @@ async function runCase(command: Command, state: RedisState, signal: NodeJS.Signa
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
       SENDMUX_TIMEOUT_MS: '2000',
     });
-    const reachable = state === 'up' || state === 'down' || state === 'frozen';
+    const reachable = state !== 'never' && state !== 'back';
     if (reachable || command === 'sim') {
       for (const line of RUNNING[command]) await proc.waitForOutput(line, 30_000);
     } else {
       // Still starting: the signal comes while it waits for Redis.
       await proc.waitForOutput(/Redis connection error/, 30_000);
     }
-    if (state === 'down') {
+    if (state === 'down' || state === 'revived') {
       await redis?.kill();
       if (command !== 'sim') await proc.waitForOutput(/Redis connection error/, 10_000);
     } else if (state === 'frozen') {
@@ -100,7 +101,7 @@ async function runCase(command: Command, state: RedisState, signal: NodeJS.Signa
     }
     const sentAt = Date.now();
     proc.child.kill(signal);
-    if (state === 'back') await redis?.revive();
+    if (state === 'back' || state === 'revived') await redis?.revive();
     const limit = SHUTDOWN_MS + SLACK_MS;
     const code = await Promise.race([proc.exited, sleep(limit, 'still running')]);
     const tookMs = Date.now() - sentAt;
@@ -131,8 +132,12 @@ describe.concurrent('a stop is bounded whatever Redis does', () => {
     it(`${command}: Redis never reachable, SIGTERM while starting`, () =>
       runCase(command, 'never', 'SIGTERM'));
   }
-  it('serve: Redis comes back right after the signal', () => runCase('serve', 'back', 'SIGTERM'));
-  it('start: Redis comes back right after the signal', () => runCase('start', 'back', 'SIGTERM'));
+  for (const command of ['serve', 'start'] as const) {
+    it(`${command}: Redis never reachable, then back right after the signal`, () =>
+      runCase(command, 'back', 'SIGTERM'));
+    it(`${command}: Redis killed, then back right after the signal`, () =>
+      runCase(command, 'revived', 'SIGTERM'));
+  }
   // The simulator opens no Redis connection: whatever Redis does, it stops on the signal.
   for (const state of ['up', 'down', 'frozen'] as const) {
     it(`sim: Redis ${state}, SIGTERM`, () => runCase('sim', state, 'SIGTERM'));

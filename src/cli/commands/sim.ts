@@ -69,6 +69,8 @@ export function registerSim(program: Command): void {
       0,
     )
     .action(async (flags: SimFlags) => {
+      // Before anything is printed: a signal right after "listening" must stop it cleanly.
+      const signal = stopSignal();
       // Loaded here, not at start: every other command (the worker) runs without fastify.
       const { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID, startSimulator } =
         await import('../../sim/index.js');
@@ -104,7 +106,6 @@ export function registerSim(program: Command): void {
           '',
         ].join('\n'),
       );
-      const signal = stopSignal();
       await once(signal, 'abort');
       await sim.close();
       process.stdout.write('simulator stopped\n');
