@@ -1,5 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The integration suite's essentials, run again against a Redis Cluster (project `cluster`):
+ * the pipeline (enqueue, workers, simulator), holds, bulk runs, the breaker, windows, the
+ * webhook inbox, the store's scripts and the promises.
+ */
+const CLUSTER_ESSENTIALS = [
+  'test/integration/pipeline.test.ts',
+  'test/integration/holds-decide.test.ts',
+  'test/integration/manual-holds.test.ts',
+  'test/integration/bulk-holds.test.ts',
+  'test/integration/breaker.test.ts',
+  'test/integration/windows.test.ts',
+  'test/integration/webhook-inbox.test.ts',
+  'test/integration/store.test.ts',
+  'test/integration/promises.test.ts',
+  'test/integration/script-keys.test.ts',
+];
+
 export default defineConfig({
   test: {
     // The JSON report is what .ci/run reads for its `tests: N passed, N failed` line.
@@ -42,7 +60,7 @@ export default defineConfig({
           // every client seeded with nodes that do not own the deployment's slot: the named
           // essentials of the integration suite, a bulk run and a slot migration mid-run.
           name: 'cluster',
-          include: ['test/cluster/**/*.test.ts', 'test/integration/pipeline.test.ts'],
+          include: ['test/cluster/**/*.test.ts', ...CLUSTER_ESSENTIALS],
           globalSetup: ['test/support/cluster-setup.ts'],
           setupFiles: ['test/support/leak-guard.ts'],
           testTimeout: 60_000,

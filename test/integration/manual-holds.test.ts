@@ -8,6 +8,7 @@ import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { enqueueActions } from '../../src/ops/enqueue-actions.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
+import { keysMatching } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let p: Pipeline | undefined;
@@ -157,7 +158,7 @@ describe('manual actions and holds', () => {
     const again = await enqueueActions(p.config, { action: 'activate', providerIds: [A] });
     expect(again.reports[0]).toMatchObject({ enqueue: 'held', held_by: ['breaker'] });
     // No activation was ever bound for A: B's is the only one.
-    expect(await p.redis.keys(`${p.config.prefix}:idem:activate-*`)).toHaveLength(1);
+    expect(await keysMatching(p.redis, `${p.config.prefix}:idem:activate-*`)).toHaveLength(1);
     expect(calls(A).activate).toBe(0);
   });
 });

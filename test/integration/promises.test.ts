@@ -187,7 +187,7 @@ describe('a key is never silently dead', () => {
     const failed = await p.producer.enqueue(intent(simAccountId(6), 'failed-unrecorded'));
     const lost = await p.producer.enqueue(intent(simAccountId(7), 'job-lost'));
     // Fail the first job the way BullMQ does, without our processor (and so without a record).
-    const connection = createRedis(p.config.redisUrl);
+    const connection = createRedis(p.config);
     const raw = new Worker(QUEUE_NAME, null, { connection, prefix: p.config.prefix });
     try {
       const job = await raw.getNextJob('tok');

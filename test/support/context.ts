@@ -1,5 +1,6 @@
 /** Per-test Redis prefix, config and cleanup. Tests never share Redis keys. */
 import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { afterEach, beforeEach, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createRedis, type RedisClient } from '../../src/redis.js';
@@ -36,6 +37,12 @@ export function testTarget(prefix: string): Pick<Config, 'redisUrl' | 'redisClus
 /** A connection to the test Redis (a Cluster client in the `cluster` project). */
 export function testRedis(prefix: string, maxRetriesPerRequest: number | null = 1): RedisClient {
   return createRedis(testTarget(prefix), { maxRetriesPerRequest });
+}
+
+/** The keys matching a pattern (KEYS: on a Cluster, asked of every master). */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
 }
 
 /** Config as the worker would load it, pointed at the test Redis with a fresh prefix. */
