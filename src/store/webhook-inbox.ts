@@ -144,19 +144,35 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end
 local inbox, bytes_key, group = KEYS[2], KEYS[3], ARGV[2]
 local max_len, backlog_max, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local size = #ARGV[6] + #ARGV[7]
-local len, bytes, backlog, processed = inbox_state(inbox, bytes_key, group, false)
+local function store()
+  local id = redis.call('XADD', inbox, '*', 'type', ARGV[6], 'body', ARGV[7])
+  redis.call('INCRBY', bytes_key, size)
+  redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+  return {'stored', id}
+end
+-- Fast path: no unprocessed entry is ever trimmed, so there are at most XLEN of them; with
+-- room below every cap, the group need not be read.
+local len = redis.call('XLEN', inbox)
+local bytes = tonumber(redis.call('GET', bytes_key) or '0') or 0
+if len == 0 then
+  -- the group from the first entry on (BUSYGROUP when it exists: fine)
+  redis.pcall('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM')
+  bytes = 0
+end
+if len < backlog_max and len < max_len and bytes + size <= max_bytes then return store() end
+local backlog, processed
+len, bytes, backlog, processed = inbox_state(inbox, bytes_key, group, false)
 -- No group yet: every entry is unprocessed (backlog = len), and the group starts at the first.
 if processed == nil then redis.call('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM') end
-len, bytes = trim(inbox, bytes_key, processed, len, bytes, max_len - 1, max_bytes - size)
+-- Room for this one, and for up to 1 in 1,000 of max_len more (at most 100) without trimming.
+local slack = math.min(100, math.floor(max_len / 1000))
+len, bytes = trim(inbox, bytes_key, processed, len, bytes, max_len - 1 - slack, max_bytes - size)
 local cap = nil
 if backlog >= backlog_max then cap = 'backlog'
 elseif bytes + size > max_bytes then cap = 'bytes'
 elseif len >= max_len then cap = 'entries' end
 if cap then return {'full', cap, backlog, len, bytes} end
-local id = redis.call('XADD', inbox, '*', 'type', ARGV[6], 'body', ARGV[7])
-redis.call('INCRBY', bytes_key, size)
-redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-return {'stored', id}
+return store()
 `);
 
 /** The inbox's caps (config: WEBHOOK_INBOX_MAXLEN, WEBHOOK_INBOX_MAX_BYTES). */
