@@ -12,6 +12,9 @@ import type { Config } from '../../src/config.js';
 import { startBulkRun, waitForBatch } from '../../src/ops/bulk.js';
 import { bulkKey } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
+import { resetBreaker } from '../../src/store/breaker-reset.js';
+import { countAndTrip, type BreakerRules } from '../../src/store/breaker-trip.js';
+import { releaseHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { testCluster } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { keySlot, migrateSlot, slotOwner } from '../support/redis-cluster.js';
@@ -25,6 +28,50 @@ afterEach(async () => {
 });
 
 const ids = Array.from({ length: ACCOUNTS }, (_, i) => simAccountId(i + 1));
+
+const RULES: BreakerRules = {
+  windowS: 300,
+  bounceRate: 0.05,
+  bounceMinVolume: 100,
+  complaintRate: 0.001,
+  complaintMinVolume: 1000,
+};
+
+/**
+ * While `until` is pending: on accounts outside the run, take a hold and release it (the base
+ * comes back), and trip a breaker and reset it, checking each answer. These scripts read and
+ * write many keys per account (status, order, holds, bindings, breaker buckets): any of them
+ * not declared in KEYS fails or reads the wrong node while the slot migrates.
+ */
+async function holdTraffic(pl: Pipeline, until: Promise<unknown>): Promise<number> {
+  const migrating = { now: true };
+  void until.finally(() => (migrating.now = false));
+  let steps = 0;
+  for (let i = 0; migrating.now; i++) {
+    const id = `dprov_traffic${i}`;
+    const taken = await takeHold(
+      pl.redis,
+      pl.keys,
+      id,
+      { id: 'manual', source: 'manual' },
+      seenState('active'),
+    );
+    expect(taken).toMatchObject({ taken: true, base: 'active', needOff: true });
+    const [released] = await releaseHolds(pl.redis, pl.keys, [id], 'manual');
+    expect(released?.result).toEqual({ released: true, last: true, before: 'active' });
+    const trip = await countAndTrip(
+      pl.redis,
+      pl.keys,
+      { providerId: id, force: true, kind: 'hard_bounced' },
+      { rules: RULES, dedupeTtlS: 60, eventsMaxLen: 1000 },
+    );
+    expect(trip.result).toBe('tripped');
+    const reset = await resetBreaker(pl.redis, pl.keys, id, { windowS: 300, eventsMaxLen: 1000 });
+    expect(reset).toMatchObject({ result: 'reset', hold: { released: true, last: true } });
+    steps += 1;
+  }
+  return steps;
+}
 
 async function pipeline(): Promise<Pipeline> {
   const config: Partial<Config> = { concurrency: 5 };
@@ -82,7 +129,7 @@ describe('on a Redis Cluster', () => {
     });
     expect(run.pass.enqueued).toBe(ACCOUNTS);
     // Mid-run: some accounts done, most still to go.
-    let doneAtStart = 0;
+    let doneAtStart: number;
     for (;;) {
       const b = (await waitForBatch(pl.redis, pl.keys, 'cluster-migrate', { waitTimeoutMs: 0 }))
         .batch;
@@ -91,10 +138,11 @@ describe('on a Redis Cluster', () => {
       await sleep(20);
     }
     const migrationStarted = Date.now();
-    const moved = await migrateSlot(cluster.nodes, slot, to, {
+    const migration = migrateSlot(cluster.nodes, slot, to, {
       batch: 20,
       onBatch: () => sleep(20),
     });
+    const [moved, traffic] = await Promise.all([migration, holdTraffic(pl, migration)]);
     const migrationMs = Date.now() - migrationStarted;
     const doneAtEnd = await waitForBatch(pl.redis, pl.keys, 'cluster-migrate', {
       waitTimeoutMs: 0,
@@ -110,7 +158,7 @@ describe('on a Redis Cluster', () => {
     expectEachExecutedOnce(pl, 'cluster-migrate');
     const finished = doneAtEnd.batch.succeeded + doneAtEnd.batch.failed;
     process.stdout.write(
-      `cluster slot migration: slot ${slot} ${from.port} -> ${to.port}, ${moved.keys} keys in ${moved.batches} batches over ${migrationMs} ms; accounts done when it began ${doneAtStart}, when it ended ${finished} of ${ACCOUNTS}; run ${Date.now() - started} ms\n`,
+      `cluster slot migration: slot ${slot} ${from.port} -> ${to.port}, ${moved.keys} keys in ${moved.batches} batches over ${migrationMs} ms; ${traffic} hold + breaker rounds meanwhile; accounts done when it began ${doneAtStart}, when it ended ${finished} of ${ACCOUNTS}; run ${Date.now() - started} ms\n`,
     );
     // The migration began mid-run.
     expect(doneAtStart).toBeLessThan(ACCOUNTS);
