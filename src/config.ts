@@ -341,7 +341,7 @@ export const SETTINGS = {
   httpRequestTimeoutMs: setting(
     'HTTP_REQUEST_TIMEOUT_MS',
     int(1_000, 600_000).default(15_000),
-    'A client must send a whole request (headers and body) within this long, or it is answered 408 and its connection closed (>= HTTP_HEADERS_TIMEOUT_MS).',
+    'A client must send a whole request (headers and body) within this long, or it is answered 408 and its connection closed (>= HTTP_HEADERS_TIMEOUT_MS). It bounds uploads too: a 32 MiB POST /v1/batches upload in 15 s needs ~2.2 MB/s; raise it for slow links (a buffering reverse proxy sends at its own speed).',
   ),
   httpKeepAliveTimeoutMs: setting(
     'HTTP_KEEP_ALIVE_TIMEOUT_MS',
