@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * The integration suite's essentials, run again against a Redis Cluster (project `cluster`):
  * the pipeline (enqueue, workers, simulator), holds, bulk runs, the breaker, windows, the
- * webhook inbox, the store's scripts and the promises.
+ * webhook inbox and the store's scripts (their files run in parallel, each on its own prefix,
+ * so its own slot).
  */
 const CLUSTER_ESSENTIALS = [
   'test/integration/pipeline.test.ts',
@@ -14,7 +15,6 @@ const CLUSTER_ESSENTIALS = [
   'test/integration/windows.test.ts',
   'test/integration/webhook-inbox.test.ts',
   'test/integration/store.test.ts',
-  'test/integration/promises.test.ts',
   'test/integration/script-keys.test.ts',
 ];
 
@@ -65,7 +65,6 @@ export default defineConfig({
           setupFiles: ['test/support/leak-guard.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
         },
       },
       {

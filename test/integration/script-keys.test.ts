@@ -4,6 +4,9 @@
  * runs turn on the check (SDX_CHECK_SCRIPT_KEYS=1): a script that makes up a key fails.
  */
 import { describe, expect, it } from 'vitest';
+import { fingerprint } from '../../src/model.js';
+import { claimKeys } from '../../src/store/claim-keys.js';
+import { takeHold } from '../../src/store/holds.js';
 import { defineScript } from '../../src/store/script.js';
 import { redisPerTest } from '../support/context.js';
 
@@ -23,5 +26,52 @@ return redis.call('GET', ARGV[1] .. 'other')
     expect(
       await script(redis, [`${keys.prefix}:one`, `${keys.prefix}:other`], [`${keys.prefix}:`]),
     ).toBe('b');
+  });
+
+  it('a hold script whose account got a newer intent after its keys were read runs again with its binding', async () => {
+    const { redis, keys } = fixture.current();
+    const id = 'dprov_moved';
+    // Right after the hold step reads which bindings the account leads to (one pipeline), an
+    // intent is bound for it: the keys read are stale when the script runs.
+    let interfere = true;
+    const racing = new Proxy(redis, {
+      get(target, prop) {
+        if (prop === 'pipeline') {
+          return () => {
+            const pipeline = target.pipeline();
+            const exec = pipeline.exec.bind(pipeline);
+            pipeline.exec = async () => {
+              const replies = await exec();
+              if (interfere) {
+                interfere = false;
+                await claimKeys(target, keys, [
+                  {
+                    key: 'late',
+                    fingerprint: fingerprint({
+                      action: 'deactivate',
+                      providerId: id,
+                      source: 'manual',
+                    }),
+                    action: 'deactivate',
+                    providerId: id,
+                    source: 'manual',
+                  },
+                ]);
+              }
+              return replies;
+            };
+            return pipeline;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const taken = await takeHold(racing, keys, id, { id: 'manual', source: 'manual' });
+    expect(interfere).toBe(false);
+    // The late deactivation is pending: the base is what it will make the account.
+    expect(taken).toEqual({ taken: true, base: 'inactive', needOff: true });
   });
 });
