@@ -5,7 +5,8 @@
  * it in the same step as the outcome, so the counters and the report never disagree). This
  * file owns the field names and the reading; the scripts below and record-outcome.ts write.
  *
- * A batch never expires: it is the run's report. Its intents' bindings expire as usual
+ * A batch is the run's report: it is removed BATCH_RECORD_TTL_S after it finished, never before
+ * (store/retention.ts). Its intents' bindings expire as usual
  * (IDEMPOTENCY_TTL_S after their outcome); an account whose field holds an event is never
  * enqueued again by the same batch, however late it is resumed.
  */
