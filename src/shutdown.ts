@@ -133,3 +133,17 @@ export async function retryUntilAborted<T>(
     await unlessAborted(sleep(everyMs), signal);
   }
 }
+
+/** Part of SHUTDOWN_TIMEOUT_MS kept for the process to exit after its parts closed. */
+const EXIT_RESERVE_SHARE = 0.1;
+/** At most this much of it. */
+const EXIT_RESERVE_MAX_MS = 1_000;
+
+/**
+ * What a process's stop may spend closing its parts, so that it has exited when
+ * SHUTDOWN_TIMEOUT_MS has passed: the timeout less 10 % (at most 1 s) kept for the exit itself
+ * (the last log lines, the tracing flush, the process's own teardown).
+ */
+export function stopBudgetMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(EXIT_RESERVE_MAX_MS, shutdownTimeoutMs * EXIT_RESERVE_SHARE);
+}

@@ -15,6 +15,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
+import { dropRedis } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import {
   createNotifyQueue,
@@ -62,10 +63,11 @@ export interface NotifierOptions {
 export interface Notifier {
   /**
    * Stops forwarding, then waits for POSTs under way (each ends within NOTIFY_TIMEOUT_MS);
-   * after `shutdownTimeoutMs` (SHUTDOWN_TIMEOUT_MS, else NOTIFY_TIMEOUT_MS + 2 s) they are
-   * aborted (tried again later) and whatever still waits for Redis is dropped.
+   * after `timeoutMs` (default `shutdownTimeoutMs`: SHUTDOWN_TIMEOUT_MS, else
+   * NOTIFY_TIMEOUT_MS + 2 s) they are aborted (tried again later) and whatever still waits
+   * for Redis is dropped.
    */
-  close(): Promise<void>;
+  close(timeoutMs?: number): Promise<void>;
 }
 
 /** Whether `promise` settles within `ms` (it keeps running either way). */
@@ -125,12 +127,13 @@ export async function startNotifier(
     }
     // Whatever did not close in time: dropped, BullMQ's own duplicated connections included.
     await within(Promise.allSettled([delivery?.disconnect(), queue?.disconnect()]), 100);
-    reader?.disconnect();
-    connection.disconnect();
+    // Not disconnect(): after a QUIT it leaves a 2 s timer holding the process.
+    if (reader) dropRedis(reader);
+    dropRedis(connection);
   };
   const closeTimeoutMs = config.shutdownTimeoutMs ?? config.notifyTimeoutMs + 2_000;
   let closed: Promise<void> | undefined;
-  const close = () => (closed ??= closeWithin(closeTimeoutMs));
+  const close = (timeoutMs = closeTimeoutMs) => (closed ??= closeWithin(timeoutMs));
 
   const { signal } = options;
   let onAbort: () => void = () => undefined;

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { SendmuxClient } from '../sendmux/client.js';
-import { deadline } from '../shutdown.js';
+import { deadline, stopBudgetMs } from '../shutdown.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startWorker } from '../worker/worker.js';
 import { closeWithin, type Servable } from './serve.js';
@@ -72,9 +72,9 @@ export async function runWorker(
   ready.catch(() => undefined);
   await stopped;
   // Every part stops at once, each within what is left of SHUTDOWN_TIMEOUT_MS.
-  const left = deadline(config.shutdownTimeoutMs);
+  const left = deadline(stopBudgetMs(config.shutdownTimeoutMs));
   const closing = worker.close(left());
-  const notifierClosed = notifier.then((n) => n?.close()).catch(() => undefined);
+  const notifierClosed = notifier.then((n) => n?.close(left())).catch(() => undefined);
   const windowsClosed = windows.then(
     async (w) => (w ? await w.close(left()) : !windowsAborted),
     () => false,

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
-import { deadline, quitWithin, within } from '../shutdown.js';
+import { deadline, quitWithin, stopBudgetMs, within } from '../shutdown.js';
 import { startTracing } from '../telemetry/tracing.js';
 import { startBreakerService, type BreakerService } from './breaker-service.js';
 import { openWindows } from './windows.js';
@@ -74,7 +74,7 @@ export async function serve(
     logger,
   );
   // What is left of SHUTDOWN_TIMEOUT_MS: counted from the stop (or a failure).
-  let left = deadline(config.shutdownTimeoutMs);
+  let left = deadline(stopBudgetMs(config.shutdownTimeoutMs));
   /** Forced: something was cut short, and what it left may hold the process (the CLI exits). */
   const result = { forced: false };
   try {
@@ -87,7 +87,7 @@ export async function serve(
         breaker = await startBreakerService(config, logger, { signal: options.signal });
       } catch (err) {
         if (!options.signal.aborted) throw err;
-        left = deadline(config.shutdownTimeoutMs);
+        left = deadline(stopBudgetMs(config.shutdownTimeoutMs));
         logger.info('stopped while starting (Redis did not answer): nothing was served');
         return result;
       }
@@ -105,7 +105,7 @@ export async function serve(
         await stopped;
       }
     } finally {
-      left = deadline(config.shutdownTimeoutMs);
+      left = deadline(stopBudgetMs(config.shutdownTimeoutMs));
       // Requests in flight first (they use the breaker and the windows), then the rest, each
       // bounded whatever Redis does.
       result.forced = await closeWithin(app, left() * HTTP_SHARE);

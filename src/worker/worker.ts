@@ -14,6 +14,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
+import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { recordOutcome } from '../store/record-outcome.js';
 import { sweepRetention, takeRetentionTurn } from '../store/retention.js';
@@ -237,7 +238,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     })();
   };
   const retention =
-    options.retention === false ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
+    options.retention !== 'x' ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
   retention?.unref();
 
   let closed: Promise<{ forced: boolean }> | undefined;
@@ -283,8 +284,10 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
           // Whatever did not close in time (Redis unreachable): drop it, BullMQ's own
           // duplicated connections included, so nothing keeps the process alive.
           await within(Promise.allSettled([worker.disconnect(), control.disconnect()]), 100);
-          store.disconnect();
-          bullConnection.disconnect();
+          // dropRedis, not disconnect(): on a connection QUIT already ended, disconnect() starts
+          // a 2 s timer that holds the process; on one still waiting, it rejects nothing.
+          dropRedis(store);
+          dropRedis(bullConnection);
           log.info({ forced }, 'worker closed');
           return { forced };
         } finally {

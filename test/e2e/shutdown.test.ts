@@ -5,7 +5,8 @@
  * back right after the signal; and its last lines say it stopped. Real processes, each case
  * with its own redis-server and prefix; the cases run side by side.
  *
- * `SHUTDOWN_REPORT=1` prints each case's stop time (docs/reliability.md, section 1).
+ * `SHUTDOWN_REPORT=1` prints each case's stop time (docs/reliability.md, section 1);
+ * `SHUTDOWN_REPORT=full` also each process's output.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,9 @@ async function runCase(command: Command, state: RedisState, signal: NodeJS.Signa
       ADMIN_TOKEN: 'admin-token-shutdown-e2e-0123',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
       SENDMUX_TIMEOUT_MS: '2000',
+      // The failure webhooks' forwarder and delivery worker run in worker processes too.
+      NOTIFY_URL: 'http://127.0.0.1:9/hooks',
+      NOTIFY_SECRET: 'notify-secret-shutdown-e2e-0123',
     });
     const reachable = state !== 'never' && state !== 'back';
     if (reachable || command === 'sim') {
@@ -109,6 +113,8 @@ async function runCase(command: Command, state: RedisState, signal: NodeJS.Signa
       `${command.padEnd(6)} ${state.padEnd(6)} ${signal}: exit ${String(code)} after ${tookMs} ms`,
     );
     const tail = proc.output().trimEnd().split('\n').slice(-5).join('\n');
+    if (process.env.SHUTDOWN_REPORT === 'full')
+      process.stdout.write(`--- ${command} ${state}\n${proc.output()}\n`);
     expect(
       code,
       `${command} with Redis ${state}: not stopped ${limit} ms after ${signal}:\n${tail}`,
