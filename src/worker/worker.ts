@@ -238,7 +238,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     })();
   };
   const retention =
-    options.retention !== 'x' ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
+    options.retention === false ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
   retention?.unref();
 
   let closed: Promise<{ forced: boolean }> | undefined;
