@@ -167,7 +167,7 @@ describe('the inbox at the store', () => {
     const prefix = ctx.current().keys.prefix;
     type Op =
       | { op: 'append'; bytes: number }
-      | { op: 'read'; count: number; claim: boolean }
+      | { op: 'read'; count: number; claim: boolean; consumer: string }
       | { op: 'ack'; pick: number[]; trim: boolean }
       | { op: 'dead'; pick: number }
       | { op: 'trim' };
@@ -179,6 +179,8 @@ describe('the inbox at the store', () => {
           op: fc.constant('read'),
           count: fc.integer({ min: 1, max: 6 }),
           claim: fc.boolean(),
+          // two breaker processes share the group
+          consumer: fc.constantFrom('c1', 'c2'),
         }),
       },
       {
@@ -237,7 +239,7 @@ describe('the inbox at the store', () => {
             } else if (op.op === 'read') {
               const got = await readInbox(redis, keys, {
                 group: INBOX_GROUP,
-                consumer: 'c',
+                consumer: op.consumer,
                 count: op.count,
                 claimIdleMs: op.claim ? 0 : 60_000,
               });
