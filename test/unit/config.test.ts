@@ -111,6 +111,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WEBHOOK_REDIS_TIMEOUT_MS: '10000' })).toThrow(
       /WEBHOOK_REDIS_TIMEOUT_MS: must be <= 9000/,
     );
+    expect(() =>
+      loadConfig({ WEBHOOK_INBOX_MAXLEN: '1000', WEBHOOK_INBOX_BACKLOG_MAX: '1001' }),
+    ).toThrow(/WEBHOOK_INBOX_BACKLOG_MAX: must be <= WEBHOOK_INBOX_MAXLEN \(1000\)/);
+    expect(() =>
+      loadConfig({ WEBHOOK_BODY_LIMIT_BYTES: '65536', WEBHOOK_INBOX_MAX_BYTES: '65535' }),
+    ).toThrow(/WEBHOOK_INBOX_MAX_BYTES: must be >= WEBHOOK_BODY_LIMIT_BYTES \(65536\)/);
+    expect(() => loadConfig({ WEBHOOK_INBOX_BACKLOG_MAX: '0' })).toThrow(
+      /WEBHOOK_INBOX_BACKLOG_MAX: must be >= 1/,
+    );
+    const inbox = loadConfig({ WEBHOOK_INBOX_MAXLEN: '1000', WEBHOOK_INBOX_BACKLOG_MAX: '1000' });
+    expect([inbox.webhookInboxBacklogMax, inbox.webhookInboxMaxBytes]).toEqual([1000, 268_435_456]);
   });
 
   it('says everything wrong on one line', () => {
