@@ -157,7 +157,11 @@ local bytes = tonumber(redis.call('GET', bytes_key) or '0') or 0
 if len == 0 then
   -- the group from the first entry on (BUSYGROUP when it exists: fine)
   redis.pcall('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM')
-  bytes = 0
+  -- an empty inbox holds no bytes, whatever a counter left by a deleted stream says
+  if bytes ~= 0 then
+    redis.call('DEL', bytes_key)
+    bytes = 0
+  end
 end
 if len < backlog_max and len < max_len and bytes + size <= max_bytes then return store() end
 local backlog, processed

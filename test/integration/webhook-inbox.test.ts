@@ -123,6 +123,10 @@ describe('the inbox at the store', () => {
     expect(await append(5)).toMatchObject({ stored: false, cap: 'bytes' });
     expect((await stored()).size).toBe(3);
     expect(await counter()).toBe(3 * size);
+    // The stream deleted by hand: the counter starts again from what is stored.
+    await redis.del(keys.webhookInbox);
+    expect((await append(5)).stored).toBe(true);
+    expect(await counter()).toBe(size);
   });
 
   it('sets right the backlog an older version left (entries trimmed before they were read)', async () => {
