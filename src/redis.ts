@@ -66,9 +66,7 @@ export function createRedis(
     ...options,
   };
   const cluster = nodes !== undefined && nodes.length > 0;
-  const redis: RedisClient = cluster
-    ? new Cluster([...nodes], clusterOptions(url, all))
-    : new Redis(url, all);
+  const redis: RedisClient = cluster ? newCluster(nodes, url, all) : new Redis(url, all);
   const where = cluster
     ? `cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
     : safeRedisUrl(url);
@@ -95,14 +93,47 @@ export function createRedis(
   return redis;
 }
 
+function newCluster(nodes: readonly ClusterNode[], url: string, options: RedisOptions): Cluster {
+  const made: { cluster?: Cluster } = {};
+  const cluster = new Cluster(
+    [...nodes],
+    clusterOptions(url, options, () => made.cluster),
+  );
+  made.cluster = cluster;
+  return cluster;
+}
+
+/** ioredis's delay between attempts to reach a cluster (its default strategy). */
+const clusterRetryDelay = (times: number) => Math.min(100 + times * 2, 2_000);
+
 /**
  * A Cluster client's options from the URL (credentials and TLS only: the seed nodes say where)
  * and a plain connection's options. Options about the client as a whole (offline queue, ready
  * check, lazy connect) are the Cluster's; the rest (retries per request, timeouts,
- * credentials) go to its connection to each node.
+ * credentials) go to its connection to each node. A plain connection with a numeric
+ * `maxRetriesPerRequest` fails its commands after that many reconnection attempts and keeps
+ * reconnecting; a Cluster client would keep them queued while no node answers, so past as
+ * many attempts to reach the cluster its queued commands fail the same way (it keeps trying).
  */
-function clusterOptions(url: string, options: RedisOptions): ClusterOptions {
+function clusterOptions(
+  url: string,
+  options: RedisOptions,
+  self: () => Cluster | undefined,
+): ClusterOptions {
   const { enableOfflineQueue, enableReadyCheck, lazyConnect, retryStrategy, ...perNode } = options;
+  const retry = retryStrategy ?? clusterRetryDelay;
+  const limit = options.maxRetriesPerRequest;
+  const clusterRetryStrategy = (times: number) => {
+    const cluster = self() as { flushQueue?: (err: Error) => void } | undefined;
+    if (typeof limit === 'number' && times > limit && cluster?.flushQueue) {
+      const err = new Error(
+        `Reached the max retries per request limit (which is ${limit}): no node of the Redis Cluster answered`,
+      );
+      err.name = 'MaxRetriesPerRequestError';
+      cluster.flushQueue(err);
+    }
+    return retry(times);
+  };
   const redisOptions: RedisOptions = { ...perNode };
   try {
     const u = new URL(url);
@@ -121,7 +152,7 @@ function clusterOptions(url: string, options: RedisOptions): ClusterOptions {
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
-    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
+    clusterRetryStrategy,
     maxRedirections: CLUSTER_MAX_REDIRECTIONS,
   };
 }

@@ -62,10 +62,28 @@ export async function run(argv: readonly string[]): Promise<number> {
 
 function describe(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') {
+  const unreachableCluster =
+    err instanceof Error &&
+    (err.name === 'ClusterAllFailedError' || /None of startup nodes is available/.test(message));
+  if (err instanceof Error && (err.name === 'MaxRetriesPerRequestError' || unreachableCluster)) {
+    const nodes = clusterNodesInUse();
+    if (nodes) {
+      return `cannot reach the Redis Cluster at ${nodes} (REDIS_CLUSTER_NODES): connection refused or timed out`;
+    }
     return `cannot reach Redis at ${safeRedisUrl(redisUrlInUse())} (REDIS_URL): connection refused or timed out`;
   }
   return message;
+}
+
+/** The Redis Cluster seed nodes the command used, if any. */
+function clusterNodesInUse(): string | undefined {
+  try {
+    return loadConfig()
+      .redisClusterNodes?.map((n) => `${n.host}:${n.port}`)
+      .join(',');
+  } catch {
+    return process.env.REDIS_CLUSTER_NODES;
+  }
 }
 
 /** The Redis URL the command used (the configured one, or the default). */

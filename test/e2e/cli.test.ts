@@ -252,6 +252,20 @@ describe('sendmux-deactivator CLI', () => {
     expect(r.stderr).not.toMatch(/maxRetriesPerRequest|hunter2/);
   });
 
+  it('names an unreachable Redis Cluster (REDIS_CLUSTER_NODES) and exits 1, without waiting for it', async () => {
+    // A Cluster client keeps commands queued while no node answers: `events` waited forever.
+    const r = await runCli(['events', '--limit', '1'], {
+      ...env,
+      REDIS_URL: 'redis://:hunter2@ignored:6379',
+      REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /cannot reach the Redis Cluster at 127\.0\.0\.1:1,127\.0\.0\.1:2 \(REDIS_CLUSTER_NODES\)/,
+    );
+    expect(r.stderr).not.toMatch(/hunter2/);
+  });
+
   it('hides a password given in the query string (?password=) too', async () => {
     const r = await runCli(['deactivate', simAccountId(11)], {
       ...env,

@@ -15,7 +15,11 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
-  const cluster = await startTestCluster();
+  const cluster = await startTestCluster().catch((err: unknown) => {
+    throw new Error(
+      `the cluster tests start a throwaway Redis Cluster and need redis-server and redis-cli (7.0+) on PATH (Debian: apt-get install redis-server): ${String(err)}`,
+    );
+  });
   process.stdout.write(
     `cluster tests use a throwaway Redis Cluster: ${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(', ')} (${Date.now() - started} ms to start)\n`,
   );
