@@ -365,15 +365,16 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
           });
           result = await Promise.race([run, stopped]);
         } catch (err) {
-          if (!limit.signal.aborted) throw err;
+          // Redis went away meanwhile: a 503 too, not a 500.
+          if (!limit.signal.aborted && !redisIsDown(redis)) throw err;
         } finally {
           clearTimeout(timer);
         }
         if (result === undefined) {
-          return actionsUnavailable(
-            reply,
-            `not done within HTTP_ACTIONS_TIMEOUT_MS, ${config.actionsTimeoutMs} ms`,
-          );
+          const why = limit.signal.aborted
+            ? `not done within HTTP_ACTIONS_TIMEOUT_MS, ${config.actionsTimeoutMs} ms`
+            : `Redis is ${redis.status}`;
+          return actionsUnavailable(reply, why);
         }
         return reply.code(202).send(result);
       }),
