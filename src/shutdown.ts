@@ -83,10 +83,11 @@ export async function quitWithin(redis: Redis | Cluster, ms: number): Promise<bo
 
 /**
  * End a connection now: every command queued or waiting for a reply rejects ("Connection is
- * closed."), and no socket or reconnect timer is left to hold the process. ioredis's own
- * `disconnect()` does neither in two cases: while it waits to reconnect (no socket, so nothing
- * rejects the commands queued offline, a blocking read included: they wait forever), and when
- * Redis is frozen (its FIN is never answered, so the socket stays open and its commands wait).
+ * closed."), and no socket or timer is left to hold the process. ioredis's own `disconnect()`
+ * does neither in two cases: while it waits to reconnect (no socket, so nothing rejects the
+ * commands queued offline, a blocking read included: they wait forever; and a 2 s timer holds
+ * the process), and when Redis is frozen (its FIN is never answered: the socket stays open for
+ * 2 s, its commands waiting until then).
  */
 export function dropRedis(redis: Redis | Cluster): void {
   if (redis instanceof Cluster) {
@@ -99,10 +100,14 @@ export function dropRedis(redis: Redis | Cluster): void {
 }
 
 function dropOne(redis: Redis): void {
-  // disconnect() on a connection that already ended leaves a 2 s timer holding the process.
+  // disconnect() ends the socket and gives it `disconnectTimeout` (2 s) to close before
+  // destroying it, with a timer that holds the process meanwhile, even when the socket is long
+  // closed (ioredis waiting to reconnect) or never answers (Redis frozen). Set to none, the
+  // socket is destroyed at once, and its close rejects what waited on it.
+  const connector = (redis as unknown as { connector?: { disconnectTimeout?: number } }).connector;
+  if (connector) connector.disconnectTimeout = 0;
+  // disconnect() on a connection that already ended would arm that timer again.
   if (redis.status !== 'end') redis.disconnect();
-  // Its close event rejects what waited on it (the connection is closing by hand: no retry).
-  (redis.stream as typeof redis.stream | undefined)?.destroy();
   flush(redis);
 }
 

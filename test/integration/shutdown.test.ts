@@ -4,12 +4,17 @@
  * reconnect, nor when Redis is frozen); quitWithin is graceful when Redis answers and bounded
  * when it does not. The leak guard checks that no TCP handle is left after each test.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropRedis, quitWithin } from '../../src/shutdown.js';
 import { waitFor } from '../support/context.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let server: ThrowawayRedis | undefined;
 let redis: Redis | undefined;
@@ -60,6 +65,42 @@ describe('dropRedis', () => {
     // Now, not after the 2 s ioredis gives an unanswered FIN before it destroys the socket.
     await waitFor(() => (redis?.status === 'end' ? true : undefined), 2_000);
     expect(Date.now() - droppedAt).toBeLessThan(1_500);
+  });
+});
+
+describe('dropRedis in a process of its own', () => {
+  /** A process that connects, drops its connection once Redis is down, and should then end. */
+  const CHILD = `
+    const { Redis } = await import('ioredis');
+    const { dropRedis } = await import('./src/shutdown.ts');
+    const redis = new Redis(process.env.URL, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
+    await redis.ping();
+    console.log('connected');
+    while (redis.status !== 'reconnecting') await new Promise((r) => setTimeout(r, 10));
+    dropRedis(redis);
+    console.log('dropped');
+  `;
+
+  it('Redis down: nothing is left to hold the process (no 2 s disconnect timer)', async () => {
+    server = await startThrowawayRedis();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+      cwd: ROOT,
+      env: { ...process.env, URL: server.url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    let out = '';
+    let droppedAt = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (droppedAt === 0 && out.includes('dropped')) droppedAt = Date.now();
+    });
+    await waitFor(() => (out.includes('connected') ? true : undefined), 20_000);
+    await server.kill();
+    expect(await exited).toEqual([0, null]);
+    // At once, not after ioredis's 2 s disconnectTimeout on a socket already closed.
+    expect(Date.now() - droppedAt).toBeLessThan(1_000);
   });
 });
 
