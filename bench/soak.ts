@@ -36,6 +36,7 @@ import { startWindowService } from '../src/ops/window-service.js';
 import { createWindow } from '../src/ops/windows.js';
 import { webhookSignature } from '../src/sendmux/webhook-signature.js';
 import { simAccountId, startSimulator } from '../src/sim/index.js';
+import { keysFor } from '../src/store/keys.js';
 import { startWorker } from '../src/worker/worker.js';
 
 export interface SoakSample {
@@ -54,6 +55,8 @@ export interface SoakSample {
   cappedBytes: number;
   /** The private server's used_memory (bytes): every byte is this deployment's. */
   usedMemory: number;
+  /** Intents claimed and not yet terminal: the backlog the worker has not caught up with. */
+  pending: number;
   /** Work done so far. */
   actions: number;
   webhooks: number;
@@ -101,7 +104,9 @@ const CAPPED =
 
 async function measure(
   redis: Redis,
-): Promise<Pick<SoakSample, 'keys' | 'keyBytes' | 'cappedKeys' | 'cappedBytes' | 'usedMemory'>> {
+): Promise<
+  Pick<SoakSample, 'keys' | 'keyBytes' | 'cappedKeys' | 'cappedBytes' | 'usedMemory' | 'pending'>
+> {
   let keys = 0;
   let keyBytes = 0;
   let cappedKeys = 0;
@@ -133,7 +138,8 @@ async function measure(
   lastKinds = kinds;
   const info = await redis.info('memory');
   const usedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
-  return { keys, keyBytes, cappedKeys, cappedBytes, usedMemory };
+  const pending = await redis.zcard(keysFor(PREFIX).pending);
+  return { keys, keyBytes, cappedKeys, cappedBytes, usedMemory, pending };
 }
 
 function kindOf(key: string): string {
@@ -308,6 +314,7 @@ export function sampleLine(s: SoakSample): string {
     `key bytes ${mb(s.keyBytes).padStart(7)} MB`,
     `(BullMQ-capped ${String(s.cappedKeys).padStart(4)} keys ${mb(s.cappedBytes).padStart(6)} MB)`,
     `used_memory ${mb(s.usedMemory).padStart(7)} MB`,
+    `pending ${String(s.pending).padStart(5)}`,
     `actions ${String(s.actions).padStart(7)}`,
     `webhooks ${String(s.webhooks).padStart(8)}`,
   ].join('  ');
