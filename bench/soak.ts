@@ -14,7 +14,7 @@
  * The breaker's minute buckets still live their window plus 2 min (the webhooks name one
  * account, so that is a few keys).
  *
- *   npm run soak -- --minutes 5 [--every-s 10]
+ *   npm run soak -- --minutes 5 [--every-s 10] [--round-ms 250]
  *
  * The test (test/e2e/soak.test.ts) runs 30 s of it and fails when the last third of the samples
  * still grows past the middle third.
@@ -65,6 +65,8 @@ export interface SoakSample {
 export interface SoakOptions {
   durationMs: number;
   sampleEveryMs: number;
+  /** One round of work every this many ms. @defaultValue 250 */
+  roundMs?: number;
   /** Each sample as it is taken. */
   onSample?: (s: SoakSample) => void;
 }
@@ -76,7 +78,7 @@ export interface SoakResult {
 }
 
 const PREFIX = '{soak}';
-/** One round of work every this many ms. */
+/** One round of work every this many ms, by default. */
 const ROUND_MS = 250;
 const SECRET = 'whsec_soak_0123456789';
 const SENDER = 'news@soak.example';
@@ -207,6 +209,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const breaker = await startBreakerService(config, logger);
   const app = await buildServer({ config, redis, logger, breaker });
   const samples: SoakSample[] = [];
+  const roundMs = options.roundMs ?? ROUND_MS;
   let actions = 0;
   let webhooks = 0;
   try {
@@ -284,7 +287,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
       // A fixed cadence: the same work per second whatever the machine's load (a round late
       // starts the next at once; none is made up), so what lives for a TTL stays level.
-      await sleep(Math.max(0, began + (round + 1) * ROUND_MS - Date.now()));
+      await sleep(Math.max(0, began + (round + 1) * roundMs - Date.now()));
     }
   } finally {
     await app.close();
@@ -334,12 +337,14 @@ async function main(): Promise<void> {
   };
   const minutes = option('minutes', 5);
   const everyS = option('every-s', 10);
+  const roundMs = option('round-ms', ROUND_MS);
   console.log(
-    `soak: ${minutes} min, a sample every ${everyS} s (prefix ${PREFIX}, private redis-server)`,
+    `soak: ${minutes} min, a round every ${roundMs} ms, a sample every ${everyS} s (prefix ${PREFIX}, private redis-server)`,
   );
   const result = await runSoak({
     durationMs: minutes * 60_000,
     sampleEveryMs: everyS * 1000,
+    roundMs,
     onSample: (s) => {
       console.log(sampleLine(s));
     },
