@@ -27,6 +27,7 @@ import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
 import { limiterFor } from '../worker/backoff.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
+import { capConnections, connectionOptions, type ConnectionConfig } from './connection-limits.js';
 import { dashboardQueueNames } from './dashboard.js';
 import { errorHandler, notFoundHandler, sendError } from './errors.js';
 
@@ -134,14 +135,17 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
  * /metrics as on the main server): what `worker` serves on WORKER_METRICS_PORT.
  */
 export async function buildOpsServer(deps: {
-  config: OpsConfig & Pick<Config, 'adminToken'>;
+  config: OpsConfig & Pick<Config, 'adminToken'> & ConnectionConfig;
   logger: Logger;
 }): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
+    // The same bounds on slow, idle and too many clients as the main server.
+    ...connectionOptions(deps.config),
   });
+  capConnections(app, deps.config, deps.logger);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   requireAdminToken(app, deps.config.adminToken);

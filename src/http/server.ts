@@ -19,7 +19,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { countRefusedConnection } from '../metrics/metrics.js';
 import { PROVIDER_ID_MAX_LENGTH } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import type { Windows } from '../producers/windows/windows.js';
@@ -28,9 +27,9 @@ import { keysFor } from '../store/keys.js';
 import { adminRoutes } from './admin-routes.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { breakerRoutes } from './breaker-routes.js';
+import { capConnections, connectionOptions } from './connection-limits.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, frameworkErrors, notFoundHandler } from './errors.js';
-import { throttledLog } from './log-throttle.js';
 import { openApiDocument } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { overviewRoutes } from './overview-routes.js';
@@ -54,9 +53,6 @@ export type HttpServer = FastifyInstance;
 /** Prefix of the admin API. */
 export const ADMIN_PREFIX = '/v1';
 
-/** How often node closes connections past their header or request timeout. */
-export const CONNECTIONS_CHECK_MS = 1_000;
-
 export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   const { config, redis, logger } = deps;
   const keys = keysFor(config.prefix);
@@ -69,36 +65,15 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
     logController: new LogController({ disableRequestLogging: true }),
     // Bodies of the admin API; the webhook receiver has its own limit.
     bodyLimit: 1_048_576,
-    // A slow or idle client holds a connection for a bounded time: its headers within
-    // HTTP_HEADERS_TIMEOUT_MS, its whole request within HTTP_REQUEST_TIMEOUT_MS (else 408 and
-    // closed), an idle keep-alive connection HTTP_KEEP_ALIVE_TIMEOUT_MS; node checks every
-    // {@link CONNECTIONS_CHECK_MS} (its default, 30 s, would let a slow client stay that long
-    // past the limit). The time a handler takes is not bounded here (POST /v1/actions has its
-    // own limit, the webhook receiver its Redis wait).
-    http: {
-      headersTimeout: config.httpHeadersTimeoutMs,
-      requestTimeout: config.httpRequestTimeoutMs,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-    },
-    requestTimeout: config.httpRequestTimeoutMs,
-    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    // A slow or idle client holds a connection for a bounded time (connection-limits.ts).
+    ...connectionOptions(config),
     // Path parameters up to the longest account id; a longer one is a 414 in the project's
     // error shape (frameworkErrors), before any route (and so before the admin token).
     routerOptions: { maxParamLength: PROVIDER_ID_MAX_LENGTH },
     frameworkErrors,
   });
-  // One more connection than this is closed as soon as it opens; the open ones keep working.
-  app.server.maxConnections = config.httpMaxConnections;
-  const refusedLog = throttledLog();
-  app.server.on('drop', () => {
-    countRefusedConnection();
-    refusedLog((suppressed) => {
-      logger.warn(
-        { max_connections: config.httpMaxConnections, suppressed },
-        'connection refused: HTTP_MAX_CONNECTIONS are open (counted in http_connections_refused_total)',
-      );
-    });
-  });
+  // One more connection than HTTP_MAX_CONNECTIONS is closed as soon as it opens.
+  capConnections(app, config, logger);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

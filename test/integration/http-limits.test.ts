@@ -12,12 +12,13 @@
  * Each bound is asserted with generous slack (node checks the header and request timeouts once a
  * second, CONNECTIONS_CHECK_MS); before the fix the connections stayed open for minutes.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
+import { buildOpsServer } from '../../src/http/ops-routes.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { registry } from '../../src/metrics/metrics.js';
@@ -114,6 +115,22 @@ describe('the HTTP server bounds slow and idle clients', () => {
     expect(ms).toBeGreaterThanOrEqual(900);
     expect(ms).toBeLessThan(6_000);
     // The server is fine for everyone else.
+    expect(await getOk(port)).toBe(200);
+  });
+
+  it("bounds the worker's ops server (WORKER_METRICS_PORT) the same way", async () => {
+    const config = testConfig({ httpHeadersTimeoutMs: 1_000, httpMaxConnections: 2 });
+    app = await buildOpsServer({ config, logger });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const c = await client(port);
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    let n = 0;
+    trickle(c, 100, () => `X-Slow-${n++}: a\r\n`);
+    const ms = await c.closed;
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(6_000);
+    expect(app.server.maxConnections).toBe(2);
     expect(await getOk(port)).toBe(200);
   });
 
