@@ -176,6 +176,8 @@ export async function checkEvictionPolicy(
     }
     return policy;
   } catch (err) {
+    // The connection was closed (a stop) before Redis answered: nothing to say about the policy.
+    if (err instanceof Error && err.message === 'Connection is closed.') return undefined;
     log.warn({ err: String(err) }, 'could not read Redis maxmemory-policy (CONFIG GET refused?)');
     return undefined;
   }
