@@ -100,6 +100,41 @@ function newCluster(nodes: readonly ClusterNode[], url: string, options: RedisOp
     clusterOptions(url, options, () => made.cluster),
   );
   made.cluster = cluster;
+  return closesEveryNode(cluster);
+}
+
+/**
+ * A Cluster client closed (quit or disconnect) while a command of it is still being redirected
+ * (MOVED, ASK) opens a connection to the node it is sent to after the close, and nothing closes
+ * that one: every node connection made after the close is closed at once, and a quit ends with
+ * whatever node connection is left. The same for its duplicates (BullMQ's blocking connections).
+ */
+function closesEveryNode(cluster: Cluster): Cluster {
+  let closing = false;
+  cluster.on('+node', (node: Redis) => {
+    if (closing) node.disconnect();
+  });
+  const sweep = () => {
+    for (const node of cluster.nodes()) if (node.status !== 'end') node.disconnect();
+  };
+  const quit = cluster.quit.bind(cluster, undefined);
+  const disconnect = cluster.disconnect.bind(cluster);
+  const duplicate = cluster.duplicate.bind(cluster);
+  Object.assign(cluster, {
+    quit: async (): Promise<'OK'> => {
+      closing = true;
+      try {
+        return await quit();
+      } finally {
+        sweep();
+      }
+    },
+    disconnect: (reconnect = false) => {
+      if (!reconnect) closing = true;
+      disconnect(reconnect);
+    },
+    duplicate: (...args: Parameters<Cluster['duplicate']>) => closesEveryNode(duplicate(...args)),
+  });
   return cluster;
 }
 

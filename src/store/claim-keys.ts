@@ -21,8 +21,8 @@ import { defineScript } from './script.js';
 // go binds its own).
 // A chunk's claims travel as one JSON value rather than seven arguments each: the client's cost
 // of a command grows with its argument count (a string built per argument). The binding and
-// order keys are made here from their prefixes (keys.ts owns the names; every key shares the
-// deployment's hash tag, so they live in the same Cluster slot as the declared ones).
+// order keys are named here from their prefixes (keys.ts owns the names), and declared in KEYS
+// by the caller all the same (Redis Cluster needs every key a script touches there).
 // Per claim one read and three writes; the sequence numbers and the pending set are written
 // once per chunk (a block of numbers, in claim order; ZADD in slices under Lua's unpack limit).
 const claimScript = defineScript(`

@@ -26,10 +26,10 @@ import { S } from './status-record.js';
 export type KnownState = BaseState;
 
 /**
- * The key prefixes the Lua functions below build keys from, as one JSON argument: account
+ * The key prefixes the Lua functions below name keys from, as one JSON argument: account
  * order, binding, account lease, status, holds, the sequence counter and the pending set.
- * (Every key shares the deployment's hash tag, so these live in the same Cluster slot as the
- * declared ones.)
+ * Every key so named is also declared in KEYS ({@link knownKeys}): Redis Cluster needs them
+ * there (script.ts).
  */
 export function knownPrefixes(keys: Keys): string {
   return JSON.stringify([

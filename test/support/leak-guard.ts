@@ -29,8 +29,22 @@ async function expectNoLeak(baseline: number, what: string): Promise<void> {
   }
   expect(
     open,
-    `${what} leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open`,
+    `${what} leaked ${open - baseline} TCP handle(s): a worker, Redis connection or server left open (open sockets: ${openSockets()})`,
   ).toBeLessThanOrEqual(baseline);
+}
+
+/** The open TCP sockets, local -> remote port, to tell which connection was left open. */
+function openSockets(): string {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles;
+  if (!handles) return '?';
+  return handles
+    .call(process)
+    .filter(
+      (h): h is { localPort?: number; remotePort?: number } =>
+        typeof h === 'object' && h !== null && 'remotePort' in h,
+    )
+    .map((s) => `${s.localPort ?? '?'}->${s.remotePort ?? '?'}`)
+    .join(' ');
 }
 
 beforeAll(() => {
