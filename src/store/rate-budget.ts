@@ -69,8 +69,11 @@ do
       ours = tonumber(ours or '0')
       if ours >= allowance then return {'budget', wend - now} end
       -- Paced through the window (a tenth of it ahead): answers keep coming all along, so the
-      -- calls of others are seen, and there is room left for them at the end of it.
-      if wms > 0 and not urgent then
+      -- calls of others are seen, and there is room left for them at the end of it. Not when
+      -- more of the window is left than its learned length (an answer moved its end further: a
+      -- window opened at a first call, a reset rounded to seconds): pacing as if it had not
+      -- begun would hold every call back, in waits of a few ms, until then; the allowance holds.
+      if wms > 0 and not urgent and wend - now <= wms then
         local paced = math.ceil(allowance * (now - (wend - wms) + wms / 10) / wms)
         if ours >= paced then return {'budget', math.max(1, math.floor(wms / math.max(allowance, 1)))} end
       end

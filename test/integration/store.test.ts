@@ -313,6 +313,19 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
     expect((await readRateBudget(redis, keys)).ours).toBe(10);
   });
 
+  it('paces through a window that ends later than its learned length (never holds every call back)', async () => {
+    await answer(10, 10, 2_000);
+    await answer(10, 10, 3_000); // learned: windows of 1 s
+    await answer(10, 10, 40_000); // then a window ending 37 s on (opened by a first call)
+    expect(await readRateBudget(redis, keys)).toMatchObject({ windowMs: 1_000, windowEnd: 40_000 });
+    // 36.9 s before its end: not paced as if it had not begun (every call held back in waits of
+    // a few ms until 1 s before its end), but still within the allowance: 10 - 20 % reserve.
+    const kinds = [];
+    for (let i = 0; i < 9; i++) kinds.push(await begin(3_100, 0.2));
+    expect(kinds.filter((k) => k === 'go')).toHaveLength(8);
+    expect(kinds.at(-1)).toBe('budget');
+  });
+
   it('learns the window length, rolls windows over by itself, and keeps the reserve', async () => {
     await answer(10, 10, 2_000);
     await answer(10, 9, 3_000); // the next window: 1 s long, 1 used by someone else
