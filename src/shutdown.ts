@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type Redis } from 'ioredis';
+import type { Logger } from './logger.js';
 
 /** ioredis's own message for commands rejected by a closed connection. */
 const CLOSED = 'Connection is closed.';
@@ -137,6 +138,25 @@ export async function retryUntilAborted<T>(
     }
     await unlessAborted(sleep(everyMs), signal);
   }
+}
+
+/**
+ * A service's first step against Redis: without a signal, run once; with one, again every
+ * second until it works or the signal aborts, logging `<what> not started yet: waiting for
+ * Redis` at the first failure and every tenth after it (the connections log the outage too).
+ */
+export function firstStep<T>(
+  step: () => Promise<T>,
+  signal: AbortSignal | undefined,
+  log: Logger,
+  what: string,
+): Promise<T> {
+  if (!signal) return step();
+  return retryUntilAborted(step, signal, (err, failures) => {
+    if (failures % 10 === 1) {
+      log.warn({ err: String(err) }, `${what} not started yet: waiting for Redis`);
+    }
+  });
 }
 
 /** Part of SHUTDOWN_TIMEOUT_MS kept for the process to exit after its parts closed. */

@@ -14,14 +14,7 @@ import { createResolver, parseSenderMap, type Resolver } from '../producers/brea
 import { budgetedLister } from '../producers/bulk/accounts.js';
 import { createRedis } from '../redis.js';
 import type { SendmuxClient } from '../sendmux/client.js';
-import {
-  deadline,
-  dropRedis,
-  quitWithin,
-  retryUntilAborted,
-  unlessAborted,
-  within,
-} from '../shutdown.js';
+import { deadline, dropRedis, quitWithin, firstStep, unlessAborted, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { observeAccounts, type ObservedAccount } from '../store/observe-accounts.js';
 import { spendBudget } from '../store/spend-budget.js';
@@ -137,18 +130,7 @@ export async function startBreakerService(
   let recovered: number;
   try {
     await unlessAborted(resolver.start(), options.signal);
-    recovered = options.signal
-      ? await retryUntilAborted(
-          () => breaker.recover(),
-          options.signal,
-          (err, failures) => {
-            // Once, then every ten tries: the connections log the outage itself.
-            if (failures % 10 === 1) {
-              log.warn({ err: String(err) }, 'breaker not started yet: waiting for Redis');
-            }
-          },
-        )
-      : await breaker.recover();
+    recovered = await firstStep(() => breaker.recover(), options.signal, log, 'breaker');
   } catch (err) {
     // Stopped (or failed) while starting: nothing opened here may outlive the start.
     resolver.close();

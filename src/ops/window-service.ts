@@ -11,14 +11,7 @@ import type { Logger } from '../logger.js';
 import { countWindowTransition } from '../metrics/metrics.js';
 import { occurrenceStart, type WindowJobData } from '../queue/window-queue.js';
 import { createRedis } from '../redis.js';
-import {
-  deadline,
-  dropRedis,
-  quitWithin,
-  retryUntilAborted,
-  unlessAborted,
-  within,
-} from '../shutdown.js';
+import { deadline, dropRedis, quitWithin, firstStep, unlessAborted, within } from '../shutdown.js';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { openWindows, type WindowsHandle } from './windows.js';
@@ -52,17 +45,7 @@ export async function startWindowService(
   const windows = openWindows(config, log, stopping.signal);
   let fixed: number;
   try {
-    fixed = options.signal
-      ? await retryUntilAborted(
-          () => windows.reconcile(),
-          options.signal,
-          (err, failures) => {
-            if (failures % 10 === 1) {
-              log.warn({ err: String(err) }, 'windows not started yet: waiting for Redis');
-            }
-          },
-        )
-      : await windows.reconcile();
+    fixed = await firstStep(() => windows.reconcile(), options.signal, log, 'windows');
   } catch (err) {
     stopping.abort();
     await windows.close(0);

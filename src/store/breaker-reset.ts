@@ -125,6 +125,37 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', '${EVENT_FIELD}', event
 return {'reset', tripId, activate, released, before or '', left}
 `);
 
+/**
+ * The KEYS of a step that releases the breaker's hold (a reset, the half-open step): the
+ * breaker, holds, holds index, events, breaker due, the window's bucket keys, then the
+ * account's known keys with the binding of the activation the step may claim
+ * (`<trip key><suffix>`). Read first, with the trip id they were read for: the script answers
+ * KEYS_CHANGED when the breaker has another trip by then.
+ */
+export async function releaseStepKeys(
+  redis: Redis,
+  keys: Keys,
+  providerId: string,
+  nowMs: number,
+  windowMin: number,
+  suffix: ':reset' | ':half-open',
+): Promise<{ tripId: string; keys: string[] }> {
+  const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
+  const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}${suffix}`];
+  return {
+    tripId,
+    keys: [
+      keys.breaker(providerId),
+      keys.holds(providerId),
+      keys.holdsIndex,
+      keys.events,
+      keys.breakerDue,
+      ...windowBucketKeys(keys, providerId, nowMs, windowMin),
+      ...(await knownKeys(redis, keys, [providerId], claim)),
+    ],
+  };
+}
+
 export type ResetResult =
   | { result: 'not_open' }
   | {
@@ -153,32 +184,26 @@ export async function resetBreaker(
   };
   const windowMin = Math.max(1, Math.ceil(settings.windowS / 60));
   const reply = (await untilKeysHold(async () => {
-    const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
-    const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}:reset`];
-    return resetScript(
+    const { tripId, keys: stepKeys } = await releaseStepKeys(
       redis,
-      [
-        keys.breaker(providerId),
-        keys.holds(providerId),
-        keys.holdsIndex,
-        keys.events,
-        keys.breakerDue,
-        ...windowBucketKeys(keys, providerId, now.getTime(), windowMin),
-        ...(await knownKeys(redis, keys, [providerId], claim)),
-      ],
-      [
-        providerId,
-        now.getTime(),
-        keys.breakerBuckets(providerId),
-        windowMin,
-        tripKey(providerId, ''),
-        JSON.stringify(event),
-        settings.eventsMaxLen,
-        knownPrefixes(keys),
-        fingerprint({ action: 'activate', providerId, source: 'breaker' }),
-        tripId,
-      ],
+      keys,
+      providerId,
+      now.getTime(),
+      windowMin,
+      ':reset',
     );
+    return resetScript(redis, stepKeys, [
+      providerId,
+      now.getTime(),
+      keys.breakerBuckets(providerId),
+      windowMin,
+      tripKey(providerId, ''),
+      JSON.stringify(event),
+      settings.eventsMaxLen,
+      knownPrefixes(keys),
+      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+      tripId,
+    ]);
   })) as ReleaseReply;
   if (reply[0] !== 'reset') return { result: 'not_open' };
   return { result: 'reset', ...releasedTrip(reply) };

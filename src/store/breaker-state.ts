@@ -67,7 +67,6 @@ end
 `;
 }
 
-/** The rates from raw counts, as the rules read them. */
 /**
  * The bucket keys a script reads or writes for an account at `nowMs` (see
  * {@link sumWindowLua}): the window's minutes, and `countMs`'s minute (never one after now's)
@@ -89,6 +88,7 @@ export function windowBucketKeys(
   return [...out];
 }
 
+/** The rates from raw counts, as the rules read them. */
 export function breakerNumbers(
   windowS: number,
   c: { delivered: number; hard: number; soft: number; complained: number; rejected: number },

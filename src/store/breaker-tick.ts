@@ -10,17 +10,17 @@ import type { RedisClient as Redis } from '../redis.js';
 import {
   RELEASE_PLACEHOLDERS,
   releasedTrip,
+  releaseStepKeys,
   releaseTripLua,
   type ReleaseReply,
 } from './breaker-reset.js';
-import { BK, windowBucketKeys } from './breaker-state.js';
+import { BK } from './breaker-state.js';
 import { tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
 import type { BeforeState, ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
 import {
   KEYS_CHANGED,
-  knownKeys,
   knownPrefixes,
   knownStateLua,
   untilKeysHold,
@@ -118,34 +118,28 @@ export async function tickBreaker(
   };
   const windowMin = Math.max(1, Math.ceil(settings.windowS / 60));
   const reply = (await untilKeysHold(async () => {
-    const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
-    const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}:half-open`];
-    return tickScript(
+    const { tripId, keys: stepKeys } = await releaseStepKeys(
       redis,
-      [
-        keys.breaker(providerId),
-        keys.holds(providerId),
-        keys.holdsIndex,
-        keys.events,
-        keys.breakerDue,
-        ...windowBucketKeys(keys, providerId, now.getTime(), windowMin),
-        ...(await knownKeys(redis, keys, [providerId], claim)),
-      ],
-      [
-        providerId,
-        now.getTime(),
-        keys.breakerBuckets(providerId),
-        windowMin,
-        tripKey(providerId, ''),
-        JSON.stringify(halfOpen),
-        JSON.stringify(closed),
-        settings.eventsMaxLen,
-        settings.watchS * 1000,
-        knownPrefixes(keys),
-        fingerprint({ action: 'activate', providerId, source: 'breaker' }),
-        tripId,
-      ],
+      keys,
+      providerId,
+      now.getTime(),
+      windowMin,
+      ':half-open',
     );
+    return tickScript(redis, stepKeys, [
+      providerId,
+      now.getTime(),
+      keys.breakerBuckets(providerId),
+      windowMin,
+      tripKey(providerId, ''),
+      JSON.stringify(halfOpen),
+      JSON.stringify(closed),
+      settings.eventsMaxLen,
+      settings.watchS * 1000,
+      knownPrefixes(keys),
+      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+      tripId,
+    ]);
   })) as ReleaseReply;
   switch (reply[0]) {
     case 'closed':

@@ -120,20 +120,31 @@ end
 return removed
 `);
 
-/** Remove the account records idle since before `cutoffMs` (see the file's comment). */
-export async function sweepAccounts(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
+/**
+ * Pages through the members of the sorted set `index` scored before `cutoffMs`, handing each
+ * page to `remove` (one script: it removes what is still not needed and says how many); what
+ * it keeps is stepped over. @returns how many went.
+ */
+async function sweepIndex(
+  redis: Redis,
+  index: string,
+  cutoffMs: number,
+  remove: (ids: string[]) => Promise<number>,
+): Promise<number> {
   let removed = 0;
   let offset = 0;
   for (;;) {
-    const ids = await redis.zrangebyscore(
-      keys.statusIndex,
-      '-inf',
-      `(${cutoffMs}`,
-      'LIMIT',
-      offset,
-      PAGE,
-    );
+    const ids = await redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', offset, PAGE);
     if (ids.length === 0) return removed;
+    const n = await remove(ids);
+    removed += n;
+    offset += ids.length - n;
+  }
+}
+
+/** Remove the account records idle since before `cutoffMs` (see the file's comment). */
+export function sweepAccounts(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
+  return sweepIndex(redis, keys.statusIndex, cutoffMs, async (ids) => {
     const pipeline = redis.pipeline();
     for (const id of ids) pipeline.hget(keys.accountOrder(id), ORDER_KEY);
     const newest = ((await pipeline.exec()) ?? []).map(([err, v]) => {
@@ -153,63 +164,35 @@ export async function sweepAccounts(redis: Redis, keys: Keys, cutoffMs: number):
       );
       args.push(id, key);
     });
-    const n = Number(await accountsScript(redis, scriptKeys, args));
-    removed += n;
-    offset += ids.length - n;
-  }
+    return Number(await accountsScript(redis, scriptKeys, args));
+  });
 }
 
 /** Remove closed breakers without a signal since before `cutoffMs`. */
-export async function sweepBreakers(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
-  let removed = 0;
-  let offset = 0;
-  for (;;) {
-    const ids = await redis.zrangebyscore(
-      keys.breakerIndex,
-      '-inf',
-      `(${cutoffMs}`,
-      'LIMIT',
-      offset,
-      PAGE,
-    );
-    if (ids.length === 0) return removed;
-    const n = Number(
+export function sweepBreakers(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
+  return sweepIndex(redis, keys.breakerIndex, cutoffMs, async (ids) =>
+    Number(
       await breakersScript(
         redis,
         [keys.breakerIndex, keys.breakerDue, ...ids.map((id) => keys.breaker(id))],
         [cutoffMs, ...ids],
       ),
-    );
-    removed += n;
-    offset += ids.length - n;
-  }
+    ),
+  );
 }
 
 /** Remove bulk runs that finished before `cutoffMs`. */
-export async function sweepBatches(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
-  let removed = 0;
-  let offset = 0;
-  for (;;) {
-    // Scored by their first start, which is never after their finish.
-    const ids = await redis.zrangebyscore(
-      keys.batchIndex,
-      '-inf',
-      `(${cutoffMs}`,
-      'LIMIT',
-      offset,
-      PAGE,
-    );
-    if (ids.length === 0) return removed;
-    const n = Number(
+export function sweepBatches(redis: Redis, keys: Keys, cutoffMs: number): Promise<number> {
+  // Scored by their first start, which is never after their finish.
+  return sweepIndex(redis, keys.batchIndex, cutoffMs, async (ids) =>
+    Number(
       await batchesScript(
         redis,
         [keys.batchIndex, ...ids.flatMap((id) => [keys.batch(id), keys.batchAccounts(id)])],
         [cutoffMs, ...ids],
       ),
-    );
-    removed += n;
-    offset += ids.length - n;
-  }
+    ),
+  );
 }
 
 /** Keep the newest `keep` occurrences of every window (older ones once ended or skipped). */
