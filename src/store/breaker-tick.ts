@@ -19,12 +19,7 @@ import { tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
 import type { BeforeState, ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
-import {
-  KEYS_CHANGED,
-  knownPrefixes,
-  knownStateLua,
-  untilKeysHold,
-} from './known-state.js';
+import { KEYS_CHANGED, knownPrefixes, knownStateLua, untilKeysHold } from './known-state.js';
 import { defineScript } from './script.js';
 
 const { trip: TRIP, key: KEY, left: LEFT, base: BASE } = RELEASE_PLACEHOLDERS;
