@@ -5,7 +5,7 @@
  *   next to this module's compiled file, dist/src/http/status-page/status.js, read once;
  * - run from source (tsx: the tests, `npm run demo`, bin/ in a checkout): there is no status.js
  *   next to script.ts, so the first request bundles ./browser/ in memory, once per process
- *   (~50 ms). That path needs esbuild, a devDependency, which is there wherever tsx is.
+ *   (about 20 ms). That path needs esbuild, a devDependency, which is there wherever tsx is.
  * `tsc -p tsconfig.build.json` alone writes no bundle: /status.js then answers 500 saying to run
  * `npm run build`.
  */
