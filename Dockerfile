@@ -11,7 +11,7 @@
 # Logs are JSON lines (with pid, hostname), also on a terminal (`docker run -t`): pino-pretty is a
 # devDependency, left out of this image.
 
-# ---- build: full dependency tree, compile TypeScript to dist/ ----
+# ---- build: full dependency tree, compile TypeScript to dist/, bundle the status page ----
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 ENV CI=true
@@ -20,6 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# `npm run build`'s second step bundles the status page's browser code (esbuild) into dist/.
+COPY scripts/build-status-page.ts ./scripts/
 RUN npm run build
 
 # ---- runtime: production dependencies only, non-root ----

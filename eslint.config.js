@@ -91,6 +91,13 @@ export default tseslint.config(
               message: 'ops are the functions behind the shells, not the shells',
             },
             {
+              target: './src/http/status-page/browser',
+              from: ['./src'],
+              except: ['./http/status-page/browser'],
+              message:
+                "the status page's browser code is bundled alone (esbuild): it imports only its own files",
+            },
+            {
               target: './src/sim',
               from: ['./src'],
               except: ['./sim', './model.ts'],

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The production install, run on a terminal, as a user of the Docker image or the npm package:
 #
-#   1. `npm pack` (prepack: clean + build) and check what the tarball ships: dist/src, bin,
-#      LICENSE, README, and no sources or tests;
+#   1. `npm pack` (prepack: clean + build) and check what the tarball ships: dist/src (with the
+#      status page's bundled script), bin, LICENSE, README, and no sources or tests;
 #   2. unpack it into a temp dir with package-lock.json and `npm ci --omit=dev --ignore-scripts`,
-#      as the Dockerfile's runtime stage does: no tsx, no pino-pretty, no EBADENGINE warning;
+#      as the Dockerfile's runtime stage does: no tsx, no pino-pretty, no esbuild, no EBADENGINE
+#      warning; the status page's script is read from dist/;
 #   3. under `script` (stdout is a pseudo-terminal): `--help`, `--version`, and a `worker` stopped
 #      by SIGINT after a few seconds must exit 0, log "worker started" as JSON (pid, hostname)
 #      and never print pino-pretty's "unable to determine transport target";
@@ -90,7 +91,8 @@ TARBALL="$(find "$WORK" -maxdepth 1 -name '*.tgz' | head -n 1)"
 tar -tzf "$TARBALL" | sed 's|^package/||' | sort >"$WORK/files.txt"
 echo "$(wc -l <"$WORK/files.txt") files in $(basename "$TARBALL")"
 for f in package.json README.md LICENSE bin/sendmux-deactivator.js dist/src/index.js \
-  dist/src/index.d.ts dist/src/cli/main.js dist/src/version.js dist/src/logger.js; do
+  dist/src/index.d.ts dist/src/cli/main.js dist/src/version.js dist/src/logger.js \
+  dist/src/http/status-page/status.js; do
   check "tarball has $f" grep -qxF "$f" "$WORK/files.txt"
 done
 check "tarball has no sources, tests, scripts or docs" \
@@ -110,6 +112,11 @@ fi
 check "no EBADENGINE warning (node $(node --version))" lacks "$WORK/ci.log" EBADENGINE
 check "no tsx in the production install" test ! -e "$APP/node_modules/tsx"
 check "no pino-pretty in the production install" test ! -e "$APP/node_modules/pino-pretty"
+check "no esbuild in the production install" test ! -e "$APP/node_modules/esbuild"
+# The status page's script comes from the bundle in dist/ (esbuild is not there to make one).
+check "the status page's script is served from dist/" node --input-type=module -e "
+  const { statusScript } = await import('$APP/dist/src/http/status-page/script.js');
+  process.exit((await statusScript()).includes('v1/overview') ? 0 : 1);"
 echo "node_modules: $(du -sh "$APP/node_modules" | cut -f1)"
 
 echo "== 3. production install on a pseudo-terminal"

@@ -2,26 +2,26 @@
  * What a worker does with one job: make sure it is this intent's turn, call the API with the
  * intent's idempotency key, and carry out the decision of policy.ts (record the outcome, put
  * the job back, or let BullMQ retry). Knows nothing of HTTP routes or the CLI.
+ *
+ * This file is the run's order (whose turn, the call, what it means); job-endings.ts records how
+ * it ends, job-signals.ts hands the job back to BullMQ, low-watermark.ts pauses a queue whose
+ * API window runs low, processor-types.ts has the types.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bullmq';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import { UnrecoverableError } from 'bullmq';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
-import { isInAskedState } from '../model.js';
-import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
-import type { ApiResult, SendmuxClient } from '../sendmux/client.js';
+import type { ApiResult } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
-import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { beginRun, type RunRef } from '../store/begin-run.js';
 import { countWait } from '../store/count-wait.js';
-import type { Keys } from '../store/keys.js';
 import { pauseQueue } from '../store/pause-queue.js';
 import { recordOutcome, type Outcome, type OutcomeBase } from '../store/record-outcome.js';
+import { jobEndings } from './job-endings.js';
+import { lockLost, putBack } from './job-signals.js';
+import { slowDownIfLow } from './low-watermark.js';
 import {
-  budgetPause,
   CRASH_ALLOWANCE,
   crashesSoFar,
   decide,
@@ -29,58 +29,21 @@ import {
   type Counters,
   type Decision,
 } from './policy.js';
+import { ABORT_LOCK_LOST, type Processor, type ProcessorDeps } from './processor-types.js';
 
-export type ProcessorConfig = Pick<
-  Config,
-  | 'maxAttempts'
-  | 'backoffBaseMs'
-  | 'backoffCapMs'
-  | 'inFlightMaxWaits'
-  | 'authRetryMs'
-  | 'rateLimitMaxWaitMs'
-  | 'rateLimitMaxWaits'
-  | 'rateLimitLowWatermark'
-  | 'rateLimitReserve'
-  | 'idempotencyTtlS'
-  | 'eventsMaxLen'
-  | 'timeoutMs'
->;
-
-export interface ProcessorDeps {
-  client: SendmuxClient;
-  redis: Redis;
-  keys: Keys;
-  config: ProcessorConfig;
-  log: Logger;
-  now?: () => Date;
-}
-
-export type ActionJob = Job<ActionJobData, ActionJobResult>;
-export type Processor = (
-  job: ActionJob,
-  token: string | undefined,
-  signal: AbortSignal | undefined,
-) => Promise<ActionJobResult>;
-
-/** Abort reasons the worker gives BullMQ's per-job signal. */
-export const ABORT_SHUTDOWN = 'worker shutting down';
-export const ABORT_LOCK_LOST = 'job lock lost';
+export {
+  ABORT_LOCK_LOST,
+  ABORT_SHUTDOWN,
+  type ActionJob,
+  type Processor,
+  type ProcessorConfig,
+  type ProcessorDeps,
+} from './processor-types.js';
 
 /** The account lease outlives a call by this much, so a dead worker's lease expires soon. */
 const LEASE_MARGIN_MS = 5_000;
 /** How often a job waiting for another call on the same account checks again. */
 const BUSY_POLL_MS = 200;
-
-/**
- * A run that finds it no longer owns its job records nothing and leaves the job alone: the run
- * that owns it now finishes it. BullMQ's DelayedError is its "hands off" signal (the job is not
- * moved by this worker); the message says why in logs and traces.
- */
-function lockLost(why: string): DelayedError {
-  return new DelayedError(
-    `the run lost its job lock ${why}: not recording, leaving the job to its owner`,
-  );
-}
 
 export function createProcessor(deps: ProcessorDeps): Processor {
   const { client, redis, keys, config, log } = deps;
@@ -202,7 +165,22 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         why: signal.reason === ABORT_LOCK_LOST ? 'lock_lost' : 'shutdown',
       };
     }
-    await slowDownIfLow(answer.kind === 'error' ? answer.error.rateLimit : result?.rateLimit);
+    await slowDownIfLow(
+      deps,
+      now,
+      answer.kind === 'error' ? answer.error.rateLimit : result?.rateLimit,
+    );
+
+    const { succeed, fail, verify } = jobEndings({
+      client,
+      log,
+      intent,
+      signal,
+      where,
+      base,
+      record,
+      result,
+    });
 
     // 3. What it means.
     const decision: Decision = decide(answer, counters, config);
@@ -260,110 +238,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       case 'abandon':
         throw lockLost('during the call');
     }
-
-    async function succeed(
-      r: ApiResult<AccountAnswer>,
-      attempts: number,
-    ): Promise<ActionJobResult> {
-      const recorded = await record({
-        ...base(attempts),
-        outcome: 'succeeded',
-        account: r.data,
-        requestId: r.requestId || null,
-        httpStatus: r.status,
-        rateLimit: r.rateLimit,
-      });
-      // One line per success would dominate the worker's cost at scale: debug only; the
-      // worker logs a summary at intervals, and the events stream is the record.
-      if (log.isLevelEnabled('debug')) {
-        log.debug(
-          {
-            ...where(),
-            attempt: attempts,
-            request_id: r.requestId,
-            status: r.data.status,
-            recorded,
-          },
-          `${intent.action} succeeded`,
-        );
-      }
-      return { outcome: 'succeeded', status: r.data.status, request_id: r.requestId || null };
-    }
-
-    async function fail(a: Answer, attempts: number, why: string, code?: string): Promise<never> {
-      const err = a.kind === 'error' ? a.error : undefined;
-      const recorded = await record({
-        ...base(attempts),
-        outcome: 'failed',
-        httpStatus: err?.status ?? (a.kind === 'ok' ? (result?.status ?? null) : null),
-        errorCode: code ?? err?.code ?? 'worker_error',
-        errorMessage: why,
-        requestId: err?.requestId ?? (a.kind === 'ok' ? (result?.requestId ?? null) : null),
-        rateLimit: err?.rateLimit ?? result?.rateLimit,
-      });
-      log.error(
-        {
-          ...where(),
-          attempt: attempts,
-          request_id: err?.requestId,
-          http_status: err?.status,
-          error_code: code ?? err?.code,
-          recorded,
-        },
-        `${intent.action} failed: ${why}`,
-      );
-      throw new UnrecoverableError(why);
-    }
-
-    /** Before reporting a failure whose effect may be in place: read the account. */
-    async function verify(a: Answer, attempts: number, why: string): Promise<ActionJobResult> {
-      let read: ApiResult<AccountAnswer> | undefined;
-      try {
-        read = await client.readAccount(intent.providerId, { signal });
-      } catch (err) {
-        log.warn(
-          { ...where(), err: String(err) },
-          'could not read the account to verify the outcome',
-        );
-      }
-      if (read && read.data.id === intent.providerId && isInAskedState(intent.action, read.data)) {
-        log.info(
-          { ...where(), request_id: read.requestId, status: read.data.status },
-          `${intent.action}: the account is in the asked state (${why})`,
-        );
-        return succeed(read, attempts);
-      }
-      return fail(a, attempts, why);
-    }
   };
-
-  async function slowDownIfLow(rateLimit: RateLimitInfo | undefined): Promise<void> {
-    const pause = budgetPause(
-      rateLimit,
-      now().getTime(),
-      config.rateLimitLowWatermark,
-      config.rateLimitMaxWaitMs,
-    );
-    if (pause > 0) {
-      const paused = await pauseQueue(redis, keys, pause);
-      countRateLimitWait('low_watermark', paused / 1000);
-      log.info(
-        { remaining: rateLimit?.remaining, pause_ms: paused },
-        'rate budget running low: pausing the queue until reset',
-      );
-    }
-  }
-}
-
-/** Put the job back without consuming an attempt (BullMQ's DelayedError / RateLimitError). */
-async function putBack(
-  job: ActionJob,
-  token: string | undefined,
-  decision: { delayMs: number; pauseQueueMs?: number },
-): Promise<never> {
-  if (decision.pauseQueueMs !== undefined) throw new RateLimitError();
-  await job.moveToDelayed(Date.now() + decision.delayMs, token);
-  throw new DelayedError();
 }
 
 /** The wait a failed attempt asked for, fed into full-jitter backoff as its floor. */

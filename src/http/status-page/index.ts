@@ -1,8 +1,9 @@
 /**
  * The status page at `/` (behind the admin token; browsers get a Basic challenge, auth.ts): an
- * HTML shell, its script and its stylesheet, each a route of its own so the Content Security
- * Policy allows only this server's scripts and styles (nothing inline). The data comes from
- * GET /v1/overview (overview-routes.ts), fetched by the script.
+ * HTML shell, its script (TypeScript in ./browser/, bundled: script.ts) and its stylesheet, each
+ * a route of its own so the Content Security Policy allows only this server's scripts and styles
+ * (nothing inline). The data comes from GET /v1/overview (overview-routes.ts), fetched by the
+ * script.
  *
  *   GET /            the page (text/html)
  *   GET /status.js   its script
@@ -11,7 +12,7 @@
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { BROWSER_ROUTE } from '../auth.js';
 import { STATUS_HTML } from './html.js';
-import { STATUS_JS } from './script.js';
+import { statusScript } from './script.js';
 import { STATUS_CSS } from './style.js';
 
 /** Only this server's files; data only through fetch to this server; no frames, no forms. */
@@ -42,8 +43,8 @@ export function statusPage(): FastifyPluginCallback {
         .header('x-frame-options', 'DENY')
         .send(STATUS_HTML),
     );
-    app.get('/status.js', { config: BROWSER_ROUTE }, (_req, reply) =>
-      secure(reply, 'text/javascript; charset=utf-8').send(STATUS_JS),
+    app.get('/status.js', { config: BROWSER_ROUTE }, async (_req, reply) =>
+      secure(reply, 'text/javascript; charset=utf-8').send(await statusScript()),
     );
     app.get('/status.css', { config: BROWSER_ROUTE }, (_req, reply) =>
       secure(reply, 'text/css; charset=utf-8').send(STATUS_CSS),

@@ -17,13 +17,12 @@
  * what the project last recorded (`unknown` if nothing), and `batch undo` then cannot switch
  * such accounts back on (it says so). An activate run leaves out the accounts some source
  * holds off, counted as skipped.
+ *
+ * This file runs a pass; types.ts, batch-ids.ts, team-view.ts (the API's view before a pass),
+ * bounded.ts and dry-run.ts hold the rest, re-exported here.
  */
-import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../errors.js';
-import { parseIntents, type Action, type IntentInput } from '../../model.js';
-import type { Producer } from '../../queue/producer.js';
-import type { RedisClient as Redis } from '../../redis.js';
-import type { ProviderItem } from '../../sendmux/schemas.js';
+import { parseIntents, type IntentInput } from '../../model.js';
 import {
   addToBatch,
   BATCH_ID_RULE,
@@ -32,88 +31,18 @@ import {
   openBatch,
 } from '../../store/batch-record.js';
 import { heldAmong } from '../../store/held-among.js';
-import { readHolds, seenOf, takeHolds, type HoldTarget, type Seen } from '../../store/holds.js';
-import type { Keys } from '../../store/keys.js';
-import type { RecordSettings } from '../../store/record-outcome.js';
-import { readAccounts, READ_ONE_BY_ONE, type AccountReader } from '../account-states.js';
-import {
-  isShared,
-  sharedAccountIds,
-  verdictOf,
-  type AccountLister,
-  type DryRunVerdict,
-} from './accounts.js';
-import { checkInput, openInput, PROBLEMS_SHOWN, type BulkSource, type Input } from './input.js';
+import { readHolds, seenOf, takeHolds, type HoldTarget } from '../../store/holds.js';
+import { isShared } from './accounts.js';
+import { bulkHoldId, bulkKey, newBatchId } from './batch-ids.js';
+import { boundedConcurrency } from './bounded.js';
+import { checkInput, openInput, PROBLEMS_SHOWN } from './input.js';
+import { readTeamView, sharedGuard } from './team-view.js';
+import type { BulkDeps, BulkPassCounts, BulkPassResult, BulkRunOptions } from './types.js';
 
-export type { BulkSource };
-
-export interface BulkRunOptions {
-  source: BulkSource;
-  /** @defaultValue 'deactivate' */
-  action?: Action;
-  /** Resume this batch, or name a new one. Default: a generated id. */
-  batchId?: string;
-  /** Enqueue the valid ids even if some lines are invalid. */
-  skipInvalid?: boolean;
-  /**
-   * Include the team's shared account (Sendmux's Amazon SES). Off by default: it is left out
-   * and counted as skipped, which needs the API (one short listing) unless this is set.
-   */
-  includeShared?: boolean;
-  /** Recorded with every intent. Default: `bulk run <batch id>`. */
-  reason?: string;
-  /** Ids per round trip (batch record + claim + addBulk). @defaultValue 250 */
-  chunkSize?: number;
-  /** Called after each chunk is enqueued. */
-  onChunk?: (progress: BulkPassCounts) => void;
-}
-
-export interface BulkPassCounts {
-  /** Valid ids read so far in this pass (repeats included). */
-  read: number;
-  /** Accounts enqueued by this pass: new to the batch, or re-added after an interrupted pass. */
-  enqueued: number;
-  /** Accounts an earlier pass already enqueued (their intents are bound; nothing new runs). */
-  resumed: number;
-  /** Accounts that already have their outcome: left alone. */
-  alreadyDone: number;
-  /** Repeated ids in the input (asked for once). */
-  duplicates: number;
-  /** Left out on purpose (the shared account; in an activate run, accounts held off). */
-  skipped: number;
-  /** Of `skipped`: accounts an activate run left out because some source holds them off. */
-  held: number;
-}
-
-export interface BulkPassResult extends BulkPassCounts {
-  batchId: string;
-  action: Action;
-  /** 1 for a new batch; more when it was resumed. */
-  pass: number;
-  /** Invalid lines (only with `skipInvalid`; otherwise the run throws). */
-  invalid: number;
-  /** The first invalid lines, with their numbers. */
-  problems: string[];
-  /** The first accounts left out, with why. */
-  skippedIds: string[];
-  /** Where the ids came from, as shown to users. */
-  input: string;
-}
-
-export interface BulkDeps {
-  producer: Producer;
-  redis: Redis;
-  keys: Keys;
-  /**
-   * The API, read through the rate budget: for `filter`, the shared-account guard, dry runs,
-   * and what a deactivate run's accounts are now (the team's listing, once per pass).
-   */
-  accounts?: AccountLister;
-  /** Accounts one by one: a deactivate run of up to a hundred ids reads them so. */
-  reader?: AccountReader;
-  /** How outcomes are kept (an activate run closes an account a hold slipped in on). */
-  outcomes: RecordSettings;
-}
+export { bulkHoldId, bulkKey, newBatchId } from './batch-ids.js';
+export { dryRunBulk, type DryRunReport } from './dry-run.js';
+export type { BulkSource } from './input.js';
+export type { BulkDeps, BulkPassCounts, BulkPassResult, BulkRunOptions } from './types.js';
 
 /**
  * Ids per chunk, and chunks of one pass in flight at once (each chunk is four round trips, so
@@ -125,50 +54,6 @@ export interface BulkDeps {
  */
 export const DEFAULT_CHUNK = 250;
 const CHUNKS_IN_FLIGHT = 8;
-
-/**
- * At most `limit` tasks at once: `add` resolves once there is room again; `drain` waits for the
- * rest. The first failure is thrown (by `add` or `drain`); the others are awaited, not lost.
- */
-function boundedConcurrency(limit: number) {
-  const running = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  return {
-    async add(task: Promise<void>): Promise<void> {
-      const tracked: Promise<void> = task
-        .catch((error: unknown) => {
-          failure ??= { error };
-        })
-        .finally(() => running.delete(tracked));
-      running.add(tracked);
-      if (running.size >= limit) await Promise.race(running);
-      if (failure) {
-        await Promise.all(running);
-        throw failure.error;
-      }
-    },
-    async drain(): Promise<void> {
-      await Promise.all(running);
-      if (failure) throw failure.error;
-    },
-  };
-}
-
-/** A new batch id: sortable by time, unique enough to never meet another. */
-export function newBatchId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `bulk-${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-/** The idempotency key of an account's intent in a batch. */
-export function bulkKey(batchId: string, providerId: string): string {
-  return `bulk:${batchId}:${providerId}`;
-}
-
-/** The hold a deactivate run takes on each of its accounts. */
-export function bulkHoldId(batchId: string): string {
-  return `bulk:${batchId}`;
-}
 
 /** Run one pass of a bulk run: check the input, then enqueue what it names. */
 export async function runBulkPass(
@@ -359,147 +244,5 @@ async function endHeld(deps: BulkDeps, intents: readonly IntentInput[]): Promise
       undefined,
       { bindIfMissing: true },
     );
-  }
-}
-
-/**
- * A deactivate run with the API, before its pass: what each account is now (its hold's
- * `before`) and, unless they are included, the shared accounts to leave out, from one read:
- * the ids one by one when there are at most {@link READ_ONE_BY_ONE} of them (and a reader),
- * else the team's listing (one call per hundred accounts of the team). Accounts the API does
- * not know are left out of the map (`unknown`).
- */
-async function readTeamView(
-  deps: BulkDeps,
-  options: Pick<BulkRunOptions, 'includeShared'>,
-  input: Input,
-  valid: number | undefined,
-): Promise<{ shared: Set<string> | undefined; seen: Map<string, Seen> }> {
-  const seen = new Map<string, Seen>();
-  const shared = new Set<string>();
-  const note = (item: ProviderItem) => {
-    seen.set(item.id, seenOf(item));
-    if (isShared(item)) shared.add(item.id);
-  };
-  if (deps.reader && valid !== undefined && valid <= READ_ONE_BY_ONE) {
-    const ids = new Set<string>();
-    for await (const batch of input.lines()) for (const l of batch) if (l.id) ids.add(l.id);
-    for (const item of (await readAccounts(deps.reader, [...ids])).values()) {
-      if (item) note(item);
-    }
-  } else if (deps.accounts) {
-    for await (const item of deps.accounts.list({})) note(item);
-  } else if (deps.reader) {
-    for await (const item of deps.reader.list()) note(item);
-  }
-  return { shared: options.includeShared ? undefined : shared, seen };
-}
-
-/** The shared accounts' ids to leave out; undefined when they are included. */
-async function sharedGuard(
-  deps: BulkDeps,
-  options: Pick<BulkRunOptions, 'includeShared' | 'source'>,
-): Promise<Set<string> | undefined> {
-  if (options.includeShared) return undefined;
-  // A listing says, account by account, which one is shared.
-  if (options.source.kind === 'filter') return new Set();
-  if (!deps.accounts) {
-    throw new UsageError(
-      'bulk: keeping the shared account out needs the API (SENDMUX_API_KEY) to find it; --include-shared skips the check',
-    );
-  }
-  return sharedAccountIds(deps.accounts);
-}
-
-export interface DryRunReport {
-  batchId: string;
-  action: Action;
-  input: string;
-  /** Valid ids read (repeats included). */
-  read: number;
-  /** Accounts a run would enqueue. */
-  wouldEnqueue: number;
-  /** Already in the asked state (inactive for deactivate, active for activate). */
-  already: string[];
-  /** The API says the action is not allowed on them (`allowed_actions`). */
-  notAllowed: string[];
-  /** The shared account, left out without --include-shared. */
-  shared: string[];
-  /** Not among the team's accounts. */
-  unknown: string[];
-  invalid: number;
-  problems: string[];
-  duplicates: number;
-}
-
-/**
- * What a run would do, from the API's view of each account; enqueues nothing and writes no
- * batch. Reads the team's accounts once (a listing, through the rate budget), or the filter's.
- */
-export async function dryRunBulk(
-  deps: Pick<BulkDeps, 'accounts'>,
-  options: BulkRunOptions,
-): Promise<DryRunReport> {
-  const action = options.action ?? 'deactivate';
-  const batchId = options.batchId ?? newBatchId();
-  if (!BATCH_ID_RULE.test(batchId)) {
-    throw new UsageError(`--batch-id: "${batchId}" ${BATCH_ID_RULE_TEXT}`);
-  }
-  if (!deps.accounts) throw new UsageError('--dry-run: needs the API (SENDMUX_API_KEY)');
-  const input = await openInput(options.source, deps.accounts);
-  try {
-    const { invalid, problems } = await checkInput(input, true);
-    // Only what a verdict needs, per account of the team (not kept for a filter: each line has it).
-    type Known = Pick<ProviderItem, 'status' | 'is_shared' | 'type' | 'allowed_actions'>;
-    const known = new Map<string, Known>();
-    if (!input.fromApi) {
-      for await (const item of deps.accounts.list({})) {
-        known.set(item.id, {
-          status: item.status,
-          is_shared: item.is_shared,
-          type: item.type,
-          allowed_actions: item.allowed_actions,
-        });
-      }
-    }
-    const report: DryRunReport = {
-      batchId,
-      action,
-      input: input.name,
-      read: 0,
-      wouldEnqueue: 0,
-      already: [],
-      notAllowed: [],
-      shared: [],
-      unknown: [],
-      invalid,
-      problems,
-      duplicates: 0,
-    };
-    const lists: Record<Exclude<DryRunVerdict, 'would_enqueue'>, string[]> = {
-      already: report.already,
-      not_allowed: report.notAllowed,
-      shared: report.shared,
-      unknown: report.unknown,
-    };
-    const seen = new Set<string>();
-    for await (const batch of input.lines()) {
-      for (const l of batch) {
-        if (l.id === undefined) continue;
-        report.read++;
-        if (seen.has(l.id)) {
-          report.duplicates++;
-          continue;
-        }
-        seen.add(l.id);
-        const includeShared = options.includeShared ?? false;
-        const verdict = verdictOf(action, l.item ?? known.get(l.id), includeShared);
-        if (verdict === 'would_enqueue') report.wouldEnqueue++;
-        else lists[verdict].push(l.id);
-      }
-    }
-    return report;
-  } finally {
-    await input.close();
   }
 }

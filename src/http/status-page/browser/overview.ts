@@ -1,0 +1,142 @@
+/**
+ * What the page reads of GET /v1/overview (src/ops/overview.ts builds it) and of the answer to
+ * POST /v1/breaker/:account/reset: only the fields the page uses. Types only (nothing of it is
+ * in the bundle); test/unit/status-page-browser.test.ts checks at type level that the server's
+ * `Overview` still fits this shape, so a change of the answer that the page would miss fails
+ * `npm run typecheck`.
+ */
+
+export interface PageHold {
+  id: string;
+  source: string;
+  reason: string;
+  at: string;
+}
+
+export interface PageAccount {
+  provider_id: string;
+  status: string | null;
+  is_active: boolean | null;
+  status_reason: string | null;
+  last_action: string | null;
+  last_outcome: string | null;
+  source: string | null;
+  reason: string | null;
+  recorded_at: string | null;
+  last_error: { code: string; http_status: number | null; message: string } | null;
+  holds: PageHold[];
+  held_before: string | null;
+}
+
+export interface PageBreaker {
+  provider_id: string;
+  state: string;
+  trips: number;
+  last_trip: { at: string; reason: string } | null;
+  open_until: string | null;
+  window: {
+    window_s: number;
+    delivered: number;
+    bounced: number;
+    hard_bounced: number;
+    complained: number;
+    bounce_rate: number | null;
+    complaint_rate: number | null;
+  };
+  rules: {
+    bounce_rate: number;
+    bounce_min_volume: number;
+    complaint_rate: number;
+    complaint_min_volume: number;
+  };
+}
+
+export interface PageTargets {
+  kind: string;
+  text: string;
+  accounts: string[];
+  count: number | null;
+}
+
+export interface PageRunningWindow {
+  window_id: string;
+  state: string;
+  starts_at: string;
+  ends_at: string;
+  started_at: string | null;
+  reason: string;
+  targets: PageTargets;
+}
+
+export interface PageUpcomingWindow {
+  window_id: string;
+  next_starts: string[];
+  next_ends_at: string | null;
+  schedule: string | null;
+  reason: string;
+  targets: PageTargets;
+}
+
+export interface PageFailure {
+  at: string;
+  provider_id: string;
+  action: string;
+  http_status: number | null;
+  error_code: string;
+  error_message: string;
+  request_id: string | null;
+  source: string;
+  idempotency_key: string;
+}
+
+export interface PageWindowFailure {
+  at: string;
+  window_id: string;
+  occurrence: string;
+  step: string;
+  provider_ids: string[];
+  why: string;
+}
+
+export interface PageWebhookEvent {
+  event_id: string;
+  type: string;
+  sender: string | null;
+  message_id: string | null;
+  at: string;
+}
+
+export interface PageAmbiguousEvent extends PageWebhookEvent {
+  candidates: string[];
+  via: string;
+}
+
+export interface PageOverview {
+  generated_at: string;
+  limits: { windows: number; failures: number; webhook_events: number };
+  totals: { accounts: number; held: number; breakers: number; windows: number };
+  truncated: { accounts: boolean; breakers: boolean; windows: boolean };
+  accounts: PageAccount[];
+  breakers: PageBreaker[];
+  windows: { available: boolean; running: PageRunningWindow[]; upcoming: PageUpcomingWindow[] };
+  failures: PageFailure[];
+  failures_scanned: number;
+  window_failures: PageWindowFailure[];
+  webhooks: {
+    /** Counters by result (every result the server knows, `ambiguous` among them). */
+    results: { ambiguous: number; [result: string]: number };
+    unresolved: PageWebhookEvent[];
+    ambiguous: PageAmbiguousEvent[];
+  };
+  can_reset_breakers: boolean;
+}
+
+/** The answer to a breaker reset, as far as the page reads it. */
+export interface PageResetAnswer {
+  hold?: { last?: boolean; before?: string } | null;
+}
+
+/** An error answer of the API. */
+export interface PageErrorAnswer {
+  error?: { code: string; message: string };
+}
