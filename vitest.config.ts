@@ -46,7 +46,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
+          // build-dist.ts: `npm run build` first; the tests spawn the CLI from dist/.
+          globalSetup: ['test/support/global-setup.ts', 'test/support/build-dist.ts'],
           setupFiles: ['test/support/leak-guard.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -209,13 +208,12 @@ describe('bulk CLI', () => {
 
   it('--wait on a terminal shows a progress bar, then the summary', async () => {
     // `script` gives the CLI a pseudo-terminal, as a user's shell would.
-    const bin = fileURLToPath(new URL('../../bin/sendmux-deactivator.js', import.meta.url));
     const ids = [simAccountId(30), simAccountId(31), simAccountId(32)].join(',');
     const r = await runCli([], env, [], undefined, {
       command: 'script',
       args: [
         '-qec',
-        `${process.execPath} ${bin} bulk --ids ${ids} --batch-id tty --wait`,
+        `${process.execPath} ${BIN} bulk --ids ${ids} --batch-id tty --wait`,
         '/dev/null',
       ],
     });

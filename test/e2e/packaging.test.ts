@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli-process.js';
+import { DIST_ENTRY, SOURCE_ENTRY } from '../support/build-dist.js';
+import { BIN, runCli } from '../support/cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -125,5 +126,12 @@ describe('package.json', () => {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(
       /^MIT License\n\nCopyright \(c\) 2026 sendmux-deactivator contributors/,
     );
+  });
+});
+
+describe('the e2e project', () => {
+  it('runs the CLI from dist/, built by its global setup (unless SDX_E2E_FROM_SOURCE=1)', () => {
+    const fromSource = !['', '0', undefined].includes(process.env.SDX_E2E_FROM_SOURCE);
+    expect(BIN).toBe(fromSource ? SOURCE_ENTRY : DIST_ENTRY);
   });
 });

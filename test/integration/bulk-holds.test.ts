@@ -14,6 +14,7 @@ import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/in
 import { readBatchAccounts } from '../../src/store/batch-record.js';
 import { readHolds, releaseHolds, seenState, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntilDrained } from '../support/quiet.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -247,7 +248,7 @@ describe('batch undo', () => {
       not_switched_off: 2,
       already_undone: 3,
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitUntilDrained(pipeline().producer.queue); // anything enqueued would have run
     expect(await jobCount()).toBe(jobs);
     expect(calls(A).activate).toBe(1);
   });

@@ -22,7 +22,8 @@ import { SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/seed.js';
 import { addToBatch, openBatch } from '../../src/store/batch-record.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { sharedFixtures } from '../support/leak-guard.js';
-import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntilDrained } from '../support/quiet.js';
 
 sharedFixtures();
 let p: Pipeline | undefined;
@@ -225,7 +226,7 @@ describe('bulk runs', () => {
       batchId: 'resume-me',
     });
     expect(again.pass).toMatchObject({ enqueued: 0, resumed: 0, alreadyDone: 8 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntilDrained(p.producer.queue); // anything it enqueued would have run
     expect(p.sim.stats().executions.total).toBe(executionsBefore);
     for (const id of ids) {
       expect(p.sim.stats().executions.byKey[bulkKey('resume-me', id)]).toBe(1);
@@ -487,8 +488,13 @@ describe('bulk runs', () => {
     ]);
     expect(await jobCount(p)).toBe(0);
     await p.addWorker();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(p.sim.stats().executions.total).toBe(0);
+    // A marker on another account, enqueued after them: once it is done and the queue is
+    // drained, the worker has run everything it had; only the marker was called.
+    await p.producer.enqueue(manualIntent(simAccountId(5), 'marker'));
+    await p.waitFor(['marker']);
+    await waitUntilDrained(p.producer.queue);
+    expect(p.sim.stats().executions.total).toBe(1);
+    expect(Object.keys(p.sim.stats().executions.byAccount)).toEqual([simAccountId(5)]);
     const batch = await getBatch(p.config, 'half');
     expect(batch).toMatchObject({ total: 4, cancelled: 4, queued: 0 });
     expect(batch?.finished_at).not.toBeNull();

@@ -30,6 +30,7 @@ import { simAccountId } from '../../src/sim/index.js';
 import { decodeEntry, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';
 import { testConfig, waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntilForwarded } from '../support/quiet.js';
 
 const SECRET = 'notify-test-secret-0123456789';
 const MISSING = (n: number) => `dprov_missing${n}`;
@@ -158,6 +159,13 @@ async function append(redis: Redis, key: string, event: StreamEvent): Promise<st
 const until = <T>(what: string, check: () => T | undefined, timeoutMs = 10_000) =>
   waitFor(check, timeoutMs, what);
 
+/**
+ * Every event on the stream read and acknowledged by the forwarders, and every notification
+ * job finished for good: any POST still to come would have come.
+ */
+const allDelivered = (pipeline: Pipeline) =>
+  waitUntilForwarded(pipeline.redis, pipeline.keys.events, NOTIFY_GROUP, notifyQueue(pipeline));
+
 /** This process's `notifications_total` by result (the metrics registry is per process). */
 async function notificationCounts(): Promise<
   Record<'delivered' | 'retried' | 'dropped' | 'refused', number>
@@ -184,7 +192,7 @@ describe('failure webhooks', () => {
     await p.producer.enqueue(manualIntent(simAccountId(1), 'ok-1'));
     await p.waitFor(['nf-1', 'ok-1']);
     await until('one POST', () => (r.received.length >= 1 ? true : undefined));
-    await sleep(400); // a second POST (a duplicate, or the success) would have come by now
+    await allDelivered(p); // a second POST (a duplicate, or the success) would have come
     expect(r.received).toHaveLength(1);
 
     const [post] = r.received;
@@ -229,7 +237,7 @@ describe('failure webhooks', () => {
 
     await p.producer.enqueue(manualIntent(MISSING(2), 'nf-2'));
     await until('three POSTs', () => (r.received.length >= 3 ? true : undefined));
-    await sleep(500);
+    await allDelivered(p);
     expect(r.received).toHaveLength(3);
     const [a, b, c] = r.received as [Received, Received, Received];
     expect(b.raw.equals(a.raw)).toBe(true);
@@ -291,7 +299,7 @@ describe('failure webhooks', () => {
     const id = parse(r.received[0] as Received).id;
     const job = await notifyQueue(p).getJob(notifyJobId(id));
     await expect.poll(() => job?.getState()).toBe('failed');
-    await sleep(500); // with a 20 ms backoff, retries would have come by now
+    await allDelivered(p); // a retry would be a delayed job, waited for here
     expect(r.received).toHaveLength(1);
     const failedJob = await notifyQueue(p).getJob(notifyJobId(id));
     expect(failedJob?.failedReason).toBe('receiver answered 400');
@@ -367,7 +375,7 @@ describe('failure webhooks', () => {
       ids.set(await append(p.redis, p.keys.events, e), e);
     }
     await until('four POSTs', () => (r.received.length >= 4 ? true : undefined));
-    await sleep(400);
+    await allDelivered(p);
     expect(r.received).toHaveLength(4);
     const got = r.received.map(parse).sort((a, b) => a.id.localeCompare(b.id));
     expect(got.map((c) => [c.type, c.subject])).toEqual([
@@ -410,7 +418,7 @@ describe('failure webhooks', () => {
       if (i % 10 === 9) await sleep(20); // spread over several reads
     }
     await until('40 POSTs', () => (r.received.length >= 40 ? true : undefined));
-    await sleep(500);
+    await allDelivered(p);
     expect(r.received).toHaveLength(40);
     expect(new Set(r.received.map((x) => parse(x).id))).toEqual(new Set(ids));
     const pending = (await p.redis.xpending(p.keys.events, NOTIFY_GROUP)) as [number, ...unknown[]];
@@ -465,7 +473,7 @@ describe('failure webhooks', () => {
 
     await notifier(config, undefined, { consumer: 'alive', claimIdleMs: 200 });
     await until('two POSTs', () => (r.received.length >= 2 ? true : undefined));
-    await sleep(1_500); // past another claim round
+    await allDelivered(p); // claimed and acknowledged: no claim round has anything left
     expect(r.received.map((x) => parse(x).subject).sort()).toEqual(['win_added', 'win_not_added']);
     const pending = (await p.redis.xpending(p.keys.events, NOTIFY_GROUP)) as [number, ...unknown[]];
     expect(pending[0]).toBe(0);

@@ -17,6 +17,7 @@ import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
 import { repairStuckBindings } from '../../src/worker/repair.js';
 import { waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { watchOverlap } from '../support/sim-calls.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -301,14 +302,16 @@ describe('per-account order', () => {
   it('a newer intent waits while an older call on the same account is in flight', async () => {
     p = await startPipeline({ workers: 2 });
     const id = simAccountId(11);
+    const calls = watchOverlap(p.sim, `/providers/${id}/`);
     p.sim.script(id, [{ kind: 'delay', ms: 1_000 }]);
     await p.producer.enqueue(intent(id, 'slow-off'));
     await waitFor(() => (p?.sim.stats().requests === 1 ? true : undefined), 5_000, 'the call');
     await p.producer.enqueue(intent(id, 'quick-on', 'activate'));
-    // The second worker has the activate but must not call while the deactivate is in flight.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(p.sim.stats().requests).toBe(1);
+    // The second worker has the activate but must not call while the deactivate is in flight:
+    // the two calls never overlap at the API.
     await p.waitFor(['slow-off', 'quick-on']);
+    expect(calls.seen()).toBe(2);
+    expect(calls.maxInFlight()).toBe(1);
     expect((await p.events()).map((e) => e.idempotency_key)).toEqual(['slow-off', 'quick-on']);
     expect(p.sim.account(id)).toMatchObject({ status: 'active' });
     expect(await p.status(id)).toMatchObject({ status: 'active', last_action: 'activate' });

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { serve } from '../../src/ops/serve.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { ackInbox, appendToInbox, readInbox } from '../../src/store/webhook-inbox.js';
-import { redisPerTest, testConfig } from '../support/context.js';
+import { redisPerTest, testConfig, waitFor } from '../support/context.js';
 
 const SECRET = 'whsec_test_3f9a1c0b7e';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -378,7 +378,16 @@ describe('the webhook inbox', () => {
 
     // Before claimIdleMs, nothing for another consumer.
     expect(await readInbox(redis, keys, { ...opts, consumer: 'survivor' })).toEqual([]);
-    await new Promise((r) => setTimeout(r, 250));
+    // Idle past claimIdleMs, as Redis counts it.
+    await waitFor(async () => {
+      const [entry] = (await redis.xpending(keys.webhookInbox, 'breaker', '-', '+', 1)) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
+      return (entry?.[2] ?? 0) > opts.claimIdleMs || undefined;
+    });
     const again = await readInbox(redis, keys, { ...opts, consumer: 'survivor' });
     expect(again).toEqual([
       {
@@ -390,7 +399,8 @@ describe('the webhook inbox', () => {
       },
     ]);
     expect(await ackInbox(redis, keys, 'breaker', [e2 ?? ''])).toBe(1);
-    await new Promise((r) => setTimeout(r, 250));
+    // Nothing pending: there is nothing to claim, however long it stays idle.
+    expect(((await redis.xpending(keys.webhookInbox, 'breaker')) as [number])[0]).toBe(0);
     expect(await readInbox(redis, keys, { ...opts, consumer: 'survivor' })).toEqual([]);
   });
 
@@ -401,8 +411,13 @@ describe('the webhook inbox', () => {
       const opts = { group: 'g', consumer: 'c', blockMs: 5_000 };
       // Create the group first (an empty read), then block.
       expect(await readInbox(reader, keys, { ...opts, blockMs: undefined })).toEqual([]);
+      const readerId = String(await reader.client('ID'));
       const read = readInbox(reader, keys, opts);
-      await new Promise((r) => setTimeout(r, 50));
+      // Appended once the read blocks (Redis lists its connection as blocked, flags=b).
+      await waitFor(async () => {
+        const line = String(await redis.client('LIST', 'ID', readerId));
+        return /\bflags=\w*b/.test(line) || undefined;
+      });
       await appendToInbox(
         redis,
         keys,

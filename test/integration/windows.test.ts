@@ -19,6 +19,7 @@ import { readHolds, seenState } from '../../src/store/holds.js';
 import { beginOccurrence, holdForOccurrence } from '../../src/store/window-occurrence.js';
 import { waitFor } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { waitUntilDrained, waitUntilNoneDue } from '../support/quiet.js';
 import { berlinWeekdayHour, WEEKLY_HOUR, weeklyCronAwayFromNow } from '../support/weekly-cron.js';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
@@ -143,8 +144,10 @@ describe('maintenance windows', () => {
       expect(ended?.reactivated).toEqual([B]);
       expect(ended?.still_held).toEqual([{ provider_id: A, held_by: ['breaker'] }]);
       await waitForStatus(B, 'active');
-      await new Promise((res) => setTimeout(res, 500));
+      // The end enqueued its activations in one step: any for A would have run by now.
+      await waitUntilDrained(p.producer.queue);
       expect(simStatus(A)).toBe('inactive');
+      expect(calls(A).activate).toBe(0);
       // The breaker's reset is the last release, and A was on before the window's hold.
       const r = await breaker.reset(A);
       expect(r.result === 'reset' && r.activateKey).toBeTruthy();
@@ -228,7 +231,12 @@ describe('maintenance windows', () => {
 
   it('cancel before the start: nothing happens; cancel during: it ends now', async () => {
     await service();
-    const future = await admin.create({ accounts: [A], start: inMs(1_500), end: inMs(3_000) });
+    const futureStartMs = Date.now() + 1_500;
+    const future = await admin.create({
+      accounts: [A],
+      start: new Date(futureStartMs).toISOString(),
+      end: inMs(3_000),
+    });
     expect(await admin.cancel(future.id)).toEqual({
       window_id: future.id,
       was: 'future',
@@ -242,7 +250,23 @@ describe('maintenance windows', () => {
     const [ended] = await waitForEvent<WindowEndedEvent>('window.ended');
     expect(ended?.cancelled).toBe(true);
     await waitForStatus(B, 'active');
-    await new Promise((res) => setTimeout(res, 2_000)); // past the cancelled window's start
+    // Past the cancelled window's start: a marker window starting after it (on C) has started,
+    // every window step due is done, and so is every action: a start of A's would show.
+    const marker = await admin.create({
+      accounts: [C],
+      start: new Date(futureStartMs + 200).toISOString(),
+      end: inMs(60_000),
+    });
+    await waitFor(
+      async () =>
+        (await windowEvents()).some(
+          (e) => e.type === 'window.started' && e.window_id === marker.id,
+        ) || undefined,
+      15_000,
+      'the marker window to start',
+    );
+    await waitUntilNoneDue(admin.queue, 15_000, 'the window steps');
+    await waitUntilDrained(p.producer.queue);
     expect(calls(A)).toEqual({ activate: 0, deactivate: 0 });
     expect(
       (await windowEvents()).filter((e) => 'window_id' in e && e.window_id === future.id),

@@ -1,10 +1,15 @@
 /** Spawning the real CLI as a child process, for end-to-end tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { SOURCE_ENTRY } from './build-dist.js';
 
-/** The CLI's entry point, as npm installs it. */
-export const BIN = fileURLToPath(new URL('../../bin/sendmux-deactivator.js', import.meta.url));
+/**
+ * The script run with `node` as the CLI: in the e2e project the build, dist/src/cli/main.js,
+ * built fresh by its global setup (build-dist.ts); elsewhere, or with SDX_E2E_FROM_SOURCE=1,
+ * bin/sendmux-deactivator.js, the entry npm installs, which runs the sources through tsx.
+ */
+export const BIN = inject('cliEntry') ?? SOURCE_ENTRY;
 
 export interface CliProcess {
   child: ChildProcess;
