@@ -1,0 +1,348 @@
+/**
+ * The guard list (issue 19 §4): every guard of the Lua scripts in src/store/*.ts and every
+ * branch of the retry policy (src/worker/policy.ts), each with the change that breaks it and the
+ * tests that must then fail. `npm run test:guards` (scripts/test-guards.ts) checks each entry in
+ * a temporary copy of the repository; `--list` prints them, `--only <id>` runs one.
+ *
+ * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
+ * guard gets an entry and a test that fails under its mutation.
+ */
+import type { Guard } from './guard.js';
+
+const POLICY = 'src/worker/policy.ts';
+const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
+const RECORD = 'src/store/record-outcome.ts';
+const RECORD_TESTS = ['test/integration/guards-record.test.ts'];
+
+const policy: Guard[] = [
+  {
+    id: 'policy-ok-mismatch',
+    file: POLICY,
+    guard: 'if (answer.accountId !== null && answer.accountId !== answer.providerId) {',
+    mutation: 'if (false) {',
+    why: 'a 2xx about another account is a failure (response_mismatch), not a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-ok-null-account',
+    file: POLICY,
+    guard: 'answer.accountId !== null && answer.accountId',
+    mutation: 'answer.accountId',
+    why: 'a 2xx that names no account is still a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-ok-succeed',
+    file: POLICY,
+    guard: "return { do: 'succeed' };",
+    mutation: "return { do: 'verify', why: 'mutant' };",
+    why: 'a 2xx about the account asked is a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-lock-lost-abandon',
+    file: POLICY,
+    guard: "answer.why === 'lock_lost'",
+    mutation: "answer.why !== 'lock_lost'",
+    why: 'a run that lost its lock records nothing (abandon); a shutdown puts the job back',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-shutdown-keeps-lease',
+    file: POLICY,
+    guard: "{ do: 'put-back', wait: 'shutdown', delayMs: 0, releaseLease: false }",
+    mutation: "{ do: 'put-back', wait: 'shutdown', delayMs: 0, releaseLease: true }",
+    why: 'a shutdown put-back keeps the account lease (the call may still be running at the API)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-unexpected-final',
+    file: POLICY,
+    guard:
+      "return final\n        ? { do: 'fail', code: 'worker_error', why: answer.error.message }",
+    mutation:
+      "return !final\n        ? { do: 'fail', code: 'worker_error', why: answer.error.message }",
+    why: 'an unexpected error is retried, and fails worker_error only on the last attempt',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-max-waits',
+    file: POLICY,
+    guard: 'if (n >= settings.rateLimitMaxWaits) {',
+    mutation: 'if (n > settings.rateLimitMaxWaits) {',
+    why: 'a 429 fails once RATE_LIMIT_MAX_WAITS put-backs ran out',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-pause',
+    file: POLICY,
+    guard: 'pauseQueueMs: rateLimitPause(err.retryAfterMs, settings.rateLimitMaxWaitMs),',
+    mutation: 'pauseQueueMs: 0,',
+    why: "a 429 pauses the queue for the API's Retry-After",
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-releases-lease',
+    file: POLICY,
+    guard: '// A 429 is answered before anything runs.\n        releaseLease: true,',
+    mutation: '// A 429 is answered before anything runs.\n        releaseLease: false,',
+    why: 'a 429 gives the account lease back (the call did not run)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-auth-pause',
+    file: POLICY,
+    guard: 'pauseQueueMs: settings.authRetryMs,',
+    mutation: 'pauseQueueMs: 0,',
+    why: 'a 401/403 pauses the whole queue AUTH_RETRY_MS',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-auth-releases-lease',
+    file: POLICY,
+    guard: 'pauseQueueMs: settings.authRetryMs,\n        releaseLease: true,',
+    mutation: 'pauseQueueMs: settings.authRetryMs,\n        releaseLease: false,',
+    why: 'a 401/403 gives the account lease back (the call did not run)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-in-flight-max-waits',
+    file: POLICY,
+    guard: 'if (n >= settings.inFlightMaxWaits) {',
+    mutation: 'if (n > settings.inFlightMaxWaits) {',
+    why: 'an in-flight call is verified once INFLIGHT_MAX_WAITS put-backs ran out',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-in-flight-keeps-lease',
+    file: POLICY,
+    guard: '          random,\n        ),\n        releaseLease: false,',
+    mutation: '          random,\n        ),\n        releaseLease: true,',
+    why: 'an in-flight put-back keeps the account lease (our call is still running at the API)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-conflict-verify',
+    file: POLICY,
+    guard: "if (err.code === 'conflict') return { do: 'verify', why: err.message };",
+    mutation: '',
+    why: 'a 409 conflict is read first: the account may already be where it was asked to be',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-permanent-fail',
+    file: POLICY,
+    guard: "      return { do: 'fail', why: err.message };",
+    mutation: "      return { do: 'retry' };",
+    why: 'any other permanent error fails at once',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-transient-final',
+    file: POLICY,
+    guard: "return final\n        ? { do: 'verify'",
+    mutation: "return !final\n        ? { do: 'verify'",
+    why: 'a 5xx or timeout is retried, and read first (verify) only on the last attempt',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-final-attempt',
+    file: POLICY,
+    guard: 'const final = counters.attempt >= settings.maxAttempts;',
+    mutation: 'const final = counters.attempt > settings.maxAttempts;',
+    why: 'the last attempt is MAX_ATTEMPTS itself',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-crashes-floor',
+    file: POLICY,
+    guard: 'return Math.max(0, starts - counters.attempt - waits);',
+    mutation: 'return starts - counters.attempt - waits;',
+    why: 'crashes so far are never negative',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-watermark-off',
+    file: POLICY,
+    guard: 'lowWatermark <= 0 ||',
+    mutation: '',
+    why: 'a watermark of 0 switches the slow-down off: only a 429 pauses',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-watermark',
+    file: POLICY,
+    guard: 'rateLimit.remaining > lowWatermark',
+    mutation: 'rateLimit.remaining >= lowWatermark',
+    why: 'the slow-down starts at the watermark itself',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-after-reset',
+    file: POLICY,
+    guard: 'return untilReset > 0 ? Math.min(untilReset, capMs) : 0;',
+    mutation: 'return Math.min(untilReset, capMs);',
+    why: 'no pause once the window has reset; never longer than the cap',
+    tests: POLICY_TESTS,
+  },
+];
+
+const record: Guard[] = [
+  {
+    id: 'record-lost',
+    file: RECORD,
+    guard: "if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end",
+    mutation: '',
+    why: 'a run that lost its job lock never records',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-bind-only-missing',
+    file: RECORD,
+    guard: "if ARGV[16] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then",
+    mutation: "if ARGV[16] ~= '' then",
+    why: 'binding on record happens only for a key never bound; an existing binding is left alone',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-stale',
+    file: RECORD,
+    guard: "if not state or seq ~= ARGV[2] then return {'stale'} end",
+    mutation: "if not state then return {'stale'} end",
+    why: 'an outcome of another generation of the key is refused',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-terminal',
+    file: RECORD,
+    guard: "if state ~= 'queued' then return {'terminal', state} end",
+    mutation: '',
+    why: 'once an intent is terminal nothing changes it: never a second event',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-last-newest',
+    file: RECORD,
+    guard: 'if not lastSeq or tonumber(lastSeq) <= mine then',
+    mutation: 'if true then',
+    why: "an older intent's outcome does not replace the newer one's as the last action",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-last-error-on-failure',
+    file: RECORD,
+    guard: "    if outcome == 'failed' then",
+    mutation: '    if true then',
+    why: 'only a failure sets last_error',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-account-on-success',
+    file: RECORD,
+    guard: "  if outcome == 'succeeded' then\n    local answered",
+    mutation: '  if true then\n    local answered',
+    why: "only a success writes the account's status",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-equal-updated-at-older-intent',
+    file: RECORD,
+    guard: "(same and mine >= tonumber(statusSeq or '0'))",
+    mutation: 'same',
+    why: 'an equal updated_at from an older intent must not overwrite the status',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-equal-updated-at-newer-intent',
+    file: RECORD,
+    guard: 'local same = answered == shown or not answered',
+    mutation: 'local same = false',
+    why: 'an equal updated_at from a newer intent does overwrite the status',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-newer-answer',
+    file: RECORD,
+    guard: 'local newer = (not shown) or (answered and answered > shown)',
+    mutation: 'local newer = (not shown)',
+    why: 'a newer updated_at overwrites the status, even from an older intent',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-older-answer',
+    file: RECORD,
+    guard: "if newer or (same and mine >= tonumber(statusSeq or '0')) then",
+    mutation: 'if true then',
+    why: 'an older updated_at never overwrites the status, even from a newer intent',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-withdrawn-no-status',
+    file: RECORD,
+    guard: "if outcome ~= 'superseded' and outcome ~= 'cancelled' then",
+    mutation: 'if true then',
+    why: 'a cancelled or superseded intent is no action on the account: the status shows none',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-withdrawn-index-nx',
+    file: RECORD,
+    guard: "redis.call('ZADD', KEYS[4], 'NX', now, provider)",
+    mutation: "redis.call('ZADD', KEYS[4], now, provider)",
+    why: 'a withdrawn intent indexes the account without moving an entry that is there',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-releases-own-lease',
+    file: RECORD,
+    guard: "if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end",
+    mutation: "redis.call('DEL', KEYS[7])",
+    why: 'an outcome releases only its own account lease',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-releases-lease',
+    file: RECORD,
+    guard: "if redis.call('GET', KEYS[7]) == key then",
+    mutation: 'if false then',
+    why: 'an outcome gives its account lease back',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-not-found-hold',
+    file: RECORD,
+    guard: "if ARGV[19] ~= '' then",
+    mutation: 'if false then',
+    why: 'a deactivation answered 404 not_found lets go of the hold it was asked under',
+    tests: RECORD_TESTS,
+  },
+];
+
+const countWait: Guard[] = [
+  {
+    id: 'count-wait-lost',
+    file: 'src/store/count-wait.ts',
+    guard: "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end",
+    mutation: '',
+    why: 'a put-back of a run that lost its job changes nothing',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'count-wait-release-own-lease',
+    file: 'src/store/count-wait.ts',
+    guard: "if ARGV[4] == '1' and redis.call('GET', KEYS[3]) == ARGV[3] then",
+    mutation: "if ARGV[4] == '1' then",
+    why: 'a put-back gives back only its own account lease',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'count-wait-release-when-asked',
+    file: 'src/store/count-wait.ts',
+    guard: "if ARGV[4] == '1' and",
+    mutation: 'if',
+    why: 'a put-back keeps the lease unless the call certainly did not run',
+    tests: RECORD_TESTS,
+  },
+];
+
+export const GUARDS: readonly Guard[] = [...policy, ...record, ...countWait];
