@@ -345,4 +345,164 @@ const countWait: Guard[] = [
   },
 ];
 
-export const GUARDS: readonly Guard[] = [...policy, ...record, ...countWait];
+const WINDOW = 'src/store/window-occurrence.ts';
+const WINDOW_TESTS = ['test/integration/guards-windows-inbox.test.ts'];
+const INBOX = 'src/store/webhook-inbox.ts';
+
+const windowOccurrence: Guard[] = [
+  {
+    id: 'window-begin-once',
+    file: WINDOW,
+    guard: 'if state then return state end',
+    mutation: '',
+    why: 'an occurrence begins once: a second begin changes nothing',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-skip-once',
+    file: WINDOW,
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end",
+    mutation: '',
+    why: 'only an occurrence that never began is skipped, with one event',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-hold-while-starting',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end",
+    mutation: '',
+    why: 'the start holds accounts only while the occurrence is starting',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-decides-once',
+    file: WINDOW,
+    guard: '  if not b then\n',
+    mutation: '  if true then\n',
+    why: 'the start decides once per target: run again after a crash, it decides the same',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-missing-not-held',
+    file: WINDOW,
+    guard: "if t[2] == 'missing' then",
+    mutation: 'if false then',
+    why: 'a target the API does not know is not held',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-need-off',
+    file: WINDOW,
+    guard: "if needOff then b = 'switch_off' else b = 'already_off' end",
+    mutation: "b = 'switch_off'",
+    why: 'a target known to be off (nothing of ours pending) is not switched off again',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-move-from-state',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end",
+    mutation: '',
+    why: 'an occurrence moves only from the state named, its events going out once',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-cancelled-flag',
+    file: WINDOW,
+    guard: "if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'cancelled', '1') end",
+    mutation: "redis.call('HSET', KEYS[1], 'cancelled', '1')",
+    why: 'only an end asked early is marked cancelled',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-while-started',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end",
+    mutation: '',
+    why: 'the end releases only a started occurrence',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-decides-once',
+    file: WINDOW,
+    guard: "redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0",
+    mutation: 'true',
+    why: 'the end decides once per account: run again, it decides nothing anew',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-skips-missing',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], f) ~= 'missing' and",
+    mutation: 'if',
+    why: 'the end has nothing to release for a target the start did not hold',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-gone',
+    file: WINDOW,
+    guard: '  if released == 1 then\n    if before then',
+    mutation: '  if true then\n    if before then',
+    why: 'an account whose hold went meanwhile is `gone`',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-held',
+    file: WINDOW,
+    guard: '    if before then\n',
+    mutation: '    if true then\n',
+    why: 'an account another hold keeps off is `held`, not switched back on',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-reactivate-not-conflict',
+    file: WINDOW,
+    guard: "if claimed and claimed ~= 'conflict' then",
+    mutation: 'if claimed then',
+    why: 'an activation key bound to another intent is a conflict, not a reactivation',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-conflict',
+    file: WINDOW,
+    guard: "elseif claimed == 'conflict' then decision = 'conflict'",
+    mutation: '',
+    why: 'the end says `conflict` when the activation key is bound to another intent',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-unknown',
+    file: WINDOW,
+    guard: "elseif before == 'unknown' then decision = 'unknown'",
+    mutation: '',
+    why: 'an account of unknown base stays off as `unknown` (not `off`) for an operator',
+    tests: WINDOW_TESTS,
+  },
+];
+
+const inbox: Guard[] = [
+  {
+    id: 'inbox-dead-letter-while-pending',
+    file: INBOX,
+    guard: "if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end",
+    mutation: "redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])",
+    why: 'an entry is dead-lettered only while still pending (not once another reader acknowledged it)',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'inbox-duplicate',
+    file: INBOX,
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end",
+    mutation: '',
+    why: 'a webhook event id seen before is stored once',
+    tests: WINDOW_TESTS,
+  },
+];
+
+export const GUARDS: readonly Guard[] = [
+  ...policy,
+  ...record,
+  ...countWait,
+  ...windowOccurrence,
+  ...inbox,
+];
