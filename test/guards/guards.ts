@@ -9,6 +9,16 @@
  */
 import type { Guard } from './guard.js';
 
+// Left out as equivalent mutants (no behaviour can tell them apart), checked by hand:
+// - holds.ts `goes = released == 1 and before == 'active'` -> `goes = before == 'active'`:
+//   `before` is only set when `released == 1`.
+// - holds.ts `if released == 1 then` (the release) -> `if true then`: a hold that is not there
+//   leaves either other holds (HLEN above the meta fields) or no record at all (DEL and ZREM of
+//   nothing), and `releaseResult` reads `released` first.
+// - claim-keys.ts `if fresh > 0 then seq = ...`: INCRBY 0 changes nothing.
+// - known-state.ts `if not newestKey then return false end`: `sdxTarget(nil)` is false, and an
+//   account that never had an intent has no lease.
+
 const POLICY = 'src/worker/policy.ts';
 const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
 const RECORD = 'src/store/record-outcome.ts';
@@ -499,10 +509,315 @@ const inbox: Guard[] = [
   },
 ];
 
+const STORE_TESTS = ['test/integration/store.test.ts'];
+const DECIDE_TESTS = ['test/integration/holds-decide.test.ts'];
+const SCRIPT_KEYS_TESTS = ['test/integration/script-keys.test.ts'];
+const GUARD_HOLDS_TESTS = ['test/integration/guards-holds.test.ts'];
+const CLAIM = 'src/store/claim-keys.ts';
+const BEGIN = 'src/store/begin-run.ts';
+const HOLDS = 'src/store/holds.ts';
+const KNOWN = 'src/store/known-state.ts';
+
+const claimKeys: Guard[] = [
+  {
+    id: 'claim-conflict',
+    file: CLAIM,
+    guard: "if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end",
+    mutation: '',
+    why: 'a key bound to another intent refuses the whole chunk',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'claim-held-activation',
+    file: CLAIM,
+    guard: "if c[3] == 'activate' and redis.call('EXISTS', ARGV[5] .. c[4]) == 1 then",
+    mutation: 'if false then',
+    why: 'no activation is bound while a hold stands',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'claim-existing-kept',
+    file: CLAIM,
+    guard: '  if h[2] then\n    out[#out + 1] = h[2]',
+    mutation: '  if false then\n    out[#out + 1] = h[2]',
+    why: 'a repeat of a bound key answers its state and takes no new number',
+    tests: STORE_TESTS,
+  },
+];
+
+const beginRun: Guard[] = [
+  {
+    id: 'begin-lost',
+    file: BEGIN,
+    guard: "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end",
+    mutation: '',
+    why: 'a run that does not hold its job lock does not start',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'begin-stale',
+    file: BEGIN,
+    guard: "if not state or seq ~= ARGV[2] then return {'stale'} end",
+    mutation: "if not state then return {'stale'} end",
+    why: 'a job of another generation of the key does not start',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'begin-terminal',
+    file: BEGIN,
+    guard: "if state ~= 'queued' then return {'terminal', state} end",
+    mutation: '',
+    why: 'a terminal intent never calls the API again',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-superseded',
+    file: BEGIN,
+    guard: 'if newest and tonumber(newest) > tonumber(seq) then',
+    mutation: 'if false then',
+    why: 'an intent with a newer one for the same account is superseded, not run',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-newest-declared',
+    file: BEGIN,
+    guard: "if newestKey ~= ARGV[9] then return {'keys-changed', newestKey} end",
+    mutation: '',
+    why: "the newest intent's binding is read only once declared (else a cancelled newer one is missed)",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-cancelled-newer',
+    file: BEGIN,
+    guard: "if redis.call('HGET', KEYS[7], '${B.state}') ~= 'cancelled' then",
+    mutation: 'if true then',
+    why: 'a newer intent withdrawn before it ran supersedes nothing',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-cancelled-newer-order',
+    file: BEGIN,
+    guard: "redis.call('HSET', KEYS[3], 'seq', seq, 'key', ARGV[3])",
+    mutation: '',
+    why: 'the older intent that runs after a withdrawn newer one becomes the newest',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-held-activation',
+    file: BEGIN,
+    guard: "if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then",
+    mutation: 'if false then',
+    why: 'an activation asked before a hold does not run once the hold stands',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'begin-busy',
+    file: BEGIN,
+    guard: "if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end",
+    mutation: '',
+    why: 'one call per account at a time: another intent holding the lease makes this one wait',
+    tests: RECORD_TESTS,
+  },
+];
+
+const holds: Guard[] = [
+  {
+    id: 'holds-first-fixes-base',
+    file: HOLDS,
+    guard: "if redis.call('EXISTS', ${HOLDS}) == 0 then",
+    mutation: 'if true then',
+    why: 'the first hold fixes the base; later holds keep it',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'holds-need-off-pending',
+    file: HOLDS,
+    guard: "local needOff = pending ~= false or known ~= 'inactive'",
+    mutation: "local needOff = known ~= 'inactive'",
+    why: 'a pending intent of ours means the account must be switched off (whatever it will make it)',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-need-off-known-off',
+    file: HOLDS,
+    guard: "local needOff = pending ~= false or known ~= 'inactive'",
+    mutation: 'local needOff = true',
+    why: 'an account known to be off with nothing pending is not switched off again',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-known-pending-first',
+    file: HOLDS,
+    guard: 'local known = pending or sdxRecorded(KP, ${ID})',
+    mutation: 'local known = sdxRecorded(KP, ${ID})',
+    why: 'the base is what a pending intent of ours will make the account, before what was recorded',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-release-last-only',
+    file: HOLDS,
+    guard: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} then",
+    mutation: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} + 1 then",
+    why: 'releasing one of two holds keeps the account held',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-release-left',
+    file: HOLDS,
+    guard: 'if before == false then',
+    mutation: 'if false then',
+    why: 'a release that leaves holds names them',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-activation-force-no-hold-left',
+    file: HOLDS,
+    guard: 'goes = #left == 0',
+    mutation: 'goes = true',
+    why: "an operator's activate binds the activation only when no hold is left",
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-activation-base-active',
+    file: HOLDS,
+    guard: "goes = released == 1 and before == 'active'",
+    mutation: 'goes = released == 1',
+    why: 'a release switches back on only an account whose base is active',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-activation-base-if-off',
+    file: HOLDS,
+    guard: "if goes and ${MODE} == 'base-if-off' then goes = sdxKnown(KP, ${ID}) ~= 'active' end",
+    mutation: '',
+    why: 'a release whose source never switched the account off binds nothing when it is known on',
+    tests: GUARD_HOLDS_TESTS,
+  },
+];
+
+const knownState: Guard[] = [
+  {
+    id: 'known-keys-hold-newest',
+    file: KNOWN,
+    guard: 'if newest and not sdxKeySet[KP[2] .. newest] then return false end',
+    mutation: '',
+    why: "a hold script runs again when an account's newest intent moved after its keys were read",
+    tests: SCRIPT_KEYS_TESTS,
+  },
+  {
+    id: 'known-keys-hold-lease',
+    file: KNOWN,
+    guard: 'if lease and not sdxKeySet[KP[2] .. lease] then return false end',
+    mutation: '',
+    why: "a hold script runs again when an account's lease holder moved after its keys were read",
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-target-queued',
+    file: KNOWN,
+    guard: "if st ~= 'queued' then return false end",
+    mutation: '',
+    why: 'only a queued intent counts as pending',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-target-activate',
+    file: KNOWN,
+    guard: "if act == 'activate' then return 'active' end",
+    mutation: '',
+    why: 'a pending activation will make the account active',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'known-pending-newest-first',
+    file: KNOWN,
+    guard: 'if newest then return newest end',
+    mutation: '',
+    why: "the account's newest pending intent says what it will be, before the lease holder",
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'known-pending-lease-holder',
+    file: KNOWN,
+    guard: "return sdxTarget(KP, redis.call('GET', KP[3] .. id))",
+    mutation: 'return false',
+    why: 'an intent still running (holding the lease) counts as pending',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-recorded-pending-is-on',
+    file: KNOWN,
+    guard: "if s == 'active' or s == 'pending' then return 'active' end",
+    mutation: "if s == 'active' then return 'active' end",
+    why: 'an account recorded `pending` (OAuth, activated) counts as on',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-recorded-error-is-off',
+    file: KNOWN,
+    guard: "if s == 'inactive' or s == 'error' then return 'inactive' end",
+    mutation: "if s == 'inactive' then return 'inactive' end",
+    why: 'an account recorded `error` counts as off',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-needs-part',
+    file: KNOWN,
+    guard: "if part == '' then return end",
+    mutation: '',
+    why: 'no read, nothing recorded',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-needs-time',
+    file: KNOWN,
+    guard: "if ms == '' then return end",
+    mutation: '',
+    why: 'over what is recorded, only a read that says when it is from is written',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-newer',
+    file: KNOWN,
+    guard: "if shown and shown ~= '' and tonumber(ms) <= tonumber(shown) then return end",
+    mutation: '',
+    why: 'over what is recorded, only a newer read is written',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-equal',
+    file: KNOWN,
+    guard: 'tonumber(ms) <= tonumber(shown)',
+    mutation: 'tonumber(ms) < tonumber(shown)',
+    why: 'a read as old as what is recorded does not overwrite it',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-claim-conflict',
+    file: KNOWN,
+    guard: "if h[1] and h[1] ~= fp then return 'conflict', 0 end",
+    mutation: '',
+    why: 'a key bound to another intent is a conflict, never rebound',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-claim-existing',
+    file: KNOWN,
+    guard: 'if h[2] then return h[2], tonumber(h[3]) end',
+    mutation: '',
+    why: 'a key already bound answers its state; it takes no new number',
+    tests: GUARD_HOLDS_TESTS,
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
   ...countWait,
   ...windowOccurrence,
   ...inbox,
+  ...claimKeys,
+  ...beginRun,
+  ...holds,
+  ...knownState,
 ];

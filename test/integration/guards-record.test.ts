@@ -249,3 +249,33 @@ describe('countWait guards', () => {
     expect(await redis.get(keys.accountLease(ACCOUNT))).toBeNull();
   });
 });
+
+describe('beginRun guards', () => {
+  it('a terminal intent never calls the API again', async () => {
+    await claim(['a']);
+    await record(failed('a', 1));
+    expect(await begin(run('a', 1))).toEqual({ kind: 'terminal', state: 'failed' });
+  });
+
+  it('an intent with a newer one for the same account is superseded, not run', async () => {
+    await claim(['a'], ['b']);
+    expect(await begin(run('a', 1))).toEqual({ kind: 'superseded', by: 'b' });
+    expect(await redis.get(keys.accountLease(ACCOUNT))).toBeNull();
+  });
+
+  it('a newer intent withdrawn before it ran supersedes nothing: the older one runs, the newest now', async () => {
+    await claim(['a'], ['b']);
+    expect(await record(cancelled('b', 2))).toBe('recorded');
+    expect(await begin(run('a', 1))).toMatchObject({ kind: 'go', starts: 1 });
+    expect(await redis.hgetall(keys.accountOrder(ACCOUNT))).toEqual({ seq: '1', key: 'a' });
+  });
+
+  it('one call per account at a time: another intent holding the lease makes it wait', async () => {
+    await claim(['a']);
+    await redis.set(keys.accountLease(ACCOUNT), 'other', 'PX', 60_000);
+    const r = await begin(run('a', 1));
+    expect(r.kind).toBe('busy');
+    expect(await redis.get(keys.accountLease(ACCOUNT))).toBe('other');
+    expect((await readBindings(redis, keys, ['a']))[0]?.starts).toBe(0);
+  });
+});
