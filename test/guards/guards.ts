@@ -810,6 +810,67 @@ const knownState: Guard[] = [
   },
 ];
 
+const SMALL_TESTS = ['test/integration/guards-small.test.ts'];
+
+const small: Guard[] = [
+  {
+    id: 'pause-never-shortens',
+    file: 'src/store/pause-queue.ts',
+    guard: 'if left >= tonumber(ARGV[1]) then return left end',
+    mutation: '',
+    why: 'a shorter pause never shortens a longer one already set',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'repair-turn-own',
+    file: 'src/store/repair-turn.ts',
+    guard: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
+    mutation: "return redis.call('DEL', KEYS[1])",
+    why: 'a repair turn given back deletes only its own turn',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-create-once',
+    file: 'src/store/window-record.ts',
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end",
+    mutation: '',
+    why: 'a window is created once: a second create with its id changes nothing',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-cancel-missing',
+    file: 'src/store/window-record.ts',
+    guard: "if not state then return '' end",
+    mutation: '',
+    why: 'cancelling a window that does not exist creates nothing and says so',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-cancel-scheduled',
+    file: 'src/store/window-record.ts',
+    guard: "if state == 'scheduled' then",
+    mutation: 'if true then',
+    why: 'only a scheduled window is cancelled, once (its cancelled_at kept)',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-mark-trip-own',
+    file: 'src/store/breaker-state.ts',
+    guard: "if redis.call('HGET', KEYS[1], '${BK.tripId}') == ARGV[1] then",
+    mutation: 'if true then',
+    why: "a trip is marked enqueued only while the breaker record is still that trip's",
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-mark-activation-own',
+    file: 'src/store/breaker-state.ts',
+    guard: "if redis.call('HGET', KEYS[1], '${BK.pendingActivation}') == ARGV[1] then",
+    mutation: 'if true then',
+    why: 'an activation is marked enqueued only while it is still the pending one',
+    tests: SMALL_TESTS,
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
@@ -820,4 +881,5 @@ export const GUARDS: readonly Guard[] = [
   ...beginRun,
   ...holds,
   ...knownState,
+  ...small,
 ];
