@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RedisClient as Redis } from '../../src/redis.js';
 import { markActivationEnqueued, markTripEnqueued } from '../../src/store/breaker-state.js';
+import { tickBreaker } from '../../src/store/breaker-tick.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { takeRepairTurn } from '../../src/store/repair-turn.js';
@@ -76,5 +77,27 @@ describe('small store scripts', () => {
     expect(await redis.hget(key, 'pending_activation')).toBe('k2');
     await markActivationEnqueued(redis, keys, 'dprov_1', 'k2');
     expect(await redis.hget(key, 'pending_activation')).toBeNull();
+  });
+
+  it('a tick asked early changes nothing: open until its cooldown ran out, half-open until its watch', async () => {
+    // Called directly (the service only ticks what its schedule says is due): the script's own
+    // checks of the time.
+    const settings = { windowS: 600, watchS: 300, eventsMaxLen: 100 };
+    const key = keys.breaker('dprov_t');
+    await redis.hset(key, 'state', 'open', 'trip_id', 't1', 'open_until', 60_000);
+    expect(await tickBreaker(redis, keys, 'dprov_t', settings, new Date(59_999))).toEqual({
+      result: 'none',
+    });
+    expect(await redis.hget(key, 'state')).toBe('open');
+    await redis.hset(key, 'state', 'half_open', 'half_open_at', 60_000);
+    await redis.hdel(key, 'open_until');
+    expect(await tickBreaker(redis, keys, 'dprov_t', settings, new Date(359_999))).toEqual({
+      result: 'none',
+    });
+    expect(await redis.hget(key, 'state')).toBe('half_open');
+    expect(await tickBreaker(redis, keys, 'dprov_t', settings, new Date(360_000))).toEqual({
+      result: 'closed',
+      tripId: 't1',
+    });
   });
 });
