@@ -1,0 +1,1002 @@
+/**
+ * The guard list (issue 19 §4): every guard of the Lua scripts in src/store/*.ts and every
+ * branch of the retry policy (src/worker/policy.ts), each with the change that breaks it and the
+ * tests that must then fail. `npm run test:guards` (scripts/test-guards.ts) checks each entry in
+ * a temporary copy of the repository; `--list` prints them, `--only <id>` runs one.
+ *
+ * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
+ * guard gets an entry and a test that fails under its mutation.
+ *
+ * Not in the list yet (issue 19 §4, left for a next pass): the Lua of batch-record.ts,
+ * rate-budget.ts, spend-budget.ts and retention.ts, the webhook inbox's caps, trimming and
+ * settling, the key check of script.ts, and the breaker scripts' guards not listed below.
+ */
+import type { Guard } from './guard.js';
+
+// Left out as equivalent mutants (no behaviour can tell them apart), checked by hand:
+// - holds.ts `goes = released == 1 and before == 'active'` -> `goes = before == 'active'`:
+//   `before` is only set when `released == 1`.
+// - holds.ts `if released == 1 then` (the release) -> `if true then`: a hold that is not there
+//   leaves either other holds (HLEN above the meta fields) or no record at all (DEL and ZREM of
+//   nothing), and `releaseResult` reads `released` first.
+// - claim-keys.ts `if fresh > 0 then seq = ...`: INCRBY 0 changes nothing.
+// - known-state.ts `if not newestKey then return false end`: `sdxTarget(nil)` is false, and an
+//   account that never had an intent has no lease.
+
+const POLICY = 'src/worker/policy.ts';
+const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
+const RECORD = 'src/store/record-outcome.ts';
+const RECORD_TESTS = ['test/integration/guards-record.test.ts'];
+
+const policy: Guard[] = [
+  {
+    id: 'policy-ok-mismatch',
+    file: POLICY,
+    guard: 'if (answer.accountId !== null && answer.accountId !== answer.providerId) {',
+    mutation: 'if (false) {',
+    why: 'a 2xx about another account is a failure (response_mismatch), not a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-ok-null-account',
+    file: POLICY,
+    guard: 'answer.accountId !== null && answer.accountId',
+    mutation: 'answer.accountId',
+    why: 'a 2xx that names no account is still a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-ok-succeed',
+    file: POLICY,
+    guard: "return { do: 'succeed' };",
+    mutation: "return { do: 'verify', why: 'mutant' };",
+    why: 'a 2xx about the account asked is a success',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-lock-lost-abandon',
+    file: POLICY,
+    guard: "answer.why === 'lock_lost'",
+    mutation: "answer.why !== 'lock_lost'",
+    why: 'a run that lost its lock records nothing (abandon); a shutdown puts the job back',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-shutdown-keeps-lease',
+    file: POLICY,
+    guard: "{ do: 'put-back', wait: 'shutdown', delayMs: 0, releaseLease: false }",
+    mutation: "{ do: 'put-back', wait: 'shutdown', delayMs: 0, releaseLease: true }",
+    why: 'a shutdown put-back keeps the account lease (the call may still be running at the API)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-unexpected-final',
+    file: POLICY,
+    guard:
+      "return final\n        ? { do: 'fail', code: 'worker_error', why: answer.error.message }",
+    mutation:
+      "return !final\n        ? { do: 'fail', code: 'worker_error', why: answer.error.message }",
+    why: 'an unexpected error is retried, and fails worker_error only on the last attempt',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-max-waits',
+    file: POLICY,
+    guard: 'if (n >= settings.rateLimitMaxWaits) {',
+    mutation: 'if (n > settings.rateLimitMaxWaits) {',
+    why: 'a 429 fails once RATE_LIMIT_MAX_WAITS put-backs ran out',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-pause',
+    file: POLICY,
+    guard: 'pauseQueueMs: rateLimitPause(err.retryAfterMs, settings.rateLimitMaxWaitMs),',
+    mutation: 'pauseQueueMs: 0,',
+    why: "a 429 pauses the queue for the API's Retry-After",
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-rate-limit-releases-lease',
+    file: POLICY,
+    guard: '// A 429 is answered before anything runs.\n        releaseLease: true,',
+    mutation: '// A 429 is answered before anything runs.\n        releaseLease: false,',
+    why: 'a 429 gives the account lease back (the call did not run)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-auth-pause',
+    file: POLICY,
+    guard: 'pauseQueueMs: settings.authRetryMs,',
+    mutation: 'pauseQueueMs: 0,',
+    why: 'a 401/403 pauses the whole queue AUTH_RETRY_MS',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-auth-releases-lease',
+    file: POLICY,
+    guard: 'pauseQueueMs: settings.authRetryMs,\n        releaseLease: true,',
+    mutation: 'pauseQueueMs: settings.authRetryMs,\n        releaseLease: false,',
+    why: 'a 401/403 gives the account lease back (the call did not run)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-in-flight-max-waits',
+    file: POLICY,
+    guard: 'if (n >= settings.inFlightMaxWaits) {',
+    mutation: 'if (n > settings.inFlightMaxWaits) {',
+    why: 'an in-flight call is verified once INFLIGHT_MAX_WAITS put-backs ran out',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-in-flight-keeps-lease',
+    file: POLICY,
+    guard: '          random,\n        ),\n        releaseLease: false,',
+    mutation: '          random,\n        ),\n        releaseLease: true,',
+    why: 'an in-flight put-back keeps the account lease (our call is still running at the API)',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-conflict-verify',
+    file: POLICY,
+    guard: "if (err.code === 'conflict') return { do: 'verify', why: err.message };",
+    mutation: '',
+    why: 'a 409 conflict is read first: the account may already be where it was asked to be',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-permanent-fail',
+    file: POLICY,
+    guard: "      return { do: 'fail', why: err.message };",
+    mutation: "      return { do: 'retry' };",
+    why: 'any other permanent error fails at once',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-transient-final',
+    file: POLICY,
+    guard: "return final\n        ? { do: 'verify'",
+    mutation: "return !final\n        ? { do: 'verify'",
+    why: 'a 5xx or timeout is retried, and read first (verify) only on the last attempt',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-final-attempt',
+    file: POLICY,
+    guard: 'const final = counters.attempt >= settings.maxAttempts;',
+    mutation: 'const final = counters.attempt > settings.maxAttempts;',
+    why: 'the last attempt is MAX_ATTEMPTS itself',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-crashes-floor',
+    file: POLICY,
+    guard: 'return Math.max(0, starts - counters.attempt - waits);',
+    mutation: 'return starts - counters.attempt - waits;',
+    why: 'crashes so far are never negative',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-watermark-off',
+    file: POLICY,
+    guard: 'lowWatermark <= 0 ||',
+    mutation: '',
+    why: 'a watermark of 0 switches the slow-down off: only a 429 pauses',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-watermark',
+    file: POLICY,
+    guard: 'rateLimit.remaining > lowWatermark',
+    mutation: 'rateLimit.remaining >= lowWatermark',
+    why: 'the slow-down starts at the watermark itself',
+    tests: POLICY_TESTS,
+  },
+  {
+    id: 'policy-budget-after-reset',
+    file: POLICY,
+    guard: 'return untilReset > 0 ? Math.min(untilReset, capMs) : 0;',
+    mutation: 'return Math.min(untilReset, capMs);',
+    why: 'no pause once the window has reset; never longer than the cap',
+    tests: POLICY_TESTS,
+  },
+];
+
+const record: Guard[] = [
+  {
+    id: 'record-lost',
+    file: RECORD,
+    guard: "if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end",
+    mutation: '',
+    why: 'a run that lost its job lock never records',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-bind-only-missing',
+    file: RECORD,
+    guard: "if ARGV[16] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then",
+    mutation: "if ARGV[16] ~= '' then",
+    why: 'binding on record happens only for a key never bound; an existing binding is left alone',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-stale',
+    file: RECORD,
+    guard: "if not state or seq ~= ARGV[2] then return {'stale'} end",
+    mutation: "if not state then return {'stale'} end",
+    why: 'an outcome of another generation of the key is refused',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-terminal',
+    file: RECORD,
+    guard: "if state ~= 'queued' then return {'terminal', state} end",
+    mutation: '',
+    why: 'once an intent is terminal nothing changes it: never a second event',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-last-newest',
+    file: RECORD,
+    guard: 'if not lastSeq or tonumber(lastSeq) <= mine then',
+    mutation: 'if true then',
+    why: "an older intent's outcome does not replace the newer one's as the last action",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-last-error-on-failure',
+    file: RECORD,
+    guard: "    if outcome == 'failed' then",
+    mutation: '    if true then',
+    why: 'only a failure sets last_error',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-account-on-success',
+    file: RECORD,
+    guard: "  if outcome == 'succeeded' then\n    local answered",
+    mutation: '  if true then\n    local answered',
+    why: "only a success writes the account's status",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-equal-updated-at-older-intent',
+    file: RECORD,
+    guard: "(same and mine >= tonumber(statusSeq or '0'))",
+    mutation: 'same',
+    why: 'an equal updated_at from an older intent must not overwrite the status',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-equal-updated-at-newer-intent',
+    file: RECORD,
+    guard: 'local same = answered == shown or not answered',
+    mutation: 'local same = false',
+    why: 'an equal updated_at from a newer intent does overwrite the status',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-newer-answer',
+    file: RECORD,
+    guard: 'local newer = (not shown) or (answered and answered > shown)',
+    mutation: 'local newer = (not shown)',
+    why: 'a newer updated_at overwrites the status, even from an older intent',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-older-answer',
+    file: RECORD,
+    guard: "if newer or (same and mine >= tonumber(statusSeq or '0')) then",
+    mutation: 'if true then',
+    why: 'an older updated_at never overwrites the status, even from a newer intent',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-withdrawn-no-status',
+    file: RECORD,
+    guard: "if outcome ~= 'superseded' and outcome ~= 'cancelled' then",
+    mutation: 'if true then',
+    why: 'a cancelled or superseded intent is no action on the account: the status shows none',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-withdrawn-index-nx',
+    file: RECORD,
+    guard: "redis.call('ZADD', KEYS[4], 'NX', now, provider)",
+    mutation: "redis.call('ZADD', KEYS[4], now, provider)",
+    why: 'a withdrawn intent indexes the account without moving an entry that is there',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-releases-own-lease',
+    file: RECORD,
+    guard: "if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end",
+    mutation: "redis.call('DEL', KEYS[7])",
+    why: 'an outcome releases only its own account lease',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-releases-lease',
+    file: RECORD,
+    guard: "if redis.call('GET', KEYS[7]) == key then",
+    mutation: 'if false then',
+    why: 'an outcome gives its account lease back',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'record-not-found-hold',
+    file: RECORD,
+    guard: "if ARGV[19] ~= '' then",
+    mutation: 'if false then',
+    why: 'a deactivation answered 404 not_found lets go of the hold it was asked under',
+    tests: RECORD_TESTS,
+  },
+];
+
+const countWait: Guard[] = [
+  {
+    id: 'count-wait-lost',
+    file: 'src/store/count-wait.ts',
+    guard: "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end",
+    mutation: '',
+    why: 'a put-back of a run that lost its job changes nothing',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'count-wait-release-own-lease',
+    file: 'src/store/count-wait.ts',
+    guard: "if ARGV[4] == '1' and redis.call('GET', KEYS[3]) == ARGV[3] then",
+    mutation: "if ARGV[4] == '1' then",
+    why: 'a put-back gives back only its own account lease',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'count-wait-release-when-asked',
+    file: 'src/store/count-wait.ts',
+    guard: "if ARGV[4] == '1' and",
+    mutation: 'if',
+    why: 'a put-back keeps the lease unless the call certainly did not run',
+    tests: RECORD_TESTS,
+  },
+];
+
+const WINDOW = 'src/store/window-occurrence.ts';
+const WINDOW_TESTS = ['test/integration/guards-windows-inbox.test.ts'];
+const INBOX = 'src/store/webhook-inbox.ts';
+
+const windowOccurrence: Guard[] = [
+  {
+    id: 'window-begin-once',
+    file: WINDOW,
+    guard: 'if state then return state end',
+    mutation: '',
+    why: 'an occurrence begins once: a second begin changes nothing',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-skip-once',
+    file: WINDOW,
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end",
+    mutation: '',
+    why: 'only an occurrence that never began is skipped, with one event',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-hold-while-starting',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end",
+    mutation: '',
+    why: 'the start holds accounts only while the occurrence is starting',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-decides-once',
+    file: WINDOW,
+    guard: '  if not b then\n',
+    mutation: '  if true then\n',
+    why: 'the start decides once per target: run again after a crash, it decides the same',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-missing-not-held',
+    file: WINDOW,
+    guard: "if t[2] == 'missing' then",
+    mutation: 'if false then',
+    why: 'a target the API does not know is not held',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-start-need-off',
+    file: WINDOW,
+    guard: "if needOff then b = 'switch_off' else b = 'already_off' end",
+    mutation: "b = 'switch_off'",
+    why: 'a target known to be off (nothing of ours pending) is not switched off again',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-move-from-state',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end",
+    mutation: '',
+    why: 'an occurrence moves only from the state named, its events going out once',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-cancelled-flag',
+    file: WINDOW,
+    guard: "if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'cancelled', '1') end",
+    mutation: "redis.call('HSET', KEYS[1], 'cancelled', '1')",
+    why: 'only an end asked early is marked cancelled',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-while-started',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end",
+    mutation: '',
+    why: 'the end releases only a started occurrence',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-decides-once',
+    file: WINDOW,
+    guard: "redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0",
+    mutation: 'true',
+    why: 'the end decides once per account: run again, it decides nothing anew',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-skips-missing',
+    file: WINDOW,
+    guard: "if redis.call('HGET', KEYS[1], f) ~= 'missing' and",
+    mutation: 'if',
+    why: 'the end has nothing to release for a target the start did not hold',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-gone',
+    file: WINDOW,
+    guard: '  if released == 1 then\n    if before then',
+    mutation: '  if true then\n    if before then',
+    why: 'an account whose hold went meanwhile is `gone`',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-held',
+    file: WINDOW,
+    guard: '    if before then\n',
+    mutation: '    if true then\n',
+    why: 'an account another hold keeps off is `held`, not switched back on',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-reactivate-not-conflict',
+    file: WINDOW,
+    guard: "if claimed and claimed ~= 'conflict' then",
+    mutation: 'if claimed then',
+    why: 'an activation key bound to another intent is a conflict, not a reactivation',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-conflict',
+    file: WINDOW,
+    guard: "elseif claimed == 'conflict' then decision = 'conflict'",
+    mutation: '',
+    why: 'the end says `conflict` when the activation key is bound to another intent',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'window-end-unknown',
+    file: WINDOW,
+    guard: "elseif before == 'unknown' then decision = 'unknown'",
+    mutation: '',
+    why: 'an account of unknown base stays off as `unknown` (not `off`) for an operator',
+    tests: WINDOW_TESTS,
+  },
+];
+
+const inbox: Guard[] = [
+  {
+    id: 'inbox-dead-letter-while-pending',
+    file: INBOX,
+    guard: "if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end",
+    mutation: "redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])",
+    why: 'an entry is dead-lettered only while still pending (not once another reader acknowledged it)',
+    tests: WINDOW_TESTS,
+  },
+  {
+    id: 'inbox-duplicate',
+    file: INBOX,
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end",
+    mutation: '',
+    why: 'a webhook event id seen before is stored once',
+    tests: WINDOW_TESTS,
+  },
+];
+
+const STORE_TESTS = ['test/integration/store.test.ts'];
+const DECIDE_TESTS = ['test/integration/holds-decide.test.ts'];
+const SCRIPT_KEYS_TESTS = ['test/integration/script-keys.test.ts'];
+const GUARD_HOLDS_TESTS = ['test/integration/guards-holds.test.ts'];
+const CLAIM = 'src/store/claim-keys.ts';
+const BEGIN = 'src/store/begin-run.ts';
+const HOLDS = 'src/store/holds.ts';
+const KNOWN = 'src/store/known-state.ts';
+
+const claimKeys: Guard[] = [
+  {
+    id: 'claim-conflict',
+    file: CLAIM,
+    guard: "if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end",
+    mutation: '',
+    why: 'a key bound to another intent refuses the whole chunk',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'claim-held-activation',
+    file: CLAIM,
+    guard: "if c[3] == 'activate' and redis.call('EXISTS', ARGV[5] .. c[4]) == 1 then",
+    mutation: 'if false then',
+    why: 'no activation is bound while a hold stands',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'claim-existing-kept',
+    file: CLAIM,
+    guard: '  if h[2] then\n    out[#out + 1] = h[2]',
+    mutation: '  if false then\n    out[#out + 1] = h[2]',
+    why: 'a repeat of a bound key answers its state and takes no new number',
+    tests: STORE_TESTS,
+  },
+];
+
+const beginRun: Guard[] = [
+  {
+    id: 'begin-lost',
+    file: BEGIN,
+    guard: "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end",
+    mutation: '',
+    why: 'a run that does not hold its job lock does not start',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'begin-stale',
+    file: BEGIN,
+    guard: "if not state or seq ~= ARGV[2] then return {'stale'} end",
+    mutation: "if not state then return {'stale'} end",
+    why: 'a job of another generation of the key does not start',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'begin-terminal',
+    file: BEGIN,
+    guard: "if state ~= 'queued' then return {'terminal', state} end",
+    mutation: '',
+    why: 'a terminal intent never calls the API again',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-superseded',
+    file: BEGIN,
+    guard: 'if newest and tonumber(newest) > tonumber(seq) then',
+    mutation: 'if false then',
+    why: 'an intent with a newer one for the same account is superseded, not run',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-newest-declared',
+    file: BEGIN,
+    guard: "if newestKey ~= ARGV[9] then return {'keys-changed', newestKey} end",
+    mutation: '',
+    why: "the newest intent's binding is read only once declared (else a cancelled newer one is missed)",
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-cancelled-newer',
+    file: BEGIN,
+    guard: "if redis.call('HGET', KEYS[7], '${B.state}') ~= 'cancelled' then",
+    mutation: 'if true then',
+    why: 'a newer intent withdrawn before it ran supersedes nothing',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-cancelled-newer-order',
+    file: BEGIN,
+    guard: "redis.call('HSET', KEYS[3], 'seq', seq, 'key', ARGV[3])",
+    mutation: '',
+    why: 'the older intent that runs after a withdrawn newer one becomes the newest',
+    tests: RECORD_TESTS,
+  },
+  {
+    id: 'begin-held-activation',
+    file: BEGIN,
+    guard: "if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then",
+    mutation: 'if false then',
+    why: 'an activation asked before a hold does not run once the hold stands',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'begin-busy',
+    file: BEGIN,
+    guard: "if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end",
+    mutation: '',
+    why: 'one call per account at a time: another intent holding the lease makes this one wait',
+    tests: RECORD_TESTS,
+  },
+];
+
+const holds: Guard[] = [
+  {
+    id: 'holds-first-fixes-base',
+    file: HOLDS,
+    guard: "if redis.call('EXISTS', ${HOLDS}) == 0 then",
+    mutation: 'if true then',
+    why: 'the first hold fixes the base; later holds keep it',
+    tests: STORE_TESTS,
+  },
+  {
+    id: 'holds-need-off-pending',
+    file: HOLDS,
+    guard: "local needOff = pending ~= false or known ~= 'inactive'",
+    mutation: "local needOff = known ~= 'inactive'",
+    why: 'a pending intent of ours means the account must be switched off (whatever it will make it)',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-need-off-known-off',
+    file: HOLDS,
+    guard: "local needOff = pending ~= false or known ~= 'inactive'",
+    mutation: 'local needOff = true',
+    why: 'an account known to be off with nothing pending is not switched off again',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-known-pending-first',
+    file: HOLDS,
+    guard: 'local known = pending or sdxRecorded(KP, ${ID})',
+    mutation: 'local known = sdxRecorded(KP, ${ID})',
+    why: 'the base is what a pending intent of ours will make the account, before what was recorded',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-release-last-only',
+    file: HOLDS,
+    guard: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} then",
+    mutation: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} + 1 then",
+    why: 'releasing one of two holds keeps the account held',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-release-left',
+    file: HOLDS,
+    guard: 'if before == false then',
+    mutation: 'if false then',
+    why: 'a release that leaves holds names them',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-activation-force-no-hold-left',
+    file: HOLDS,
+    guard: 'goes = #left == 0',
+    mutation: 'goes = true',
+    why: "an operator's activate binds the activation only when no hold is left",
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'holds-activation-base-active',
+    file: HOLDS,
+    guard: "goes = released == 1 and before == 'active'",
+    mutation: 'goes = released == 1',
+    why: 'a release switches back on only an account whose base is active',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-activation-base-if-off',
+    file: HOLDS,
+    guard: "if goes and ${MODE} == 'base-if-off' then goes = sdxKnown(KP, ${ID}) ~= 'active' end",
+    mutation: '',
+    why: 'a release whose source never switched the account off binds nothing when it is known on',
+    tests: GUARD_HOLDS_TESTS,
+  },
+];
+
+const knownState: Guard[] = [
+  {
+    id: 'known-keys-hold-newest',
+    file: KNOWN,
+    guard: 'if newest and not sdxKeySet[KP[2] .. newest] then return false end',
+    mutation: '',
+    why: "a hold script runs again when an account's newest intent moved after its keys were read",
+    tests: SCRIPT_KEYS_TESTS,
+  },
+  {
+    id: 'known-keys-hold-lease',
+    file: KNOWN,
+    guard: 'if lease and not sdxKeySet[KP[2] .. lease] then return false end',
+    mutation: '',
+    why: "a hold script runs again when an account's lease holder moved after its keys were read",
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-target-queued',
+    file: KNOWN,
+    guard: "if st ~= 'queued' then return false end",
+    mutation: '',
+    why: 'only a queued intent counts as pending',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-target-activate',
+    file: KNOWN,
+    guard: "if act == 'activate' then return 'active' end",
+    mutation: '',
+    why: 'a pending activation will make the account active',
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'known-pending-newest-first',
+    file: KNOWN,
+    guard: 'if newest then return newest end',
+    mutation: '',
+    why: "the account's newest pending intent says what it will be, before the lease holder",
+    tests: DECIDE_TESTS,
+  },
+  {
+    id: 'known-pending-lease-holder',
+    file: KNOWN,
+    guard: "return sdxTarget(KP, redis.call('GET', KP[3] .. id))",
+    mutation: 'return false',
+    why: 'an intent still running (holding the lease) counts as pending',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-recorded-pending-is-on',
+    file: KNOWN,
+    guard: "if s == 'active' or s == 'pending' then return 'active' end",
+    mutation: "if s == 'active' then return 'active' end",
+    why: 'an account recorded `pending` (OAuth, activated) counts as on',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-recorded-error-is-off',
+    file: KNOWN,
+    guard: "if s == 'inactive' or s == 'error' then return 'inactive' end",
+    mutation: "if s == 'inactive' then return 'inactive' end",
+    why: 'an account recorded `error` counts as off',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-needs-part',
+    file: KNOWN,
+    guard: "if part == '' then return end",
+    mutation: '',
+    why: 'no read, nothing recorded',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-needs-time',
+    file: KNOWN,
+    guard: "if ms == '' then return end",
+    mutation: '',
+    why: 'over what is recorded, only a read that says when it is from is written',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-newer',
+    file: KNOWN,
+    guard: "if shown and shown ~= '' and tonumber(ms) <= tonumber(shown) then return end",
+    mutation: '',
+    why: 'over what is recorded, only a newer read is written',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-observe-equal',
+    file: KNOWN,
+    guard: 'tonumber(ms) <= tonumber(shown)',
+    mutation: 'tonumber(ms) < tonumber(shown)',
+    why: 'a read as old as what is recorded does not overwrite it',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-claim-conflict',
+    file: KNOWN,
+    guard: "if h[1] and h[1] ~= fp then return 'conflict', 0 end",
+    mutation: '',
+    why: 'a key bound to another intent is a conflict, never rebound',
+    tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-claim-existing',
+    file: KNOWN,
+    guard: 'if h[2] then return h[2], tonumber(h[3]) end',
+    mutation: '',
+    why: 'a key already bound answers its state; it takes no new number',
+    tests: GUARD_HOLDS_TESTS,
+  },
+];
+
+const SMALL_TESTS = ['test/integration/guards-small.test.ts'];
+
+const small: Guard[] = [
+  {
+    id: 'pause-never-shortens',
+    file: 'src/store/pause-queue.ts',
+    guard: 'if left >= tonumber(ARGV[1]) then return left end',
+    mutation: '',
+    why: 'a shorter pause never shortens a longer one already set',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'repair-turn-own',
+    file: 'src/store/repair-turn.ts',
+    guard: "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end",
+    mutation: "return redis.call('DEL', KEYS[1])",
+    why: 'a repair turn given back deletes only its own turn',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-create-once',
+    file: 'src/store/window-record.ts',
+    guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end",
+    mutation: '',
+    why: 'a window is created once: a second create with its id changes nothing',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-cancel-missing',
+    file: 'src/store/window-record.ts',
+    guard: "if not state then return '' end",
+    mutation: '',
+    why: 'cancelling a window that does not exist creates nothing and says so',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'window-record-cancel-scheduled',
+    file: 'src/store/window-record.ts',
+    guard: "if state == 'scheduled' then",
+    mutation: 'if true then',
+    why: 'only a scheduled window is cancelled, once (its cancelled_at kept)',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-mark-trip-own',
+    file: 'src/store/breaker-state.ts',
+    guard: "if redis.call('HGET', KEYS[1], '${BK.tripId}') == ARGV[1] then",
+    mutation: 'if true then',
+    why: "a trip is marked enqueued only while the breaker record is still that trip's",
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-mark-activation-own',
+    file: 'src/store/breaker-state.ts',
+    guard: "if redis.call('HGET', KEYS[1], '${BK.pendingActivation}') == ARGV[1] then",
+    mutation: 'if true then',
+    why: 'an activation is marked enqueued only while it is still the pending one',
+    tests: SMALL_TESTS,
+  },
+];
+
+const BREAKER_TESTS = ['test/integration/breaker.test.ts'];
+const TRIP = 'src/store/breaker-trip.ts';
+const TICK = 'src/store/breaker-tick.ts';
+
+const breaker: Guard[] = [
+  {
+    id: 'breaker-trip-duplicate',
+    file: TRIP,
+    guard:
+      "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return {'duplicate'} end",
+    mutation: '',
+    why: 'a signal id is counted once',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-open-counts-only',
+    file: TRIP,
+    guard: "if before == 'open' then return {'open'} end",
+    mutation: '',
+    why: 'an open breaker counts signals but never trips again (one trip, one intent, one event)',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-bounce-min-volume',
+    file: TRIP,
+    guard: 'volume >= tonumber(ARGV[9])',
+    mutation: 'volume >= 0',
+    why: 'the bounce rule never trips below its minimum volume',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-bounce-rate',
+    file: TRIP,
+    guard: 'hard / volume >= tonumber(ARGV[8])',
+    mutation: 'hard / volume > tonumber(ARGV[8])',
+    why: 'the bounce rule trips at its rate exactly',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-complaint-min-volume',
+    file: TRIP,
+    guard: 'delivered >= tonumber(ARGV[11])',
+    mutation: 'delivered >= 0',
+    why: 'the complaint rule never trips below its minimum volume',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-complaint-rate',
+    file: TRIP,
+    guard: 'complained / delivered >= tonumber(ARGV[10])',
+    mutation: 'complained / delivered > tonumber(ARGV[10])',
+    why: 'the complaint rule trips at its rate exactly',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-counted',
+    file: TRIP,
+    guard: "if not reason then return {'counted'} end",
+    mutation: '',
+    why: 'a signal that crosses no rule is only counted',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-half-open-doubles',
+    file: TRIP,
+    guard: "  if before == 'half_open' then",
+    mutation: '  if false then',
+    why: 'a trip while half-open doubles the cooldown',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-cooldown-cap',
+    file: TRIP,
+    guard: 'cooldown = math.min(last * 2, tonumber(ARGV[20]))',
+    mutation: 'cooldown = last * 2',
+    why: 'a doubled cooldown never passes the longest one',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-tick-open-due',
+    file: TICK,
+    guard: "if h[1] == 'open' and h[2] and tonumber(h[2]) <= now then",
+    mutation: "if h[1] == 'open' and h[2] then",
+    why: 'an open breaker goes half-open only once its cooldown ran out',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-tick-close-due',
+    file: TICK,
+    guard: "if h[1] == 'half_open' and tonumber(h[3]) + tonumber(ARGV[9]) <= now then",
+    mutation: "if h[1] == 'half_open' then",
+    why: 'a half-open breaker closes only after its watch',
+    tests: SMALL_TESTS,
+  },
+  {
+    id: 'breaker-reset-not-open',
+    file: 'src/store/breaker-reset.ts',
+    guard: "if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end",
+    mutation: '',
+    why: 'only an open or half-open breaker is reset',
+    tests: BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-release-left',
+    file: 'src/store/breaker-reset.ts',
+    guard: 'if #left > 0 then leftJson = cjson.encode(left) end',
+    mutation: '',
+    why: "a breaker's release names the holds that keep the account off",
+    tests: BREAKER_TESTS,
+  },
+];
+
+export const GUARDS: readonly Guard[] = [
+  ...policy,
+  ...record,
+  ...countWait,
+  ...windowOccurrence,
+  ...inbox,
+  ...claimKeys,
+  ...beginRun,
+  ...holds,
+  ...knownState,
+  ...small,
+  ...breaker,
+];
