@@ -105,8 +105,7 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
     if (expected === undefined) {
       return sendError(
         reply,
-        503,
-        'admin_token_unset',
+        'invalid_config',
         'ADMIN_TOKEN: is not set, so the admin routes are off',
       );
     }
@@ -117,7 +116,6 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
       void reply.header('www-authenticate', browser ? BASIC_CHALLENGE : 'Bearer');
       return sendError(
         reply,
-        401,
         'unauthorized',
         given === undefined
           ? 'Authorization: must be "Bearer <ADMIN_TOKEN>" (or Basic with ADMIN_TOKEN as the password)'
@@ -129,7 +127,6 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
       if (why !== undefined) {
         return sendError(
           reply,
-          403,
           'cross_site_request',
           `${req.method} with Basic credentials must come from this server's own pages (${why})`,
         );

@@ -155,7 +155,7 @@ describe('/v1/windows', () => {
       const r = await app.inject({ method, url, headers: auth, payload });
       expect(r.statusCode, url).toBe(400);
       expect(r.json(), url).toEqual({
-        error: { code: 'invalid_usage', message: 'id: must be at most 64 characters' },
+        error: { code: 'invalid_input', message: 'id: must be at most 64 characters' },
       });
     }
     const first = await app.inject({

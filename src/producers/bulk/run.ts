@@ -19,7 +19,7 @@
  * holds off, counted as skipped.
  */
 import { randomBytes } from 'node:crypto';
-import { UsageError } from '../../errors.js';
+import { StateConflictError, UsageError } from '../../errors.js';
 import { parseIntents, type Action, type IntentInput } from '../../model.js';
 import type { Producer } from '../../queue/producer.js';
 import type { RedisClient as Redis } from '../../redis.js';
@@ -209,7 +209,7 @@ export async function runBulkPass(
       reason: options.reason ?? '',
     });
     if (!opened.ok) {
-      throw new UsageError(
+      throw new StateConflictError(
         `--batch-id: batch ${batchId} is a ${opened.existingAction} run; it cannot ${action}`,
       );
     }
