@@ -8,7 +8,7 @@ import { DelayedError, RateLimitError, UnrecoverableError, type Job } from 'bull
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
-import { isInAskedState } from '../model.js';
+import { isInAskedState, normalizeSource } from '../model.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
@@ -88,7 +88,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
 
   return async function processJob(job, token, signal) {
-    const intent = job.data;
+    const intent = { ...job.data, source: normalizeSource(job.data.source) }; // queued by < 0.2
     const run: RunRef = {
       jobId: job.id ?? '',
       token: token ?? '',

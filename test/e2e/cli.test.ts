@@ -329,13 +329,7 @@ describe('sendmux-deactivator CLI', () => {
       { id: 'breaker', source: 'breaker', ref: 't' },
       seenState('active'),
     );
-    await takeHold(
-      redis,
-      keys,
-      id,
-      { id: 'window:w1:o1', source: 'maintenance' },
-      seenState('active'),
-    );
+    await takeHold(redis, keys, id, { id: 'window:w1:o1', source: 'window' }, seenState('active'));
 
     const r = await runCli(['activate', id, '--json'], env);
     expect(r.code).toBe(1);

@@ -155,7 +155,7 @@ describe('window commands and worker processes', () => {
     const holds = await runCli(['holds', '--json'], t.env);
     const held = JSON.parse(holds.stdout) as { providerId: string; holds: { source: string }[] }[];
     expect(held.map((h) => h.providerId).sort()).toEqual(ACCOUNTS);
-    expect(held.every((h) => h.holds[0]?.source === 'maintenance')).toBe(true);
+    expect(held.every((h) => h.holds[0]?.source === 'window')).toBe(true);
     w1.child.kill('SIGKILL');
     await w1.exited;
     await waitFor(

@@ -69,7 +69,7 @@ describe('/v1/windows', () => {
     expect(held.json()).toMatchObject({
       providerId: A,
       before: 'active',
-      holds: [{ source: 'maintenance', reason: 'r' }],
+      holds: [{ source: 'window', reason: 'r' }],
     });
     expect(held.json<{ holds: { id: string }[] }>().holds[0]?.id).toMatch(/^window:http-1:\d{8}T/);
     const everyHeld = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });

@@ -1,7 +1,7 @@
 /**
  * Maintenance windows as a producer: at each occurrence's start, read what the accounts are,
  * hold every one off (hold `window:<id>:<occurrence>`) and ask the active ones off (source
- * `maintenance`, key `window:<id>:<occurrence>:<account>`); at its end, release the holds and
+ * `window`, key `window:<id>:<occurrence>:<account>`); at its end, release the holds and
  * ask back on exactly the accounts whose last hold that was and that were on before the first
  * (key `...:<account>:end`). The steps run from the windows queue (queue/window-queue.ts);
  * each is idempotent and records what it decided before acting on it, so a step run twice
@@ -300,7 +300,7 @@ export function createWindows(deps: WindowsDeps): Windows {
     const reads = pastEnd ? [] : await readTargets(windowId, w.targets);
     const hold: HoldInput = {
       id: windowHoldId(windowId, occurrence),
-      source: 'maintenance',
+      source: 'window',
       ref: `${windowId}:${occurrence}`,
       reason: w.reason || `maintenance window ${windowId}`,
     };
@@ -327,7 +327,7 @@ export function createWindows(deps: WindowsDeps): Windows {
         action: 'deactivate',
         providerId,
         idempotencyKey: windowKey(windowId, occurrence, providerId),
-        source: 'maintenance',
+        source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: hold.reason,
       })),
@@ -411,7 +411,7 @@ export function createWindows(deps: WindowsDeps): Windows {
         action: 'activate',
         providerId,
         idempotencyKey: endKey(windowId, occurrence, providerId),
-        source: 'maintenance',
+        source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: `end of ${w?.reason || `maintenance window ${windowId}`}`,
       })),
