@@ -1,15 +1,6 @@
 /**
- * Glossary: the words every part of the project uses, and their types.
- *
- * - **action**: `deactivate` or `activate` one sending account (`dprov_...`).
- * - **intent**: what a producer asks for: action, account, idempotency key, source (with an
- *   optional reference) and a human reason.
- * - **idempotency key**: 1..255 visible ASCII characters; the same key always means the same
- *   intent. A key reused for another intent is refused at enqueue time, like the API's 409.
- * - **fingerprint**: what makes two intents "the same" for a key (action, account, source).
- * - **binding**: the record that ties a key to its intent and tracks its state, from `queued`
- *   to exactly one terminal state.
- * - **event**: an append-only record of what happened; exactly one terminal event per intent.
+ * The types of the project's words: actions, sources, intents, intent states, events, holds.
+ * What each word means is defined once, in the glossary of docs/architecture.md.
  */
 import { z } from 'zod';
 import { IntentValidationError } from './errors.js';
@@ -20,7 +11,7 @@ export type Action = (typeof ACTIONS)[number];
 export type Source = (typeof SOURCES)[number];
 
 /**
- * Versions before 0.2 named the source `window` `maintenance`. What they stored (bindings and
+ * Versions 0.1.x named the source `window` `maintenance`. What they stored (bindings and
  * their fingerprints, holds, events, statuses, queued jobs) is read as `window`: every reader
  * goes through {@link normalizeSource}, and a stored fingerprint through
  * {@link sameFingerprint}, so a window's key bound by an older version is no conflict.

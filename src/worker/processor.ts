@@ -88,7 +88,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
 
   return async function processJob(job, token, signal) {
-    const intent = { ...job.data, source: normalizeSource(job.data.source) }; // queued by < 0.2
+    const intent = { ...job.data, source: normalizeSource(job.data.source) }; // queued by 0.1.x
     const run: RunRef = {
       jobId: job.id ?? '',
       token: token ?? '',

@@ -1,5 +1,5 @@
 /**
- * The window source was called `maintenance` before 0.2. What an older version stored in Redis
+ * The window source was called `maintenance` in versions 0.1.x. What an older version stored in Redis
  * (written here in its old form, by hand) is read as `window`, and a window key bound with the
  * old word is the same intent, not a conflict, when the window asks for it again.
  */
