@@ -1,7 +1,7 @@
 /**
  * The admin token. Every route needs ADMIN_TOKEN unless it says `config: PUBLIC_ROUTE`
- * (health, and the webhook receiver, which checks its signature instead): a route added later,
- * or a path that matches none, is closed by default. The token is accepted two ways:
+ * (`/healthz`, `/readyz`, `/openapi.json`, and the webhook receiver, which checks its signature
+ * instead): a route added later, or a path that matches none, is closed by default. The token is accepted two ways:
  *
  * - `Authorization: Bearer <ADMIN_TOKEN>`, for programs;
  * - HTTP Basic with ADMIN_TOKEN as the password (any user name), for browsers, which cannot
@@ -13,7 +13,7 @@
  * credentials by itself, to any site's request too, so a state-changing request (not GET, HEAD
  * or OPTIONS) authenticated with Basic must come from the same origin (`Sec-Fetch-Site`, else
  * `Origin` against `Host`): a cross-site form cannot reset a breaker or start a bulk run.
- * When ADMIN_TOKEN is unset every non-public route answers 503 `admin_token_unset`.
+ * When ADMIN_TOKEN is unset every non-public route answers 503 `invalid_config`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
