@@ -361,12 +361,12 @@ export const SETTINGS = {
   adminToken: setting(
     'ADMIN_TOKEN',
     z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
-    'Bearer token of the admin routes (every route but /healthz and /webhooks/*); unset = they answer 503. Never logged.',
+    "Token of the admin routes: every route but /healthz, /readyz, /openapi.json and POST /webhooks/sendmux, on `serve`, `start` and a worker's metrics server (`Authorization: Bearer <token>`, or Basic with the token as the password for the status page in a browser); unset = they answer 503 `invalid_config`. Never logged.",
   ),
   webhookSecret: setting(
     'SENDMUX_WEBHOOK_SECRET',
     z.string().min(1, { error: 'must not be empty' }).optional(),
-    'Signing secret of the Sendmux webhook subscription (X-Sendmux-Signature); unset = POST /webhooks/sendmux answers 503. Never logged.',
+    'Signing secret of the Sendmux webhook subscription (X-Sendmux-Signature); unset = POST /webhooks/sendmux answers 503 `invalid_config`. Never logged.',
   ),
   webhookBodyLimitBytes: setting(
     'WEBHOOK_BODY_LIMIT_BYTES',

@@ -1,23 +1,27 @@
 /**
- * Glossary: the words every part of the project uses, and their types.
- *
- * - **action**: `deactivate` or `activate` one sending account (`dprov_...`).
- * - **intent**: what a producer asks for: action, account, idempotency key, source (with an
- *   optional reference) and a human reason.
- * - **idempotency key**: 1..255 visible ASCII characters; the same key always means the same
- *   intent. A key reused for another intent is refused at enqueue time, like the API's 409.
- * - **fingerprint**: what makes two intents "the same" for a key (action, account, source).
- * - **binding**: the record that ties a key to its intent and tracks its state, from `queued`
- *   to exactly one terminal state.
- * - **event**: an append-only record of what happened; exactly one terminal event per intent.
+ * The types of the project's words: actions, sources, intents, intent states, events, holds.
+ * What each word means is defined once, in the glossary of docs/architecture.md.
  */
 import { z } from 'zod';
 import { IntentValidationError } from './errors.js';
 
 export const ACTIONS = ['deactivate', 'activate'] as const;
-export const SOURCES = ['manual', 'bulk', 'breaker', 'maintenance'] as const;
+export const SOURCES = ['manual', 'bulk', 'breaker', 'window'] as const;
 export type Action = (typeof ACTIONS)[number];
 export type Source = (typeof SOURCES)[number];
+
+/**
+ * Versions 0.1.x named the source `window` `maintenance`. What they stored (bindings and
+ * their fingerprints, holds, events, statuses, queued jobs) is read as `window`: every reader
+ * goes through {@link normalizeSource}, and a stored fingerprint through
+ * {@link sameFingerprint}, so a window's key bound by an older version is no conflict.
+ */
+export const LEGACY_SOURCES: Readonly<Record<string, Source>> = { maintenance: 'window' };
+
+/** A source as stored by this or an older version, in today's words. */
+export function normalizeSource<S extends string | null | undefined>(source: S): S | Source {
+  return (typeof source === 'string' && LEGACY_SOURCES[source]) || source;
+}
 
 export const PROVIDER_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
 /** The longest id {@link PROVIDER_ID_RULE} allows. */
@@ -93,6 +97,15 @@ export function parseIntents(inputs: readonly IntentInput[]): Intent[] {
 export function fingerprint(intent: Pick<Intent, 'action' | 'providerId' | 'source'>): string {
   const [head, tail] = fingerprintParts(intent.action, intent.source);
   return `${head}${intent.providerId}${tail}`;
+}
+
+/**
+ * Whether a stored fingerprint is `wanted`: equal, or equal once an older version's source word
+ * is read as today's (`... by maintenance` is `... by window`). Lua does the same in
+ * store/claim-keys.ts and store/known-state.ts (`sdxSameFp`).
+ */
+export function sameFingerprint(stored: string, wanted: string): boolean {
+  return stored === wanted || stored.replace(/ by maintenance$/, ' by window') === wanted;
 }
 
 /** The fingerprint around the account id, for scripts that bind keys themselves. */

@@ -1,10 +1,14 @@
 /**
  * `sendmux-deactivator` CLI: thin commander shells over the library functions.
- * Exit codes: 0 success, 1 an action failed, 2 invalid input or config.
+ * Exit codes (errors.ts, `EXIT`): 0 done, 1 done but something failed or was refused by state,
+ * 2 bad input or configuration, 3 timed out, 4 not found, 130 interrupted. A command that
+ * fails prints `error: <message>` on stderr; with `--json` also `{"error":{"code","message"}}`
+ * on stdout, the code from the table in errors.ts (the HTTP API answers the same).
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
+import { ERRORS, errorCodeOf, type ErrorCode } from '../errors.js';
 import { safeRedisUrl } from '../redis.js';
 import { VERSION } from '../version.js';
 import { registerBreaker } from './commands/breaker.js';
@@ -19,7 +23,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerWindow } from './commands/window.js';
 import { registerWorker } from './commands/worker.js';
-import { EXIT_INVALID, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_OK } from './exit-codes.js';
 
 export function buildProgram(): Command {
   const program = new Command('sendmux-deactivator')
@@ -52,12 +56,34 @@ export async function run(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version are successes; every other commander error is bad usage.
-      return err.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+      // Help and version are successes; every other commander error is bad usage (commander
+      // has printed it on stderr).
+      if (err.exitCode === 0) return EXIT_OK;
+      return failed(argv, 'invalid_input', err.message.replace(/^error: /, ''), false);
     }
-    process.stderr.write(`error: ${describe(err)}\n`);
-    return exitCodeFor(err);
+    const message = describe(err);
+    const code = /^cannot reach (the )?Redis/.test(message)
+      ? 'redis_unavailable'
+      : errorCodeOf(err);
+    return failed(argv, code, message, true);
   }
+}
+
+/**
+ * The exit code of `code` (errors.ts); `error: <message>` on stderr (unless printed already),
+ * and with `--json` the error envelope on stdout, as the HTTP API answers it.
+ */
+function failed(
+  argv: readonly string[],
+  code: ErrorCode,
+  message: string,
+  toStderr: boolean,
+): number {
+  if (toStderr) process.stderr.write(`error: ${message}\n`);
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  }
+  return ERRORS[code].exit;
 }
 
 function describe(err: unknown): string {

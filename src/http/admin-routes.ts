@@ -18,7 +18,7 @@ import { Readable, Transform } from 'node:stream';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { InvalidInputError, NotFoundError, UsageError } from '../errors.js';
+import { InvalidInputError, NotFoundError, StateConflictError, UsageError } from '../errors.js';
 import {
   ACTIONS,
   EVENT_TYPES,
@@ -28,7 +28,14 @@ import {
 } from '../model.js';
 import { accountsWithHolds } from '../ops/account-status.js';
 import { cancelBatch, undoBatch } from '../ops/batch-control.js';
-import { batchReportLines, dryRunBulk, getBatch, listBatches, startBulkRun } from '../ops/bulk.js';
+import {
+  batchReportLines,
+  dryRunBulk,
+  getBatch,
+  listBatches,
+  noSuchBatch,
+  startBulkRun,
+} from '../ops/bulk.js';
 import { enqueueActions } from '../ops/enqueue-actions.js';
 import { readAccountHolds } from '../ops/holds.js';
 import { parseFilter } from '../producers/bulk/accounts.js';
@@ -279,7 +286,11 @@ export const ADMIN_ROUTE_SPECS: readonly RouteSpec[] = [
 
 /** The bulk run's messages name CLI flags (`--skip-invalid`); here they name the fields. */
 function asFieldNames(err: unknown): unknown {
-  if (!(err instanceof UsageError || err instanceof InvalidInputError)) return err;
+  const named =
+    err instanceof UsageError ||
+    err instanceof InvalidInputError ||
+    err instanceof StateConflictError;
+  if (!named) return err;
   err.message = err.message.replace(/--([a-z]+(?:-[a-z]+)*)/g, (_m, f: string) =>
     f.replace(/-/g, '_'),
   );
@@ -300,7 +311,7 @@ function actionsUnavailable(reply: FastifyReply, why: string): FastifyReply {
 }
 
 async function mustHaveBatch(config: Config, id: string): Promise<void> {
-  if (!(await getBatch(config, id))) throw new NotFoundError(`batch "${id}": no such batch`);
+  if (!(await getBatch(config, id))) throw new NotFoundError(noSuchBatch(id));
 }
 
 /** Counts the bytes of an upload; past `max` it fails with a 413. */
@@ -467,7 +478,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       getBatchRoute.path,
       routeFromSpec(getBatchRoute, async ({ params }, _req, reply) => {
         const batch = await getBatch(config, params.id);
-        if (!batch) throw new NotFoundError(`batch "${params.id}": no such batch`);
+        if (!batch) throw new NotFoundError(noSuchBatch(params.id));
         return reply.send(batch);
       }),
     );

@@ -2,7 +2,7 @@
  * The admin API described once: each route's method, path, summary and zod schemas. Routes
  * built from a spec ({@link routeFromSpec}) validate with the same schemas the OpenAPI
  * document (`GET /openapi.json`, openapi.ts) shows, so the two cannot drift; a bad field is a
- * 400 `invalid_usage` whose message names it (`body.accounts.2: ...`).
+ * 400 `invalid_input` whose message names it (`body.accounts.2: ...`).
  */
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { z } from 'zod';

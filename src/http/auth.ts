@@ -1,7 +1,7 @@
 /**
  * The admin token. Every route needs ADMIN_TOKEN unless it says `config: PUBLIC_ROUTE`
- * (health, and the webhook receiver, which checks its signature instead): a route added later,
- * or a path that matches none, is closed by default. The token is accepted two ways:
+ * (`/healthz`, `/readyz`, `/openapi.json`, and the webhook receiver, which checks its signature
+ * instead): a route added later, or a path that matches none, is closed by default. The token is accepted two ways:
  *
  * - `Authorization: Bearer <ADMIN_TOKEN>`, for programs;
  * - HTTP Basic with ADMIN_TOKEN as the password (any user name), for browsers, which cannot
@@ -13,7 +13,7 @@
  * credentials by itself, to any site's request too, so a state-changing request (not GET, HEAD
  * or OPTIONS) authenticated with Basic must come from the same origin (`Sec-Fetch-Site`, else
  * `Origin` against `Host`): a cross-site form cannot reset a breaker or start a bulk run.
- * When ADMIN_TOKEN is unset every non-public route answers 503 `admin_token_unset`.
+ * When ADMIN_TOKEN is unset every non-public route answers 503 `invalid_config`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -105,8 +105,7 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
     if (expected === undefined) {
       return sendError(
         reply,
-        503,
-        'admin_token_unset',
+        'invalid_config',
         'ADMIN_TOKEN: is not set, so the admin routes are off',
       );
     }
@@ -117,7 +116,6 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
       void reply.header('www-authenticate', browser ? BASIC_CHALLENGE : 'Bearer');
       return sendError(
         reply,
-        401,
         'unauthorized',
         given === undefined
           ? 'Authorization: must be "Bearer <ADMIN_TOKEN>" (or Basic with ADMIN_TOKEN as the password)'
@@ -129,7 +127,6 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
       if (why !== undefined) {
         return sendError(
           reply,
-          403,
           'cross_site_request',
           `${req.method} with Basic credentials must come from this server's own pages (${why})`,
         );

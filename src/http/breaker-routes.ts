@@ -4,10 +4,10 @@
  *
  *   POST /v1/signals                   { id, provider_id, outcome, bounce_type?, occurred_at }
  *                                      or an array of them (at most 1,000) -> results, in order
- *   GET  /v1/breaker                   every account with breaker activity
- *   GET  /v1/breaker/:account          state, counts and rates over the window, last trip, holds
- *   POST /v1/breaker/:account/trip     { reason? } -> 200 tripped | 409 already open
- *   POST /v1/breaker/:account/reset    -> 200 reset | 409 not open
+ *   GET  /v1/breakers                  every account with breaker activity
+ *   GET  /v1/breakers/:account         state, counts and rates over the window, last trip, holds
+ *   POST /v1/breakers/:account/trip    { reason? } -> 200 tripped | 409 state_conflict (open already)
+ *   POST /v1/breakers/:account/reset   -> 200 reset | 409 state_conflict (not open)
  *   GET  /v1/webhooks/stats            what became of processed webhook events; latest unresolved
  *                                      and ambiguous ones (with their candidate accounts)
  */
@@ -15,6 +15,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
+import { breakerRefusal } from '../ops/breaker.js';
 import { issueText } from './api-spec.js';
 import { sendError } from './errors.js';
 
@@ -40,8 +41,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       if (items.length === 0 || items.length > MAX_SIGNALS_PER_REQUEST) {
         return sendError(
           reply,
-          400,
-          'invalid_signal',
+          'invalid_input',
           `body: 1..${MAX_SIGNALS_PER_REQUEST} signals per request`,
         );
       }
@@ -55,8 +55,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
           if (err instanceof Error && err.name === 'IntentValidationError') {
             return sendError(
               reply,
-              400,
-              'invalid_signal',
+              'invalid_input',
               `${many ? `item ${i + 1}: ` : ''}${err.message.replace(/^invalid intent: /, '')}`,
             );
           }
@@ -66,49 +65,34 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       return reply.send(many ? { results } : results[0]);
     });
 
-    app.get('/breaker', async (req, reply) => {
+    app.get('/breakers', async (req, reply) => {
       const q = limitQuery.safeParse(req.query);
-      if (!q.success)
-        return sendError(reply, 400, 'invalid_parameter', issueText(q.error, 'query'));
+      if (!q.success) return sendError(reply, 'invalid_input', issueText(q.error, 'query'));
       const ids = await breaker.list(q.data.limit ?? 1000);
       return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
     });
 
-    app.get('/breaker/:account', async (req, reply) => {
+    app.get('/breakers/:account', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
+      if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
       return reply.send(await breaker.status(p.data.account));
     });
 
-    app.post('/breaker/:account/trip', async (req, reply) => {
+    app.post('/breakers/:account/trip', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
+      if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
       const b = tripBody.safeParse(req.body ?? undefined);
-      if (!b.success) return sendError(reply, 400, 'invalid_parameter', issueText(b.error, 'body'));
+      if (!b.success) return sendError(reply, 'invalid_input', issueText(b.error, 'body'));
       const r = await breaker.trip(p.data.account, b.data?.reason);
-      if (r.result !== 'tripped') {
-        return sendError(
-          reply,
-          409,
-          'breaker_open',
-          `the breaker of ${p.data.account} is open already`,
-        );
-      }
+      if (r.result !== 'tripped') throw breakerRefusal(p.data.account, 'trip');
       return reply.send({ provider_id: p.data.account, ...r });
     });
 
-    app.post('/breaker/:account/reset', async (req, reply) => {
+    app.post('/breakers/:account/reset', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
+      if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
       const r = await breaker.reset(p.data.account);
-      if (r.result !== 'reset') {
-        return sendError(
-          reply,
-          409,
-          'breaker_not_open',
-          `the breaker of ${p.data.account} is not open`,
-        );
-      }
+      if (r.result !== 'reset') throw breakerRefusal(p.data.account, 'reset');
       return reply.send({ provider_id: p.data.account, ...r });
     });
 

@@ -1,25 +1,22 @@
 /**
- * Every error answer has one shape, `{ error: { code, message } }`: the code is stable, the
- * message names the field and the rule. The project's own errors keep their code and status
- * (errors.ts); framework errors (a body too large, a bad media type) get a code of their own;
- * anything else is a 500 whose details go to the log only.
+ * Every error answer has one shape, `{ error: { code, message } }`: the code is one of the
+ * table in errors.ts, which gives its HTTP status; the message names the field and the rule.
+ * The project's own errors keep their code; fastify's own (no such route, a body too large or
+ * not JSON, a bad media type, a path segment too long) get theirs from the same table;
+ * anything else is a 500 `internal_error` whose details go to the log only.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { httpStatusOf } from '../errors.js';
+import { ERRORS, errorCodeOf, type ErrorCode } from '../errors.js';
 import { PROVIDER_ID_MAX_LENGTH } from '../model.js';
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: ErrorCode; message: string };
 }
 
-export function sendError(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-): FastifyReply {
+/** Answer `code` with its status from the table (errors.ts). */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   const body: ErrorBody = { error: { code, message } };
-  return reply.code(status).send(body);
+  return reply.code(ERRORS[code].http).send(body);
 }
 
 /**
@@ -30,12 +27,12 @@ export function sendError(
  */
 export function sendUnavailable(
   reply: FastifyReply,
-  code: string,
+  code: 'redis_unavailable' | 'inbox_full',
   message: string,
   retryAfterS: number,
 ): FastifyReply {
   void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
-  return sendError(reply, 503, code, message);
+  return sendError(reply, code, message);
 }
 
 /**
@@ -50,13 +47,12 @@ export function redisIsDown(redis: { status: string }): boolean {
 /**
  * Fastify's errors before any route is found, in the project's shape: a path parameter longer
  * than the router's `maxParamLength` (the longest account id) is a 414 `uri_too_long`; a
- * malformed path a 400 `bad_request`.
+ * malformed path a 400 `invalid_input`.
  */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     void sendError(
       reply,
-      414,
       'uri_too_long',
       `path: a path segment must be at most ${PROVIDER_ID_MAX_LENGTH} characters (the longest account id)`,
     );
@@ -69,36 +65,36 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendError(
     reply,
-    404,
     'not_found',
     `${req.method} ${req.url.split('?')[0] ?? ''}: no such route`,
   );
 }
 
-/** Fastify's own client errors, by their code. */
-const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
+/**
+ * Fastify's own client errors, by their code; any other 4xx of fastify's (a body that is not
+ * JSON, an empty JSON body, a bad Content-Length, a failed schema) is `invalid_input`.
+ */
+const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
 };
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const projectCode = (err as { code?: unknown }).code;
-  const projectStatus = httpStatusOf(err);
-  if (projectStatus < 500 && typeof projectCode === 'string') {
-    void sendError(reply, projectStatus, projectCode, err.message);
+  const projectCode = errorCodeOf(err);
+  if (projectCode !== 'internal_error' && ERRORS[projectCode].http < 500) {
+    void sendError(reply, projectCode, err.message);
     return;
   }
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = FRAMEWORK_CODES[err.code] ?? 'bad_request';
+    const code = FRAMEWORK_CODES[err.code] ?? 'invalid_input';
     const message =
       code === 'body_too_large' && !err.message.startsWith('body:')
         ? `body: must be at most ${req.routeOptions.bodyLimit} bytes`
         : err.message;
-    void sendError(reply, status, code, message);
+    void sendError(reply, code, message);
     return;
   }
   req.log.error({ err }, 'request failed');
-  void sendError(reply, 500, 'internal_error', 'internal error (see the server log)');
+  void sendError(reply, 'internal_error', 'internal error (see the server log)');
 }

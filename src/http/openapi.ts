@@ -5,6 +5,7 @@
  * checks that every route the server registers is documented and nothing else is.
  */
 import { z } from 'zod';
+import { ERROR_CODES } from '../errors.js';
 import { signalSchema } from '../producers/breaker/signals.js';
 import { VERSION } from '../version.js';
 import { ADMIN_ROUTE_SPECS } from './admin-routes.js';
@@ -35,7 +36,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
   },
   {
     method: 'GET',
-    path: '/breaker',
+    path: '/breakers',
     tag: 'breaker',
     summary: 'Every account with breaker activity: state, counts and rates over the window',
     query: breakerLimitQuery,
@@ -43,7 +44,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
   },
   {
     method: 'GET',
-    path: '/breaker/:account',
+    path: '/breakers/:account',
     tag: 'breaker',
     summary: "One account's breaker: state, counts and rates, last trip, holds",
     params: accountParams,
@@ -51,21 +52,21 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
   },
   {
     method: 'POST',
-    path: '/breaker/:account/trip',
+    path: '/breakers/:account/trip',
     tag: 'breaker',
     summary: 'Trip the breaker by hand: the account is held and switched off',
     params: accountParams,
     body: tripBody,
-    responses: { 200: 'Tripped.', 409: '`breaker_open`: open already.' },
+    responses: { 200: 'Tripped.', 409: '`state_conflict`: open already.' },
   },
   {
     method: 'POST',
-    path: '/breaker/:account/reset',
+    path: '/breakers/:account/reset',
     tag: 'breaker',
     summary:
       'Reset an open breaker: its hold is released (the account comes back on if it was the last)',
     params: accountParams,
-    responses: { 200: 'Reset.', 409: '`breaker_not_open`: not open.' },
+    responses: { 200: 'Reset.', 409: '`state_conflict`: not open.' },
   },
   {
     method: 'GET',
@@ -198,7 +199,14 @@ const ERROR_SCHEMA = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      properties: {
+        code: {
+          type: 'string',
+          enum: ERROR_CODES,
+          description: 'errors.ts; the README prints the table',
+        },
+        message: { type: 'string' },
+      },
     },
   },
 };

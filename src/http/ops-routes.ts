@@ -110,10 +110,10 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
      * (for servers that only take webhooks and API calls).
      */
     app.get('/readyz', { config: PUBLIC_ROUTE }, async (req, reply) => {
-      if (closed) return sendError(reply, 503, 'closing', 'the server is closing');
+      if (closed) return sendError(reply, 'closing', 'the server is closing');
       const { checks } = req.query as { checks?: unknown };
       if (checks !== undefined && checks !== 'redis' && checks !== 'redis,queue') {
-        return sendError(reply, 400, 'invalid_usage', 'query.checks: must be redis or redis,queue');
+        return sendError(reply, 'invalid_input', 'query.checks: must be redis or redis,queue');
       }
       const { redis, actions } = open();
       const readiness = await checkReadiness({

@@ -8,7 +8,7 @@
  *   GET  /openapi.json        public  the API's OpenAPI 3.1 document
  *   POST /webhooks/sendmux    public, signed (webhooks.ts)
  *   /v1/actions, /v1/accounts, /v1/holds, /v1/events, /v1/batches   admin (admin-routes.ts)
- *   /v1/signals, /v1/breaker/..., /v1/webhooks/stats   admin (breaker-routes.ts)
+ *   /v1/signals, /v1/breakers/..., /v1/webhooks/stats   admin (breaker-routes.ts)
  *   /v1/windows/...           admin (window-routes.ts)
  *   GET  /v1/overview         admin: what the status page shows (overview-routes.ts)
  *   GET  /, /status.js, /status.css   admin, browser: the status page (status-page/)

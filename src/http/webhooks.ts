@@ -95,8 +95,7 @@ export function webhookRoutes(deps: WebhookDeps) {
           countWebhook('secret_unset');
           return sendError(
             reply,
-            503,
-            'webhook_secret_unset',
+            'invalid_config',
             'SENDMUX_WEBHOOK_SECRET: is not set, so webhooks cannot be verified',
           );
         }
@@ -112,7 +111,6 @@ export function webhookRoutes(deps: WebhookDeps) {
           });
           return sendError(
             reply,
-            401,
             'invalid_signature',
             'X-Sendmux-Signature: must be "sha256=" + the hex HMAC-SHA256 of the body with the webhook secret',
           );
@@ -127,8 +125,9 @@ export function webhookRoutes(deps: WebhookDeps) {
         let answer: WebhookAnswer;
         switch (envelope.kind) {
           case 'invalid':
+            // The metric keeps the finer reason; the answer's code is the table's.
             countWebhook(envelope.code);
-            return sendError(reply, 400, envelope.code, envelope.message);
+            return sendError(reply, 'invalid_input', envelope.message);
           case 'ignored':
             countWebhook('ignored');
             answer = { accepted: false, ignored: true };

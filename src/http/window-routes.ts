@@ -9,8 +9,8 @@
  *   POST /v1/windows/:id/cancel   a future window is removed; a running one ends now
  *   POST /v1/windows/:id/extend   { end } -> the window
  *
- * A bad field is a 400 naming it (`invalid_usage`), an unknown id a 404, a clash (an id in use,
- * extending a cancelled window) a 409.
+ * A bad field is a 400 naming it (`invalid_input`), an unknown id a 404 `not_found`, a clash (an id
+ * in use, extending a cancelled window) a 409 `state_conflict` (the codes: errors.ts).
  */
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -62,7 +62,7 @@ async function answer(reply: FastifyReply, status: number, work: () => Promise<u
       const message = err.message.replace(/^--([a-z-]+)/, (_m, flag: string) =>
         flag.replace(/-/g, '_'),
       );
-      return sendError(reply, 400, err.code, message);
+      return sendError(reply, err.code, message);
     }
     throw err;
   }
@@ -72,33 +72,33 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
   return (app, _opts, done) => {
     app.post('/windows', async (req, reply) => {
       const b = createBody.safeParse(req.body ?? undefined);
-      if (!b.success) return sendError(reply, 400, 'invalid_usage', problem(b.error, 'body'));
+      if (!b.success) return sendError(reply, 'invalid_input', problem(b.error, 'body'));
       return answer(reply, 201, () => windows.create(b.data));
     });
 
     app.get('/windows', async (req, reply) => {
       const q = limitQuery.safeParse(req.query);
-      if (!q.success) return sendError(reply, 400, 'invalid_usage', problem(q.error, 'query'));
+      if (!q.success) return sendError(reply, 'invalid_input', problem(q.error, 'query'));
       return answer(reply, 200, async () => ({ windows: await windows.list(q.data.limit) }));
     });
 
     app.get('/windows/:id', async (req, reply) => {
       const p = idParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
+      if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
       return answer(reply, 200, () => windows.show(p.data.id));
     });
 
     app.post('/windows/:id/cancel', async (req, reply) => {
       const p = idParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
+      if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
       return answer(reply, 200, () => windows.cancel(p.data.id));
     });
 
     app.post('/windows/:id/extend', async (req, reply) => {
       const p = idParams.safeParse(req.params);
-      if (!p.success) return sendError(reply, 400, 'invalid_usage', problem(p.error, 'params'));
+      if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
       const b = extendBody.safeParse(req.body ?? undefined);
-      if (!b.success) return sendError(reply, 400, 'invalid_usage', problem(b.error, 'body'));
+      if (!b.success) return sendError(reply, 'invalid_input', problem(b.error, 'body'));
       return answer(reply, 200, () => windows.extend(p.data.id, b.data.end));
     });
     done();

@@ -1,6 +1,6 @@
 /** Recorded account statuses (the `status` CLI command). */
 import type { Config } from '../config.js';
-import { IntentValidationError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { Hold } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
@@ -15,12 +15,8 @@ export async function accountStatus(
   providerIds: readonly string[],
   limit = 1000,
 ): Promise<AccountStatus[]> {
-  const bad = providerIds.filter((id) => !PROVIDER_ID_RULE.test(id));
-  if (bad.length > 0) {
-    throw new IntentValidationError(
-      bad.map((id) => `provider_id ${PROVIDER_ID_RULE_TEXT} (got "${id}")`),
-    );
-  }
+  const bad = providerIds.find((id) => !PROVIDER_ID_RULE.test(id));
+  if (bad !== undefined) throw new UsageError(`account: "${bad}" ${PROVIDER_ID_RULE_TEXT}`);
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
     const keys = keysFor(config.prefix);

@@ -4,7 +4,7 @@
  * holds off). Library functions for the CLI and the HTTP API.
  */
 import type { Config } from '../config.js';
-import { UsageError } from '../errors.js';
+import { StateConflictError } from '../errors.js';
 import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
@@ -359,7 +359,7 @@ export async function undoBatch(
   try {
     const batch = await mustRead(redis, keys, batchId);
     if (batch.action !== 'deactivate') {
-      throw new UsageError(
+      throw new StateConflictError(
         `batch ${batchId} is an ${batch.action} run: only a deactivate run can be undone (undo switches back on what a run switched off)`,
       );
     }
@@ -379,7 +379,7 @@ export async function undoBatch(
     };
     if (batch.finished_at === null) {
       if (!options.force) {
-        throw new UsageError(
+        throw new StateConflictError(
           `batch ${batchId} is not finished (${batch.queued} of ${batch.total} accounts without an outcome${batch.enqueue_done ? '' : '; an enqueueing pass is under way or was interrupted'}): undoing it now would let the rest switch off afterwards. Wait for it (batch status ${batchId}), or use --force to cancel what is still queued first`,
         );
       }

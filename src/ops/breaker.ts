@@ -4,7 +4,7 @@
  * connections; a long-running server keeps one breaker with {@link openBreaker}.
  */
 import type { Config } from '../config.js';
-import { UsageError } from '../errors.js';
+import { StateConflictError, UsageError } from '../errors.js';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import {
   createBreaker,
@@ -60,6 +60,18 @@ function checkAccount(providerId: string): void {
   if (!PROVIDER_ID_RULE.test(providerId)) {
     throw new UsageError(`account: "${providerId}" ${PROVIDER_ID_RULE_TEXT}`);
   }
+}
+
+/**
+ * A trip of a breaker open already, or a reset of one not open: refused by its state
+ * (`state_conflict`), with the same words on the CLI and over HTTP.
+ */
+export function breakerRefusal(providerId: string, asked: 'trip' | 'reset'): StateConflictError {
+  return new StateConflictError(
+    asked === 'trip'
+      ? `the breaker of ${providerId} is open already: nothing done`
+      : `the breaker of ${providerId} is not open: nothing done`,
+  );
 }
 
 /** Count one signal (`{ id, provider_id, outcome, bounce_type?, occurred_at }`). */

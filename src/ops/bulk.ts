@@ -5,7 +5,7 @@
  * nor the metrics registry).
  */
 import type { Config } from '../config.js';
-import { UsageError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import {
   dryRunBulk as dryRunPass,
   runBulkPass,
@@ -120,11 +120,16 @@ export async function waitForBatch(
   }
 }
 
-/** A batch's record; a UsageError if there is none by that id. */
+/** A batch's record; a NotFoundError if there is none by that id. */
 export async function mustRead(redis: Redis, keys: Keys, batchId: string): Promise<BatchRecord> {
   const batch = await readBatch(redis, keys, batchId);
-  if (!batch) throw new UsageError(`no batch "${batchId}"`);
+  if (!batch) throw new NotFoundError(noSuchBatch(batchId));
   return batch;
+}
+
+/** What a batch id that names no batch answers (`not_found`), on the CLI and over HTTP. */
+export function noSuchBatch(batchId: string): string {
+  return `batch "${batchId}": no such batch`;
 }
 
 /** A UsageError unless `batchId` is a valid batch id. */

@@ -8,7 +8,13 @@
  * backlog); a terminal one expires `IDEMPOTENCY_TTL_S` after its outcome, like the API's
  * 24 h idempotency window.
  */
-import { isTerminal, type Action, type IntentState, type Source } from '../model.js';
+import {
+  isTerminal,
+  normalizeSource,
+  type Action,
+  type IntentState,
+  type Source,
+} from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
@@ -93,7 +99,7 @@ function decode(key: string, h: Record<string, string>): Binding | undefined {
     fingerprint: h[B.fingerprint] ?? '',
     action: (h[B.action] ?? 'deactivate') as Action,
     providerId: h[B.providerId] ?? '',
-    source: (h[B.source] ?? 'manual') as Source,
+    source: normalizeSource(h[B.source] ?? 'manual') as Source,
     createdAt: num(B.createdAt) ?? 0,
     finishedAt: num(B.finishedAt),
     beganAt: num(B.beganAt),

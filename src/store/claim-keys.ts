@@ -7,7 +7,7 @@
  * its account (older intents still waiting for that account will end as superseded), enters
  * the pending set, and has no expiry until its outcome is recorded.
  */
-import type { IntentState } from '../model.js';
+import { sameFingerprint, type IntentState } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
@@ -35,7 +35,9 @@ local fresh = 0
 for i = 1, n do
   local c = claims[i]
   local h = redis.call('HMGET', bindingPrefix .. c[1], '${B.fingerprint}', '${B.state}', '${B.seq}')
-  if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end
+  if h[1] and h[1] ~= c[2] and string.gsub(h[1], ' by maintenance$', ' by window') ~= c[2] then
+    return {'conflict', i, h[1]}
+  end
   if not h[2] then
     if c[3] == 'activate' and redis.call('EXISTS', ARGV[5] .. c[4]) == 1 then
       h[2] = 'held'
@@ -146,7 +148,7 @@ export async function findConflict(
     const [err, fp] = replies[i] ?? [null, null];
     if (err) throw err;
     const claim = claims[i];
-    if (claim && typeof fp === 'string' && fp !== claim.fingerprint) {
+    if (claim && typeof fp === 'string' && !sameFingerprint(fp, claim.fingerprint)) {
       return { key: claim.key, existing: fp, requested: claim.fingerprint };
     }
   }

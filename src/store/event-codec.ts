@@ -4,7 +4,13 @@
  * the outcome script small: a field list would cost Redis and the worker a value per field,
  * three times over (stream, binding, status).
  */
-import { ACTION_EVENT_TYPES, EVENT_TYPES, type ActionEvent, type StreamEvent } from '../model.js';
+import {
+  ACTION_EVENT_TYPES,
+  EVENT_TYPES,
+  normalizeSource,
+  type ActionEvent,
+  type StreamEvent,
+} from '../model.js';
 
 /** The stream entry's only field. */
 export const EVENT_FIELD = 'event';
@@ -29,6 +35,8 @@ function decodeOf<T extends StreamEvent>(
       throw new Error(`event ${id ?? ''} has an unknown type "${String(type)}"`);
     }
     const event = parsed as T;
+    // An older version's `maintenance` source is today's `window` (model.ts).
+    if ('source' in event) Object.assign(event, { source: normalizeSource(event.source) });
     return id === undefined ? event : { id, ...event };
   };
 }

@@ -24,6 +24,7 @@
 import {
   BASE_STATES,
   fingerprintParts,
+  normalizeSource,
   type AccountState,
   type BaseState,
   type Hold,
@@ -164,14 +165,14 @@ end
  * them equal). Used to let go of it when the API says the account does not exist.
  */
 export function intentHoldId(intent: Pick<Intent, 'source' | 'sourceRef'>): string {
-  switch (intent.source) {
+  switch (normalizeSource(intent.source)) {
     case 'manual':
       return 'manual';
     case 'bulk':
       return intent.sourceRef ? `bulk:${intent.sourceRef}` : '';
     case 'breaker':
       return 'breaker';
-    case 'maintenance':
+    case 'window':
       return intent.sourceRef ? `window:${intent.sourceRef}` : '';
   }
 }
@@ -456,7 +457,12 @@ export async function readHolds(
   const holds: Hold[] = [];
   for (const [field, value] of Object.entries(h)) {
     if (!field.startsWith(HOLD_FIELD)) continue;
-    holds.push({ id: field.slice(HOLD_FIELD.length), ...(JSON.parse(value) as Omit<Hold, 'id'>) });
+    const hold = JSON.parse(value) as Omit<Hold, 'id'>;
+    holds.push({
+      id: field.slice(HOLD_FIELD.length),
+      ...hold,
+      source: normalizeSource(hold.source),
+    });
   }
   holds.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   const since = Number(h[SINCE_FIELD]);

@@ -185,7 +185,9 @@ end
 local function sdxClaim(KP, key, fp, action, id, source, now)
   local binding = KP[2] .. key
   local h = redis.call('HMGET', binding, '${B.fingerprint}', '${B.state}', '${B.seq}')
-  if h[1] and h[1] ~= fp then return 'conflict', 0 end
+  if h[1] and h[1] ~= fp and string.gsub(h[1], ' by maintenance$', ' by window') ~= fp then
+    return 'conflict', 0
+  end
   if h[2] then return h[2], tonumber(h[3]) end
   local seq = redis.call('INCR', KP[6])
   ${bindLua('binding', 'fp', 'seq', 'action', 'id', 'source', 'now')}

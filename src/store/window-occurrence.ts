@@ -287,7 +287,7 @@ if not sdxKeysHold(KP, todo) then return '${KEYS_CHANGED}' end
 for _, id in ipairs(todo) do
   local HOLDS = KP[5] .. id
   ${releaseHoldLua('HOLDS', 'KEYS[2]', 'id', 'ARGV[2]')}
-  ${claimActivationLua('id', 'ARGV[4] .. id .. ARGV[5]', 'ARGV[6] .. id .. ARGV[7]', "'maintenance'", "'base'", 'ARGV[3]')}
+  ${claimActivationLua('id', 'ARGV[4] .. id .. ARGV[5]', 'ARGV[6] .. id .. ARGV[7]', "'window'", "'base'", 'ARGV[3]')}
   local decision = 'gone'
   if released == 1 then
     if before then
@@ -329,7 +329,7 @@ export async function releaseForOccurrence(
   now = new Date(),
 ): Promise<Map<string, EndDecision> | undefined> {
   const [keyHead, keyTail] = activationKey;
-  const [fpHead, fpTail] = fingerprintParts('activate', 'maintenance');
+  const [fpHead, fpTail] = fingerprintParts('activate', 'window');
   const occurrence = keys.windowOccurrence(o.windowId, o.occurrence);
   const flat = (await untilKeysHold(async () => {
     // The accounts still to release, read first: the script checks them again.

@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
+import { normalizeSource } from '../model.js';
 import type { ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
 import type { ApiResult } from '../sendmux/client.js';
@@ -51,7 +52,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
 
   return async function processJob(job, token, signal) {
-    const intent = job.data;
+    const intent = { ...job.data, source: normalizeSource(job.data.source) }; // queued by 0.1.x
     const run: RunRef = {
       jobId: job.id ?? '',
       token: token ?? '',

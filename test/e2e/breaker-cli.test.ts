@@ -77,10 +77,10 @@ describe('breaker CLI', () => {
     );
     const again = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain('is not open');
+    expect(again.stderr).toContain('error: the breaker of dprov_cli1 is not open: nothing done');
   });
 
-  it('trip by hand, then again: tripped, then open already', async () => {
+  it('trip by hand, then again: tripped, then refused (state_conflict: open already)', async () => {
     const first = await runCli(
       ['breaker', 'trip', 'dprov_cli2', '--reason', 'provider block'],
       env,
@@ -90,7 +90,13 @@ describe('breaker CLI', () => {
       /^tripped dprov_cli2 \(trip \d+-1\); deactivation enqueued with key breaker:dprov_cli2:/,
     );
     const second = await runCli(['breaker', 'trip', 'dprov_cli2', '--json'], env);
-    expect(JSON.parse(second.stdout)).toEqual({ provider_id: 'dprov_cli2', result: 'open' });
+    expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout)).toEqual({
+      error: {
+        code: 'state_conflict',
+        message: 'the breaker of dprov_cli2 is open already: nothing done',
+      },
+    });
     // Nothing was ever read or recorded of it: its base is unknown, so a reset leaves it off
     // and says what switches it on.
     const reset = await runCli(['breaker', 'reset', 'dprov_cli2'], env);

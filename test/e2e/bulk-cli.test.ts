@@ -135,7 +135,7 @@ describe('bulk CLI', () => {
     expect(Math.max(...r.stderr.split('\n').map((l) => l.length))).toBeLessThan(300);
   });
 
-  it('usage errors exit 2; an unknown batch exits 1; a failed account exits 1', async () => {
+  it('usage errors exit 2; an unknown batch exits 4; a failed account exits 1', async () => {
     expect((await runCli(['bulk'], env)).code).toBe(2);
     expect((await runCli(['bulk', '--ids', simAccountId(1), '--file', 'x'], env)).code).toBe(2);
     expect((await runCli(['bulk', '--ids', simAccountId(1), '--action', 'pause'], env)).code).toBe(
@@ -145,12 +145,12 @@ describe('bulk CLI', () => {
       (await runCli(['bulk', '--ids', simAccountId(1), '--wait-timeout', '3'], env)).code,
     ).toBe(2);
     const unknown = await runCli(['batch', 'status', 'no-such-batch'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('no batch no-such-batch');
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('batch "no-such-batch": no such batch');
     for (const sub of [['report'], ['cancel']]) {
       const r = await runCli(['batch', ...sub, 'no-such-batch'], env);
-      expect(r.code, sub[0]).toBe(1);
-      expect(r.stderr).toContain('no batch no-such-batch');
+      expect(r.code, sub[0]).toBe(4);
+      expect(r.stderr).toContain('batch "no-such-batch": no such batch');
     }
     const failed = await runCli(
       ['bulk', '--ids', `${simAccountId(8)},dprov_missing`, '--wait', '--json'],
@@ -351,10 +351,10 @@ describe('bulk CLI', () => {
     );
     expect(activateRun.code, activateRun.stderr).toBe(0);
     const refused = await runCli(['batch', 'undo', 'cli-on'], env);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('only a deactivate run can be undone');
     const unknown = await runCli(['batch', 'undo', 'no-such-batch'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('no batch no-such-batch');
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('batch "no-such-batch": no such batch');
   });
 });

@@ -128,7 +128,7 @@ describe('sendmux-deactivator CLI', () => {
       expect.objectContaining({ enqueue: 'duplicate', state: 'succeeded' }),
     ]);
     const other = await runCli(['activate', simAccountId(5), '--key', 'cli-reuse'], env);
-    expect(other.code).toBe(2);
+    expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/idempotency key "cli-reuse" is already used for another intent/);
   });
 
@@ -195,14 +195,14 @@ describe('sendmux-deactivator CLI', () => {
     expect(lastTwo.map((e) => e.idempotency_key)).toEqual(['cli-status-6', 'cli-status-gone']);
   });
 
-  it('status of an account with nothing recorded says so and exits 1; a malformed id exits 2', async () => {
+  it('status of an account with nothing recorded says so and exits 4; a malformed id exits 2', async () => {
     const unknown = await runCli(['status', 'dprov_never_touched'], env);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/no recorded status for dprov_never_touched/);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toMatch(/account "dprov_never_touched": no recorded status/);
     expect(unknown.stdout).toBe('');
     const bad = await runCli(['status', 'not-an-id'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/provider_id must be a sending account id.*\(got "not-an-id"\)/);
+    expect(bad.stderr).toMatch(/account: "not-an-id" must be a sending account id/);
   });
 
   it('asks once for an id given twice, says so, and reports http_status 200 on success', async () => {
@@ -329,13 +329,7 @@ describe('sendmux-deactivator CLI', () => {
       { id: 'breaker', source: 'breaker', ref: 't' },
       seenState('active'),
     );
-    await takeHold(
-      redis,
-      keys,
-      id,
-      { id: 'window:w1:o1', source: 'maintenance' },
-      seenState('active'),
-    );
+    await takeHold(redis, keys, id, { id: 'window:w1:o1', source: 'window' }, seenState('active'));
 
     const r = await runCli(['activate', id, '--json'], env);
     expect(r.code).toBe(1);

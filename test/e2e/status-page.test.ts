@@ -88,7 +88,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page', () => {
       expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
     };
     await post('/v1/actions', { action: 'deactivate', accounts: [OFF], reason: 'by hand' });
-    await post(`/v1/breaker/${TRIPPED}/trip`, { reason: 'bounce spike' });
+    await post(`/v1/breakers/${TRIPPED}/trip`, { reason: 'bounce spike' });
     await post('/v1/windows', {
       id: 'sunday-maintenance',
       accounts: [LATER],

@@ -122,7 +122,7 @@ describe('window commands and worker processes', () => {
     expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin`);
     expect(list.stdout).toMatch(/weekly\s+scheduled\s/);
     const missing = await runCli(['window', 'show', 'nope'], t.env);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/window "nope": no such window/);
     const cancel = await runCli(['window', 'cancel', 'weekly', '--json'], t.env);
     expect(JSON.parse(cancel.stdout)).toEqual({ window_id: 'weekly', was: 'future', ended: [] });
@@ -155,7 +155,7 @@ describe('window commands and worker processes', () => {
     const holds = await runCli(['holds', '--json'], t.env);
     const held = JSON.parse(holds.stdout) as { providerId: string; holds: { source: string }[] }[];
     expect(held.map((h) => h.providerId).sort()).toEqual(ACCOUNTS);
-    expect(held.every((h) => h.holds[0]?.source === 'maintenance')).toBe(true);
+    expect(held.every((h) => h.holds[0]?.source === 'window')).toBe(true);
     w1.child.kill('SIGKILL');
     await w1.exited;
     await waitFor(

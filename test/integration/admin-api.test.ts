@@ -136,7 +136,7 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
       const res = await app.inject({ method: 'POST', url: '/v1/actions', headers: auth, payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.json<Problem>().error.message).toContain(message);
-      expect(res.json<Problem>().error.code).toBe('invalid_usage');
+      expect(res.json<Problem>().error.code).toBe('invalid_input');
     }
     const badQuery = await app.inject({ method: 'GET', url: '/v1/events?limit=0', headers: auth });
     expect(badQuery.statusCode).toBe(400);

@@ -99,7 +99,11 @@ describe('webhooks through the breaker', () => {
     const answers = await Promise.all(sends);
     expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 202, 202, 202, 202]);
     await waitFor(() => pipeline.sim.account(target)?.status === 'inactive' || undefined);
-    const status = await app.inject({ method: 'GET', url: `/v1/breaker/${target}`, headers: auth });
+    const status = await app.inject({
+      method: 'GET',
+      url: `/v1/breakers/${target}`,
+      headers: auth,
+    });
     expect(status.json()).toMatchObject({
       state: 'open',
       trips: 1,
@@ -154,7 +158,7 @@ describe('webhooks through the breaker', () => {
     });
     expect(results).toMatchObject({ tripped: 1, unresolved: 0, ambiguous: 0 });
     const status = (id: string) =>
-      app.inject({ method: 'GET', url: `/v1/breaker/${id}`, headers: auth });
+      app.inject({ method: 'GET', url: `/v1/breakers/${id}`, headers: auth });
     expect((await status(sender)).json()).toMatchObject({
       state: 'open',
       window: { bounced: 1, hard_bounced: 1 },
@@ -205,7 +209,7 @@ describe('webhooks through the breaker', () => {
       }),
     ]);
     for (const id of candidates) {
-      const r = await app.inject({ method: 'GET', url: `/v1/breaker/${id}`, headers: auth });
+      const r = await app.inject({ method: 'GET', url: `/v1/breakers/${id}`, headers: auth });
       expect(r.json()).toMatchObject({ state: 'closed', window: { bounced: 0 } });
       expect(pipeline.sim.account(id)?.status).toBe('active');
     }
@@ -335,7 +339,7 @@ describe('the admin routes', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({
       error: {
-        code: 'invalid_signal',
+        code: 'invalid_input',
         message: expect.stringMatching(/^item 2: outcome: must be one of/) as string,
       },
     });
@@ -353,36 +357,62 @@ describe('the admin routes', () => {
     const id = simAccountId(3);
     const trip = await app.inject({
       method: 'POST',
-      url: `/v1/breaker/${id}/trip`,
+      url: `/v1/breakers/${id}/trip`,
       headers: auth,
       payload: { reason: 'provider block' },
     });
     expect(trip.statusCode).toBe(200);
     expect(trip.json()).toMatchObject({ provider_id: id, result: 'tripped' });
-    expect(
-      (await app.inject({ method: 'POST', url: `/v1/breaker/${id}/trip`, headers: auth }))
-        .statusCode,
-    ).toBe(409);
+    const tripAgain = await app.inject({
+      method: 'POST',
+      url: `/v1/breakers/${id}/trip`,
+      headers: auth,
+    });
+    expect(tripAgain.statusCode).toBe(409);
+    expect(tripAgain.json()).toEqual({
+      error: {
+        code: 'state_conflict',
+        message: `the breaker of ${id} is open already: nothing done`,
+      },
+    });
     await waitFor(() => pipeline.sim.account(id)?.status === 'inactive' || undefined);
     const reset = await app.inject({
       method: 'POST',
-      url: `/v1/breaker/${id}/reset`,
+      url: `/v1/breakers/${id}/reset`,
       headers: auth,
     });
     expect(reset.json()).toMatchObject({ result: 'reset', hold: { last: true, before: 'active' } });
     await waitFor(() => pipeline.sim.account(id)?.status === 'active' || undefined);
-    expect(
-      (await app.inject({ method: 'POST', url: `/v1/breaker/${id}/reset`, headers: auth }))
-        .statusCode,
-    ).toBe(409);
-    const badId = await app.inject({ method: 'GET', url: '/v1/breaker/nope', headers: auth });
+    const resetAgain = await app.inject({
+      method: 'POST',
+      url: `/v1/breakers/${id}/reset`,
+      headers: auth,
+    });
+    expect(resetAgain.statusCode).toBe(409);
+    expect(resetAgain.json()).toEqual({
+      error: { code: 'state_conflict', message: `the breaker of ${id} is not open: nothing done` },
+    });
+    const badId = await app.inject({ method: 'GET', url: '/v1/breakers/nope', headers: auth });
     expect(badId.statusCode).toBe(400);
     expect(badId.json()).toMatchObject({
       error: {
-        message: expect.stringContaining('path.account: must be a sending account id') as string,
+        code: 'invalid_input',
+        message: expect.stringContaining('params.account: must be a sending account id') as string,
       },
     });
-    const list = await app.inject({ method: 'GET', url: '/v1/breaker', headers: auth });
+    // The same bad account id answers the same error on every route that takes one.
+    for (const url of [
+      '/v1/holds/nope',
+      '/v1/accounts/nope',
+      '/v1/breakers/nope/trip',
+      '/v1/breakers/nope/reset',
+    ]) {
+      const method = url.endsWith('/trip') || url.endsWith('/reset') ? 'POST' : 'GET';
+      const res = await app.inject({ method, url, headers: auth });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toEqual(badId.json());
+    }
+    const list = await app.inject({ method: 'GET', url: '/v1/breakers', headers: auth });
     expect(
       list.json<{ accounts: { provider_id: string }[] }>().accounts.map((a) => a.provider_id),
     ).toContain(id);

@@ -90,7 +90,7 @@ describe('holds', () => {
         redis,
         keys,
         'dprov_a',
-        { id: 'window:w1', source: 'maintenance' },
+        { id: 'window:w1', source: 'window' },
         seenState('active'),
       ),
     ).toMatchObject({ taken: true, base: 'active', needOff: true });
@@ -348,7 +348,7 @@ describe('reset', () => {
       redis,
       keys,
       'dprov_r2',
-      { id: 'window:w9', source: 'maintenance' },
+      { id: 'window:w9', source: 'window' },
       seenState('active'),
     );
     await b.trip('dprov_r2');

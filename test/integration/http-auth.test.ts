@@ -125,12 +125,12 @@ describe('the admin token', () => {
     expect(missingStatic.statusCode).toBe(401);
   });
 
-  it('without ADMIN_TOKEN: 503 admin_token_unset everywhere but the public routes', async () => {
+  it('without ADMIN_TOKEN: 503 invalid_config everywhere but the public routes', async () => {
     const app = await start(null);
     for (const url of ['/v1/whoami', '/', '/admin/queues', STATIC_FILE]) {
       const res = await app.inject({ method: 'GET', url, headers: basic('a', 'anything') });
       expect(res.statusCode, url).toBe(503);
-      expect(res.json()).toMatchObject({ error: { code: 'admin_token_unset' } });
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_config' } });
     }
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });

@@ -76,7 +76,7 @@ describe('GET /v1/overview', () => {
     expect(
       (await post('/v1/actions', { action: 'deactivate', accounts: [SIM_LOCKED_ID] })).statusCode,
     ).toBe(202);
-    expect((await post(`/v1/breaker/${TRIPPED}/trip`, { reason: 'spike' })).statusCode).toBe(200);
+    expect((await post(`/v1/breakers/${TRIPPED}/trip`, { reason: 'spike' })).statusCode).toBe(200);
     const signal = (i: number, outcome: string) => ({
       id: `ov-${i}`,
       provider_id: SIGNALLED,

@@ -38,7 +38,7 @@ describe('an account the API does not know', () => {
   it('keeps no hold once its deactivation ends 404 not_found, and no activation is bound', async () => {
     p = await startPipeline({ sim: { accounts: 4 } });
     // Another source's hold on the same unknown account stays: only the intent's own goes.
-    await takeHold(p.redis, p.keys, MISSING, { id: 'window:w1:o1', source: 'maintenance' });
+    await takeHold(p.redis, p.keys, MISSING, { id: 'window:w1:o1', source: 'window' });
     const { reports } = await enqueueActions(p.config, {
       action: 'deactivate',
       providerIds: [MISSING, A],

@@ -182,7 +182,7 @@ describe('POST /webhooks/sendmux', () => {
     const replay = await postWebhook(port, body, { 'x-sendmux-event-id': 'evt_fresh' });
     expect(replay.status).toBe(400);
     expect(replay.json).toMatchObject({
-      error: { code: 'invalid_event', message: "x-sendmux-event-id: must equal the body's id" },
+      error: { code: 'invalid_input', message: "x-sendmux-event-id: must equal the body's id" },
     });
     expect(await inboxLength()).toBe(1);
   });
@@ -211,7 +211,7 @@ describe('POST /webhooks/sendmux', () => {
     const port = await start();
     const answer = await postWebhook(port, '{"id":"evt_1","type":"message.bounced"');
     expect(answer.status).toBe(400);
-    expect(answer.json).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(answer.json).toMatchObject({ error: { code: 'invalid_input' } });
     expect(await inboxLength()).toBe(0);
   });
 
@@ -221,7 +221,7 @@ describe('POST /webhooks/sendmux', () => {
     for (const headers of [{}, { 'x-sendmux-event-id': 'evt_h' }]) {
       const answer = await postWebhook(port, body, headers);
       expect(answer.status).toBe(400);
-      expect(answer.json).toMatchObject({ error: { code: 'invalid_event' } });
+      expect(answer.json).toMatchObject({ error: { code: 'invalid_input' } });
       expect(JSON.stringify(answer.json)).toContain('id: is required in the (signed) body');
     }
     expect(await inboxLength()).toBe(0);
@@ -235,7 +235,7 @@ describe('POST /webhooks/sendmux', () => {
     expect(far.status).toBe(400);
     expect(far.json).toMatchObject({
       error: {
-        code: 'invalid_event',
+        code: 'invalid_input',
         message: expect.stringMatching(
           /^occurred_at: must not be in the future \(more than 60 s/,
         ) as unknown,
@@ -272,11 +272,11 @@ describe('POST /webhooks/sendmux', () => {
     expect(await inboxLength()).toBe(2);
   });
 
-  it('answers 503 webhook_secret_unset when SENDMUX_WEBHOOK_SECRET is unset', async () => {
+  it('answers 503 invalid_config when SENDMUX_WEBHOOK_SECRET is unset', async () => {
     const port = await start({ webhookSecret: undefined });
     const answer = await postWebhook(port, JSON.stringify(event()));
     expect(answer.status).toBe(503);
-    expect(answer.json).toMatchObject({ error: { code: 'webhook_secret_unset' } });
+    expect(answer.json).toMatchObject({ error: { code: 'invalid_config' } });
     expect(await inboxLength()).toBe(0);
   });
 });
@@ -308,11 +308,11 @@ describe('the admin token', () => {
     expect((await postWebhook(port, JSON.stringify(event()))).status).toBe(202);
   });
 
-  it('answers 503 admin_token_unset on admin routes when ADMIN_TOKEN is unset', async () => {
+  it('answers 503 invalid_config on admin routes when ADMIN_TOKEN is unset', async () => {
     const port = await start({ adminToken: undefined });
     const answer = await whoami(port, 'Bearer anything-at-all-0123');
     expect(answer.status).toBe(503);
-    expect(answer.json).toMatchObject({ error: { code: 'admin_token_unset' } });
+    expect(answer.json).toMatchObject({ error: { code: 'invalid_config' } });
     expect((await call(port, 'GET', '/healthz')).status).toBe(200);
   });
 });

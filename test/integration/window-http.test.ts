@@ -69,7 +69,7 @@ describe('/v1/windows', () => {
     expect(held.json()).toMatchObject({
       providerId: A,
       before: 'active',
-      holds: [{ source: 'maintenance', reason: 'r' }],
+      holds: [{ source: 'window', reason: 'r' }],
     });
     expect(held.json<{ holds: { id: string }[] }>().holds[0]?.id).toMatch(/^window:http-1:\d{8}T/);
     const everyHeld = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });
@@ -155,7 +155,7 @@ describe('/v1/windows', () => {
       const r = await app.inject({ method, url, headers: auth, payload });
       expect(r.statusCode, url).toBe(400);
       expect(r.json(), url).toEqual({
-        error: { code: 'invalid_usage', message: 'id: must be at most 64 characters' },
+        error: { code: 'invalid_input', message: 'id: must be at most 64 characters' },
       });
     }
     const first = await app.inject({

@@ -311,7 +311,7 @@ describe('maintenance windows', () => {
     // A first run read A and B on, held them, and died before enqueueing; then A went off.
     const ref = { windowId: w.id, occurrence: occurrenceId(startsMs) };
     await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 60_000 });
-    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
+    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'window' as const };
     const first = [
       { providerId: A, read: 'seen' as const, seen: seenState('active') },
       { providerId: B, read: 'seen' as const, seen: seenState('active') },
@@ -341,7 +341,7 @@ describe('maintenance windows', () => {
     // Its first run recorded A and held it, then the API went away until after the end.
     const ref = { windowId: w.id, occurrence: occurrenceId(startsMs) };
     await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 700 });
-    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'maintenance' as const };
+    const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'window' as const };
     await holdForOccurrence(
       p.redis,
       p.keys,

@@ -14,8 +14,6 @@ describe('intentHoldId', () => {
     expect(intentHoldId({ source: 'manual' })).toBe(MANUAL_HOLD);
     expect(intentHoldId({ source: 'bulk', sourceRef: 'b1' })).toBe(bulkHoldId('b1'));
     expect(intentHoldId({ source: 'breaker', sourceRef: 't1' })).toBe(BREAKER_HOLD);
-    expect(intentHoldId({ source: 'maintenance', sourceRef: 'w1:123' })).toBe(
-      windowHoldId('w1', '123'),
-    );
+    expect(intentHoldId({ source: 'window', sourceRef: 'w1:123' })).toBe(windowHoldId('w1', '123'));
   });
 });

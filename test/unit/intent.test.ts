@@ -21,7 +21,7 @@ describe('parseIntents', () => {
     [{ idempotencyKey: 'k'.repeat(256) }, 'idempotency_key must be 1..255'],
     [{ idempotencyKey: 'has space' }, 'idempotency_key must be 1..255'],
     [{ action: 'delete' }, 'action must be "deactivate" or "activate"'],
-    [{ source: 'robot' }, 'source must be one of manual, bulk, breaker, maintenance'],
+    [{ source: 'robot' }, 'source must be one of manual, bulk, breaker, window'],
     [{ reason: 'r'.repeat(501) }, 'reason must be at most 500 characters'],
   ])('rejects %o naming field and rule', (patch, message) => {
     expect(() => parseIntents([{ ...ok, ...patch } as typeof ok])).toThrow(message);

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { SIGNAL_OUTCOMES, type SignalOutcome } from '../../model.js';
 import type { BreakerStatus } from '../../ops/breaker.js';
 import { cliContext } from '../context.js';
-import { EXIT_ACTION_FAILED } from '../exit-codes.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -64,15 +63,15 @@ export function registerBreaker(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (account: string, flags: { reason: string; json?: boolean }) => {
       const { config } = cliContext();
-      const r = await (await ops()).tripBreaker(config, account, flags.reason);
+      const { tripBreaker, breakerRefusal } = await ops();
+      const r = await tripBreaker(config, account, flags.reason);
+      if (r.result !== 'tripped') throw breakerRefusal(account, 'trip');
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
         return;
       }
       process.stdout.write(
-        r.result === 'tripped'
-          ? `tripped ${account} (trip ${r.tripId}); deactivation enqueued with key ${r.idempotencyKey}\n`
-          : `the breaker of ${account} is open already: nothing done\n`,
+        `tripped ${account} (trip ${r.tripId}); deactivation enqueued with key ${r.idempotencyKey}\n`,
       );
     });
 
@@ -83,14 +82,13 @@ export function registerBreaker(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (account: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
-      const r = await (await ops()).resetBreaker(config, account);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
-      if (r.result === 'not_open') {
-        if (!flags.json) process.stderr.write(`the breaker of ${account} is not open\n`);
-        process.exitCode = EXIT_ACTION_FAILED;
+      const { resetBreaker, breakerRefusal } = await ops();
+      const r = await resetBreaker(config, account);
+      if (r.result === 'not_open') throw breakerRefusal(account, 'reset');
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
         return;
       }
-      if (flags.json) return;
       const held = r.hold.released && !r.hold.last ? r.hold.heldBy : [];
       process.stdout.write(
         r.activateKey

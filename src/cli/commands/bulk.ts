@@ -3,7 +3,7 @@
  * ops/bulk.ts.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
 import type { UndoAccount, UndoResult } from '../../ops/batch-control.js';
 import type { BulkPassResult, DryRunReport } from '../../ops/bulk.js';
@@ -97,16 +97,13 @@ export function registerBulk(program: Command): void {
   batch
     .command('status')
     .description("a batch's counters and times")
-    .argument('<batchId>')
+    .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
-      const record = await (await ops()).getBatch(config, batchId);
-      if (!record) {
-        process.stderr.write(`no batch ${batchId}\n`);
-        process.exitCode = EXIT_ACTION_FAILED;
-        return;
-      }
+      const { getBatch, noSuchBatch } = await ops();
+      const record = await getBatch(config, batchId);
+      if (!record) throw new NotFoundError(noSuchBatch(batchId));
       process.stdout.write(
         flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${describeBatch(record)}\n`,
       );
@@ -116,15 +113,12 @@ export function registerBulk(program: Command): void {
     .description(
       'remove the jobs of a batch not started yet (they end cancelled); running ones finish',
     )
-    .argument('<batchId>')
+    .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
-      if (!(await (await ops()).getBatch(config, batchId))) {
-        process.stderr.write(`no batch ${batchId}\n`);
-        process.exitCode = EXIT_ACTION_FAILED;
-        return;
-      }
+      const { getBatch, noSuchBatch } = await ops();
+      if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
       const r = await (await control()).cancelBatch(config, batchId);
       process.stdout.write(
         flags.json
@@ -135,9 +129,9 @@ export function registerBulk(program: Command): void {
   batch
     .command('undo')
     .description(
-      `undo a deactivate batch: release its holds, and activate again each account it switched off that no other hold keeps off and that was active before the run; exit ${EXIT_INVALID} for an activate batch or one not finished (see --force)`,
+      `undo a deactivate batch: release its holds, and activate again each account it switched off that no other hold keeps off and that was active before the run; exit ${EXIT_ACTION_FAILED} (state_conflict) for an activate batch or one not finished (see --force)`,
     )
-    .argument('<batchId>')
+    .argument('<batch>', 'batch id')
     .option(
       '--force',
       'undo a batch that is not finished: cancel what is still queued first (like batch cancel); running ones keep their hold (undo again once they end)',
@@ -174,7 +168,7 @@ export function registerBulk(program: Command): void {
   batch
     .command('report')
     .description('one row per account of a batch: outcome, status, error code, HTTP status, ...')
-    .argument('<batchId>')
+    .argument('<batch>', 'batch id')
     .option(
       '--format <format>',
       'csv, or json (one object per line)',
@@ -183,12 +177,8 @@ export function registerBulk(program: Command): void {
     )
     .action(async (batchId: string, flags: { format: 'csv' | 'json' }) => {
       const { config } = cliContext();
-      const { getBatch, batchReportLines } = await ops();
-      if (!(await getBatch(config, batchId))) {
-        process.stderr.write(`no batch ${batchId}\n`);
-        process.exitCode = EXIT_ACTION_FAILED;
-        return;
-      }
+      const { getBatch, batchReportLines, noSuchBatch } = await ops();
+      if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
       for await (const line of batchReportLines(config, batchId, flags.format)) {
         await writeOut(line);
       }
@@ -212,13 +202,9 @@ async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> 
     throw new UsageError('--wait-timeout: needs --wait');
   }
   const { config } = cliContext();
-  const { getBatch } = await ops();
+  const { getBatch, noSuchBatch } = await ops();
   const { undoBatch } = await control();
-  if (!(await getBatch(config, batchId))) {
-    process.stderr.write(`no batch ${batchId}\n`);
-    process.exitCode = EXIT_ACTION_FAILED;
-    return;
-  }
+  if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
   const signal = flags.wait ? stopSignal() : undefined;
   const result = await undoBatch(config, batchId, {
     force: flags.force,

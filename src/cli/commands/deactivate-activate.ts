@@ -25,7 +25,7 @@ export function registerActions(program: Command): void {
           ? 'deactivate sending accounts through the queue; each gets the hold "manual" (see `holds`)'
           : `activate sending accounts through the queue, releasing their hold "manual"; an account another source still holds off (breaker, window, bulk run) is not activated: it is listed with those holds, and the exit code is ${EXIT_ACTION_FAILED}`,
       )
-      .argument('<providerId...>', 'sending account ids (dprov_...)')
+      .argument('<account...>', 'sending account ids (dprov_...)')
       .option(
         '--key <key>',
         'idempotency key (only with one id; default: a fresh UUID-based key per id)',

@@ -24,7 +24,8 @@ For small installs (the Docker image's default). At scale, run \`worker\` proces
 
 Environment (see the README's configuration table for every setting):
   SENDMUX_API_KEY           required: the team's root API key (never logged)
-  ADMIN_TOKEN               bearer token of the admin routes; unset = they answer 503 (never logged)
+  ADMIN_TOKEN               token of the admin routes (all but /healthz, /readyz, /openapi.json,
+                            the webhooks); unset = they answer 503 (never logged)
   PORT                      default 8080
   REDIS_URL, QUEUE_PREFIX, SENDMUX_WEBHOOK_SECRET, NOTIFY_URL, NOTIFY_SECRET, LOG_LEVEL, ...`,
     )

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { NotFoundError } from '../../errors.js';
 import { cliContext } from '../context.js';
-import { EXIT_ACTION_FAILED } from '../exit-codes.js';
+import { EXIT_NOT_FOUND } from '../exit-codes.js';
 import { table } from '../format.js';
 import { intOption } from '../options.js';
 
@@ -8,7 +9,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('recorded status of accounts (all recently changed ones when no id is given)')
-    .argument('[providerId...]', 'sending account ids')
+    .argument('[account...]', 'sending account ids')
     .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
     .option('--json', 'print a JSON array')
     .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
@@ -16,12 +17,15 @@ export function registerStatus(program: Command): void {
       const { accountStatus } = await import('../../ops/account-status.js');
       const statuses = await accountStatus(config, providerIds, flags.limit);
       const missing = providerIds.filter((id) => !statuses.some((s) => s.provider_id === id));
-      for (const id of missing) {
-        process.stderr.write(`no recorded status for ${id} (no action on it has finished yet)\n`);
+      const noStatus = (id: string) =>
+        `account "${id}": no recorded status (no action on it has finished yet)`;
+      // None found: `not_found`. Some: those found are printed, the others named on stderr, and
+      // the exit code is still 4, so a script can tell "all found" from "not all".
+      if (statuses.length === 0 && providerIds.length > 0) {
+        throw new NotFoundError(missing.map(noStatus).join('; '));
       }
-      // Like `gh` for what it cannot find: a script can tell "not found" from "found".
-      if (missing.length > 0) process.exitCode = EXIT_ACTION_FAILED;
-      if (statuses.length === 0 && providerIds.length > 0) return;
+      for (const id of missing) process.stderr.write(`${noStatus(id)}\n`);
+      if (missing.length > 0) process.exitCode = EXIT_NOT_FOUND;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
         return;

@@ -21,7 +21,7 @@
  * This file runs a pass; types.ts, batch-ids.ts, team-view.ts (the API's view before a pass),
  * bounded.ts and dry-run.ts hold the rest, re-exported here.
  */
-import { UsageError } from '../../errors.js';
+import { StateConflictError, UsageError } from '../../errors.js';
 import { parseIntents, type IntentInput } from '../../model.js';
 import {
   addToBatch,
@@ -94,7 +94,7 @@ export async function runBulkPass(
       reason: options.reason ?? '',
     });
     if (!opened.ok) {
-      throw new UsageError(
+      throw new StateConflictError(
         `--batch-id: batch ${batchId} is a ${opened.existingAction} run; it cannot ${action}`,
       );
     }

@@ -117,7 +117,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
     const reads = pastEnd ? [] : await readTargets(deps, windowId, w.targets);
     const hold: HoldInput = {
       id: windowHoldId(windowId, occurrence),
-      source: 'maintenance',
+      source: 'window',
       ref: `${windowId}:${occurrence}`,
       reason: w.reason || `maintenance window ${windowId}`,
     };
@@ -144,7 +144,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
         action: 'deactivate',
         providerId,
         idempotencyKey: windowKey(windowId, occurrence, providerId),
-        source: 'maintenance',
+        source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: hold.reason,
       })),
@@ -228,7 +228,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
         action: 'activate',
         providerId,
         idempotencyKey: endKey(windowId, occurrence, providerId),
-        source: 'maintenance',
+        source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: `end of ${w?.reason || `maintenance window ${windowId}`}`,
       })),

@@ -1,7 +1,7 @@
 /**
  * Maintenance windows as a producer: at each occurrence's start, read what the accounts are,
  * hold every one off (hold `window:<id>:<occurrence>`) and ask the active ones off (source
- * `maintenance`, key `window:<id>:<occurrence>:<account>`); at its end, release the holds and
+ * `window`, key `window:<id>:<occurrence>:<account>`); at its end, release the holds and
  * ask back on exactly the accounts whose last hold that was and that were on before the first
  * (key `...:<account>:end`). The steps run from the windows queue (queue/window-queue.ts);
  * each is idempotent and records what it decided before acting on it, so a step run twice

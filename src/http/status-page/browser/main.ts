@@ -2,7 +2,7 @@
  * The status page's script (served as /status.js, bundled from these files by ../bundle.ts; no
  * framework). It fetches GET v1/overview (same origin: the browser sends its Basic credentials
  * itself), renders every value as text (dom.ts), refreshes every 5 s, and resets a tripped
- * breaker with POST v1/breaker/:account/reset. URLs are relative, as in the HTML shell.
+ * breaker with POST v1/breakers/:account/reset. URLs are relative, as in the HTML shell.
  */
 import { $, notice } from './dom.js';
 import type { PageErrorAnswer, PageOverview, PageResetAnswer } from './overview.js';
@@ -69,7 +69,7 @@ async function reset(button: HTMLButtonElement): Promise<void> {
   if (!window.confirm(question)) return;
   button.disabled = true;
   try {
-    const res = await fetch('v1/breaker/' + encodeURIComponent(account) + '/reset', {
+    const res = await fetch('v1/breakers/' + encodeURIComponent(account) + '/reset', {
       method: 'POST',
     });
     if (res.ok) {

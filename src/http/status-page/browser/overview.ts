@@ -1,6 +1,6 @@
 /**
  * What the page reads of GET /v1/overview (src/ops/overview.ts builds it) and of the answer to
- * POST /v1/breaker/:account/reset: only the fields the page uses. Types only (nothing of it is
+ * POST /v1/breakers/:account/reset: only the fields the page uses. Types only (nothing of it is
  * in the bundle); test/unit/status-page-browser.test.ts checks at type level that the server's
  * `Overview` still fits this shape, so a change of the answer that the page would miss fails
  * `npm run typecheck`.
