@@ -526,10 +526,18 @@ const claimKeys: Guard[] = [
   {
     id: 'claim-conflict',
     file: CLAIM,
-    guard: "if h[1] and h[1] ~= c[2] then return {'conflict', i, h[1]} end",
-    mutation: '',
+    guard: "then\n    return {'conflict', i, h[1]}\n  end",
+    mutation: 'then end',
     why: 'a key bound to another intent refuses the whole chunk',
     tests: STORE_TESTS,
+  },
+  {
+    id: 'claim-legacy-source',
+    file: CLAIM,
+    guard: "and string.gsub(h[1], ' by maintenance$', ' by window') ~= c[2] then",
+    mutation: 'then',
+    why: 'a key bound by 0.1.x with source maintenance is the same intent as with source window',
+    tests: ['test/integration/legacy-source.test.ts'],
   },
   {
     id: 'claim-held-activation',
@@ -799,10 +807,18 @@ const knownState: Guard[] = [
   {
     id: 'known-claim-conflict',
     file: KNOWN,
-    guard: "if h[1] and h[1] ~= fp then return 'conflict', 0 end",
-    mutation: '',
+    guard: "then\n    return 'conflict', 0\n  end",
+    mutation: 'then end',
     why: 'a key bound to another intent is a conflict, never rebound',
     tests: GUARD_HOLDS_TESTS,
+  },
+  {
+    id: 'known-claim-legacy-source',
+    file: KNOWN,
+    guard: "and string.gsub(h[1], ' by maintenance$', ' by window') ~= fp then",
+    mutation: 'then',
+    why: 'a key bound by 0.1.x with source maintenance is the same intent as with source window',
+    tests: ['test/integration/legacy-source.test.ts'],
   },
   {
     id: 'known-claim-existing',
