@@ -38,6 +38,17 @@ import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT } from '../store/batch-record.js';
 import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses } from '../store/status-record.js';
+import {
+  accountHoldsView,
+  accountView,
+  actionsAnswerView,
+  batchView,
+  bulkRunView,
+  cancelView,
+  dryRunView,
+  eventView,
+  undoView,
+} from '../wire/index.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
 import { redisIsDown, sendUnavailable } from './errors.js';
 
@@ -376,7 +387,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
             : `Redis is ${redis.status}`;
           return actionsUnavailable(reply, why);
         }
-        return reply.code(202).send(result);
+        return reply.code(202).send(actionsAnswerView(result));
       }),
     );
 
@@ -384,34 +395,39 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       getAccounts.path,
       routeFromSpec(getAccounts, async ({ query }, _req, reply) => {
         const recorded = await listStatuses(redis, keys, query.limit);
-        return reply.send({ accounts: await withHolds(recorded.map((s) => s.provider_id)) });
+        const accounts = await withHolds(recorded.map((s) => s.provider_id));
+        return reply.send({ accounts: accounts.map(accountView) });
       }),
     );
     app.get(
       getAccount.path,
       routeFromSpec(getAccount, async ({ params }, _req, reply) => {
         const [one] = await withHolds([params.account]);
-        return reply.send(one);
+        return reply.send(one && accountView(one));
       }),
     );
     app.get(
       getHolds.path,
       routeFromSpec(getHolds, async ({ query }, _req, reply) =>
-        reply.send({ accounts: await readAccountHolds(redis, config.prefix, [], query.limit) }),
+        reply.send({
+          accounts: (await readAccountHolds(redis, config.prefix, [], query.limit)).map(
+            accountHoldsView,
+          ),
+        }),
       ),
     );
     app.get(
       getAccountHolds.path,
       routeFromSpec(getAccountHolds, async ({ params }, _req, reply) => {
         const [holds] = await readAccountHolds(redis, config.prefix, [params.account]);
-        return reply.send(holds);
+        return reply.send(holds && accountHoldsView(holds));
       }),
     );
 
     app.get(
       getEvents.path,
       routeFromSpec(getEvents, async ({ query }, _req, reply) =>
-        reply.send({ events: await readRecentEvents(redis, keys, query) }),
+        reply.send({ events: (await readRecentEvents(redis, keys, query)).map(eventView) }),
       ),
     );
 
@@ -449,9 +465,11 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
         includeShared: options.include_shared,
       };
       try {
-        if (options.dry_run === true) return await reply.send(await dryRunBulk(config, run));
+        if (options.dry_run === true) {
+          return await reply.send(dryRunView(await dryRunBulk(config, run)));
+        }
         const { pass, batch } = await startBulkRun(config, run);
-        return await reply.code(202).send({ batch_id: pass.batchId, pass, batch });
+        return await reply.code(202).send(bulkRunView(pass, batch));
       } catch (err) {
         throw asFieldNames(err);
       }
@@ -460,7 +478,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
     app.get(
       getBatches.path,
       routeFromSpec(getBatches, async ({ query }, _req, reply) =>
-        reply.send({ batches: await listBatches(config, query.limit) }),
+        reply.send({ batches: (await listBatches(config, query.limit)).map(batchView) }),
       ),
     );
     app.get(
@@ -468,7 +486,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       routeFromSpec(getBatchRoute, async ({ params }, _req, reply) => {
         const batch = await getBatch(config, params.id);
         if (!batch) throw new NotFoundError(`batch "${params.id}": no such batch`);
-        return reply.send(batch);
+        return reply.send(batchView(batch));
       }),
     );
     app.get(
@@ -489,14 +507,15 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       postBatchCancel.path,
       routeFromSpec(postBatchCancel, async ({ params }, _req, reply) => {
         await mustHaveBatch(config, params.id);
-        return reply.send(await cancelBatch(config, params.id));
+        return reply.send(cancelView(await cancelBatch(config, params.id)));
       }),
     );
     app.post(
       postBatchUndo.path,
       routeFromSpec(postBatchUndo, async ({ params, body }, _req, reply) => {
         await mustHaveBatch(config, params.id);
-        return reply.send(await undoBatch(config, params.id, { force: body?.force === true }));
+        const undone = await undoBatch(config, params.id, { force: body?.force === true });
+        return reply.send(undoView(undone));
       }),
     );
     done();

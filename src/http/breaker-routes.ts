@@ -15,6 +15,13 @@ import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
+import {
+  breakerView,
+  resetView,
+  signalResultView,
+  tripView,
+  webhookStatsView,
+} from '../wire/index.js';
 import { issueText } from './api-spec.js';
 import { sendError } from './errors.js';
 
@@ -50,7 +57,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       const results = [];
       for (const [i, item] of items.entries()) {
         try {
-          results.push(await breaker.signal(item));
+          results.push(signalResultView(await breaker.signal(item)));
         } catch (err) {
           if (err instanceof Error && err.name === 'IntentValidationError') {
             return sendError(
@@ -71,13 +78,14 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       if (!q.success)
         return sendError(reply, 400, 'invalid_parameter', issueText(q.error, 'query'));
       const ids = await breaker.list(q.data.limit ?? 1000);
-      return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
+      const statuses = await Promise.all(ids.map((id) => breaker.status(id)));
+      return reply.send({ accounts: statuses.map(breakerView) });
     });
 
     app.get('/breaker/:account', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 400, 'invalid_parameter', issueText(p.error, 'path'));
-      return reply.send(await breaker.status(p.data.account));
+      return reply.send(breakerView(await breaker.status(p.data.account)));
     });
 
     app.post('/breaker/:account/trip', async (req, reply) => {
@@ -94,7 +102,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
           `the breaker of ${p.data.account} is open already`,
         );
       }
-      return reply.send({ provider_id: p.data.account, ...r });
+      return reply.send(tripView(p.data.account, r));
     });
 
     app.post('/breaker/:account/reset', async (req, reply) => {
@@ -109,10 +117,12 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
           `the breaker of ${p.data.account} is not open`,
         );
       }
-      return reply.send({ provider_id: p.data.account, ...r });
+      return reply.send(resetView(p.data.account, r));
     });
 
-    app.get('/webhooks/stats', async (_req, reply) => reply.send(await service.webhookStats()));
+    app.get('/webhooks/stats', async (_req, reply) =>
+      reply.send(webhookStatsView(await service.webhookStats())),
+    );
     done();
   };
 }

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { OVERVIEW_LIMITS, overviewReader } from '../ops/overview.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis.js';
+import { overviewView } from '../wire/index.js';
 import { routeFromSpec, type RouteSpec } from './api-spec.js';
 
 export const getOverview = {
@@ -44,7 +45,7 @@ export function overviewRoutes(deps: {
     app.get(
       getOverview.path,
       routeFromSpec(getOverview, async (_parsed, _req, reply) =>
-        reply.header('cache-control', 'no-store').send(await read()),
+        reply.header('cache-control', 'no-store').send(overviewView(await read())),
       ),
     );
     done();

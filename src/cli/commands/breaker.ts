@@ -8,6 +8,7 @@ import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
 const ops = () => import('../../ops/breaker.js');
+const wire = () => import('../../wire/breakers.js');
 
 const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`);
 
@@ -43,7 +44,9 @@ export function registerBreaker(program: Command): void {
       const { config } = cliContext();
       const statuses = await (await ops()).breakerStatus(config, account, flags.limit);
       if (flags.json) {
-        const out = account === undefined ? statuses : statuses[0];
+        const { breakerView } = await wire();
+        const views = statuses.map(breakerView);
+        const out = account === undefined ? views : views[0];
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
@@ -66,7 +69,7 @@ export function registerBreaker(program: Command): void {
       const { config } = cliContext();
       const r = await (await ops()).tripBreaker(config, account, flags.reason);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+        process.stdout.write(`${JSON.stringify((await wire()).tripView(account, r))}\n`);
         return;
       }
       process.stdout.write(
@@ -84,7 +87,9 @@ export function registerBreaker(program: Command): void {
     .action(async (account: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
       const r = await (await ops()).resetBreaker(config, account);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify((await wire()).resetView(account, r))}\n`);
+      }
       if (r.result === 'not_open') {
         if (!flags.json) process.stderr.write(`the breaker of ${account} is not open\n`);
         process.exitCode = EXIT_ACTION_FAILED;
@@ -130,7 +135,7 @@ export function registerBreaker(program: Command): void {
         });
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify(r)}\n`
+            ? `${JSON.stringify((await wire()).signalResultView(r))}\n`
             : `${r.result}${r.result === 'tripped' ? ` (trip ${r.tripId}, ${r.reason})` : ''}\n`,
         );
       },

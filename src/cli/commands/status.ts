@@ -13,8 +13,8 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
       const { config } = cliContext();
-      const { accountStatus } = await import('../../ops/account-status.js');
-      const statuses = await accountStatus(config, providerIds, flags.limit);
+      const { accountStatusWithHolds } = await import('../../ops/account-status.js');
+      const statuses = await accountStatusWithHolds(config, providerIds, flags.limit);
       const missing = providerIds.filter((id) => !statuses.some((s) => s.provider_id === id));
       for (const id of missing) {
         process.stderr.write(`no recorded status for ${id} (no action on it has finished yet)\n`);
@@ -23,7 +23,8 @@ export function registerStatus(program: Command): void {
       if (missing.length > 0) process.exitCode = EXIT_ACTION_FAILED;
       if (statuses.length === 0 && providerIds.length > 0) return;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+        const { accountView } = await import('../../wire/accounts.js');
+        process.stdout.write(`${JSON.stringify(statuses.map(accountView), null, 2)}\n`);
         return;
       }
       const rows = statuses.map((s) => ({ ...s, last_error: s.last_error?.code ?? null }));
