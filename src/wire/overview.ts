@@ -84,11 +84,13 @@ export const overviewSchema = z.strictObject({
   can_reset_breakers: z.boolean(),
 });
 
+export type OverviewView = z.infer<typeof overviewSchema>;
+
 function targetsView(t: TargetsSummary): z.infer<typeof targetsSummarySchema> {
   return { kind: t.kind, text: t.text, account_ids: t.accounts, count: t.count };
 }
 
-export function overviewView(o: Overview): z.infer<typeof overviewSchema> {
+export function overviewView(o: Overview): OverviewView {
   return {
     generated_at: o.generated_at,
     limits: { ...o.limits },
