@@ -153,6 +153,8 @@ export const eventSchema = z.union([
   windowFailedEventSchema,
 ]);
 export type EventView = z.infer<typeof eventSchema>;
+/** `GET /v1/events`. */
+export const eventsListSchema = z.strictObject({ events: z.array(eventSchema) });
 export type ActionEventView = z.infer<typeof actionEventSchema>;
 export type WindowFailedEventView = z.infer<typeof windowFailedEventSchema>;
 
