@@ -39,14 +39,26 @@ import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses } from '../store/status-record.js';
 import {
+  accountHoldsSchema,
   accountHoldsView,
+  accountSchema,
+  accountsListSchema,
   accountView,
+  actionsAnswerSchema,
   actionsAnswerView,
+  batchesListSchema,
+  batchSchema,
   batchView,
+  bulkRunSchema,
   bulkRunView,
+  cancelSchema,
   cancelView,
+  dryRunSchema,
   dryRunView,
+  eventsListSchema,
   eventView,
+  holdsListSchema,
+  undoSchema,
   undoView,
 } from '../wire/index.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
@@ -119,6 +131,7 @@ export const postActions = {
     409: 'The idempotency key is bound to another intent.',
     503: '`redis_unavailable` (with `Retry-After`): Redis is not connected, or the request did not finish within HTTP_ACTIONS_TIMEOUT_MS; what was enqueued stays enqueued.',
   },
+  answers: { 202: actionsAnswerSchema },
 } satisfies RouteSpec;
 
 export const getAccounts = {
@@ -128,6 +141,7 @@ export const getAccounts = {
   summary: 'Recorded account statuses with their holds, most recently changed first',
   query: z.object({ limit: limit(1_000).default(100) }),
   responses: { 200: '`{ accounts: [...] }`' },
+  answers: { 200: accountsListSchema },
 } satisfies RouteSpec;
 
 export const getAccount = {
@@ -137,6 +151,7 @@ export const getAccount = {
   summary: "One account's recorded status and holds (nulls when nothing is recorded)",
   params: accountParams,
   responses: { 200: 'The account.', 400: 'Not an account id.' },
+  answers: { 200: accountSchema },
 } satisfies RouteSpec;
 
 export const getHolds = {
@@ -146,6 +161,7 @@ export const getHolds = {
   summary: 'Every held account: which sources keep it off, and its state before',
   query: z.object({ limit: limit(100_000).default(1_000) }),
   responses: { 200: '`{ accounts: [...] }`' },
+  answers: { 200: holdsListSchema },
 } satisfies RouteSpec;
 
 export const getAccountHolds = {
@@ -154,7 +170,8 @@ export const getAccountHolds = {
   tag: 'accounts',
   summary: "One account's holds",
   params: accountParams,
-  responses: { 200: '`{ providerId, holds, before, since }`', 400: 'Not an account id.' },
+  responses: { 200: '`{ account_id, holds, before, since }`', 400: 'Not an account id.' },
+  answers: { 200: accountHoldsSchema },
 } satisfies RouteSpec;
 
 export const getEvents = {
@@ -167,6 +184,7 @@ export const getEvents = {
     limit: limit(10_000).default(100),
   }),
   responses: { 200: '`{ events: [...] }`' },
+  answers: { 200: eventsListSchema },
 } satisfies RouteSpec;
 
 const batchOptions = {
@@ -212,6 +230,7 @@ export const postBatches = {
     409: 'The batch id belongs to a run of the other action.',
     413: 'The upload is larger than 32 MiB.',
   },
+  answers: { 202: bulkRunSchema, 200: dryRunSchema },
 } satisfies RouteSpec;
 
 export const getBatches = {
@@ -221,6 +240,7 @@ export const getBatches = {
   summary: 'The most recent batches, newest first',
   query: z.object({ limit: limit(1_000).default(100) }),
   responses: { 200: '`{ batches: [...] }`' },
+  answers: { 200: batchesListSchema },
 } satisfies RouteSpec;
 
 export const getBatchRoute = {
@@ -230,6 +250,7 @@ export const getBatchRoute = {
   summary: "A batch's record: counts, times, passes",
   params: batchParams,
   responses: { 200: 'The batch.', 404: 'No such batch.' },
+  answers: { 200: batchSchema },
 } satisfies RouteSpec;
 
 export const getBatchReport = {
@@ -255,6 +276,7 @@ export const postBatchCancel = {
   summary: 'Cancel what is left: jobs not started are removed (cancelled); running ones finish',
   params: batchParams,
   responses: { 200: '`{ batch_id, cancelled, running, already_done }`', 404: 'No such batch.' },
+  answers: { 200: cancelSchema },
 } satisfies RouteSpec;
 
 export const postBatchUndo = {
@@ -270,6 +292,7 @@ export const postBatchUndo = {
     400: 'An activate batch, or a batch not finished without `force`.',
     404: 'No such batch.',
   },
+  answers: { 200: undoSchema },
 } satisfies RouteSpec;
 
 /** Every spec of this file, for the OpenAPI document. */
