@@ -1,5 +1,6 @@
 /** The service's own small answers: `/healthz`, `/v1/whoami`, `/readyz`, the webhook receiver. */
 import { z } from 'zod';
+import type { Readiness } from '../metrics/readiness.js';
 
 /** `GET /healthz`, `GET /v1/whoami`. */
 export const okSchema = z.strictObject({ ok: z.literal(true) });
@@ -33,3 +34,12 @@ export const readinessSchema = z.strictObject({
     }),
   }),
 });
+
+/** Readiness as `GET /readyz` answers it. */
+export function readinessView(r: Readiness): z.infer<typeof readinessSchema> {
+  return {
+    ready: r.ready,
+    failed: r.failed,
+    checks: { redis: { ...r.checks.redis }, queue: { ...r.checks.queue } },
+  };
+}
