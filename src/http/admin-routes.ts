@@ -45,6 +45,29 @@ import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT } from '../store/batch-record.js';
 import { readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 import { listStatuses } from '../store/status-record.js';
+import {
+  accountHoldsSchema,
+  accountHoldsView,
+  accountSchema,
+  accountsListSchema,
+  accountView,
+  actionsAnswerSchema,
+  actionsAnswerView,
+  batchesListSchema,
+  batchSchema,
+  batchView,
+  bulkRunSchema,
+  bulkRunView,
+  cancelSchema,
+  cancelView,
+  dryRunSchema,
+  dryRunView,
+  eventsListSchema,
+  eventView,
+  holdsListSchema,
+  undoSchema,
+  undoView,
+} from '../wire/index.js';
 import { routeFromSpec, validate, type RouteSpec } from './api-spec.js';
 import { redisIsDown, sendUnavailable } from './errors.js';
 
@@ -115,6 +138,7 @@ export const postActions = {
     409: 'The idempotency key is bound to another intent.',
     503: '`redis_unavailable` (with `Retry-After`): Redis is not connected, or the request did not finish within HTTP_ACTIONS_TIMEOUT_MS; what was enqueued stays enqueued.',
   },
+  answers: { 202: actionsAnswerSchema },
 } satisfies RouteSpec;
 
 export const getAccounts = {
@@ -124,6 +148,7 @@ export const getAccounts = {
   summary: 'Recorded account statuses with their holds, most recently changed first',
   query: z.object({ limit: limit(1_000).default(100) }),
   responses: { 200: '`{ accounts: [...] }`' },
+  answers: { 200: accountsListSchema },
 } satisfies RouteSpec;
 
 export const getAccount = {
@@ -133,6 +158,7 @@ export const getAccount = {
   summary: "One account's recorded status and holds (nulls when nothing is recorded)",
   params: accountParams,
   responses: { 200: 'The account.', 400: 'Not an account id.' },
+  answers: { 200: accountSchema },
 } satisfies RouteSpec;
 
 export const getHolds = {
@@ -142,6 +168,7 @@ export const getHolds = {
   summary: 'Every held account: which sources keep it off, and its state before',
   query: z.object({ limit: limit(100_000).default(1_000) }),
   responses: { 200: '`{ accounts: [...] }`' },
+  answers: { 200: holdsListSchema },
 } satisfies RouteSpec;
 
 export const getAccountHolds = {
@@ -150,7 +177,8 @@ export const getAccountHolds = {
   tag: 'accounts',
   summary: "One account's holds",
   params: accountParams,
-  responses: { 200: '`{ providerId, holds, before, since }`', 400: 'Not an account id.' },
+  responses: { 200: '`{ account_id, holds, before, since }`', 400: 'Not an account id.' },
+  answers: { 200: accountHoldsSchema },
 } satisfies RouteSpec;
 
 export const getEvents = {
@@ -163,6 +191,7 @@ export const getEvents = {
     limit: limit(10_000).default(100),
   }),
   responses: { 200: '`{ events: [...] }`' },
+  answers: { 200: eventsListSchema },
 } satisfies RouteSpec;
 
 const batchOptions = {
@@ -208,6 +237,7 @@ export const postBatches = {
     409: 'The batch id belongs to a run of the other action.',
     413: 'The upload is larger than 32 MiB.',
   },
+  answers: { 202: bulkRunSchema, 200: dryRunSchema },
 } satisfies RouteSpec;
 
 export const getBatches = {
@@ -217,6 +247,7 @@ export const getBatches = {
   summary: 'The most recent batches, newest first',
   query: z.object({ limit: limit(1_000).default(100) }),
   responses: { 200: '`{ batches: [...] }`' },
+  answers: { 200: batchesListSchema },
 } satisfies RouteSpec;
 
 export const getBatchRoute = {
@@ -226,6 +257,7 @@ export const getBatchRoute = {
   summary: "A batch's record: counts, times, passes",
   params: batchParams,
   responses: { 200: 'The batch.', 404: 'No such batch.' },
+  answers: { 200: batchSchema },
 } satisfies RouteSpec;
 
 export const getBatchReport = {
@@ -251,6 +283,7 @@ export const postBatchCancel = {
   summary: 'Cancel what is left: jobs not started are removed (cancelled); running ones finish',
   params: batchParams,
   responses: { 200: '`{ batch_id, cancelled, running, already_done }`', 404: 'No such batch.' },
+  answers: { 200: cancelSchema },
 } satisfies RouteSpec;
 
 export const postBatchUndo = {
@@ -266,6 +299,7 @@ export const postBatchUndo = {
     400: 'An activate batch, or a batch not finished without `force`.',
     404: 'No such batch.',
   },
+  answers: { 200: undoSchema },
 } satisfies RouteSpec;
 
 /** Every spec of this file, for the OpenAPI document. */
@@ -387,7 +421,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
             : `Redis is ${redis.status}`;
           return actionsUnavailable(reply, why);
         }
-        return reply.code(202).send(result);
+        return reply.code(202).send(actionsAnswerView(result));
       }),
     );
 
@@ -395,34 +429,39 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       getAccounts.path,
       routeFromSpec(getAccounts, async ({ query }, _req, reply) => {
         const recorded = await listStatuses(redis, keys, query.limit);
-        return reply.send({ accounts: await withHolds(recorded.map((s) => s.provider_id)) });
+        const accounts = await withHolds(recorded.map((s) => s.provider_id));
+        return reply.send({ accounts: accounts.map(accountView) });
       }),
     );
     app.get(
       getAccount.path,
       routeFromSpec(getAccount, async ({ params }, _req, reply) => {
         const [one] = await withHolds([params.account]);
-        return reply.send(one);
+        return reply.send(one && accountView(one));
       }),
     );
     app.get(
       getHolds.path,
       routeFromSpec(getHolds, async ({ query }, _req, reply) =>
-        reply.send({ accounts: await readAccountHolds(redis, config.prefix, [], query.limit) }),
+        reply.send({
+          accounts: (await readAccountHolds(redis, config.prefix, [], query.limit)).map(
+            accountHoldsView,
+          ),
+        }),
       ),
     );
     app.get(
       getAccountHolds.path,
       routeFromSpec(getAccountHolds, async ({ params }, _req, reply) => {
         const [holds] = await readAccountHolds(redis, config.prefix, [params.account]);
-        return reply.send(holds);
+        return reply.send(holds && accountHoldsView(holds));
       }),
     );
 
     app.get(
       getEvents.path,
       routeFromSpec(getEvents, async ({ query }, _req, reply) =>
-        reply.send({ events: await readRecentEvents(redis, keys, query) }),
+        reply.send({ events: (await readRecentEvents(redis, keys, query)).map(eventView) }),
       ),
     );
 
@@ -460,9 +499,11 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
         includeShared: options.include_shared,
       };
       try {
-        if (options.dry_run === true) return await reply.send(await dryRunBulk(config, run));
+        if (options.dry_run === true) {
+          return await reply.send(dryRunView(await dryRunBulk(config, run)));
+        }
         const { pass, batch } = await startBulkRun(config, run);
-        return await reply.code(202).send({ batch_id: pass.batchId, pass, batch });
+        return await reply.code(202).send(bulkRunView(pass, batch));
       } catch (err) {
         throw asFieldNames(err);
       }
@@ -471,7 +512,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
     app.get(
       getBatches.path,
       routeFromSpec(getBatches, async ({ query }, _req, reply) =>
-        reply.send({ batches: await listBatches(config, query.limit) }),
+        reply.send({ batches: (await listBatches(config, query.limit)).map(batchView) }),
       ),
     );
     app.get(
@@ -479,7 +520,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       routeFromSpec(getBatchRoute, async ({ params }, _req, reply) => {
         const batch = await getBatch(config, params.id);
         if (!batch) throw new NotFoundError(noSuchBatch(params.id));
-        return reply.send(batch);
+        return reply.send(batchView(batch));
       }),
     );
     app.get(
@@ -500,14 +541,15 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       postBatchCancel.path,
       routeFromSpec(postBatchCancel, async ({ params }, _req, reply) => {
         await mustHaveBatch(config, params.id);
-        return reply.send(await cancelBatch(config, params.id));
+        return reply.send(cancelView(await cancelBatch(config, params.id)));
       }),
     );
     app.post(
       postBatchUndo.path,
       routeFromSpec(postBatchUndo, async ({ params, body }, _req, reply) => {
         await mustHaveBatch(config, params.id);
-        return reply.send(await undoBatch(config, params.id, { force: body?.force === true }));
+        const undone = await undoBatch(config, params.id, { force: body?.force === true });
+        return reply.send(undoView(undone));
       }),
     );
     done();

@@ -29,6 +29,11 @@ export interface RouteSpec<
   rawBodies?: Readonly<Record<string, string>>;
   /** Status -> what it means. Error statuses share the `{ error: { code, message } }` shape. */
   responses: Readonly<Record<number, string>>;
+  /**
+   * Status -> the wire schema (src/wire) of its JSON answer, shown in the OpenAPI document:
+   * every 2xx JSON answer has one (test/unit/openapi-wire.test.ts).
+   */
+  answers?: Readonly<Record<number, z.ZodType>>;
 }
 
 /** The validated parts of a request. */

@@ -16,6 +16,13 @@ import { z } from 'zod';
 import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import { breakerRefusal } from '../ops/breaker.js';
+import {
+  breakerView,
+  resetView,
+  signalResultView,
+  tripView,
+  webhookStatsView,
+} from '../wire/index.js';
 import { issueText } from './api-spec.js';
 import { sendError } from './errors.js';
 
@@ -50,7 +57,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       const results = [];
       for (const [i, item] of items.entries()) {
         try {
-          results.push(await breaker.signal(item));
+          results.push(signalResultView(await breaker.signal(item)));
         } catch (err) {
           if (err instanceof Error && err.name === 'IntentValidationError') {
             return sendError(
@@ -69,13 +76,14 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       const q = limitQuery.safeParse(req.query);
       if (!q.success) return sendError(reply, 'invalid_input', issueText(q.error, 'query'));
       const ids = await breaker.list(q.data.limit ?? 1000);
-      return reply.send({ accounts: await Promise.all(ids.map((id) => breaker.status(id))) });
+      const statuses = await Promise.all(ids.map((id) => breaker.status(id)));
+      return reply.send({ accounts: statuses.map(breakerView) });
     });
 
     app.get('/breakers/:account', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
-      return reply.send(await breaker.status(p.data.account));
+      return reply.send(breakerView(await breaker.status(p.data.account)));
     });
 
     app.post('/breakers/:account/trip', async (req, reply) => {
@@ -85,7 +93,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       if (!b.success) return sendError(reply, 'invalid_input', issueText(b.error, 'body'));
       const r = await breaker.trip(p.data.account, b.data?.reason);
       if (r.result !== 'tripped') throw breakerRefusal(p.data.account, 'trip');
-      return reply.send({ provider_id: p.data.account, ...r });
+      return reply.send(tripView(p.data.account, r));
     });
 
     app.post('/breakers/:account/reset', async (req, reply) => {
@@ -93,10 +101,12 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
       const r = await breaker.reset(p.data.account);
       if (r.result !== 'reset') throw breakerRefusal(p.data.account, 'reset');
-      return reply.send({ provider_id: p.data.account, ...r });
+      return reply.send(resetView(p.data.account, r));
     });
 
-    app.get('/webhooks/stats', async (_req, reply) => reply.send(await service.webhookStats()));
+    app.get('/webhooks/stats', async (_req, reply) =>
+      reply.send(webhookStatsView(await service.webhookStats())),
+    );
     done();
   };
 }

@@ -5,9 +5,21 @@
  * checks that every route the server registers is documented and nothing else is.
  */
 import { z } from 'zod';
-import { ERROR_CODES } from '../errors.js';
 import { signalSchema } from '../producers/breaker/signals.js';
 import { VERSION } from '../version.js';
+import {
+  breakerSchema,
+  breakersListSchema,
+  errorSchema,
+  resetSchema,
+  signalResultSchema,
+  signalResultsSchema,
+  tripSchema,
+  webhookStatsSchema,
+  windowCancelSchema,
+  windowSchema,
+  windowsListSchema,
+} from '../wire/index.js';
 import { ADMIN_ROUTE_SPECS } from './admin-routes.js';
 import type { RouteSpec } from './api-spec.js';
 import {
@@ -33,6 +45,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: `Count delivery signals from your own pipeline (one, or an array of at most ${MAX_SIGNALS_PER_REQUEST})`,
     body: z.union([signalSchema, z.array(signalSchema)]),
     responses: { 200: 'What each signal did, in order.', 400: 'A signal breaks a rule.' },
+    answers: { 200: z.union([signalResultSchema, signalResultsSchema]) },
   },
   {
     method: 'GET',
@@ -41,6 +54,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: 'Every account with breaker activity: state, counts and rates over the window',
     query: breakerLimitQuery,
     responses: { 200: '`{ accounts: [...] }`' },
+    answers: { 200: breakersListSchema },
   },
   {
     method: 'GET',
@@ -49,6 +63,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: "One account's breaker: state, counts and rates, last trip, holds",
     params: accountParams,
     responses: { 200: 'The breaker.', 400: 'Not an account id.' },
+    answers: { 200: breakerSchema },
   },
   {
     method: 'POST',
@@ -58,6 +73,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     params: accountParams,
     body: tripBody,
     responses: { 200: 'Tripped.', 409: '`state_conflict`: open already.' },
+    answers: { 200: tripSchema },
   },
   {
     method: 'POST',
@@ -67,6 +83,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
       'Reset an open breaker: its hold is released (the account comes back on if it was the last)',
     params: accountParams,
     responses: { 200: 'Reset.', 409: '`state_conflict`: not open.' },
+    answers: { 200: resetSchema },
   },
   {
     method: 'GET',
@@ -77,6 +94,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     responses: {
       200: 'Counters by result (`unresolved`, `ambiguous` and `dead_lettered` among them); `unresolved`: the latest events no account was found for; `ambiguous`: the latest events several accounts could have sent (a shared `from_email` the delivery log did not settle, or a log naming several), each with its `candidates` and `via`, counted for none; `dead_letters` (without bodies); `inbox`: what the webhook inbox holds now (`backlog`: events not yet processed, `entries`, `bytes`).',
     },
+    answers: { 200: webhookStatsSchema },
   },
   {
     method: 'POST',
@@ -89,6 +107,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
       400: 'A field breaks its rule.',
       409: 'The id is taken.',
     },
+    answers: { 201: windowSchema },
   },
   {
     method: 'GET',
@@ -97,6 +116,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: 'Windows, newest first',
     query: windowLimitQuery,
     responses: { 200: '`{ windows: [...] }`' },
+    answers: { 200: windowsListSchema },
   },
   {
     method: 'GET',
@@ -105,6 +125,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: 'A window, its next starts and its occurrences',
     params: windowIdParams,
     responses: { 200: 'The window.', 404: 'No such window.' },
+    answers: { 200: windowSchema },
   },
   {
     method: 'POST',
@@ -113,6 +134,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     summary: 'Cancel a window: a future one is removed, a running one ends now',
     params: windowIdParams,
     responses: { 200: 'What it was and what it is now.', 404: 'No such window.' },
+    answers: { 200: windowCancelSchema },
   },
   {
     method: 'POST',
@@ -122,6 +144,7 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     params: windowIdParams,
     body: windowExtendBody,
     responses: { 200: 'The window.', 404: 'No such window.', 409: 'Cancelled or over.' },
+    answers: { 200: windowSchema },
   },
 ];
 
@@ -192,35 +215,25 @@ function parameters(spec: RouteSpec): JsonSchema[] {
   return out;
 }
 
-const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: {
-          type: 'string',
-          enum: ERROR_CODES,
-          description: 'errors.ts; the README prints the table',
-        },
-        message: { type: 'string' },
-      },
-    },
-  },
-};
+/** The JSON Schema of a wire schema's output (what the route answers). */
+export const answerSchemaOf = (s: z.ZodType): JsonSchema =>
+  z.toJSONSchema(s, { io: 'output', unrepresentable: 'any' });
+
+const ERROR_SCHEMA = answerSchemaOf(errorSchema);
 
 function operation(spec: RouteSpec, secured: boolean): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, description] of Object.entries(spec.responses)) {
+    const answer = spec.answers?.[Number(status)];
     responses[status] =
       Number(status) >= 400
         ? {
             description,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
           }
-        : { description };
+        : answer
+          ? { description, content: { 'application/json': { schema: answerSchemaOf(answer) } } }
+          : { description };
   }
   if (secured) {
     responses['401'] = {

@@ -25,6 +25,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
+import { readinessView } from '../wire/service.js';
 import { limiterFor } from '../worker/backoff.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';
 import { capConnections, connectionOptions, type ConnectionConfig } from './connection-limits.js';
@@ -124,7 +125,7 @@ export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): Fastify
         limiterMax: limiterFor(config.rateLimitPerMinute).max,
         checkQueue: checks !== 'redis',
       });
-      return reply.code(readiness.ready ? 200 : 503).send(readiness);
+      return reply.code(readiness.ready ? 200 : 503).send(readinessView(readiness));
     });
     done();
   };

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { OVERVIEW_LIMITS, overviewReader } from '../ops/overview.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis.js';
+import { overviewSchema, overviewView } from '../wire/index.js';
 import { routeFromSpec, type RouteSpec } from './api-spec.js';
 
 export const getOverview = {
@@ -22,6 +23,7 @@ export const getOverview = {
   responses: {
     200: '`{ generated_at, limits, totals, truncated, accounts, breakers, windows: { available, running, upcoming }, failures, failures_scanned, webhooks: { results, unresolved, ambiguous }, can_reset_breakers }`',
   },
+  answers: { 200: overviewSchema },
 } satisfies RouteSpec;
 
 /** The specs of this file, for the OpenAPI document. */
@@ -44,7 +46,7 @@ export function overviewRoutes(deps: {
     app.get(
       getOverview.path,
       routeFromSpec(getOverview, async (_parsed, _req, reply) =>
-        reply.header('cache-control', 'no-store').send(await read()),
+        reply.header('cache-control', 'no-store').send(overviewView(await read())),
       ),
     );
     done();

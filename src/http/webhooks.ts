@@ -19,6 +19,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
 import { appendToInbox, type AppendResult } from '../store/webhook-inbox.js';
+import type { WebhookAnswer } from '../wire/service.js';
 import { PUBLIC_ROUTE } from './auth.js';
 import { redisIsDown, sendError, sendUnavailable } from './errors.js';
 import { throttledLog } from './log-throttle.js';
@@ -26,12 +27,8 @@ import { EVENT_ID_HEADER, readEnvelope } from './webhook-envelope.js';
 
 export const SENDMUX_WEBHOOK_PATH = '/webhooks/sendmux';
 
-/** What the receiver answers with a 2xx. */
-export type WebhookAnswer =
-  | { accepted: true }
-  | { accepted: false; duplicate: true }
-  | { accepted: false; ignored: true }
-  | { accepted: false; expired: true };
+/** The receiver's answers: wire/service.ts. */
+export type { WebhookAnswer };
 
 const EMPTY = Buffer.alloc(0);
 

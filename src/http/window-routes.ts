@@ -16,6 +16,7 @@ import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { Windows } from '../producers/windows/windows.js';
+import { windowCancelView, windowView } from '../wire/index.js';
 import { sendError } from './errors.js';
 
 const text = (max: number) =>
@@ -73,25 +74,27 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
     app.post('/windows', async (req, reply) => {
       const b = createBody.safeParse(req.body ?? undefined);
       if (!b.success) return sendError(reply, 'invalid_input', problem(b.error, 'body'));
-      return answer(reply, 201, () => windows.create(b.data));
+      return answer(reply, 201, async () => windowView(await windows.create(b.data)));
     });
 
     app.get('/windows', async (req, reply) => {
       const q = limitQuery.safeParse(req.query);
       if (!q.success) return sendError(reply, 'invalid_input', problem(q.error, 'query'));
-      return answer(reply, 200, async () => ({ windows: await windows.list(q.data.limit) }));
+      return answer(reply, 200, async () => ({
+        windows: (await windows.list(q.data.limit)).map(windowView),
+      }));
     });
 
     app.get('/windows/:id', async (req, reply) => {
       const p = idParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
-      return answer(reply, 200, () => windows.show(p.data.id));
+      return answer(reply, 200, async () => windowView(await windows.show(p.data.id)));
     });
 
     app.post('/windows/:id/cancel', async (req, reply) => {
       const p = idParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
-      return answer(reply, 200, () => windows.cancel(p.data.id));
+      return answer(reply, 200, async () => windowCancelView(await windows.cancel(p.data.id)));
     });
 
     app.post('/windows/:id/extend', async (req, reply) => {
@@ -99,7 +102,9 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
       if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
       const b = extendBody.safeParse(req.body ?? undefined);
       if (!b.success) return sendError(reply, 'invalid_input', problem(b.error, 'body'));
-      return answer(reply, 200, () => windows.extend(p.data.id, b.data.end));
+      return answer(reply, 200, async () =>
+        windowView(await windows.extend(p.data.id, b.data.end)),
+      );
     });
     done();
   };

@@ -27,6 +27,7 @@
 import { EVENT_TYPES, type EventType, type StreamEvent } from '../model.js';
 import { webhookSignature } from '../sendmux/webhook-signature.js';
 import { VERSION } from '../version.js';
+import { eventView, type EventView } from '../wire/events.js';
 
 /** The event types POSTed to NOTIFY_URL; every other event stays on the stream only. */
 export const NOTIFY_EVENT_TYPES = [
@@ -99,8 +100,12 @@ export function cloudEventSubject(event: NotifyEvent): string {
 export function toCloudEvent(
   event: NotifyEvent,
   prefix: string,
-): CloudEvent<Omit<NotifyEvent, 'id'>> {
-  const { id, ...data } = event;
+): CloudEvent<Omit<EventView, 'id'>> {
+  // `data` is the event as users see it everywhere (wire/events.ts): `account_id`, not the
+  // stream's `provider_id`.
+  const { id } = event;
+  const data: Omit<EventView, 'id'> = { ...eventView(event) };
+  delete (data as { id?: string }).id;
   if (id === undefined || id === '') {
     throw new Error(`a ${event.type} event without its stream id cannot be notified`);
   }

@@ -28,6 +28,25 @@ export async function accountStatus(
   }
 }
 
+/**
+ * The accounts' recorded statuses with their holds (`status --json`): the given accounts that
+ * have a recorded status, or the most recently changed ones when none are given.
+ */
+export async function accountStatusWithHolds(
+  config: Config,
+  providerIds: readonly string[],
+  limit = 1000,
+): Promise<AccountWithHolds[]> {
+  const recorded = await accountStatus(config, providerIds, limit);
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
+  try {
+    const ids = recorded.map((s) => s.provider_id);
+    return (await accountsWithHolds(redis, keysFor(config.prefix), ids)).accounts;
+  } finally {
+    await redis.quit();
+  }
+}
+
 /** An account's recorded status with what keeps it off. */
 export interface AccountWithHolds extends AccountStatus {
   holds: Hold[];

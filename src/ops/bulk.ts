@@ -26,6 +26,7 @@ import {
   type BatchRecord,
 } from '../store/batch-record.js';
 import { keysFor, type Keys } from '../store/keys.js';
+import { REPORT_COLUMNS, reportRowView } from '../wire/batches.js';
 import { openApiReads } from './api-reads.js';
 
 export interface StartBulkRunOptions extends BulkRunOptions {
@@ -172,16 +173,8 @@ export interface BatchReportRow {
   at: string | null;
 }
 
-export const BATCH_REPORT_COLUMNS = [
-  'provider_id',
-  'outcome',
-  'status',
-  'error_code',
-  'http_status',
-  'request_id',
-  'attempts',
-  'at',
-] as const satisfies readonly (keyof BatchReportRow)[];
+/** The report's columns as users see them (CSV header, JSON fields): the wire view's. */
+export const BATCH_REPORT_COLUMNS = REPORT_COLUMNS;
 
 /**
  * Every account of a batch, one row each, streamed (a page of the batch at a time). Throws a
@@ -229,9 +222,10 @@ export async function* batchReportLines(
 ): AsyncGenerator<string> {
   if (format === 'csv') yield `${BATCH_REPORT_COLUMNS.join(',')}\n`;
   for await (const row of batchReport(config, batchId)) {
+    const view = reportRowView(row);
     yield format === 'json'
-      ? `${JSON.stringify(row)}\n`
-      : `${BATCH_REPORT_COLUMNS.map((c) => csvField(row[c])).join(',')}\n`;
+      ? `${JSON.stringify(view)}\n`
+      : `${BATCH_REPORT_COLUMNS.map((c) => csvField(view[c])).join(',')}\n`;
   }
 }
 

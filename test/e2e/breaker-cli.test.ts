@@ -49,21 +49,21 @@ describe('breaker CLI', () => {
     expect(third.code).toBe(0);
     const tripped = JSON.parse(third.stdout) as {
       result: string;
-      tripId: string;
-      idempotencyKey: string;
+      trip_id: string;
+      idempotency_key: string;
     };
     expect(tripped).toMatchObject({ result: 'tripped', reason: 'bounce_rate' });
 
     const status = await runCli(['breaker', 'status', 'dprov_cli1', '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({
-      provider_id: 'dprov_cli1',
+      account_id: 'dprov_cli1',
       state: 'open',
       trips: 1,
       window: { hard_bounced: 3, bounce_rate: 1 },
       last_trip: {
-        trip_id: tripped.tripId,
+        trip_id: tripped.trip_id,
         reason: 'bounce_rate',
-        idempotency_key: tripped.idempotencyKey,
+        idempotency_key: tripped.idempotency_key,
       },
       holds: { holds: [{ id: 'breaker', source: 'breaker' }] },
     });
@@ -73,7 +73,7 @@ describe('breaker CLI', () => {
     const reset = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
     expect(reset).toMatchObject({ code: 0 });
     expect(reset.stdout).toContain(
-      `activation enqueued with key breaker:dprov_cli1:${tripped.tripId}:reset`,
+      `activation enqueued with key breaker:dprov_cli1:${tripped.trip_id}:reset`,
     );
     const again = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
     expect(again.code).toBe(1);

@@ -64,12 +64,9 @@ describe('bulk CLI', () => {
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({
       batch_id: 'cli-ok',
-      total: 3,
-      succeeded: 3,
-      failed: 0,
-      skipped: 0,
-      invalid: 0,
-      duplicates: 0,
+      pass: { batch_id: 'cli-ok', enqueued: 3, skipped: 0, invalid: 0, duplicates: 0 },
+      batch: { total: 3, succeeded: 3, failed: 0 },
+      done: true,
     });
     expect(r.stderr).toContain('batch cli-ok (deactivate, pass 1): 3 enqueued');
 
@@ -77,7 +74,7 @@ describe('bulk CLI', () => {
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe(
-      'provider_id,outcome,status,error_code,http_status,request_id,attempts,at',
+      'account_id,outcome,status,error_code,http_status,request_id,attempts,at',
     );
     expect(lines.slice(1).sort()).toHaveLength(3);
     expect(lines[1]).toMatch(/^dprov_\w+,succeeded,inactive,,200,req_\w+,1,20\d\d-/);
@@ -105,8 +102,8 @@ describe('bulk CLI', () => {
       `id\n${simAccountId(4)}\n${simAccountId(5)}\n${simAccountId(4)}\n`,
     );
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout) as { batch_id: string; total: number; duplicates: number };
-    expect(summary).toMatchObject({ total: 2, duplicates: 1 });
+    const summary = JSON.parse(r.stdout) as { batch_id: string };
+    expect(summary).toMatchObject({ batch: { total: 2 }, pass: { duplicates: 1 } });
     expect(summary.batch_id).toMatch(/^bulk-\d{8}-\d{6}-[0-9a-f]{6}$/);
     expect(r.stderr).toContain(`--batch-id ${summary.batch_id}`);
   });
@@ -157,7 +154,9 @@ describe('bulk CLI', () => {
       env,
     );
     expect(failed.code, failed.stderr).toBe(1);
-    expect(JSON.parse(failed.stdout)).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+    expect(JSON.parse(failed.stdout)).toMatchObject({
+      batch: { total: 2, succeeded: 1, failed: 1 },
+    });
   });
 
   it('--dry-run --json: what would happen, exit 0, nothing enqueued; bad --filter exits 2', async () => {
@@ -240,7 +239,7 @@ describe('bulk CLI', () => {
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const [first] = (await once(child.stdout, 'data')) as [Buffer];
-    expect(first.toString()).toMatch(/^provider_id,outcome,/);
+    expect(first.toString()).toMatch(/^account_id,outcome,/);
     child.stdout.destroy();
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(stderr).toBe('');
@@ -277,9 +276,7 @@ describe('bulk CLI', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
-      total: ids.length,
-      succeeded: ids.length,
-      failed: 0,
+      batch: { total: ids.length, succeeded: ids.length, failed: 0 },
     });
     const stats = sim.stats();
     for (const id of ids) {
@@ -314,7 +311,7 @@ describe('bulk CLI', () => {
     const r = await runCli(['batch', 'undo', 'cli-undo', '--wait', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
-      accounts: { provider_id: string; result: string; held_by: string[] }[];
+      accounts: { account_id: string; result: string; held_by: string[] }[];
     };
     expect(out).toMatchObject({
       batch_id: 'cli-undo',
@@ -327,7 +324,7 @@ describe('bulk CLI', () => {
       done: true,
       activations: { total: 1, succeeded: 1, failed: 0 },
     });
-    const results = Object.fromEntries(out.accounts.map((a) => [a.provider_id, a]));
+    const results = Object.fromEntries(out.accounts.map((a) => [a.account_id, a]));
     expect(results[on]).toMatchObject({ result: 'reactivated', held_by: [] });
     expect(results[off]).toMatchObject({ result: 'was_inactive' });
     expect(results[held]).toMatchObject({ result: 'still_held', held_by: ['breaker'] });

@@ -53,7 +53,7 @@ describe('sendmux-deactivator CLI', () => {
     const out = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(out).toEqual([
       expect.objectContaining({
-        provider_id: simAccountId(1),
+        account_id: simAccountId(1),
         idempotency_key: 'cli-ok-1',
         job_id: expect.stringMatching(/^k-cli-ok-1@\d+$/) as string,
         enqueue: 'enqueued',
@@ -69,18 +69,18 @@ describe('sendmux-deactivator CLI', () => {
     );
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as {
-      provider_id: string;
+      account_id: string;
       state: string;
       http_status: number | null;
       error_code: string | null;
       idempotency_key: string;
     }[];
-    expect(out.find((o) => o.provider_id === 'dprov_nosuchaccount')).toMatchObject({
+    expect(out.find((o) => o.account_id === 'dprov_nosuchaccount')).toMatchObject({
       state: 'failed',
       http_status: 404,
       error_code: 'not_found',
     });
-    expect(out.find((o) => o.provider_id === simAccountId(2))?.state).toBe('succeeded');
+    expect(out.find((o) => o.account_id === simAccountId(2))?.state).toBe('succeeded');
     expect(out.every((o) => o.idempotency_key.startsWith('deactivate-'))).toBe(true); // fresh UUID-based keys
   });
 
@@ -144,7 +144,7 @@ describe('sendmux-deactivator CLI', () => {
     expect(status.code).toBe(0);
     const [s] = JSON.parse(status.stdout) as Record<string, unknown>[];
     expect(s).toMatchObject({
-      provider_id: simAccountId(6),
+      account_id: simAccountId(6),
       status: 'inactive',
       is_active: false,
       last_action: 'deactivate',
@@ -154,7 +154,7 @@ describe('sendmux-deactivator CLI', () => {
     expect(s?.request_id).toMatch(/^req_/);
 
     const all = await runCli(['status', '--json'], env);
-    const ids = (JSON.parse(all.stdout) as { provider_id: string }[]).map((x) => x.provider_id);
+    const ids = (JSON.parse(all.stdout) as { account_id: string }[]).map((x) => x.account_id);
     expect(ids).toEqual(expect.arrayContaining([simAccountId(6), 'dprov_gone6']));
     expect(ids[0]).toBe('dprov_gone6'); // most recently changed first
 
@@ -165,7 +165,7 @@ describe('sendmux-deactivator CLI', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.at(-1)).toMatchObject({
-      provider_id: 'dprov_gone6',
+      account_id: 'dprov_gone6',
       action: 'deactivate',
       idempotency_key: 'cli-status-gone',
       http_status: 404,
@@ -175,7 +175,7 @@ describe('sendmux-deactivator CLI', () => {
     for (const e of lines) {
       expect(e.type).toBe('action.failed');
       for (const field of [
-        'provider_id',
+        'account_id',
         'action',
         'idempotency_key',
         'http_status',
@@ -336,7 +336,7 @@ describe('sendmux-deactivator CLI', () => {
     expect(r.stderr).toContain(`${id}: not activated, still held off by breaker, window:w1:o1`);
     expect(JSON.parse(r.stdout)).toEqual([
       expect.objectContaining({
-        provider_id: id,
+        account_id: id,
         enqueue: 'held',
         state: 'held',
         held_by: ['breaker', 'window:w1:o1'],

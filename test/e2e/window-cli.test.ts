@@ -112,8 +112,8 @@ describe('window commands and worker processes', () => {
       t.env,
     );
     expect(ok.code, ok.stderr).toBe(0);
-    const w = JSON.parse(ok.stdout) as { id: string; next_starts: string[] };
-    expect(w.id).toBe('weekly');
+    const w = JSON.parse(ok.stdout) as { window_id: string; next_starts: string[] };
+    expect(w.window_id).toBe('weekly');
     expect(berlinWeekdayHour(new Date(w.next_starts[0] ?? ''))).toEqual({
       weekday: weekly.weekday,
       hour: WEEKLY_HOUR,
@@ -153,8 +153,8 @@ describe('window commands and worker processes', () => {
       'window.started',
     );
     const holds = await runCli(['holds', '--json'], t.env);
-    const held = JSON.parse(holds.stdout) as { providerId: string; holds: { source: string }[] }[];
-    expect(held.map((h) => h.providerId).sort()).toEqual(ACCOUNTS);
+    const held = JSON.parse(holds.stdout) as { account_id: string; holds: { source: string }[] }[];
+    expect(held.map((h) => h.account_id).sort()).toEqual(ACCOUNTS);
     expect(held.every((h) => h.holds[0]?.source === 'window')).toBe(true);
     w1.child.kill('SIGKILL');
     await w1.exited;

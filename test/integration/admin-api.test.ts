@@ -55,16 +55,16 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
       payload: { action: 'deactivate', accounts: [A, B], reason: 'http test' },
     });
     expect(off.statusCode).toBe(202);
-    const reports = off.json<{ reports: { provider_id: string; idempotency_key: string }[] }>()
+    const reports = off.json<{ reports: { account_id: string; idempotency_key: string }[] }>()
       .reports;
-    expect(reports.map((r) => r.provider_id)).toEqual([A, B]);
+    expect(reports.map((r) => r.account_id)).toEqual([A, B]);
     await pipeline.waitFor(reports.map((r) => r.idempotency_key));
     expect(pipeline.sim.account(A)?.status).toBe('inactive');
 
     const one = await app.inject({ method: 'GET', url: `/v1/accounts/${A}`, headers: auth });
     expect(one.statusCode).toBe(200);
     expect(one.json()).toMatchObject({
-      provider_id: A,
+      account_id: A,
       status: 'inactive',
       last_outcome: 'succeeded',
       reason: 'http test',
@@ -73,8 +73,8 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
     const all = await app.inject({ method: 'GET', url: '/v1/accounts?limit=10', headers: auth });
     expect(
       all
-        .json<{ accounts: { provider_id: string }[] }>()
-        .accounts.map((a) => a.provider_id)
+        .json<{ accounts: { account_id: string }[] }>()
+        .accounts.map((a) => a.account_id)
         .sort(),
     ).toEqual([A, B].sort());
 
@@ -82,7 +82,7 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
     const never = await app.inject({ method: 'GET', url: `/v1/accounts/${D}`, headers: auth });
     expect(never.statusCode).toBe(200);
     expect(never.json()).toMatchObject({
-      provider_id: D,
+      account_id: D,
       status: null,
       last_outcome: null,
       holds: [],
@@ -90,16 +90,16 @@ describe('/v1/actions, /v1/accounts, /v1/holds, /v1/events', () => {
     });
 
     const holds = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });
-    expect(holds.json<{ accounts: { providerId: string }[] }>().accounts).toHaveLength(2);
+    expect(holds.json<{ accounts: { account_id: string }[] }>().accounts).toHaveLength(2);
     const holdsA = await app.inject({ method: 'GET', url: `/v1/holds/${A}`, headers: auth });
-    expect(holdsA.json()).toMatchObject({ providerId: A, holds: [{ id: 'manual' }] });
+    expect(holdsA.json()).toMatchObject({ account_id: A, holds: [{ id: 'manual' }] });
 
     const events = await app.inject({
       method: 'GET',
       url: '/v1/events?type=action.succeeded&limit=5',
       headers: auth,
     });
-    const list = events.json<{ events: { type: string; provider_id: string }[] }>().events;
+    const list = events.json<{ events: { type: string; account_id: string }[] }>().events;
     expect(list.map((e) => e.type)).toEqual(['action.succeeded', 'action.succeeded']);
 
     // Back on: the manual hold is released with it.
@@ -208,7 +208,7 @@ describe('/v1/batches', () => {
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.body.trim().split('\n');
     expect(lines[0]).toBe(
-      'provider_id,outcome,status,error_code,http_status,request_id,attempts,at',
+      'account_id,outcome,status,error_code,http_status,request_id,attempts,at',
     );
     expect(
       lines
@@ -224,7 +224,7 @@ describe('/v1/batches', () => {
     const rows = json.body
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { provider_id: string; outcome: string });
+      .map((l) => JSON.parse(l) as { account_id: string; outcome: string });
     expect(rows.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
 
     const list = await app.inject({ method: 'GET', url: '/v1/batches', headers: auth });
@@ -275,7 +275,7 @@ describe('/v1/batches', () => {
       payload: `# ids\n${A}\n${B}\n`,
     });
     expect(dry.statusCode).toBe(200);
-    expect(dry.json()).toMatchObject({ read: 2, wouldEnqueue: 2 });
+    expect(dry.json()).toMatchObject({ read: 2, would_enqueue: 2, dry_run: true });
     expect(pipeline.sim.stats().executions.total).toBe(executions);
     expect(await queued(pipeline)).toBe(0);
 

@@ -362,7 +362,7 @@ describe('the admin routes', () => {
       payload: { reason: 'provider block' },
     });
     expect(trip.statusCode).toBe(200);
-    expect(trip.json()).toMatchObject({ provider_id: id, result: 'tripped' });
+    expect(trip.json()).toMatchObject({ account_id: id, result: 'tripped' });
     const tripAgain = await app.inject({
       method: 'POST',
       url: `/v1/breakers/${id}/trip`,
@@ -381,7 +381,12 @@ describe('the admin routes', () => {
       url: `/v1/breakers/${id}/reset`,
       headers: auth,
     });
-    expect(reset.json()).toMatchObject({ result: 'reset', hold: { last: true, before: 'active' } });
+    expect(reset.json()).toMatchObject({
+      result: 'reset',
+      released: true,
+      still_held_by: [],
+      base: 'active',
+    });
     await waitFor(() => pipeline.sim.account(id)?.status === 'active' || undefined);
     const resetAgain = await app.inject({
       method: 'POST',
@@ -414,7 +419,7 @@ describe('the admin routes', () => {
     }
     const list = await app.inject({ method: 'GET', url: '/v1/breakers', headers: auth });
     expect(
-      list.json<{ accounts: { provider_id: string }[] }>().accounts.map((a) => a.provider_id),
+      list.json<{ accounts: { account_id: string }[] }>().accounts.map((a) => a.account_id),
     ).toContain(id);
   });
 });

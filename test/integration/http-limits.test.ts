@@ -279,7 +279,7 @@ describe('path parameters', () => {
       headers: auth,
     });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toMatchObject({ provider_id: longest });
+    expect(ok.json()).toMatchObject({ account_id: longest });
     // Without the token it is the admin routes' 401, not a framework answer.
     const anonymous = await server.inject({ method: 'GET', url: `/v1/holds/${longest}` });
     expect(anonymous.statusCode).toBe(401);

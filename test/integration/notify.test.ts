@@ -28,6 +28,7 @@ import type { RedisClient as Redis } from '../../src/redis.js';
 import { verifyWebhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { decodeEntry, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';
+import { eventView } from '../../src/wire/index.js';
 import { testConfig, waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 import { waitUntilForwarded } from '../support/quiet.js';
@@ -204,7 +205,10 @@ describe('failure webhooks', () => {
 
     const [failed] = await p.events('action.failed');
     if (!failed?.id) throw new Error('no action.failed event');
-    const { id: streamId, ...stored } = failed;
+    // The data is the event as users see it (`account_id`), without the stream id.
+    const streamId = failed.id;
+    const stored: Partial<ReturnType<typeof eventView>> = eventView(failed);
+    delete stored.id;
     const ce = parse(post);
     expect(ce).toEqual({
       specversion: '1.0',
@@ -385,7 +389,8 @@ describe('failure webhooks', () => {
       ['ai.sendmux.deactivator.window.skipped', 'win_b'],
     ]);
     for (const c of got) {
-      expect(c.data).toEqual(ids.get(c.id));
+      const sent = ids.get(c.id);
+      expect(sent && c.data).toEqual(sent && eventView(sent));
       expect(c.time).toBe(at);
     }
     for (const post of r.received) {

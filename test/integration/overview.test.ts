@@ -8,11 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { startBreakerService, type BreakerService } from '../../src/ops/breaker-service.js';
-import { overviewReader, type Overview } from '../../src/ops/overview.js';
+import { overviewReader } from '../../src/ops/overview.js';
 import { startWindowService, type WindowService } from '../../src/ops/window-service.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
 import { countWebhookResult } from '../../src/store/webhook-stats.js';
+import type { OverviewView } from '../../src/wire/index.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -129,12 +130,12 @@ describe('GET /v1/overview', () => {
       'the accounts off',
     );
 
-    let o: Overview | undefined;
+    let o: OverviewView | undefined;
     await waitFor(async () => {
       const res = await app.inject({ method: 'GET', url: '/v1/overview', headers: auth });
       expect(res.statusCode).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
-      o = res.json<Overview>();
+      o = res.json<OverviewView>();
       // The simulator changes an account before the worker records the outcome: wait for the
       // four outcomes, not only for the simulator.
       const recorded = o.accounts.filter((a) => a.last_outcome).length;
@@ -144,7 +145,7 @@ describe('GET /v1/overview', () => {
     }, 15_000);
     if (!o) throw new Error('no overview');
 
-    const account = (id: string) => o?.accounts.find((a) => a.provider_id === id);
+    const account = (id: string) => o?.accounts.find((a) => a.account_id === id);
     expect(account(OFF)).toMatchObject({
       is_active: false,
       last_action: 'deactivate',
@@ -167,14 +168,14 @@ describe('GET /v1/overview', () => {
       true,
     );
 
-    const tripped = o.breakers.find((b) => b.provider_id === TRIPPED);
+    const tripped = o.breakers.find((b) => b.account_id === TRIPPED);
     expect(tripped).toMatchObject({
       state: 'open',
       trips: 1,
       last_trip: { reason: 'manual' },
       rules: { bounce_min_volume: 1_000 },
     });
-    expect(o.breakers.find((b) => b.provider_id === SIGNALLED)).toMatchObject({
+    expect(o.breakers.find((b) => b.account_id === SIGNALLED)).toMatchObject({
       state: 'closed',
       window: { delivered: 3, hard_bounced: 1, bounce_rate: 0.25, complaint_rate: 0 },
       rules: { bounce_rate: 0.5, window_s: 900 },
@@ -187,7 +188,7 @@ describe('GET /v1/overview', () => {
         window_id: 'ov-now',
         state: 'started',
         reason: 'now',
-        targets: { kind: 'accounts', text: '1 account', accounts: [IN_WINDOW], count: 1 },
+        targets: { kind: 'accounts', text: '1 account', account_ids: [IN_WINDOW], count: 1 },
       }),
     ]);
     expect(o.windows.upcoming.map((u) => u.window_id)).toEqual(['ov-later', 'ov-weekly']);
@@ -201,7 +202,7 @@ describe('GET /v1/overview', () => {
     expect(o.failures).toHaveLength(1);
     expect(o.failures[0]).toMatchObject({
       type: 'action.failed',
-      provider_id: SIM_LOCKED_ID,
+      account_id: SIM_LOCKED_ID,
       action: 'deactivate',
     });
     expect(o.failures[0]?.error_code).toBeTruthy();

@@ -55,10 +55,12 @@ describe('/v1/windows', () => {
       payload: { id: 'http-1', accounts: [A], start: inMs(400), end: inMs(60_000), reason: 'r' },
     });
     expect(created.statusCode).toBe(201);
-    expect(created.json()).toMatchObject({ id: 'http-1', state: 'scheduled', reason: 'r' });
+    expect(created.json()).toMatchObject({ window_id: 'http-1', state: 'scheduled', reason: 'r' });
 
     const list = await app.inject({ method: 'GET', url: '/v1/windows', headers: auth });
-    expect(list.json<{ windows: { id: string }[] }>().windows.map((w) => w.id)).toEqual(['http-1']);
+    expect(
+      list.json<{ windows: { window_id: string }[] }>().windows.map((w) => w.window_id),
+    ).toEqual(['http-1']);
 
     await waitFor(
       () => (pipeline.sim.account(A)?.status === 'inactive' ? true : undefined),
@@ -67,13 +69,13 @@ describe('/v1/windows', () => {
     );
     const held = await app.inject({ method: 'GET', url: `/v1/holds/${A}`, headers: auth });
     expect(held.json()).toMatchObject({
-      providerId: A,
+      account_id: A,
       before: 'active',
       holds: [{ source: 'window', reason: 'r' }],
     });
     expect(held.json<{ holds: { id: string }[] }>().holds[0]?.id).toMatch(/^window:http-1:\d{8}T/);
     const everyHeld = await app.inject({ method: 'GET', url: '/v1/holds', headers: auth });
-    expect(everyHeld.json<{ accounts: { providerId: string }[] }>().accounts).toHaveLength(1);
+    expect(everyHeld.json<{ accounts: { account_id: string }[] }>().accounts).toHaveLength(1);
     const badHold = await app.inject({ method: 'GET', url: '/v1/holds/nope', headers: auth });
     expect(badHold.statusCode).toBe(400);
     const shown = await app.inject({ method: 'GET', url: '/v1/windows/http-1', headers: auth });

@@ -30,6 +30,7 @@ import {
   safeNotifyUrl,
 } from '../../src/notify/delivery.js';
 import { verifyWebhookSignature } from '../../src/sendmux/webhook-signature.js';
+import { eventSchema } from '../../src/wire/index.js';
 
 const AT = '2026-11-28T10:20:30.123Z';
 const failed: ActionFailedEvent = {
@@ -149,9 +150,13 @@ describe('which events are notified', () => {
 });
 
 describe('toCloudEvent', () => {
-  it('makes a CloudEvents 1.0 event of an action.failed: stream id, source, type, time, subject, data as stored', () => {
+  it('makes a CloudEvents 1.0 event of an action.failed: stream id, source, type, time, subject, data as users see it', () => {
     const ce = toCloudEvent(failed, '{sdx}');
-    const stored: Partial<ActionFailedEvent> = { ...failed };
+    const { provider_id, ...rest } = failed;
+    const stored: Partial<typeof rest> & { account_id: string } = {
+      ...rest,
+      account_id: provider_id,
+    };
     delete stored.id;
     expect(ce).toEqual({
       specversion: '1.0',
@@ -164,6 +169,7 @@ describe('toCloudEvent', () => {
       data: stored,
     });
     expect('id' in ce.data).toBe(false);
+    expect(eventSchema.parse(ce.data)).toEqual(stored);
     // `source` is a URI (a URN); `time` RFC 3339.
     expect(new URL(ce.source).protocol).toBe('urn:');
     expect(ce.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -183,7 +189,7 @@ describe('toCloudEvent', () => {
     });
     expect(toCloudEvent(ended, 'p')).toMatchObject({
       subject: 'win_1',
-      data: { still_held: [{ provider_id: 'dprov_b', held_by: ['manual'] }] },
+      data: { still_held: [{ account_id: 'dprov_b', held_by: ['manual'] }] },
     });
     expect(toCloudEvent(skipped, 'p')).toMatchObject({
       subject: 'win_2',

@@ -1,7 +1,7 @@
 /**
  * The status page's script: its browser code (src/http/status-page/browser/) bundles into one
  * classic script (no import or export: the page loads it with a plain <script src>), a prebuilt
- * bundle is served as it is, and the server's overview still fits the shape the page reads
+ * bundle is served as it is, and the server's overview (its wire view) still fits the shape the page reads
  * (checked by `npm run typecheck`). The page itself runs in Chromium in
  * test/e2e/status-page.test.ts.
  */
@@ -14,7 +14,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { PageOverview } from '../../src/http/status-page/browser/overview.js';
 import { bundleStatusScript } from '../../src/http/status-page/bundle.js';
 import { readStatusScript } from '../../src/http/status-page/script.js';
-import type { Overview } from '../../src/ops/overview.js';
+import type { OverviewView } from '../../src/wire/index.js';
 
 describe("the status page's script", () => {
   it('bundles into one classic script that fetches the overview', async () => {
@@ -39,6 +39,6 @@ describe("the status page's script", () => {
   });
 
   it("reads only what the server's overview has", () => {
-    expectTypeOf<Overview>().toExtend<PageOverview>();
+    expectTypeOf<OverviewView>().toExtend<PageOverview>();
   });
 });

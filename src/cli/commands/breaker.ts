@@ -7,6 +7,7 @@ import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
 const ops = () => import('../../ops/breaker.js');
+const wire = () => import('../../wire/breakers.js');
 
 const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`);
 
@@ -42,7 +43,9 @@ export function registerBreaker(program: Command): void {
       const { config } = cliContext();
       const statuses = await (await ops()).breakerStatus(config, account, flags.limit);
       if (flags.json) {
-        const out = account === undefined ? statuses : statuses[0];
+        const { breakerView } = await wire();
+        const views = statuses.map(breakerView);
+        const out = account === undefined ? views : views[0];
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
@@ -67,7 +70,7 @@ export function registerBreaker(program: Command): void {
       const r = await tripBreaker(config, account, flags.reason);
       if (r.result !== 'tripped') throw breakerRefusal(account, 'trip');
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+        process.stdout.write(`${JSON.stringify((await wire()).tripView(account, r))}\n`);
         return;
       }
       process.stdout.write(
@@ -86,7 +89,7 @@ export function registerBreaker(program: Command): void {
       const r = await resetBreaker(config, account);
       if (r.result === 'not_open') throw breakerRefusal(account, 'reset');
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ provider_id: account, ...r })}\n`);
+        process.stdout.write(`${JSON.stringify((await wire()).resetView(account, r))}\n`);
         return;
       }
       const held = r.hold.released && !r.hold.last ? r.hold.heldBy : [];
@@ -128,7 +131,7 @@ export function registerBreaker(program: Command): void {
         });
         process.stdout.write(
           flags.json
-            ? `${JSON.stringify(r)}\n`
+            ? `${JSON.stringify((await wire()).signalResultView(r))}\n`
             : `${r.result}${r.result === 'tripped' ? ` (trip ${r.tripId}, ${r.reason})` : ''}\n`,
         );
       },

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
 import type { UndoAccount, UndoResult } from '../../ops/batch-control.js';
-import type { BulkPassResult, DryRunReport } from '../../ops/bulk.js';
+import type { BulkPassResult } from '../../ops/bulk.js';
 import { parseFilter } from '../../producers/bulk/accounts.js';
 import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
 import type { WaitProgress } from '../../queue/wait.js';
@@ -25,6 +25,8 @@ import { writeOut } from '../output.js';
 
 /** The library's bulk functions, loaded when a command runs (not for every command's start). */
 const ops = () => import('../../ops/bulk.js');
+/** The JSON views (`--json`), loaded when printing. */
+const wire = () => import('../../wire/batches.js');
 /** Cancel and undo: only for those commands (they load what records outcomes). */
 const control = () => import('../../ops/batch-control.js');
 
@@ -105,7 +107,9 @@ export function registerBulk(program: Command): void {
       const record = await getBatch(config, batchId);
       if (!record) throw new NotFoundError(noSuchBatch(batchId));
       process.stdout.write(
-        flags.json ? `${JSON.stringify(record, null, 2)}\n` : `${describeBatch(record)}\n`,
+        flags.json
+          ? `${JSON.stringify((await wire()).batchView(record), null, 2)}\n`
+          : `${describeBatch(record)}\n`,
       );
     });
   batch
@@ -122,7 +126,7 @@ export function registerBulk(program: Command): void {
       const r = await (await control()).cancelBatch(config, batchId);
       process.stdout.write(
         flags.json
-          ? `${JSON.stringify(r)}\n`
+          ? `${JSON.stringify((await wire()).cancelView(r))}\n`
           : `batch ${batchId}: ${r.cancelled} cancelled, ${r.running} running (they finish), ${r.already_done} already done\n`,
       );
     });
@@ -158,7 +162,8 @@ export function registerBulk(program: Command): void {
       const { config } = cliContext();
       const records = await (await ops()).listBatches(config, flags.limit);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        const { batchView } = await wire();
+        process.stdout.write(`${JSON.stringify(records.map(batchView), null, 2)}\n`);
         return;
       }
       process.stdout.write(
@@ -226,10 +231,7 @@ async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> 
     onProgress: flags.wait && !flags.json ? undoProgress() : undefined,
   });
   if (flags.json) {
-    const { activations, done, ...rest } = result;
-    process.stdout.write(
-      `${JSON.stringify(flags.wait ? { ...rest, activations, done } : rest, null, 2)}\n`,
-    );
+    process.stdout.write(`${JSON.stringify((await wire()).undoView(result), null, 2)}\n`);
   }
   if (!flags.wait || !result.activations) return;
   const a = result.activations;
@@ -318,7 +320,7 @@ async function runDryRun(flags: BulkFlags, source: BulkSource): Promise<void> {
   });
   if (report.invalid > 0 && !flags.skipInvalid) process.exitCode = EXIT_INVALID;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(dryRunJson(report))}\n`);
+    process.stdout.write(`${JSON.stringify((await wire()).dryRunView(report))}\n`);
     return;
   }
   const verb = report.action;
@@ -339,22 +341,6 @@ function listed(ids: readonly string[]): string {
   if (ids.length === 0) return '';
   const shown = ids.slice(0, 10).join(', ');
   return ` (${shown}${ids.length > 10 ? `, ... ${ids.length - 10} more` : ''})`;
-}
-
-function dryRunJson(r: DryRunReport) {
-  return {
-    batch_id: r.batchId,
-    action: r.action,
-    dry_run: true,
-    would_enqueue: r.wouldEnqueue,
-    already_in_state: r.already,
-    not_allowed: r.notAllowed,
-    shared: r.shared,
-    unknown: r.unknown,
-    invalid: r.invalid,
-    duplicates: r.duplicates,
-    problems: r.problems,
-  };
 }
 
 async function runBulkCommand(flags: BulkFlags): Promise<void> {
@@ -397,7 +383,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
   });
   progress?.stop();
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(summaryOf(pass, batch))}\n`);
+    process.stdout.write(`${JSON.stringify((await wire()).bulkRunView(pass, batch))}\n`);
   } else if (flags.wait) {
     process.stdout.write(`${describeBatch(batch)}\n`);
   }
@@ -411,30 +397,6 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     return;
   }
   if (batch.succeeded < batch.total) process.exitCode = EXIT_ACTION_FAILED;
-}
-
-/** The `--json` summary: the fields the issue names first, then the rest. */
-function summaryOf(pass: BulkPassResult, batch: BatchRecord) {
-  return {
-    batch_id: batch.batch_id,
-    total: batch.total,
-    succeeded: batch.succeeded,
-    failed: batch.failed,
-    skipped: batch.skipped,
-    held: pass.held,
-    invalid: pass.invalid,
-    duplicates: pass.duplicates,
-    superseded: batch.superseded,
-    cancelled: batch.cancelled,
-    queued: batch.queued,
-    action: batch.action,
-    pass: pass.pass,
-    enqueued: pass.enqueued,
-    resumed: pass.resumed,
-    already_done: pass.alreadyDone,
-    finished_at: batch.finished_at,
-    problems: pass.problems,
-  };
 }
 
 function describePass(p: BulkPassResult): string {

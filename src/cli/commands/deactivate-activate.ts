@@ -101,7 +101,8 @@ async function runActionCommand(
     },
   });
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+    const { actionReportView } = await import('../../wire/actions.js');
+    process.stdout.write(`${JSON.stringify(reports.map(actionReportView), null, 2)}\n`);
   } else {
     const columns: (keyof ActionReport)[] = flags.wait
       ? ['provider_id', 'state', 'http_status', 'error_code', 'idempotency_key']

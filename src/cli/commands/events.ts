@@ -6,6 +6,7 @@ import {
   type EventType,
   type StreamEvent,
 } from '../../model.js';
+import { eventView } from '../../wire/events.js';
 import { cliContext, stopSignal } from '../context.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -85,7 +86,9 @@ export function registerEvents(program: Command): void {
             },
           },
           (event) => {
-            process.stdout.write(`${flags.json ? JSON.stringify(event) : line(event)}\n`);
+            process.stdout.write(
+              `${flags.json ? JSON.stringify(eventView(event)) : line(event)}\n`,
+            );
           },
         );
       },

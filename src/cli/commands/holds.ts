@@ -18,7 +18,8 @@ export function registerHolds(program: Command): void {
       const { accountHolds } = await import('../../ops/holds.js');
       const all = await accountHolds(config, accounts, flags.limit);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        const { accountHoldsView } = await import('../../wire/accounts.js');
+        process.stdout.write(`${JSON.stringify(all.map(accountHoldsView), null, 2)}\n`);
         return;
       }
       const rows = all.flatMap((a) =>

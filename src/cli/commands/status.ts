@@ -14,8 +14,8 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (providerIds: string[], flags: { json?: boolean; limit: number }) => {
       const { config } = cliContext();
-      const { accountStatus } = await import('../../ops/account-status.js');
-      const statuses = await accountStatus(config, providerIds, flags.limit);
+      const { accountStatusWithHolds } = await import('../../ops/account-status.js');
+      const statuses = await accountStatusWithHolds(config, providerIds, flags.limit);
       const missing = providerIds.filter((id) => !statuses.some((s) => s.provider_id === id));
       const noStatus = (id: string) =>
         `account "${id}": no recorded status (no action on it has finished yet)`;
@@ -27,7 +27,8 @@ export function registerStatus(program: Command): void {
       for (const id of missing) process.stderr.write(`${noStatus(id)}\n`);
       if (missing.length > 0) process.exitCode = EXIT_NOT_FOUND;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+        const { accountView } = await import('../../wire/accounts.js');
+        process.stdout.write(`${JSON.stringify(statuses.map(accountView), null, 2)}\n`);
         return;
       }
       const rows = statuses.map((s) => ({ ...s, last_error: s.last_error?.code ?? null }));

@@ -5,6 +5,7 @@ import { cliContext } from '../context.js';
 import { table } from '../format.js';
 
 const ops = () => import('../../ops/windows.js');
+const wire = () => import('../../wire/windows.js');
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -93,7 +94,7 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
           await ops()
         ).createWindow(config, { ...rest, accounts: accounts?.split(',') });
         if (json) {
-          print(w);
+          print((await wire()).windowView(w));
           return;
         }
         process.stdout.write(
@@ -110,7 +111,7 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
       const { config } = cliContext();
       const windows = await (await ops()).listWindows(config);
       if (flags.json) {
-        print(windows);
+        print(windows.map((await wire()).windowView));
         return;
       }
       if (windows.length === 0) {
@@ -130,7 +131,7 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
     .action(async (id: string, flags: { json?: boolean }) => {
       const { config } = cliContext();
       const w = await (await ops()).showWindow(config, id);
-      if (flags.json) print(w);
+      if (flags.json) print((await wire()).windowView(w));
       else process.stdout.write(details(w));
     });
 
@@ -143,7 +144,7 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
       const { config } = cliContext();
       const r = await (await ops()).cancelWindow(config, id);
       if (flags.json) {
-        print(r);
+        print((await wire()).windowCancelView(r));
         return;
       }
       process.stdout.write(
@@ -166,7 +167,7 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
     .action(async (id: string, flags: { end: string; json?: boolean }) => {
       const { config } = cliContext();
       const w = await (await ops()).extendWindow(config, id, flags.end);
-      if (flags.json) print(w);
+      if (flags.json) print((await wire()).windowView(w));
       else process.stdout.write(`window ${id} now ends ${flags.end}\n`);
     });
 }

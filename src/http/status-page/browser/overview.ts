@@ -14,7 +14,7 @@ export interface PageHold {
 }
 
 export interface PageAccount {
-  provider_id: string;
+  account_id: string;
   status: string | null;
   is_active: boolean | null;
   status_reason: string | null;
@@ -29,7 +29,7 @@ export interface PageAccount {
 }
 
 export interface PageBreaker {
-  provider_id: string;
+  account_id: string;
   state: string;
   trips: number;
   last_trip: { at: string; reason: string } | null;
@@ -54,7 +54,7 @@ export interface PageBreaker {
 export interface PageTargets {
   kind: string;
   text: string;
-  accounts: string[];
+  account_ids: string[];
   count: number | null;
 }
 
@@ -79,11 +79,11 @@ export interface PageUpcomingWindow {
 
 export interface PageFailure {
   at: string;
-  provider_id: string;
+  account_id: string;
   action: string;
   http_status: number | null;
-  error_code: string;
-  error_message: string;
+  error_code: string | null;
+  error_message: string | null;
   request_id: string | null;
   source: string;
   idempotency_key: string;
@@ -94,7 +94,7 @@ export interface PageWindowFailure {
   window_id: string;
   occurrence: string;
   step: string;
-  provider_ids: string[];
+  account_ids: string[];
   why: string;
 }
 

@@ -66,7 +66,7 @@ function breakers(o: PageOverview): void {
       action = el('button', {
         type: 'button',
         'data-action': 'reset',
-        'data-account': b.provider_id,
+        'data-account': b.account_id,
         text: 'Reset',
       });
     } else if (tripped) {
@@ -79,7 +79,7 @@ function breakers(o: PageOverview): void {
     const r = b.rules;
     return row(
       [
-        el('span', { className: 'mono', text: b.provider_id }),
+        el('span', { className: 'mono', text: b.account_id }),
         state,
         rateCell(w.bounce_rate, w.hard_bounced, volume, r.bounce_rate, r.bounce_min_volume, 'hard'),
         rateCell(
@@ -95,7 +95,7 @@ function breakers(o: PageOverview): void {
         trip,
         action,
       ],
-      { 'data-account': b.provider_id, 'data-state': b.state },
+      { 'data-account': b.account_id, 'data-state': b.state },
     );
   });
   $('breakers').replaceChildren(
@@ -163,14 +163,14 @@ function accounts(o: PageOverview): void {
   const rows = o.accounts.map((a) =>
     row(
       [
-        el('span', { className: 'mono', text: a.provider_id }),
+        el('span', { className: 'mono', text: a.account_id }),
         accountStatus(a),
         holdsCell(a),
         lastAction(a),
         when(a.recorded_at),
         lastError(a),
       ],
-      { 'data-account': a.provider_id },
+      { 'data-account': a.account_id },
     ),
   );
   $('accounts').replaceChildren(
@@ -187,9 +187,9 @@ function accounts(o: PageOverview): void {
 
 function targets(t: PageTargets): HTMLTableCellElement {
   const cell = td('', [t.kind === 'filter' ? 'filter ' + t.text : t.text]);
-  if (t.accounts.length > 0) {
-    const more = t.count !== null && t.count > t.accounts.length;
-    cell.appendChild(sub(t.accounts.join(', ') + (more ? ', …' : '')));
+  if (t.account_ids.length > 0) {
+    const more = t.count !== null && t.count > t.account_ids.length;
+    cell.appendChild(sub(t.account_ids.join(', ') + (more ? ', …' : '')));
   }
   return cell;
 }
@@ -252,13 +252,13 @@ function failures(o: PageOverview): void {
     return row(
       [
         when(f.at),
-        el('span', { className: 'mono', text: f.provider_id }),
+        el('span', { className: 'mono', text: f.account_id }),
         f.action,
         code,
         msg,
         td('', [f.source || '', sub(f.idempotency_key || '')]),
       ],
-      { 'data-account': f.provider_id },
+      { 'data-account': f.account_id },
     );
   });
   $('failures').replaceChildren(
@@ -280,7 +280,7 @@ function failures(o: PageOverview): void {
             when(f.at),
             td('mono', [f.window_id, sub(f.occurrence)]),
             td('', [badge(f.step, 'bad')]),
-            td('mono', [f.provider_ids.join(', ')]),
+            td('mono', [f.account_ids.join(', ')]),
             td('msg', [f.why]),
           ],
           { 'data-window': f.window_id },

@@ -1,0 +1,273 @@
+/**
+ * Bulk runs as a user sees them: `bulk --json` and `POST /v1/batches` (one shape: the pass, the
+ * batch, and whether it is done), `bulk --dry-run --json` and `dry_run`, `batch status|list`
+ * and `GET /v1/batches[/:id]`, the report's rows, `batch cancel|undo` and their routes.
+ */
+import { z } from 'zod';
+import { ACTIONS } from '../model.js';
+import type { CancelResult, UndoResult } from '../ops/batch-control.js';
+import type { BatchReportRow, BulkPassResult, DryRunReport } from '../ops/bulk.js';
+import type { BatchRecord } from '../store/batch-record.js';
+import { accountIdSchema, baseStateSchema, timeSchema } from './common.js';
+
+export const batchSchema = z.strictObject({
+  batch_id: z.string(),
+  action: z.enum(ACTIONS),
+  source: z.string(),
+  reason: z.string(),
+  created_at: timeSchema,
+  pass_started_at: timeSchema.nullable(),
+  finished_at: timeSchema.nullable(),
+  passes: z.number(),
+  enqueue_done: z.boolean(),
+  total: z.number(),
+  queued: z.number(),
+  succeeded: z.number(),
+  failed: z.number(),
+  superseded: z.number(),
+  cancelled: z.number(),
+  cancelled_at: timeSchema.nullable(),
+  skipped: z.number(),
+  invalid: z.number(),
+  duplicates: z.number(),
+});
+export type BatchView = z.infer<typeof batchSchema>;
+
+/** `GET /v1/batches`. */
+export const batchesListSchema = z.strictObject({ batches: z.array(batchSchema) });
+
+export function batchView(b: BatchRecord): BatchView {
+  return {
+    batch_id: b.batch_id,
+    action: b.action,
+    source: b.source,
+    reason: b.reason,
+    created_at: b.created_at,
+    pass_started_at: b.pass_started_at,
+    finished_at: b.finished_at,
+    passes: b.passes,
+    enqueue_done: b.enqueue_done,
+    total: b.total,
+    queued: b.queued,
+    succeeded: b.succeeded,
+    failed: b.failed,
+    superseded: b.superseded,
+    cancelled: b.cancelled,
+    cancelled_at: b.cancelled_at,
+    skipped: b.skipped,
+    invalid: b.invalid,
+    duplicates: b.duplicates,
+  };
+}
+
+/** What one pass of a bulk run did (a run resumed with the same batch id is another pass). */
+export const passSchema = z.strictObject({
+  batch_id: z.string(),
+  action: z.enum(ACTIONS),
+  /** 1 for a new batch; more when it was resumed. */
+  pass: z.number(),
+  /** Where the ids came from. */
+  input: z.string(),
+  read: z.number(),
+  enqueued: z.number(),
+  resumed: z.number(),
+  already_done: z.number(),
+  duplicates: z.number(),
+  skipped: z.number(),
+  held: z.number(),
+  invalid: z.number(),
+  /** The first invalid lines, with their numbers. */
+  problems: z.array(z.string()),
+  /** The first accounts left out, with why. */
+  skipped_ids: z.array(z.string()),
+});
+
+export function passView(p: BulkPassResult): z.infer<typeof passSchema> {
+  return {
+    batch_id: p.batchId,
+    action: p.action,
+    pass: p.pass,
+    input: p.input,
+    read: p.read,
+    enqueued: p.enqueued,
+    resumed: p.resumed,
+    already_done: p.alreadyDone,
+    duplicates: p.duplicates,
+    skipped: p.skipped,
+    held: p.held,
+    invalid: p.invalid,
+    problems: p.problems,
+    skipped_ids: p.skippedIds,
+  };
+}
+
+/** `bulk --json` and `POST /v1/batches` (202). */
+export const bulkRunSchema = z.strictObject({
+  batch_id: z.string(),
+  pass: passSchema,
+  /** The batch as last read (after waiting, with `bulk --wait`). */
+  batch: batchSchema,
+  /** Every account of the batch has its outcome. */
+  done: z.boolean(),
+});
+
+export function bulkRunView(
+  pass: BulkPassResult,
+  batch: BatchRecord,
+): z.infer<typeof bulkRunSchema> {
+  return {
+    batch_id: pass.batchId,
+    pass: passView(pass),
+    batch: batchView(batch),
+    done: batch.finished_at !== null,
+  };
+}
+
+/** `bulk --dry-run --json` and `POST /v1/batches` with `dry_run` (200). */
+export const dryRunSchema = z.strictObject({
+  batch_id: z.string(),
+  action: z.enum(ACTIONS),
+  dry_run: z.literal(true),
+  input: z.string(),
+  read: z.number(),
+  would_enqueue: z.number(),
+  /** Already in the asked state. */
+  already_in_state: z.array(accountIdSchema),
+  /** The API does not allow the action on them. */
+  not_allowed: z.array(accountIdSchema),
+  /** The shared account, left out without `include_shared`. */
+  shared: z.array(accountIdSchema),
+  /** Not among the team's accounts. */
+  unknown: z.array(z.string()),
+  invalid: z.number(),
+  duplicates: z.number(),
+  problems: z.array(z.string()),
+});
+
+export function dryRunView(r: DryRunReport): z.infer<typeof dryRunSchema> {
+  return {
+    batch_id: r.batchId,
+    action: r.action,
+    dry_run: true,
+    input: r.input,
+    read: r.read,
+    would_enqueue: r.wouldEnqueue,
+    already_in_state: r.already,
+    not_allowed: r.notAllowed,
+    shared: r.shared,
+    unknown: r.unknown,
+    invalid: r.invalid,
+    duplicates: r.duplicates,
+    problems: r.problems,
+  };
+}
+
+/** One row of a batch's report (`batch report --format json`, `GET .../report?format=json`). */
+export const reportRowSchema = z.strictObject({
+  account_id: accountIdSchema,
+  outcome: z.enum(['queued', 'succeeded', 'failed', 'superseded', 'cancelled']),
+  status: z.string().nullable(),
+  error_code: z.string().nullable(),
+  http_status: z.number().nullable(),
+  request_id: z.string().nullable(),
+  attempts: z.number().nullable(),
+  at: timeSchema.nullable(),
+});
+export type ReportRowView = z.infer<typeof reportRowSchema>;
+/** The report's CSV columns, in order (the row's fields). */
+export const REPORT_COLUMNS = Object.keys(reportRowSchema.shape) as (keyof ReportRowView)[];
+
+export function reportRowView(r: BatchReportRow): ReportRowView {
+  return {
+    account_id: r.provider_id,
+    outcome: r.outcome,
+    status: r.status,
+    error_code: r.error_code,
+    http_status: r.http_status,
+    request_id: r.request_id,
+    attempts: r.attempts,
+    at: r.at,
+  };
+}
+
+/** `batch cancel --json`, `POST /v1/batches/:id/cancel`. */
+export const cancelSchema = z.strictObject({
+  batch_id: z.string(),
+  cancelled: z.number(),
+  running: z.number(),
+  already_done: z.number(),
+});
+
+export function cancelView(r: CancelResult): z.infer<typeof cancelSchema> {
+  return {
+    batch_id: r.batch_id,
+    cancelled: r.cancelled,
+    running: r.running,
+    already_done: r.already_done,
+  };
+}
+
+const progressSchema = z.strictObject({
+  total: z.number(),
+  succeeded: z.number(),
+  failed: z.number(),
+  superseded: z.number(),
+  cancelled: z.number(),
+});
+
+/** `batch undo --json`, `POST /v1/batches/:id/undo`. */
+export const undoSchema = z.strictObject({
+  batch_id: z.string(),
+  reactivated: z.number(),
+  still_held: z.number(),
+  was_inactive: z.number(),
+  not_switched_off: z.number(),
+  still_queued: z.number(),
+  already_undone: z.number(),
+  cancelled_first: z.number(),
+  accounts: z.array(
+    z.strictObject({
+      account_id: accountIdSchema,
+      result: z.enum([
+        'reactivated',
+        'still_held',
+        'was_inactive',
+        'not_switched_off',
+        'already_undone',
+      ]),
+      outcome: reportRowSchema.shape.outcome,
+      before: baseStateSchema.nullable(),
+      held_by: z.array(z.string()),
+      idempotency_key: z.string().nullable(),
+    }),
+  ),
+  accounts_truncated: z.boolean(),
+  /** With `--wait`: what became of the activations; null otherwise. */
+  activations: progressSchema.nullable(),
+  /** With `--wait`: every activation has its outcome (true without waiting). */
+  done: z.boolean(),
+});
+
+export function undoView(r: UndoResult): z.infer<typeof undoSchema> {
+  return {
+    batch_id: r.batch_id,
+    reactivated: r.reactivated,
+    still_held: r.still_held,
+    was_inactive: r.was_inactive,
+    not_switched_off: r.not_switched_off,
+    still_queued: r.still_queued,
+    already_undone: r.already_undone,
+    cancelled_first: r.cancelled_first,
+    accounts: r.accounts.map((a) => ({
+      account_id: a.provider_id,
+      result: a.result,
+      outcome: a.outcome,
+      before: a.before,
+      held_by: a.held_by,
+      idempotency_key: a.idempotency_key,
+    })),
+    accounts_truncated: r.accounts_truncated,
+    activations: r.activations && { ...r.activations },
+    done: r.done,
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * Events as a user sees them: `events --json`, `GET /v1/events`, the status page's failures and
+ * the CloudEvents `data` of a notification. The stream keeps `provider_id`; here it is
+ * `account_id` (and `account_ids`, and `still_held[].account_id`).
+ */
+import { z } from 'zod';
+import {
+  ACTION_EVENT_TYPES,
+  ACTIONS,
+  TRIP_REASONS,
+  type ActionEvent,
+  type StreamEvent,
+  type WindowFailedEvent,
+} from '../model.js';
+import { accountIdSchema, baseStateSchema, renamed, sourceSchema, timeSchema } from './common.js';
+
+/** The stream entry id (`<ms>-<seq>`); absent in a notification's `data` (it is the CloudEvent's). */
+const streamId = z.string().optional();
+
+export const breakerNumbersSchema = z.strictObject({
+  window_s: z.number(),
+  delivered: z.number(),
+  bounced: z.number(),
+  hard_bounced: z.number(),
+  complained: z.number(),
+  rejected: z.number(),
+  bounce_rate: z.number().nullable(),
+  complaint_rate: z.number().nullable(),
+});
+
+export const actionEventSchema = z.strictObject({
+  id: streamId,
+  type: z.enum(ACTION_EVENT_TYPES),
+  account_id: accountIdSchema,
+  action: z.enum(ACTIONS),
+  idempotency_key: z.string(),
+  job_id: z.string(),
+  source: sourceSchema,
+  source_ref: z.string().nullable(),
+  reason: z.string(),
+  attempts: z.number(),
+  at: timeSchema,
+  http_status: z.number().nullable(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  request_id: z.string().nullable(),
+  account_status: z.string().nullable(),
+  superseded_by: z.string().nullable(),
+});
+
+const breakerTripped = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.tripped'),
+  account_id: accountIdSchema,
+  trip_id: z.string(),
+  reason: z.enum(TRIP_REASONS),
+  numbers: breakerNumbersSchema,
+  idempotency_key: z.string(),
+  at: timeSchema,
+});
+const breakerReset = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.reset'),
+  account_id: accountIdSchema,
+  trip_id: z.string(),
+  idempotency_key: z.string().nullable(),
+  still_held_by: z.array(z.string()),
+  base: baseStateSchema.nullable(),
+  at: timeSchema,
+});
+const breakerHalfOpen = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.half_open'),
+  account_id: accountIdSchema,
+  trip_id: z.string(),
+  idempotency_key: z.string().nullable(),
+  still_held_by: z.array(z.string()),
+  cooldown_s: z.number(),
+  base: baseStateSchema.nullable(),
+  at: timeSchema,
+});
+const breakerClosed = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.closed'),
+  account_id: accountIdSchema,
+  trip_id: z.string(),
+  idempotency_key: z.null(),
+  at: timeSchema,
+});
+
+const windowStarted = z.strictObject({
+  id: streamId,
+  type: z.literal('window.started'),
+  window_id: z.string(),
+  occurrence: z.string(),
+  starts_at: timeSchema,
+  ends_at: timeSchema,
+  late_ms: z.number(),
+  switched_off: z.array(accountIdSchema),
+  not_switched_off: z.array(accountIdSchema),
+  already_off: z.array(accountIdSchema),
+  missing: z.array(accountIdSchema),
+  at: timeSchema,
+});
+const windowEnded = z.strictObject({
+  id: streamId,
+  type: z.literal('window.ended'),
+  window_id: z.string(),
+  occurrence: z.string(),
+  starts_at: timeSchema,
+  ends_at: timeSchema,
+  reactivated: z.array(accountIdSchema),
+  still_held: z.array(
+    z.strictObject({ account_id: accountIdSchema, held_by: z.array(z.string()) }),
+  ),
+  stayed_off: z.array(accountIdSchema),
+  base_unknown: z.array(accountIdSchema),
+  gone: z.array(accountIdSchema),
+  cancelled: z.boolean(),
+  at: timeSchema,
+});
+const windowSkipped = z.strictObject({
+  id: streamId,
+  type: z.literal('window.skipped'),
+  window_id: z.string(),
+  occurrence: z.string(),
+  starts_at: timeSchema,
+  ends_at: timeSchema,
+  reason: z.literal('ended_before_start'),
+  at: timeSchema,
+});
+export const windowFailedEventSchema = z.strictObject({
+  id: streamId,
+  type: z.literal('window.failed'),
+  window_id: z.string(),
+  occurrence: z.string(),
+  step: z.enum(['start', 'end']),
+  account_ids: z.array(accountIdSchema),
+  why: z.string(),
+  at: timeSchema,
+});
+
+/** Any event, as a user sees it; narrow by `type`. */
+export const eventSchema = z.union([
+  actionEventSchema,
+  breakerTripped,
+  breakerReset,
+  breakerHalfOpen,
+  breakerClosed,
+  windowStarted,
+  windowEnded,
+  windowSkipped,
+  windowFailedEventSchema,
+]);
+export type EventView = z.infer<typeof eventSchema>;
+/** `GET /v1/events`. */
+export const eventsListSchema = z.strictObject({ events: z.array(eventSchema) });
+export type ActionEventView = z.infer<typeof actionEventSchema>;
+export type WindowFailedEventView = z.infer<typeof windowFailedEventSchema>;
+
+/** An event from the stream, as a user sees it. */
+export function eventView(event: StreamEvent): EventView {
+  switch (event.type) {
+    case 'window.ended':
+      return {
+        ...event,
+        still_held: event.still_held.map((s) => ({
+          account_id: s.provider_id,
+          held_by: s.held_by,
+        })),
+      };
+    case 'window.failed':
+      return windowFailedEventView(event);
+    case 'window.started':
+    case 'window.skipped':
+      return event;
+    default:
+      return renamed(event, { provider_id: 'account_id' }) as EventView;
+  }
+}
+
+/** An action event, as a user sees it. */
+export function actionEventView(event: ActionEvent): ActionEventView {
+  return renamed(event, { provider_id: 'account_id' }) as ActionEventView;
+}
+
+/** A `window.failed` event, as a user sees it. */
+export function windowFailedEventView(event: WindowFailedEvent): WindowFailedEventView {
+  return renamed(event, { provider_ids: 'account_ids' }) as WindowFailedEventView;
+}
