@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ACTIONS, INTENT_STATES } from '../model.js';
 import type { ActionReport, EnqueueActionsResult } from '../ops/enqueue-actions.js';
-import { accountIdSchema } from './common.js';
+import { accountIdSchema, outcomeDetailShape } from './common.js';
 
 /** What became of one account's action (`deactivate|activate --json` prints an array of them). */
 export const actionReportSchema = z.strictObject({
@@ -14,12 +14,7 @@ export const actionReportSchema = z.strictObject({
   enqueue: z.enum(['enqueued', 'duplicate', 'held']),
   state: z.enum([...INTENT_STATES, 'new', 'unknown', 'held']),
   held_by: z.array(z.string()),
-  http_status: z.number().nullable(),
-  error_code: z.string().nullable(),
-  error_message: z.string().nullable(),
-  request_id: z.string().nullable(),
-  account_status: z.string().nullable(),
-  superseded_by: z.string().nullable(),
+  ...outcomeDetailShape,
 });
 export type ActionReportView = z.infer<typeof actionReportSchema>;
 

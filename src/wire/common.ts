@@ -14,6 +14,16 @@ export const timeSchema = z.string().describe('an ISO 8601 time');
 export const baseStateSchema = z.enum(BASE_STATES);
 export const sourceSchema = z.enum(SOURCES);
 
+/** How an intent ended, as its event and an action's report both say it (null: not known). */
+export const outcomeDetailShape = {
+  http_status: z.number().nullable(),
+  error_code: z.string().nullable(),
+  error_message: z.string().nullable(),
+  request_id: z.string().nullable(),
+  account_status: z.string().nullable(),
+  superseded_by: z.string().nullable(),
+};
+
 /** `keys` of `value` renamed by `names` (in place of the old key: the order is kept). */
 export function renamed(
   value: object,

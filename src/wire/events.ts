@@ -12,7 +12,14 @@ import {
   type StreamEvent,
   type WindowFailedEvent,
 } from '../model.js';
-import { accountIdSchema, baseStateSchema, renamed, sourceSchema, timeSchema } from './common.js';
+import {
+  accountIdSchema,
+  baseStateSchema,
+  outcomeDetailShape,
+  renamed,
+  sourceSchema,
+  timeSchema,
+} from './common.js';
 
 /** The stream entry id (`<ms>-<seq>`); absent in a notification's `data` (it is the CloudEvent's). */
 const streamId = z.string().optional();
@@ -40,12 +47,7 @@ export const actionEventSchema = z.strictObject({
   reason: z.string(),
   attempts: z.number(),
   at: timeSchema,
-  http_status: z.number().nullable(),
-  error_code: z.string().nullable(),
-  error_message: z.string().nullable(),
-  request_id: z.string().nullable(),
-  account_status: z.string().nullable(),
-  superseded_by: z.string().nullable(),
+  ...outcomeDetailShape,
 });
 
 const breakerTripped = z.strictObject({

@@ -4,7 +4,7 @@
  * `batch cancel` releasing its holds, and undo switching back on exactly what it should.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { StateConflictError } from '../../src/errors.js';
 import { cancelBatch, undoBatch, undoKey } from '../../src/ops/batch-control.js';
 import { getBatch, startBulkRun } from '../../src/ops/bulk.js';
 import { budgetedLister } from '../../src/producers/bulk/accounts.js';
@@ -285,7 +285,7 @@ describe('batch undo', () => {
     await startBulkRun(p.config, { source: { kind: 'ids', ids: [A, B] }, batchId: 'unfinished' });
     const jobs = await jobCount();
     const err = await undoBatch(p.config, 'unfinished').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
+    expect(err).toBeInstanceOf(StateConflictError);
     expect((err as Error).message).toMatch(/batch unfinished is not finished.*--force/);
     expect((await holdsOf(A)).ids).toEqual(['bulk:unfinished']);
     expect(await jobCount()).toBe(jobs);
@@ -313,7 +313,7 @@ describe('batch undo', () => {
     await expect(undoBatch(p.config, 'on-run', { force: true })).rejects.toThrow(
       /batch on-run is an activate run: only a deactivate run can be undone/,
     );
-    await expect(undoBatch(p.config, 'nope')).rejects.toThrow(/no batch "nope"/);
+    await expect(undoBatch(p.config, 'nope')).rejects.toThrow(/batch "nope": no such batch/);
   });
 
   it('--force while a deactivation runs: it keeps its hold, and undo again once it ended switches it back on', async () => {

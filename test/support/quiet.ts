@@ -13,6 +13,23 @@ interface CountsJobs {
   getJobCounts(...types: string[]): Promise<Record<string, number>>;
 }
 
+/** Wait until `queue` holds no job in any of `states`. */
+async function waitUntilNoJob(
+  queue: CountsJobs,
+  states: readonly string[],
+  timeoutMs: number,
+  waitingFor: string,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const counts = await queue.getJobCounts(...states);
+      return states.every((s) => (counts[s] ?? 0) === 0) || undefined;
+    },
+    timeoutMs,
+    waitingFor,
+  );
+}
+
 /**
  * Wait until `queue` holds no job waiting, delayed (a retry, a put-back) or active: every job
  * added so far is finished for good and no worker holds one.
@@ -22,14 +39,7 @@ export async function waitUntilDrained(
   timeoutMs = 20_000,
   what = 'the queue',
 ): Promise<void> {
-  await waitFor(
-    async () => {
-      const counts = await queue.getJobCounts(...BUSY);
-      return BUSY.every((s) => (counts[s] ?? 0) === 0) || undefined;
-    },
-    timeoutMs,
-    `${what} to be drained`,
-  );
+  await waitUntilNoJob(queue, BUSY, timeoutMs, `${what} to be drained`);
 }
 
 /** Job states of a job to run now or being run (not the delayed ones). */
@@ -44,14 +54,7 @@ export async function waitUntilNoneDue(
   timeoutMs = 20_000,
   what = 'the queue',
 ): Promise<void> {
-  await waitFor(
-    async () => {
-      const counts = await queue.getJobCounts(...DUE);
-      return DUE.every((s) => (counts[s] ?? 0) === 0) || undefined;
-    },
-    timeoutMs,
-    `${what} to have no job due`,
-  );
+  await waitUntilNoJob(queue, DUE, timeoutMs, `${what} to have no job due`);
 }
 
 /** A flat [name, value, ...] reply as an object. */

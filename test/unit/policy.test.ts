@@ -1,37 +1,14 @@
 /** The retry rules, branch by branch: no Redis, no HTTP, no clock. */
 import { describe, expect, it } from 'vitest';
-import { SendmuxError } from '../../src/sendmux/errors.js';
 import {
   budgetPause,
   crashesSoFar,
   decide,
   type Answer,
   type Counters,
-  type PolicySettings,
 } from '../../src/worker/policy.js';
+import { apiError, at, settings } from '../support/policy-fixtures.js';
 
-const settings: PolicySettings = {
-  maxAttempts: 3,
-  backoffBaseMs: 100,
-  backoffCapMs: 1_000,
-  rateLimitMaxWaits: 5,
-  rateLimitMaxWaitMs: 60_000,
-  inFlightMaxWaits: 4,
-  authRetryMs: 30_000,
-};
-const noWaits = { rate_limit: 0, in_flight: 0, auth: 0, shutdown: 0 };
-const at = (attempt: number, waits: Partial<Counters['waits']> = {}): Counters => ({
-  attempt,
-  waits: { ...noWaits, ...waits },
-});
-const apiError = (
-  status: number | null,
-  code: string,
-  extra: { apiRetryable?: boolean; retryAfterMs?: number } = {},
-): Answer => ({
-  kind: 'error',
-  error: new SendmuxError({ status, code, message: `${status ?? '-'} ${code}`, ...extra }),
-});
 const half = () => 0.5;
 
 describe('decide', () => {
