@@ -20,6 +20,7 @@ import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
 import { readStatuses } from '../../src/store/status-record.js';
 import { redisPerTest } from '../support/context.js';
+import { afterFirstPipeline } from '../support/race.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -121,36 +122,13 @@ describe('takeHold guards', () => {
     // keys: the step runs again with that binding declared, and counts it as pending.
     await recorded('a', 'deactivate', acc('active'));
     await claim('late', 'deactivate', 'dprov_other');
-    let interfere = true;
-    const racing = new Proxy(redis, {
-      get(target, prop) {
-        if (prop === 'pipeline') {
-          return () => {
-            const pipeline = target.pipeline();
-            const exec = pipeline.exec.bind(pipeline);
-            pipeline.exec = async () => {
-              const replies = await exec();
-              if (interfere) {
-                interfere = false;
-                await target.set(keys.accountLease(ID), 'late');
-              }
-              return replies;
-            };
-            return pipeline;
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function'
-          ? (value as (...a: unknown[]) => unknown).bind(target)
-          : value;
-      },
-    });
-    expect(await takeHold(racing, keys, ID, MANUAL)).toEqual({
+    const race = afterFirstPipeline(redis, (real) => real.set(keys.accountLease(ID), 'late'));
+    expect(await takeHold(race.client, keys, ID, MANUAL)).toEqual({
       taken: true,
       base: 'inactive',
       needOff: true,
     });
-    expect(interfere).toBe(false);
+    expect(race.fired()).toBe(true);
   });
 });
 

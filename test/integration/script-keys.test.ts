@@ -9,6 +9,7 @@ import { claimKeys } from '../../src/store/claim-keys.js';
 import { takeHold } from '../../src/store/holds.js';
 import { defineScript } from '../../src/store/script.js';
 import { redisPerTest } from '../support/context.js';
+import { afterFirstPipeline } from '../support/race.js';
 
 const fixture = redisPerTest();
 
@@ -33,44 +34,19 @@ return redis.call('GET', ARGV[1] .. 'other')
     const id = 'dprov_moved';
     // Right after the hold step reads which bindings the account leads to (one pipeline), an
     // intent is bound for it: the keys read are stale when the script runs.
-    let interfere = true;
-    const racing = new Proxy(redis, {
-      get(target, prop) {
-        if (prop === 'pipeline') {
-          return () => {
-            const pipeline = target.pipeline();
-            const exec = pipeline.exec.bind(pipeline);
-            pipeline.exec = async () => {
-              const replies = await exec();
-              if (interfere) {
-                interfere = false;
-                await claimKeys(target, keys, [
-                  {
-                    key: 'late',
-                    fingerprint: fingerprint({
-                      action: 'deactivate',
-                      providerId: id,
-                      source: 'manual',
-                    }),
-                    action: 'deactivate',
-                    providerId: id,
-                    source: 'manual',
-                  },
-                ]);
-              }
-              return replies;
-            };
-            return pipeline;
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function'
-          ? (value as (...a: unknown[]) => unknown).bind(target)
-          : value;
-      },
-    });
-    const taken = await takeHold(racing, keys, id, { id: 'manual', source: 'manual' });
-    expect(interfere).toBe(false);
+    const race = afterFirstPipeline(redis, (real) =>
+      claimKeys(real, keys, [
+        {
+          key: 'late',
+          fingerprint: fingerprint({ action: 'deactivate', providerId: id, source: 'manual' }),
+          action: 'deactivate',
+          providerId: id,
+          source: 'manual',
+        },
+      ]),
+    );
+    const taken = await takeHold(race.client, keys, id, { id: 'manual', source: 'manual' });
+    expect(race.fired()).toBe(true);
     // The late deactivation is pending: the base is what it will make the account.
     expect(taken).toEqual({ taken: true, base: 'inactive', needOff: true });
   });
