@@ -23,17 +23,17 @@ export function normalizeSource<S extends string | null | undefined>(source: S):
   return (typeof source === 'string' && LEGACY_SOURCES[source]) || source;
 }
 
-export const PROVIDER_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
-/** The longest id {@link PROVIDER_ID_RULE} allows. */
-export const PROVIDER_ID_MAX_LENGTH = 'dprov_'.length + 128;
-export const PROVIDER_ID_RULE_TEXT =
+export const ACCOUNT_ID_RULE = /^dprov_[A-Za-z0-9_-]{1,128}$/;
+/** The longest id {@link ACCOUNT_ID_RULE} allows. */
+export const ACCOUNT_ID_MAX_LENGTH = 'dprov_'.length + 128;
+export const ACCOUNT_ID_RULE_TEXT =
   'must be a sending account id: "dprov_" then 1..128 letters, digits, "_" or "-"';
 /** Header-safe: visible ASCII only (no spaces, no control characters). */
 export const IDEMPOTENCY_KEY_RULE = /^[\x21-\x7e]{1,255}$/;
 
 export const intentSchema = z.object({
   action: z.enum(ACTIONS, { error: 'must be "deactivate" or "activate"' }),
-  providerId: z.string().regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT }),
+  accountId: z.string().regex(ACCOUNT_ID_RULE, { error: ACCOUNT_ID_RULE_TEXT }),
   idempotencyKey: z.string().regex(IDEMPOTENCY_KEY_RULE, {
     error: 'must be 1..255 visible ASCII characters (no spaces)',
   }),
@@ -51,7 +51,7 @@ export type IntentInput = z.input<typeof intentSchema>;
 /** Field names as users see them (CLI flags / JSON fields). */
 const FIELD_NAMES: Record<string, string> = {
   action: 'action',
-  providerId: 'provider_id',
+  accountId: 'account_id',
   idempotencyKey: 'idempotency_key',
   source: 'source',
   sourceRef: 'source_ref',
@@ -94,9 +94,9 @@ export function parseIntents(inputs: readonly IntentInput[]): Intent[] {
  * What makes two intents "the same" for an idempotency key: the call it makes (action, account)
  * and who asked (source). The reason is free text and may be reworded on a retry.
  */
-export function fingerprint(intent: Pick<Intent, 'action' | 'providerId' | 'source'>): string {
+export function fingerprint(intent: Pick<Intent, 'action' | 'accountId' | 'source'>): string {
   const [head, tail] = fingerprintParts(intent.action, intent.source);
-  return `${head}${intent.providerId}${tail}`;
+  return `${head}${intent.accountId}${tail}`;
 }
 
 /**
@@ -166,7 +166,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 interface EventCommon {
   /** Stream entry id (`<ms>-<seq>`), set when read. */
   id?: string;
-  provider_id: string;
+  account_id: string;
   action: Action;
   idempotency_key: string;
   job_id: string;
@@ -259,7 +259,7 @@ export type TripReason = (typeof TRIP_REASONS)[number];
 export interface BreakerTrippedEvent {
   id?: string;
   type: 'breaker.tripped';
-  provider_id: string;
+  account_id: string;
   trip_id: string;
   reason: TripReason;
   /** The counts that crossed the rule (at the time of a manual trip, for the record). */
@@ -275,7 +275,7 @@ export interface BreakerTrippedEvent {
 export interface BreakerResetEvent {
   id?: string;
   type: 'breaker.reset';
-  provider_id: string;
+  account_id: string;
   trip_id: string;
   /** The activate intent's key; null when the account stays off. */
   idempotency_key: string | null;
@@ -298,7 +298,7 @@ export interface BreakerResetEvent {
 export interface BreakerHalfOpenEvent {
   id?: string;
   type: 'breaker.half_open';
-  provider_id: string;
+  account_id: string;
   trip_id: string;
   idempotency_key: string | null;
   still_held_by: string[];
@@ -313,7 +313,7 @@ export interface BreakerHalfOpenEvent {
 export interface BreakerClosedEvent {
   id?: string;
   type: 'breaker.closed';
-  provider_id: string;
+  account_id: string;
   trip_id: string;
   idempotency_key: null;
   at: string;
@@ -366,7 +366,7 @@ export interface WindowEndedEvent {
   /** Accounts asked back on. */
   reactivated: string[];
   /** Accounts other holds keep off, with those holds' ids. */
-  still_held: { provider_id: string; held_by: string[] }[];
+  still_held: { account_id: string; held_by: string[] }[];
   /** Accounts that stay off because their base is `inactive` (off without the project's holds). */
   stayed_off: string[];
   /**
@@ -404,7 +404,7 @@ export interface WindowFailedEvent {
   window_id: string;
   occurrence: string;
   step: 'start' | 'end';
-  provider_ids: string[];
+  account_ids: string[];
   why: string;
   at: string;
 }

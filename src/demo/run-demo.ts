@@ -101,10 +101,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     const started = Date.now();
     const results = await producer.enqueueMany(
-      ids.map((providerId) => ({
+      ids.map((accountId) => ({
         action: 'deactivate' as const,
-        providerId,
-        idempotencyKey: `demo-${providerId}-${started}`,
+        accountId,
+        idempotencyKey: `demo-${accountId}-${started}`,
         source: 'manual' as const,
         reason: 'demo: bounce spike drill',
       })),
@@ -177,7 +177,7 @@ function renderSummary(r: DemoResult): string {
     `failure events (${r.failures.length})`,
     ...r.failures.map(
       (f) =>
-        `  ${f.at}  ${f.provider_id.padEnd(26)} ${String(f.http_status ?? '-')} ${f.error_code ?? ''}  attempts=${f.attempts}  request=${f.request_id ?? '-'}`,
+        `  ${f.at}  ${f.account_id.padEnd(26)} ${String(f.http_status ?? '-')} ${f.error_code ?? ''}  attempts=${f.attempts}  request=${f.request_id ?? '-'}`,
     ),
     '',
   ];

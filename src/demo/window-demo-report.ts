@@ -71,7 +71,7 @@ export function eventLine(e: WindowStartedEvent | WindowEndedEvent, tz: string):
       `  (${e.late_ms} ms after its start)`
     );
   }
-  const held = e.still_held.map((h) => `${h.provider_id} by ${h.held_by.join('+')}`);
+  const held = e.still_held.map((h) => `${h.account_id} by ${h.held_by.join('+')}`);
   return (
     `  ${at}  window.ended    ${e.occurrence}  reactivated ${e.reactivated.length}, ` +
     `stayed off ${list(e.stayed_off)}, still held ${list(held)}`
@@ -145,7 +145,7 @@ export function checkWindowDemo(f: WindowDemoFacts): string[] {
     }
     if (!same(e.stayed_off, offBefore))
       problems.push(`${e.occurrence}: stayed off ${list(e.stayed_off)}`);
-    const stillHeld = e.still_held.map((h) => h.provider_id);
+    const stillHeld = e.still_held.map((h) => h.account_id);
     if (!same(stillHeld, held) || e.still_held.some((h) => !h.held_by.includes('breaker'))) {
       problems.push(
         `${e.occurrence}: still held ${list(stillHeld)}, not ${list(held)} by the breaker`,

@@ -23,8 +23,8 @@ import {
   ACTIONS,
   EVENT_TYPES,
   IDEMPOTENCY_KEY_RULE,
-  PROVIDER_ID_RULE,
-  PROVIDER_ID_RULE_TEXT,
+  ACCOUNT_ID_RULE,
+  ACCOUNT_ID_RULE_TEXT,
 } from '../model.js';
 import { accountsWithHolds } from '../ops/account-status.js';
 import { cancelBatch, undoBatch } from '../ops/batch-control.js';
@@ -82,7 +82,7 @@ const text = (max: number) =>
   z.string({ error: 'must be a string' }).max(max, { error: `must be at most ${max} characters` });
 const account = z
   .string({ error: 'must be a string' })
-  .regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT });
+  .regex(ACCOUNT_ID_RULE, { error: ACCOUNT_ID_RULE_TEXT });
 const batchId = z
   .string({ error: 'must be a string' })
   .regex(BATCH_ID_RULE, { error: BATCH_ID_RULE_TEXT });
@@ -397,7 +397,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
         try {
           const run = enqueueActions(config, {
             action: body.action,
-            providerIds: body.accounts,
+            accountIds: body.accounts,
             key: body.idempotency_key,
             reason: body.reason,
             signal: limit.signal,
@@ -429,7 +429,7 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       getAccounts.path,
       routeFromSpec(getAccounts, async ({ query }, _req, reply) => {
         const recorded = await listStatuses(redis, keys, query.limit);
-        const accounts = await withHolds(recorded.map((s) => s.provider_id));
+        const accounts = await withHolds(recorded.map((s) => s.account_id));
         return reply.send({ accounts: accounts.map(accountView) });
       }),
     );

@@ -2,7 +2,7 @@
  * The breaker over HTTP (admin routes, behind the admin token): thin shells over the breaker
  * that `serve` runs (ops/breaker-service.ts).
  *
- *   POST /v1/signals                   { id, provider_id, outcome, bounce_type?, occurred_at }
+ *   POST /v1/signals                   { id, account_id, outcome, bounce_type?, occurred_at }
  *                                      or an array of them (at most 1,000) -> results, in order
  *   GET  /v1/breakers                  every account with breaker activity
  *   GET  /v1/breakers/:account         state, counts and rates over the window, last trip, holds
@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import { breakerRefusal } from '../ops/breaker.js';
 import {
@@ -30,7 +30,7 @@ import { sendError } from './errors.js';
 export const MAX_SIGNALS_PER_REQUEST = 1_000;
 
 export const accountParams = z.object({
-  account: z.string().regex(PROVIDER_ID_RULE, { error: PROVIDER_ID_RULE_TEXT }),
+  account: z.string().regex(ACCOUNT_ID_RULE, { error: ACCOUNT_ID_RULE_TEXT }),
 });
 export const tripBody = z
   .object({ reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional() })

@@ -7,7 +7,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, errorCodeOf, type ErrorCode } from '../errors.js';
-import { PROVIDER_ID_MAX_LENGTH } from '../model.js';
+import { ACCOUNT_ID_MAX_LENGTH } from '../model.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
@@ -54,7 +54,7 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
     void sendError(
       reply,
       'uri_too_long',
-      `path: a path segment must be at most ${PROVIDER_ID_MAX_LENGTH} characters (the longest account id)`,
+      `path: a path segment must be at most ${ACCOUNT_ID_MAX_LENGTH} characters (the longest account id)`,
     );
     return;
   }

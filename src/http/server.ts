@@ -19,7 +19,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { PROVIDER_ID_MAX_LENGTH } from '../model.js';
+import { ACCOUNT_ID_MAX_LENGTH } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis.js';
@@ -69,7 +69,7 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
     ...connectionOptions(config),
     // Path parameters up to the longest account id; a longer one is a 414 in the project's
     // error shape (frameworkErrors), before any route (and so before the admin token).
-    routerOptions: { maxParamLength: PROVIDER_ID_MAX_LENGTH },
+    routerOptions: { maxParamLength: ACCOUNT_ID_MAX_LENGTH },
     frameworkErrors,
   });
   // One more connection than HTTP_MAX_CONNECTIONS is closed as soon as it opens.

@@ -13,7 +13,7 @@
  * | `type`            | `ai.sendmux.deactivator.` + the event type, e.g.                     |
  * |                   | `ai.sendmux.deactivator.action.failed`                               |
  * | `time`            | the event's `at` (RFC 3339, UTC)                                     |
- * | `subject`         | the account (`provider_id`) for action and breaker events; the       |
+ * | `subject`         | the account (`account_id`) for action and breaker events; the       |
  * |                   | window id for window events (their accounts are lists in `data`)     |
  * | `datacontenttype` | `application/json`                                                   |
  * | `data`            | the event as stored on the stream (without the stream id)            |
@@ -90,7 +90,7 @@ function eventTime(at: string | undefined, streamId: string): string {
 
 /** The account an event is about, or the window for a window event. */
 export function cloudEventSubject(event: NotifyEvent): string {
-  return 'window_id' in event ? event.window_id : event.provider_id;
+  return 'window_id' in event ? event.window_id : event.account_id;
 }
 
 /**
@@ -102,7 +102,7 @@ export function toCloudEvent(
   prefix: string,
 ): CloudEvent<Omit<EventView, 'id'>> {
   // `data` is the event as users see it everywhere (wire/events.ts): `account_id`, not the
-  // stream's `provider_id`.
+  // stream's `account_id`.
   const { id } = event;
   const data: Omit<EventView, 'id'> = { ...eventView(event) };
   delete (data as { id?: string }).id;

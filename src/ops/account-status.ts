@@ -1,7 +1,7 @@
 /** Recorded account statuses (the `status` CLI command). */
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
 import type { Hold } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
@@ -12,16 +12,16 @@ import { listStatuses, readStatuses, type AccountStatus } from '../store/status-
 /** Statuses of the given accounts, or the most recently changed ones when none are given. */
 export async function accountStatus(
   config: Config,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   limit = 1000,
 ): Promise<AccountStatus[]> {
-  const bad = providerIds.find((id) => !PROVIDER_ID_RULE.test(id));
-  if (bad !== undefined) throw new UsageError(`account: "${bad}" ${PROVIDER_ID_RULE_TEXT}`);
+  const bad = accountIds.find((id) => !ACCOUNT_ID_RULE.test(id));
+  if (bad !== undefined) throw new UsageError(`account: "${bad}" ${ACCOUNT_ID_RULE_TEXT}`);
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
     const keys = keysFor(config.prefix);
-    return providerIds.length > 0
-      ? await readStatuses(redis, keys, providerIds)
+    return accountIds.length > 0
+      ? await readStatuses(redis, keys, accountIds)
       : await listStatuses(redis, keys, limit);
   } finally {
     await redis.quit();
@@ -34,13 +34,13 @@ export async function accountStatus(
  */
 export async function accountStatusWithHolds(
   config: Config,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   limit = 1000,
 ): Promise<AccountWithHolds[]> {
-  const recorded = await accountStatus(config, providerIds, limit);
+  const recorded = await accountStatus(config, accountIds, limit);
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   try {
-    const ids = recorded.map((s) => s.provider_id);
+    const ids = recorded.map((s) => s.account_id);
     return (await accountsWithHolds(redis, keysFor(config.prefix), ids)).accounts;
   } finally {
     await redis.quit();
@@ -57,9 +57,9 @@ export interface AccountWithHolds extends AccountStatus {
 }
 
 /** An account with nothing recorded yet (held before any outcome, or never acted on). */
-function unrecorded(providerId: string): AccountStatus {
+function unrecorded(accountId: string): AccountStatus {
   return {
-    provider_id: providerId,
+    account_id: accountId,
     status: null,
     is_active: null,
     status_reason: null,
@@ -83,14 +83,14 @@ function unrecorded(providerId: string): AccountStatus {
 export async function accountsWithHolds(
   redis: Redis,
   keys: Keys,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
 ): Promise<{ accounts: AccountWithHolds[]; unrecorded: number }> {
   const [statuses, holds] = await Promise.all([
-    readStatuses(redis, keys, providerIds),
-    Promise.all(providerIds.map((id) => readHolds(redis, keys, id))),
+    readStatuses(redis, keys, accountIds),
+    Promise.all(accountIds.map((id) => readHolds(redis, keys, id))),
   ]);
-  const byId = new Map(statuses.map((s) => [s.provider_id, s]));
-  const accounts = providerIds.map((id, i) => {
+  const byId = new Map(statuses.map((s) => [s.account_id, s]));
+  const accounts = accountIds.map((id, i) => {
     const h = holds[i];
     const held = h !== undefined && h.holds.length > 0;
     return {
@@ -100,5 +100,5 @@ export async function accountsWithHolds(
       held_since: held ? h.since : null,
     };
   });
-  return { accounts, unrecorded: providerIds.length - statuses.length };
+  return { accounts, unrecorded: accountIds.length - statuses.length };
 }

@@ -9,7 +9,7 @@ import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import { createActionQueue, type ActionQueue } from '../queue/queue.js';
+import { createActionQueue, jobIntent, type ActionQueue } from '../queue/queue.js';
 import type { WaitProgress } from '../queue/wait.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
@@ -115,14 +115,14 @@ async function cancelRest(
     });
     if (release.length >= CANCEL_CONCURRENCY) await releasePage();
   };
-  for await (const { provider_id, event } of readBatchAccounts(redis, keys, batchId)) {
+  for await (const { account_id, event } of readBatchAccounts(redis, keys, batchId)) {
     if (event) {
       result.already_done++;
-      if (event.type === 'action.cancelled') release.push(provider_id);
+      if (event.type === 'action.cancelled') release.push(account_id);
       if (release.length >= CANCEL_CONCURRENCY) await releasePage();
       continue;
     }
-    page.push(provider_id);
+    page.push(account_id);
     if (page.length >= CANCEL_CONCURRENCY) await cancelPage();
   }
   if (page.length > 0) await cancelPage();
@@ -136,10 +136,10 @@ async function cancelOne(
   keys: Keys,
   config: Config,
   batch: BatchRecord,
-  providerId: string,
+  accountId: string,
   binding: Binding | undefined,
 ): Promise<'cancelled' | 'running' | 'already_done'> {
-  const key = bulkKey(batch.batch_id, providerId);
+  const key = bulkKey(batch.batch_id, accountId);
   if (!binding) {
     // Added to the batch, never bound (a pass killed between the two): nothing to run. The key
     // is bound straight to `cancelled` in the step that closes the account in the batch, so a
@@ -147,7 +147,7 @@ async function cancelOne(
     const cancelled: Cancelled = {
       intent: {
         action: batch.action,
-        providerId,
+        accountId,
         idempotencyKey: key,
         source: 'bulk',
         sourceRef: batch.batch_id,
@@ -196,14 +196,16 @@ async function cancelQueued(
     }
   }
   const cancelled: Cancelled = {
-    intent: job?.data ?? {
-      action: binding.action,
-      providerId: binding.providerId,
-      idempotencyKey: key,
-      source: 'bulk',
-      sourceRef: batchId,
-      reason: '',
-    },
+    intent: job
+      ? jobIntent(job.data)
+      : {
+          action: binding.action,
+          accountId: binding.accountId,
+          idempotencyKey: key,
+          source: 'bulk',
+          sourceRef: batchId,
+          reason: '',
+        },
     seq: binding.seq,
     jobId,
     attempts: job?.attemptsMade ?? 0,
@@ -231,7 +233,7 @@ export type UndoAccountResult =
   | 'already_undone';
 
 export interface UndoAccount {
-  provider_id: string;
+  account_id: string;
   result: UndoAccountResult;
   /** The run's deactivation: its outcome, or `queued` while it has none (its hold is kept). */
   outcome: BatchReportRow['outcome'];
@@ -296,7 +298,7 @@ const UNDO_PAGE = 500;
 async function enqueueBound(
   deps: { producer: Producer; redis: Redis; keys: Keys },
   ids: readonly string[],
-  keyOf: (providerId: string) => string,
+  keyOf: (accountId: string) => string,
   batchId: string,
   reason: string,
 ): Promise<Set<string>> {
@@ -304,10 +306,10 @@ async function enqueueBound(
   const queued = ids.filter((_id, i) => states[i] === 'queued');
   if (queued.length > 0) {
     await deps.producer.enqueueMany(
-      queued.map((providerId) => ({
+      queued.map((accountId) => ({
         action: 'activate' as const,
-        providerId,
-        idempotencyKey: keyOf(providerId),
+        accountId,
+        idempotencyKey: keyOf(accountId),
         source: 'bulk' as const,
         sourceRef: batchId,
         reason,
@@ -321,13 +323,13 @@ async function enqueueBound(
  * The idempotency key of the activation `batch cancel` asks for an account whose last hold was
  * the run's, whose base is `active`, and that is not known to be on.
  */
-export function cancelKey(batchId: string, providerId: string): string {
-  return `${bulkKey(batchId, providerId)}:cancel`;
+export function cancelKey(batchId: string, accountId: string): string {
+  return `${bulkKey(batchId, accountId)}:cancel`;
 }
 
 /** The idempotency key of the activation `batch undo` asks for an account. */
-export function undoKey(batchId: string, providerId: string): string {
-  return `${bulkKey(batchId, providerId)}:undo`;
+export function undoKey(batchId: string, accountId: string): string {
+  return `${bulkKey(batchId, accountId)}:undo`;
 }
 
 /**
@@ -398,14 +400,14 @@ export async function undoBatch(
       // moment either comes first (no activation) or sees it pending (switched off after it).
       const releasing = page.filter((a) => a.event);
       const switchedOff = new Set(
-        releasing.filter((a) => a.event?.type === 'action.succeeded').map((a) => a.provider_id),
+        releasing.filter((a) => a.event?.type === 'action.succeeded').map((a) => a.account_id),
       );
       const released = new Map(
         (
           await releaseHolds(
             redis,
             keys,
-            releasing.map((a) => a.provider_id),
+            releasing.map((a) => a.account_id),
             holdId,
             // What the run did not switch off itself comes back on only if the account is not
             // known to be on (another source switched it off while the run held it).
@@ -415,21 +417,21 @@ export async function undoBatch(
               mode: switchedOff.has(id) ? 'base' : 'base-if-off',
             }),
           )
-        ).map((r, i) => [releasing[i]?.provider_id ?? '', r] as const),
+        ).map((r, i) => [releasing[i]?.account_id ?? '', r] as const),
       );
-      const rows: UndoAccount[] = page.map(({ provider_id, event }) => {
+      const rows: UndoAccount[] = page.map(({ account_id, event }) => {
         const outcome = event
           ? (event.type.slice('action.'.length) as BatchReportRow['outcome'])
           : 'queued';
         const row: UndoAccount = {
-          provider_id,
+          account_id,
           result: 'not_switched_off',
           outcome,
           before: null,
           held_by: [],
           idempotency_key: null,
         };
-        const r = released.get(provider_id);
+        const r = released.get(account_id);
         if (r?.activation && r.result.released && r.result.last) {
           return {
             ...row,
@@ -438,7 +440,7 @@ export async function undoBatch(
             idempotency_key: r.activation.key,
           };
         }
-        if (!r || !switchedOff.has(provider_id)) return row;
+        if (!r || !switchedOff.has(account_id)) return row;
         if (!r.result.released) return { ...row, result: 'already_undone', held_by: r.heldBy };
         if (!r.result.last) return { ...row, result: 'still_held', held_by: r.result.heldBy };
         row.before = r.result.before;
@@ -450,14 +452,14 @@ export async function undoBatch(
         { producer, redis, keys },
         rows
           .filter((r) => r.result === 'reactivated' || r.result === 'already_undone')
-          .map((r) => r.provider_id),
+          .map((r) => r.account_id),
         (id) => undoKey(batchId, id),
         batchId,
         reason,
       );
       for (const row of rows) {
-        if (row.result === 'already_undone' && enqueued.has(row.provider_id)) {
-          row.idempotency_key = undoKey(batchId, row.provider_id);
+        if (row.result === 'already_undone' && enqueued.has(row.account_id)) {
+          row.idempotency_key = undoKey(batchId, row.account_id);
         }
       }
       for (const row of rows) {

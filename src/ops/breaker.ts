@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { StateConflictError, UsageError } from '../errors.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
 import {
   createBreaker,
   type Breaker,
@@ -56,9 +56,9 @@ async function withBreaker<T>(config: Config, fn: (b: Breaker) => Promise<T>): P
   }
 }
 
-function checkAccount(providerId: string): void {
-  if (!PROVIDER_ID_RULE.test(providerId)) {
-    throw new UsageError(`account: "${providerId}" ${PROVIDER_ID_RULE_TEXT}`);
+function checkAccount(accountId: string): void {
+  if (!ACCOUNT_ID_RULE.test(accountId)) {
+    throw new UsageError(`account: "${accountId}" ${ACCOUNT_ID_RULE_TEXT}`);
   }
 }
 
@@ -66,15 +66,15 @@ function checkAccount(providerId: string): void {
  * A trip of a breaker open already, or a reset of one not open: refused by its state
  * (`state_conflict`), with the same words on the CLI and over HTTP.
  */
-export function breakerRefusal(providerId: string, asked: 'trip' | 'reset'): StateConflictError {
+export function breakerRefusal(accountId: string, asked: 'trip' | 'reset'): StateConflictError {
   return new StateConflictError(
     asked === 'trip'
-      ? `the breaker of ${providerId} is open already: nothing done`
-      : `the breaker of ${providerId} is not open: nothing done`,
+      ? `the breaker of ${accountId} is open already: nothing done`
+      : `the breaker of ${accountId} is not open: nothing done`,
   );
 }
 
-/** Count one signal (`{ id, provider_id, outcome, bounce_type?, occurred_at }`). */
+/** Count one signal (`{ id, account_id, outcome, bounce_type?, occurred_at }`). */
 export function recordSignal(config: Config, signal: unknown): Promise<SignalResult> {
   return withBreaker(config, (b) => b.signal(signal));
 }
@@ -82,28 +82,28 @@ export function recordSignal(config: Config, signal: unknown): Promise<SignalRes
 /** Trip an account's breaker by hand. */
 export function tripBreaker(
   config: Config,
-  providerId: string,
+  accountId: string,
   reason?: string,
 ): Promise<TripResult> {
-  checkAccount(providerId);
-  return withBreaker(config, (b) => b.trip(providerId, reason));
+  checkAccount(accountId);
+  return withBreaker(config, (b) => b.trip(accountId, reason));
 }
 
 /** Reset an account's open breaker. */
-export function resetBreaker(config: Config, providerId: string): Promise<ResetResult> {
-  checkAccount(providerId);
-  return withBreaker(config, (b) => b.reset(providerId));
+export function resetBreaker(config: Config, accountId: string): Promise<ResetResult> {
+  checkAccount(accountId);
+  return withBreaker(config, (b) => b.reset(accountId));
 }
 
 /** One account's breaker, or every account's the breaker has seen (most recent first). */
 export function breakerStatus(
   config: Config,
-  providerId?: string,
+  accountId?: string,
   limit = 1000,
 ): Promise<BreakerStatus[]> {
-  if (providerId !== undefined) checkAccount(providerId);
+  if (accountId !== undefined) checkAccount(accountId);
   return withBreaker(config, async (b) => {
-    const ids = providerId === undefined ? await b.list(limit) : [providerId];
+    const ids = accountId === undefined ? await b.list(limit) : [accountId];
     return Promise.all(ids.map((id) => b.status(id)));
   });
 }

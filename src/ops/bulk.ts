@@ -161,7 +161,7 @@ export async function listBatches(config: Config, limit = 100): Promise<BatchRec
 
 /** One account of a batch, as the report shows it. */
 export interface BatchReportRow {
-  provider_id: string;
+  account_id: string;
   /** `queued` until the account's intent has its outcome. */
   outcome: 'queued' | 'succeeded' | 'failed' | 'superseded' | 'cancelled';
   /** The account's status after the action (succeeded only). */
@@ -189,9 +189,9 @@ export async function* batchReport(
   const keys = keysFor(config.prefix);
   try {
     await mustRead(redis, keys, batchId);
-    for await (const { provider_id, event } of readBatchAccounts(redis, keys, batchId)) {
+    for await (const { account_id, event } of readBatchAccounts(redis, keys, batchId)) {
       yield {
-        provider_id,
+        account_id,
         outcome: event
           ? (event.type.slice('action.'.length) as BatchReportRow['outcome'])
           : 'queued',

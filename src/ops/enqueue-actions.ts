@@ -16,7 +16,7 @@ import { openApiReads } from './api-reads.js';
 
 export interface EnqueueActionsOptions {
   action: Action;
-  providerIds: readonly string[];
+  accountIds: readonly string[];
   /** Only with exactly one provider id. Default: `<action>-<uuid>` per intent. */
   key?: string;
   reason?: string;
@@ -46,7 +46,7 @@ export interface EnqueueActionsOptions {
 }
 
 export interface ActionReport {
-  provider_id: string;
+  account_id: string;
   action: Action;
   /** '' when `held` (nothing was enqueued). */
   idempotency_key: string;
@@ -100,7 +100,7 @@ export async function enqueueActions(
     const reports: ActionReport[] = run.outcomes.map((o) => {
       const r = o.held ? undefined : o.result;
       return {
-        provider_id: o.providerId,
+        account_id: o.accountId,
         action: o.action,
         idempotency_key: r?.idempotencyKey ?? '',
         job_id: r?.jobId ?? '',

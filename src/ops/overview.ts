@@ -151,7 +151,7 @@ async function readBreakers(
   // An open breaker holds its account: those first, whatever the signals since.
   const holding = held
     .filter((a) => a.holds.some((h) => h.id === BREAKER_HOLD))
-    .map((a) => a.provider_id);
+    .map((a) => a.account_id);
   const recent = await listBreakerAccounts(redis, keys, limit);
   const ids = [...new Set([...holding, ...recent])].slice(0, limit);
   return Promise.all(

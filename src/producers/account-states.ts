@@ -19,7 +19,7 @@ import { backoffDelay } from '../worker/backoff.js';
 /** Reads the API through the rate budget. */
 export interface AccountReader {
   /** One account; undefined when the team has no such account (404). */
-  get(providerId: string, signal?: AbortSignal): Promise<ProviderItem | undefined>;
+  get(accountId: string, signal?: AbortSignal): Promise<ProviderItem | undefined>;
   /** Every account of the team, page by page. */
   list(signal?: AbortSignal): AsyncIterable<ProviderItem>;
 }
@@ -33,10 +33,10 @@ export function budgetedReader(deps: {
 }): AccountReader {
   const spend = (signal?: AbortSignal) => spendBudget(deps.redis, deps.keys, deps.budget, signal);
   return {
-    async get(providerId, signal) {
+    async get(accountId, signal) {
       await spend(signal);
       try {
-        return (await deps.client.getProvider(providerId, { signal })).data;
+        return (await deps.client.getProvider(accountId, { signal })).data;
       } catch (err) {
         if (err instanceof SendmuxError && err.status === 404) return undefined;
         throw err;
@@ -70,11 +70,11 @@ export const READ_ONE_BY_ONE = 100;
  */
 export async function readAccounts(
   reader: AccountReader,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   signal?: AbortSignal,
 ): Promise<Map<string, ProviderItem | undefined>> {
   const out = new Map<string, ProviderItem | undefined>();
-  const wanted = new Set(providerIds);
+  const wanted = new Set(accountIds);
   if (wanted.size <= READ_ONE_BY_ONE) {
     for (const id of wanted) out.set(id, await reader.get(id, signal));
     return out;
@@ -86,9 +86,9 @@ export async function readAccounts(
 
 /** What one read of a target said: its item, a 404, or no answer worth trusting. */
 export type TargetItem =
-  | { providerId: string; read: 'seen'; item: ProviderItem }
-  | { providerId: string; read: 'missing' }
-  | { providerId: string; read: 'unreadable'; error: string };
+  | { accountId: string; read: 'seen'; item: ProviderItem }
+  | { accountId: string; read: 'missing' }
+  | { accountId: string; read: 'unreadable'; error: string };
 
 export interface RetryOptions {
   /** Reads per account before it counts as unreadable. @defaultValue 4 */
@@ -130,17 +130,17 @@ async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): P
  */
 export async function readEachWithRetry(
   reader: AccountReader,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   options: RetryOptions = {},
 ): Promise<TargetItem[]> {
   const out: TargetItem[] = [];
-  for (const providerId of new Set(providerIds)) {
+  for (const accountId of new Set(accountIds)) {
     try {
-      const item = await withRetry(() => reader.get(providerId, options.signal), options);
-      out.push(item ? { providerId, read: 'seen', item } : { providerId, read: 'missing' });
+      const item = await withRetry(() => reader.get(accountId, options.signal), options);
+      out.push(item ? { accountId, read: 'seen', item } : { accountId, read: 'missing' });
     } catch (err) {
       options.signal?.throwIfAborted();
-      out.push({ providerId, read: 'unreadable', error: errorText(err) });
+      out.push({ accountId, read: 'unreadable', error: errorText(err) });
     }
   }
   return out;

@@ -29,7 +29,7 @@ export const MANUAL_HOLD = 'manual';
 
 export interface ManualRequest {
   action: Action;
-  providerIds: readonly string[];
+  accountIds: readonly string[];
   /** The idempotency key; only with exactly one account. Default: `<action>-<uuid>` per account. */
   key?: string;
   reason?: string;
@@ -42,20 +42,20 @@ export interface ManualIntents {
 }
 
 export function manualIntents(request: ManualRequest): ManualIntents {
-  if (request.providerIds.length === 0) {
-    throw new IntentValidationError(['provider_id: at least one account id is required']);
+  if (request.accountIds.length === 0) {
+    throw new IntentValidationError(['account_id: at least one account id is required']);
   }
   const unique = new Set<string>();
   const repeated = new Set<string>();
-  for (const id of request.providerIds) (unique.has(id) ? repeated : unique).add(id);
+  for (const id of request.accountIds) (unique.has(id) ? repeated : unique).add(id);
   if (request.key !== undefined && unique.size !== 1) {
     throw new IntentValidationError([
       `idempotency_key: can only be given with exactly one account id (got ${unique.size})`,
     ]);
   }
-  const intents = [...unique].map((providerId) => ({
+  const intents = [...unique].map((accountId) => ({
     action: request.action,
-    providerId,
+    accountId,
     idempotencyKey: request.key ?? `${request.action}-${randomUUID()}`,
     source: 'manual' as const,
     reason: request.reason ?? '',
@@ -78,9 +78,9 @@ export interface ManualDeps {
 
 /** What became of one account of a manual request. */
 export type ManualOutcome =
-  | { providerId: string; action: Action; held: false; result: EnqueueResult }
+  | { accountId: string; action: Action; held: false; result: EnqueueResult }
   /** An activation not enqueued: other sources still hold the account off. */
-  | { providerId: string; action: Action; held: true; heldBy: string[] };
+  | { accountId: string; action: Action; held: true; heldBy: string[] };
 
 export interface ManualRun {
   /** One per distinct account, in the order given. */
@@ -105,20 +105,20 @@ export async function runManual(
   if (request.action === 'deactivate') {
     const { seen, warnings } = await readSeen(
       deps.reader,
-      intents.map((i) => i.providerId),
+      intents.map((i) => i.accountId),
       signal,
     );
     // One hold each (its ref is the account's own key); sent side by side. What was read is
     // recorded with it; the base is what the project knows (store/holds.ts).
     await Promise.all(
       intents.map((i) =>
-        takeHold(deps.redis, deps.keys, i.providerId, holdOf(i), seen.get(i.providerId)),
+        takeHold(deps.redis, deps.keys, i.accountId, holdOf(i), seen.get(i.accountId)),
       ),
     );
     const results = await deps.producer.enqueueMany(intents);
     return {
       outcomes: results.map((result) => ({
-        providerId: result.providerId,
+        accountId: result.accountId,
         action: result.action,
         held: false,
         result,
@@ -130,8 +130,8 @@ export async function runManual(
 
   // One step for all: release `manual`, and where no hold is left, bind the activation in the
   // same step (whatever the base: the operator asked), so no hold can slip in between.
-  const ids = intents.map((i) => i.providerId);
-  const keyOf = new Map(intents.map((i) => [i.providerId, i.idempotencyKey] as const));
+  const ids = intents.map((i) => i.accountId);
+  const keyOf = new Map(intents.map((i) => [i.accountId, i.idempotencyKey] as const));
   const released = await releaseHolds(deps.redis, deps.keys, ids, MANUAL_HOLD, (id) => ({
     key: keyOf.get(id) ?? '',
     source: 'manual',
@@ -144,22 +144,22 @@ export async function runManual(
     if (!r?.activation) heldBy.set(id, r?.heldBy ?? []);
     else if (r.activation.state === 'new') boundNow.add(id);
   });
-  const free = intents.filter((i) => !heldBy.has(i.providerId));
+  const free = intents.filter((i) => !heldBy.has(i.accountId));
   // Bound above: enqueueing adds the job (the key is found queued, or terminal when reused).
   const results = new Map(
     (await deps.producer.enqueueMany(free)).map((r) => {
-      const fresh: EnqueueResult = boundNow.has(r.providerId)
+      const fresh: EnqueueResult = boundNow.has(r.accountId)
         ? { ...r, status: 'enqueued', state: 'new' }
         : r;
-      return [r.providerId, fresh] as const;
+      return [r.accountId, fresh] as const;
     }),
   );
-  const outcomes = ids.map((providerId): ManualOutcome => {
-    const result = results.get(providerId);
+  const outcomes = ids.map((accountId): ManualOutcome => {
+    const result = results.get(accountId);
     if (result && result.status !== 'held') {
-      return { providerId, action: 'activate', held: false, result };
+      return { accountId, action: 'activate', held: false, result };
     }
-    return { providerId, action: 'activate', held: true, heldBy: heldBy.get(providerId) ?? [] };
+    return { accountId, action: 'activate', held: true, heldBy: heldBy.get(accountId) ?? [] };
   });
   return { outcomes, repeated, warnings: [] };
 }
@@ -177,7 +177,7 @@ async function refuseConflicts(deps: ManualDeps, intents: readonly Intent[]): Pr
       key: i.idempotencyKey,
       fingerprint: fingerprint(i),
       action: i.action,
-      providerId: i.providerId,
+      accountId: i.accountId,
       source: i.source,
     })),
   );

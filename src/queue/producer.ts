@@ -19,7 +19,7 @@ export type ProducerConfig = Pick<
 export interface EnqueueResult {
   jobId: string;
   idempotencyKey: string;
-  providerId: string;
+  accountId: string;
   action: Intent['action'];
   /**
    * `enqueued`: a new job; `duplicate`: the key was already bound to this same intent; `held`:
@@ -84,7 +84,7 @@ export function createProducer(deps: {
         key: intent.idempotencyKey,
         fingerprint: print,
         action: intent.action,
-        providerId: intent.providerId,
+        accountId: intent.accountId,
         source: intent.source,
       });
       unique.push(intent);
@@ -128,7 +128,7 @@ export function createProducer(deps: {
         results.push({
           jobId,
           idempotencyKey: intent.idempotencyKey,
-          providerId: intent.providerId,
+          accountId: intent.accountId,
           action: intent.action,
           status: state === 'new' ? 'enqueued' : state === 'held' ? 'held' : 'duplicate',
           state,
@@ -154,7 +154,7 @@ export function createProducer(deps: {
 function jobData(intent: Intent, seq: number): ActionJobData {
   const data: ActionJobData = {
     action: intent.action,
-    providerId: intent.providerId,
+    accountId: intent.accountId,
     idempotencyKey: intent.idempotencyKey,
     source: intent.source,
     reason: intent.reason,

@@ -1,7 +1,7 @@
 /** The actions queue: one place for its name, prefix and default job options. */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
-import type { Intent } from '../model.js';
+import { normalizeSource, type Intent } from '../model.js';
 import { QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 
@@ -11,6 +11,21 @@ import { bullmqTelemetry } from '../telemetry/bullmq.js';
  */
 export interface ActionJobData extends Intent {
   seq: number;
+}
+
+/**
+ * A job's data as this version reads it. Jobs queued by an older version may still wait in
+ * Redis: 0.1.x wrote the account as `providerId` and the window source as `maintenance`.
+ */
+export function jobIntent(data: ActionJobData): ActionJobData {
+  const old = data as Omit<ActionJobData, 'accountId'> & {
+    accountId?: string;
+    providerId?: string;
+  };
+  const source = normalizeSource(data.source);
+  if (old.accountId !== undefined && source === data.source) return data;
+  const { providerId, ...rest } = old;
+  return { ...rest, accountId: old.accountId ?? providerId ?? '', source };
 }
 /**
  * What a completed job returns (kept with the job while BullMQ keeps it): the intent's terminal

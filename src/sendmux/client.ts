@@ -70,18 +70,18 @@ export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
   runAction(
     action: Action,
-    providerId: string,
+    accountId: string,
     options?: CallOptions,
   ): Promise<ApiResult<AccountAnswer>>;
-  deactivate(providerId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
-  activate(providerId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
+  deactivate(accountId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
+  activate(accountId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
   /** GET /providers/{id}, read leniently like an action's answer. */
   readAccount(
-    providerId: string,
+    accountId: string,
     options?: { signal?: AbortSignal },
   ): Promise<ApiResult<AccountAnswer>>;
   getProvider(
-    providerId: string,
+    accountId: string,
     options?: { signal?: AbortSignal },
   ): Promise<ApiResult<ProviderItem>>;
   /**
@@ -229,13 +229,13 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
     );
   }
 
-  async function runAction(action: Action, providerId: string, opts: CallOptions = {}) {
+  async function runAction(action: Action, accountId: string, opts: CallOptions = {}) {
     const headers: Record<string, string> = {};
     if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
-    return callForAccount('POST', `providers/${encodeURIComponent(providerId)}/${action}`, {
+    return callForAccount('POST', `providers/${encodeURIComponent(accountId)}/${action}`, {
       headers,
       signal: opts.signal,
-      kind: { op: action, account: providerId },
+      kind: { op: action, account: accountId },
     });
   }
 
@@ -248,12 +248,12 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
         signal: opts.signal,
         kind: { op: 'get', account: id },
       }),
-    async getProvider(providerId, opts = {}) {
+    async getProvider(accountId, opts = {}) {
       const { body, response } = await call(
         'GET',
-        `providers/${encodeURIComponent(providerId)}`,
+        `providers/${encodeURIComponent(accountId)}`,
         providerItemResponseSchema,
-        { signal: opts.signal, kind: { op: 'get', account: providerId } },
+        { signal: opts.signal, kind: { op: 'get', account: accountId } },
       );
       return result(body.data, body.meta.request_id, response);
     },

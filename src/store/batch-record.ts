@@ -222,13 +222,13 @@ export async function addToBatch(
   keys: Keys,
   batchId: string,
   pass: number,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
 ): Promise<BatchAdd[]> {
-  if (providerIds.length === 0) return [];
+  if (accountIds.length === 0) return [];
   const codes = (await addScript(
     redis,
     [keys.batchAccounts(batchId), keys.batchPassSeen(batchId, pass), keys.batch(batchId)],
-    [PASS_SEEN_TTL_S, JSON.stringify(providerIds)],
+    [PASS_SEEN_TTL_S, JSON.stringify(accountIds)],
   )) as string;
   return Array.from({ length: codes.length }, (_, i) => ADD_CODES[codes.charAt(i)] ?? 'repeat');
 }
@@ -319,7 +319,7 @@ export async function listBatches(redis: Redis, keys: Keys, limit = 100): Promis
 
 /** One account of a batch: its terminal event, or none yet. */
 export interface BatchAccount {
-  provider_id: string;
+  account_id: string;
   event: ActionEvent | undefined;
 }
 
@@ -338,7 +338,7 @@ export async function* readBatchAccounts(
       const id = flat[i] ?? '';
       const value = flat[i + 1] ?? '';
       yield {
-        provider_id: id,
+        account_id: id,
         event: value === '' ? undefined : decodeActionEvent(undefined, value),
       };
     }

@@ -77,7 +77,7 @@ export interface RunRef {
   token: string;
   key: string;
   seq: number;
-  providerId: string;
+  accountId: string;
   action: 'deactivate' | 'activate';
 }
 
@@ -98,10 +98,10 @@ export async function beginRun(
       [
         keys.jobLock(run.jobId),
         keys.binding(run.key),
-        keys.accountOrder(run.providerId),
-        keys.accountLease(run.providerId),
+        keys.accountOrder(run.accountId),
+        keys.accountLease(run.accountId),
         keys.rateBudget,
-        keys.holds(run.providerId),
+        keys.holds(run.accountId),
         keys.binding(newestKey),
       ],
       [

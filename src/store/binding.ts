@@ -25,7 +25,7 @@ export const B = {
   seq: 'seq',
   state: 'state',
   action: 'action',
-  providerId: 'provider_id',
+  accountId: 'provider_id',
   source: 'source',
   createdAt: 'created_at',
   finishedAt: 'finished_at',
@@ -55,7 +55,7 @@ export function bindLua(
   NOW: string,
 ): string {
   return `redis.call('HSET', ${BINDING}, '${B.fingerprint}', ${FP}, '${B.seq}', ${SEQ}, '${B.state}', 'queued',
-    '${B.action}', ${ACTION}, '${B.providerId}', ${ID}, '${B.source}', ${SOURCE}, '${B.createdAt}', ${NOW})
+    '${B.action}', ${ACTION}, '${B.accountId}', ${ID}, '${B.source}', ${SOURCE}, '${B.createdAt}', ${NOW})
   redis.call('PERSIST', ${BINDING})`;
 }
 
@@ -69,7 +69,7 @@ export interface Binding {
   seq: number;
   fingerprint: string;
   action: Action;
-  providerId: string;
+  accountId: string;
   source: Source;
   createdAt: number;
   finishedAt: number | null;
@@ -98,7 +98,7 @@ function decode(key: string, h: Record<string, string>): Binding | undefined {
     seq: num(B.seq) ?? 0,
     fingerprint: h[B.fingerprint] ?? '',
     action: (h[B.action] ?? 'deactivate') as Action,
-    providerId: h[B.providerId] ?? '',
+    accountId: h[B.accountId] ?? '',
     source: normalizeSource(h[B.source] ?? 'manual') as Source,
     createdAt: num(B.createdAt) ?? 0,
     finishedAt: num(B.finishedAt),

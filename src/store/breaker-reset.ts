@@ -135,23 +135,23 @@ return {'reset', tripId, activate, released, before or '', left}
 export async function releaseStepKeys(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   nowMs: number,
   windowMin: number,
   suffix: ':reset' | ':half-open',
 ): Promise<{ tripId: string; keys: string[] }> {
-  const tripId = (await redis.hget(keys.breaker(providerId), BK.tripId)) ?? '';
-  const claim = tripId === '' ? [] : [`${tripKey(providerId, tripId)}${suffix}`];
+  const tripId = (await redis.hget(keys.breaker(accountId), BK.tripId)) ?? '';
+  const claim = tripId === '' ? [] : [`${tripKey(accountId, tripId)}${suffix}`];
   return {
     tripId,
     keys: [
-      keys.breaker(providerId),
-      keys.holds(providerId),
+      keys.breaker(accountId),
+      keys.holds(accountId),
       keys.holdsIndex,
       keys.events,
       keys.breakerDue,
-      ...windowBucketKeys(keys, providerId, nowMs, windowMin),
-      ...(await knownKeys(redis, keys, [providerId], claim)),
+      ...windowBucketKeys(keys, accountId, nowMs, windowMin),
+      ...(await knownKeys(redis, keys, [accountId], claim)),
     ],
   };
 }
@@ -169,13 +169,13 @@ export type ResetResult =
 export async function resetBreaker(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   settings: { windowS: number; eventsMaxLen: number },
   now = new Date(),
 ): Promise<ResetResult> {
   const event: BreakerResetEvent = {
     type: 'breaker.reset',
-    provider_id: providerId,
+    account_id: accountId,
     trip_id: TRIP,
     idempotency_key: KEY,
     still_held_by: LEFT as unknown as string[],
@@ -187,21 +187,21 @@ export async function resetBreaker(
     const { tripId, keys: stepKeys } = await releaseStepKeys(
       redis,
       keys,
-      providerId,
+      accountId,
       now.getTime(),
       windowMin,
       ':reset',
     );
     return resetScript(redis, stepKeys, [
-      providerId,
+      accountId,
       now.getTime(),
-      keys.breakerBuckets(providerId),
+      keys.breakerBuckets(accountId),
       windowMin,
-      tripKey(providerId, ''),
+      tripKey(accountId, ''),
       JSON.stringify(event),
       settings.eventsMaxLen,
       knownPrefixes(keys),
-      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+      fingerprint({ action: 'activate', accountId, source: 'breaker' }),
       tripId,
     ]);
   })) as ReleaseReply;

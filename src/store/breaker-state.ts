@@ -74,7 +74,7 @@ end
  */
 export function windowBucketKeys(
   keys: Keys,
-  providerId: string,
+  accountId: string,
   nowMs: number,
   windowMin: number,
   countMs?: number,
@@ -82,9 +82,9 @@ export function windowBucketKeys(
   const minute = Math.floor(nowMs / 60_000);
   const out = new Set<string>();
   if (countMs !== undefined) {
-    out.add(keys.breakerBucket(providerId, Math.min(minute, Math.floor(countMs / 60_000))));
+    out.add(keys.breakerBucket(accountId, Math.min(minute, Math.floor(countMs / 60_000))));
   }
-  for (let m = minute - windowMin + 1; m <= minute; m++) out.add(keys.breakerBucket(providerId, m));
+  for (let m = minute - windowMin + 1; m <= minute; m++) out.add(keys.breakerBucket(accountId, m));
   return [...out];
 }
 
@@ -108,7 +108,7 @@ export function breakerNumbers(
 }
 
 export interface BreakerRecord {
-  provider_id: string;
+  account_id: string;
   state: BreakerState;
   trips: number;
   last_trip: {
@@ -135,13 +135,13 @@ const iso = (ms: string | undefined) =>
 export async function readBreaker(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
 ): Promise<BreakerRecord> {
-  const h = await redis.hgetall(keys.breaker(providerId));
+  const h = await redis.hgetall(keys.breaker(accountId));
   const tripId = h[BK.tripId];
   const numbers = h[BK.tripNumbers];
   return {
-    provider_id: providerId,
+    account_id: accountId,
     state: (BREAKER_STATES as readonly string[]).includes(h[BK.state] ?? '')
       ? (h[BK.state] as BreakerState)
       : 'closed',
@@ -167,7 +167,7 @@ export async function readBreaker(
 export async function readWindow(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   windowS: number,
   now = Date.now(),
 ): Promise<BreakerNumbers> {
@@ -175,7 +175,7 @@ export async function readWindow(
   const minutes = Math.max(1, Math.ceil(windowS / 60));
   const pipeline = redis.pipeline();
   for (let m = minute - minutes + 1; m <= minute; m++) {
-    pipeline.hmget(keys.breakerBucket(providerId, m), ...COUNTS);
+    pipeline.hmget(keys.breakerBucket(accountId, m), ...COUNTS);
   }
   const sums = [0, 0, 0, 0, 0];
   for (const [err, values] of (await pipeline.exec()) ?? []) {
@@ -218,27 +218,27 @@ return 1
 export async function markActivationEnqueued(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   activateKey: string,
 ): Promise<void> {
-  await activationScript(redis, [keys.breaker(providerId)], [activateKey]);
+  await activationScript(redis, [keys.breaker(accountId)], [activateKey]);
 }
 
 /** Activations asked for but maybe not enqueued (a crash between the two). */
 export async function activationsNotEnqueued(
   redis: Redis,
   keys: Keys,
-): Promise<{ providerId: string; tripId: string; activateKey: string }[]> {
+): Promise<{ accountId: string; tripId: string; activateKey: string }[]> {
   const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
   const pipeline = redis.pipeline();
   for (const id of accounts) pipeline.hmget(keys.breaker(id), BK.tripId, BK.pendingActivation);
   const replies = (await pipeline.exec()) ?? [];
-  const out: { providerId: string; tripId: string; activateKey: string }[] = [];
-  accounts.forEach((providerId, i) => {
+  const out: { accountId: string; tripId: string; activateKey: string }[] = [];
+  accounts.forEach((accountId, i) => {
     const [err, v] = replies[i] ?? [null, null];
     if (err) throw err;
     const [tripId, activateKey] = (v ?? []) as (string | null)[];
-    if (tripId && activateKey) out.push({ providerId, tripId, activateKey });
+    if (tripId && activateKey) out.push({ accountId, tripId, activateKey });
   });
   return out;
 }
@@ -247,10 +247,10 @@ export async function activationsNotEnqueued(
 export async function markTripEnqueued(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   tripId: string,
 ): Promise<void> {
-  await markScript(redis, [keys.breaker(providerId)], [tripId]);
+  await markScript(redis, [keys.breaker(accountId)], [tripId]);
 }
 
 /**
@@ -271,17 +271,17 @@ export async function breakersDue(
 export async function tripsNotEnqueued(
   redis: Redis,
   keys: Keys,
-): Promise<{ providerId: string; tripId: string }[]> {
-  const out: { providerId: string; tripId: string }[] = [];
+): Promise<{ accountId: string; tripId: string }[]> {
+  const out: { accountId: string; tripId: string }[] = [];
   const accounts = await redis.zrange(keys.breakerIndex, 0, -1);
   const pipeline = redis.pipeline();
   for (const id of accounts) pipeline.hmget(keys.breaker(id), BK.state, BK.tripId, BK.enqueued);
   const replies = (await pipeline.exec()) ?? [];
-  accounts.forEach((providerId, i) => {
+  accounts.forEach((accountId, i) => {
     const [err, v] = replies[i] ?? [null, null];
     if (err) throw err;
     const [state, tripId, enqueued] = (v ?? []) as (string | null)[];
-    if (state === 'open' && tripId && enqueued !== '1') out.push({ providerId, tripId });
+    if (state === 'open' && tripId && enqueued !== '1') out.push({ accountId, tripId });
   });
   return out;
 }

@@ -90,13 +90,13 @@ export type TickResult =
 export async function tickBreaker(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   settings: { windowS: number; watchS: number; eventsMaxLen: number },
   now = new Date(),
 ): Promise<TickResult> {
   const halfOpen: BreakerHalfOpenEvent = {
     type: 'breaker.half_open',
-    provider_id: providerId,
+    account_id: accountId,
     trip_id: TRIP,
     idempotency_key: KEY,
     still_held_by: LEFT as unknown as string[],
@@ -106,7 +106,7 @@ export async function tickBreaker(
   };
   const closed: BreakerClosedEvent = {
     type: 'breaker.closed',
-    provider_id: providerId,
+    account_id: accountId,
     trip_id: TRIP,
     idempotency_key: null,
     at: now.toISOString(),
@@ -116,23 +116,23 @@ export async function tickBreaker(
     const { tripId, keys: stepKeys } = await releaseStepKeys(
       redis,
       keys,
-      providerId,
+      accountId,
       now.getTime(),
       windowMin,
       ':half-open',
     );
     return tickScript(redis, stepKeys, [
-      providerId,
+      accountId,
       now.getTime(),
-      keys.breakerBuckets(providerId),
+      keys.breakerBuckets(accountId),
       windowMin,
-      tripKey(providerId, ''),
+      tripKey(accountId, ''),
       JSON.stringify(halfOpen),
       JSON.stringify(closed),
       settings.eventsMaxLen,
       settings.watchS * 1000,
       knownPrefixes(keys),
-      fingerprint({ action: 'activate', providerId, source: 'breaker' }),
+      fingerprint({ action: 'activate', accountId, source: 'breaker' }),
       tripId,
     ]);
   })) as ReleaseReply;

@@ -139,7 +139,7 @@ export type TripResult =
     };
 
 export interface TripInput {
-  providerId: string;
+  accountId: string;
   /** What to count; omitted for a manual trip. */
   kind?: CountKind;
   /** The signal's id (dedupes a retried delivery); omitted counts without dedupe. */
@@ -163,8 +163,8 @@ export interface TripSettings {
 }
 
 /** The deactivate intent key of a trip: `breaker:<account>:<trip id>`. */
-export function tripKey(providerId: string, tripId: string): string {
-  return `breaker:${providerId}:${tripId}`;
+export function tripKey(accountId: string, tripId: string): string {
+  return `breaker:${accountId}:${tripId}`;
 }
 
 export async function countAndTrip(
@@ -178,7 +178,7 @@ export async function countAndTrip(
   const windowMin = Math.max(1, Math.ceil(rules.windowS / 60));
   const event: BreakerTrippedEvent = {
     type: 'breaker.tripped',
-    provider_id: input.providerId,
+    account_id: input.accountId,
     trip_id: TRIP,
     reason: REASON as TripReason,
     numbers: NUMBERS as unknown as BreakerNumbers,
@@ -196,30 +196,30 @@ export async function countAndTrip(
     keys,
     [
       input.signalId ? keys.signalSeen(input.signalId) : keys.signalSeen(''),
-      keys.breaker(input.providerId),
+      keys.breaker(input.accountId),
       keys.breakerIndex,
-      keys.holds(input.providerId),
+      keys.holds(input.accountId),
       keys.holdsIndex,
       keys.events,
       keys.breakerDue,
-      ...windowBucketKeys(keys, input.providerId, now.getTime(), windowMin, occurredMs),
+      ...windowBucketKeys(keys, input.accountId, now.getTime(), windowMin, occurredMs),
     ],
-    [input.providerId],
+    [input.accountId],
     [],
     [
-      input.providerId,
+      input.accountId,
       now.getTime(),
       input.kind ?? '',
       input.signalId ?? '',
       settings.dedupeTtlS,
-      keys.breakerBuckets(input.providerId),
+      keys.breakerBuckets(input.accountId),
       windowMin,
       rules.bounceRate,
       rules.bounceMinVolume,
       rules.complaintRate,
       rules.complaintMinVolume,
       input.force ? '1' : '0',
-      tripKey(input.providerId, ''),
+      tripKey(input.accountId, ''),
       hold,
       JSON.stringify(event),
       settings.eventsMaxLen,

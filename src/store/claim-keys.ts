@@ -78,7 +78,7 @@ export interface Claim {
   key: string;
   fingerprint: string;
   action: string;
-  providerId: string;
+  accountId: string;
   source: string;
 }
 
@@ -105,13 +105,13 @@ export async function claimKeys(
 ): Promise<ClaimResult> {
   if (claims.length === 0) return { ok: true, claimed: [] };
   const json = JSON.stringify(
-    claims.map((c) => [c.key, c.fingerprint, c.action, c.providerId, c.source]),
+    claims.map((c) => [c.key, c.fingerprint, c.action, c.accountId, c.source]),
   );
   const touched = new Set<string>();
   for (const c of claims) {
     touched.add(keys.binding(c.key));
-    touched.add(keys.accountOrder(c.providerId));
-    touched.add(keys.holds(c.providerId));
+    touched.add(keys.accountOrder(c.accountId));
+    touched.add(keys.holds(c.accountId));
   }
   const reply = (await claimScript(
     redis,

@@ -37,8 +37,25 @@ function decodeOf<T extends StreamEvent>(
     const event = parsed as T;
     // An older version's `maintenance` source is today's `window` (model.ts).
     if ('source' in event) Object.assign(event, { source: normalizeSource(event.source) });
+    renameOld(event as unknown as Record<string, unknown>);
     return id === undefined ? event : { id, ...event };
   };
+}
+
+/** 0.1.x and 0.2.0 wrote the account as `provider_id` (`provider_ids`, `still_held[].provider_id`). */
+function renameOld(event: Record<string, unknown>): void {
+  if ('provider_id' in event) {
+    event['account_id'] = event['provider_id'];
+    delete event['provider_id'];
+  }
+  if ('provider_ids' in event) {
+    event['account_ids'] = event['provider_ids'];
+    delete event['provider_ids'];
+  }
+  const held = event['still_held'];
+  if (Array.isArray(held)) {
+    for (const h of held) renameOld(h as Record<string, unknown>);
+  }
 }
 
 /** Parse a stream event's JSON; `id` is the stream entry id, when it comes from the stream. */

@@ -11,9 +11,9 @@ import type { Keys } from './keys.js';
 export async function heldAmong(
   redis: Redis,
   keys: Keys,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
 ): Promise<boolean[]> {
-  if (providerIds.length === 0) return [];
-  const scores = await redis.zmscore(keys.holdsIndex, ...providerIds);
+  if (accountIds.length === 0) return [];
+  const scores = await redis.zmscore(keys.holdsIndex, ...accountIds);
   return scores.map((s) => s !== null);
 }

@@ -229,7 +229,7 @@ export function seenState(status: 'active' | 'inactive'): Seen {
 
 /** One account a hold step takes, with what the source read of it (if it read it). */
 export interface HoldTarget {
-  providerId: string;
+  accountId: string;
   seen?: Seen | undefined;
 }
 
@@ -284,7 +284,7 @@ export async function takeHolds(
     redis,
     keys,
     [keys.holdsIndex],
-    targets.map((t) => t.providerId),
+    targets.map((t) => t.accountId),
     [],
     [
       knownPrefixes(keys),
@@ -292,7 +292,7 @@ export async function takeHolds(
       encodeHold(hold, now),
       now.getTime(),
       JSON.stringify(
-        targets.map((t) => [t.providerId, t.seen?.part ?? '', t.seen?.updatedMs ?? '']),
+        targets.map((t) => [t.accountId, t.seen?.part ?? '', t.seen?.updatedMs ?? '']),
       ),
     ],
   )) as [number, string, number][];
@@ -307,12 +307,12 @@ export async function takeHolds(
 export async function takeHold(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   hold: HoldInput,
   seen?: Seen,
   now = new Date(),
 ): Promise<TakeResult> {
-  const [r] = await takeHolds(redis, keys, [{ providerId, seen }], hold, now);
+  const [r] = await takeHolds(redis, keys, [{ accountId, seen }], hold, now);
   if (!r) throw new Error('take-holds script answered nothing');
   return r;
 }
@@ -391,13 +391,13 @@ return out
 export async function releaseHolds(
   redis: Redis,
   keys: Keys,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   holdId: string,
-  activation?: (providerId: string) => ReleaseActivation | undefined,
+  activation?: (accountId: string) => ReleaseActivation | undefined,
   now = new Date(),
 ): Promise<ReleaseOutcome[]> {
-  if (providerIds.length === 0) return [];
-  const targets = providerIds.map((id) => {
+  if (accountIds.length === 0) return [];
+  const targets = accountIds.map((id) => {
     const a = activation?.(id);
     if (!a) return [id, '', '', '', 'base'];
     const [head, tail] = fingerprintParts('activate', a.source);
@@ -408,14 +408,14 @@ export async function releaseHolds(
     redis,
     keys,
     [keys.holdsIndex],
-    providerIds,
+    accountIds,
     targets.map((t) => t[1] ?? ''),
     [knownPrefixes(keys), holdId, now.getTime(), JSON.stringify(targets)],
   )) as [number, string, string[], string, number][];
   return reply.map(([released, before, left, claimed, seq], i) => {
     if (claimed === 'conflict') {
       throw new Error(
-        `release of ${holdId}: the activation key of ${providerIds[i]} is bound to another intent`,
+        `release of ${holdId}: the activation key of ${accountIds[i]} is bound to another intent`,
       );
     }
     const key = (targets[i] as string[])[1] ?? '';
@@ -431,16 +431,16 @@ export async function releaseHolds(
 export async function releaseHold(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
   holdId: string,
 ): Promise<ReleaseResult> {
-  const [r] = await releaseHolds(redis, keys, [providerId], holdId);
+  const [r] = await releaseHolds(redis, keys, [accountId], holdId);
   if (!r) throw new Error('release-holds script answered nothing');
   return r.result;
 }
 
 export interface AccountHolds {
-  providerId: string;
+  accountId: string;
   holds: Hold[];
   before: BeforeState;
   /** When the first of the current holds was taken. */
@@ -451,9 +451,9 @@ export interface AccountHolds {
 export async function readHolds(
   redis: Redis,
   keys: Keys,
-  providerId: string,
+  accountId: string,
 ): Promise<AccountHolds> {
-  const h = await redis.hgetall(keys.holds(providerId));
+  const h = await redis.hgetall(keys.holds(accountId));
   const holds: Hold[] = [];
   for (const [field, value] of Object.entries(h)) {
     if (!field.startsWith(HOLD_FIELD)) continue;
@@ -467,7 +467,7 @@ export async function readHolds(
   holds.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   const since = Number(h[SINCE_FIELD]);
   return {
-    providerId,
+    accountId,
     holds,
     before: beforeState(h[BEFORE_FIELD]),
     since: Number.isFinite(since) && h[SINCE_FIELD] ? new Date(since).toISOString() : null,

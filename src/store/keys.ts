@@ -34,11 +34,11 @@ export interface Keys {
    * Hash with the newest intent asked for an account: `seq`, `key`. Always
    * `accountOrder('')` + the id: claim-keys.ts builds these keys in Lua that way.
    */
-  accountOrder(providerId: string): string;
+  accountOrder(accountId: string): string;
   /** String: the idempotency key whose call on an account is in flight (expires). */
-  accountLease(providerId: string): string;
+  accountLease(accountId: string): string;
   /** Hash with the last known status of one account (see status-record.ts). */
-  status(providerId: string): string;
+  status(accountId: string): string;
   /** Sorted set of provider ids with a recorded status, scored by last change (ms). */
   statusIndex: string;
   /** Redis Stream of events. */
@@ -78,18 +78,18 @@ export interface Keys {
    * Hash: an account's holds (reasons to stay off) and its state before the first (holds.ts).
    * Always `holds('')` + the id: holds.ts builds these keys in Lua that way.
    */
-  holds(providerId: string): string;
+  holds(accountId: string): string;
   /** Sorted set of accounts with at least one hold, scored by the first hold's time (ms). */
   holdsIndex: string;
   /** Hash: an account's breaker state and last trip (breaker-state.ts). */
-  breaker(providerId: string): string;
+  breaker(accountId: string): string;
   /**
    * Hash: an account's signal counts of one minute (expires after the window). Always
    * `breakerBuckets(id)` + the minute number: breaker-trip.ts builds these keys in Lua.
    */
-  breakerBucket(providerId: string, minute: number): string;
+  breakerBucket(accountId: string, minute: number): string;
   /** The common start of an account's minute bucket keys. */
-  breakerBuckets(providerId: string): string;
+  breakerBuckets(accountId: string): string;
   /** Sorted set of accounts the breaker has counted signals for, scored by the last (ms). */
   breakerIndex: string;
   /** Sorted set of accounts whose breaker has a timed step, scored by when it is due (ms). */
@@ -122,9 +122,9 @@ export function keysFor(prefix: string): Keys {
     binding: (key) => `${prefix}:idem:${key}`,
     pending: `${prefix}:pending`,
     sequence: `${prefix}:seq`,
-    accountOrder: (providerId) => `${prefix}:order:${providerId}`,
-    accountLease: (providerId) => `${prefix}:lease:${providerId}`,
-    status: (providerId) => `${prefix}:status:${providerId}`,
+    accountOrder: (accountId) => `${prefix}:order:${accountId}`,
+    accountLease: (accountId) => `${prefix}:lease:${accountId}`,
+    status: (accountId) => `${prefix}:status:${accountId}`,
     statusIndex: `${prefix}:status-index`,
     events: `${prefix}:events`,
     repairTurn: `${prefix}:repair-turn`,
@@ -138,11 +138,11 @@ export function keysFor(prefix: string): Keys {
     webhookInboxBytes: `${prefix}:webhook-inbox-bytes`,
     webhookSeen: (eventId) => `${prefix}:webhook-seen:${eventId}`,
     webhookDead: `${prefix}:webhook-dead`,
-    holds: (providerId) => `${prefix}:holds:${providerId}`,
+    holds: (accountId) => `${prefix}:holds:${accountId}`,
     holdsIndex: `${prefix}:holds-index`,
-    breaker: (providerId) => `${prefix}:breaker:${providerId}`,
-    breakerBucket: (providerId, minute) => `${prefix}:breaker:${providerId}:m:${minute}`,
-    breakerBuckets: (providerId) => `${prefix}:breaker:${providerId}:m:`,
+    breaker: (accountId) => `${prefix}:breaker:${accountId}`,
+    breakerBucket: (accountId, minute) => `${prefix}:breaker:${accountId}:m:${minute}`,
+    breakerBuckets: (accountId) => `${prefix}:breaker:${accountId}:m:`,
     breakerIndex: `${prefix}:breaker-index`,
     breakerDue: `${prefix}:breaker-due`,
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,

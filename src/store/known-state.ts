@@ -56,10 +56,10 @@ export const KEYS_CHANGED = 'sdx:keys-changed';
 export async function knownKeys(
   redis: Redis,
   keys: Keys,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   claimKeys: readonly string[] = [],
 ): Promise<string[]> {
-  const ids = [...new Set(providerIds)];
+  const ids = [...new Set(accountIds)];
   const pipeline = redis.pipeline();
   for (const id of ids) {
     pipeline.hget(keys.accountOrder(id), 'key');
@@ -93,12 +93,12 @@ export async function runWithKnownKeys(
   redis: Redis,
   keys: Keys,
   fixed: readonly string[],
-  providerIds: readonly string[],
+  accountIds: readonly string[],
   claimKeys: readonly string[],
   args: readonly (string | number | Buffer)[],
 ): Promise<unknown> {
   return untilKeysHold(async () =>
-    script(redis, [...fixed, ...(await knownKeys(redis, keys, providerIds, claimKeys))], args),
+    script(redis, [...fixed, ...(await knownKeys(redis, keys, accountIds, claimKeys))], args),
   );
 }
 

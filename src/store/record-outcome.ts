@@ -145,7 +145,7 @@ export interface RecordSettings {
 export function outcomeEvent(o: Outcome): ActionEvent {
   const { intent } = o;
   const head = {
-    provider_id: intent.providerId,
+    account_id: intent.accountId,
     action: intent.action,
     idempotency_key: intent.idempotencyKey,
     job_id: o.jobId,
@@ -224,15 +224,15 @@ export async function recordOutcome(
     [
       keys.jobLock(o.jobId),
       keys.binding(intent.idempotencyKey),
-      keys.status(intent.providerId),
+      keys.status(intent.accountId),
       keys.statusIndex,
       keys.events,
       keys.pending,
-      keys.accountLease(intent.providerId),
+      keys.accountLease(intent.accountId),
       keys.batch(batchId),
       keys.batchAccounts(batchId),
       keys.rateBudget,
-      keys.holds(intent.providerId),
+      keys.holds(intent.accountId),
       keys.holdsIndex,
     ],
     [
@@ -242,7 +242,7 @@ export async function recordOutcome(
       settings.eventsMaxLen,
       o.at.getTime(),
       o.outcome,
-      intent.providerId,
+      intent.accountId,
       intent.idempotencyKey,
       encodeEvent(outcomeEvent(o)),
       updatedAtMs,

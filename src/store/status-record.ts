@@ -54,7 +54,7 @@ export function encodeAccountPart(account: AccountState, requestId: string | nul
 
 /** The last known state of one account, as the API reported it, plus who changed it and why. */
 export interface AccountStatus {
-  provider_id: string;
+  account_id: string;
   /** From the newest answer about the account; null if no action on it has succeeded yet. */
   status: string | null;
   is_active: boolean | null;
@@ -79,7 +79,7 @@ export interface AccountStatus {
   } | null;
 }
 
-function toStatus(providerId: string, h: Record<string, string>): AccountStatus {
+function toStatus(accountId: string, h: Record<string, string>): AccountStatus {
   const event = (k: string) => {
     const raw = h[k];
     return raw ? decodeActionEvent(undefined, raw) : undefined;
@@ -90,7 +90,7 @@ function toStatus(providerId: string, h: Record<string, string>): AccountStatus 
   const error = event(S.lastError);
   const outcome = last?.type === 'action.succeeded' ? 'succeeded' : last ? 'failed' : null;
   return {
-    provider_id: providerId,
+    account_id: accountId,
     status: account?.status || null,
     is_active: account?.is_active ?? null,
     status_reason: account?.status_reason || null,
@@ -119,16 +119,16 @@ function toStatus(providerId: string, h: Record<string, string>): AccountStatus 
 export async function readStatuses(
   redis: Redis,
   keys: Keys,
-  providerIds: readonly string[],
+  accountIds: readonly string[],
 ): Promise<AccountStatus[]> {
-  if (providerIds.length === 0) return [];
+  if (accountIds.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const id of providerIds) pipeline.hgetall(keys.status(id));
+  for (const id of accountIds) pipeline.hgetall(keys.status(id));
   const replies = (await pipeline.exec()) ?? [];
   const out: AccountStatus[] = [];
   replies.forEach(([err, hash], i) => {
     if (err) throw err;
-    const id = providerIds[i];
+    const id = accountIds[i];
     if (id !== undefined && hash && typeof hash === 'object' && Object.keys(hash).length > 0) {
       out.push(toStatus(id, hash as Record<string, string>));
     }

@@ -167,8 +167,8 @@ return out
 
 /** What a start read of one target: its item, or that it could not read it, or a 404. */
 export type TargetRead =
-  | { providerId: string; read: 'seen'; seen: Seen }
-  | { providerId: string; read: 'unreadable' | 'missing' };
+  | { accountId: string; read: 'seen'; seen: Seen }
+  | { accountId: string; read: 'unreadable' | 'missing' };
 
 /**
  * Hold every target the API knows (an unreadable one too), recording what was read with it,
@@ -191,7 +191,7 @@ export async function holdForOccurrence(
     redis,
     keys,
     [keys.windowOccurrence(o.windowId, o.occurrence), keys.holdsIndex],
-    targets.map((t) => t.providerId),
+    targets.map((t) => t.accountId),
     [],
     [
       knownPrefixes(keys),
@@ -201,8 +201,8 @@ export async function holdForOccurrence(
       JSON.stringify(
         targets.map((t) =>
           t.read === 'seen'
-            ? [t.providerId, t.read, t.seen.part, t.seen.updatedMs]
-            : [t.providerId, t.read, '', ''],
+            ? [t.accountId, t.read, t.seen.part, t.seen.updatedMs]
+            : [t.accountId, t.read, '', ''],
         ),
       ),
     ],

@@ -36,7 +36,7 @@ function holdView(h: Hold): z.infer<typeof holdSchema> {
 
 export function accountHoldsView(a: AccountHolds): AccountHoldsView {
   return {
-    account_id: a.providerId,
+    account_id: a.accountId,
     holds: a.holds.map(holdView),
     before: a.before,
     since: a.since,
@@ -78,7 +78,7 @@ export const accountsListSchema = z.strictObject({ accounts: z.array(accountSche
 
 export function accountView(a: AccountWithHolds): AccountView {
   return {
-    account_id: a.provider_id,
+    account_id: a.account_id,
     status: a.status,
     is_active: a.is_active,
     status_reason: a.status_reason,

@@ -30,7 +30,7 @@ export const actionsAnswerSchema = z.strictObject({
 
 export function actionReportView(r: ActionReport): ActionReportView {
   return {
-    account_id: r.provider_id,
+    account_id: r.account_id,
     action: r.action,
     idempotency_key: r.idempotency_key,
     job_id: r.job_id,

@@ -179,7 +179,7 @@ export const REPORT_COLUMNS = Object.keys(reportRowSchema.shape) as (keyof Repor
 
 export function reportRowView(r: BatchReportRow): ReportRowView {
   return {
-    account_id: r.provider_id,
+    account_id: r.account_id,
     outcome: r.outcome,
     status: r.status,
     error_code: r.error_code,
@@ -259,7 +259,7 @@ export function undoView(r: UndoResult): z.infer<typeof undoSchema> {
     already_undone: r.already_undone,
     cancelled_first: r.cancelled_first,
     accounts: r.accounts.map((a) => ({
-      account_id: a.provider_id,
+      account_id: a.account_id,
       result: a.result,
       outcome: a.outcome,
       before: a.before,

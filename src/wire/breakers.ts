@@ -38,7 +38,7 @@ export const breakerRecordShape = {
 
 export function breakerRecordView(r: BreakerRecord) {
   return {
-    account_id: r.provider_id,
+    account_id: r.account_id,
     state: r.state,
     trips: r.trips,
     last_trip: r.last_trip && {

@@ -24,16 +24,6 @@ export const outcomeDetailShape = {
   superseded_by: z.string().nullable(),
 };
 
-/** `keys` of `value` renamed by `names` (in place of the old key: the order is kept). */
-export function renamed(
-  value: object,
-  names: Readonly<Record<string, string>>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[names[k] ?? k] = v;
-  return out;
-}
-
 /** The keys of a JSON value that are not snake_case (lowercase, digits, `_`), recursively. */
 export function nonSnakeKeys(value: unknown, path = '$'): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => nonSnakeKeys(v, `${path}[${i}]`));

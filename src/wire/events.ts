@@ -1,6 +1,6 @@
 /**
  * Events as a user sees them: `events --json`, `GET /v1/events`, the status page's failures and
- * the CloudEvents `data` of a notification. The stream keeps `provider_id`; here it is
+ * the CloudEvents `data` of a notification. The stream keeps `account_id`; here it is
  * `account_id` (and `account_ids`, and `still_held[].account_id`).
  */
 import { z } from 'zod';
@@ -16,7 +16,6 @@ import {
   accountIdSchema,
   baseStateSchema,
   outcomeDetailShape,
-  renamed,
   sourceSchema,
   timeSchema,
 } from './common.js';
@@ -160,33 +159,21 @@ export const eventsListSchema = z.strictObject({ events: z.array(eventSchema) })
 export type ActionEventView = z.infer<typeof actionEventSchema>;
 export type WindowFailedEventView = z.infer<typeof windowFailedEventSchema>;
 
-/** An event from the stream, as a user sees it. */
+/**
+ * An event from the stream, as a user sees it. The stored event already has the wire's names
+ * (event-codec.ts reads older names); the view is where a stored field would be renamed or
+ * left out, and the type check keeps the two equal.
+ */
 export function eventView(event: StreamEvent): EventView {
-  switch (event.type) {
-    case 'window.ended':
-      return {
-        ...event,
-        still_held: event.still_held.map((s) => ({
-          account_id: s.provider_id,
-          held_by: s.held_by,
-        })),
-      };
-    case 'window.failed':
-      return windowFailedEventView(event);
-    case 'window.started':
-    case 'window.skipped':
-      return event;
-    default:
-      return renamed(event, { provider_id: 'account_id' }) as EventView;
-  }
+  return event;
 }
 
 /** An action event, as a user sees it. */
 export function actionEventView(event: ActionEvent): ActionEventView {
-  return renamed(event, { provider_id: 'account_id' }) as ActionEventView;
+  return event;
 }
 
 /** A `window.failed` event, as a user sees it. */
 export function windowFailedEventView(event: WindowFailedEvent): WindowFailedEventView {
-  return renamed(event, { provider_ids: 'account_ids' }) as WindowFailedEventView;
+  return event;
 }

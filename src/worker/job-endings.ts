@@ -84,14 +84,14 @@ export function jobEndings(ctx: EndingContext) {
   async function verify(a: Answer, attempts: number, why: string): Promise<ActionJobResult> {
     let read: ApiResult<AccountAnswer> | undefined;
     try {
-      read = await client.readAccount(intent.providerId, { signal });
+      read = await client.readAccount(intent.accountId, { signal });
     } catch (err) {
       log.warn(
         { ...where(), err: String(err) },
         'could not read the account to verify the outcome',
       );
     }
-    if (read && read.data.id === intent.providerId && isInAskedState(intent.action, read.data)) {
+    if (read && read.data.id === intent.accountId && isInAskedState(intent.action, read.data)) {
       log.info(
         { ...where(), request_id: read.requestId, status: read.data.status },
         `${intent.action}: the account is in the asked state (${why})`,

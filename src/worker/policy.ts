@@ -31,7 +31,7 @@ export interface Counters {
 
 /** What came of a call. */
 export type Answer =
-  | { kind: 'ok'; accountId: string | null; providerId: string }
+  | { kind: 'ok'; answeredId: string | null; accountId: string }
   | { kind: 'error'; error: SendmuxError }
   /** Not an API answer: a bug, or a failure of Redis around the call. */
   | { kind: 'unexpected'; error: Error }
@@ -72,11 +72,11 @@ export function decide(
   const final = counters.attempt >= settings.maxAttempts;
   switch (answer.kind) {
     case 'ok':
-      if (answer.accountId !== null && answer.accountId !== answer.providerId) {
+      if (answer.answeredId !== null && answer.answeredId !== answer.accountId) {
         return {
           do: 'fail',
           code: 'response_mismatch',
-          why: `the API answered about ${answer.accountId}, not ${answer.providerId}`,
+          why: `the API answered about ${answer.answeredId}, not ${answer.accountId}`,
         };
       }
       return { do: 'succeed' };

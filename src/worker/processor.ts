@@ -10,8 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
-import { normalizeSource } from '../model.js';
-import type { ActionJobResult } from '../queue/queue.js';
+import { jobIntent, type ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
 import type { ApiResult } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
@@ -52,19 +51,19 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
 
   return async function processJob(job, token, signal) {
-    const intent = { ...job.data, source: normalizeSource(job.data.source) }; // queued by 0.1.x
+    const intent = jobIntent(job.data);
     const run: RunRef = {
       jobId: job.id ?? '',
       token: token ?? '',
       key: intent.idempotencyKey,
       seq: intent.seq,
-      providerId: intent.providerId,
+      accountId: intent.accountId,
       action: intent.action,
     };
     // Built only when something is logged: the hot path allocates as little as it can.
     const where = () => ({
       job_id: run.jobId,
-      provider_id: intent.providerId,
+      account_id: intent.accountId,
       idempotency_key: intent.idempotencyKey,
       action: intent.action,
     });
@@ -146,11 +145,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     let result: ApiResult<AccountAnswer> | undefined;
     let answer: Answer;
     try {
-      result = await client.runAction(intent.action, intent.providerId, {
+      result = await client.runAction(intent.action, intent.accountId, {
         idempotencyKey: intent.idempotencyKey,
         signal,
       });
-      answer = { kind: 'ok', accountId: result.data.id, providerId: intent.providerId };
+      answer = { kind: 'ok', answeredId: result.data.id, accountId: intent.accountId };
     } catch (caught) {
       answer =
         caught instanceof SendmuxError

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
-import type { ActionQueue } from '../queue/queue.js';
+import { jobIntent, type ActionQueue } from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { readBindings, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
@@ -91,13 +91,15 @@ async function repairOne(
     keys,
     config,
     {
-      intent: job?.data ?? {
-        action: binding.action,
-        providerId: binding.providerId,
-        idempotencyKey: key,
-        source: binding.source,
-        reason: '',
-      },
+      intent: job
+        ? jobIntent(job.data)
+        : {
+            action: binding.action,
+            accountId: binding.accountId,
+            idempotencyKey: key,
+            source: binding.source,
+            reason: '',
+          },
       seq: binding.seq,
       jobId,
       attempts: job?.attemptsMade ?? 0,

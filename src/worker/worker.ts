@@ -9,7 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
+import {
+  createActionQueue,
+  jobIntent,
+  type ActionJobData,
+  type ActionJobResult,
+} from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
@@ -140,7 +145,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
         keys,
         config,
         {
-          intent: job.data,
+          intent: jobIntent(job.data),
           seq: job.data.seq,
           jobId: job.id ?? '',
           attempts: job.attemptsMade,

@@ -62,7 +62,7 @@ async function holdTraffic(pl: Pipeline, until: Promise<unknown>): Promise<numbe
     const trip = await countAndTrip(
       pl.redis,
       pl.keys,
-      { providerId: id, force: true, kind: 'hard_bounced' },
+      { accountId: id, force: true, kind: 'hard_bounced' },
       { rules: RULES, dedupeTtlS: 60, eventsMaxLen: 1000 },
     );
     expect(trip.result).toBe('tripped');

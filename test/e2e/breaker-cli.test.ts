@@ -22,11 +22,11 @@ afterAll(async () => {
   await dropPrefix(config.prefix);
 });
 
-async function knownActive(providerId: string): Promise<void> {
+async function knownActive(accountId: string): Promise<void> {
   const redis = new Redis(config.redisUrl);
   try {
     await observeAccounts(redis, keysFor(config.prefix), [
-      { id: providerId, status: 'active', is_active: true, status_reason: null, updated_at: null },
+      { id: accountId, status: 'active', is_active: true, status_reason: null, updated_at: null },
     ]);
   } finally {
     await redis.quit();

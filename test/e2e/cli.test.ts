@@ -91,7 +91,7 @@ describe('sendmux-deactivator CLI', () => {
     const bad = await runCli(['deactivate', simAccountId(3), 'not-an-id'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
-      /item 2: provider_id must be a sending account id.*\(got "not-an-id"\)/,
+      /item 2: account_id must be a sending account id.*\(got "not-an-id"\)/,
     );
     const twoIdsOneKey = await runCli(
       ['activate', simAccountId(3), simAccountId(4), '--key', 'k'],

@@ -73,7 +73,7 @@ describe('Redis faults', () => {
       await producer.enqueueMany(
         keysList.map((k, i) => ({
           action: 'deactivate' as const,
-          providerId: simAccountId(i + 1),
+          accountId: simAccountId(i + 1),
           idempotencyKey: k,
           source: 'manual' as const,
         })),

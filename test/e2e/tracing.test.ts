@@ -124,7 +124,7 @@ describe('tracing', () => {
     const account = simAccountId(1);
     await producer?.enqueue({
       action: 'deactivate',
-      providerId: account,
+      accountId: account,
       idempotencyKey: 'trace-1',
       source: 'manual',
       reason: 'e2e tracing',
@@ -171,7 +171,7 @@ describe('tracing', () => {
     await worker.waitForOutput(/worker started/);
     await producer?.enqueue({
       action: 'deactivate',
-      providerId: simAccountId(2),
+      accountId: simAccountId(2),
       idempotencyKey: 'no-trace-1',
       source: 'manual',
       reason: 'e2e tracing off',

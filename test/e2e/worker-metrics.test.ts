@@ -55,7 +55,7 @@ describe('worker with WORKER_METRICS_PORT', () => {
 
     await producer.enqueue({
       action: 'deactivate',
-      providerId: simAccountId(1),
+      accountId: simAccountId(1),
       idempotencyKey: 'wm-1',
       source: 'manual',
       reason: 'e2e metrics',

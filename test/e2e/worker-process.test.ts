@@ -68,7 +68,7 @@ async function setup(env: Record<string, string> = {}) {
 
 const intent = (i: number, key: string) => ({
   action: 'deactivate' as const,
-  providerId: simAccountId(i),
+  accountId: simAccountId(i),
   idempotencyKey: key,
   source: 'manual' as const,
   reason: 'e2e',

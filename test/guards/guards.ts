@@ -32,7 +32,7 @@ const policy: Guard[] = [
   {
     id: 'policy-ok-mismatch',
     file: POLICY,
-    guard: 'if (answer.accountId !== null && answer.accountId !== answer.providerId) {',
+    guard: 'if (answer.answeredId !== null && answer.answeredId !== answer.accountId) {',
     mutation: 'if (false) {',
     why: 'a 2xx about another account is a failure (response_mismatch), not a success',
     tests: POLICY_TESTS,
@@ -40,8 +40,8 @@ const policy: Guard[] = [
   {
     id: 'policy-ok-null-account',
     file: POLICY,
-    guard: 'answer.accountId !== null && answer.accountId',
-    mutation: 'answer.accountId',
+    guard: 'answer.answeredId !== null && answer.answeredId',
+    mutation: 'answer.answeredId',
     why: 'a 2xx that names no account is still a success',
     tests: POLICY_TESTS,
   },

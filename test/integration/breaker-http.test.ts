@@ -309,7 +309,7 @@ describe('the admin routes', () => {
     const { app } = await start();
     const signal = (id: string) => ({
       id,
-      provider_id: simAccountId(2),
+      account_id: simAccountId(2),
       outcome: 'delivered',
       occurred_at: new Date().toISOString(),
     });

@@ -59,12 +59,12 @@ function breakerOn(keys: Keys, rules: BreakerRules = RULES, connection?: RedisCl
 
 let n = 0;
 const signal = (
-  providerId: string,
+  accountId: string,
   outcome: 'delivered' | 'bounced' | 'complained' | 'rejected',
   extra: { bounce_type?: string; id?: string } = {},
 ) => ({
   id: extra.id ?? `evt_${process.pid}_${++n}`,
-  provider_id: providerId,
+  account_id: accountId,
   outcome,
   occurred_at: new Date().toISOString(),
   ...(extra.bounce_type ? { bounce_type: extra.bounce_type } : {}),
@@ -76,9 +76,9 @@ async function breakerEvents(keys: Keys): Promise<BreakerEvent[]> {
 }
 
 /** Record that the API listed the account as active (as the breaker's account listing does). */
-async function knownActive(redis: RedisClient, keys: Keys, providerId: string): Promise<void> {
+async function knownActive(redis: RedisClient, keys: Keys, accountId: string): Promise<void> {
   await observeAccounts(redis, keys, [
-    { id: providerId, status: 'active', is_active: true, status_reason: null, updated_at: null },
+    { id: accountId, status: 'active', is_active: true, status_reason: null, updated_at: null },
   ]);
 }
 
@@ -178,7 +178,7 @@ describe('the rules', () => {
     const [event] = await breakerEvents(keys);
     expect(event).toMatchObject({
       type: 'breaker.tripped',
-      provider_id: id,
+      account_id: id,
       trip_id: r.tripId,
       reason: 'bounce_rate',
       numbers: r.numbers,
@@ -218,7 +218,7 @@ describe('the rules', () => {
     await expect(b.signal({ ...s, id: 'evt_x', outcome: 'opened' })).rejects.toThrow(
       /outcome: must be one of/,
     );
-    await expect(b.signal({ ...s, id: 'evt_y', provider_id: 'nope' })).rejects.toBeInstanceOf(
+    await expect(b.signal({ ...s, id: 'evt_y', account_id: 'nope' })).rejects.toBeInstanceOf(
       IntentValidationError,
     );
     await expect(b.signal({ ...s, id: 'evt_z', occurred_at: 'yesterday' })).rejects.toThrow(
@@ -373,7 +373,7 @@ describe('recovery after a crash', () => {
     const settings = { rules: RULES, dedupeTtlS: 3600, eventsMaxLen: 10_000 };
     await knownActive(redis, keys, 'dprov_crash');
     // The store steps alone, as if the process died right after each.
-    const t = await countAndTrip(redis, keys, { providerId: 'dprov_crash', force: true }, settings);
+    const t = await countAndTrip(redis, keys, { accountId: 'dprov_crash', force: true }, settings);
     expect(t.result).toBe('tripped');
     expect(await readBreaker(redis, keys, 'dprov_crash')).toMatchObject({
       last_trip: { enqueued: false },
@@ -499,7 +499,7 @@ describe('the full path', () => {
     await pipeline.producer.enqueueMany(
       backlog.map((id) => ({
         action: 'deactivate' as const,
-        providerId: id,
+        accountId: id,
         idempotencyKey: `backlog-${id}`,
         source: 'manual' as const,
       })),

@@ -142,7 +142,7 @@ describe('bulk runs and holds', () => {
     expect(batch).toMatchObject({ total: 1, skipped: 1 });
     const accounts = [];
     for await (const a of readBatchAccounts(p.redis, p.keys, 'on-again')) accounts.push(a);
-    expect(accounts.map((a) => a.provider_id)).toEqual([B]);
+    expect(accounts.map((a) => a.account_id)).toEqual([B]);
     expect(await jobCount()).toBe(1);
     // An activate run takes no hold.
     expect((await holdsOf(B)).ids).toEqual([]);
@@ -199,7 +199,7 @@ describe('batch undo', () => {
       done: true,
       activations: { total: 1, succeeded: 1, failed: 0 },
     });
-    const byId = new Map(undone.accounts.map((a) => [a.provider_id, a]));
+    const byId = new Map(undone.accounts.map((a) => [a.account_id, a]));
     expect(byId.get(A)).toMatchObject({
       result: 'reactivated',
       outcome: 'succeeded',
@@ -234,7 +234,7 @@ describe('batch undo', () => {
     });
     const events = new Map<string, string>();
     for await (const a of readBatchAccounts(p.redis, p.keys, 'undo-me')) {
-      events.set(a.provider_id, `${a.event?.type} ${a.event?.action}`);
+      events.set(a.account_id, `${a.event?.type} ${a.event?.action}`);
     }
     expect(events.get(A)).toBe('action.succeeded deactivate');
 
@@ -328,7 +328,7 @@ describe('batch undo', () => {
     }
     const forced = await undoBatch(p.config, 'busy', { force: true });
     expect(forced).toMatchObject({ cancelled_first: 1, not_switched_off: 2, still_queued: 1 });
-    expect(forced.accounts.find((a) => a.provider_id === A)).toMatchObject({
+    expect(forced.accounts.find((a) => a.account_id === A)).toMatchObject({
       result: 'not_switched_off',
       outcome: 'queued',
     });

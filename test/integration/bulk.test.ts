@@ -41,7 +41,7 @@ async function tempFile(name: string, text: string): Promise<string> {
 async function rows(pipeline: Pipeline, batchId: string) {
   const out = [];
   for await (const row of batchReport(pipeline.config, batchId)) out.push(row);
-  return out.sort((a, b) => a.provider_id.localeCompare(b.provider_id));
+  return out.sort((a, b) => a.account_id.localeCompare(b.account_id));
 }
 
 async function jobCount(pipeline: Pipeline): Promise<number> {
@@ -81,11 +81,11 @@ describe('bulk runs', () => {
       expect(p.sim.stats().executions.byKey[bulkKey('file-run', id)]).toBe(1);
     }
     const report = await rows(p, 'file-run');
-    expect(report.map((r) => r.provider_id)).toEqual([...ids].sort());
+    expect(report.map((r) => r.account_id)).toEqual([...ids].sort());
     for (const r of report) {
       // The report matches the simulator, account by account.
       expect(r).toMatchObject({ outcome: 'succeeded', error_code: null, http_status: 200 });
-      expect(r.status).toBe(p.sim.account(r.provider_id)?.status);
+      expect(r.status).toBe(p.sim.account(r.account_id)?.status);
       expect(r.request_id).toMatch(/^req_/);
       expect(r.attempts).toBe(1);
     }
@@ -131,7 +131,7 @@ describe('bulk runs', () => {
       },
     );
     expect(fromIds).toMatchObject({ enqueued: 2 });
-    expect((await rows(p, 'stream')).map((r) => r.provider_id)).toEqual([
+    expect((await rows(p, 'stream')).map((r) => r.account_id)).toEqual([
       simAccountId(3),
       simAccountId(4),
       simAccountId(5),
@@ -263,7 +263,7 @@ describe('bulk runs', () => {
     expect(batch).toMatchObject({ total: 2, succeeded: 1, failed: 1, queued: 0 });
     const report = await rows(p, 'with-failure');
     expect(report[0]).toMatchObject({
-      provider_id: 'dprov_missing',
+      account_id: 'dprov_missing',
       outcome: 'failed',
       error_code: 'not_found',
       http_status: 404,
@@ -284,7 +284,7 @@ describe('bulk runs', () => {
     expect(guarded.pass).toMatchObject({ enqueued: 2, skipped: 1 });
     expect(guarded.pass.skippedIds).toEqual([`${SIM_SHARED_SES_ID}: the shared account`]);
     expect(guarded.batch).toMatchObject({ total: 2, skipped: 1 });
-    expect((await rows(p, 'g1')).map((r) => r.provider_id)).not.toContain(SIM_SHARED_SES_ID);
+    expect((await rows(p, 'g1')).map((r) => r.account_id)).not.toContain(SIM_SHARED_SES_ID);
     const included = await startBulkRun(p.config, {
       source: { kind: 'ids', ids },
       batchId: 'g2',
@@ -322,10 +322,10 @@ describe('bulk runs', () => {
     expect(pass.enqueued).toBe(matching.length);
     expect(pass.enqueued).toBeGreaterThan(3); // more than one page
     const report = await rows(p, 'filtered');
-    expect(report.map((r) => r.provider_id).sort()).toEqual(matching.map((a) => a?.id).sort());
+    expect(report.map((r) => r.account_id).sort()).toEqual(matching.map((a) => a?.id).sort());
     // What the API allowed is now off; the one it does not allow failed, recorded as such.
     for (const r of report) {
-      const allowed = all.find((a) => a?.id === r.provider_id)?.allowed_actions.deactivate;
+      const allowed = all.find((a) => a?.id === r.account_id)?.allowed_actions.deactivate;
       expect(r.outcome).toBe(allowed ? 'succeeded' : 'failed');
     }
     expect(batch.succeeded + batch.failed).toBe(matching.length);
@@ -426,7 +426,7 @@ describe('bulk runs', () => {
     expect(batch).toMatchObject({ total: 6, succeeded: 2, cancelled: 4, queued: 0 });
     expect(batch.cancelled_at).not.toBeNull();
     const report = await rows(p, 'to-cancel');
-    expect(report.filter((r) => r.outcome === 'cancelled').map((r) => r.provider_id)).toEqual(
+    expect(report.filter((r) => r.outcome === 'cancelled').map((r) => r.account_id)).toEqual(
       ids.slice(2),
     );
     for (const id of ids.slice(2)) {
@@ -434,7 +434,7 @@ describe('bulk runs', () => {
       expect(p.sim.account(id)?.status).toBe('active');
     }
     const cancelled = await p.events('action.cancelled');
-    expect(cancelled.map((e) => e.provider_id).sort()).toEqual(ids.slice(2));
+    expect(cancelled.map((e) => e.account_id).sort()).toEqual(ids.slice(2));
     expect(await p.producer.queue.getWaitingCount()).toBe(0);
     // Cancelling again finds nothing left to cancel.
     expect(await cancelBatch(p.config, 'to-cancel')).toMatchObject({
@@ -475,7 +475,7 @@ describe('bulk runs', () => {
     const claimed = await p.producer.enqueueMany(
       ids.slice(2).map((id) => ({
         action: 'deactivate' as const,
-        providerId: id,
+        accountId: id,
         idempotencyKey: bulkKey('half', id),
         source: 'bulk' as const,
         sourceRef: 'half',
@@ -499,6 +499,6 @@ describe('bulk runs', () => {
     expect(batch).toMatchObject({ total: 4, cancelled: 4, queued: 0 });
     expect(batch?.finished_at).not.toBeNull();
     const cancelled = await p.events('action.cancelled');
-    expect(cancelled.map((e) => e.provider_id).sort()).toEqual(ids);
+    expect(cancelled.map((e) => e.account_id).sort()).toEqual(ids);
   });
 });

@@ -27,7 +27,7 @@ interface BoardQueue {
   name: string;
   readOnlyMode: boolean;
   counts: Record<string, number>;
-  jobs: { id: string; data: { providerId: string } }[];
+  jobs: { id: string; data: { accountId: string } }[];
 }
 
 describe('the queue names', () => {
@@ -110,7 +110,7 @@ describe('/admin/queues', () => {
     const actions = byName.get(QUEUE_NAME);
     expect(actions?.counts).toMatchObject({ waiting: 1, active: 0, failed: 0 });
     expect(actions?.readOnlyMode).toBe(true);
-    expect(actions?.jobs.map((j) => j.data.providerId)).toEqual([account]);
+    expect(actions?.jobs.map((j) => j.data.accountId)).toEqual([account]);
     expect(byName.get(WINDOW_QUEUE_NAME)?.counts).toMatchObject({ waiting: 0, delayed: 0 });
 
     // Read-only: the board cannot pause or empty the queues behind the pipeline's back.

@@ -23,7 +23,7 @@ function failure(i: number, seq: number): Outcome {
     outcome: 'failed',
     intent: {
       action: 'deactivate',
-      providerId: `dprov_e${i}`,
+      accountId: `dprov_e${i}`,
       idempotencyKey: `ev-${i}`,
       source: 'manual',
       reason: 'r',
@@ -45,7 +45,7 @@ async function record(i: number, s = settings) {
       key: `ev-${i}`,
       fingerprint: `deactivate dprov_e${i} by manual`,
       action: 'deactivate',
-      providerId: `dprov_e${i}`,
+      accountId: `dprov_e${i}`,
       source: 'manual',
     },
   ]);

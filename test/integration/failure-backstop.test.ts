@@ -35,10 +35,10 @@ describe('failure backstop', () => {
     });
     try {
       const [bug] = await p.producer.enqueueMany([
-        { action: 'deactivate', providerId: broken, idempotencyKey: 'bug-1', source: 'manual' },
+        { action: 'deactivate', accountId: broken, idempotencyKey: 'bug-1', source: 'manual' },
         {
           action: 'deactivate',
-          providerId: simAccountId(4),
+          accountId: simAccountId(4),
           idempotencyKey: 'fine-1',
           source: 'manual',
         },

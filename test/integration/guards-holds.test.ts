@@ -42,13 +42,13 @@ const acc = (status: string, updatedAt: string | null = T1): AccountState => ({
   updated_at: updatedAt,
 });
 
-async function claim(key: string, action: 'deactivate' | 'activate', providerId = ID) {
+async function claim(key: string, action: 'deactivate' | 'activate', accountId = ID) {
   const r = await claimKeys(redis, keys, [
     {
       key,
-      fingerprint: fingerprint({ action, providerId, source: 'manual' }),
+      fingerprint: fingerprint({ action, accountId, source: 'manual' }),
       action,
-      providerId,
+      accountId,
       source: 'manual',
     },
   ]);
@@ -60,7 +60,7 @@ async function claim(key: string, action: 'deactivate' | 'activate', providerId 
 async function recorded(key: string, action: 'deactivate' | 'activate', account?: AccountState) {
   const seq = await claim(key, action);
   const base = {
-    intent: { action, providerId: ID, idempotencyKey: key, source: 'manual' as const, reason: '' },
+    intent: { action, accountId: ID, idempotencyKey: key, source: 'manual' as const, reason: '' },
     seq,
     jobId: `job-${key}`,
     attempts: 1,
@@ -202,14 +202,14 @@ describe('release guards', () => {
   });
 
   it('an activation key already bound to the same intent answers its state; to another, refuses', async () => {
-    const fp = fingerprint({ action: 'activate', providerId: ID, source: 'manual' });
+    const fp = fingerprint({ action: 'activate', accountId: ID, source: 'manual' });
     await takeHold(redis, keys, ID, MANUAL, seenState('active'));
     await claimKeys(redis, keys, [
       {
         key: 'act-1',
         fingerprint: fp,
         action: 'activate',
-        providerId: 'dprov_elsewhere',
+        accountId: 'dprov_elsewhere',
         source: 'manual',
       },
     ]);

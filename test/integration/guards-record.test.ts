@@ -28,7 +28,7 @@ const ACCOUNT = 'dprov_g1';
 
 const intentOf = (key: string, action: 'deactivate' | 'activate' = 'deactivate'): Intent => ({
   action,
-  providerId: ACCOUNT,
+  accountId: ACCOUNT,
   idempotencyKey: key,
   source: 'manual',
   reason: '',
@@ -43,7 +43,7 @@ async function claim(...list: [string, ('deactivate' | 'activate')?][]): Promise
       key,
       fingerprint: `${action} ${ACCOUNT} by manual`,
       action,
-      providerId: ACCOUNT,
+      accountId: ACCOUNT,
       source: 'manual',
     })),
   );
@@ -218,7 +218,7 @@ const run = (
   token: `tok-${key}`,
   key,
   seq,
-  providerId: ACCOUNT,
+  accountId: ACCOUNT,
   action,
 });
 

@@ -63,10 +63,10 @@ async function started(): Promise<void> {
       keys,
       ref,
       [
-        { providerId: A, read: 'seen', seen: seenState('active') },
-        { providerId: B, read: 'seen', seen: seenState('inactive') },
-        { providerId: C, read: 'missing' },
-        { providerId: D, read: 'unreadable' },
+        { accountId: A, read: 'seen', seen: seenState('active') },
+        { accountId: B, read: 'seen', seen: seenState('inactive') },
+        { accountId: C, read: 'missing' },
+        { accountId: D, read: 'unreadable' },
       ],
       HOLD,
     ),
@@ -100,7 +100,7 @@ describe('window occurrence guards', () => {
       redis,
       keys,
       ref,
-      [{ providerId: A, read: 'seen', seen: seenState('active') }],
+      [{ accountId: A, read: 'seen', seen: seenState('active') }],
       HOLD,
     );
     // Run again after a crash with another read: the same decision.
@@ -108,13 +108,13 @@ describe('window occurrence guards', () => {
       redis,
       keys,
       ref,
-      [{ providerId: A, read: 'missing' }],
+      [{ accountId: A, read: 'missing' }],
       HOLD,
     );
     expect(again).toEqual(first);
     expect(await markStarted(redis, keys, ref, ['{}'], 100)).toBe(true);
     expect(
-      await holdForOccurrence(redis, keys, ref, [{ providerId: B, read: 'missing' }], HOLD),
+      await holdForOccurrence(redis, keys, ref, [{ accountId: B, read: 'missing' }], HOLD),
     ).toBeUndefined();
     expect((await readOccurrence(redis, keys, ref))?.start).toEqual({ [A]: 'switch_off' });
   });
@@ -163,7 +163,7 @@ describe('window occurrence guards', () => {
       redis,
       keys,
       ref,
-      [{ providerId: A, read: 'seen', seen: seenState('active') }],
+      [{ accountId: A, read: 'seen', seen: seenState('active') }],
       HOLD,
     );
     expect(await releaseForOccurrence(redis, keys, ref, HOLD.id, ACTIVATION)).toBeUndefined();
@@ -196,7 +196,7 @@ describe('window occurrence guards', () => {
         key,
         fingerprint: `deactivate ${A} by manual`,
         action: 'deactivate',
-        providerId: A,
+        accountId: A,
         source: 'manual',
       },
     ]);

@@ -119,7 +119,7 @@ describe('one decision per account', () => {
   it("an operator's activate racing a trip: the trip's hold sees the activation and wins after it", async () => {
     const A = simAccountId(3);
     await p.addWorker();
-    const off = await runManual(p, { action: 'deactivate', providerIds: [A], key: 'op-off' });
+    const off = await runManual(p, { action: 'deactivate', accountIds: [A], key: 'op-off' });
     expect(off.outcomes[0]?.held).toBe(false);
     await drained();
     expect(status(A)).toBe('inactive');
@@ -268,7 +268,7 @@ describe('the base is never assumed on', () => {
     const trip = await countAndTrip(
       p.redis,
       p.keys,
-      { providerId: A, force: true },
+      { accountId: A, force: true },
       { rules: RULES, dedupeTtlS: 3600, eventsMaxLen: 10_000 },
     );
     expect(trip.result).toBe('tripped');
@@ -324,7 +324,7 @@ describe('windows that do their job', () => {
       expect(s.result === 'started' && s.event.not_switched_off).toEqual(ids);
       const failed = await readRecentEvents(p.redis, p.keys, { type: 'window.failed' });
       expect(failed).toMatchObject([
-        { type: 'window.failed', window_id: w.id, step: 'start', provider_ids: ids },
+        { type: 'window.failed', window_id: w.id, step: 'start', account_ids: ids },
       ]);
       // The status page's overview shows it.
       const o = await overviewReader({ config: p.config, redis: p.redis, breakerRoutes: false })();

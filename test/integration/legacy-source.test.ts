@@ -1,7 +1,8 @@
 /**
  * The window source was called `maintenance` in versions 0.1.x. What an older version stored in Redis
  * (written here in its old form, by hand) is read as `window`, and a window key bound with the
- * old word is the same intent, not a conflict, when the window asks for it again.
+ * old word is the same intent, not a conflict, when the window asks for it again. The account,
+ * stored as `provider_id` (events) or `providerId` (queued jobs) then, reads as `account_id`.
  */
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/model.js';
@@ -32,9 +33,9 @@ async function oldBinding(state = 'succeeded'): Promise<void> {
 
 const claim = (): Claim => ({
   key: KEY,
-  fingerprint: fingerprint({ action: 'activate', providerId: A, source: 'window' }),
+  fingerprint: fingerprint({ action: 'activate', accountId: A, source: 'window' }),
   action: 'activate',
-  providerId: A,
+  accountId: A,
   source: 'window',
 });
 
@@ -71,7 +72,7 @@ describe('data stored with the old source word `maintenance`', () => {
     expect(out?.activation).toEqual({ key: KEY, state: 'queued', seq: 7 });
   });
 
-  it('holds, bindings and events read back with `window`', async () => {
+  it('holds, bindings and events read back with `window` (and events with `account_id`)', async () => {
     const { redis, keys } = ctx.current();
     await oldBinding();
     await redis.hset(keys.holds(A), {
@@ -106,12 +107,46 @@ describe('data stored with the old source word `maintenance`', () => {
       { id: 'window:w1:o1', source: 'window', ref: 'w1:o1', reason: 'r', at: 'x' },
     ]);
     expect((await readBindings(redis, keys, [KEY]))[0]?.source).toBe('window');
-    expect((await readRecentEvents(redis, keys)).map((e) => 'source' in e && e.source)).toEqual([
-      'window',
-    ]);
+    const [read] = await readRecentEvents(redis, keys);
+    expect(read).toMatchObject({ source: 'window', account_id: A });
+    expect(read).not.toHaveProperty('provider_id');
+    expect((await readBindings(redis, keys, [KEY]))[0]?.accountId).toBe(A);
     // A job an older version queued names its hold as before.
     expect(intentHoldId({ source: 'maintenance' as 'window', sourceRef: 'w1:o1' })).toBe(
       'window:w1:o1',
     );
+  });
+});
+
+describe('data stored with the old account word `provider_id`', () => {
+  it('a window.ended and a window.failed event read back with account_id(s)', async () => {
+    const { redis, keys } = ctx.current();
+    const at = new Date().toISOString();
+    const base = { window_id: 'w1', occurrence: 'o1', at };
+    await redis.xadd(
+      keys.events,
+      '*',
+      EVENT_FIELD,
+      JSON.stringify({ type: 'window.failed', ...base, step: 'end', provider_ids: [A], why: 'x' }),
+    );
+    await redis.xadd(
+      keys.events,
+      '*',
+      EVENT_FIELD,
+      JSON.stringify({
+        type: 'window.ended',
+        ...base,
+        activated: 0,
+        left_off: [],
+        still_held: [{ provider_id: A, held_by: ['manual'] }],
+      }),
+    );
+    const events = await readRecentEvents(redis, keys);
+    const json = JSON.stringify(events);
+    expect(json).not.toContain('provider_id');
+    expect(events.find((e) => e.type === 'window.failed')).toMatchObject({ account_ids: [A] });
+    expect(events.find((e) => e.type === 'window.ended')).toMatchObject({
+      still_held: [{ account_id: A, held_by: ['manual'] }],
+    });
   });
 });

@@ -37,13 +37,13 @@ describe('logs', () => {
       await p.producer.enqueueMany([
         {
           action: 'deactivate',
-          providerId: simAccountId(1),
+          accountId: simAccountId(1),
           idempotencyKey: 'log-1',
           source: 'manual',
         },
         {
           action: 'deactivate',
-          providerId: 'dprov_nope',
+          accountId: 'dprov_nope',
           idempotencyKey: 'log-2',
           source: 'manual',
         },
@@ -55,7 +55,7 @@ describe('logs', () => {
     const jobLines = out.lines.filter((l) => l.job_id !== undefined);
     expect(jobLines.length).toBeGreaterThanOrEqual(3); // retry warning, success, failure
     for (const l of jobLines) {
-      expect(typeof l.provider_id).toBe('string');
+      expect(typeof l.account_id).toBe('string');
       expect(typeof l.idempotency_key).toBe('string');
       expect(typeof l.attempt).toBe('number');
       expect(l.request_id).toMatch(/^req_/);

@@ -43,14 +43,14 @@ describe('manual actions and holds', () => {
     await offAtTheApi(B);
     const { reports, done, warnings } = await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [A, B],
+      accountIds: [A, B],
       reason: 'spam complaints',
       wait: true,
       waitTimeoutMs: 15_000,
     });
     expect(done).toBe(true);
     expect(warnings).toEqual([]);
-    expect(reports.map((r) => [r.provider_id, r.state, r.held_by])).toEqual([
+    expect(reports.map((r) => [r.account_id, r.state, r.held_by])).toEqual([
       [A, 'succeeded', []],
       [B, 'succeeded', []],
     ]);
@@ -73,7 +73,7 @@ describe('manual actions and holds', () => {
     const before = p.sim.stats().requests;
     const { reports, warnings } = await enqueueActions(
       { ...p.config, apiKey: undefined },
-      { action: 'deactivate', providerIds: [A] },
+      { action: 'deactivate', accountIds: [A] },
     );
     expect(reports[0]?.enqueue).toBe('enqueued');
     expect(warnings.join(' ')).toMatch(/no API key.*unknown/);
@@ -87,20 +87,20 @@ describe('manual actions and holds', () => {
     p = await startPipeline({ sim: { accounts: 4 } });
     await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [A],
+      accountIds: [A],
       key: 'off-a',
       wait: true,
       waitTimeoutMs: 15_000,
     });
     // A key bound to another intent: refused before the hold is touched.
     await expect(
-      enqueueActions(p.config, { action: 'activate', providerIds: [A], key: 'off-a' }),
+      enqueueActions(p.config, { action: 'activate', accountIds: [A], key: 'off-a' }),
     ).rejects.toBeInstanceOf(IdempotencyKeyConflictError);
     expect((await readHolds(p.redis, p.keys, A)).holds.map((h) => h.id)).toEqual(['manual']);
 
     const { reports, done } = await enqueueActions(p.config, {
       action: 'activate',
-      providerIds: [A],
+      accountIds: [A],
       wait: true,
       waitTimeoutMs: 15_000,
     });
@@ -115,7 +115,7 @@ describe('manual actions and holds', () => {
     p = await startPipeline({ sim: { accounts: 4 } });
     await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [A, B],
+      accountIds: [A, B],
       wait: true,
       waitTimeoutMs: 15_000,
     });
@@ -128,7 +128,7 @@ describe('manual actions and holds', () => {
     );
     const { reports, done } = await enqueueActions(p.config, {
       action: 'activate',
-      providerIds: [A, B],
+      accountIds: [A, B],
       key: undefined,
       wait: true,
       waitTimeoutMs: 15_000,
@@ -136,14 +136,14 @@ describe('manual actions and holds', () => {
     expect(done).toBe(true);
     const [a, b] = reports;
     expect(a).toMatchObject({
-      provider_id: A,
+      account_id: A,
       enqueue: 'held',
       state: 'held',
       held_by: ['breaker'],
       idempotency_key: '',
       job_id: '',
     });
-    expect(b).toMatchObject({ provider_id: B, enqueue: 'enqueued', state: 'succeeded' });
+    expect(b).toMatchObject({ account_id: B, enqueue: 'enqueued', state: 'succeeded' });
     // A: its manual hold released, the breaker's kept, no activation asked or made.
     const holds = await readHolds(p.redis, p.keys, A);
     expect(holds.holds.map((h) => h.id)).toEqual(['breaker']);
@@ -151,11 +151,11 @@ describe('manual actions and holds', () => {
     expect(p.sim.account(A)?.status).toBe('inactive');
     expect(calls(A).activate).toBe(0);
     expect((await p.events('action.succeeded')).filter((e) => e.action === 'activate')).toEqual([
-      expect.objectContaining({ provider_id: B }),
+      expect.objectContaining({ account_id: B }),
     ]);
 
     // Again, with no manual hold left: the breaker's still refuses it.
-    const again = await enqueueActions(p.config, { action: 'activate', providerIds: [A] });
+    const again = await enqueueActions(p.config, { action: 'activate', accountIds: [A] });
     expect(again.reports[0]).toMatchObject({ enqueue: 'held', held_by: ['breaker'] });
     // No activation was ever bound for A: B's is the only one.
     expect(await keysMatching(p.redis, `${p.config.prefix}:idem:activate-*`)).toHaveLength(1);

@@ -200,7 +200,7 @@ describe('GET /metrics', () => {
     // One account with a signal (closed), one tripped by hand (open).
     await breaker.signal({
       id: 'sig-metrics-1',
-      provider_id: simAccountId(8),
+      account_id: simAccountId(8),
       outcome: 'delivered',
       occurred_at: new Date().toISOString(),
     });

@@ -322,7 +322,7 @@ describe('failure webhooks', () => {
     const occ = { occurrence: '20260101T000000Z', starts_at: at, ends_at: at, at };
     const tripped: BreakerTrippedEvent = {
       type: 'breaker.tripped',
-      provider_id: simAccountId(4),
+      account_id: simAccountId(4),
       trip_id: 'trip_1',
       reason: 'bounce_rate',
       numbers: {
@@ -340,7 +340,7 @@ describe('failure webhooks', () => {
     };
     const reset: BreakerResetEvent = {
       type: 'breaker.reset',
-      provider_id: simAccountId(4),
+      account_id: simAccountId(4),
       trip_id: 'trip_1',
       idempotency_key: null,
       still_held_by: [],
@@ -362,7 +362,7 @@ describe('failure webhooks', () => {
       window_id: 'win_a',
       ...occ,
       reactivated: [simAccountId(1)],
-      still_held: [{ provider_id: simAccountId(2), held_by: ['manual'] }],
+      still_held: [{ account_id: simAccountId(2), held_by: ['manual'] }],
       stayed_off: [],
       base_unknown: [],
       gone: [],

@@ -80,7 +80,7 @@ describe('GET /v1/overview', () => {
     expect((await post(`/v1/breakers/${TRIPPED}/trip`, { reason: 'spike' })).statusCode).toBe(200);
     const signal = (i: number, outcome: string) => ({
       id: `ov-${i}`,
-      provider_id: SIGNALLED,
+      account_id: SIGNALLED,
       outcome,
       ...(outcome === 'bounced' ? { bounce_type: 'Permanent' } : {}),
       occurred_at: new Date().toISOString(),

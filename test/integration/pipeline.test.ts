@@ -29,7 +29,7 @@ describe('pipeline', () => {
 
     const status = await p.status(id);
     expect(status).toMatchObject({
-      provider_id: id,
+      account_id: id,
       status: 'inactive',
       is_active: false,
       last_action: 'deactivate',
@@ -45,7 +45,7 @@ describe('pipeline', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       type: 'action.succeeded',
-      provider_id: id,
+      account_id: id,
       http_status: 200,
       attempts: 1,
       account_status: 'inactive',
@@ -118,7 +118,7 @@ describe('pipeline', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({
       type: 'action.failed',
-      provider_id: 'dprov_doesnotexist',
+      account_id: 'dprov_doesnotexist',
       action: 'deactivate',
       idempotency_key: 'nf-1',
       source: 'manual',

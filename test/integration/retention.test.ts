@@ -41,17 +41,17 @@ describe('an account the API does not know', () => {
     await takeHold(p.redis, p.keys, MISSING, { id: 'window:w1:o1', source: 'window' });
     const { reports } = await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [MISSING, A],
+      accountIds: [MISSING, A],
       wait: true,
       waitTimeoutMs: 15_000,
     });
-    expect(reports.map((r) => [r.provider_id, r.state])).toEqual([
+    expect(reports.map((r) => [r.account_id, r.state])).toEqual([
       [MISSING, 'failed'],
       [A, 'succeeded'],
     ]);
     const [failed] = await p.events('action.failed');
     expect(failed).toMatchObject({
-      provider_id: MISSING,
+      account_id: MISSING,
       http_status: 404,
       error_code: 'not_found',
     });
@@ -65,7 +65,7 @@ describe('an account the API does not know', () => {
     const other = `${MISSING}_2`;
     await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [other],
+      accountIds: [other],
       wait: true,
       waitTimeoutMs: 15_000,
     });
@@ -74,7 +74,7 @@ describe('an account the API does not know', () => {
     expect(await p.redis.exists(p.keys.holds(other))).toBe(0);
     const order = await p.redis.hget(p.keys.accountOrder(other), 'key');
     expect(order).toMatch(/^deactivate-/); // no activation became its newest intent
-    expect((await p.events('action.succeeded')).map((e) => e.provider_id)).toEqual([A]);
+    expect((await p.events('action.succeeded')).map((e) => e.account_id)).toEqual([A]);
   });
 });
 
@@ -83,7 +83,7 @@ describe('failed jobs', () => {
     p = await startPipeline({ sim: { accounts: 2 }, config: { failedJobRetentionS: 1 } });
     const first = await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [`${MISSING}_a`],
+      accountIds: [`${MISSING}_a`],
       wait: true,
       waitTimeoutMs: 15_000,
     });
@@ -94,7 +94,7 @@ describe('failed jobs', () => {
     // BullMQ removes failed jobs older than the age as later ones fail.
     await enqueueActions(p.config, {
       action: 'deactivate',
-      providerIds: [`${MISSING}_b`],
+      accountIds: [`${MISSING}_b`],
       wait: true,
       waitTimeoutMs: 15_000,
     });
@@ -109,12 +109,12 @@ describe('the retention sweep', () => {
   const ctx = redisPerTest();
   const TTL = 30 * DAY;
 
-  function success(key: string, providerId: string, seq: number, at: Date): Outcome {
+  function success(key: string, accountId: string, seq: number, at: Date): Outcome {
     return {
       outcome: 'succeeded',
       intent: {
         action: 'deactivate',
-        providerId,
+        accountId,
         idempotencyKey: key,
         source: 'manual',
         reason: '',
@@ -129,25 +129,25 @@ describe('the retention sweep', () => {
     };
   }
 
-  async function claim(key: string, providerId: string, now: number): Promise<number> {
+  async function claim(key: string, accountId: string, now: number): Promise<number> {
     const r = await claimKeys(
       ctx.current().redis,
       ctx.current().keys,
-      [{ key, fingerprint: `fp-${key}`, action: 'deactivate', providerId, source: 'manual' }],
+      [{ key, fingerprint: `fp-${key}`, action: 'deactivate', accountId, source: 'manual' }],
       now,
     );
     if (!r.ok) throw new Error('conflict');
     return r.claimed[0]?.seq ?? 0;
   }
 
-  async function finished(key: string, providerId: string, now: number): Promise<void> {
+  async function finished(key: string, accountId: string, now: number): Promise<void> {
     const { redis, keys } = ctx.current();
-    const seq = await claim(key, providerId, now);
+    const seq = await claim(key, accountId, now);
     const r = await recordOutcome(
       redis,
       keys,
       { idempotencyTtlS: 86_400, eventsMaxLen: 1000 },
-      success(key, providerId, seq, new Date(now)),
+      success(key, accountId, seq, new Date(now)),
       undefined,
     );
     expect(r).toBe('recorded');
@@ -215,15 +215,9 @@ describe('the retention sweep', () => {
     };
     const settings = { rules, dedupeTtlS: 3600, eventsMaxLen: 1000 };
     const old = new Date(Date.now() - 40 * DAY);
-    await countAndTrip(
-      redis,
-      keys,
-      { providerId: 'dprov_quiet', kind: 'delivered' },
-      settings,
-      old,
-    );
-    await countAndTrip(redis, keys, { providerId: 'dprov_open', force: true }, settings, old);
-    await countAndTrip(redis, keys, { providerId: 'dprov_busy', kind: 'delivered' }, settings);
+    await countAndTrip(redis, keys, { accountId: 'dprov_quiet', kind: 'delivered' }, settings, old);
+    await countAndTrip(redis, keys, { accountId: 'dprov_open', force: true }, settings, old);
+    await countAndTrip(redis, keys, { accountId: 'dprov_busy', kind: 'delivered' }, settings);
     expect(await redis.zcard(keys.breakerIndex)).toBe(3);
     expect(await sweepBreakers(redis, keys, Date.now() - TTL)).toBe(1);
     expect(await redis.zrange(keys.breakerIndex, 0, -1)).toEqual(

@@ -38,9 +38,9 @@ return redis.call('GET', ARGV[1] .. 'other')
       claimKeys(real, keys, [
         {
           key: 'late',
-          fingerprint: fingerprint({ action: 'deactivate', providerId: id, source: 'manual' }),
+          fingerprint: fingerprint({ action: 'deactivate', accountId: id, source: 'manual' }),
           action: 'deactivate',
-          providerId: id,
+          accountId: id,
           source: 'manual',
         },
       ]),

@@ -25,23 +25,23 @@ beforeEach(() => {
   ({ redis, keys } = fixture.current());
 });
 
-const claim = (key: string, providerId: string, action = 'deactivate'): Claim => ({
+const claim = (key: string, accountId: string, action = 'deactivate'): Claim => ({
   key,
-  fingerprint: `${action} ${providerId} by manual`,
+  fingerprint: `${action} ${accountId} by manual`,
   action,
-  providerId,
+  accountId,
   source: 'manual',
 });
 
 const SETTINGS = { idempotencyTtlS: 86_400, eventsMaxLen: 1000 };
 
 /** The cancellation of a batch account whose key was never bound (what `batch cancel` records). */
-const unboundCancel = (batchId: string, providerId: string): Cancelled => ({
+const unboundCancel = (batchId: string, accountId: string): Cancelled => ({
   outcome: 'cancelled',
   intent: {
     action: 'deactivate',
-    providerId,
-    idempotencyKey: `bulk:${batchId}:${providerId}`,
+    accountId,
+    idempotencyKey: `bulk:${batchId}:${accountId}`,
     source: 'bulk',
     sourceRef: batchId,
     reason: '',
@@ -53,17 +53,17 @@ const unboundCancel = (batchId: string, providerId: string): Cancelled => ({
 });
 
 /** What `batch cancel` records for it: the key bound straight to `cancelled`. */
-const cancelUnbound = (batchId: string, providerId: string) =>
-  recordOutcome(redis, keys, SETTINGS, unboundCancel(batchId, providerId), undefined, {
+const cancelUnbound = (batchId: string, accountId: string) =>
+  recordOutcome(redis, keys, SETTINGS, unboundCancel(batchId, accountId), undefined, {
     bindIfMissing: true,
   });
 
 /** The claim a bulk pass makes for the same account. */
-const bulkClaim = (batchId: string, providerId: string): Claim => ({
-  key: `bulk:${batchId}:${providerId}`,
-  fingerprint: `deactivate ${providerId} by bulk`,
+const bulkClaim = (batchId: string, accountId: string): Claim => ({
+  key: `bulk:${batchId}:${accountId}`,
+  fingerprint: `deactivate ${accountId} by bulk`,
   action: 'deactivate',
-  providerId,
+  accountId,
   source: 'bulk',
 });
 
@@ -209,7 +209,7 @@ describe('beginRun', () => {
       token: 'mine',
       key: 'a',
       seq: 1,
-      providerId: 'dprov_1',
+      accountId: 'dprov_1',
       action: 'deactivate' as const,
     };
     expect(await beginRun(redis, keys, run, 1_000)).toEqual({ kind: 'lost' });
@@ -236,7 +236,7 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
       {
         intent: {
           action: 'deactivate',
-          providerId: 'dprov_x',
+          accountId: 'dprov_x',
           idempotencyKey: 'nobody',
           source: 'manual',
           reason: '',
@@ -259,8 +259,8 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
   const begin = async (now: number, reserve = 0, urgent = false) => {
     next++;
     const key = `b${next}`;
-    const providerId = `dprov_${next}`;
-    const { claimed } = (await claimKeys(redis, keys, [claim(key, providerId)])) as {
+    const accountId = `dprov_${next}`;
+    const { claimed } = (await claimKeys(redis, keys, [claim(key, accountId)])) as {
       claimed: { seq: number }[];
     };
     const seq = claimed[0]?.seq ?? 0;
@@ -270,7 +270,7 @@ describe('the rate budget (begin-run takes, record-outcome observes)', () => {
       token: 't',
       key,
       seq,
-      providerId,
+      accountId,
       action: 'deactivate' as const,
     };
     return (await beginRun(redis, keys, run, 1_000, { reserve, now, urgent })).kind;
@@ -373,9 +373,9 @@ describe('takeHolds', () => {
     );
     const hold = { id: 'bulk:b', source: 'bulk' as const, ref: 'b' };
     const targets = [
-      { providerId: 'dprov_a', seen: seenState('active') },
-      { providerId: 'dprov_b', seen: seenState('active') },
-      { providerId: 'dprov_c' },
+      { accountId: 'dprov_a', seen: seenState('active') },
+      { accountId: 'dprov_b', seen: seenState('active') },
+      { accountId: 'dprov_c' },
     ];
     const taken = (r: { taken: boolean }[]) => r.map((x) => x.taken);
     expect(taken(await takeHolds(redis, keys, targets, hold, new Date(2_000_000)))).toEqual([
@@ -405,7 +405,7 @@ describe('takeHolds', () => {
 
   it("indexes chunks past Lua's unpack limit (5,000 accounts)", async () => {
     const targets = Array.from({ length: 5_000 }, (_, i) => ({
-      providerId: `dprov_${i}`,
+      accountId: `dprov_${i}`,
       seen: seenState('active'),
     }));
     const taken = await takeHolds(redis, keys, targets, { id: 'bulk:x', source: 'bulk' });

@@ -37,7 +37,7 @@ describe('demo --windows', () => {
     expect(started?.already_off).toEqual([offBefore, held].sort());
     expect(ended?.reactivated).toHaveLength(8);
     expect(ended?.stayed_off).toEqual([offBefore]);
-    expect(ended?.still_held).toEqual([{ provider_id: held, held_by: ['breaker'] }]);
+    expect(ended?.still_held).toEqual([{ account_id: held, held_by: ['breaker'] }]);
     const row = (id: string) => result.rows.find((r) => r.id === id);
     // Switched off once before the window (at the API, by the trip), never back on.
     expect(row(offBefore)).toMatchObject({ status: 'inactive', deactivate: 1, activate: 0 });

@@ -142,7 +142,7 @@ describe('maintenance windows', () => {
       expect((await breaker.trip(A, 'bounce spike')).result).toBe('tripped');
       const [ended] = await waitForEvent<WindowEndedEvent>('window.ended');
       expect(ended?.reactivated).toEqual([B]);
-      expect(ended?.still_held).toEqual([{ provider_id: A, held_by: ['breaker'] }]);
+      expect(ended?.still_held).toEqual([{ account_id: A, held_by: ['breaker'] }]);
       await waitForStatus(B, 'active');
       // The end enqueued its activations in one step: any for A would have run by now.
       await waitUntilDrained(p.producer.queue);
@@ -164,7 +164,7 @@ describe('maintenance windows', () => {
     const ended = await waitForEvent<WindowEndedEvent>('window.ended');
     expect(ended[0]?.window_id).toBe(w1.id);
     expect(ended[0]?.reactivated).toEqual([]);
-    expect(ended[0]?.still_held[0]?.provider_id).toBe(A);
+    expect(ended[0]?.still_held[0]?.account_id).toBe(A);
     expect(ended[0]?.still_held[0]?.held_by[0]).toMatch(new RegExp(`^window:${w2.id}:`));
     expect(simStatus(A)).toBe('inactive');
     const both = await waitForEvent<WindowEndedEvent>('window.ended', 2);
@@ -313,8 +313,8 @@ describe('maintenance windows', () => {
     await beginOccurrence(p.redis, p.keys, { ...ref, startsMs, endsMs: startsMs + 60_000 });
     const hold = { id: `window:${w.id}:${ref.occurrence}`, source: 'window' as const };
     const first = [
-      { providerId: A, read: 'seen' as const, seen: seenState('active') },
-      { providerId: B, read: 'seen' as const, seen: seenState('active') },
+      { accountId: A, read: 'seen' as const, seen: seenState('active') },
+      { accountId: B, read: 'seen' as const, seen: seenState('active') },
     ];
     expect(await holdForOccurrence(p.redis, p.keys, ref, first, hold)).toEqual([
       'switch_off',
@@ -346,7 +346,7 @@ describe('maintenance windows', () => {
       p.redis,
       p.keys,
       ref,
-      [{ providerId: A, read: 'seen', seen: seenState('active') }],
+      [{ accountId: A, read: 'seen', seen: seenState('active') }],
       hold,
     );
     await new Promise((res) => setTimeout(res, 1_000));

@@ -30,7 +30,7 @@ export interface Failure {
 
 interface BindingRow {
   key: string;
-  providerId: string;
+  accountId: string;
   action: string;
   state: string;
   beganAt: number | undefined;
@@ -75,7 +75,7 @@ export async function collect(w: World): Promise<Collected> {
     const began = Number(h.began_at);
     bindings.set(key, {
       key,
-      providerId: h.provider_id ?? '',
+      accountId: h.provider_id ?? '',
       action: h.action ?? '',
       state: h.state,
       beganAt: h.began_at && Number.isFinite(began) ? began : undefined,
@@ -134,8 +134,8 @@ function listedIds(event: Record<string, unknown>): Map<string, string[]> {
       const id =
         typeof item === 'string'
           ? item
-          : item && typeof item === 'object' && 'provider_id' in item
-            ? String(item.provider_id)
+          : item && typeof item === 'object' && 'account_id' in item
+            ? String(item.account_id)
             : undefined;
       if (id === undefined) continue;
       where.set(id, [...(where.get(id) ?? []), field]);
@@ -210,8 +210,8 @@ export function runChecks(w: World, c: Collected): Failure[] {
     if (n !== 1) {
       fail(
         4,
-        `intent ${key} (${b.action} ${b.providerId}, ${b.state}) has ${n} terminal events`,
-        b.providerId,
+        `intent ${key} (${b.action} ${b.accountId}, ${b.state}) has ${n} terminal events`,
+        b.accountId,
       );
     }
   }
@@ -303,13 +303,13 @@ const CHECK_NAMES: Record<number, string> = {
 };
 
 function fmtEvent(e: Record<string, unknown>): string {
-  const { type, idempotency_key, provider_id, action, source, source_ref, at } = e;
+  const { type, idempotency_key, account_id, action, source, source_ref, at } = e;
   if (typeof type === 'string' && type.startsWith('action.')) {
     const extra = ['error_code', 'superseded_by', 'account_status', 'http_status']
       .filter((k) => e[k] !== null && e[k] !== undefined)
       .map((k) => `${k}=${JSON.stringify(e[k])}`)
       .join(' ');
-    return `${type} ${String(action)} ${String(provider_id)} key=${String(idempotency_key)} source=${String(source)}${typeof source_ref === 'string' ? `:${source_ref}` : ''} ${extra}`;
+    return `${type} ${String(action)} ${String(account_id)} key=${String(idempotency_key)} source=${String(source)}${typeof source_ref === 'string' ? `:${source_ref}` : ''} ${extra}`;
   }
   const copy = { ...e };
   delete copy.at;
@@ -358,7 +358,7 @@ export function report(w: World, label: string, failures: Failure[], c: Collecte
     }
     for (const ev of c.events) {
       const e = ev.event;
-      const mentions = e.provider_id === id || JSON.stringify(e).includes(`"${id}"`);
+      const mentions = e.account_id === id || JSON.stringify(e).includes(`"${id}"`);
       if (!mentions) continue;
       const ms = Number(ev.id.split('-')[0]) - w.t0;
       rows.push([ms, `event: ${fmtEvent(e)}`]);

@@ -55,13 +55,13 @@ export function deactivate(idx: readonly number[]): Op {
       const ids = [...new Set(idx.map((i) => w.account(i)))];
       const run = await runManual(manualDeps(w), {
         action: 'deactivate',
-        providerIds: ids,
+        accountIds: ids,
         reason: 'model',
       });
       return run.outcomes
         .map(
           (o) =>
-            `${o.providerId}: ${o.held ? 'held' : `${o.result.status} ${short(o.result.idempotencyKey)}`}`,
+            `${o.accountId}: ${o.held ? 'held' : `${o.result.status} ${short(o.result.idempotencyKey)}`}`,
         )
         .join('; ');
     },
@@ -94,7 +94,7 @@ export function activate(i: number, between?: Op): Op {
         : w.producer;
       const run = await runManual(manualDeps(w, producer), {
         action: 'activate',
-        providerIds: [id],
+        accountIds: [id],
         reason: 'model',
       });
       const o = run.outcomes[0];
@@ -179,7 +179,7 @@ export function signals(i: number, hard: number, delivered: number): Op {
       const send = async (outcome: 'bounced' | 'delivered') => {
         const r = await w.breaker.signal({
           id: w.nextSignalId(),
-          provider_id: id,
+          account_id: id,
           outcome,
           ...(outcome === 'bounced' ? { bounce_type: 'Permanent' } : {}),
           occurred_at: w.breakerNow().toISOString(),

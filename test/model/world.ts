@@ -419,12 +419,12 @@ export class World {
   }
 
   /** Pending keys whose intent is about this account. */
-  async pendingFor(providerId: string): Promise<string[]> {
+  async pendingFor(accountId: string): Promise<string[]> {
     const keys = await this.pendingKeys();
     const ids = await Promise.all(
       keys.map((k) => this.redis.hget(this.keys.binding(k), 'provider_id')),
     );
-    return keys.filter((_, i) => ids[i] === providerId);
+    return keys.filter((_, i) => ids[i] === accountId);
   }
 
   async jobCounts(): Promise<Record<string, number>> {

@@ -25,7 +25,7 @@ export interface Pipeline {
   addWorker(overrides?: Partial<Config>): Promise<ActionWorker>;
   waitFor(keys: readonly string[], timeoutMs?: number): Promise<Map<string, string>>;
   events(type?: ActionEvent['type']): Promise<ActionEvent[]>;
-  status(providerId: string): Promise<AccountStatus | undefined>;
+  status(accountId: string): Promise<AccountStatus | undefined>;
   stop(): Promise<void>;
 }
 
@@ -66,8 +66,8 @@ export async function startPipeline(
     },
     events: async (type) =>
       (await readRecentEvents(redis, keys, { type, limit: 10_000 })).filter(isActionEvent),
-    async status(providerId) {
-      return (await readStatuses(redis, keys, [providerId]))[0];
+    async status(accountId) {
+      return (await readStatuses(redis, keys, [accountId]))[0];
     },
     async stop() {
       await Promise.all(workers.map((w) => w.close(2_000)));
@@ -81,13 +81,13 @@ export async function startPipeline(
 
 /** A manual intent for tests. */
 export function manualIntent(
-  providerId: string,
+  accountId: string,
   key: string,
   action: 'deactivate' | 'activate' = 'deactivate',
 ) {
   return {
     action,
-    providerId,
+    accountId,
     idempotencyKey: key,
     source: 'manual' as const,
     reason: 'integration test',

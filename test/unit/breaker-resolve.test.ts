@@ -98,7 +98,7 @@ describe('the resolution chain', () => {
     const { r } = await resolver({});
     expect(await r.resolve({ sender: BRACKETED })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_4',
+      accountId: 'dprov_4',
       via: 'from_email',
     });
     // The same with the addresses in the map.
@@ -109,7 +109,7 @@ describe('the resolution chain', () => {
     try {
       expect(await mapped.resolve({ sender: BRACKETED })).toEqual({
         result: 'resolved',
-        providerId: 'dprov_m4',
+        accountId: 'dprov_m4',
         via: 'mapping',
       });
     } finally {
@@ -124,12 +124,12 @@ describe('the resolution chain', () => {
     });
     expect(await r.resolve({ sender: 'Billing <billing@shop.example>' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_map1',
+      accountId: 'dprov_map1',
       via: 'mapping',
     });
     expect(await r.resolve({ sender: 'twice@shop.example', messageId: 'm-1' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_map2',
+      accountId: 'dprov_map2',
       via: 'mapping',
     });
     expect(searched).toEqual([]);
@@ -142,7 +142,7 @@ describe('the resolution chain', () => {
     );
     expect(await r.resolve({ sender: 'Shop <NEWS@shop.example>', messageId: 'm-1' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_a',
+      accountId: 'dprov_a',
       via: 'from_email',
     });
     expect(searched).toEqual([]);
@@ -156,7 +156,7 @@ describe('the resolution chain', () => {
     // sender3@example.com is dprov_3's from_email: the domain entry does not get it.
     expect(await r.resolve({ sender: 'sender3@example.com' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_3',
+      accountId: 'dprov_3',
       via: 'from_email',
     });
     // A shared from_email the log does not settle stays ambiguous, never the domain's.
@@ -168,12 +168,12 @@ describe('the resolution chain', () => {
     // An address no account has: the delivery log first, then the domain entry.
     expect(await r.resolve({ sender: 'other@example.com', messageId: 'm-known' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_logged',
+      accountId: 'dprov_logged',
       via: 'delivery_log',
     });
     expect(await r.resolve({ sender: 'Other <other@EXAMPLE.com>', messageId: 'm-x' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_dom',
+      accountId: 'dprov_dom',
       via: 'domain_mapping',
     });
     expect(await r.resolve({ sender: 'nobody@nowhere.example' })).toEqual({
@@ -194,7 +194,7 @@ describe('the resolution chain', () => {
     );
     expect(
       await r.resolve({ sender: 'twice@shop.example', messageId: '<m-1@shop.example>' }),
-    ).toEqual({ result: 'resolved', providerId: 'dprov_d', via: 'delivery_log' });
+    ).toEqual({ result: 'resolved', accountId: 'dprov_d', via: 'delivery_log' });
     expect(searched).toEqual(['<m-1@shop.example>']);
   });
 
@@ -232,7 +232,7 @@ describe('the resolution chain', () => {
     const { r } = await resolver({}, { 'm-1': [{ message_id: 'm-1', provider_id: 'dprov_log' }] });
     expect(await r.resolve({ sender: 'not an address', messageId: 'm-1' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_log',
+      accountId: 'dprov_log',
       via: 'delivery_log',
     });
     expect(await r.resolve({ messageId: 'm-2' })).toEqual({ result: 'unresolved' });
@@ -255,7 +255,7 @@ describe('the resolution chain', () => {
     // An unknown address with a domain entry: the entry, the log being silent.
     expect(await r.resolve({ sender: 'who@elsewhere.example', messageId: 'm-1' })).toEqual({
       result: 'resolved',
-      providerId: 'dprov_dom',
+      accountId: 'dprov_dom',
       via: 'domain_mapping',
     });
     // A failure is not remembered as a miss.
@@ -274,7 +274,7 @@ describe('the resolution chain', () => {
     open = r;
     await r.refresh();
     expect(await r.resolve({ sender: 'ops@shop.example' })).toMatchObject({
-      providerId: 'dprov_x',
+      accountId: 'dprov_x',
     });
     owners.push({ id: 'dprov_y', from_email: 'Ops <OPS@shop.example>' });
     // The same account listed twice (a page boundary moving) is still one account.
@@ -310,7 +310,7 @@ describe('the resolution chain', () => {
     expect(calls).toBe(2);
     await r.resolve({ messageId: 'hit-1' });
     await r.resolve({ messageId: 'hit-2' }); // the cache holds 2: "miss" goes
-    expect(await r.resolve({ messageId: 'hit-1' })).toMatchObject({ providerId: 'dprov_h' });
+    expect(await r.resolve({ messageId: 'hit-1' })).toMatchObject({ accountId: 'dprov_h' });
     expect(calls).toBe(4);
   });
 

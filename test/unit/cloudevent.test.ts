@@ -36,7 +36,7 @@ const AT = '2026-11-28T10:20:30.123Z';
 const failed: ActionFailedEvent = {
   id: '1764325230123-0',
   type: 'action.failed',
-  provider_id: 'dprov_abc',
+  account_id: 'dprov_abc',
   action: 'deactivate',
   idempotency_key: 'k-1',
   job_id: 'k-k-1@1',
@@ -55,7 +55,7 @@ const failed: ActionFailedEvent = {
 const tripped: BreakerTrippedEvent = {
   id: '1764325230124-0',
   type: 'breaker.tripped',
-  provider_id: 'dprov_abc',
+  account_id: 'dprov_abc',
   trip_id: 'trip_1',
   reason: 'bounce_rate',
   numbers: {
@@ -93,7 +93,7 @@ const ended: WindowEndedEvent = {
   starts_at: '2026-11-28T10:20:00.000Z',
   ends_at: '2026-11-28T11:20:00.000Z',
   reactivated: ['dprov_a'],
-  still_held: [{ provider_id: 'dprov_b', held_by: ['manual'] }],
+  still_held: [{ account_id: 'dprov_b', held_by: ['manual'] }],
   stayed_off: ['dprov_c'],
   base_unknown: [],
   gone: [],
@@ -126,7 +126,7 @@ describe('which events are notified', () => {
       window_id: 'w-1',
       occurrence: '20261201T020000Z',
       step: 'start',
-      provider_ids: ['dprov_abc'],
+      account_ids: ['dprov_abc'],
       why: 'the occurrence was over before its accounts could be read and switched off',
       at: '2026-12-01T03:00:00.000Z',
     };
@@ -137,7 +137,7 @@ describe('which events are notified', () => {
       { ...failed, type: 'action.succeeded', error_code: null, error_message: null } as StreamEvent,
       {
         type: 'breaker.reset',
-        provider_id: 'dprov_abc',
+        account_id: 'dprov_abc',
         trip_id: 'trip_1',
         idempotency_key: null,
         still_held_by: [],
@@ -152,10 +152,10 @@ describe('which events are notified', () => {
 describe('toCloudEvent', () => {
   it('makes a CloudEvents 1.0 event of an action.failed: stream id, source, type, time, subject, data as users see it', () => {
     const ce = toCloudEvent(failed, '{sdx}');
-    const { provider_id, ...rest } = failed;
+    const { account_id, ...rest } = failed;
     const stored: Partial<typeof rest> & { account_id: string } = {
       ...rest,
-      account_id: provider_id,
+      account_id: account_id,
     };
     delete stored.id;
     expect(ce).toEqual({

@@ -26,7 +26,7 @@ describe('exitCodeOf / httpStatusOf', () => {
   it.each([
     [new ConfigError(['LOG_LEVEL: must be one of ...']), 'invalid_config', 2, 503],
     [new UsageError('--wait-timeout: needs --wait'), 'invalid_input', 2, 400],
-    [new IntentValidationError(['provider_id must be ...']), 'invalid_input', 2, 400],
+    [new IntentValidationError(['account_id must be ...']), 'invalid_input', 2, 400],
     [new InvalidInputError('ids.txt', 1, ['line 1: ...']), 'invalid_input', 2, 400],
     [new NotFoundError('window "w": no such window'), 'not_found', 4, 404],
     [new StateConflictError('the breaker of x is not open'), 'state_conflict', 1, 409],

@@ -12,7 +12,7 @@ describe('event encoding', () => {
   it('round-trips, keeping nulls and numbers', () => {
     const event: ActionEvent = {
       type: 'action.failed',
-      provider_id: 'dprov_x',
+      account_id: 'dprov_x',
       action: 'deactivate',
       idempotency_key: 'k:1',
       job_id: 'k-k%3A1',
@@ -37,7 +37,7 @@ describe('event encoding', () => {
   it('keeps a superseded event with the key that replaced it', () => {
     const event: ActionEvent = {
       type: 'action.superseded',
-      provider_id: 'dprov_x',
+      account_id: 'dprov_x',
       action: 'deactivate',
       idempotency_key: 'old',
       job_id: 'k-old@1',
@@ -64,11 +64,11 @@ describe('event encoding', () => {
   });
 
   it('reads a stream entry by its one field, and names what is missing', () => {
-    const json = JSON.stringify({ type: 'action.succeeded', provider_id: 'dprov_x' });
+    const json = JSON.stringify({ type: 'action.succeeded', account_id: 'dprov_x' });
     expect(decodeEntry('6-0', [EVENT_FIELD, json])).toMatchObject({
       id: '6-0',
       type: 'action.succeeded',
-      provider_id: 'dprov_x',
+      account_id: 'dprov_x',
     });
     expect(() => decodeEntry('7-0', ['type', 'action.succeeded'])).toThrow(/no "event" field/);
   });

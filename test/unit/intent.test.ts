@@ -4,7 +4,7 @@ import { fingerprint, isInAskedState, parseIntents } from '../../src/model.js';
 
 const ok = {
   action: 'deactivate',
-  providerId: 'dprov_abc123',
+  accountId: 'dprov_abc123',
   idempotencyKey: 'key-1',
   source: 'manual',
 } as const;
@@ -15,8 +15,8 @@ describe('parseIntents', () => {
   });
 
   it.each([
-    [{ providerId: 'abc' }, 'provider_id must be a sending account id'],
-    [{ providerId: 'dprov_has space' }, 'provider_id must be a sending account id'],
+    [{ accountId: 'abc' }, 'account_id must be a sending account id'],
+    [{ accountId: 'dprov_has space' }, 'account_id must be a sending account id'],
     [{ idempotencyKey: '' }, 'idempotency_key must be 1..255 visible ASCII characters'],
     [{ idempotencyKey: 'k'.repeat(256) }, 'idempotency_key must be 1..255'],
     [{ idempotencyKey: 'has space' }, 'idempotency_key must be 1..255'],
@@ -29,15 +29,13 @@ describe('parseIntents', () => {
 
   it('reports every bad item of a batch with its position (from 1) and the bad value', () => {
     try {
-      parseIntents([ok, { ...ok, providerId: 'x' }, { ...ok, idempotencyKey: '' }]);
+      parseIntents([ok, { ...ok, accountId: 'x' }, { ...ok, idempotencyKey: '' }]);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(IntentValidationError);
       const problems = (err as IntentValidationError).problems;
       expect(problems).toHaveLength(2);
-      expect(problems[0]).toMatch(
-        /^item 2: provider_id must be a sending account id.*\(got "x"\)$/,
-      );
+      expect(problems[0]).toMatch(/^item 2: account_id must be a sending account id.*\(got "x"\)$/);
       expect(problems[1]).toMatch(/^item 3: idempotency_key must be 1\.\.255/);
     }
   });
@@ -47,7 +45,7 @@ describe('fingerprint', () => {
   it('differs by action, account and source but not by reason', () => {
     const base = fingerprint(ok);
     expect(fingerprint({ ...ok, action: 'activate' })).not.toBe(base);
-    expect(fingerprint({ ...ok, providerId: 'dprov_other' })).not.toBe(base);
+    expect(fingerprint({ ...ok, accountId: 'dprov_other' })).not.toBe(base);
     expect(fingerprint({ ...ok, source: 'bulk' })).not.toBe(base);
     const reworded = { ...ok, reason: 'said differently' };
     expect(fingerprint(reworded)).toBe(base);

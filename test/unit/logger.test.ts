@@ -22,7 +22,7 @@ describe('createLogger (JSON)', () => {
     const out = sink();
     const logger = createLogger({ level: 'info', destination: out.stream });
     logger.info({ job_id: 'j1' }, 'hello');
-    logger.child({ provider_id: 'dprov_x' }).warn('child line');
+    logger.child({ account_id: 'dprov_x' }).warn('child line');
     const lines = out
       .raw()
       .split('\n')
@@ -38,7 +38,7 @@ describe('createLogger (JSON)', () => {
       expect(typeof line.time).toBe('string');
     }
     expect(lines[0]).toMatchObject({ msg: 'hello', job_id: 'j1', level: 30 });
-    expect(lines[1]).toMatchObject({ msg: 'child line', provider_id: 'dprov_x' });
+    expect(lines[1]).toMatchObject({ msg: 'child line', account_id: 'dprov_x' });
   });
 
   it('still redacts credentials', () => {

@@ -12,11 +12,11 @@ const zero = () => 0;
 describe('decide: each branch, the whole decision', () => {
   it('a 2xx about the account asked, or naming none: succeed', () => {
     expect(
-      decide({ kind: 'ok', accountId: 'dprov_a', providerId: 'dprov_a' }, at(1), settings),
+      decide({ kind: 'ok', answeredId: 'dprov_a', accountId: 'dprov_a' }, at(1), settings),
     ).toEqual({
       do: 'succeed',
     });
-    expect(decide({ kind: 'ok', accountId: null, providerId: 'dprov_a' }, at(1), settings)).toEqual(
+    expect(decide({ kind: 'ok', answeredId: null, accountId: 'dprov_a' }, at(1), settings)).toEqual(
       {
         do: 'succeed',
       },
@@ -25,7 +25,7 @@ describe('decide: each branch, the whole decision', () => {
 
   it('a 2xx about another account: fail response_mismatch', () => {
     expect(
-      decide({ kind: 'ok', accountId: 'dprov_b', providerId: 'dprov_a' }, at(1), settings),
+      decide({ kind: 'ok', answeredId: 'dprov_b', accountId: 'dprov_a' }, at(1), settings),
     ).toEqual({
       do: 'fail',
       code: 'response_mismatch',

@@ -15,19 +15,19 @@ describe('decide', () => {
   it.each<[string, Answer, Counters, ReturnType<typeof decide>['do'], Record<string, unknown>?]>([
     [
       'a 2xx for the account asked: success',
-      { kind: 'ok', accountId: 'dprov_a', providerId: 'dprov_a' },
+      { kind: 'ok', answeredId: 'dprov_a', accountId: 'dprov_a' },
       at(1),
       'succeed',
     ],
     [
       'a 2xx that names no account: still a success',
-      { kind: 'ok', accountId: null, providerId: 'dprov_a' },
+      { kind: 'ok', answeredId: null, accountId: 'dprov_a' },
       at(1),
       'succeed',
     ],
     [
       'a 2xx about another account: a failure',
-      { kind: 'ok', accountId: 'dprov_b', providerId: 'dprov_a' },
+      { kind: 'ok', answeredId: 'dprov_b', accountId: 'dprov_a' },
       at(1),
       'fail',
       { code: 'response_mismatch' },

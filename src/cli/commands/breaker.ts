@@ -13,7 +13,7 @@ const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`
 
 function summary(s: BreakerStatus) {
   return {
-    account: s.provider_id,
+    account: s.account_id,
     state: s.state,
     bounce_rate: `${pct(s.window.bounce_rate)} (${s.window.hard_bounced}/${s.window.delivered + s.window.bounced})`,
     complaint_rate: `${pct(s.window.complaint_rate)} (${s.window.complained}/${s.window.delivered})`,
@@ -124,7 +124,7 @@ export function registerBreaker(program: Command): void {
           await ops()
         ).recordSignal(config, {
           id: flags.id,
-          provider_id: account,
+          account_id: account,
           outcome,
           occurred_at: flags.occurredAt ?? new Date().toISOString(),
           ...(flags.bounceType === undefined ? {} : { bounce_type: flags.bounceType }),

@@ -267,16 +267,16 @@ function describeUndo(r: UndoResult): string {
     for (const a of all.slice(0, UNDO_NAMED)) lines.push(`  ${line(a)}`);
     if (all.length > UNDO_NAMED) lines.push(`  ... and ${all.length - UNDO_NAMED} more`);
   };
-  named('still_held', (a) => `${a.provider_id}: still held off by ${a.held_by.join(', ')}`);
+  named('still_held', (a) => `${a.account_id}: still held off by ${a.held_by.join(', ')}`);
   named(
     'was_inactive',
     (a) =>
-      `${a.provider_id}: left off, it was ${a.before === 'unknown' ? 'of unknown state (no API when the run read it)' : 'inactive'} before the run`,
+      `${a.account_id}: left off, it was ${a.before === 'unknown' ? 'of unknown state (no API when the run read it)' : 'inactive'} before the run`,
   );
   named('not_switched_off', (a) =>
     a.outcome === 'queued'
-      ? `${a.provider_id}: still running, its hold is kept: run \`batch undo ${r.batch_id}\` again once it ended`
-      : `${a.provider_id}: not switched off by the run (${a.outcome})`,
+      ? `${a.account_id}: still running, its hold is kept: run \`batch undo ${r.batch_id}\` again once it ended`
+      : `${a.account_id}: not switched off by the run (${a.outcome})`,
   );
   if (r.accounts_truncated) {
     lines.push(`  (accounts named from the first ${r.accounts.length}; the counts cover all)`);

@@ -41,23 +41,23 @@ export function registerActions(program: Command): void {
         intOption('--wait-timeout', 1),
       )
       .option('--json', 'print a JSON array of results')
-      .action(async (providerIds: string[], flags: ActionFlags) => {
-        await runActionCommand(action, providerIds, flags);
+      .action(async (accountIds: string[], flags: ActionFlags) => {
+        await runActionCommand(action, accountIds, flags);
       });
   }
 }
 
 async function runActionCommand(
   action: Action,
-  providerIds: string[],
+  accountIds: string[],
   flags: ActionFlags,
 ): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
     throw new UsageError('--wait-timeout: needs --wait');
   }
-  if (flags.key !== undefined && new Set(providerIds).size !== 1) {
+  if (flags.key !== undefined && new Set(accountIds).size !== 1) {
     throw new UsageError(
-      `--key: can only be used with exactly one account id (got ${new Set(providerIds).size})`,
+      `--key: can only be used with exactly one account id (got ${new Set(accountIds).size})`,
     );
   }
   const { config } = cliContext();
@@ -65,7 +65,7 @@ async function runActionCommand(
   const { enqueueActions } = await import('../../ops/enqueue-actions.js');
   const { reports, done } = await enqueueActions(config, {
     action,
-    providerIds,
+    accountIds,
     key: flags.key,
     reason: flags.reason,
     wait: flags.wait,
@@ -80,7 +80,7 @@ async function runActionCommand(
       for (const r of enqueued) {
         if (r.enqueue === 'held') {
           process.stderr.write(
-            `${r.provider_id}: not activated, still held off by ${r.held_by.join(', ')}\n`,
+            `${r.account_id}: not activated, still held off by ${r.held_by.join(', ')}\n`,
           );
         }
       }
@@ -88,7 +88,7 @@ async function runActionCommand(
         // Printed before waiting, so an interrupted wait never loses the keys.
         for (const r of enqueued) {
           if (r.enqueue === 'held') continue;
-          process.stderr.write(`${r.enqueue}: ${r.provider_id} key=${r.idempotency_key}\n`);
+          process.stderr.write(`${r.enqueue}: ${r.account_id} key=${r.idempotency_key}\n`);
         }
         const waiting = enqueued.filter((r) => r.enqueue !== 'held').length;
         if (waiting > 0) process.stderr.write(`waiting for ${waiting} action(s)...\n`);
@@ -105,8 +105,8 @@ async function runActionCommand(
     process.stdout.write(`${JSON.stringify(reports.map(actionReportView), null, 2)}\n`);
   } else {
     const columns: (keyof ActionReport)[] = flags.wait
-      ? ['provider_id', 'state', 'http_status', 'error_code', 'idempotency_key']
-      : ['provider_id', 'enqueue', 'idempotency_key', 'job_id'];
+      ? ['account_id', 'state', 'http_status', 'error_code', 'idempotency_key']
+      : ['account_id', 'enqueue', 'idempotency_key', 'job_id'];
     process.stdout.write(`${table(reports, columns)}\n`);
   }
   const held = reports.filter((r) => r.enqueue === 'held');

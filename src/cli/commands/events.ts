@@ -15,20 +15,20 @@ function line(e: StreamEvent): string {
     case 'breaker.tripped': {
       const n = e.numbers;
       const rates = `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
-      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
     }
     case 'breaker.half_open':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  after ${e.cooldown_s} s  ${staysOff(e)}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  after ${e.cooldown_s} s  ${staysOff(e)}`;
     case 'breaker.closed':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  watched without a new trip`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  watched without a new trip`;
     case 'breaker.reset':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.provider_id}  trip=${e.trip_id}  ${staysOff(e)}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  ${staysOff(e)}`;
     case 'window.started':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  switched off ${e.switched_off.length}, already off ${e.already_off.length}, missing ${e.missing.length}${e.late_ms >= 1000 ? `  (late by ${Math.round(e.late_ms / 1000)} s)` : ''}  until ${e.ends_at}`;
     case 'window.ended':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  reactivated ${e.reactivated.length}, still held ${e.still_held.length}, stayed off ${e.stayed_off.length}${Array.isArray(e.base_unknown) && e.base_unknown.length > 0 ? `, off with an unknown base ${e.base_unknown.length} (activate brings them back)` : ''}${e.cancelled ? '  (cancelled)' : ''}`;
     case 'window.failed':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.step}: ${e.provider_ids.length} account(s): ${e.why}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.step}: ${e.account_ids.length} account(s): ${e.why}`;
     case 'window.skipped':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.reason}: it ran ${e.starts_at} .. ${e.ends_at} while nothing was running`;
     default: {
@@ -40,7 +40,7 @@ function line(e: StreamEvent): string {
             : e.type === 'action.superseded'
               ? `superseded by ${e.superseded_by}`
               : 'cancelled';
-      return `${e.at}  ${e.type.padEnd(17)} ${e.action.padEnd(10)} ${e.provider_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.action.padEnd(10)} ${e.account_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
     }
   }
 }
@@ -50,7 +50,7 @@ function staysOff(e: BreakerResetEvent | BreakerHalfOpenEvent): string {
   if (e.idempotency_key) return `reactivate key=${e.idempotency_key}`;
   if (e.still_held_by.length > 0) return `stays off (held by ${e.still_held_by.join(', ')})`;
   if (e.base === 'unknown') {
-    return `stays off (what it is without holds is unknown: \`sendmux-deactivator activate ${e.provider_id}\` switches it on)`;
+    return `stays off (what it is without holds is unknown: \`sendmux-deactivator activate ${e.account_id}\` switches it on)`;
   }
   return 'stays off (it was off without holds)';
 }

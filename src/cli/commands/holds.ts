@@ -24,9 +24,9 @@ export function registerHolds(program: Command): void {
       }
       const rows = all.flatMap((a) =>
         a.holds.length === 0
-          ? [{ account: a.providerId, hold: '-', source: '-', since: '-', before: '-', reason: '' }]
+          ? [{ account: a.accountId, hold: '-', source: '-', since: '-', before: '-', reason: '' }]
           : a.holds.map((h) => ({
-              account: a.providerId,
+              account: a.accountId,
               hold: h.id,
               source: h.source,
               since: h.at,
@@ -45,7 +45,7 @@ export function registerHolds(program: Command): void {
       const unknown = all.filter((a) => a.holds.length > 0 && a.before === 'unknown');
       if (unknown.length > 0) {
         process.stdout.write(
-          `\nbase unknown (never read, nothing recorded): ${unknown.map((a) => a.providerId).join(', ')} will stay off when the last hold goes; \`sendmux-deactivator activate <account>\` switches one back on\n`,
+          `\nbase unknown (never read, nothing recorded): ${unknown.map((a) => a.accountId).join(', ')} will stay off when the last hold goes; \`sendmux-deactivator activate <account>\` switches one back on\n`,
         );
       }
     });

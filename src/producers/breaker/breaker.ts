@@ -61,10 +61,10 @@ export interface Breaker {
    */
   signal(input: unknown): Promise<SignalResult>;
   /** An operator's trip, whatever the numbers; `open` when it is open already. */
-  trip(providerId: string, reason?: string): Promise<TripResult>;
+  trip(accountId: string, reason?: string): Promise<TripResult>;
   /** Close an open breaker; `not_open` when it is not open. */
-  reset(providerId: string): Promise<ResetResult>;
-  status(providerId: string): Promise<BreakerStatus>;
+  reset(accountId: string): Promise<ResetResult>;
+  status(accountId: string): Promise<BreakerStatus>;
   /** Accounts with breaker activity, most recent first. */
   list(limit?: number): Promise<string[]>;
   /**
@@ -83,8 +83,8 @@ export interface Breaker {
 export function createBreaker(deps: BreakerDeps): Breaker {
   const { redis, keys, producer } = deps;
   const now = deps.now ?? (() => new Date());
-  const settings = (providerId: string) => ({
-    rules: deps.rules(providerId),
+  const settings = (accountId: string) => ({
+    rules: deps.rules(accountId),
     dedupeTtlS: deps.dedupeTtlS,
     eventsMaxLen: deps.eventsMaxLen,
     cooldownS: deps.cooldownS ?? 0,
@@ -92,12 +92,12 @@ export function createBreaker(deps: BreakerDeps): Breaker {
   });
   const watchS = deps.halfOpenWatchS ?? 900;
 
-  async function enqueueActivate(providerId: string, tripId: string, key: string, why: string) {
+  async function enqueueActivate(accountId: string, tripId: string, key: string, why: string) {
     await producer.enqueueMany(
       [
         {
           action: 'activate',
-          providerId,
+          accountId,
           idempotencyKey: key,
           source: 'breaker',
           sourceRef: tripId,
@@ -106,26 +106,26 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       ],
       { urgent: true },
     );
-    await markActivationEnqueued(redis, keys, providerId, key);
+    await markActivationEnqueued(redis, keys, accountId, key);
   }
 
-  async function enqueueTrip(providerId: string, tripId: string, key: string): Promise<void> {
+  async function enqueueTrip(accountId: string, tripId: string, key: string): Promise<void> {
     const intent: IntentInput = {
       action: 'deactivate',
-      providerId,
+      accountId,
       idempotencyKey: key,
       source: 'breaker',
       sourceRef: tripId,
       reason: `breaker trip ${tripId}`,
     };
     await producer.enqueueMany([intent], { urgent: true });
-    await markTripEnqueued(redis, keys, providerId, tripId);
+    await markTripEnqueued(redis, keys, accountId, tripId);
   }
 
-  async function afterTrip(providerId: string, r: TripResult): Promise<TripResult> {
+  async function afterTrip(accountId: string, r: TripResult): Promise<TripResult> {
     if (r.result !== 'tripped') return r;
     countBreakerTrip(r.reason);
-    await enqueueTrip(providerId, r.tripId, r.idempotencyKey);
+    await enqueueTrip(accountId, r.tripId, r.idempotencyKey);
     return r;
   }
 
@@ -134,45 +134,45 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       const s = parseSignal(input);
       const at = now();
       const occurredAt = new Date(s.occurred_at);
-      const rules = deps.rules(s.provider_id);
+      const rules = deps.rules(s.account_id);
       if (occurredAt.getTime() < at.getTime() - rules.windowS * 1000) return { result: 'stale' };
       const r = await countAndTrip(
         redis,
         keys,
-        { providerId: s.provider_id, kind: countKind(s), signalId: s.id, occurredAt },
-        settings(s.provider_id),
+        { accountId: s.account_id, kind: countKind(s), signalId: s.id, occurredAt },
+        settings(s.account_id),
         at,
       );
-      return afterTrip(s.provider_id, r);
+      return afterTrip(s.account_id, r);
     },
-    async trip(providerId, reason) {
+    async trip(accountId, reason) {
       const r = await countAndTrip(
         redis,
         keys,
-        { providerId, force: true, reason: reason ?? 'manual trip' },
-        settings(providerId),
+        { accountId, force: true, reason: reason ?? 'manual trip' },
+        settings(accountId),
         now(),
       );
-      return afterTrip(providerId, r);
+      return afterTrip(accountId, r);
     },
-    async reset(providerId) {
+    async reset(accountId) {
       const r = await resetBreaker(
         redis,
         keys,
-        providerId,
-        { windowS: deps.rules(providerId).windowS, eventsMaxLen: deps.eventsMaxLen },
+        accountId,
+        { windowS: deps.rules(accountId).windowS, eventsMaxLen: deps.eventsMaxLen },
         now(),
       );
       if (r.result === 'reset' && r.activateKey) {
-        await enqueueActivate(providerId, r.tripId, r.activateKey, 'breaker reset');
+        await enqueueActivate(accountId, r.tripId, r.activateKey, 'breaker reset');
       }
       return r;
     },
-    async status(providerId) {
+    async status(accountId) {
       const [record, window, holds] = await Promise.all([
-        readBreaker(redis, keys, providerId),
-        readWindow(redis, keys, providerId, deps.rules(providerId).windowS, now().getTime()),
-        readHolds(redis, keys, providerId),
+        readBreaker(redis, keys, accountId),
+        readWindow(redis, keys, accountId, deps.rules(accountId).windowS, now().getTime()),
+        readHolds(redis, keys, accountId),
       ]);
       return { ...record, window, holds };
     },
@@ -180,35 +180,35 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     async tick() {
       const at = now();
       const out = { halfOpen: [] as string[], closed: [] as string[] };
-      for (const providerId of await breakersDue(redis, keys, at.getTime())) {
+      for (const accountId of await breakersDue(redis, keys, at.getTime())) {
         const r = await tickBreaker(
           redis,
           keys,
-          providerId,
-          { windowS: deps.rules(providerId).windowS, watchS, eventsMaxLen: deps.eventsMaxLen },
+          accountId,
+          { windowS: deps.rules(accountId).windowS, watchS, eventsMaxLen: deps.eventsMaxLen },
           at,
         );
         if (r.result === 'half_open') {
-          out.halfOpen.push(providerId);
+          out.halfOpen.push(accountId);
           if (r.activateKey) {
-            await enqueueActivate(providerId, r.tripId, r.activateKey, 'breaker half-open');
+            await enqueueActivate(accountId, r.tripId, r.activateKey, 'breaker half-open');
           }
         } else if (r.result === 'closed') {
-          out.closed.push(providerId);
+          out.closed.push(accountId);
         }
       }
       return out;
     },
     async recover() {
       const lost = await tripsNotEnqueued(redis, keys);
-      for (const { providerId, tripId } of lost) {
-        const record = await readBreaker(redis, keys, providerId);
+      for (const { accountId, tripId } of lost) {
+        const record = await readBreaker(redis, keys, accountId);
         const key = record.last_trip?.idempotency_key;
-        if (record.last_trip?.trip_id === tripId && key) await enqueueTrip(providerId, tripId, key);
+        if (record.last_trip?.trip_id === tripId && key) await enqueueTrip(accountId, tripId, key);
       }
       const activations = await activationsNotEnqueued(redis, keys);
-      for (const { providerId, tripId, activateKey } of activations) {
-        await enqueueActivate(providerId, tripId, activateKey, 'breaker recovery');
+      for (const { accountId, tripId, activateKey } of activations) {
+        await enqueueActivate(accountId, tripId, activateKey, 'breaker recovery');
       }
       return lost.length + activations.length;
     },

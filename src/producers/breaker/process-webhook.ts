@@ -47,7 +47,7 @@ export async function processWebhook(deps: ProcessDeps, body: string): Promise<W
     }
     try {
       const r = await deps.breaker.signal(
-        signalOf(parsed.event, parsed.outcome, account.providerId),
+        signalOf(parsed.event, parsed.outcome, account.accountId),
       );
       result = r.result;
     } catch (err) {

@@ -21,14 +21,14 @@ import emailAddresses from 'email-addresses';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../../model.js';
 
 export type ResolvedVia = 'mapping' | 'from_email' | 'delivery_log' | 'domain_mapping';
 
 /** The one account that sent the message, and which rule said so. */
 export interface Resolved {
   result: 'resolved';
-  providerId: string;
+  accountId: string;
   via: ResolvedVia;
 }
 
@@ -119,8 +119,8 @@ export function parseSenderMap(json: string): Map<string, string> {
   }
   const map = new Map<string, string>();
   for (const [sender, id] of Object.entries(parsed.data)) {
-    if (!PROVIDER_ID_RULE.test(id)) {
-      throw new ConfigError([`BREAKER_SENDER_MAP: "${sender}": "${id}" ${PROVIDER_ID_RULE_TEXT}`]);
+    if (!ACCOUNT_ID_RULE.test(id)) {
+      throw new ConfigError([`BREAKER_SENDER_MAP: "${sender}": "${id}" ${ACCOUNT_ID_RULE_TEXT}`]);
     }
     let key = sender.trim().toLowerCase();
     if (key.includes('@')) {
@@ -143,7 +143,7 @@ export function senderAddress(sender: string | null | undefined): string | undef
 }
 
 /** What the delivery log said about a message: the accounts it names, or nothing (when). */
-type LogEntry = { providerIds: string[] } | { missAt: number };
+type LogEntry = { accountIds: string[] } | { missAt: number };
 
 const sorted = (ids: Iterable<string>) => [...new Set(ids)].sort();
 
@@ -170,20 +170,20 @@ export function createResolver(deps: ResolverDeps): Resolver {
   /** The accounts the message's delivery log names (none when it is silent or unreachable). */
   async function fromLogs(messageId: string): Promise<string[]> {
     const cached = logs.get(messageId);
-    if (cached && 'providerIds' in cached) {
+    if (cached && 'accountIds' in cached) {
       remember(messageId, cached);
-      return cached.providerIds;
+      return cached.accountIds;
     }
     if (cached && now() - cached.missAt < missTtlMs) return [];
     if (!deps.searchLogs) return [];
     try {
       const items = await deps.searchLogs(messageId);
       // The search matches substrings: only this very message counts.
-      const providerIds = sorted(
+      const accountIds = sorted(
         items.flatMap((i) => (i.message_id === messageId && i.provider_id ? [i.provider_id] : [])),
       );
-      remember(messageId, providerIds.length > 0 ? { providerIds } : { missAt: now() });
-      return providerIds;
+      remember(messageId, accountIds.length > 0 ? { accountIds } : { missAt: now() });
+      return accountIds;
     } catch (err) {
       // The API being down leaves the event unsettled (counted), not failed; not remembered.
       deps.log?.warn({ err: String(err) }, 'delivery log lookup failed');
@@ -210,9 +210,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
     await refreshing;
   }
 
-  const resolved = (providerId: string, via: ResolvedVia): Resolved => ({
+  const resolved = (accountId: string, via: ResolvedVia): Resolved => ({
     result: 'resolved',
-    providerId,
+    accountId,
     via,
   });
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../../model.js';
 import type { BreakerRules } from '../../store/breaker-trip.js';
 
 export type { BreakerRules };
@@ -22,7 +22,7 @@ const accountRules = z.strictObject({
   complaint_min_volume: volume.optional(),
 });
 
-export type RulesFor = (providerId: string) => BreakerRules;
+export type RulesFor = (accountId: string) => BreakerRules;
 
 /** The rules of every account; throws a ConfigError naming BREAKER_ACCOUNT_RULES and the field. */
 export function breakerRules(config: Config): RulesFor {
@@ -49,8 +49,8 @@ export function breakerRules(config: Config): RulesFor {
   }
   const perAccount = new Map<string, BreakerRules>();
   for (const [id, r] of Object.entries(parsed.data)) {
-    if (!PROVIDER_ID_RULE.test(id)) {
-      throw new ConfigError([`BREAKER_ACCOUNT_RULES: "${id}" ${PROVIDER_ID_RULE_TEXT}`]);
+    if (!ACCOUNT_ID_RULE.test(id)) {
+      throw new ConfigError([`BREAKER_ACCOUNT_RULES: "${id}" ${ACCOUNT_ID_RULE_TEXT}`]);
     }
     perAccount.set(id, {
       windowS: r.window_s ?? global.windowS,
@@ -60,5 +60,5 @@ export function breakerRules(config: Config): RulesFor {
       complaintMinVolume: r.complaint_min_volume ?? global.complaintMinVolume,
     });
   }
-  return (providerId) => perAccount.get(providerId) ?? global;
+  return (accountId) => perAccount.get(accountId) ?? global;
 }

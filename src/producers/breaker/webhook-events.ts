@@ -69,10 +69,10 @@ export function parseWebhook(body: string): ParsedWebhook {
 }
 
 /** The signal of a webhook event whose account is known. */
-export function signalOf(event: WebhookEvent, outcome: SignalOutcome, providerId: string): Signal {
+export function signalOf(event: WebhookEvent, outcome: SignalOutcome, accountId: string): Signal {
   return {
     id: event.id,
-    provider_id: providerId,
+    account_id: accountId,
     outcome,
     occurred_at: event.occurred_at,
     ...(event.data.bounce_type ? { bounce_type: event.data.bounce_type } : {}),

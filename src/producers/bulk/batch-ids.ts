@@ -8,8 +8,8 @@ export function newBatchId(now = new Date()): string {
 }
 
 /** The idempotency key of an account's intent in a batch. */
-export function bulkKey(batchId: string, providerId: string): string {
-  return `bulk:${batchId}:${providerId}`;
+export function bulkKey(batchId: string, accountId: string): string {
+  return `bulk:${batchId}:${accountId}`;
 }
 
 /** The hold a deactivate run takes on each of its accounts. */

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../../errors.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../../model.js';
 
 export type IdLine =
   | { line: number; id: string; problem?: undefined }
@@ -81,8 +81,8 @@ function escaped(ch: string): string {
 /** The id on a line, or what is wrong with it. */
 function check(line: number, value: string): IdLine {
   if (value === '') return { line, problem: `line ${line}: no account id` };
-  if (!PROVIDER_ID_RULE.test(value)) {
-    return { line, problem: `line ${line}: "${shown(value)}" ${PROVIDER_ID_RULE_TEXT}` };
+  if (!ACCOUNT_ID_RULE.test(value)) {
+    return { line, problem: `line ${line}: "${shown(value)}" ${ACCOUNT_ID_RULE_TEXT}` };
   }
   return { line, id: value };
 }

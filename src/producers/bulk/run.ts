@@ -74,7 +74,7 @@ export async function runBulkPass(
     parseIntents([
       {
         action,
-        providerId: 'dprov_check',
+        accountId: 'dprov_check',
         idempotencyKey: bulkKey(batchId, 'dprov_check'),
         source: 'bulk',
         sourceRef: batchId,
@@ -116,12 +116,12 @@ export async function runBulkPass(
     const inFlight = boundedConcurrency(CHUNKS_IN_FLIGHT);
     const flush = async (targets: HoldTarget[]) => {
       if (action === 'activate') targets = await leaveOutHeld(targets);
-      const ids = targets.map((t) => t.providerId);
+      const ids = targets.map((t) => t.accountId);
       const added = await addToBatch(deps.redis, deps.keys, batchId, opened.pass, ids);
       const intents: IntentInput[] = [];
       const holding: HoldTarget[] = [];
       targets.forEach((target, i) => {
-        const { providerId } = target;
+        const { accountId } = target;
         const a = added[i];
         if (a === 'repeat') counts.duplicates++;
         else if (a === 'done') counts.alreadyDone++;
@@ -129,8 +129,8 @@ export async function runBulkPass(
           holding.push(target);
           intents.push({
             action,
-            providerId,
-            idempotencyKey: bulkKey(batchId, providerId),
+            accountId,
+            idempotencyKey: bulkKey(batchId, accountId),
             source: 'bulk',
             sourceRef: batchId,
             reason,
@@ -160,7 +160,7 @@ export async function runBulkPass(
       const held = await heldAmong(
         deps.redis,
         deps.keys,
-        targets.map((t) => t.providerId),
+        targets.map((t) => t.accountId),
       );
       const kept: HoldTarget[] = [];
       const named: string[] = [];
@@ -171,7 +171,7 @@ export async function runBulkPass(
         }
         counts.skipped++;
         counts.held++;
-        if (skippedIds.length + named.length < PROBLEMS_SHOWN) named.push(t.providerId);
+        if (skippedIds.length + named.length < PROBLEMS_SHOWN) named.push(t.accountId);
       });
       for (const id of named) {
         const { holds } = await readHolds(deps.redis, deps.keys, id);
@@ -191,7 +191,7 @@ export async function runBulkPass(
           if (skippedIds.length < PROBLEMS_SHOWN) skippedIds.push(`${l.id}: the shared account`);
           continue;
         }
-        chunk.push({ providerId: l.id, seen: l.item ? seenOf(l.item) : seen?.get(l.id) });
+        chunk.push({ accountId: l.id, seen: l.item ? seenOf(l.item) : seen?.get(l.id) });
         if (chunk.length >= chunkSize) {
           await inFlight.add(flush(chunk));
           chunk = [];

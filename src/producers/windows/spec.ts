@@ -9,7 +9,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { UsageError } from '../../errors.js';
-import { PROVIDER_ID_RULE, PROVIDER_ID_RULE_TEXT } from '../../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../../model.js';
 import type { ListFilter } from '../../sendmux/client.js';
 import { parseFilter } from '../bulk/accounts.js';
 
@@ -154,8 +154,8 @@ function parseTargets(input: WindowInput): WindowTargets {
       `--accounts: at most ${MAX_WINDOW_ACCOUNTS} accounts per window (got ${ids.length}); use --filter`,
     );
   }
-  const bad = ids.find((id) => !PROVIDER_ID_RULE.test(id));
-  if (bad !== undefined) throw new UsageError(`--accounts: "${bad}" ${PROVIDER_ID_RULE_TEXT}`);
+  const bad = ids.find((id) => !ACCOUNT_ID_RULE.test(id));
+  if (bad !== undefined) throw new UsageError(`--accounts: "${bad}" ${ACCOUNT_ID_RULE_TEXT}`);
   return { kind: 'accounts', ids };
 }
 

@@ -2,13 +2,13 @@
 
 export const windowHoldId = (windowId: string, occurrence: string) =>
   `window:${windowId}:${occurrence}`;
-export const windowKey = (windowId: string, occurrence: string, providerId: string) =>
-  `window:${windowId}:${occurrence}:${providerId}`;
+export const windowKey = (windowId: string, occurrence: string, accountId: string) =>
+  `window:${windowId}:${occurrence}:${accountId}`;
 /** The activation key of an occurrence's end, around the account id. */
 export const endKeyAround = (windowId: string, occurrence: string) =>
   [windowKey(windowId, occurrence, ''), ':end'] as const;
 /** The activation key of an occurrence's end. */
-export const endKey = (windowId: string, occurrence: string, providerId: string) => {
+export const endKey = (windowId: string, occurrence: string, accountId: string) => {
   const [head, tail] = endKeyAround(windowId, occurrence);
-  return `${head}${providerId}${tail}`;
+  return `${head}${accountId}${tail}`;
 };

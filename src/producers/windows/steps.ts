@@ -53,7 +53,7 @@ function stepEvents(
     window_id: event.window_id,
     occurrence: event.occurrence,
     step,
-    provider_ids: [...ids].sort(),
+    account_ids: [...ids].sort(),
     why,
     at: event.at,
   };
@@ -129,7 +129,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
     for (const part of chunks(reads, CHUNK)) {
       const decided = await holdForOccurrence(redis, keys, ref, part, hold, now());
       if (!decided) return { result: 'already' };
-      decided.forEach((d, i) => sort((part[i] as TargetRead).providerId, d));
+      decided.forEach((d, i) => sort((part[i] as TargetRead).accountId, d));
     }
     if (pastEnd) {
       for (const [id, d] of Object.entries((await readOccurrence(redis, keys, ref))?.start ?? {})) {
@@ -140,10 +140,10 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
     // nothing is switched off, the end comes at once, and a `window.failed` event says so.
     const tooLate = pastEnd || now().getTime() >= endsMs;
     await enqueue(
-      (tooLate ? [] : switched).map((providerId) => ({
+      (tooLate ? [] : switched).map((accountId) => ({
         action: 'deactivate',
-        providerId,
-        idempotencyKey: windowKey(windowId, occurrence, providerId),
+        accountId,
+        idempotencyKey: windowKey(windowId, occurrence, accountId),
         source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: hold.reason,
@@ -213,21 +213,21 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
     const baseUnknown: string[] = [];
     const gone: string[] = [];
     const conflicts: string[] = [];
-    const stillHeld: { provider_id: string; held_by: string[] }[] = [];
+    const stillHeld: { account_id: string; held_by: string[] }[] = [];
     for (const [id, d] of decisions) {
       if (d.do === 'reactivate') reactivated.push(id);
       else if (d.do === 'off') stayedOff.push(id);
       else if (d.do === 'unknown') baseUnknown.push(id);
-      else if (d.do === 'held') stillHeld.push({ provider_id: id, held_by: d.heldBy });
+      else if (d.do === 'held') stillHeld.push({ account_id: id, held_by: d.heldBy });
       else if (d.do === 'conflict') conflicts.push(id);
       else gone.push(id);
     }
     const w = await readWindowRecord<WindowTargets, WindowSchedule>(redis, keys, windowId);
     await enqueue(
-      reactivated.map((providerId) => ({
+      reactivated.map((accountId) => ({
         action: 'activate',
-        providerId,
-        idempotencyKey: endKey(windowId, occurrence, providerId),
+        accountId,
+        idempotencyKey: endKey(windowId, occurrence, accountId),
         source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: `end of ${w?.reason || `maintenance window ${windowId}`}`,
@@ -241,7 +241,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
       starts_at: o.starts_at,
       ends_at: o.ends_at,
       reactivated: reactivated.sort(),
-      still_held: stillHeld.sort((a, b) => a.provider_id.localeCompare(b.provider_id)),
+      still_held: stillHeld.sort((a, b) => a.account_id.localeCompare(b.account_id)),
       stayed_off: stayedOff.sort(),
       base_unknown: baseUnknown.sort(),
       gone: [...gone, ...conflicts].sort(),

@@ -21,7 +21,7 @@ export async function readTargets(
   const { signal } = deps;
   const retry = { ...deps.retry, signal };
   const seen = (item: ProviderItem): TargetRead => ({
-    providerId: item.id,
+    accountId: item.id,
     read: 'seen',
     seen: seenOf(item),
   });
@@ -41,17 +41,17 @@ export async function readTargets(
     }
     return ids.map((id) => {
       const item = found.get(id);
-      return item ? seen(item) : { providerId: id, read: 'missing' };
+      return item ? seen(item) : { accountId: id, read: 'missing' };
     });
   }
   return (await readEachWithRetry(reader, ids, retry)).map((r) => {
     if (r.read === 'seen') return seen(r.item);
     if (r.read === 'unreadable') {
       deps.log?.warn(
-        { window_id: windowId, provider_id: r.providerId, err: r.error },
+        { window_id: windowId, account_id: r.accountId, err: r.error },
         'a window target could not be read: it is held and switched off all the same',
       );
     }
-    return { providerId: r.providerId, read: r.read };
+    return { accountId: r.accountId, read: r.read };
   });
 }
