@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     await queue.addBulk(
       chunk.map((id) => ({
         name: 'deactivate',
-        data: { providerId: id, key: `bulk:bench:${id}` },
+        data: { accountId: id, key: `bulk:bench:${id}` },
         opts: { jobId: `k-bulk:bench:${id}`, attempts: 3, removeOnComplete: { count: 1000 } },
       })),
     );

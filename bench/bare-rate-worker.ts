@@ -9,7 +9,7 @@
  *   REDIS_URL=... QUEUE_PREFIX={...} SENDMUX_BASE_URL=... SENDMUX_API_KEY=... RATE_MODE=static \
  *   RATE_MAX=50 RATE_WINDOW_MS=1000 WORKER_CONCURRENCY=10 node --import tsx bench/bare-rate-worker.ts
  *
- * Jobs (queue {@link RATE_QUEUE}) carry `{ providerId, key }`. Runs until SIGTERM/SIGINT.
+ * Jobs (queue {@link RATE_QUEUE}) carry `{ accountId, key }`. Runs until SIGTERM/SIGINT.
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,11 +39,11 @@ async function main(): Promise<void> {
     timeout: { request: 10_000 },
   });
   const connection = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: null });
-  const worker = new Worker<{ providerId: string; key: string }>(
+  const worker = new Worker<{ accountId: string; key: string }>(
     RATE_QUEUE,
     async (job) => {
       for (;;) {
-        const res = await client.post(`providers/${job.data.providerId}/deactivate`, {
+        const res = await client.post(`providers/${job.data.accountId}/deactivate`, {
           headers: { 'idempotency-key': job.data.key },
         });
         if (res.statusCode < 300) return;

@@ -9,8 +9,8 @@
  *   REDIS_URL=... QUEUE_PREFIX={...} SENDMUX_BASE_URL=... SENDMUX_API_KEY=... \
  *   WORKER_CONCURRENCY=50 node --import tsx bench/bare-worker.ts
  *
- * Jobs (queue {@link BARE_QUEUE}) carry `{ providerId, key }`; each is one
- * `POST providers/:providerId/deactivate` with `Idempotency-Key: key`. Runs until SIGTERM/SIGINT.
+ * Jobs (queue {@link BARE_QUEUE}) carry `{ accountId, key }`; each is one
+ * `POST providers/:accountId/deactivate` with `Idempotency-Key: key`. Runs until SIGTERM/SIGINT.
  */
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 export const BARE_QUEUE = 'bare';
 
 export interface BareJobData {
-  providerId: string;
+  accountId: string;
   key: string;
 }
 
@@ -57,7 +57,7 @@ export function startBareWorker(options: BareWorkerOptions): BareWorker {
     BARE_QUEUE,
     async (job) => {
       const body = await client
-        .post(`providers/${job.data.providerId}/deactivate`, {
+        .post(`providers/${job.data.accountId}/deactivate`, {
           headers: { 'idempotency-key': job.data.key },
         })
         .json<{ data: { status: string } }>();

@@ -204,7 +204,7 @@ async function run(way: Way, url: string, withOther: boolean): Promise<Result> {
     await producer.enqueueMany(
       Array.from({ length: JOBS }, (_, i) => ({
         action: 'deactivate' as const,
-        providerId: simAccountId(i + 1),
+        accountId: simAccountId(i + 1),
         idempotencyKey: `rate-${tag}-${i}`,
         source: 'bulk' as const,
         sourceRef: 'rate-bench',
@@ -218,7 +218,7 @@ async function run(way: Way, url: string, withOther: boolean): Promise<Result> {
     await queue.addBulk(
       Array.from({ length: JOBS }, (_, i) => ({
         name: 'deactivate',
-        data: { providerId: simAccountId(i + 1), key: `rate-${tag}-${i}` },
+        data: { accountId: simAccountId(i + 1), key: `rate-${tag}-${i}` },
         opts: { attempts: 50, backoff: { type: 'fixed', delay: 1_000 }, removeOnComplete: 1000 },
       })),
     );

@@ -229,12 +229,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (Math.floor(round / manual.length) % 2 === 0) {
         await enqueueActions(config, {
           action: 'deactivate',
-          providerIds: [id, `dprov_soak_missing_${round}`],
+          accountIds: [id, `dprov_soak_missing_${round}`],
           reason: 'soak',
         });
         actions += 2;
       } else {
-        await enqueueActions(config, { action: 'activate', providerIds: [id] });
+        await enqueueActions(config, { action: 'activate', accountIds: [id] });
         actions += 1;
       }
       if (round % 8 === 0) {

@@ -335,7 +335,7 @@ async function enqueue(side: Side, url: string, n: number) {
     await producer.enqueueMany(
       Array.from({ length: n }, (_, i) => ({
         action: 'deactivate' as const,
-        providerId: simAccountId(i + 1),
+        accountId: simAccountId(i + 1),
         idempotencyKey: `bench-${tag}-${i}`,
         source: 'manual' as const,
         reason: 'benchmark',
@@ -363,7 +363,7 @@ async function enqueue(side: Side, url: string, n: number) {
     await queue.addBulk(
       Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
         name: 'deactivate',
-        data: { providerId: simAccountId(i + j + 1), key: `bench-${tag}-${i + j}` },
+        data: { accountId: simAccountId(i + j + 1), key: `bench-${tag}-${i + j}` },
         opts: {
           jobId: `k-bench-${tag}-${i + j}`,
           removeOnComplete: { count: 1000 },
