@@ -113,3 +113,8 @@ export {
   type SendmuxClientOptions,
 } from './sendmux/client.js';
 export { SendmuxError, type FailureKind } from './sendmux/errors.js';
+/**
+ * The JSON shapes: what the CLI's `--json` and the HTTP API print of a returned value is its
+ * view here (`wire.eventView(e)`, `wire.batchView(b)`, ...), checked by its zod schema.
+ */
+export * as wire from './wire/index.js';

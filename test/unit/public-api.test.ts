@@ -12,8 +12,9 @@ describe('the public API', () => {
   const runtime = Object.keys(api).sort();
 
   it('is short', () => {
-    // Raised from 30 with issue 9 (openWindows, undoBatch): still one entry per use.
-    expect(runtime.length).toBeLessThanOrEqual(32);
+    // Raised from 30 with issue 9 (openWindows, undoBatch), to 33 with issue 19 (`wire`, the
+    // JSON shapes): still one entry per use.
+    expect(runtime.length).toBeLessThanOrEqual(33);
   });
 
   it('is listed in the README, name by name, and the README lists nothing else at run time', () => {
