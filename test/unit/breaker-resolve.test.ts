@@ -354,7 +354,7 @@ describe('webhook events as signals', () => {
     if (!bounced.ok || !bounced.outcome) return;
     expect(signalOf(bounced.event, bounced.outcome, 'dprov_x')).toEqual({
       id: 'evt_1',
-      provider_id: 'dprov_x',
+      account_id: 'dprov_x',
       outcome: 'bounced',
       occurred_at: '2026-11-28T10:00:00Z',
       bounce_type: 'Permanent',
