@@ -20,7 +20,8 @@ import { fingerprint, parseIntents, type Action, type Intent, type IntentInput }
 import type { EnqueueResult, Producer } from '../queue/producer.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { findConflict } from '../store/claim-keys.js';
-import { releaseHolds, seenOf, takeHold, type HoldInput, type Seen } from '../store/holds.js';
+import { seenOf, type HoldInput, type Seen } from '../store/hold-record.js';
+import { releaseHolds, takeHold } from '../store/holds.js';
 import type { Keys } from '../store/keys.js';
 import { readAccounts, type AccountReader } from './account-states.js';
 

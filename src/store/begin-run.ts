@@ -16,7 +16,7 @@
  */
 import type { RedisClient as Redis } from '../redis.js';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
-import { holdIdsLua } from './holds.js';
+import { holdIdsLua } from './hold-lua.js';
 import type { Keys } from './keys.js';
 import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';

@@ -9,13 +9,8 @@ import type { RedisClient as Redis } from '../redis.js';
 import { BK, windowBucketKeys } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';
-import {
-  claimActivationLua,
-  releaseHoldLua,
-  releaseResult,
-  type BeforeState,
-  type ReleaseResult,
-} from './holds.js';
+import { claimActivationLua, releaseHoldLua } from './hold-lua.js';
+import { releaseResult, type BeforeState, type ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
 import {
   KEYS_CHANGED,

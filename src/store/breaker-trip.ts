@@ -13,7 +13,8 @@ import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.j
 import type { RedisClient as Redis } from '../redis.js';
 import { BK, sumWindowLua, windowBucketKeys, type CountKind } from './breaker-state.js';
 import { EVENT_FIELD } from './event-codec.js';
-import { encodeHold, takeHoldLua } from './holds.js';
+import { takeHoldLua } from './hold-lua.js';
+import { encodeHold } from './hold-record.js';
 import type { Keys } from './keys.js';
 import { KEYS_CHANGED, knownPrefixes, knownStateLua, runWithKnownKeys } from './known-state.js';
 import { defineScript } from './script.js';

@@ -18,214 +18,36 @@
  * - No activation is bound while a hold stands (claim-keys.ts) and none calls the API while
  *   one stands (begin-run.ts): checked at the call.
  *
- * The Lua parts are shared with scripts that take or release a hold in the same step as their
- * own change (the breaker's trip and reset, a window's start and end).
+ * The Lua parts (hold-lua.ts) are shared with scripts that take or release a hold in the same
+ * step as their own change (the breaker's trip and reset, a window's start and end); what a
+ * step is given (hold ids, stored holds, reads) is in hold-record.ts.
  */
 import {
   BASE_STATES,
   fingerprintParts,
   normalizeSource,
-  type AccountState,
   type BaseState,
   type Hold,
-  type Intent,
   type Source,
 } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
+import {
+  BEFORE_FIELD,
+  HOLD_FIELD,
+  SINCE_FIELD,
+  claimActivationLua,
+  indexLaterLua,
+  releaseHoldLua,
+  takeHoldLua,
+} from './hold-lua.js';
+import { encodeHold, type HoldInput, type Seen } from './hold-record.js';
 import type { Keys } from './keys.js';
 import { KEYS_CHANGED, knownPrefixes, knownStateLua, runWithKnownKeys } from './known-state.js';
 import { defineScript } from './script.js';
-import { encodeAccountPart } from './status-record.js';
 
 /** The base of an account: what it would be without the project's holds. */
 export const BEFORE_STATES = BASE_STATES;
 export type BeforeState = BaseState;
-
-const HOLD_FIELD = 'h:';
-const BEFORE_FIELD = 'before';
-const SINCE_FIELD = 'since';
-/** Fields of the hash that are not holds. */
-const META_FIELDS = 2;
-
-/**
- * Lua: take hold `HOLD_ID` (its JSON `HOLD`) on account `ID`; the first hold also fixes the
- * base (what the project knows the account is, see known-state.ts) and indexes the account.
- * Needs the local `KP` (decoded {@link knownPrefixes}) and {@link knownStateLua} in scope.
- * Sets the locals `taken` (1 new, 0 already held by that id), `base` (the account's base) and
- * `needOff` (true unless nothing of ours is pending and the account is known to be off).
- * `indexLater`: the name of a Lua table to append `NOW, ID` to instead of indexing at once (a
- * many-account step indexes them all with one ZADD: see {@link indexLaterLua}).
- */
-export function takeHoldLua(
-  HOLDS: string,
-  INDEX: string,
-  ID: string,
-  HOLD_ID: string,
-  HOLD: string,
-  NOW: string,
-  indexLater?: string,
-): string {
-  const index = indexLater
-    ? `${indexLater}[#${indexLater} + 1] = ${NOW}
-  ${indexLater}[#${indexLater} + 1] = ${ID}`
-    : `redis.call('ZADD', ${INDEX}, ${NOW}, ${ID})`;
-  return `
-local pending = sdxPending(KP, ${ID})
-local known = pending or sdxRecorded(KP, ${ID})
-local needOff = pending ~= false or known ~= 'inactive'
-local taken, base = 1, known
-if redis.call('EXISTS', ${HOLDS}) == 0 then
-  redis.call('HSET', ${HOLDS}, '${BEFORE_FIELD}', known, '${SINCE_FIELD}', ${NOW},
-    '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
-  ${index}
-else
-  taken = redis.call('HSETNX', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID}, ${HOLD})
-  base = redis.call('HGET', ${HOLDS}, '${BEFORE_FIELD}') or 'unknown'
-end
-`;
-}
-
-/** Lua: index the accounts a many-account step collected in table `LIST` (score, id, ...). */
-export function indexLaterLua(INDEX: string, LIST: string): string {
-  return `
-for from = 1, #${LIST}, 2000 do
-  redis.call('ZADD', ${INDEX}, unpack(${LIST}, from, math.min(from + 1999, #${LIST})))
-end
-`;
-}
-
-/**
- * Lua: release hold `HOLD_ID` of account `ID`. Sets the locals `released` (1 if it was held),
- * `left` (the other hold ids, a table) and `before` (the base, set only when no hold is left:
- * the record is gone then; `false` otherwise).
- */
-export function releaseHoldLua(HOLDS: string, INDEX: string, ID: string, HOLD_ID: string): string {
-  return `
-local released = redis.call('HDEL', ${HOLDS}, '${HOLD_FIELD}' .. ${HOLD_ID})
-local left, before = {}, false
-if released == 1 then
-  if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} then
-    before = redis.call('HGET', ${HOLDS}, '${BEFORE_FIELD}') or 'unknown'
-    redis.call('DEL', ${HOLDS})
-    redis.call('ZREM', ${INDEX}, ${ID})
-  end
-end
-if before == false then
-  ${holdIdsLua(HOLDS, 'left')}
-end
-`;
-}
-
-/** Lua: append the ids of the holds in `HOLDS` to the table `OUT`. */
-export function holdIdsLua(HOLDS: string, OUT: string): string {
-  return `for _, f in ipairs(redis.call('HKEYS', ${HOLDS})) do
-    if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then
-      ${OUT}[#${OUT} + 1] = string.sub(f, ${HOLD_FIELD.length + 1})
-    end
-  end`;
-}
-
-/**
- * Lua, after {@link releaseHoldLua}: bind the activation `KEY` (fingerprint `FP`, source
- * `SOURCE`) when `MODE` says the account goes back on: `base` when this release was the last
- * hold and the base is `active`; `base-if-off` the same, unless the account is known to be on
- * already (nothing of ours pending, recorded active: a release whose source never switched it
- * off); `force` (an operator's activate) when no hold is left at all, whatever the base. Sets `claimed` (the binding's state: `new`, an existing state, or false
- * when nothing was bound) and `claimedSeq`.
- */
-export function claimActivationLua(
-  ID: string,
-  KEY: string,
-  FP: string,
-  SOURCE: string,
-  MODE: string,
-  NOW: string,
-): string {
-  return `
-local claimed, claimedSeq = false, 0
-if ${KEY} ~= '' then
-  local goes = false
-  if ${MODE} == 'force' then
-    goes = #left == 0
-  else
-    goes = released == 1 and before == 'active'
-    if goes and ${MODE} == 'base-if-off' then goes = sdxKnown(KP, ${ID}) ~= 'active' end
-  end
-  if goes then
-    claimed, claimedSeq = sdxClaim(KP, ${KEY}, ${FP}, 'activate', ${ID}, ${SOURCE}, ${NOW})
-  end
-end
-`;
-}
-
-/**
- * The hold a source takes before it asks to switch an account off (the producers name them
- * this way: `manual` (producers/manual.ts), `bulk:<batch>` (bulk/run.ts), `breaker`
- * (breaker-trip.ts), `window:<window>:<occurrence>` (windows/windows.ts); a unit test keeps
- * them equal). Used to let go of it when the API says the account does not exist.
- */
-export function intentHoldId(intent: Pick<Intent, 'source' | 'sourceRef'>): string {
-  switch (normalizeSource(intent.source)) {
-    case 'manual':
-      return 'manual';
-    case 'bulk':
-      return intent.sourceRef ? `bulk:${intent.sourceRef}` : '';
-    case 'breaker':
-      return 'breaker';
-    case 'window':
-      return intent.sourceRef ? `window:${intent.sourceRef}` : '';
-  }
-}
-
-export interface HoldInput {
-  id: string;
-  source: Source;
-  ref?: string | null;
-  reason?: string;
-}
-
-/** A hold as stored (its id is the field name). */
-export function encodeHold(hold: HoldInput, at: Date): string {
-  const stored: Omit<Hold, 'id'> = {
-    source: hold.source,
-    ref: hold.ref ?? null,
-    reason: hold.reason ?? '',
-    at: at.toISOString(),
-  };
-  return JSON.stringify(stored);
-}
-
-/**
- * What one of the source's reads of the API said about an account, to record before the hold
- * is taken (forward-only by `updated_at`, see known-state.ts): the status hash's account part
- * (status-record.ts `encodeAccountPart`) and the answer's `updated_at` in ms ('' unknown).
- */
-export interface Seen {
-  part: string;
-  updatedMs: string;
-}
-
-/** A read of the API (an item of the listing or a GET): what to record of it. */
-export function seenOf(account: AccountState): Seen {
-  const ms = account.updated_at === null ? NaN : Date.parse(account.updated_at);
-  return {
-    part: encodeAccountPart(account, null),
-    updatedMs: Number.isFinite(ms) ? String(ms) : '',
-  };
-}
-
-/**
- * What a source believes an account is without a read to show for it (no `updated_at`): it is
- * recorded only where nothing is recorded yet.
- */
-export function seenState(status: 'active' | 'inactive'): Seen {
-  return seenOf({
-    status,
-    is_active: status === 'active',
-    status_reason: null,
-    updated_at: null,
-  });
-}
 
 /** One account a hold step takes, with what the source read of it (if it read it). */
 export interface HoldTarget {

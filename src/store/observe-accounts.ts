@@ -6,7 +6,7 @@
  */
 import type { AccountState } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
-import { seenOf } from './holds.js';
+import { seenOf } from './hold-record.js';
 import type { Keys } from './keys.js';
 import { knownPrefixes, knownStateLua } from './known-state.js';
 import { defineScript } from './script.js';

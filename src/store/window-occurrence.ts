@@ -16,14 +16,8 @@
 import { fingerprintParts } from '../model.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { EVENT_FIELD } from './event-codec.js';
-import {
-  claimActivationLua,
-  encodeHold,
-  releaseHoldLua,
-  takeHoldLua,
-  type HoldInput,
-  type Seen,
-} from './holds.js';
+import { claimActivationLua, releaseHoldLua, takeHoldLua } from './hold-lua.js';
+import { encodeHold, type HoldInput, type Seen } from './hold-record.js';
 import type { Keys } from './keys.js';
 import {
   KEYS_CHANGED,

@@ -519,7 +519,7 @@ const SCRIPT_KEYS_TESTS = ['test/integration/script-keys.test.ts'];
 const GUARD_HOLDS_TESTS = ['test/integration/guards-holds.test.ts'];
 const CLAIM = 'src/store/claim-keys.ts';
 const BEGIN = 'src/store/begin-run.ts';
-const HOLDS = 'src/store/holds.ts';
+const HOLD_LUA = 'src/store/hold-lua.ts';
 const KNOWN = 'src/store/known-state.ts';
 
 const claimKeys: Guard[] = [
@@ -635,7 +635,7 @@ const beginRun: Guard[] = [
 const holds: Guard[] = [
   {
     id: 'holds-first-fixes-base',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "if redis.call('EXISTS', ${HOLDS}) == 0 then",
     mutation: 'if true then',
     why: 'the first hold fixes the base; later holds keep it',
@@ -643,7 +643,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-need-off-pending',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "local needOff = pending ~= false or known ~= 'inactive'",
     mutation: "local needOff = known ~= 'inactive'",
     why: 'a pending intent of ours means the account must be switched off (whatever it will make it)',
@@ -651,7 +651,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-need-off-known-off',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "local needOff = pending ~= false or known ~= 'inactive'",
     mutation: 'local needOff = true',
     why: 'an account known to be off with nothing pending is not switched off again',
@@ -659,7 +659,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-known-pending-first',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: 'local known = pending or sdxRecorded(KP, ${ID})',
     mutation: 'local known = sdxRecorded(KP, ${ID})',
     why: 'the base is what a pending intent of ours will make the account, before what was recorded',
@@ -667,7 +667,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-release-last-only',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} then",
     mutation: "if redis.call('HLEN', ${HOLDS}) <= ${META_FIELDS} + 1 then",
     why: 'releasing one of two holds keeps the account held',
@@ -675,7 +675,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-release-left',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: 'if before == false then',
     mutation: 'if false then',
     why: 'a release that leaves holds names them',
@@ -683,7 +683,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-activation-force-no-hold-left',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: 'goes = #left == 0',
     mutation: 'goes = true',
     why: "an operator's activate binds the activation only when no hold is left",
@@ -691,7 +691,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-activation-base-active',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "goes = released == 1 and before == 'active'",
     mutation: 'goes = released == 1',
     why: 'a release switches back on only an account whose base is active',
@@ -699,7 +699,7 @@ const holds: Guard[] = [
   },
   {
     id: 'holds-activation-base-if-off',
-    file: HOLDS,
+    file: HOLD_LUA,
     guard: "if goes and ${MODE} == 'base-if-off' then goes = sdxKnown(KP, ${ID}) ~= 'active' end",
     mutation: '',
     why: 'a release whose source never switched the account off binds nothing when it is known on',

@@ -12,7 +12,8 @@ import { bulkHoldId, bulkKey, runBulkPass } from '../../src/producers/bulk/run.j
 import { createSendmuxClient } from '../../src/sendmux/client.js';
 import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/index.js';
 import { readBatchAccounts } from '../../src/store/batch-record.js';
-import { readHolds, releaseHolds, seenState, takeHold } from '../../src/store/holds.js';
+import { seenState } from '../../src/store/hold-record.js';
+import { readHolds, releaseHolds, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 import { waitUntilDrained } from '../support/quiet.js';
 

@@ -8,14 +8,8 @@ import { fingerprint, type AccountState } from '../../src/model.js';
 import type { RedisClient as Redis } from '../../src/redis.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
-import {
-  releaseHold,
-  releaseHolds,
-  seenOf,
-  seenState,
-  takeHold,
-  type HoldInput,
-} from '../../src/store/holds.js';
+import { seenOf, seenState, type HoldInput } from '../../src/store/hold-record.js';
+import { releaseHold, releaseHolds, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
 import { readStatuses } from '../../src/store/status-record.js';

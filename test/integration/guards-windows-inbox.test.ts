@@ -7,13 +7,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { RedisClient as Redis } from '../../src/redis.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
-import {
-  readHolds,
-  releaseHold,
-  seenState,
-  takeHold,
-  type HoldInput,
-} from '../../src/store/holds.js';
+import { seenState, type HoldInput } from '../../src/store/hold-record.js';
+import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import {
   ackInbox,

@@ -10,7 +10,8 @@ import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, findConflict, type Claim } from '../../src/store/claim-keys.js';
 import { EVENT_FIELD } from '../../src/store/event-codec.js';
 import { readRecentEvents } from '../../src/store/events.js';
-import { intentHoldId, readHolds, releaseHolds } from '../../src/store/holds.js';
+import { intentHoldId } from '../../src/store/hold-record.js';
+import { readHolds, releaseHolds } from '../../src/store/holds.js';
 import { redisPerTest } from '../support/context.js';
 
 const ctx = redisPerTest();

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { enqueueActions } from '../../src/ops/enqueue-actions.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { readHolds, seenState, takeHold } from '../../src/store/holds.js';
+import { seenState } from '../../src/store/hold-record.js';
+import { readHolds, takeHold } from '../../src/store/holds.js';
 import { keysMatching } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 

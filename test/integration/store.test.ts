@@ -5,13 +5,8 @@ import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.j
 import { beginRun } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
-import {
-  listHeldAccounts,
-  readHolds,
-  seenState,
-  takeHold,
-  takeHolds,
-} from '../../src/store/holds.js';
+import { seenState } from '../../src/store/hold-record.js';
+import { listHeldAccounts, readHolds, takeHold, takeHolds } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';

@@ -7,7 +7,7 @@ import { bulkHoldId } from '../../src/producers/bulk/run.js';
 import { MANUAL_HOLD } from '../../src/producers/manual.js';
 import { windowHoldId } from '../../src/producers/windows/windows.js';
 import { BREAKER_HOLD } from '../../src/store/breaker-trip.js';
-import { intentHoldId } from '../../src/store/holds.js';
+import { intentHoldId } from '../../src/store/hold-record.js';
 
 describe('intentHoldId', () => {
   it("names each source's own hold", () => {

@@ -31,7 +31,8 @@ import {
   openBatch,
 } from '../../store/batch-record.js';
 import { heldAmong } from '../../store/held-among.js';
-import { readHolds, seenOf, takeHolds, type HoldTarget } from '../../store/holds.js';
+import { seenOf } from '../../store/hold-record.js';
+import { readHolds, takeHolds, type HoldTarget } from '../../store/holds.js';
 import { isShared } from './accounts.js';
 import { bulkHoldId, bulkKey, newBatchId } from './batch-ids.js';
 import { boundedConcurrency } from './bounded.js';

@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../../errors.js';
 import type { ProviderItem } from '../../sendmux/schemas.js';
-import { seenOf, type Seen } from '../../store/holds.js';
+import { seenOf, type Seen } from '../../store/hold-record.js';
 import { readAccounts, READ_ONE_BY_ONE } from '../account-states.js';
 import { isShared, sharedAccountIds } from './accounts.js';
 import type { Input } from './input.js';

@@ -14,7 +14,7 @@ import type {
   WindowStartedEvent,
 } from '../../model.js';
 import { encodeEvent } from '../../store/event-codec.js';
-import type { HoldInput } from '../../store/holds.js';
+import type { HoldInput } from '../../store/hold-record.js';
 import {
   beginOccurrence,
   holdForOccurrence,
