@@ -361,7 +361,8 @@ const countWait: Guard[] = [
 
 const WINDOW = 'src/store/window-occurrence.ts';
 const WINDOW_TESTS = ['test/integration/guards-windows-inbox.test.ts'];
-const INBOX = 'src/store/webhook-inbox.ts';
+const INBOX_APPEND = 'src/store/webhook-inbox-append.ts';
+const INBOX_DEAD = 'src/store/webhook-inbox-dead.ts';
 
 const windowOccurrence: Guard[] = [
   {
@@ -497,7 +498,7 @@ const windowOccurrence: Guard[] = [
 const inbox: Guard[] = [
   {
     id: 'inbox-dead-letter-while-pending',
-    file: INBOX,
+    file: INBOX_DEAD,
     guard: "if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end",
     mutation: "redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])",
     why: 'an entry is dead-lettered only while still pending (not once another reader acknowledged it)',
@@ -505,7 +506,7 @@ const inbox: Guard[] = [
   },
   {
     id: 'inbox-duplicate',
-    file: INBOX,
+    file: INBOX_APPEND,
     guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end",
     mutation: '',
     why: 'a webhook event id seen before is stored once',
