@@ -18,7 +18,7 @@ import { countWebhook, within } from '../metrics/metrics.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
-import { appendToInbox, type AppendResult } from '../store/webhook-inbox.js';
+import { appendToInbox, type AppendResult } from '../store/webhook-inbox-append.js';
 import type { WebhookAnswer } from '../wire/service.js';
 import { PUBLIC_ROUTE } from './auth.js';
 import { redisIsDown, sendError, sendUnavailable } from './errors.js';

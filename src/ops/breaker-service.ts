@@ -18,16 +18,9 @@ import { deadline, dropRedis, quitWithin, firstStep, unlessAborted, within } fro
 import { keysFor } from '../store/keys.js';
 import { observeAccounts, type ObservedAccount } from '../store/observe-accounts.js';
 import { spendBudget } from '../store/spend-budget.js';
-import {
-  deadLetterInbox,
-  INBOX_GROUP,
-  readDeadLetters,
-  readInbox,
-  readInboxState,
-  settleInbox,
-  type DeadLetter,
-  type InboxEntry,
-} from '../store/webhook-inbox.js';
+import { deadLetterInbox, readDeadLetters, type DeadLetter } from '../store/webhook-inbox-dead.js';
+import { readInbox, type InboxEntry } from '../store/webhook-inbox-read.js';
+import { INBOX_GROUP, readInboxState, settleInbox } from '../store/webhook-inbox-trim.js';
 import {
   countWebhookResult,
   readWebhookStats,
@@ -49,7 +42,7 @@ export interface BreakerServiceOptions {
   claimIdleMs?: number;
   /**
    * An entry whose processing failed this many deliveries is moved to the dead letters
-   * (store/webhook-inbox.ts) instead of being tried again. @defaultValue {@link MAX_DELIVERIES}
+   * (store/webhook-inbox-dead.ts) instead of being tried again. @defaultValue {@link MAX_DELIVERIES}
    */
   maxDeliveries?: number;
   /**
@@ -195,7 +188,7 @@ export async function startBreakerService(
           }
         } finally {
           // One step for the batch: XACK, then trim what is processed beyond the inbox's caps
-          // (never an unprocessed entry: store/webhook-inbox.ts). An entry processed but not
+          // (never an unprocessed entry: store/webhook-inbox-trim.ts). An entry processed but not
           // acknowledged (a crash) is processed again later, and counts once (its signal id is
           // deduped). A dead letter was acknowledged as it moved: trim after it too.
           if (done.length > 0 || gaveUp) await settleInbox(redis, keys, INBOX_GROUP, done, caps);

@@ -59,19 +59,20 @@ export interface Keys {
   rateBudget: string;
   /**
    * Redis Stream: the webhook inbox, accepted Sendmux webhook events waiting to be processed
-   * (fields `type`, `body`; read with a consumer group, see webhook-inbox.ts).
+   * (fields `type`, `body`; read with a consumer group, see webhook-inbox-read.ts).
    */
   webhookInbox: string;
   /**
    * String: bytes of the bodies (and types) stored in the webhook inbox, added on append and
-   * taken off when trimmed, in the same scripts (webhook-inbox.ts); the inbox's byte cap.
+   * taken off when trimmed, in the same scripts (webhook-inbox-append.ts, webhook-inbox-trim.ts);
+   * the inbox's byte cap.
    */
   webhookInboxBytes: string;
   /** String: set once a webhook event id is in the inbox (dedupes retried deliveries; expires). */
   webhookSeen(eventId: string): string;
   /**
    * Stream: inbox entries the breaker gave up on after too many deliveries (a record its
-   * processing always fails on), with why; capped (webhook-inbox.ts).
+   * processing always fails on), with why; capped (webhook-inbox-dead.ts).
    */
   webhookDead: string;
   /**

@@ -20,7 +20,10 @@ export const WEBHOOK_RESULTS = [
   'ambiguous',
   'ignored',
   'invalid',
-  /** Delivered too often without being processed: moved to the dead letters (webhook-inbox.ts). */
+  /**
+   * Delivered too often without being processed: moved to the dead letters
+   * (webhook-inbox-dead.ts).
+   */
   'dead_lettered',
 ] as const;
 export type WebhookResult = (typeof WEBHOOK_RESULTS)[number];

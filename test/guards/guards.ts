@@ -8,8 +8,8 @@
  * guard gets an entry and a test that fails under its mutation.
  *
  * Not in the list yet (issue 19 §4, left for a next pass): the Lua of batch-record.ts,
- * rate-budget.ts, spend-budget.ts and retention.ts, the webhook inbox's caps, trimming and
- * settling, the key check of script.ts, and the breaker scripts' guards not listed below.
+ * rate-budget.ts, spend-budget.ts and retention.ts, the key check of script.ts, and the
+ * breaker scripts' guards not listed below.
  */
 import type { Guard } from './guard.js';
 
@@ -22,6 +22,31 @@ import type { Guard } from './guard.js';
 // - claim-keys.ts `if fresh > 0 then seq = ...`: INCRBY 0 changes nothing.
 // - known-state.ts `if not newestKey then return false end`: `sdxTarget(nil)` is false, and an
 //   account that never had an intent has no lease.
+// - webhook-inbox-append.ts, the fast path `if len < backlog_max and len < max_len and bytes +
+//   size <= max_bytes`, narrowed (`<` for `<=`, `len < backlog_max - 1`, ...): the slow path
+//   then answers the same (stored), having read the group; at most it trims up to the slack's
+//   processed entries earlier, which no promise forbids. Widened, each is in the list.
+// - webhook-inbox-append.ts, the fast path's `len < max_len` -> `len <= max_len`: config.ts
+//   keeps WEBHOOK_INBOX_BACKLOG_MAX <= WEBHOOK_INBOX_MAXLEN, so `len < backlog_max` implies it.
+// - webhook-inbox-append.ts `redis.pcall('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM')`
+//   (on an empty inbox) dropped, or `'$'`: the stream is empty, so `$` is before any entry to
+//   come, and without it the slow path and `readInbox` make the group at `0` the same way.
+// - webhook-inbox-trim.ts `if type(groups) ~= 'table' or groups.err then return nil end`:
+//   inbox_state runs only on a stream that exists, where XINFO GROUPS answers a table.
+// - webhook-inbox-trim.ts `if p[1] then first_pending = ...`: `pending > 0` means XPENDING
+//   answers an entry.
+// - webhook-inbox-trim.ts `while over() and removed < TRIM_MAX_PER_CALL` -> `while over()`: the
+//   check inside the batch (listed) stops at the same count.
+// - webhook-inbox-trim.ts `want` (how many entries an XRANGE batch takes): the size of the
+//   batches only; the loop goes on batch after batch either way.
+// - webhook-inbox-trim.ts `if bytes == 0 then DEL else SET`: a counter of 0 and no counter read
+//   the same everywhere (`GET` or 0).
+// - webhook-inbox-trim.ts (settle) `if redis.call('EXISTS', inbox) == 0 then return ...`:
+//   inbox_state on a missing stream answers no entries and no group, nothing to trim: the same
+//   reply (it also deletes a stale counter, which the next append does anyway).
+// Left out, not equivalent: webhook-inbox-trim.ts `if #batch == 0 then break end` dropped spins
+// in Redis's script (every entry trimmed, a stale counter still over maxBytes): it would block
+// the Redis the tests share until a SCRIPT KILL.
 
 const POLICY = 'src/worker/policy.ts';
 const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
@@ -361,7 +386,11 @@ const countWait: Guard[] = [
 
 const WINDOW = 'src/store/window-occurrence.ts';
 const WINDOW_TESTS = ['test/integration/guards-windows-inbox.test.ts'];
-const INBOX = 'src/store/webhook-inbox.ts';
+const INBOX_APPEND = 'src/store/webhook-inbox-append.ts';
+const INBOX_DEAD = 'src/store/webhook-inbox-dead.ts';
+const INBOX_READ = 'src/store/webhook-inbox-read.ts';
+const INBOX_TRIM = 'src/store/webhook-inbox-trim.ts';
+const INBOX_TESTS = ['test/integration/guards-inbox.test.ts'];
 
 const windowOccurrence: Guard[] = [
   {
@@ -497,7 +526,7 @@ const windowOccurrence: Guard[] = [
 const inbox: Guard[] = [
   {
     id: 'inbox-dead-letter-while-pending',
-    file: INBOX,
+    file: INBOX_DEAD,
     guard: "if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end",
     mutation: "redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])",
     why: 'an entry is dead-lettered only while still pending (not once another reader acknowledged it)',
@@ -505,11 +534,382 @@ const inbox: Guard[] = [
   },
   {
     id: 'inbox-duplicate',
-    file: INBOX,
+    file: INBOX_APPEND,
     guard: "if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate'} end",
     mutation: '',
     why: 'a webhook event id seen before is stored once',
     tests: WINDOW_TESTS,
+  },
+  {
+    id: 'inbox-fast-backlog',
+    file: INBOX_APPEND,
+    guard: 'if len < backlog_max and',
+    mutation: 'if len <= backlog_max and',
+    why: 'the fast path stores only below backlogMax entries (at it, the backlog is checked)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-fast-bytes',
+    file: INBOX_APPEND,
+    guard: 'and bytes + size <= max_bytes then return store() end',
+    mutation: 'and bytes + size <= max_bytes + 1 then return store() end',
+    why: 'the fast path stores only a body that fits the byte cap, to the byte',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-size-type-and-body',
+    file: INBOX_APPEND,
+    guard: 'local size = #ARGV[6] + #ARGV[7]',
+    mutation: 'local size = #ARGV[7]',
+    why: "an entry's stored bytes are its type's and its body's",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-bytes-counted',
+    file: INBOX_APPEND,
+    guard: "redis.call('INCRBY', bytes_key, size)",
+    mutation: '',
+    why: 'the byte counter is added to on append',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-append-empty-resets-bytes',
+    file: INBOX_APPEND,
+    guard: "if bytes ~= 0 then\n    redis.call('DEL', bytes_key)\n    bytes = 0\n  end",
+    mutation: '',
+    why: 'an empty inbox holds no bytes, whatever a counter left by a deleted stream says',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-group-from-first',
+    file: INBOX_APPEND,
+    guard: "if processed == nil then redis.call('XGROUP', 'CREATE', inbox, group, '0', 'MKSTREAM')",
+    mutation:
+      "if processed == nil then redis.call('XGROUP', 'CREATE', inbox, group, '$', 'MKSTREAM')",
+    why: 'entries stored before any group are unprocessed: the group starts at the first',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-room-for-one',
+    file: INBOX_APPEND,
+    guard: 'max_len - 1 - slack, max_bytes - size)',
+    mutation: 'max_len - slack, max_bytes - size)',
+    why: 'at maxLen, the append trims one processed entry for the new one',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-slack',
+    file: INBOX_APPEND,
+    guard: 'math.floor(max_len / 1000)',
+    mutation: '0',
+    why: 'a trim to make room takes 1 in 1,000 of maxLen more (so the next appends take the fast path)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-slack-at-most-100',
+    file: INBOX_APPEND,
+    guard: 'local slack = math.min(100, math.floor(max_len / 1000))',
+    mutation: 'local slack = math.floor(max_len / 1000)',
+    why: 'the slack of a trim to make room is at most 100 entries',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-full-backlog',
+    file: INBOX_APPEND,
+    guard: "if backlog >= backlog_max then cap = 'backlog'",
+    mutation: "if backlog > backlog_max then cap = 'backlog'",
+    why: 'an append is refused once the unprocessed entries reach backlogMax',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-full-bytes',
+    file: INBOX_APPEND,
+    guard: "elseif bytes + size > max_bytes then cap = 'bytes'",
+    mutation: "elseif bytes > max_bytes then cap = 'bytes'",
+    why: 'an append is refused when its body does not fit the bytes left after trimming',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-full-bytes-exact',
+    file: INBOX_APPEND,
+    guard: "elseif bytes + size > max_bytes then cap = 'bytes'",
+    mutation: "elseif bytes + size >= max_bytes then cap = 'bytes'",
+    why: 'a body that fits the byte cap exactly (after trimming) is stored',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-full-entries',
+    file: INBOX_APPEND,
+    guard: "elseif len >= max_len then cap = 'entries' end",
+    mutation: "elseif len > max_len then cap = 'entries' end",
+    why: 'an append is refused when processed entries behind a pending one fill maxLen',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-full-refuses',
+    file: INBOX_APPEND,
+    guard: "if cap then return {'full', cap, backlog, len, bytes} end",
+    mutation: '',
+    why: 'a full inbox stores nothing',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-group-name',
+    file: INBOX_TRIM,
+    guard: "if f['name'] == group then return f end",
+    mutation: 'return f',
+    why: "only the breaker's group's progress makes entries processed",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-empty-resets-bytes',
+    file: INBOX_TRIM,
+    guard:
+      "if len == 0 and bytes ~= 0 then\n    redis.call('DEL', bytes_key)\n    bytes = 0\n  end",
+    mutation: '',
+    why: 'an empty stream holds no bytes, whatever a stale counter says',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-repair-when-caught-up',
+    file: INBOX_TRIM,
+    guard: "if #redis.call('XRANGE', inbox, '(' .. last, '+', 'COUNT', 1) == 0 then",
+    mutation: "if #redis.call('XRANGE', inbox, '(' .. last, '+', 'COUNT', 1) ~= 0 then",
+    why: "an older version's lag is set right only once the group has read everything",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-repair-at-settle',
+    file: INBOX_TRIM,
+    guard: 'if (not lag or lag > 0) and repair then',
+    mutation: 'if (not lag or lag > 0) and false then',
+    why: "settling sets right the backlog an older version's trims left",
+    tests: ['test/integration/webhook-inbox.test.ts'],
+    filter: 'sets right the backlog',
+  },
+  {
+    id: 'inbox-lag-unknown',
+    file: INBOX_TRIM,
+    guard: 'if not lag then lag = len end',
+    mutation: 'if not lag then lag = 0 end',
+    why: 'when XINFO cannot say the lag (after an XDEL), every entry counts as unprocessed',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-first-pending',
+    file: INBOX_TRIM,
+    guard: 'if pending > 0 then',
+    mutation: 'if false then',
+    why: 'the oldest pending entry bounds what is processed',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-processed-delivered',
+    file: INBOX_TRIM,
+    guard: 'return not id_less(last, id) and',
+    mutation: 'return',
+    why: 'an entry never delivered to the group is not processed (never trimmed)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-processed-last-delivered',
+    file: INBOX_TRIM,
+    guard: 'return not id_less(last, id) and',
+    mutation: 'return id_less(id, last) and',
+    why: 'the last entry delivered is processed once acknowledged (trimmed like the others)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-processed-before-pending',
+    file: INBOX_TRIM,
+    guard: 'or id_less(id, first_pending))',
+    mutation: 'or not id_less(first_pending, id))',
+    why: 'the oldest pending entry itself is not processed (never trimmed)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-backlog-pending',
+    file: INBOX_TRIM,
+    guard: 'return len, bytes, pending + lag, processed',
+    mutation: 'return len, bytes, lag, processed',
+    why: 'pending entries count in the backlog',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-no-group',
+    file: INBOX_TRIM,
+    guard: 'if processed == nil then return len, bytes end',
+    mutation: '',
+    why: 'without the group nothing is processed: nothing is trimmed',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-entries-cap',
+    file: INBOX_TRIM,
+    guard: 'len - removed > max_len',
+    mutation: 'len - removed >= max_len',
+    why: 'processed entries are kept up to maxLen, exactly',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-bytes-cap',
+    file: INBOX_TRIM,
+    guard: 'bytes - freed > max_bytes',
+    mutation: 'bytes - freed >= max_bytes',
+    why: 'processed entries are kept up to maxBytes, exactly',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-only-over',
+    file: INBOX_TRIM,
+    guard: 'if not over() or removed',
+    mutation: 'if removed',
+    why: 'a trim stops once under the caps (the processed history is kept)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-at-most',
+    file: INBOX_TRIM,
+    guard: 'or removed >= ${TRIM_MAX_PER_CALL} or',
+    mutation: 'or',
+    why: 'a trim removes at most TRIM_MAX_PER_CALL entries a call',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-processed-only',
+    file: INBOX_TRIM,
+    guard: 'or not processed(e[1]) then',
+    mutation: 'then',
+    why: 'a trim never removes an unprocessed entry, nor one behind it',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-frees-type-and-body',
+    file: INBOX_TRIM,
+    guard: 'for i = 2, #e[2], 2 do',
+    mutation: 'for i = 4, #e[2], 2 do',
+    why: "a trimmed entry's bytes (type and body) are taken off the counter",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-nothing',
+    file: INBOX_TRIM,
+    guard: 'if cut == nil then return len, bytes end',
+    mutation: '',
+    why: 'a trim with nothing to remove writes nothing',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-minid-exact',
+    file: INBOX_TRIM,
+    guard: "string.format('%.0f', seq + 1)",
+    mutation: "string.format('%.0f', seq)",
+    why: 'XTRIM MINID removes exactly the entries counted, the last one included',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-trim-bytes-not-negative',
+    file: INBOX_TRIM,
+    guard: 'bytes = math.max(0, bytes - freed)',
+    mutation: 'bytes = bytes - freed',
+    why: 'the byte counter never goes below 0 (entries stored before it existed)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-settle-acks',
+    file: INBOX_TRIM,
+    guard: 'if #ARGV > 3 then acked =',
+    mutation: 'if #ARGV > 4 then acked =',
+    why: 'settling acknowledges the ids given, a single one too',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-read-group',
+    file: INBOX_TRIM,
+    guard: "if (f.get('name') !== group) continue;",
+    mutation: '',
+    why: "the inbox's state is the breaker group's, not another group's",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-read-pending',
+    file: INBOX_TRIM,
+    guard: "backlog = Number(f.get('pending') ?? 0) + (typeof lag === 'number' ? lag : entries);",
+    mutation: "backlog = typeof lag === 'number' ? lag : entries;",
+    why: "the inbox's state counts pending entries in the backlog",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-read-lag-unknown',
+    file: INBOX_TRIM,
+    guard: "(typeof lag === 'number' ? lag : entries)",
+    mutation: "(typeof lag === 'number' ? lag : 0)",
+    why: "the inbox's state counts every entry as unprocessed when XINFO cannot say the lag",
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-state-read-no-group',
+    file: INBOX_TRIM,
+    guard: 'let backlog = entries;',
+    mutation: 'let backlog = 0;',
+    why: 'without the group, every entry is unprocessed',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-read-count-after-claim',
+    file: INBOX_READ,
+    guard: 'if (taken.length >= count) return taken;',
+    mutation: 'if (taken.length > count) return taken;',
+    why: 'a read returns at most `count` entries, claimed ones first',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-read-deliveries',
+    file: INBOX_READ,
+    guard: 'await readDeliveries(redis, keys, group, consumer, taken);',
+    mutation: '',
+    why: 'a claimed entry says how often it was delivered (the dead-letter count)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-read-claimed-flag',
+    file: INBOX_READ,
+    guard: 'entriesOf(claimed[1], true)',
+    mutation: 'entriesOf(claimed[1], false)',
+    why: 'a claimed entry is marked claimed (a retry)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-read-claim-idle',
+    file: INBOX_READ,
+    guard: 'options.claimIdleMs ?? 30_000',
+    mutation: 'options.claimIdleMs ?? 0',
+    why: 'an entry another reader holds is claimed only after claimIdleMs (30 s by default)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-read-group-from-start',
+    file: INBOX_READ,
+    guard: "await redis.xgroup('CREATE', keys.webhookInbox, group, '0', 'MKSTREAM');",
+    mutation: "await redis.xgroup('CREATE', keys.webhookInbox, group, '$', 'MKSTREAM');",
+    why: 'a reader that makes the group reads the entries stored before it',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-ack-nothing',
+    file: INBOX_READ,
+    guard: 'if (ids.length === 0) return 0;',
+    mutation: '',
+    why: 'acknowledging no id is fine (XACK needs one)',
+    tests: INBOX_TESTS,
+  },
+  {
+    id: 'inbox-dead-letters-capped',
+    file: INBOX_DEAD,
+    guard: "'MAXLEN', '~', ${DEAD_LETTERS_KEPT}, '*'",
+    mutation: "'*'",
+    why: 'the dead letters are capped (about DEAD_LETTERS_KEPT)',
+    tests: INBOX_TESTS,
   },
 ];
 

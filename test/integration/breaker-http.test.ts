@@ -17,7 +17,7 @@ import {
 } from '../../src/ops/breaker-service.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { readDeadLetters } from '../../src/store/webhook-inbox.js';
+import { readDeadLetters } from '../../src/store/webhook-inbox-dead.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';

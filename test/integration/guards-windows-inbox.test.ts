@@ -1,5 +1,5 @@
 /**
- * The guards of store/window-occurrence.ts and store/webhook-inbox.ts, one test per promise
+ * The guards of store/window-occurrence.ts and store/webhook-inbox-*.ts, one test per promise
  * (issue 19 §4): each fails with its guard broken (the mutations of test/guards/guards.ts,
  * `npm run test:guards`). Real Redis, a prefix per test.
  */
@@ -10,14 +10,10 @@ import { claimKeys } from '../../src/store/claim-keys.js';
 import { seenState, type HoldInput } from '../../src/store/hold-record.js';
 import { readHolds, releaseHold, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
-import {
-  ackInbox,
-  appendToInbox,
-  deadLetterInbox,
-  INBOX_GROUP,
-  readDeadLetters,
-  readInbox,
-} from '../../src/store/webhook-inbox.js';
+import { appendToInbox } from '../../src/store/webhook-inbox-append.js';
+import { deadLetterInbox, readDeadLetters } from '../../src/store/webhook-inbox-dead.js';
+import { ackInbox, readInbox } from '../../src/store/webhook-inbox-read.js';
+import { INBOX_GROUP } from '../../src/store/webhook-inbox-trim.js';
 import {
   beginOccurrence,
   holdForOccurrence,

@@ -16,16 +16,10 @@ import { createLogger } from '../../src/logger.js';
 import { startBreakerService, type BreakerService } from '../../src/ops/breaker-service.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { keysFor } from '../../src/store/keys.js';
-import {
-  ackInbox,
-  appendToInbox,
-  deadLetterInbox,
-  INBOX_GROUP,
-  readInbox,
-  readInboxState,
-  settleInbox,
-  type InboxEntry,
-} from '../../src/store/webhook-inbox.js';
+import { appendToInbox } from '../../src/store/webhook-inbox-append.js';
+import { deadLetterInbox } from '../../src/store/webhook-inbox-dead.js';
+import { ackInbox, readInbox, type InboxEntry } from '../../src/store/webhook-inbox-read.js';
+import { INBOX_GROUP, readInboxState, settleInbox } from '../../src/store/webhook-inbox-trim.js';
 import { readWebhookStats } from '../../src/store/webhook-stats.js';
 import { redisPerTest, testConfig, waitFor } from '../support/context.js';
 

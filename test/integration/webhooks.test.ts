@@ -12,7 +12,8 @@ import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { serve } from '../../src/ops/serve.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
-import { ackInbox, appendToInbox, readInbox } from '../../src/store/webhook-inbox.js';
+import { appendToInbox } from '../../src/store/webhook-inbox-append.js';
+import { ackInbox, readInbox } from '../../src/store/webhook-inbox-read.js';
 import { redisPerTest, testConfig, waitFor } from '../support/context.js';
 
 const SECRET = 'whsec_test_3f9a1c0b7e';
