@@ -18,8 +18,9 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { addScrapeSource, enableProcessMetrics, metricsText } from '../metrics/metrics.js';
+import { enableProcessMetrics, metricsText } from '../metrics/metrics.js';
 import { checkReadiness } from '../metrics/readiness.js';
+import { addScrapeSource } from '../metrics/scrape-gauges.js';
 import { createScrapeSource } from '../metrics/scrape-source.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
