@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics: one prom-client registry per process, served as text at `GET /metrics`
- * (http/ops-routes.ts; behind the admin token) by `serve`, `start`, and `worker` when
+ * (http/probe-routes.ts; behind the admin token) by `serve`, `start`, and `worker` when
  * WORKER_METRICS_PORT is set. The worker code and the server in one process (`start`) share it.
  *
  * Counters and histograms are recorded in-process by the code paths themselves (the client's

@@ -1,6 +1,6 @@
 /**
  * The gauges of shared state, read from Redis at scrape time through the newest registered
- * {@link ScrapeSource} (scrape-source.ts makes one; http/ops-routes.ts registers it per server):
+ * {@link ScrapeSource} (scrape-source.ts makes one; http/probe-routes.ts registers it per server):
  * jobs per queue and state, breakers by state. Each read is bounded by
  * {@link SCRAPE_PART_TIMEOUT_MS}; a part Redis does not answer in time is left out of that scrape
  * and counted in `scrape_errors_total` (metrics.ts lists every metric).
@@ -13,7 +13,7 @@ export const SCRAPE_PART_TIMEOUT_MS = 1_000;
 /** Breakers read per scrape (the most recently active accounts). */
 export const BREAKER_SCAN_MAX = 10_000;
 
-/** Where scrape-time gauges read shared state (http/ops-routes.ts makes one per server). */
+/** Where scrape-time gauges read shared state (http/probe-routes.ts makes one per server). */
 export interface ScrapeSource {
   /** Job counts by state, per queue name. */
   queueCounts(): Promise<Record<string, Record<string, number>>>;
