@@ -47,7 +47,7 @@ export {
 } from './model.js';
 
 export { openProducer, type ProducerHandle } from './queue/open-producer.js';
-export type { EnqueueOptions, EnqueueResult } from './queue/producer.js';
+export type { EnqueueOptions, EnqueueResult } from './queue/enqueue.js';
 export type { WaitOptions, WaitProgress, WaitResult } from './queue/wait.js';
 export type { Binding } from './store/binding.js';
 export { startWorker, type ActionWorker, type StartWorkerOptions } from './worker/worker.js';

@@ -1,6 +1,6 @@
 /**
  * What one client can hold of a server's port, for every server this project listens with (the
- * main one, http/server.ts, and `worker`'s ops server, http/ops-routes.ts): its headers within
+ * main one, http/server.ts, and `worker`'s ops server, http/probe-routes.ts): its headers within
  * HTTP_HEADERS_TIMEOUT_MS, its whole request within HTTP_REQUEST_TIMEOUT_MS (else 408 and
  * closed), an idle keep-alive connection HTTP_KEEP_ALIVE_TIMEOUT_MS, and at most
  * HTTP_MAX_CONNECTIONS open connections (one more is closed as it opens). The time a handler

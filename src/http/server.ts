@@ -13,7 +13,7 @@
  *   GET  /v1/overview         admin: what the status page shows (overview-routes.ts)
  *   GET  /, /status.js, /status.css   admin, browser: the status page (status-page/)
  *   /admin/queues/...         admin, browser: Bull Board (dashboard.ts)
- *   GET  /metrics, /readyz    admin; public: Prometheus metrics, readiness (ops-routes.ts)
+ *   GET  /metrics, /readyz    admin; public: Prometheus metrics, readiness (probe-routes.ts)
  *   ...                       admin: every other path (auth.ts closes what is not public)
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -31,8 +31,8 @@ import { capConnections, connectionOptions } from './connection-limits.js';
 import { dashboard } from './dashboard.js';
 import { errorHandler, frameworkErrors, notFoundHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { opsRoutes } from './ops-routes.js';
 import { overviewRoutes } from './overview-routes.js';
+import { probeRoutes } from './probe-routes.js';
 import { statusPage } from './status-page/index.js';
 import { webhookRoutes } from './webhooks.js';
 import { windowRoutes } from './window-routes.js';
@@ -102,6 +102,6 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
   await app.register(overviewRoutes(overview), { prefix: ADMIN_PREFIX });
   await app.register(statusPage());
   await app.register(dashboard({ config }));
-  await app.register(opsRoutes({ config, logger }));
+  await app.register(probeRoutes({ config, logger }));
   return app;
 }

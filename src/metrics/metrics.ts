@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics: one prom-client registry per process, served as text at `GET /metrics`
- * (http/ops-routes.ts; behind the admin token) by `serve`, `start`, and `worker` when
+ * (http/probe-routes.ts; behind the admin token) by `serve`, `start`, and `worker` when
  * WORKER_METRICS_PORT is set. The worker code and the server in one process (`start`) share it.
  *
  * Counters and histograms are recorded in-process by the code paths themselves (the client's
@@ -8,7 +8,7 @@
  * webhook receiver and the inbox consumer): each is a plain increment, no await and no Redis
  * call. Each process counts what it did; Prometheus sums the instances (`sum(rate(...))`).
  * Gauges of shared state (queue depths, breaker states) are read from Redis at scrape time by
- * `collect()`, each bounded by {@link SCRAPE_PART_TIMEOUT_MS}: a part Redis does not answer in
+ * their `collect()` (scrape-gauges.ts), each bounded by `SCRAPE_PART_TIMEOUT_MS`: a part Redis does not answer in
  * time is left out of that scrape (and counted in `scrape_errors_total`), never waited for.
  * No label ever carries an account id (cardinality; the events stream has the details).
  *
@@ -21,7 +21,7 @@
  * | `rate_limit_waits_total` | counter | `cause` (429, budget, low_watermark) | Waits for the API's rate limit: a 429 put-back (which pauses every worker), a job that waited for the shared rate budget, a pause at the low watermark |
  * | `rate_limit_wait_seconds_total` | counter | `cause` (as above) | Seconds of those waits: the queue pause a 429 or the low watermark set (or found longer), the time a job waited for the budget |
  * | `breaker_trips_total` | counter | `reason` (bounce_rate, complaint_rate, manual) | Breaker trips made by this process |
- * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the {@link BREAKER_SCAN_MAX} most recently active accounts; `closed` also counts the rest of the index) |
+ * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the `BREAKER_SCAN_MAX` most recently active accounts; `closed` also counts the rest of the index) |
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
  * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate, redis_unavailable, inbox_full) | Webhook deliveries not stored, by why (`redis_unavailable`: answered 503 with Retry-After, Redis not connected or too slow; `inbox_full`: 503 with Retry-After, the inbox full of events not yet processed) |
@@ -29,25 +29,23 @@
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
- * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than {@link SCRAPE_PART_TIMEOUT_MS}) |
+ * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
  *
  * Plus prom-client's default process metrics (`process_*`, `nodejs_*`), enabled by
  * {@link enableProcessMetrics} when a metrics route is served.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Action } from '../model.js';
 
 /** Prefix of every metric of this project. */
 export const METRIC_PREFIX = 'sendmux_deactivator_';
-/** Longest wait for one scrape-time read of Redis. */
-export const SCRAPE_PART_TIMEOUT_MS = 1_000;
-/** Breakers read per scrape (the most recently active accounts). */
-export const BREAKER_SCAN_MAX = 10_000;
 
 /** This process's registry (the only one: every metric below registers here). */
 export const registry = new Registry();
 
-const name = (n: string) => `${METRIC_PREFIX}${n}`;
+/** A metric's full name (scrape-gauges.ts names its gauges with it too). */
+export const metricName = (n: string) => `${METRIC_PREFIX}${n}`;
+const name = metricName;
 
 const actions = new Counter({
   name: name('actions_total'),
@@ -242,28 +240,9 @@ export function countNotification(result: 'delivered' | 'retried' | 'dropped' | 
   notifications.inc({ result });
 }
 
-// ---- read at scrape time ----
-
-/** Where scrape-time gauges read shared state (http/ops-routes.ts makes one per server). */
-export interface ScrapeSource {
-  /** Job counts by state, per queue name. */
-  queueCounts(): Promise<Record<string, Record<string, number>>>;
-  /** Breakers by state. */
-  breakerStates(): Promise<Record<string, number>>;
-}
-
-const sources: ScrapeSource[] = [];
-
-/**
- * Read scrape-time gauges from `source` (the newest one registered wins: one per process in
- * practice, and every server of a process has the same prefix). @returns its removal.
- */
-export function addScrapeSource(source: ScrapeSource): () => void {
-  sources.push(source);
-  return () => {
-    const i = sources.indexOf(source);
-    if (i >= 0) sources.splice(i, 1);
-  };
+/** A scrape-time read left out of a scrape (scrape-gauges.ts): an error, or too slow. */
+export function countScrapeError(part: string): void {
+  scrapeErrors.inc({ part });
 }
 
 /** `promise`, or a rejection after `ms`. */
@@ -282,44 +261,6 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer);
   }
 }
-
-/** One scrape-time read: bounded, and left out (counted) on an error. */
-async function scrapePart<T>(part: string, read: (s: ScrapeSource) => Promise<T>) {
-  const source = sources.at(-1);
-  if (!source) return undefined;
-  try {
-    return await within(read(source), SCRAPE_PART_TIMEOUT_MS, part);
-  } catch {
-    scrapeErrors.inc({ part });
-    return undefined;
-  }
-}
-
-new Gauge({
-  name: name('queue_jobs'),
-  help: 'Jobs per queue and state, read from Redis at scrape time.',
-  labelNames: ['queue', 'state'] as const,
-  registers: [registry],
-  async collect() {
-    this.reset();
-    const counts = await scrapePart('queue_jobs', (s) => s.queueCounts());
-    for (const [queue, states] of Object.entries(counts ?? {})) {
-      for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
-    }
-  },
-});
-
-new Gauge({
-  name: name('breakers'),
-  help: 'Breakers by state, read from Redis at scrape time.',
-  labelNames: ['state'] as const,
-  registers: [registry],
-  async collect() {
-    this.reset();
-    const states = await scrapePart('breakers', (s) => s.breakerStates());
-    for (const [state, n] of Object.entries(states ?? {})) this.set({ state }, n);
-  },
-});
 
 let processMetrics = false;
 

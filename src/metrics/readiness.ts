@@ -1,5 +1,5 @@
 /**
- * Readiness (`GET /readyz`, http/ops-routes.ts): Redis answers, and the actions queue is not
+ * Readiness (`GET /readyz`, http/probe-routes.ts): Redis answers, and the actions queue is not
  * stuck. Two checks, each bounded, so the answer comes within about 2 s whatever Redis does:
  *
  * - `redis`: PING answered within {@link PING_TIMEOUT_MS} (on a connection that fails fast:

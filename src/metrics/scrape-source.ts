@@ -1,12 +1,12 @@
 /**
  * What `/metrics` reads from Redis at scrape time: job counts of every queue (BullMQ's
- * getJobCounts) and breakers by state. The caller bounds each read (metrics.ts).
+ * getJobCounts) and breakers by state. The caller bounds each read (scrape-gauges.ts).
  */
 import type { Queue } from 'bullmq';
 import type { RedisClient as Redis } from '../redis.js';
 import { BK, BREAKER_STATES } from '../store/breaker-state.js';
 import type { Keys } from '../store/keys.js';
-import { BREAKER_SCAN_MAX, type ScrapeSource } from './metrics.js';
+import { BREAKER_SCAN_MAX, type ScrapeSource } from './scrape-gauges.js';
 
 /** Job states reported per queue. */
 export const QUEUE_STATES = [

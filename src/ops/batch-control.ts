@@ -6,9 +6,9 @@
 import type { Config } from '../config.js';
 import { StateConflictError } from '../errors.js';
 import { bulkHoldId, bulkKey } from '../producers/bulk/run.js';
+import { createProducer, type Producer } from '../queue/enqueue.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { openProducer } from '../queue/open-producer.js';
-import { createProducer, type Producer } from '../queue/producer.js';
 import { createActionQueue, jobIntent, type ActionQueue } from '../queue/queue.js';
 import type { WaitProgress } from '../queue/wait.js';
 import type { RedisClient as Redis } from '../redis.js';

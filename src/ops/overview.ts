@@ -4,13 +4,13 @@
  * latest failed actions, and what became of webhook events (with the latest ones counted for no
  * account: unresolved, or ambiguous with their candidate accounts). Built from the stores' own readers; every part is bounded
  * ({@link OVERVIEW_LIMITS}) and the answer says how much there was, so a page refreshing every
- * few seconds costs a few hundred small Redis reads whatever the size of the deployment.
+ * few seconds costs a few hundred small Redis reads whatever the size of the deployment. The
+ * windows part (running and upcoming) is made in overview-windows.ts.
  */
 import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
-import type { WindowSchedule, WindowTargets } from '../producers/windows/spec.js';
-import type { Windows, WindowView } from '../producers/windows/windows.js';
+import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis.js';
 import {
   listBreakerAccounts,
@@ -24,6 +24,9 @@ import { listHeldAccounts } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { readWebhookStats, type WebhookStats } from '../store/webhook-stats.js';
 import { accountsWithHolds, type AccountWithHolds } from './account-status.js';
+import { splitWindows, type RunningWindow, type UpcomingWindow } from './overview-windows.js';
+
+export type { RunningWindow, TargetsSummary, UpcomingWindow } from './overview-windows.js';
 
 /** How much of each part one overview reads. */
 export const OVERVIEW_LIMITS = {
@@ -56,40 +59,6 @@ export interface OverviewBreaker extends BreakerRecord {
     complaint_rate: number;
     complaint_min_volume: number;
   };
-}
-
-/** Who a window switches off, shortly. */
-export interface TargetsSummary {
-  kind: 'accounts' | 'filter';
-  /** The filter's text, or the number of accounts. */
-  text: string;
-  /** Up to 10 of the accounts (none for a filter). */
-  accounts: string[];
-  count: number | null;
-}
-
-export interface RunningWindow {
-  window_id: string;
-  occurrence: string;
-  state: string;
-  starts_at: string;
-  ends_at: string;
-  started_at: string | null;
-  reason: string;
-  targets: TargetsSummary;
-}
-
-export interface UpcomingWindow {
-  window_id: string;
-  kind: 'once' | 'recurring';
-  /** The next starts (up to 3). */
-  next_starts: string[];
-  /** When the next occurrence ends. */
-  next_ends_at: string | null;
-  /** `cron` in `tz` for 2h, or null for a one-off window. */
-  schedule: string | null;
-  reason: string;
-  targets: TargetsSummary;
 }
 
 export interface Overview {
@@ -174,72 +143,6 @@ async function readBreakers(
       };
     }),
   );
-}
-
-function targetsSummary(targets: WindowTargets): TargetsSummary {
-  if (targets.kind === 'filter') {
-    return { kind: 'filter', text: targets.text, accounts: [], count: null };
-  }
-  const n = targets.ids.length;
-  return {
-    kind: 'accounts',
-    text: `${n} account${n === 1 ? '' : 's'}`,
-    accounts: targets.ids.slice(0, 10),
-    count: n,
-  };
-}
-
-function durationText(ms: number): string {
-  const min = Math.round(ms / 60_000);
-  if (min < 60) return `${min}m`;
-  return min % 60 === 0 ? `${min / 60}h` : `${Math.floor(min / 60)}h${min % 60}m`;
-}
-
-/** Running occurrences and upcoming starts of the given windows. */
-export function splitWindows(
-  views: readonly WindowView[],
-  now: Date,
-): { running: RunningWindow[]; upcoming: UpcomingWindow[] } {
-  const running: RunningWindow[] = [];
-  const upcoming: UpcomingWindow[] = [];
-  for (const w of views) {
-    const schedule: WindowSchedule = w.schedule;
-    const targets = targetsSummary(w.targets);
-    for (const o of w.occurrences) {
-      if (o.state !== 'starting' && o.state !== 'started') continue;
-      running.push({
-        window_id: w.id,
-        occurrence: o.occurrence,
-        state: o.state,
-        starts_at: o.starts_at,
-        ends_at: o.ends_at,
-        started_at: o.started_at,
-        reason: w.reason,
-        targets,
-      });
-    }
-    const next = w.next_starts.filter((s) => Date.parse(s) > now.getTime());
-    const first = next[0];
-    if (w.state !== 'scheduled' || first === undefined) continue;
-    upcoming.push({
-      window_id: w.id,
-      kind: schedule.kind,
-      next_starts: next,
-      next_ends_at:
-        schedule.kind === 'once'
-          ? new Date(schedule.endMs).toISOString()
-          : new Date(Date.parse(first) + schedule.durationMs).toISOString(),
-      schedule:
-        schedule.kind === 'recurring'
-          ? `${schedule.cron} (${schedule.tz}) for ${durationText(schedule.durationMs)}`
-          : null,
-      reason: w.reason,
-      targets,
-    });
-  }
-  running.sort((a, b) => a.ends_at.localeCompare(b.ends_at));
-  upcoming.sort((a, b) => (a.next_starts[0] ?? '').localeCompare(b.next_starts[0] ?? ''));
-  return { running, upcoming };
 }
 
 /** The newest `window.failed` events, scanning at most `scan` of the newest events. */

@@ -22,7 +22,7 @@ export interface RunWorkerOptions {
   onReady?(): void;
   /**
    * Builds the server of /healthz, /readyz and /metrics served on WORKER_METRICS_PORT when it
-   * is set (`buildOpsServer` of src/http/ops-routes.ts; the `worker` command passes it, `start`
+   * is set (`buildOpsServer` of src/http/probe-routes.ts; the `worker` command passes it, `start`
    * does not: its main server serves them).
    */
   opsServer?: (deps: { config: Config; logger: Logger }) => Promise<Servable>;

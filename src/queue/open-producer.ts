@@ -4,7 +4,7 @@ import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import { deadline, quitWithin, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
-import { createProducer, type Producer } from './producer.js';
+import { createProducer, type Producer } from './enqueue.js';
 import { createActionQueue, type ActionQueue } from './queue.js';
 import { waitForIntents, type WaitOptions, type WaitResult } from './wait.js';
 

@@ -3,108 +3,41 @@
  * action calls, the worker's hot path (see plain-request.ts for why and what was measured).
  * Both answer the same way: every answer parsed (zod schemas, or leniently for one account),
  * every failure one {@link SendmuxError}. Neither retries: the queue owns retries so they
- * survive restarts.
+ * survive restarts. Its interface and options are in client-types.ts, the mapping of a failed
+ * call to its error in failures.ts.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import got, { RequestError, type Got } from 'got';
+import got, { type Got } from 'got';
 import type { z } from 'zod';
 import { API_ROUTES, observeApiCall, type ApiOperation } from '../metrics/metrics.js';
 import type { Action } from '../model.js';
 import { readAccountAnswer, type AccountAnswer } from './account-answer.js';
+import type {
+  ApiResult,
+  CallOptions,
+  SendmuxClient,
+  SendmuxClientOptions,
+} from './client-types.js';
 import { SendmuxError } from './errors.js';
-import { plainRequest, PlainRequestError, type PlainResponse } from './plain-request.js';
-import { parseRateLimit, parseRetryAfter, type RateLimitInfo } from './rate-limit-headers.js';
+import { headerValue, httpError, parseJson, transportError } from './failures.js';
+import { plainRequest, type PlainResponse } from './plain-request.js';
+import { parseRateLimit } from './rate-limit-headers.js';
 import {
-  apiErrorSchema,
   deliveryLogListResponseSchema,
   providerItemResponseSchema,
   providerListResponseSchema,
-  type DeliveryLogItem,
-  type ProviderItem,
-  type ProviderStatus,
-  type ProviderType,
 } from './schemas.js';
 
-export interface SendmuxClientOptions {
-  /** e.g. `https://app.sendmux.ai/api/v1` */
-  baseUrl: string;
-  apiKey: string;
-  /** Whole-request timeout. @defaultValue 10000 */
-  timeoutMs?: number;
-  /** Keep-alive sockets per origin. @defaultValue 256 */
-  maxSockets?: number;
-  userAgent?: string;
-}
-
-/** A successful answer and what came with it. */
-export interface ApiResult<T> {
-  data: T;
-  status: number;
-  requestId: string;
-  rateLimit: RateLimitInfo | undefined;
-}
-
-export interface CallOptions {
-  /** Sent as `Idempotency-Key`; reuse it for every retry of one logical operation. */
-  idempotencyKey?: string;
-  signal?: AbortSignal;
-}
-
-export interface ListFilter {
-  status?: ProviderStatus;
-  type?: ProviderType;
-  /** Page size 1..100. @defaultValue 100 */
-  limit?: number;
-}
-
-export interface DeliveryLogSearchOptions extends CallOptions {
-  /** Page size 1..100: only the first page is read. @defaultValue 100 */
-  limit?: number;
-  /** Runs before the GET (e.g. to spend the shared rate budget). */
-  beforeRequest?: () => Promise<void>;
-}
-
-export interface SendmuxClient {
-  /** POST /providers/{id}/deactivate or /activate. */
-  runAction(
-    action: Action,
-    accountId: string,
-    options?: CallOptions,
-  ): Promise<ApiResult<AccountAnswer>>;
-  deactivate(accountId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
-  activate(accountId: string, options?: CallOptions): Promise<ApiResult<AccountAnswer>>;
-  /** GET /providers/{id}, read leniently like an action's answer. */
-  readAccount(
-    accountId: string,
-    options?: { signal?: AbortSignal },
-  ): Promise<ApiResult<AccountAnswer>>;
-  getProvider(
-    accountId: string,
-    options?: { signal?: AbortSignal },
-  ): Promise<ApiResult<ProviderItem>>;
-  /**
-   * Every account matching the filter, following cursor pages lazily. `beforeRequest` runs
-   * before each page's GET (e.g. to spend the shared rate budget).
-   */
-  listProviders(
-    filter?: ListFilter,
-    options?: { signal?: AbortSignal; beforeRequest?: () => Promise<void> },
-  ): AsyncIterable<ProviderItem>;
-  /**
-   * GET /emails/logs?search=: the first page of delivery logs, newest first, whose to_email,
-   * from_email, sent_from_email, subject or message_id contains `search` (the API's match, a
-   * substring: callers looking for one message id compare `message_id` themselves). A read:
-   * no Idempotency-Key is sent (`idempotencyKey` is ignored).
-   */
-  searchDeliveryLogs(
-    search: string,
-    options?: DeliveryLogSearchOptions,
-  ): Promise<DeliveryLogItem[]>;
-  /** Close keep-alive sockets. */
-  close(): void;
-}
+export type {
+  ApiResult,
+  CallOptions,
+  DeliveryLogSearchOptions,
+  ListFilter,
+  SendmuxClient,
+  SendmuxClientOptions,
+} from './client-types.js';
 
 /**
  * Spans of API calls (`sendmux POST /providers/{id}/deactivate`, kind CLIENT): method, status,
@@ -313,83 +246,4 @@ function result<T>(data: T, requestId: string, response: PlainResponse): ApiResu
     requestId,
     rateLimit: parseRateLimit(response.headers),
   };
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function httpError(
-  response: PlainResponse,
-  json: unknown,
-  requestIdHeader: string | undefined,
-): SendmuxError {
-  const now = Date.now();
-  const rateLimit = parseRateLimit(response.headers);
-  let retryAfterMs = parseRetryAfter(response.headers, now);
-  if (response.statusCode === 429 && rateLimit) {
-    // Never sooner than either header says.
-    retryAfterMs = Math.max(retryAfterMs ?? 0, rateLimit.resetAtMs - now);
-  }
-  const parsed = apiErrorSchema.safeParse(json);
-  if (!parsed.success) {
-    return new SendmuxError({
-      status: response.statusCode,
-      code: response.statusCode >= 500 ? 'internal_error' : 'invalid_response',
-      message: `HTTP ${response.statusCode} without a Sendmux error body`,
-      requestId: requestIdHeader,
-      retryAfterMs,
-      rateLimit,
-    });
-  }
-  const { error, meta } = parsed.data;
-  return new SendmuxError({
-    status: response.statusCode,
-    code: error.code,
-    message: error.message,
-    apiRetryable: error.retryable,
-    requestId: meta.request_id,
-    retryAfterMs,
-    rateLimit,
-    param: error.param,
-  });
-}
-
-/** Network errors, timeouts and resets: no answer, always transient. Carries no request options. */
-function transportError(err: unknown): SendmuxError {
-  if (err instanceof PlainRequestError) {
-    if (err.kind === 'aborted') {
-      return new SendmuxError({ status: null, code: 'network_error', message: 'request aborted' });
-    }
-    const timeout = err.kind === 'timeout';
-    return new SendmuxError({
-      status: null,
-      code: timeout ? 'timeout' : 'network_error',
-      message: `${timeout ? 'timeout' : 'network error'}: ${err.code} ${err.message}`,
-    });
-  }
-  if (err instanceof RequestError) {
-    const timeout = err.name === 'TimeoutError' || err.code === 'ETIMEDOUT';
-    return new SendmuxError({
-      status: null,
-      code: timeout ? 'timeout' : 'network_error',
-      message: `${timeout ? 'timeout' : 'network error'}: ${err.code} ${err.message}`,
-    });
-  }
-  if (err instanceof Error && err.name === 'AbortError') {
-    return new SendmuxError({ status: null, code: 'network_error', message: 'request aborted' });
-  }
-  return new SendmuxError({
-    status: null,
-    code: 'network_error',
-    message: err instanceof Error ? err.message : String(err),
-  });
 }

@@ -2,29 +2,23 @@
  * Worker wiring: a BullMQ worker running the processor, with the shared rate budget,
  * full-jitter backoff, crash recovery (stalled jobs re-run with the same key), lost-lock
  * handling, a failure backstop, the repair of stuck bindings at start, and a close that
- * returns within its timeout whatever Redis does.
+ * returns within its timeout whatever Redis does. The failure backstop is in backstop.ts, the
+ * retention sweep in retention-sweep.ts.
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import {
-  createActionQueue,
-  jobIntent,
-  type ActionJobData,
-  type ActionJobResult,
-} from '../queue/queue.js';
+import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { checkEvictionPolicy, createRedis } from '../redis.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
-import { SendmuxError } from '../sendmux/errors.js';
 import { dropRedis } from '../shutdown.js';
 import { keysFor, QUEUE_NAME } from '../store/keys.js';
-import { recordOutcome } from '../store/record-outcome.js';
-import { sweepRetention, takeRetentionTurn } from '../store/retention.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { backoffDelay, limiterFor } from './backoff.js';
+import { failureBackstop, isFinalFailure } from './backstop.js';
 import {
   ABORT_LOCK_LOST,
   ABORT_SHUTDOWN,
@@ -33,6 +27,7 @@ import {
   type ActionJob,
 } from './processor.js';
 import { repairStuckBindings } from './repair.js';
+import { retentionSweeper } from './retention-sweep.js';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -65,8 +60,6 @@ const MAX_STALLS = 1_000;
 const ABORT_SHARE = 0.2;
 /** How often close() says it is still waiting for Redis. */
 const WAITING_LOG_MS = 2_000;
-/** Tries of the failure backstop before it leaves the binding to the repair at next start. */
-const BACKSTOP_TRIES = 4;
 /** How often the worker logs what it did (successes are not logged one by one). */
 const SUMMARY_EVERY_MS = 10_000;
 
@@ -127,56 +120,15 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
     }
   });
 
-  // The processor records every failure it decides on before BullMQ moves the job. This
-  // backstop covers the rest (an error thrown while recording on the last attempt): it
-  // records only what is still unrecorded, so it never makes a second event; what it cannot
-  // write is repaired at the next start (see repair.ts).
-  const pendingRecords = new Set<Promise<void>>();
+  // The processor records every failure it decides on; the backstop (backstop.ts) the rest.
   let closing = false;
+  const backstop = failureBackstop({ store, keys, config, log, closing: () => closing });
   // What the worker did, logged at intervals instead of one line per success.
   const tally = { succeeded: 0, superseded: 0, failed: 0, none: 0 };
   worker.on('failed', (job: ActionJob | undefined, err: Error) => {
     if (!job || !isFinalFailure(job, err)) return;
     tally.failed++;
-    const api = err instanceof SendmuxError ? err : undefined;
-    const write = () =>
-      recordOutcome(
-        store,
-        keys,
-        config,
-        {
-          intent: jobIntent(job.data),
-          seq: job.data.seq,
-          jobId: job.id ?? '',
-          attempts: job.attemptsMade,
-          at: new Date(),
-          outcome: 'failed',
-          httpStatus: api?.status ?? null,
-          errorCode:
-            api?.code ?? (err instanceof UnrecoverableError ? 'worker_gave_up' : 'worker_error'),
-          errorMessage: err.message,
-          requestId: api?.requestId ?? null,
-        },
-        undefined,
-      );
-    const recording = (async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await write();
-          return;
-        } catch (e) {
-          if (attempt >= BACKSTOP_TRIES || closing) {
-            log.error(
-              { err: String(e), job_id: job.id },
-              'could not record a failure: left to the repair at next start',
-            );
-            return;
-          }
-          await sleep(250 * 2 ** attempt);
-        }
-      }
-    })().finally(() => pendingRecords.delete(recording));
-    pendingRecords.add(recording);
+    backstop.record(job, err);
   });
   worker.on('completed', (_job: ActionJob, result: ActionJobResult) => {
     tally[result.outcome]++;
@@ -220,30 +172,12 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
             if (!closing) log.error({ err: String(e) }, 'repair of stuck intents failed');
           });
 
-  // The retention sweep (store/retention.ts): one worker per RETENTION_SWEEP_S, whoever takes
-  // the turn; a sweep still running when the next tick comes is not doubled.
-  let sweeping: Promise<void> = Promise.resolve();
-  let sweepBusy = false;
-  const sweep = () => {
-    if (closing || sweepBusy || store.status !== 'ready') return;
-    sweepBusy = true;
-    sweeping = (async () => {
-      try {
-        if (!(await takeRetentionTurn(store, keys, config.retentionSweepS * 1000))) return;
-        const n = await sweepRetention(store, keys, config);
-        if (n.accounts + n.breakers + n.batches + n.occurrences > 0) {
-          log.info(n, 'retention sweep removed expired records');
-        }
-      } catch (e) {
-        // (A sweep cut short by close() is not an error: the next one starts over.)
-        if (store.status === 'ready') log.error({ err: String(e) }, 'retention sweep failed');
-      } finally {
-        sweepBusy = false;
-      }
-    })();
-  };
+  // The retention sweep (retention-sweep.ts): one worker per RETENTION_SWEEP_S.
+  const sweeper = retentionSweeper({ store, keys, config, log, closing: () => closing });
   const retention =
-    options.retention === false ? undefined : setInterval(sweep, config.retentionSweepS * 1000);
+    options.retention === false
+      ? undefined
+      : setInterval(sweeper.sweep, config.retentionSweepS * 1000);
   retention?.unref();
 
   let closed: Promise<{ forced: boolean }> | undefined;
@@ -278,9 +212,9 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
             if (!(await within(graceful, left()))) log.warn('closing without waiting for Redis');
           }
           const rest = async () => {
-            await Promise.allSettled(pendingRecords);
+            await backstop.settled();
             await repairing;
-            await sweeping;
+            await sweeper.current();
             await control.close();
             await Promise.allSettled([store.quit(), bullConnection.quit()]);
           };
@@ -302,11 +236,6 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
       return closed;
     },
   });
-}
-
-/** A failure BullMQ will not retry: the intent's last word. */
-function isFinalFailure(job: ActionJob, err: Error): boolean {
-  return err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /** Whether `promise` settles within `ms` (it keeps running either way). */

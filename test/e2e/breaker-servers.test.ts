@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../src/demo/redis-server.js';
+import { freeLoopbackPort } from '../../src/redis/redis-server.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { readRecentEvents } from '../../src/store/events.js';

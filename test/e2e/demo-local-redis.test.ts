@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freeLoopbackPort, pingRedis } from '../../src/demo/redis-server.js';
+import { freeLoopbackPort, pingRedis } from '../../src/redis/redis-server.js';
 import { runCli } from '../support/cli-process.js';
 
 describe('demo without a reachable Redis', () => {

@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../src/demo/redis-server.js';
+import { freeLoopbackPort } from '../../src/redis/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { spawnCli, type CliProcess } from '../support/cli-process.js';
 import { uniquePrefix } from '../support/context.js';

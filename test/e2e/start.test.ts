@@ -4,7 +4,7 @@
  * Without an API key it refuses to start (exit 2).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeLoopbackPort } from '../../src/demo/redis-server.js';
+import { freeLoopbackPort } from '../../src/redis/redis-server.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { runCli, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { freeLoopbackPort } from '../../src/demo/redis-server.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
+import { freeLoopbackPort } from '../../src/redis/redis-server.js';
 import { simAccountId, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { killAll, spawnCli, type CliProcess } from '../support/cli-process.js';
 import { dropPrefix, testConfig, waitFor } from '../support/context.js';

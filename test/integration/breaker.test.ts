@@ -9,7 +9,7 @@ import { IntentValidationError } from '../../src/errors.js';
 import type { BreakerEvent } from '../../src/model.js';
 import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker.js';
 import type { BreakerRules } from '../../src/producers/breaker/rules.js';
-import { createProducer } from '../../src/queue/producer.js';
+import { createProducer } from '../../src/queue/enqueue.js';
 import { createActionQueue } from '../../src/queue/queue.js';
 import type { RedisClient } from '../../src/redis.js';
 import { simAccountId } from '../../src/sim/index.js';

@@ -12,7 +12,7 @@ import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker
 import { runBulkPass } from '../../src/producers/bulk/run.js';
 import { runManual } from '../../src/producers/manual.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
-import type { Producer } from '../../src/queue/producer.js';
+import type { Producer } from '../../src/queue/enqueue.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readBatch } from '../../src/store/batch-record.js';
 import { readBindings } from '../../src/store/binding.js';

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { buildOpsServer } from '../../src/http/ops-routes.js';
+import { buildOpsServer } from '../../src/http/probe-routes.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { registry } from '../../src/metrics/metrics.js';

@@ -12,7 +12,7 @@ import { cancelBatch, undoBatch } from '../../src/ops/batch-control.js';
 import { startBulkRun } from '../../src/ops/bulk.js';
 import { runManual, type ManualDeps } from '../../src/producers/manual.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
-import type { Producer } from '../../src/queue/producer.js';
+import type { Producer } from '../../src/queue/enqueue.js';
 import type { SimFaults } from '../../src/sim/index.js';
 import { readHolds } from '../../src/store/holds.js';
 import { NO_FAULTS, type World } from './world.js';

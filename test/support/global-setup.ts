@@ -4,7 +4,7 @@
  * provided as `redisUrl`, and stopped after the last project's teardown.
  */
 import type { TestProject } from 'vitest/node';
-import { describeLocalRedis, type LocalRedis } from '../../src/demo/local-redis.js';
+import { describeLocalRedis, type LocalRedis } from '../../src/redis/find-redis.js';
 import { findTestRedis } from './test-redis.js';
 
 declare module 'vitest' {

@@ -17,7 +17,7 @@ import {
   freeLoopbackPort,
   startRedisServer,
   type RedisServer,
-} from '../../src/demo/redis-server.js';
+} from '../../src/redis/redis-server.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 /**
  * The Redis a test run uses: REDIS_URL, else the default URL, else a throwaway redis-server
- * (all from src/demo/local-redis.ts), else a testcontainers Redis when a container runtime
+ * (all from src/redis/find-redis.ts), else a testcontainers Redis when a container runtime
  * answers, else one line naming the fixes.
  */
 import {
@@ -8,7 +8,7 @@ import {
   type FindRedisOptions,
   type LocalRedis,
   type RedisFallback,
-} from '../../src/demo/local-redis.js';
+} from '../../src/redis/find-redis.js';
 
 export interface TestRedisOptions extends Omit<FindRedisOptions, 'fallback'> {
   /** Try testcontainers as the last resort. @defaultValue true */

@@ -7,7 +7,7 @@ import {
   freeLoopbackPort,
   startRedisServer,
   type RedisServer,
-} from '../../src/demo/redis-server.js';
+} from '../../src/redis/redis-server.js';
 
 export interface ThrowawayRedis {
   url: string;

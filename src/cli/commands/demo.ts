@@ -32,7 +32,7 @@ export function registerDemo(program: Command): void {
         throw new UsageError('--accounts: at least 3 with --windows');
       }
       // Loaded here, not at start: the demo brings the simulator (fastify) along.
-      const { describeLocalRedis, findLocalRedis } = await import('../../demo/local-redis.js');
+      const { describeLocalRedis, findLocalRedis } = await import('../../redis/find-redis.js');
       // REDIS_URL, else the default URL, else a throwaway redis-server (stopped at the end).
       const redis = await findLocalRedis();
       process.stdout.write(`demo: Redis at ${describeLocalRedis(redis)}\n`);

@@ -30,7 +30,8 @@ Environment (see the README's configuration table for every setting):
           logger.info('worker ready');
         },
         // WORKER_METRICS_PORT's server (/healthz, /readyz, /metrics): a shell, so passed in.
-        opsServer: async (deps) => (await import('../../http/ops-routes.js')).buildOpsServer(deps),
+        opsServer: async (deps) =>
+          (await import('../../http/probe-routes.js')).buildOpsServer(deps),
       });
       logger.info({ forced }, 'bye');
       logger.flush();

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../../logger.js';
 import type { WindowEndedEvent, WindowSkippedEvent, WindowStartedEvent } from '../../model.js';
-import type { Producer } from '../../queue/producer.js';
+import type { Producer } from '../../queue/enqueue.js';
 import type { WindowScheduler } from '../../queue/window-queue.js';
 import type { RedisClient as Redis } from '../../redis.js';
 import type { Keys } from '../../store/keys.js';

@@ -5,7 +5,7 @@ import {
   defaultRedisUrl,
   describeLocalRedis,
   noRedisMessage,
-} from '../../src/demo/local-redis.js';
+} from '../../src/redis/find-redis.js';
 import { safeRedisUrl } from '../../src/redis.js';
 
 describe('safeRedisUrl', () => {

@@ -1,6 +1,7 @@
 /**
- * The operations routes, for `serve`/`start` (registered by buildServer) and for `worker` with
- * WORKER_METRICS_PORT ({@link buildOpsServer}, a small server of its own):
+ * The probe routes (what monitoring reads; the operations themselves are in src/ops/), for
+ * `serve`/`start` (registered by buildServer) and for `worker` with WORKER_METRICS_PORT
+ * ({@link buildOpsServer}, a small server of its own, which adds /healthz):
  *
  *   GET /metrics   admin token   Prometheus text format (src/metrics/metrics.ts lists them)
  *   GET /readyz    public        200 { ready: true, checks } | 503 { ready: false, failed, checks }
@@ -18,8 +19,9 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { addScrapeSource, enableProcessMetrics, metricsText } from '../metrics/metrics.js';
+import { enableProcessMetrics, metricsText } from '../metrics/metrics.js';
 import { checkReadiness } from '../metrics/readiness.js';
+import { addScrapeSource } from '../metrics/scrape-gauges.js';
 import { createScrapeSource } from '../metrics/scrape-source.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
@@ -51,7 +53,7 @@ interface OpsResources {
  * `GET /metrics` (admin) and `GET /readyz` (public). Register on a server whose root has
  * auth.ts's requireAdminToken.
  */
-export function opsRoutes(deps: { config: OpsConfig; logger?: Logger }): FastifyPluginCallback {
+export function probeRoutes(deps: { config: OpsConfig; logger?: Logger }): FastifyPluginCallback {
   return (app, _opts, done) => {
     const { config } = deps;
     const keys = keysFor(config.prefix);
@@ -151,6 +153,6 @@ export async function buildOpsServer(deps: {
   app.setNotFoundHandler(notFoundHandler);
   requireAdminToken(app, deps.config.adminToken);
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
-  await app.register(opsRoutes({ config: deps.config, logger: deps.logger }));
+  await app.register(probeRoutes({ config: deps.config, logger: deps.logger }));
   return app;
 }

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findLocalRedis, NoRedisError, type LocalRedis } from '../../src/demo/local-redis.js';
+import { findLocalRedis, NoRedisError, type LocalRedis } from '../../src/redis/find-redis.js';
 import {
   freeLoopbackPort,
   pingRedis,
   RedisServerStartError,
   startRedisServer,
-} from '../../src/demo/redis-server.js';
+} from '../../src/redis/redis-server.js';
 import { redisUrl, uniquePrefix } from '../support/context.js';
 import { findTestRedis } from '../support/test-redis.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis.js';

@@ -1,5 +1,6 @@
 /**
- * Producers turn intents into jobs. Every producer (CLI, HTTP API, bulk run, breaker,
+ * The low-level enqueue of action jobs: validate intents, bind their keys (claim-keys), add the
+ * BullMQ jobs in chunks. Every producer of src/producers/ (CLI, HTTP API, bulk run, breaker,
  * maintenance scheduler) goes through {@link Producer.enqueueMany}.
  */
 import type { Config } from '../config.js';

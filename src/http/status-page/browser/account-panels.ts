@@ -1,0 +1,158 @@
+/**
+ * The status page's account panels (panels.ts renders them): breakers with their rates and
+ * reset buttons, and accounts with their status, holds, last action and last error.
+ */
+import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
+import { pct, plural, relative } from './format.js';
+import type { PageAccount, PageOverview } from './overview.js';
+
+function stateBadge(state: string): HTMLSpanElement {
+  return badge(state, state === 'open' ? 'bad' : state === 'half_open' ? 'warn' : 'ok');
+}
+
+function rateCell(
+  rate: number | null,
+  count: number,
+  of: number,
+  ruleRate: number,
+  ruleMin: number,
+  what: string,
+): HTMLTableCellElement {
+  const cell = td('', [pct(rate)]);
+  cell.appendChild(sub(`${count} of ${of} ${what} · trips at ${pct(ruleRate)} (min ${ruleMin})`));
+  return cell;
+}
+
+export function breakers(o: PageOverview): void {
+  const rows = o.breakers.map((b) => {
+    const w = b.window;
+    const tripped = b.state === 'open' || b.state === 'half_open';
+    const volume = w.delivered + w.bounced;
+    let trip: HTMLElement | null = null;
+    if (b.last_trip) {
+      trip = el('span', null, [b.last_trip.reason + ' ']);
+      trip.appendChild(when(b.last_trip.at));
+    }
+    let action: HTMLElement | null = null;
+    if (tripped && o.can_reset_breakers) {
+      action = el('button', {
+        type: 'button',
+        'data-action': 'reset',
+        'data-account': b.account_id,
+        text: 'Reset',
+      });
+    } else if (tripped) {
+      action = el('span', { className: 'sub', text: 'reset needs the breaker (serve)' });
+    }
+    const state = td('', [stateBadge(b.state)]);
+    if (b.state === 'open' && b.open_until) {
+      state.appendChild(sub('half-open ' + relative(Date.parse(b.open_until) - Date.now())));
+    }
+    const r = b.rules;
+    return row(
+      [
+        el('span', { className: 'mono', text: b.account_id }),
+        state,
+        rateCell(w.bounce_rate, w.hard_bounced, volume, r.bounce_rate, r.bounce_min_volume, 'hard'),
+        rateCell(
+          w.complaint_rate,
+          w.complained,
+          w.delivered,
+          r.complaint_rate,
+          r.complaint_min_volume,
+          'complaints',
+        ),
+        td('num', [String(w.delivered), sub(`${Math.round(w.window_s / 60)} min window`)]),
+        td('num', [String(b.trips)]),
+        trip,
+        action,
+      ],
+      { 'data-account': b.account_id, 'data-state': b.state },
+    );
+  });
+  $('breakers').replaceChildren(
+    table(
+      ['Account', 'State', 'Bounce rate', 'Complaint rate', 'Delivered', 'Trips', 'Last trip', ''],
+      rows,
+      'No breaker has seen signals yet.',
+    ),
+  );
+  $('breakers-note').textContent = o.truncated.breakers
+    ? `showing ${o.breakers.length} of ${o.totals.breakers} (holding ones first)`
+    : plural(o.breakers.length, 'account');
+}
+
+function accountStatus(a: PageAccount): HTMLTableCellElement {
+  const cell = td('', []);
+  if (a.is_active === true) cell.appendChild(badge(a.status || 'active', 'ok'));
+  else if (a.is_active === false) cell.appendChild(badge(a.status || 'inactive', 'off'));
+  else cell.appendChild(badge('unknown', 'off'));
+  if (a.status_reason) cell.appendChild(sub(a.status_reason));
+  return cell;
+}
+
+function holdsCell(a: PageAccount): HTMLTableCellElement {
+  if (a.holds.length === 0) return td('', [dash()]);
+  const cell = td(
+    '',
+    a.holds.map((h) =>
+      el('span', {
+        className: 'chip',
+        title: h.source + (h.reason ? ': ' + h.reason : '') + ' (since ' + h.at + ')',
+        text: h.id,
+      }),
+    ),
+  );
+  if (a.held_before) {
+    cell.appendChild(
+      sub(
+        a.held_before === 'unknown'
+          ? 'base unknown: stays off when released (activate brings it back)'
+          : 'base: ' + a.held_before,
+      ),
+    );
+  }
+  return cell;
+}
+
+function lastAction(a: PageAccount): Node {
+  if (!a.last_action) return dash();
+  const cell = td('', [a.last_action + ' ']);
+  cell.appendChild(badge(a.last_outcome || '?', a.last_outcome === 'succeeded' ? 'ok' : 'bad'));
+  cell.appendChild(sub((a.source || '') + (a.reason ? ' · ' + a.reason : '')));
+  return cell;
+}
+
+function lastError(a: PageAccount): Node {
+  if (!a.last_error) return dash();
+  const e = a.last_error;
+  const cell = td('msg', [e.code + (e.http_status ? ` (${e.http_status})` : '')]);
+  cell.appendChild(sub(e.message));
+  return cell;
+}
+
+export function accounts(o: PageOverview): void {
+  const rows = o.accounts.map((a) =>
+    row(
+      [
+        el('span', { className: 'mono', text: a.account_id }),
+        accountStatus(a),
+        holdsCell(a),
+        lastAction(a),
+        when(a.recorded_at),
+        lastError(a),
+      ],
+      { 'data-account': a.account_id },
+    ),
+  );
+  $('accounts').replaceChildren(
+    table(
+      ['Account', 'Status', 'Holds', 'Last action', 'Recorded', 'Last error'],
+      rows,
+      'No account has been switched yet.',
+    ),
+  );
+  $('accounts-note').textContent = o.truncated.accounts
+    ? `showing ${o.accounts.length} of ${o.totals.accounts} (held first, then most recently changed)`
+    : plural(o.accounts.length, 'account');
+}
