@@ -7,9 +7,11 @@
  * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
  * guard gets an entry and a test that fails under its mutation.
  *
- * Not in the list yet (issue 19 §4, left for a next pass): the Lua of batch-record.ts,
- * rate-budget.ts, spend-budget.ts and retention.ts, the webhook inbox's caps, trimming and
- * settling, the key check of script.ts, and the breaker scripts' guards not listed below.
+ * Not in the list yet (issue 19 §4, left for a next pass): the webhook inbox's caps, trimming and
+ * settling; breaker-trip.ts's guards other than those listed (the dedupe's `signalId ~= ''`,
+ * `kind ~= ''`, the count's minute cap, `cooldown > 0`, the rules' `volume > 0` /
+ * `delivered > 0`), breaker-state.ts's window sum; retention.ts's `score and` (an index entry
+ * gone between a sweep's page and its script: two sweeps at once).
  */
 import type { Guard } from './guard.js';
 
@@ -22,6 +24,25 @@ import type { Guard } from './guard.js';
 // - claim-keys.ts `if fresh > 0 then seq = ...`: INCRBY 0 changes nothing.
 // - known-state.ts `if not newestKey then return false end`: `sdxTarget(nil)` is false, and an
 //   account that never had an intent has no lease.
+// - breaker-reset.ts and breaker-tick.ts `or not sdxKeysHold(KP, {id})` (the key check without
+//   its trip-id half, which is listed) and window-occurrence.ts's end
+//   `if not sdxKeysHold(KP, todo) then return ...`: they release with mode `base`, which never
+//   asks `sdxKnown`, so no binding but the declared activation's is read; an account's newest
+//   intent or lease holder that moved after the read changes nothing they do (the orders,
+//   leases and holds touched are declared).
+// - batch-record.ts `if #firstIds > 0 then` -> `if true then`: with no first id every sliced
+//   loop is empty; `if #fresh > 0 then` -> `if true then`: HINCRBY by 0 of a `total` set at the
+//   batch's open changes nothing.
+// - rate-budget.ts `wms > 0 and` of the pacing: with `wms` 0, `wend - now <= 0` is a window that
+//   ended, where `gate` is already false; `math.max(allowance, 1)` of the paced wait: past
+//   `ours >= allowance` the allowance is at least 1; `math.max(0, used - ours)` -> `used - ours`:
+//   a negative `others` never passes `others > seen` (seen is never below 0).
+// - retention.ts `expected == '' or`: an account without an order declares the binding of an
+//   empty key, never bound (no state); the batches' `done == '1' and`: a pass's open clears
+//   `finished_at` in the same step that sets `enqueue_done` to 0, so a finished batch always has
+//   '1'; `tonumber(oldest[2]) < limit` -> `<=`: the same limit either way.
+// - script.ts `elseif c == 'TIME' then from, to = 0, -1`: TIME has no argument, and a nil key
+//   (`a[1]`) is skipped by the check.
 
 const POLICY = 'src/worker/policy.ts';
 const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
@@ -1074,6 +1095,23 @@ const breakerRelease: Guard[] = [
     tests: GUARD_BREAKER_TESTS,
   },
   {
+    id: 'breaker-tick-keys-changed',
+    file: TICK,
+    guard:
+      "if (tripId or '') ~= ARGV[12] or not sdxKeysHold(KP, {id}) then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: 'a half-open step runs only with the keys read for its breaker (else it reads them again)',
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-tick-trip-moved',
+    file: TICK,
+    guard: "if (tripId or '') ~= ARGV[12] or not",
+    mutation: 'if not',
+    why: "a half-open step whose breaker tripped again after its keys were read claims the new trip's activation, declared",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
     id: 'breaker-trip-keys-changed',
     file: TRIP,
     guard: "if not sdxKeysHold(cjson.decode(ARGV[21]), {id}) then return '${KEYS_CHANGED}' end",
@@ -1558,6 +1596,160 @@ const budgets: Guard[] = [
   },
 ];
 
+const RETENTION = 'src/store/retention.ts';
+const RETENTION_TESTS = ['test/integration/retention.test.ts'];
+const GUARD_RETENTION_TESTS = ['test/integration/guards-retention.test.ts'];
+
+const retention: Guard[] = [
+  {
+    id: 'retention-account-oldest-pending',
+    file: RETENTION,
+    guard: 'if oldest[2] and tonumber(oldest[2]) < limit then limit = tonumber(oldest[2]) end',
+    mutation: '',
+    why: 'an account recorded after the oldest intent still pending is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-before-pending',
+    file: RETENTION,
+    guard: 'if score and score < limit\n',
+    mutation: 'if score and score <= limit\n',
+    why: 'an account recorded in the same ms as the oldest pending intent is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-account-held',
+    file: RETENTION,
+    guard: "    and redis.call('EXISTS', KEYS[k + 3]) == 0\n",
+    mutation: '',
+    why: 'an account with a hold is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-lease',
+    file: RETENTION,
+    guard: "    and redis.call('EXISTS', KEYS[k + 4]) == 0\n",
+    mutation: '',
+    why: 'an account with a lease (a call in flight) is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-order-moved',
+    file: RETENTION,
+    guard: "    and (redis.call('HGET', KEYS[k + 2], '${ORDER_KEY}') or '') == expected\n",
+    mutation: '',
+    why: 'an account that got a new intent after the sweep read its order is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-account-newest-queued',
+    file: RETENTION,
+    guard:
+      "\n    and (expected == '' or redis.call('HGET', KEYS[k + 5], '${B.state}') ~= 'queued') then",
+    mutation: 'then',
+    why: 'an account whose newest intent is still queued is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-cutoff',
+    file: RETENTION,
+    guard: 'if score and score < tonumber(ARGV[1]) and',
+    mutation: 'if score and',
+    why: 'a breaker that got a signal after the sweep read its page is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-closed',
+    file: RETENTION,
+    guard: "(not state or state == 'closed')",
+    mutation: 'true',
+    why: 'an open (or half-open) breaker is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-never-tripped',
+    file: RETENTION,
+    guard: "(not state or state == 'closed')",
+    mutation: "(state == 'closed')",
+    why: 'a breaker that only counted signals (never tripped) goes too',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-pending-activation',
+    file: RETENTION,
+    guard: "state == 'closed') and not pending",
+    mutation: "state == 'closed')",
+    why: 'a closed breaker whose activation is not on the queue yet is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-due',
+    file: RETENTION,
+    guard: "\n    and not redis.call('ZSCORE', KEYS[2], id) then",
+    mutation: 'then',
+    why: 'a breaker still due a step is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-batch-finished',
+    file: RETENTION,
+    guard: "if finished and done == '1' and",
+    mutation: "if done == '1' and",
+    why: 'a batch that never finished is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-batch-finished-before-cutoff',
+    file: RETENTION,
+    guard: 'and tonumber(finished) < tonumber(ARGV[1]) then',
+    mutation: 'then',
+    why: 'a batch started long ago but finished recently is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-ended',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'skipped' or not state then",
+    why: 'an ended occurrence older than the newest kept goes',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-occurrence-skipped',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'ended' or not state then",
+    why: 'a skipped occurrence older than the newest kept goes',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-running',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: 'if true then',
+    why: 'an occurrence still starting or started is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-missing',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'ended' or state == 'skipped' then",
+    why: 'an index entry whose occurrence record is gone goes',
+    tests: GUARD_RETENTION_TESTS,
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
@@ -1575,4 +1767,5 @@ export const GUARDS: readonly Guard[] = [
   ...scriptCheck,
   ...batchRecord,
   ...budgets,
+  ...retention,
 ];

@@ -1,6 +1,6 @@
 /**
  * The guards of store/breaker-reset.ts (a reset, and the release it shares with the half-open
- * step) and the key check of store/breaker-trip.ts, one test per promise (issue 19 §4): each
+ * step) and the key checks of store/breaker-tick.ts and store/breaker-trip.ts, one test per promise (issue 19 §4): each
  * fails with its guard broken (the mutations of test/guards/guards.ts, `npm run test:guards`).
  * Real Redis, a prefix per test; the steps called through the store's functions.
  */
@@ -179,6 +179,36 @@ describe('reset guards', () => {
       hold: { released: true, last: true, before: 'active' },
     });
     expect(await readHolds(redis, keys, ID)).toMatchObject({ holds: [] });
+  });
+});
+
+describe('half-open step guards', () => {
+  it('a half-open step whose breaker tripped again after its keys were read steps the new trip', async () => {
+    await knownActive();
+    const cooled = { ...SETTINGS, cooldownS: 60 };
+    await countAndTrip(redis, keys, { accountId: ID, force: true }, cooled, new Date(T));
+    const tick = { windowS: 900, watchS: 300, eventsMaxLen: 1000 };
+    // Right after the step read its keys (the trip's half-open activation binding among them),
+    // another process's step lands (that very activation) and a new trip, due by now too.
+    let second = '';
+    const race = afterFirstPipeline(redis, async (real) => {
+      await tickBreaker(real, keys, ID, tick, new Date(T + MIN));
+      const t = await countAndTrip(
+        real,
+        keys,
+        { accountId: ID, force: true },
+        cooled,
+        new Date(T + 2 * MIN),
+      );
+      if (t.result === 'tripped') second = t.tripId;
+    });
+    const r = await tickBreaker(race.client, keys, ID, tick, new Date(T + 10 * MIN));
+    expect(race.fired()).toBe(true);
+    expect(r).toMatchObject({
+      result: 'half_open',
+      tripId: second,
+      activateKey: `breaker:${ID}:${second}:half-open`,
+    });
   });
 });
 
