@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Guard } from '../test/guards/guard.js';
+import { staleness, type Guard } from '../test/guards/guard.js';
 import { GUARDS } from '../test/guards/guards.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,42 +52,6 @@ function usage(message: string): never {
     `test:guards: ${message}\nusage: test:guards [--list] [--only <id>] [--baseline] [--keep]\n`,
   );
   process.exit(2);
-}
-
-/** How many times `needle` occurs in `text` (non-overlapping). */
-export function occurrences(text: string, needle: string): number {
-  if (needle === '') return 0;
-  let n = 0;
-  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n++;
-  return n;
-}
-
-/** The problems of the list itself: duplicate ids, missing files, stale guard texts. */
-function staleness(guards: readonly Guard[]): Map<string, string> {
-  const problems = new Map<string, string>();
-  const seen = new Set<string>();
-  for (const g of guards) {
-    if (seen.has(g.id)) problems.set(g.id, 'duplicate id');
-    seen.add(g.id);
-    let text: string;
-    try {
-      text = readFileSync(join(ROOT, g.file), 'utf8');
-    } catch {
-      problems.set(g.id, `no file ${g.file}`);
-      continue;
-    }
-    const n = occurrences(text, g.guard);
-    if (n !== 1) problems.set(g.id, `guard text occurs ${n} times in ${g.file} (must be once)`);
-    else if (g.mutation === g.guard) problems.set(g.id, 'the mutation is the guard itself');
-    for (const t of g.tests) {
-      try {
-        readFileSync(join(ROOT, t));
-      } catch {
-        problems.set(g.id, `no test file ${t}`);
-      }
-    }
-  }
-  return problems;
 }
 
 /** A copy of the repository to mutate: everything but SKIP, node_modules linked. */
@@ -179,7 +143,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) usage(`no guard ${unknown.join(', ')} (see --list)`);
   const chosen =
     options.only.length === 0 ? GUARDS : GUARDS.filter((g) => options.only.includes(g.id));
-  const stale = staleness(GUARDS);
+  const stale = staleness(GUARDS, ROOT);
 
   const started = Date.now();
   const dir = makeCopy();

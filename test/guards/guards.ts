@@ -7,9 +7,11 @@
  * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
  * guard gets an entry and a test that fails under its mutation.
  *
- * Not in the list yet (issue 19 §4, left for a next pass): the Lua of batch-record.ts,
- * rate-budget.ts, spend-budget.ts and retention.ts, the key check of script.ts, and the
- * breaker scripts' guards not listed below.
+ * Not in the list yet (issue 19 §4, left for a next pass): breaker-trip.ts's guards other than
+ * those listed (the dedupe's `signalId ~= ''`, `kind ~= ''`, the count's minute cap,
+ * `cooldown > 0`, the rules' `volume > 0` / `delivered > 0`), breaker-state.ts's window sum;
+ * retention.ts's `score and` (an index entry gone between a sweep's page and its script: two
+ * sweeps at once).
  */
 import type { Guard } from './guard.js';
 
@@ -47,6 +49,25 @@ import type { Guard } from './guard.js';
 // Left out, not equivalent: webhook-inbox-trim.ts `if #batch == 0 then break end` dropped spins
 // in Redis's script (every entry trimmed, a stale counter still over maxBytes): it would block
 // the Redis the tests share until a SCRIPT KILL.
+// - breaker-reset.ts and breaker-tick.ts `or not sdxKeysHold(KP, {id})` (the key check without
+//   its trip-id half, which is listed) and window-occurrence.ts's end
+//   `if not sdxKeysHold(KP, todo) then return ...`: they release with mode `base`, which never
+//   asks `sdxKnown`, so no binding but the declared activation's is read; an account's newest
+//   intent or lease holder that moved after the read changes nothing they do (the orders,
+//   leases and holds touched are declared).
+// - batch-record.ts `if #firstIds > 0 then` -> `if true then`: with no first id every sliced
+//   loop is empty; `if #fresh > 0 then` -> `if true then`: HINCRBY by 0 of a `total` set at the
+//   batch's open changes nothing.
+// - rate-budget.ts `wms > 0 and` of the pacing: with `wms` 0, `wend - now <= 0` is a window that
+//   ended, where `gate` is already false; `math.max(allowance, 1)` of the paced wait: past
+//   `ours >= allowance` the allowance is at least 1; `math.max(0, used - ours)` -> `used - ours`:
+//   a negative `others` never passes `others > seen` (seen is never below 0).
+// - retention.ts `expected == '' or`: an account without an order declares the binding of an
+//   empty key, never bound (no state); the batches' `done == '1' and`: a pass's open clears
+//   `finished_at` in the same step that sets `enqueue_done` to 0, so a finished batch always has
+//   '1'; `tonumber(oldest[2]) < limit` -> `<=`: the same limit either way.
+// - script.ts `elseif c == 'TIME' then from, to = 0, -1`: TIME has no argument, and a nil key
+//   (`a[1]`) is skipped by the check.
 
 const POLICY = 'src/worker/policy.ts';
 const POLICY_TESTS = ['test/unit/policy-guards.test.ts'];
@@ -919,6 +940,7 @@ const SCRIPT_KEYS_TESTS = ['test/integration/script-keys.test.ts'];
 const GUARD_HOLDS_TESTS = ['test/integration/guards-holds.test.ts'];
 const CLAIM = 'src/store/claim-keys.ts';
 const BEGIN = 'src/store/begin-run.ts';
+const HOLDS = 'src/store/holds.ts';
 const HOLD_LUA = 'src/store/hold-lua.ts';
 const KNOWN = 'src/store/known-state.ts';
 
@@ -1403,6 +1425,732 @@ const breaker: Guard[] = [
   },
 ];
 
+const RESET = 'src/store/breaker-reset.ts';
+const GUARD_BREAKER_TESTS = ['test/integration/guards-breaker.test.ts'];
+const KEY_CHECK_TESTS = ['test/integration/guards-key-checks.test.ts'];
+
+const breakerRelease: Guard[] = [
+  {
+    id: 'breaker-reset-half-open',
+    file: RESET,
+    guard: "if state ~= 'open' and state ~= 'half_open' then return {'not_open'} end",
+    mutation: "if state ~= 'open' then return {'not_open'} end",
+    why: 'a half-open breaker is reset too (closed)',
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-reset-keys-changed',
+    file: RESET,
+    guard:
+      "if (tripId or '') ~= ARGV[10] or not sdxKeysHold(KP, {id}) then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: 'a reset runs only with the keys read for its breaker (else it reads them again)',
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-reset-trip-moved',
+    file: RESET,
+    guard: "if (tripId or '') ~= ARGV[10] or not",
+    mutation: 'if not',
+    why: "a reset whose breaker tripped again after its keys were read claims the new trip's activation, declared",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-release-window-oldest',
+    file: RESET,
+    guard: 'for m = minute - tonumber(${a.WINDOW_MIN}) + 1, minute do',
+    mutation: 'for m = minute - tonumber(${a.WINDOW_MIN}) + 2, minute do',
+    why: "a reset (or half-open step) forgets the window's oldest minute too",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-release-window-newest',
+    file: RESET,
+    guard: 'for m = minute - tonumber(${a.WINDOW_MIN}) + 1, minute do',
+    mutation: 'for m = minute - tonumber(${a.WINDOW_MIN}) + 1, minute - 1 do',
+    why: "a reset (or half-open step) forgets the window's current minute too",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-release-claim-conflict',
+    file: RESET,
+    guard: "if claimed and claimed ~= 'conflict' then",
+    mutation: 'if claimed then',
+    why: "an activation key bound to another intent is not the reset's activation (none is asked)",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-release-claim',
+    file: RESET,
+    guard: "if claimed and claimed ~= 'conflict' then",
+    mutation: 'if false then',
+    why: "a reset of the account's last hold, base active, asks for the account back",
+    tests: [...GUARD_BREAKER_TESTS, ...BREAKER_TESTS],
+  },
+  {
+    id: 'breaker-release-event-base',
+    file: RESET,
+    guard: "before and ('\"' .. before .. '\"') or 'null'",
+    mutation: "'\"' .. tostring(before) .. '\"'",
+    why: "the release event's base is null while other holds keep the account off",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-tick-keys-changed',
+    file: TICK,
+    guard:
+      "if (tripId or '') ~= ARGV[12] or not sdxKeysHold(KP, {id}) then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: 'a half-open step runs only with the keys read for its breaker (else it reads them again)',
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-tick-trip-moved',
+    file: TICK,
+    guard: "if (tripId or '') ~= ARGV[12] or not",
+    mutation: 'if not',
+    why: "a half-open step whose breaker tripped again after its keys were read claims the new trip's activation, declared",
+    tests: GUARD_BREAKER_TESTS,
+  },
+  {
+    id: 'breaker-trip-keys-changed',
+    file: TRIP,
+    guard: "if not sdxKeysHold(cjson.decode(ARGV[21]), {id}) then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: "a trip whose account's newest intent moved after its keys were read runs again with its binding",
+    tests: GUARD_BREAKER_TESTS,
+  },
+];
+
+const keyChecks: Guard[] = [
+  {
+    id: 'holds-take-keys-changed',
+    file: HOLDS,
+    guard:
+      "if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end\nlocal out, indexed = {}, {}",
+    mutation: 'local out, indexed = {}, {}',
+    why: 'a hold whose account got a newer intent after its keys were read runs again with its binding',
+    tests: SCRIPT_KEYS_TESTS,
+  },
+  {
+    id: 'holds-release-keys-changed',
+    file: HOLDS,
+    guard: "if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end\nlocal out = {}\n",
+    mutation: 'local out = {}\n',
+    why: 'a release whose account got a newer intent after its keys were read runs again with its binding',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'window-hold-keys-changed',
+    file: WINDOW,
+    guard: "if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: "a window's start whose account got a newer intent after its keys were read runs again",
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'window-release-expected',
+    file: WINDOW,
+    guard: "if not expected[id] then return '${KEYS_CHANGED}' end",
+    mutation: '',
+    why: "a window's end releases only accounts whose keys it read (else it reads them again)",
+    tests: KEY_CHECK_TESTS,
+  },
+];
+
+const SCRIPT = 'src/store/script.ts';
+const SCRIPT_CHECK_TESTS = [
+  ...KEY_CHECK_TESTS,
+  ...SCRIPT_KEYS_TESTS,
+  'test/unit/script-keys.test.ts',
+];
+
+const scriptCheck: Guard[] = [
+  {
+    id: 'script-check-refuses',
+    file: SCRIPT,
+    guard: 'if k ~= nil and not sdxDeclared[tostring(k)] then',
+    mutation: 'if false then',
+    why: 'a script that touches a key it did not declare fails',
+    tests: SCRIPT_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-keyless',
+    file: SCRIPT,
+    guard: 'if k ~= nil and not',
+    mutation: 'if not',
+    why: 'a command without a key (PING) is let through',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-all-keys',
+    file: SCRIPT,
+    guard: 'if sdxAllKeys[c] then to = #a',
+    mutation: 'if false then to = #a',
+    why: 'every key of DEL / UNLINK / EXISTS / MGET / TOUCH is checked, not only the first',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-command-case',
+    file: SCRIPT,
+    guard: 'local c = string.upper(cmd)',
+    mutation: 'local c = cmd',
+    why: "a command named in lower case ('del') is checked as in upper case",
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-xgroup',
+    file: SCRIPT,
+    guard: "elseif c == 'XGROUP' or c == 'XINFO' then from, to = 2, 2",
+    mutation: 'elseif false then from, to = 2, 2',
+    why: 'XGROUP / XINFO: the stream (second argument) is checked, not the subcommand',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-xread',
+    file: SCRIPT,
+    guard:
+      "if type(v) == 'string' and string.upper(v) == 'STREAMS' then from, to = i + 1, i + 1 end",
+    mutation: '',
+    why: 'XREAD / XREADGROUP: the stream after STREAMS is checked',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-every-call',
+    file: SCRIPT,
+    guard: "lua.replace(/redis\\.call\\(/g, 'sdxCall(')",
+    mutation: "lua.replace(/redis\\.call\\(/, 'sdxCall(')",
+    why: 'every redis.call of a script is checked, not only the first',
+    tests: SCRIPT_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-pcall',
+    file: SCRIPT,
+    guard: ".replace(/redis\\.pcall\\(/g, 'sdxPcall(')",
+    mutation: '',
+    why: 'redis.pcall is checked as redis.call',
+    tests: KEY_CHECK_TESTS,
+  },
+  {
+    id: 'script-check-on',
+    file: SCRIPT,
+    guard: "checking ??= process.env.SDX_CHECK_SCRIPT_KEYS === '1'",
+    mutation: 'checking ??= false',
+    why: 'SDX_CHECK_SCRIPT_KEYS=1 (every test run) turns the check on',
+    tests: SCRIPT_CHECK_TESTS,
+  },
+  {
+    id: 'script-needs-keys',
+    file: SCRIPT,
+    guard:
+      "if (keys.length === 0) throw new Error('a script needs its keys in KEYS (none given)');",
+    mutation: '',
+    why: 'a script with no key is refused (a Cluster client would send it to any node)',
+    tests: ['test/unit/script-keys.test.ts'],
+  },
+];
+
+const BATCH = 'src/store/batch-record.ts';
+const GUARD_BATCH_TESTS = ['test/integration/guards-batch.test.ts'];
+const ADD_TESTS = STORE_TESTS;
+
+const batchRecord: Guard[] = [
+  {
+    id: 'batch-open-conflict',
+    file: BATCH,
+    guard: "if action and action ~= ARGV[2] then return {'conflict', action} end",
+    mutation: '',
+    why: 'a resume of a batch with another action is refused',
+    tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-open-create-once',
+    file: BATCH,
+    guard: 'if not action then',
+    mutation: 'if true then',
+    why: 'a resume keeps what the batch has (created_at, total, source, reason)',
+    tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-open-created',
+    file: BATCH,
+    guard: 'action and 0 or 1}',
+    mutation: '1}',
+    why: 'a resume says the batch was not created now',
+    tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-add-seen-across-chunks',
+    file: BATCH,
+    guard: 'if not seen[i] and not here[ids[i]] then',
+    mutation: 'if not here[ids[i]] then',
+    why: 'an id met in an earlier chunk of the pass is a repeat',
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-add-repeat-in-chunk',
+    file: BATCH,
+    guard: 'if not seen[i] and not here[ids[i]] then',
+    mutation: 'if not seen[i] then',
+    why: 'an id met earlier in the same chunk is a repeat',
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-add-new',
+    file: BATCH,
+    guard: '    if not v then',
+    mutation: '    if true then',
+    why: 'an account a pass finds in the batch is not new (counted once, its end kept)',
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-add-done',
+    file: BATCH,
+    guard: "elseif v == '' then",
+    mutation: 'elseif true then',
+    why: 'an account with its end is done, not queued again',
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-add-sliced-replies',
+    file: BATCH,
+    guard: "if type(part) == 'table' then",
+    mutation: 'if true then',
+    why: 'a sliced HSET answers no list to collect',
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-add-slice-end',
+    file: BATCH,
+    guard: 'math.min(from + step - 1, #list)',
+    mutation: 'math.min(from + step, #list)',
+    why: "slices past Lua's unpack limit do not overlap",
+    tests: ADD_TESTS,
+    filter: 'addToBatch',
+  },
+  {
+    id: 'batch-finish-enqueue-done',
+    file: BATCH,
+    guard: "if b[1] == '1' and (tonumber(b[3]) or 0) >= (tonumber(b[2]) or 0) then",
+    mutation: 'if (tonumber(b[3]) or 0) >= (tonumber(b[2]) or 0) then',
+    why: 'a batch is not finished while a pass is still enqueueing',
+    tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-finish-all-done',
+    file: BATCH,
+    guard: '(tonumber(b[3]) or 0) >= (tonumber(b[2]) or 0)',
+    mutation: '(tonumber(b[3]) or 0) > (tonumber(b[2]) or 0)',
+    why: 'a batch is finished once done reaches total',
+    tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-finish-once',
+    file: BATCH,
+    guard: "redis.call('HSETNX', ${BATCH}, '${BT.finishedAt}', ${NOW})",
+    mutation: "redis.call('HSET', ${BATCH}, '${BT.finishedAt}', ${NOW})",
+    why: "a batch's finished_at is its first finish",
+    tests: GUARD_BATCH_TESTS,
+  },
+];
+
+const RATE = 'src/store/rate-budget.ts';
+const SPEND = 'src/store/spend-budget.ts';
+const GUARD_BUDGET_TESTS = ['test/integration/guards-budget.test.ts'];
+const BUDGET_TESTS = [...GUARD_BUDGET_TESTS, ...STORE_TESTS];
+
+const budgets: Guard[] = [
+  {
+    id: 'rate-budget-known',
+    file: RATE,
+    guard: 'if lim and wend then',
+    mutation: 'if true then',
+    why: 'nothing is held back before an answer said what the window is',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-window-over',
+    file: RATE,
+    guard: 'if now >= wend then',
+    mutation: 'if false then',
+    why: 'a window that ended is over (rolled over, or not held back)',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-unknown-length',
+    file: RATE,
+    guard: 'if wms > 0 then',
+    mutation: 'if true then',
+    why: 'past a window of unknown length, nothing is held back',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-unknown-length-open',
+    file: RATE,
+    guard: 'if gate then',
+    mutation: 'if true then',
+    why: 'past a window of unknown length, nothing is counted or held back',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-rollover-end',
+    file: RATE,
+    guard: '(math.floor((now - wend) / wms) + 1) * wms',
+    mutation: 'math.floor((now - wend) / wms) * wms',
+    why: 'a window rolled over by itself ends after now',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-urgent-reserve',
+    file: RATE,
+    guard: 'if not urgent then reserve =',
+    mutation: 'if true then reserve =',
+    why: 'an urgent call may use the reserve',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-allowance',
+    file: RATE,
+    guard: 'if ours >= allowance then',
+    mutation: 'if ours > allowance then',
+    why: 'we take the allowance, not one call more',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-urgent-not-paced',
+    file: RATE,
+    guard: 'if wms > 0 and not urgent and wend - now <= wms then',
+    mutation: 'if wms > 0 and wend - now <= wms then',
+    why: 'an urgent call is not paced',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-pace-far-end',
+    file: RATE,
+    guard: 'if wms > 0 and not urgent and wend - now <= wms then',
+    mutation: 'if wms > 0 and not urgent then',
+    why: 'a window ending later than its length is not paced as if it had not begun',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-pace-ahead',
+    file: RATE,
+    guard: '(now - (wend - wms) + wms / 10)',
+    mutation: '(now - (wend - wms))',
+    why: 'pacing runs a tenth of the window ahead (a call goes at its start)',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-paced',
+    file: RATE,
+    guard: 'if ours >= paced then',
+    mutation: 'if ours > paced then',
+    why: 'pacing lets through its share so far, not one call more',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-pace-wait-floor',
+    file: RATE,
+    guard: 'math.max(1, math.floor(wms / math.max(allowance, 1)))',
+    mutation: 'math.floor(wms / math.max(allowance, 1))',
+    why: 'a paced call waits at least 1 ms',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-headers',
+    file: RATE,
+    guard: "if ${LIMIT} ~= '' then",
+    mutation: 'if true then',
+    why: 'an answer without rate-limit headers says nothing of the window',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-new-window',
+    file: RATE,
+    guard: 'if not wend or reset > wend then',
+    mutation: 'if not wend then',
+    why: 'an answer with a later reset starts a new window',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-same-window',
+    file: RATE,
+    guard: 'if not wend or reset > wend then',
+    mutation: 'if not wend or reset >= wend then',
+    why: 'an answer about the current window keeps what we took of it',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-first',
+    file: RATE,
+    guard: '    if wend then\n',
+    mutation: '    if true then\n',
+    why: 'the first answer learns no window length',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-length-shorter',
+    file: RATE,
+    guard: 'if known == 0 or step < known then',
+    mutation: 'if known == 0 then',
+    why: "a shorter step between resets is the window's length",
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-length-longer',
+    file: RATE,
+    guard: 'if known == 0 or step < known then',
+    mutation: 'if true then',
+    why: 'a longer step (a window nobody called in) is not',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-this-window',
+    file: RATE,
+    guard: 'if reset == wend then',
+    mutation: 'if true then',
+    why: 'an answer about an older window changes nothing',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-used-max',
+    file: RATE,
+    guard: "used = math.max(tonumber(used or '0'), l - rem)",
+    mutation: 'used = l - rem',
+    why: 'the most used in a window is kept (answers read out of order)',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-others-window',
+    file: RATE,
+    guard: "if others > tonumber(seen or '0') then",
+    mutation: 'if true then',
+    why: 'the others seen in a window never shrink',
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'rate-budget-observe-others',
+    file: RATE,
+    guard: "if others > tonumber(redis.call('HGET', ${KEY}, '${RB.others}') or '0') then",
+    mutation: 'if true then',
+    why: "the room left to others (the last window's, if more) never shrinks within a window",
+    tests: BUDGET_TESTS,
+    filter: 'rate budget',
+  },
+  {
+    id: 'spend-budget-full',
+    file: SPEND,
+    guard: 'if n >= tonumber(ARGV[1]) then',
+    mutation: 'if n > tonumber(ARGV[1]) then',
+    why: 'the budget is full at its max',
+    tests: GUARD_BUDGET_TESTS,
+  },
+  {
+    id: 'spend-budget-stale-counter',
+    file: SPEND,
+    guard: 'if left > 0 then return left end',
+    mutation: 'return left',
+    why: 'a full counter left without an expiry starts afresh',
+    tests: GUARD_BUDGET_TESTS,
+  },
+  {
+    id: 'spend-budget-expiry-first',
+    file: SPEND,
+    guard: "if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end",
+    mutation: "redis.call('INCR', KEYS[1])\nredis.call('PEXPIRE', KEYS[1], ARGV[2])",
+    why: 'the counter expires from its first call, not its last',
+    tests: GUARD_BUDGET_TESTS,
+  },
+  {
+    id: 'spend-budget-expiry',
+    file: SPEND,
+    guard: "if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end",
+    mutation: "redis.call('INCR', KEYS[1])",
+    why: 'the counter expires',
+    tests: GUARD_BUDGET_TESTS,
+  },
+];
+
+const RETENTION = 'src/store/retention.ts';
+const RETENTION_TESTS = ['test/integration/retention.test.ts'];
+const GUARD_RETENTION_TESTS = ['test/integration/guards-retention.test.ts'];
+
+const retention: Guard[] = [
+  {
+    id: 'retention-account-oldest-pending',
+    file: RETENTION,
+    guard: 'if oldest[2] and tonumber(oldest[2]) < limit then limit = tonumber(oldest[2]) end',
+    mutation: '',
+    why: 'an account recorded after the oldest intent still pending is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-before-pending',
+    file: RETENTION,
+    guard: 'if score and score < limit\n',
+    mutation: 'if score and score <= limit\n',
+    why: 'an account recorded in the same ms as the oldest pending intent is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-account-held',
+    file: RETENTION,
+    guard: "    and redis.call('EXISTS', KEYS[k + 3]) == 0\n",
+    mutation: '',
+    why: 'an account with a hold is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-lease',
+    file: RETENTION,
+    guard: "    and redis.call('EXISTS', KEYS[k + 4]) == 0\n",
+    mutation: '',
+    why: 'an account with a lease (a call in flight) is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-account-order-moved',
+    file: RETENTION,
+    guard: "    and (redis.call('HGET', KEYS[k + 2], '${ORDER_KEY}') or '') == expected\n",
+    mutation: '',
+    why: 'an account that got a new intent after the sweep read its order is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-account-newest-queued',
+    file: RETENTION,
+    guard:
+      "\n    and (expected == '' or redis.call('HGET', KEYS[k + 5], '${B.state}') ~= 'queued') then",
+    mutation: 'then',
+    why: 'an account whose newest intent is still queued is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-cutoff',
+    file: RETENTION,
+    guard: 'if score and score < tonumber(ARGV[1]) and',
+    mutation: 'if score and',
+    why: 'a breaker that got a signal after the sweep read its page is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-closed',
+    file: RETENTION,
+    guard: "(not state or state == 'closed')",
+    mutation: 'true',
+    why: 'an open (or half-open) breaker is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-never-tripped',
+    file: RETENTION,
+    guard: "(not state or state == 'closed')",
+    mutation: "(state == 'closed')",
+    why: 'a breaker that only counted signals (never tripped) goes too',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-breaker-pending-activation',
+    file: RETENTION,
+    guard: "state == 'closed') and not pending",
+    mutation: "state == 'closed')",
+    why: 'a closed breaker whose activation is not on the queue yet is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-due',
+    file: RETENTION,
+    guard: "\n    and not redis.call('ZSCORE', KEYS[2], id) then",
+    mutation: 'then',
+    why: 'a breaker still due a step is kept',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-batch-finished',
+    file: RETENTION,
+    guard: "if finished and done == '1' and",
+    mutation: "if done == '1' and",
+    why: 'a batch that never finished is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-batch-finished-before-cutoff',
+    file: RETENTION,
+    guard: 'and tonumber(finished) < tonumber(ARGV[1]) then',
+    mutation: 'then',
+    why: 'a batch started long ago but finished recently is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-ended',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'skipped' or not state then",
+    why: 'an ended occurrence older than the newest kept goes',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-occurrence-skipped',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'ended' or not state then",
+    why: 'a skipped occurrence older than the newest kept goes',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-running',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: 'if true then',
+    why: 'an occurrence still starting or started is kept',
+    tests: RETENTION_TESTS,
+    filter: 'the retention sweep',
+  },
+  {
+    id: 'retention-occurrence-missing',
+    file: RETENTION,
+    guard: "if state == 'ended' or state == 'skipped' or not state then",
+    mutation: "if state == 'ended' or state == 'skipped' then",
+    why: 'an index entry whose occurrence record is gone goes',
+    tests: GUARD_RETENTION_TESTS,
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
@@ -1415,4 +2163,10 @@ export const GUARDS: readonly Guard[] = [
   ...knownState,
   ...small,
   ...breaker,
+  ...breakerRelease,
+  ...keyChecks,
+  ...scriptCheck,
+  ...batchRecord,
+  ...budgets,
+  ...retention,
 ];
