@@ -50,7 +50,7 @@ import type { Guard } from './guard.js';
 // in Redis's script (every entry trimmed, a stale counter still over maxBytes): it would block
 // the Redis the tests share until a SCRIPT KILL.
 // - breaker-reset.ts and breaker-tick.ts `or not sdxKeysHold(KP, {id})` (the key check without
-//   its trip-id half, which is listed) and window-occurrence.ts's end
+//   its trip-id half, which is listed) and window-holds.ts's end
 //   `if not sdxKeysHold(KP, todo) then return ...`: they release with mode `base`, which never
 //   asks `sdxKnown`, so no binding but the declared activation's is read; an account's newest
 //   intent or lease holder that moved after the read changes nothing they do (the orders,
@@ -406,6 +406,7 @@ const countWait: Guard[] = [
 ];
 
 const WINDOW = 'src/store/window-occurrence.ts';
+const WINDOW_HOLDS = 'src/store/window-holds.ts';
 const WINDOW_TESTS = ['test/integration/guards-windows-inbox.test.ts'];
 const INBOX_APPEND = 'src/store/webhook-inbox-append.ts';
 const INBOX_DEAD = 'src/store/webhook-inbox-dead.ts';
@@ -432,7 +433,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-hold-while-starting',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'starting' then return false end",
     mutation: '',
     why: 'the start holds accounts only while the occurrence is starting',
@@ -440,7 +441,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-start-decides-once',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: '  if not b then\n',
     mutation: '  if true then\n',
     why: 'the start decides once per target: run again after a crash, it decides the same',
@@ -448,7 +449,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-start-missing-not-held',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if t[2] == 'missing' then",
     mutation: 'if false then',
     why: 'a target the API does not know is not held',
@@ -456,7 +457,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-start-need-off',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if needOff then b = 'switch_off' else b = 'already_off' end",
     mutation: "b = 'switch_off'",
     why: 'a target known to be off (nothing of ours pending) is not switched off again',
@@ -480,7 +481,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-while-started',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if redis.call('HGET', KEYS[1], 'state') ~= 'started' then return false end",
     mutation: '',
     why: 'the end releases only a started occurrence',
@@ -488,7 +489,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-decides-once',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "redis.call('HEXISTS', KEYS[1], 'e:' .. id) == 0",
     mutation: 'true',
     why: 'the end decides once per account: run again, it decides nothing anew',
@@ -496,7 +497,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-skips-missing',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if redis.call('HGET', KEYS[1], f) ~= 'missing' and",
     mutation: 'if',
     why: 'the end has nothing to release for a target the start did not hold',
@@ -504,7 +505,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-gone',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: '  if released == 1 then\n    if before then',
     mutation: '  if true then\n    if before then',
     why: 'an account whose hold went meanwhile is `gone`',
@@ -512,7 +513,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-held',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: '    if before then\n',
     mutation: '    if true then\n',
     why: 'an account another hold keeps off is `held`, not switched back on',
@@ -520,7 +521,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-reactivate-not-conflict',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if claimed and claimed ~= 'conflict' then",
     mutation: 'if claimed then',
     why: 'an activation key bound to another intent is a conflict, not a reactivation',
@@ -528,7 +529,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-conflict',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "elseif claimed == 'conflict' then decision = 'conflict'",
     mutation: '',
     why: 'the end says `conflict` when the activation key is bound to another intent',
@@ -536,7 +537,7 @@ const windowOccurrence: Guard[] = [
   },
   {
     id: 'window-end-unknown',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "elseif before == 'unknown' then decision = 'unknown'",
     mutation: '',
     why: 'an account of unknown base stays off as `unknown` (not `off`) for an operator',
@@ -1542,7 +1543,7 @@ const keyChecks: Guard[] = [
   },
   {
     id: 'window-hold-keys-changed',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if not sdxKeysHold(KP, ids) then return '${KEYS_CHANGED}' end",
     mutation: '',
     why: "a window's start whose account got a newer intent after its keys were read runs again",
@@ -1550,7 +1551,7 @@ const keyChecks: Guard[] = [
   },
   {
     id: 'window-release-expected',
-    file: WINDOW,
+    file: WINDOW_HOLDS,
     guard: "if not expected[id] then return '${KEYS_CHANGED}' end",
     mutation: '',
     why: "a window's end releases only accounts whose keys it read (else it reads them again)",

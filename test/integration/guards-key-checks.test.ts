@@ -14,11 +14,10 @@ import { seenState } from '../../src/store/hold-record.js';
 import { readHolds, releaseHolds, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { defineScript } from '../../src/store/script.js';
+import { holdForOccurrence, releaseForOccurrence } from '../../src/store/window-holds.js';
 import {
   beginOccurrence,
-  holdForOccurrence,
   markStarted,
-  releaseForOccurrence,
   type OccurrenceRef,
 } from '../../src/store/window-occurrence.js';
 import { redisPerTest } from '../support/context.js';

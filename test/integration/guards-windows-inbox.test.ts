@@ -14,13 +14,12 @@ import { appendToInbox } from '../../src/store/webhook-inbox-append.js';
 import { deadLetterInbox, readDeadLetters } from '../../src/store/webhook-inbox-dead.js';
 import { ackInbox, readInbox } from '../../src/store/webhook-inbox-read.js';
 import { INBOX_GROUP } from '../../src/store/webhook-inbox-trim.js';
+import { holdForOccurrence, releaseForOccurrence } from '../../src/store/window-holds.js';
 import {
   beginOccurrence,
-  holdForOccurrence,
   markEnded,
   markStarted,
   readOccurrence,
-  releaseForOccurrence,
   skipOccurrence,
   type OccurrenceRef,
 } from '../../src/store/window-occurrence.js';

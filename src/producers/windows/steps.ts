@@ -16,16 +16,18 @@ import type {
 import { encodeEvent } from '../../store/event-codec.js';
 import type { HoldInput } from '../../store/hold-record.js';
 import {
-  beginOccurrence,
   holdForOccurrence,
+  releaseForOccurrence,
+  type TargetRead,
+} from '../../store/window-holds.js';
+import {
+  beginOccurrence,
   markEnded,
   markStarted,
   readOccurrence,
-  releaseForOccurrence,
   skipOccurrence,
   type OccurrenceRef,
   type StartDecision,
-  type TargetRead,
 } from '../../store/window-occurrence.js';
 import { readWindowRecord } from '../../store/window-record.js';
 import { occurrenceId, type WindowSchedule, type WindowTargets } from './spec.js';

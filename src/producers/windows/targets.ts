@@ -1,7 +1,7 @@
 /** A start's first read: what each of a window's target accounts is now (through the rate budget). */
 import type { ProviderItem } from '../../sendmux/schemas.js';
 import { seenOf } from '../../store/hold-record.js';
-import type { TargetRead } from '../../store/window-occurrence.js';
+import type { TargetRead } from '../../store/window-holds.js';
 import { listWithRetry, readEachWithRetry, READ_ONE_BY_ONE } from '../account-states.js';
 import type { WindowTargets } from './spec.js';
 import type { WindowsDeps } from './types.js';
