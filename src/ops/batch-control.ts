@@ -13,12 +13,8 @@ import { createActionQueue, jobIntent, type ActionQueue } from '../queue/queue.j
 import type { WaitProgress } from '../queue/wait.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
-import {
-  markBatchCancelled,
-  readBatchAccounts,
-  type BatchAccount,
-  type BatchRecord,
-} from '../store/batch-record.js';
+import { readBatchAccounts, type BatchAccount } from '../store/batch-read.js';
+import { markBatchCancelled, type BatchRecord } from '../store/batch-record.js';
 import { readBindings, readStates, type Binding } from '../store/binding.js';
 import { releaseHolds, type BeforeState } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';

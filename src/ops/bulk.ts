@@ -18,13 +18,11 @@ import { openProducer } from '../queue/open-producer.js';
 import type { RedisClient as Redis } from '../redis.js';
 import { createRedis } from '../redis.js';
 import {
-  BATCH_ID_RULE,
-  BATCH_ID_RULE_TEXT,
   listBatches as listBatchRecords,
   readBatch,
   readBatchAccounts,
-  type BatchRecord,
-} from '../store/batch-record.js';
+} from '../store/batch-read.js';
+import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT, type BatchRecord } from '../store/batch-record.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { REPORT_COLUMNS, reportRowView } from '../wire/batches.js';
 import { openApiReads } from './api-reads.js';

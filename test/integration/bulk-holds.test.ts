@@ -11,7 +11,7 @@ import { budgetedLister } from '../../src/producers/bulk/accounts.js';
 import { bulkHoldId, bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';
 import { createSendmuxClient } from '../../src/sendmux/client.js';
 import { simAccountId, SIM_LOCKED_ID, SIM_SHARED_SES_ID } from '../../src/sim/index.js';
-import { readBatchAccounts } from '../../src/store/batch-record.js';
+import { readBatchAccounts } from '../../src/store/batch-read.js';
 import { seenState } from '../../src/store/hold-record.js';
 import { readHolds, releaseHolds, takeHold } from '../../src/store/holds.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';

@@ -6,7 +6,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RedisClient as Redis } from '../../src/redis.js';
-import { addToBatch, endBatchPass, openBatch, readBatch } from '../../src/store/batch-record.js';
+import { readBatch } from '../../src/store/batch-read.js';
+import { addToBatch, endBatchPass, openBatch } from '../../src/store/batch-record.js';
 import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome } from '../../src/store/record-outcome.js';
 import { redisPerTest } from '../support/context.js';

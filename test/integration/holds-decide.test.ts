@@ -14,7 +14,7 @@ import { runManual } from '../../src/producers/manual.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
 import type { Producer } from '../../src/queue/enqueue.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { readBatch } from '../../src/store/batch-record.js';
+import { readBatch } from '../../src/store/batch-read.js';
 import { readBindings } from '../../src/store/binding.js';
 import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { readRecentEvents } from '../../src/store/events.js';

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueueActions } from '../../src/ops/enqueue-actions.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { readBatch, openBatch, addToBatch, endBatchPass } from '../../src/store/batch-record.js';
+import { readBatch } from '../../src/store/batch-read.js';
+import { openBatch, addToBatch, endBatchPass } from '../../src/store/batch-record.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { claimKeys } from '../../src/store/claim-keys.js';

@@ -1,7 +1,8 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RedisClient as Redis } from '../../src/redis.js';
-import { addToBatch, openBatch, readBatch } from '../../src/store/batch-record.js';
+import { readBatch } from '../../src/store/batch-read.js';
+import { addToBatch, openBatch } from '../../src/store/batch-record.js';
 import { beginRun } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys, type Claim } from '../../src/store/claim-keys.js';
