@@ -107,6 +107,7 @@ export default tseslint.config(
             {
               target: [
                 './src/*.ts',
+                './src/config',
                 './src/store',
                 './src/sendmux',
                 './src/queue',
