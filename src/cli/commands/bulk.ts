@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
-import type { UndoAccount, UndoResult } from '../../ops/batch-control.js';
+import type { UndoAccount, UndoResult } from '../../ops/batch-undo.js';
 import type { BulkPassResult } from '../../ops/bulk.js';
 import { parseFilter } from '../../producers/bulk/accounts.js';
 import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
@@ -28,7 +28,8 @@ const ops = () => import('../../ops/bulk.js');
 /** The JSON views (`--json`), loaded when printing. */
 const wire = () => import('../../wire/batches.js');
 /** Cancel and undo: only for those commands (they load what records outcomes). */
-const control = () => import('../../ops/batch-control.js');
+const cancelOps = () => import('../../ops/batch-cancel.js');
+const undoOps = () => import('../../ops/batch-undo.js');
 
 interface BulkFlags {
   action: Action;
@@ -123,7 +124,7 @@ export function registerBulk(program: Command): void {
       const { config } = cliContext();
       const { getBatch, noSuchBatch } = await ops();
       if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
-      const r = await (await control()).cancelBatch(config, batchId);
+      const r = await (await cancelOps()).cancelBatch(config, batchId);
       process.stdout.write(
         flags.json
           ? `${JSON.stringify((await wire()).cancelView(r))}\n`
@@ -208,7 +209,7 @@ async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> 
   }
   const { config } = cliContext();
   const { getBatch, noSuchBatch } = await ops();
-  const { undoBatch } = await control();
+  const { undoBatch } = await undoOps();
   if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
   const signal = flags.wait ? stopSignal() : undefined;
   const result = await undoBatch(config, batchId, {

@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { NotFoundError } from '../../errors.js';
-import { cancelBatch, undoBatch } from '../../ops/batch-control.js';
+import { cancelBatch } from '../../ops/batch-cancel.js';
+import { undoBatch } from '../../ops/batch-undo.js';
 import { batchReportLines, getBatch, listBatches, noSuchBatch } from '../../ops/bulk.js';
 import {
   batchesListSchema,
