@@ -54,7 +54,13 @@ export default tseslint.config(
         {
           zones: [
             {
-              target: ['./src/store', './src/sendmux', './src/model.ts', './src/errors.ts'],
+              target: [
+                './src/store',
+                './src/sendmux',
+                './src/model.ts',
+                './src/model',
+                './src/errors.ts',
+              ],
               from: [
                 './src/queue',
                 './src/worker',
