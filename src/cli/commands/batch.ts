@@ -123,7 +123,10 @@ interface UndoFlags {
   json?: boolean;
 }
 
-/** Kept in step with UNDO_ACCOUNTS_SHOWN (ops/batch-undo.ts), which the help cannot import eagerly. */
+/**
+ * Kept in step with UNDO_ACCOUNTS_SHOWN (ops/batch-undo.ts), which the help cannot import
+ * eagerly.
+ */
 const UNDO_SHOWN = 1000;
 async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
