@@ -54,7 +54,13 @@ export default tseslint.config(
         {
           zones: [
             {
-              target: ['./src/store', './src/sendmux', './src/model.ts', './src/errors.ts'],
+              target: [
+                './src/store',
+                './src/sendmux',
+                './src/model.ts',
+                './src/model',
+                './src/errors.ts',
+              ],
               from: [
                 './src/queue',
                 './src/worker',
@@ -107,6 +113,7 @@ export default tseslint.config(
             {
               target: [
                 './src/*.ts',
+                './src/config',
                 './src/store',
                 './src/sendmux',
                 './src/queue',

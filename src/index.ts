@@ -69,14 +69,13 @@ export {
   type DryRunReport,
   type StartBulkRunOptions,
 } from './ops/bulk.js';
+export { cancelBatch, type CancelResult } from './ops/batch-cancel.js';
 export {
-  cancelBatch,
   undoBatch,
-  type CancelResult,
   type UndoAccount,
   type UndoOptions,
   type UndoResult,
-} from './ops/batch-control.js';
+} from './ops/batch-undo.js';
 export type { BulkSource } from './producers/bulk/run.js';
 export type { BatchRecord } from './store/batch-record.js';
 export { runWorker, type RunWorkerOptions } from './ops/run-worker.js';

@@ -11,6 +11,7 @@ import { loadConfig } from '../config.js';
 import { ERRORS, errorCodeOf, type ErrorCode } from '../errors.js';
 import { safeRedisUrl } from '../redis.js';
 import { VERSION } from '../version.js';
+import { registerBatch } from './commands/batch.js';
 import { registerBreaker } from './commands/breaker.js';
 import { registerBulk } from './commands/bulk.js';
 import { registerActions } from './commands/deactivate-activate.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerActions(program);
   registerBulk(program);
+  registerBatch(program);
   registerStatus(program);
   registerHolds(program);
   registerBreaker(program);

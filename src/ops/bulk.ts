@@ -1,8 +1,8 @@
 /**
  * Bulk runs as library functions (the `bulk` and `batch` CLI commands and the HTTP API): start
  * or resume one, wait for it, read its record, list them, report on every account. Cancel and
- * undo are in batch-control.ts (they record outcomes: a bulk run's process loads neither them
- * nor the metrics registry).
+ * undo are in batch-cancel.ts and batch-undo.ts (they record outcomes: a bulk run's process
+ * loads neither them nor the metrics registry).
  */
 import type { Config } from '../config.js';
 import { NotFoundError, UsageError } from '../errors.js';

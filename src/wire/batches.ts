@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { ACTIONS } from '../model.js';
-import type { CancelResult, UndoResult } from '../ops/batch-control.js';
+import type { CancelResult } from '../ops/batch-cancel.js';
+import type { UndoResult } from '../ops/batch-undo.js';
 import type { BatchReportRow, BulkPassResult, DryRunReport } from '../ops/bulk.js';
 import type { BatchRecord } from '../store/batch-record.js';
 import { accountIdSchema, baseStateSchema, timeSchema } from './common.js';

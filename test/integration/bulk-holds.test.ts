@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateConflictError } from '../../src/errors.js';
-import { cancelBatch, undoBatch, undoKey } from '../../src/ops/batch-control.js';
+import { undoKey } from '../../src/ops/batch-activations.js';
+import { cancelBatch } from '../../src/ops/batch-cancel.js';
+import { undoBatch } from '../../src/ops/batch-undo.js';
 import { getBatch, startBulkRun } from '../../src/ops/bulk.js';
 import { budgetedLister } from '../../src/producers/bulk/accounts.js';
 import { bulkHoldId, bulkKey, runBulkPass } from '../../src/producers/bulk/run.js';

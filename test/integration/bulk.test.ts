@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../src/errors.js';
-import { cancelBatch } from '../../src/ops/batch-control.js';
+import { cancelBatch } from '../../src/ops/batch-cancel.js';
 import {
   batchReport,
   dryRunBulk,

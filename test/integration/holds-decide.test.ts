@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BreakerResetEvent, WindowStartedEvent } from '../../src/model.js';
-import { cancelBatch } from '../../src/ops/batch-control.js';
+import { cancelBatch } from '../../src/ops/batch-cancel.js';
 import { overviewReader } from '../../src/ops/overview.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker.js';

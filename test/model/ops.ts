@@ -8,7 +8,8 @@
  * so a shrunk sequence stays meaningful when commands before it are removed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cancelBatch, undoBatch } from '../../src/ops/batch-control.js';
+import { cancelBatch } from '../../src/ops/batch-cancel.js';
+import { undoBatch } from '../../src/ops/batch-undo.js';
 import { startBulkRun } from '../../src/ops/bulk.js';
 import { runManual, type ManualDeps } from '../../src/producers/manual.js';
 import { occurrenceId } from '../../src/producers/windows/spec.js';
