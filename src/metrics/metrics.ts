@@ -14,7 +14,7 @@
  *
  * | Metric (prefix `sendmux_deactivator_`) | Type | Labels | What |
  * | --- | --- | --- | --- |
- * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled) | Outcomes recorded by this process (counted once, by `store/record-outcome.ts` when the outcome is written: by its workers, their backstop and start-up repair, or `batch cancel`) |
+ * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled), `source` (manual, bulk, breaker, window) | Outcomes recorded by this process (counted once, by `store/record-outcome.ts` when the outcome is written: by its workers, their backstop and start-up repair, or `batch cancel`) |
  * | `api_requests_total` | counter | `method` (GET, POST), `route` (`/providers/{id}/deactivate`, `/providers/{id}/activate`, `/providers/{id}`, `/providers`, `/emails/logs`), `status` (the HTTP status, or `timeout` / `network_error` when no answer came) | Sendmux API calls |
  * | `api_request_duration_seconds` | histogram | `operation` (deactivate, activate, get, list, search_logs), `status_class` (2xx, 3xx, 4xx, 5xx, error) | Latency of one API call, to the end of its body |
  * | `put_backs_total` | counter | `wait` (rate_limit, in_flight, auth, shutdown) | Jobs put back without using an attempt |
@@ -35,7 +35,7 @@
  * {@link enableProcessMetrics} when a metrics route is served.
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { Action } from '../model.js';
+import type { Action, Source } from '../model.js';
 
 /** Prefix of every metric of this project. */
 export const METRIC_PREFIX = 'sendmux_deactivator_';
@@ -49,8 +49,8 @@ const name = metricName;
 
 const actions = new Counter({
   name: name('actions_total'),
-  help: 'Action outcomes recorded by this process, by action and outcome.',
-  labelNames: ['action', 'outcome'] as const,
+  help: 'Action outcomes recorded by this process, by action, outcome and source (the producer that asked).',
+  labelNames: ['action', 'outcome', 'source'] as const,
   registers: [registry],
 });
 
@@ -148,8 +148,8 @@ const scrapeErrors = new Counter({
 
 export type ActionOutcomeLabel = 'succeeded' | 'failed' | 'superseded' | 'cancelled';
 
-export function countAction(action: Action, outcome: ActionOutcomeLabel): void {
-  actions.inc({ action, outcome });
+export function countAction(action: Action, outcome: ActionOutcomeLabel, source: Source): void {
+  actions.inc({ action, outcome, source });
 }
 
 /** What an API call was, for its labels. */

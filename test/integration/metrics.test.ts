@@ -138,6 +138,9 @@ describe('GET /metrics', () => {
     expect(delta('actions_total', { action: 'deactivate', outcome: 'failed' })).toBe(1);
     expect(delta('actions_total', { action: 'deactivate', outcome: 'superseded' })).toBe(1);
     expect(delta('actions_total', { action: 'activate', outcome: 'succeeded' })).toBe(1);
+    // By the producer that asked: every intent here is a manual one.
+    expect(delta('actions_total', { source: 'manual' })).toBe(5);
+    expect(delta('actions_total', { source: 'bulk' })).toBe(0);
 
     const deactivate = { method: 'POST', route: '/providers/{id}/deactivate' };
     expect(delta('api_requests_total', { ...deactivate, status: '200' })).toBe(2);
