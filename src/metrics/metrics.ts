@@ -7,7 +7,7 @@
  * request, the processor's outcomes and put-backs, the breaker's trips, the windows' steps, the
  * webhook receiver and the inbox consumer): each is a plain increment, no await and no Redis
  * call. Each process counts what it did; Prometheus sums the instances (`sum(rate(...))`).
- * Gauges of shared state (queue depths, breaker states) are read from Redis at scrape time by
+ * Gauges of shared state (queue depths, breaker states) and the deployment's breaker trips are read from Redis at scrape time by
  * their `collect()` (scrape-gauges.ts), each bounded by `SCRAPE_PART_TIMEOUT_MS`: a part Redis does not answer in
  * time is left out of that scrape (and counted in `scrape_errors_total`), never waited for.
  * No label ever carries an account id (cardinality; the events stream has the details).
@@ -21,6 +21,7 @@
  * | `rate_limit_waits_total` | counter | `cause` (429, budget, low_watermark) | Waits for the API's rate limit: a 429 put-back (which pauses every worker), a job that waited for the shared rate budget, a pause at the low watermark |
  * | `rate_limit_wait_seconds_total` | counter | `cause` (as above) | Seconds of those waits: the queue pause a 429 or the low watermark set (or found longer), the time a job waited for the budget |
  * | `breaker_trips_total` | counter | `reason` (bounce_rate, complaint_rate, manual) | Breaker trips made by this process |
+ * | `breaker_trips_shared_total` | counter | `reason` (as above) | Breaker trips made by any process of the deployment, the CLI's and library users' included: a count kept in Redis (store/breaker-trip-count.ts), read at scrape (scrape-gauges.ts); the same in every process (`max`, not `sum`) |
  * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the `BREAKER_SCAN_MAX` most recently active accounts; `closed` also counts the rest of the index) |
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
@@ -29,7 +30,7 @@
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
- * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
+ * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers, breaker_trips) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
  *
  * Plus prom-client's default process metrics (`process_*`, `nodejs_*`), enabled by
  * {@link enableProcessMetrics} when a metrics route is served.
