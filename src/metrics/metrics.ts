@@ -7,20 +7,21 @@
  * request, the processor's outcomes and put-backs, the breaker's trips, the windows' steps, the
  * webhook receiver and the inbox consumer): each is a plain increment, no await and no Redis
  * call. Each process counts what it did; Prometheus sums the instances (`sum(rate(...))`).
- * Gauges of shared state (queue depths, breaker states) are read from Redis at scrape time by
+ * Gauges of shared state (queue depths, breaker states) and the deployment's breaker trips are read from Redis at scrape time by
  * their `collect()` (scrape-gauges.ts), each bounded by `SCRAPE_PART_TIMEOUT_MS`: a part Redis does not answer in
  * time is left out of that scrape (and counted in `scrape_errors_total`), never waited for.
  * No label ever carries an account id (cardinality; the events stream has the details).
  *
  * | Metric (prefix `sendmux_deactivator_`) | Type | Labels | What |
  * | --- | --- | --- | --- |
- * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled) | Outcomes recorded by this process (counted once, by `store/record-outcome.ts` when the outcome is written: by its workers, their backstop and start-up repair, or `batch cancel`) |
+ * | `actions_total` | counter | `action` (deactivate, activate), `outcome` (succeeded, failed, superseded, cancelled), `source` (manual, bulk, breaker, window) | Outcomes recorded by this process (counted once, by `store/record-outcome.ts` when the outcome is written: by its workers, their backstop and start-up repair, or `batch cancel`) |
  * | `api_requests_total` | counter | `method` (GET, POST), `route` (`/providers/{id}/deactivate`, `/providers/{id}/activate`, `/providers/{id}`, `/providers`, `/emails/logs`), `status` (the HTTP status, or `timeout` / `network_error` when no answer came) | Sendmux API calls |
  * | `api_request_duration_seconds` | histogram | `operation` (deactivate, activate, get, list, search_logs), `status_class` (2xx, 3xx, 4xx, 5xx, error) | Latency of one API call, to the end of its body |
  * | `put_backs_total` | counter | `wait` (rate_limit, in_flight, auth, shutdown) | Jobs put back without using an attempt |
  * | `rate_limit_waits_total` | counter | `cause` (429, budget, low_watermark) | Waits for the API's rate limit: a 429 put-back (which pauses every worker), a job that waited for the shared rate budget, a pause at the low watermark |
  * | `rate_limit_wait_seconds_total` | counter | `cause` (as above) | Seconds of those waits: the queue pause a 429 or the low watermark set (or found longer), the time a job waited for the budget |
  * | `breaker_trips_total` | counter | `reason` (bounce_rate, complaint_rate, manual) | Breaker trips made by this process |
+ * | `breaker_trips_shared_total` | counter | `reason` (as above) | Breaker trips made by any process of the deployment, the CLI's and library users' included: a count kept in Redis (store/breaker-trip-count.ts), read at scrape (scrape-gauges.ts); the same in every process (`max`, not `sum`) |
  * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the `BREAKER_SCAN_MAX` most recently active accounts; `closed` also counts the rest of the index) |
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
@@ -29,13 +30,13 @@
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
- * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
+ * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers, breaker_trips) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
  *
  * Plus prom-client's default process metrics (`process_*`, `nodejs_*`), enabled by
  * {@link enableProcessMetrics} when a metrics route is served.
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { Action } from '../model.js';
+import type { Action, Source } from '../model.js';
 
 /** Prefix of every metric of this project. */
 export const METRIC_PREFIX = 'sendmux_deactivator_';
@@ -49,8 +50,8 @@ const name = metricName;
 
 const actions = new Counter({
   name: name('actions_total'),
-  help: 'Action outcomes recorded by this process, by action and outcome.',
-  labelNames: ['action', 'outcome'] as const,
+  help: 'Action outcomes recorded by this process, by action, outcome and source (the producer that asked).',
+  labelNames: ['action', 'outcome', 'source'] as const,
   registers: [registry],
 });
 
@@ -148,8 +149,8 @@ const scrapeErrors = new Counter({
 
 export type ActionOutcomeLabel = 'succeeded' | 'failed' | 'superseded' | 'cancelled';
 
-export function countAction(action: Action, outcome: ActionOutcomeLabel): void {
-  actions.inc({ action, outcome });
+export function countAction(action: Action, outcome: ActionOutcomeLabel, source: Source): void {
+  actions.inc({ action, outcome, source });
 }
 
 /** What an API call was, for its labels. */

@@ -1,11 +1,11 @@
 /**
  * The gauges of shared state, read from Redis at scrape time through the newest registered
  * {@link ScrapeSource} (scrape-source.ts makes one; http/probe-routes.ts registers it per server):
- * jobs per queue and state, breakers by state. Each read is bounded by
+ * jobs per queue and state, breakers by state, the deployment's breaker trips. Each read is bounded by
  * {@link SCRAPE_PART_TIMEOUT_MS}; a part Redis does not answer in time is left out of that scrape
  * and counted in `scrape_errors_total` (metrics.ts lists every metric).
  */
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { countScrapeError, metricName as name, registry, within } from './metrics.js';
 
 /** Longest wait for one scrape-time read of Redis. */
@@ -19,6 +19,8 @@ export interface ScrapeSource {
   queueCounts(): Promise<Record<string, Record<string, number>>>;
   /** Breakers by state. */
   breakerStates(): Promise<Record<string, number>>;
+  /** The deployment's breaker trips so far, by reason, whichever process made them. */
+  breakerTrips(): Promise<Record<string, number>>;
 }
 
 const sources: ScrapeSource[] = [];
@@ -70,5 +72,25 @@ new Gauge({
     this.reset();
     const states = await scrapePart('breakers', (s) => s.breakerStates());
     for (const [state, n] of Object.entries(states ?? {})) this.set({ state }, n);
+  },
+});
+
+/**
+ * Every trip of the deployment (a count kept in Redis by the process that tripped: a server, a
+ * worker, the CLI, a library user), where `breaker_trips_total` counts this process's own. A
+ * counter: it only grows (until the prefix is dropped). The same in every process: aggregate
+ * with `max`, not `sum`.
+ */
+new Counter({
+  name: name('breaker_trips_shared_total'),
+  help: 'Breaker trips made by any process of this deployment (the CLI included), by reason: counted in Redis, read at scrape time (the same in every process).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    const trips = await scrapePart('breaker_trips', (s) => s.breakerTrips());
+    for (const [reason, n] of Object.entries(trips ?? {})) {
+      if (n > 0) this.inc({ reason }, n);
+    }
   },
 });

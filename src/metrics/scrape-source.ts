@@ -1,10 +1,12 @@
 /**
  * What `/metrics` reads from Redis at scrape time: job counts of every queue (BullMQ's
- * getJobCounts) and breakers by state. The caller bounds each read (scrape-gauges.ts).
+ * getJobCounts), breakers by state and the deployment's breaker trips (store/breaker-trip-count.ts).
+ * The caller bounds each read (scrape-gauges.ts).
  */
 import type { Queue } from 'bullmq';
 import type { RedisClient as Redis } from '../redis.js';
 import { BK, BREAKER_STATES } from '../store/breaker-state.js';
+import { readTripCounts } from '../store/breaker-trip-count.js';
 import type { Keys } from '../store/keys.js';
 import { BREAKER_SCAN_MAX, type ScrapeSource } from './scrape-gauges.js';
 
@@ -54,5 +56,6 @@ export function createScrapeSource(deps: {
       counts.closed = (counts.closed ?? 0) + Math.max(0, total - ids.length);
       return counts;
     },
+    breakerTrips: () => readTripCounts(redis, keys),
   };
 }

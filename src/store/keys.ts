@@ -95,6 +95,8 @@ export interface Keys {
   breakerIndex: string;
   /** Sorted set of accounts whose breaker has a timed step, scored by when it is due (ms). */
   breakerDue: string;
+  /** Hash: the deployment's breaker trips, one counter per reason (breaker-trip-count.ts). */
+  breakerTrips: string;
   /** String: set once a signal id has been counted (dedupes retried deliveries; expires). */
   signalSeen(signalId: string): string;
   /** Hash: what became of processed webhook events, one counter per result (webhook-stats.ts). */
@@ -146,6 +148,7 @@ export function keysFor(prefix: string): Keys {
     breakerBuckets: (accountId) => `${prefix}:breaker:${accountId}:m:`,
     breakerIndex: `${prefix}:breaker-index`,
     breakerDue: `${prefix}:breaker-due`,
+    breakerTrips: `${prefix}:breaker-trips`,
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     webhookStats: `${prefix}:webhook-stats`,
     webhookUnresolved: `${prefix}:webhook-unresolved`,

@@ -259,6 +259,6 @@ export async function recordOutcome(
     ],
   )) as [RecordResult, string?];
   // Counted here, where every recorder (worker, backstop, repair, batch cancel) writes it.
-  if (reply[0] === 'recorded') countAction(intent.action, o.outcome);
+  if (reply[0] === 'recorded') countAction(intent.action, o.outcome, intent.source);
   return reply[0];
 }

@@ -60,7 +60,8 @@ describe('worker with WORKER_METRICS_PORT', () => {
       source: 'manual',
       reason: 'e2e metrics',
     });
-    const line = 'sendmux_deactivator_actions_total{action="deactivate",outcome="succeeded"} 1';
+    const line =
+      'sendmux_deactivator_actions_total{action="deactivate",outcome="succeeded",source="manual"} 1';
     const text = await waitFor(
       async () => {
         const res = await fetch(`${base}/metrics`, {

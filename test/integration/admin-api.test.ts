@@ -292,7 +292,7 @@ describe('/v1/batches', () => {
     const cancelledCount = async () => {
       const text = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
       const m =
-        /^sendmux_deactivator_actions_total\{action="deactivate",outcome="cancelled"\} (\d+)$/m.exec(
+        /^sendmux_deactivator_actions_total\{action="deactivate",outcome="cancelled",source="bulk"\} (\d+)$/m.exec(
           text,
         );
       return Number(m?.[1] ?? 0);

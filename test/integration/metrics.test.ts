@@ -16,6 +16,7 @@ import { startWindowService, type WindowService } from '../../src/ops/window-ser
 import { openWindows } from '../../src/ops/windows.js';
 import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
+import { runCli } from '../support/cli-process.js';
 import { waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -138,6 +139,9 @@ describe('GET /metrics', () => {
     expect(delta('actions_total', { action: 'deactivate', outcome: 'failed' })).toBe(1);
     expect(delta('actions_total', { action: 'deactivate', outcome: 'superseded' })).toBe(1);
     expect(delta('actions_total', { action: 'activate', outcome: 'succeeded' })).toBe(1);
+    // By the producer that asked: every intent here is a manual one.
+    expect(delta('actions_total', { source: 'manual' })).toBe(5);
+    expect(delta('actions_total', { source: 'bulk' })).toBe(0);
 
     const deactivate = { method: 'POST', route: '/providers/{id}/deactivate' };
     expect(delta('api_requests_total', { ...deactivate, status: '200' })).toBe(2);
@@ -215,6 +219,40 @@ describe('GET /metrics', () => {
     expect(after.value('breakers', { state: 'open' })).toBe(1);
     expect(after.value('breakers', { state: 'closed' })).toBe(1);
     expect(after.value('breakers', { state: 'half_open' })).toBe(0);
+    // The deployment's count (this test's prefix: none before).
+    expect(after.value('breaker_trips_shared_total', { reason: 'manual' })).toBe(1);
+    expect(after.has('breaker_trips_shared_total', { reason: 'bounce_rate' })).toBe(false);
+  });
+
+  it('shows a trip made by another process (the CLI) in the serving process: breaker_trips_shared_total', async () => {
+    const { app, config } = await setup({ workers: 0 });
+    const before = await scrape(app);
+    expect(before.value('breaker_trips_shared_total')).toBe(0);
+    // `breaker trip` as an operator runs it: its own process, its own Redis connections.
+    const cli = await runCli(
+      ['breaker', 'trip', simAccountId(11), '--reason', 'by hand', '--json'],
+      {
+        REDIS_URL: config.redisUrl,
+        QUEUE_PREFIX: config.prefix,
+        LOG_LEVEL: 'silent',
+      },
+    );
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ result: 'tripped', reason: 'manual' });
+    const after = await scrape(app);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    // This process's own counter did not see it; the deployment's count, read at scrape, did.
+    expect(delta('breaker_trips_total')).toBe(0);
+    expect(after.value('breaker_trips_shared_total', { reason: 'manual' })).toBe(1);
+    expect(after.value('breakers', { state: 'open' })).toBe(1);
+    // A second process tripping (the library, its own handle) adds to the same count.
+    const other = openBreaker(config);
+    closers.push(() => other.close());
+    expect((await other.trip(simAccountId(12))).result).toBe('tripped');
+    const again = await scrape(app);
+    expect(again.value('breaker_trips_shared_total', { reason: 'manual' })).toBe(2);
+    expect(again.value('breakers', { state: 'open' })).toBe(2);
   });
 
   it('counts webhooks accepted and rejected by the receiver, and unresolved ones', async () => {

@@ -23,6 +23,7 @@ import {
   type BreakerRecord,
 } from '../../store/breaker-state.js';
 import { tickBreaker } from '../../store/breaker-tick.js';
+import { countTripInRedis } from '../../store/breaker-trip-count.js';
 import { countAndTrip, type TripResult } from '../../store/breaker-trip.js';
 import { readHolds, type AccountHolds } from '../../store/holds.js';
 import type { Keys } from '../../store/keys.js';
@@ -126,6 +127,10 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     if (r.result !== 'tripped') return r;
     countBreakerTrip(r.reason);
     await enqueueTrip(accountId, r.tripId, r.idempotencyKey);
+    // The deployment's count, read by every serving process at scrape time. A metric: once the
+    // trip and its deactivation are in, a failure here does not fail the trip (this process's
+    // own counter has it).
+    await countTripInRedis(redis, keys, r.reason).catch(() => undefined);
     return r;
   }
 
