@@ -60,6 +60,7 @@ export default tseslint.config(
                 './src/model.ts',
                 './src/model',
                 './src/errors.ts',
+                './src/redis',
               ],
               from: [
                 './src/queue',
@@ -114,6 +115,7 @@ export default tseslint.config(
               target: [
                 './src/*.ts',
                 './src/config',
+                './src/redis',
                 './src/store',
                 './src/sendmux',
                 './src/queue',

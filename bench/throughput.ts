@@ -49,7 +49,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, LOG_LEVELS, SETTINGS } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openProducer } from '../src/queue/open-producer.js';
-import { safeRedisUrl } from '../src/redis.js';
+import { safeRedisUrl } from '../src/redis/connect.js';
 import { parseRateLimit } from '../src/sendmux/rate-limit-headers.js';
 import { providerItemResponseSchema } from '../src/sendmux/schemas.js';
 import { simAccountId } from '../src/sim/seed.js';

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { ERRORS, errorCodeOf, type ErrorCode } from '../errors.js';
-import { safeRedisUrl } from '../redis.js';
+import { safeRedisUrl } from '../redis/connect.js';
 import { VERSION } from '../version.js';
 import { registerBatch } from './commands/batch.js';
 import { registerBreaker } from './commands/breaker.js';

@@ -18,7 +18,7 @@
  */
 import type { FastifyPluginCallback } from 'fastify';
 import type { Config } from '../config.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { keysFor } from '../store/keys.js';
 import {
   getAccount,

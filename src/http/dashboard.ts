@@ -15,7 +15,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
-import { createRedis } from '../redis.js';
+import { createRedis } from '../redis/connect.js';
 import { deadline, quitWithin, within } from '../shutdown.js';
 import * as keyNames from '../store/keys.js';
 import { BROWSER_ROUTE } from './auth.js';

@@ -9,7 +9,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { Config } from '../config.js';
 import { OVERVIEW_LIMITS, overviewReader } from '../ops/overview.js';
 import type { Windows } from '../producers/windows/windows.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { overviewSchema, overviewView } from '../wire/index.js';
 import { routeFromSpec, type RouteSpec } from './api-spec.js';
 

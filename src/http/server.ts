@@ -22,7 +22,7 @@ import type { Logger } from '../logger.js';
 import { ACCOUNT_ID_MAX_LENGTH } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import type { Windows } from '../producers/windows/windows.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { keysFor } from '../store/keys.js';
 import { adminRoutes } from './admin-routes.js';
 import { PUBLIC_ROUTE, requireAdminToken } from './auth.js';

@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { countWebhook, within } from '../metrics/metrics.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../sendmux/webhook-signature.js';
 import type { Keys } from '../store/keys.js';
 import { appendToInbox, type AppendResult } from '../store/webhook-inbox-append.js';

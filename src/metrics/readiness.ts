@@ -20,7 +20,7 @@
  *   queue whose workers are all gone, or hang without taking jobs, is.
  */
 import type { Job, Queue } from 'bullmq';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from '../store/keys.js';
 import { queuePausedForMs } from '../store/pause-queue.js';
 import { within } from './metrics.js';

@@ -4,7 +4,7 @@
  * The caller bounds each read (scrape-gauges.ts).
  */
 import type { Queue } from 'bullmq';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, BREAKER_STATES } from '../store/breaker-state.js';
 import { readTripCounts } from '../store/breaker-trip-count.js';
 import type { Keys } from '../store/keys.js';

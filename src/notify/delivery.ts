@@ -26,7 +26,7 @@ import {
 import got, { RequestError } from 'got';
 import type { Logger } from '../logger.js';
 import { countNotification } from '../metrics/metrics.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { NOTIFY_QUEUE_NAME } from '../store/keys.js';
 import { notifyHeaders } from './cloudevent.js';
 

@@ -21,7 +21,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { StreamEvent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { decodeEntry } from '../store/event-codec.js';
 import { createEventConsumer } from '../store/events.js';
 import type { Keys } from '../store/keys.js';

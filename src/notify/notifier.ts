@@ -13,8 +13,8 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { RedisClient as Redis } from '../redis.js';
-import { createRedis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
+import { createRedis } from '../redis/connect.js';
 import { dropRedis } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import {

@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import { budgetedReader, type AccountReader } from '../producers/account-states.js';
 import { budgetedLister, type AccountLister } from '../producers/bulk/accounts.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import type { Keys } from '../store/keys.js';
 import { limiterFor } from '../worker/backoff.js';

@@ -4,7 +4,7 @@
  */
 import { bulkKey } from '../producers/bulk/run.js';
 import type { Producer } from '../queue/enqueue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { readStates } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 

@@ -12,7 +12,7 @@ import { countWebhookEvent } from '../metrics/metrics.js';
 import { processWebhook } from '../producers/breaker/process-webhook.js';
 import { createResolver, parseSenderMap, type Resolver } from '../producers/breaker/resolve.js';
 import { budgetedLister } from '../producers/bulk/accounts.js';
-import { createRedis } from '../redis.js';
+import { createRedis } from '../redis/connect.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { deadline, dropRedis, quitWithin, firstStep, unlessAborted, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';

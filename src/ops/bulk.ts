@@ -15,8 +15,8 @@ import {
   type DryRunReport,
 } from '../producers/bulk/run.js';
 import { openProducer } from '../queue/open-producer.js';
-import type { RedisClient as Redis } from '../redis.js';
-import { createRedis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
+import { createRedis } from '../redis/connect.js';
 import {
   listBatches as listBatchRecords,
   readBatch,

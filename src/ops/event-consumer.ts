@@ -1,6 +1,6 @@
 /** A consumer-group reader of the events stream with its own connection, for library users. */
 import type { Config } from '../config.js';
-import { createRedis } from '../redis.js';
+import { createRedis } from '../redis/connect.js';
 import {
   createEventConsumer,
   type EventConsumer,

@@ -2,8 +2,8 @@
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
-import { createRedis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
+import { createRedis } from '../redis/connect.js';
 import { listHeldAccounts, readHolds, type AccountHolds } from '../store/holds.js';
 import { keysFor } from '../store/keys.js';
 

@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { Windows } from '../producers/windows/windows.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import {
   listBreakerAccounts,
   readBreaker,

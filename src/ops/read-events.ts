@@ -1,7 +1,7 @@
 /** Recent events and a live tail (the `events` CLI command). */
 import type { Config } from '../config.js';
 import { type StreamEvent, type EventType } from '../model.js';
-import { createRedis } from '../redis.js';
+import { createRedis } from '../redis/connect.js';
 import { followEvents, readRecentEvents } from '../store/events.js';
 import { keysFor } from '../store/keys.js';
 

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { countWindowTransition } from '../metrics/metrics.js';
 import { occurrenceStart, type WindowJobData } from '../queue/window-queue.js';
-import { createRedis } from '../redis.js';
+import { createRedis } from '../redis/connect.js';
 import { deadline, dropRedis, quitWithin, firstStep, unlessAborted, within } from '../shutdown.js';
 import { WINDOW_QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';

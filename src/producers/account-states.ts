@@ -7,7 +7,7 @@
  * (`GET /providers`, 100 per page), which costs one call per hundred accounts of the team.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import type { ProviderItem } from '../sendmux/schemas.js';

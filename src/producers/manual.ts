@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { IdempotencyKeyConflictError, IntentValidationError } from '../errors.js';
 import { fingerprint, parseIntents, type Action, type Intent, type IntentInput } from '../model.js';
 import type { EnqueueResult, Producer } from '../queue/enqueue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { findConflict } from '../store/claim-keys.js';
 import { seenOf, type HoldInput, type Seen } from '../store/hold-record.js';
 import { releaseHolds, takeHold } from '../store/holds.js';

@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import { IdempotencyKeyConflictError } from '../errors.js';
 import { fingerprint, parseIntents, type Intent, type IntentInput } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { claimKeys, findConflict, type Claim, type ClaimState } from '../store/claim-keys.js';
 import { keysFor } from '../store/keys.js';
 import { jobIdFor } from './job-id.js';

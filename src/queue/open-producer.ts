@@ -1,7 +1,7 @@
 /** A ready-to-use producer with its own connections, for the CLI, the demo and library users. */
 import type { Config } from '../config.js';
-import type { RedisClient as Redis } from '../redis.js';
-import { createRedis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
+import { createRedis } from '../redis/connect.js';
 import { deadline, quitWithin, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { createProducer, type Producer } from './enqueue.js';

@@ -1,6 +1,6 @@
 /** Waiting for intents to reach a terminal state, by their bindings. */
 import { isTerminal } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { readBindings, readStates, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 

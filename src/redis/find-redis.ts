@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { safeRedisUrl } from '../redis.js';
+import { safeRedisUrl } from '../redis/connect.js';
 import {
   freeLoopbackPort,
   pingRedis,

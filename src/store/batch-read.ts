@@ -3,7 +3,7 @@
  * a batch's accounts with their terminal events, a page at a time.
  */
 import type { Action, ActionEvent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { BT, type BatchRecord } from './batch-record.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';

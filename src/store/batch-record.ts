@@ -12,7 +12,7 @@
  * enqueued again by the same batch, however late it is resumed.
  */
 import type { Action } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

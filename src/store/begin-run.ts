@@ -14,7 +14,7 @@
  * here until the outcome is recorded or a put-back gives it back (count-wait.ts), and expires
  * by itself if the worker dies.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { B, WAIT_KINDS, type WaitKind } from './binding.js';
 import { holdIdsLua } from './hold-lua.js';
 import type { Keys } from './keys.js';

@@ -15,7 +15,7 @@ import {
   type IntentState,
   type Source,
 } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 

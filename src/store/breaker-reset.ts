@@ -5,7 +5,7 @@
  * first hold (holds.ts). Asking for the activation (the returned key) is the caller's job.
  */
 import { fingerprint, type BreakerResetEvent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, windowBucketKeys } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
 import { EVENT_FIELD } from './event-codec.js';

@@ -5,7 +5,7 @@
  * scripts, and the reading; breaker-trip.ts and breaker-reset.ts write.
  */
 import type { BreakerNumbers, TripReason } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -6,7 +6,7 @@
  * the base cooldown again). Several processes ticking at once do each step once.
  */
 import { fingerprint, type BreakerClosedEvent, type BreakerHalfOpenEvent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import {
   RELEASE_PLACEHOLDERS,
   releasedTrip,

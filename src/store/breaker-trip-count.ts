@@ -6,7 +6,7 @@
  * a CLI `breaker trip` or a library user's included, where `breaker_trips_total` counts only
  * the trips of the process itself.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 /** Count one trip of `reason` in the deployment's counters. */

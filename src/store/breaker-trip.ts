@@ -10,7 +10,7 @@
  * tripsNotEnqueued).
  */
 import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, sumWindowLua, windowBucketKeys, type CountKind } from './breaker-state.js';
 import { EVENT_FIELD } from './event-codec.js';
 import { takeHoldLua } from './hold-lua.js';

@@ -8,7 +8,7 @@
  * the pending set, and has no expiry until its outcome is recorded.
  */
 import { sameFingerprint, type IntentState } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';

@@ -3,7 +3,7 @@
  * give the account lease back when the call certainly did not run. Refused (`lost`) when the
  * run no longer owns its job, so a run that lost its lock changes nothing.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { RunRef } from './begin-run.js';
 import { B, type WaitKind } from './binding.js';
 import type { Keys } from './keys.js';

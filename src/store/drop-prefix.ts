@@ -1,6 +1,6 @@
 /** Delete every key under a prefix, incrementally (SCAN + UNLINK, never KEYS). */
 import { Cluster } from 'ioredis';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 
 export async function dropPrefix(redis: Redis, prefix: string): Promise<number> {
   // SCAN has no key to route by: on a Cluster, ask every master (during a slot migration the

@@ -3,7 +3,7 @@
  * users who need every event processed at least once across restarts.
  */
 import { type EventType, type StreamEvent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { decodeEntry } from './event-codec.js';
 import type { Keys } from './keys.js';
 

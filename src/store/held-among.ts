@@ -4,7 +4,7 @@
  * while it has a hold). A constant number of round trips per chunk of a bulk run, however
  * many of its accounts are held.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 /** Per account, in order: whether it has at least one hold. */

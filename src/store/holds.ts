@@ -30,7 +30,7 @@ import {
   type Hold,
   type Source,
 } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import {
   BEFORE_FIELD,
   HOLD_FIELD,

@@ -16,7 +16,7 @@
  * taken a moment later finds it (1) and switches the account off again after it.
  */
 import type { BaseState } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { B, bindLua } from './binding.js';
 import type { Keys } from './keys.js';
 import type { Script } from './script.js';

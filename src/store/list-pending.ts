@@ -1,5 +1,5 @@
 /** Keys bound but not yet terminal, oldest first, claimed before `olderThanMs` (epoch ms). */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 export async function listPending(

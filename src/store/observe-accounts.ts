@@ -5,7 +5,7 @@
  * script per call, however many accounts.
  */
 import type { AccountState } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { seenOf } from './hold-record.js';
 import type { Keys } from './keys.js';
 import { knownPrefixes, knownStateLua } from './known-state.js';

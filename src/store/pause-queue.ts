@@ -3,7 +3,7 @@
  * any limit with an expiry is how BullMQ's own `rateLimit()` does it). Unlike that plain SET,
  * a shorter pause never cuts a longer one: the later deadline wins.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -14,7 +14,7 @@
  *
  * This file owns the field names and the two Lua parts; the scripts embed them.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 /** Field names of the budget hash. */

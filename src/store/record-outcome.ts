@@ -12,7 +12,7 @@
  */
 import { countAction } from '../metrics/metrics.js';
 import { fingerprint, type AccountState, type ActionEvent, type Intent } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
 import { B, bindLua } from './binding.js';

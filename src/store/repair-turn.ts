@@ -4,7 +4,7 @@
  * dies.
  */
 import { randomUUID } from 'node:crypto';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

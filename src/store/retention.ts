@@ -23,7 +23,7 @@
  * Failed jobs are BullMQ's (`removeOnFail`, queue/queue.ts); the events stream, bindings, dedupe
  * marks, breaker buckets, the webhook inbox and completed jobs are bounded where written.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { BT } from './batch-record.js';
 import { B } from './binding.js';
 import { BK } from './breaker-state.js';

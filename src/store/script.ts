@@ -9,7 +9,7 @@
  * every script checks its key against KEYS and raises `undeclared key ...` otherwise.
  */
 import { createHash } from 'node:crypto';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 
 export type Script = (
   redis: Redis,

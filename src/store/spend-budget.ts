@@ -6,7 +6,7 @@
  * 429 or a refused key holds the reads too.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -11,7 +11,7 @@
  *   number.
  */
 import type { AccountState } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 

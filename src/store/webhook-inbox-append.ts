@@ -4,7 +4,7 @@
  * (unprocessed entries, entries, bytes), trims processed entries to make room, and stores the
  * entry with its seen mark, or refuses it (stores nothing) when the inbox is full.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 import { INBOX_GROUP, TRIM_LUA, type InboxCaps } from './webhook-inbox-trim.js';

@@ -4,7 +4,7 @@
  * moved, body and all, to the stream `webhook-dead` (capped) and acknowledged in one step, so it
  * neither retries for ever nor is trimmed away unseen.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 import type { InboxEntry } from './webhook-inbox-read.js';

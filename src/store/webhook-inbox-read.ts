@@ -4,7 +4,7 @@
  * (its processor crashed) is claimed (XAUTOCLAIM) by the next reader and processed again:
  * at-least-once. Each entry says how often it was delivered.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 export interface InboxEntry {

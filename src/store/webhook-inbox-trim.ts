@@ -30,7 +30,7 @@
  * unprocessed too. The stored bytes are a counter (`webhook-inbox-bytes`) added to on append and
  * taken from on trim, in the same scripts.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -5,7 +5,7 @@
  * sent, with those accounts), both newest first and capped, so that events counted for no
  * account are counted and visible.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 
 /** Results of processing one stored webhook event. */

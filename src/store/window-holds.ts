@@ -5,7 +5,7 @@
  * binding the activation in the same step. Both run under the known-state key check.
  */
 import { fingerprintParts } from '../model.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { claimActivationLua, releaseHoldLua, takeHoldLua } from './hold-lua.js';
 import { encodeHold, type HoldInput, type Seen } from './hold-record.js';
 import type { Keys } from './keys.js';

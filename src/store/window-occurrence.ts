@@ -14,7 +14,7 @@
  * again after a crash, change nothing twice and put one event on the stream. The steps that
  * take and release the window's holds are in window-holds.ts.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { EVENT_FIELD } from './event-codec.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';

@@ -3,7 +3,7 @@
  * times) and the index of windows. The schedule itself lives in BullMQ (queue/window-queue.ts);
  * this record is what every step reads first, so a cancelled window never starts again.
  */
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 

@@ -9,7 +9,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { jobIntent } from '../queue/queue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import type { Keys } from '../store/keys.js';
 import { recordOutcome } from '../store/record-outcome.js';

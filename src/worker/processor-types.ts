@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ActionJobData, ActionJobResult } from '../queue/queue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { SendmuxClient } from '../sendmux/client.js';
 import type { Keys } from '../store/keys.js';
 

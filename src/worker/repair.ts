@@ -8,7 +8,7 @@
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
 import { jobIntent, type ActionQueue } from '../queue/queue.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import { readBindings, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
 import { listPending } from '../store/list-pending.js';

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { RedisClient as Redis } from '../redis.js';
+import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from '../store/keys.js';
 import { sweepRetention, takeRetentionTurn } from '../store/retention.js';
 

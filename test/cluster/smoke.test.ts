@@ -3,7 +3,7 @@
  * that do not own the deployment's slot, the client follows the redirection.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedis, type RedisClient } from '../../src/redis.js';
+import { createRedis, type RedisClient } from '../../src/redis/connect.js';
 import { dropPrefix } from '../../src/store/drop-prefix.js';
 import { testCluster, testConfig } from '../support/context.js';
 import { keySlot, nodeConnection, slotOwner } from '../support/redis-cluster.js';

@@ -11,7 +11,7 @@ import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker
 import type { BreakerRules } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/enqueue.js';
 import { createActionQueue } from '../../src/queue/queue.js';
-import type { RedisClient } from '../../src/redis.js';
+import type { RedisClient } from '../../src/redis/connect.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';

@@ -1,7 +1,7 @@
 /** The events stream as library users read it: history, live tail, consumer groups. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isActionEvent, type StreamEvent } from '../../src/model.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { createEventConsumer, followEvents, readRecentEvents } from '../../src/store/events.js';
 import type { Keys } from '../../src/store/keys.js';

@@ -5,7 +5,7 @@
  * per test.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { readBatch } from '../../src/store/batch-read.js';
 import { addToBatch, endBatchPass, openBatch } from '../../src/store/batch-record.js';
 import type { Keys } from '../../src/store/keys.js';

@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint, type BreakerEvent } from '../../src/model.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { tickBreaker } from '../../src/store/breaker-tick.js';

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { beginRun } from '../../src/store/begin-run.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import type { Keys } from '../../src/store/keys.js';

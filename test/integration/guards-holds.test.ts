@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint, type AccountState } from '../../src/model.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { seenOf, seenState, type HoldInput } from '../../src/store/hold-record.js';

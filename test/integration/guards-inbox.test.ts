@@ -6,7 +6,7 @@
  * of test/guards/guards.ts, `npm run test:guards`). Real Redis, a prefix per test.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import type { Keys } from '../../src/store/keys.js';
 import { appendToInbox, type AppendOptions } from '../../src/store/webhook-inbox-append.js';
 import { DEAD_LETTERS_KEPT, deadLetterInbox } from '../../src/store/webhook-inbox-dead.js';

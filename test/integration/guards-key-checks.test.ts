@@ -8,7 +8,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/model.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { seenState } from '../../src/store/hold-record.js';
 import { readHolds, releaseHolds, takeHold } from '../../src/store/holds.js';

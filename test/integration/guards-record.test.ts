@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AccountState, Intent } from '../../src/model.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { beginRun, type RunRef } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';

@@ -5,7 +5,7 @@
  * functions, with a write between a sweep's read and its script where the guard is about one.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { markActivationEnqueued } from '../../src/store/breaker-state.js';
 import { countAndTrip, type TripSettings } from '../../src/store/breaker-trip.js';

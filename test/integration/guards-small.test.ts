@@ -4,7 +4,7 @@
  * broken (the mutations of test/guards/guards.ts, `npm run test:guards`). Real Redis.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { markActivationEnqueued, markTripEnqueued } from '../../src/store/breaker-state.js';
 import { tickBreaker } from '../../src/store/breaker-tick.js';
 import type { Keys } from '../../src/store/keys.js';

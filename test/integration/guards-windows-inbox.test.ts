@@ -4,7 +4,7 @@
  * `npm run test:guards`). Real Redis, a prefix per test.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { seenState, type HoldInput } from '../../src/store/hold-record.js';

@@ -24,7 +24,7 @@ import { createNotifyQueue, notifyJobId, type NotifyQueue } from '../../src/noti
 import { forwardEntries, NOTIFY_GROUP } from '../../src/notify/forwarder.js';
 import { startNotifier, type Notifier, type NotifierOptions } from '../../src/notify/notifier.js';
 import { runWorker } from '../../src/ops/run-worker.js';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { verifyWebhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { decodeEntry, encodeEvent, EVENT_FIELD } from '../../src/store/event-codec.js';

@@ -9,7 +9,7 @@ import { IdempotencyKeyConflictError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { jobIdFor } from '../../src/queue/job-id.js';
 import { openProducer } from '../../src/queue/open-producer.js';
-import { createRedis } from '../../src/redis.js';
+import { createRedis } from '../../src/redis/connect.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readBindings } from '../../src/store/binding.js';
 import { QUEUE_NAME } from '../../src/store/keys.js';

@@ -1,6 +1,6 @@
 /** Store operations on their own, against real Redis: claims, order, pauses. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RedisClient as Redis } from '../../src/redis.js';
+import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { readBatch } from '../../src/store/batch-read.js';
 import { addToBatch, openBatch } from '../../src/store/batch-record.js';
 import { beginRun } from '../../src/store/begin-run.js';

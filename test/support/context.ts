@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterEach, beforeEach, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createRedis, type RedisClient } from '../../src/redis.js';
+import { createRedis, type RedisClient } from '../../src/redis/connect.js';
 import { readBindings } from '../../src/store/binding.js';
 import { dropPrefix as dropKeys } from '../../src/store/drop-prefix.js';
 import { keysFor, type Keys } from '../../src/store/keys.js';

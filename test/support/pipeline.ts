@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { isActionEvent, type ActionEvent } from '../../src/model.js';
 import { openProducer, type ProducerHandle } from '../../src/queue/open-producer.js';
 import { waitForIntents } from '../../src/queue/wait.js';
-import type { RedisClient } from '../../src/redis.js';
+import type { RedisClient } from '../../src/redis/connect.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { keysFor, type Keys } from '../../src/store/keys.js';

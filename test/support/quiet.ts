@@ -3,7 +3,7 @@
  * never by a fixed sleep: a queue with no job left to run (so whatever was to come has come),
  * a consumer group that has read and acknowledged every entry of its stream.
  */
-import type { RedisClient } from '../../src/redis.js';
+import type { RedisClient } from '../../src/redis/connect.js';
 import { waitFor } from './context.js';
 
 /** Job states that mean work is still to come (or under way). */

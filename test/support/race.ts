@@ -4,7 +4,7 @@
  * client before the caller gets them. `fired()` says whether it ran (a test that expects the race
  * checks it did happen).
  */
-import type { RedisClient } from '../../src/redis.js';
+import type { RedisClient } from '../../src/redis/connect.js';
 
 export function afterFirstPipeline(
   redis: RedisClient,

@@ -1,12 +1,12 @@
 /** The pure parts of choosing a Redis: messages, password hiding, the default URL. */
 import { describe, expect, it } from 'vitest';
+import { safeRedisUrl } from '../../src/redis/connect.js';
 import {
   DEFAULT_REDIS_URL,
   defaultRedisUrl,
   describeLocalRedis,
   noRedisMessage,
 } from '../../src/redis/find-redis.js';
-import { safeRedisUrl } from '../../src/redis.js';
 
 describe('safeRedisUrl', () => {
   it('replaces the password and keeps the rest', () => {

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ACTIONS, ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../../model.js';
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT } from '../../store/batch-record.js';
 import type { Keys } from '../../store/keys.js';
 

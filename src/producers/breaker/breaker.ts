@@ -9,7 +9,7 @@
 import { countBreakerTrip } from '../../metrics/metrics.js';
 import type { IntentInput, BreakerNumbers } from '../../model.js';
 import type { Producer } from '../../queue/enqueue.js';
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
 import {
   activationsNotEnqueued,

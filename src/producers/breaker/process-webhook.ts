@@ -5,7 +5,7 @@
  * those are counted and kept (store/webhook-stats.ts) and acknowledged; only an outage (Redis
  * down) throws, leaving the event to be processed again.
  */
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import type { Keys } from '../../store/keys.js';
 import { countWebhookResult, type WebhookResult } from '../../store/webhook-stats.js';
 import type { Breaker } from './breaker.js';

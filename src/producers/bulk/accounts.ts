@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../../errors.js';
 import type { Action } from '../../model.js';
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import type { ListFilter, SendmuxClient } from '../../sendmux/client.js';
 import {
   PROVIDER_STATUSES,

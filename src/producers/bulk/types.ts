@@ -1,7 +1,7 @@
 /** A bulk run's options, what it needs, and what one pass answers (run.ts). */
 import type { Action } from '../../model.js';
 import type { Producer } from '../../queue/enqueue.js';
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import type { Keys } from '../../store/keys.js';
 import type { RecordSettings } from '../../store/record-outcome.js';
 import type { AccountReader } from '../account-states.js';

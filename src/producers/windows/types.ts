@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import type { WindowEndedEvent, WindowSkippedEvent, WindowStartedEvent } from '../../model.js';
 import type { Producer } from '../../queue/enqueue.js';
 import type { WindowScheduler } from '../../queue/window-queue.js';
-import type { RedisClient as Redis } from '../../redis.js';
+import type { RedisClient as Redis } from '../../redis/connect.js';
 import type { Keys } from '../../store/keys.js';
 import type { OccurrenceRecord } from '../../store/window-occurrence.js';
 import type { WindowRecord } from '../../store/window-record.js';

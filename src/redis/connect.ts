@@ -1,7 +1,7 @@
 /** Redis connections and start-up checks. */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { ClusterNode } from './config.js';
-import type { Logger } from './logger.js';
+import type { ClusterNode } from '../config.js';
+import type { Logger } from '../logger.js';
 
 /** While Redis stays unreachable, how often to say so again. */
 const STILL_WAITING_LOG_MS = 10_000;
