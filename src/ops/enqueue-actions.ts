@@ -17,7 +17,7 @@ import { openApiReads } from './api-reads.js';
 export interface EnqueueActionsOptions {
   action: Action;
   accountIds: readonly string[];
-  /** Only with exactly one provider id. Default: `<action>-<uuid>` per intent. */
+  /** Only with exactly one account id. Default: `<action>-<uuid>` per intent. */
   key?: string;
   reason?: string;
   /** Block until each intent is terminal. */

@@ -39,7 +39,7 @@ export interface Keys {
   accountLease(accountId: string): string;
   /** Hash with the last known status of one account (see status-record.ts). */
   status(accountId: string): string;
-  /** Sorted set of provider ids with a recorded status, scored by last change (ms). */
+  /** Sorted set of account ids with a recorded status, scored by last change (ms). */
   statusIndex: string;
   /** Redis Stream of events. */
   events: string;

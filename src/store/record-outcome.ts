@@ -26,7 +26,7 @@ import { encodeAccountPart, S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease, batch,
 //       batch accounts, rate budget, holds, holds index.
-// ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, provider id,
+// ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, account id,
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
 //       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
 //       to a bulk run (source bulk, source_ref = the batch id) else '', then the answer's

@@ -27,7 +27,7 @@ function capture() {
 }
 
 describe('logs', () => {
-  it('job lines carry job id, provider id, key, attempt and request id; the API key never appears', async () => {
+  it('job lines carry job id, account id, key, attempt and request id; the API key never appears', async () => {
     const secret = 'smx_root_sim_key';
     p = await startPipeline({ workers: 0 });
     const out = capture();
