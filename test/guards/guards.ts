@@ -1523,6 +1523,134 @@ const breakerRelease: Guard[] = [
   },
 ];
 
+const STATE = 'src/store/breaker-state.ts';
+const GUARD_TRIP_TESTS = ['test/integration/guards-trip.test.ts'];
+const COUNT_MINUTE = 'math.min(minute, math.floor(tonumber(ARGV[18]) / 60000))';
+const WINDOW_LOOP = 'for m = ${MINUTE} - ${WINDOW_MIN} + 1, ${MINUTE} do';
+
+const tripCount: Guard[] = [
+  {
+    id: 'breaker-trip-signal-id',
+    file: TRIP,
+    guard: "if signalId ~= '' then",
+    mutation: 'if true then',
+    why: 'signals without an id are each counted (no dedupe between them)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-kind',
+    file: TRIP,
+    guard: "if kind ~= '' then",
+    mutation: 'if true then',
+    why: "an operator's trip counts no signal (an open breaker's place in the list is its last signal's)",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-count-minute-cap',
+    file: TRIP,
+    guard: COUNT_MINUTE,
+    mutation: 'math.floor(tonumber(ARGV[18]) / 60000)',
+    why: "a signal dated after now (a clock ahead) counts in now's minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-count-minute',
+    file: TRIP,
+    guard: COUNT_MINUTE,
+    mutation: 'minute',
+    why: 'a signal counts in the minute it happened (and leaves the window with it)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-force',
+    file: TRIP,
+    guard: "if ARGV[12] == '1' then",
+    mutation: "if ARGV[12] ~= '1' then",
+    why: "an operator's trip trips whatever the numbers (reason manual); a signal only by the rules",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-bounce-volume',
+    file: TRIP,
+    guard: 'elseif volume > 0 and',
+    mutation: 'elseif volume > 1 and',
+    why: 'a bounce rule with a minimum volume of 1 trips on the first hard bounce',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-complaint-volume',
+    file: TRIP,
+    guard: 'elseif delivered > 0 and',
+    mutation: 'elseif delivered > 1 and',
+    why: 'a complaint rule with a minimum volume of 1 trips on one delivery and one complaint',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-cooldown-off',
+    file: TRIP,
+    guard: 'if cooldown > 0 then',
+    mutation: 'if cooldown >= 0 then',
+    why: 'with cooldowns off (0) a trip stays open until reset: no cooldown, nothing due',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-rate-no-volume',
+    file: TRIP,
+    guard: 'if b > 0 then',
+    mutation: 'if b >= 0 then',
+    why: "a trip's numbers have no rate (null) without a volume, never a NaN",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-oldest',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN} + 2, ${MINUTE} do',
+    why: "the rules read the window's oldest minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-newest',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN} + 1, ${MINUTE} - 1 do',
+    why: "the rules read the window's current minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-span',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN}, ${MINUTE} do',
+    why: 'the rules never read a minute before the window',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-open',
+    file: TICK,
+    guard: "if h[1] == 'open' and h[2] then",
+    mutation: 'if false then',
+    why: 'a tick before the cooldown ran out leaves the breaker due at its end',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-open-cooldown',
+    file: TICK,
+    guard: "if h[1] == 'open' and h[2] then",
+    mutation: "if h[1] == 'open' then",
+    why: 'a tick of an open breaker without a cooldown does nothing (nothing due)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-half-open',
+    file: TICK,
+    guard: "elseif h[1] == 'half_open' then",
+    mutation: 'elseif false then',
+    why: 'a tick before the watch ended leaves the half-open breaker due at its end',
+    tests: GUARD_TRIP_TESTS,
+  },
+];
+
 const keyChecks: Guard[] = [
   {
     id: 'holds-take-keys-changed',
@@ -2150,6 +2278,22 @@ const retention: Guard[] = [
     why: 'an index entry whose occurrence record is gone goes',
     tests: GUARD_RETENTION_TESTS,
   },
+  {
+    id: 'retention-account-gone',
+    file: RETENTION,
+    guard: 'if score and score < limit\n',
+    mutation: 'if score < limit\n',
+    why: 'an account another sweep removed after this one read its page is stepped over',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-gone',
+    file: RETENTION,
+    guard: 'if score and score < tonumber(ARGV[1]) and',
+    mutation: 'if score < tonumber(ARGV[1]) and',
+    why: 'a breaker another sweep removed after this one read its page is stepped over',
+    tests: GUARD_RETENTION_TESTS,
+  },
 ];
 
 export const GUARDS: readonly Guard[] = [
@@ -2165,6 +2309,7 @@ export const GUARDS: readonly Guard[] = [
   ...small,
   ...breaker,
   ...breakerRelease,
+  ...tripCount,
   ...keyChecks,
   ...scriptCheck,
   ...batchRecord,
