@@ -7,11 +7,12 @@
  * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
  * guard gets an entry and a test that fails under its mutation.
  *
- * Not in the list yet (issue 19 §4, left for a next pass): breaker-trip.ts's guards other than
- * those listed (the dedupe's `signalId ~= ''`, `kind ~= ''`, the count's minute cap,
- * `cooldown > 0`, the rules' `volume > 0` / `delivered > 0`), breaker-state.ts's window sum;
- * retention.ts's `score and` (an index entry gone between a sweep's page and its script: two
- * sweeps at once).
+ * Not in the list yet (issue 19 §4): hold-lua.ts's `if ${KEY} ~= '' then` (a release without
+ * an activation key; `if true then` survived its tests, none yet), and the Lua defaults read as
+ * `x or '0'` / `or 'unknown'` and rate-budget.ts's, record-outcome.ts's,
+ * known-state.ts's, webhook-inbox-trim.ts's (`if lag and g['entries-read']`, `as < bs`) and
+ * webhook-inbox-append.ts's (`if len == 0`) conditions that a by-line scan found without an entry
+ * of their own and that were not checked one by one in this pass (their neighbours are listed).
  */
 import type { Guard } from './guard.js';
 
@@ -66,6 +67,16 @@ import type { Guard } from './guard.js';
 //   empty key, never bound (no state); the batches' `done == '1' and`: a pass's open clears
 //   `finished_at` in the same step that sets `enqueue_done` to 0, so a finished batch always has
 //   '1'; `tonumber(oldest[2]) < limit` -> `<=`: the same limit either way.
+// - breaker-trip.ts `volume > 0 and` / `delivered > 0 and` (the rules) dropped: the minimum
+//   volumes are at least 1 (config/breaker.ts, producers/breaker/rules.ts), so `volume >= min`
+//   already fails on 0; and counts only grow (HINCRBY 1), so `hard` is 0 with `volume` (0/0 is
+//   NaN, which compares false). Off by one (`> 1`), each is in the list.
+// - breaker-trip.ts `tonumber(HGET cooldown_s) or cooldown` and breaker-tick.ts's event
+//   `h[5] or '0'`: a half-open breaker always has `cooldown_s` (only the tick makes one, from an
+//   open one with `open_until`, which the trip sets together with `cooldown_s`; the tick keeps it).
+// - breaker-tick.ts's last `else redis.call('ZREM', KEYS[5], id)` (a breaker neither open with a
+//   cooldown nor half-open): every script that leaves a breaker so (a trip without cooldown, a
+//   reset, a close) removes it from the schedule in the same step, so there is nothing to remove.
 // - script.ts `elseif c == 'TIME' then from, to = 0, -1`: TIME has no argument, and a nil key
 //   (`a[1]`) is skipped by the check.
 
@@ -1651,6 +1662,56 @@ const tripCount: Guard[] = [
   },
 ];
 
+const HOLD_BRANCH_TESTS = [
+  ...GUARD_HOLDS_TESTS,
+  ...DECIDE_TESTS,
+  'test/integration/manual-holds.test.ts',
+];
+const WINDOW_BRANCH_TESTS = WINDOW_TESTS;
+
+const holdBranches: Guard[] = [
+  {
+    id: 'holds-activation-force',
+    file: HOLD_LUA,
+    guard: "if ${MODE} == 'force' then",
+    mutation: 'if false then',
+    why: "an operator's activate asks for the account back once no hold is left, whatever the base",
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'holds-activation-goes',
+    file: HOLD_LUA,
+    guard: '  if goes then\n',
+    mutation: '  if true then\n',
+    why: 'a release that leaves the account off (another hold, base inactive) asks for no activation',
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'holds-left-hold-fields-only',
+    file: HOLD_LUA,
+    guard: "if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then",
+    mutation: 'if true then',
+    why: "the holds left after a release are hold ids only, never the record's own fields",
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'window-end-start-fields-only',
+    file: WINDOW_HOLDS,
+    guard: "if string.sub(f, 1, 2) == 'b:' then",
+    mutation: 'if true then',
+    why: "a window's end releases the accounts its start decided, never reads its other fields as accounts",
+    tests: WINDOW_BRANCH_TESTS,
+  },
+  {
+    id: 'window-end-decisions-only',
+    file: WINDOW_HOLDS,
+    guard: "if string.sub(f, 1, 2) == 'e:' then",
+    mutation: 'if true then',
+    why: "a window's end answers its decisions per account, nothing else",
+    tests: WINDOW_BRANCH_TESTS,
+  },
+];
+
 const keyChecks: Guard[] = [
   {
     id: 'holds-take-keys-changed',
@@ -2310,6 +2371,7 @@ export const GUARDS: readonly Guard[] = [
   ...breaker,
   ...breakerRelease,
   ...tripCount,
+  ...holdBranches,
   ...keyChecks,
   ...scriptCheck,
   ...batchRecord,
