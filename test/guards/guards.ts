@@ -7,11 +7,12 @@
  * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
  * guard gets an entry and a test that fails under its mutation.
  *
- * Not in the list yet (issue 19 §4, left for a next pass): breaker-trip.ts's guards other than
- * those listed (the dedupe's `signalId ~= ''`, `kind ~= ''`, the count's minute cap,
- * `cooldown > 0`, the rules' `volume > 0` / `delivered > 0`), breaker-state.ts's window sum;
- * retention.ts's `score and` (an index entry gone between a sweep's page and its script: two
- * sweeps at once).
+ * Not in the list yet (issue 19 §4): hold-lua.ts's `if ${KEY} ~= '' then` (a release without
+ * an activation key; `if true then` survived its tests, none yet), and the Lua defaults read as
+ * `x or '0'` / `or 'unknown'` and rate-budget.ts's, record-outcome.ts's,
+ * known-state.ts's, webhook-inbox-trim.ts's (`if lag and g['entries-read']`, `as < bs`) and
+ * webhook-inbox-append.ts's (`if len == 0`) conditions that a by-line scan found without an entry
+ * of their own and that were not checked one by one in this pass (their neighbours are listed).
  */
 import type { Guard } from './guard.js';
 
@@ -66,6 +67,16 @@ import type { Guard } from './guard.js';
 //   empty key, never bound (no state); the batches' `done == '1' and`: a pass's open clears
 //   `finished_at` in the same step that sets `enqueue_done` to 0, so a finished batch always has
 //   '1'; `tonumber(oldest[2]) < limit` -> `<=`: the same limit either way.
+// - breaker-trip.ts `volume > 0 and` / `delivered > 0 and` (the rules) dropped: the minimum
+//   volumes are at least 1 (config/breaker.ts, producers/breaker/rules.ts), so `volume >= min`
+//   already fails on 0; and counts only grow (HINCRBY 1), so `hard` is 0 with `volume` (0/0 is
+//   NaN, which compares false). Off by one (`> 1`), each is in the list.
+// - breaker-trip.ts `tonumber(HGET cooldown_s) or cooldown` and breaker-tick.ts's event
+//   `h[5] or '0'`: a half-open breaker always has `cooldown_s` (only the tick makes one, from an
+//   open one with `open_until`, which the trip sets together with `cooldown_s`; the tick keeps it).
+// - breaker-tick.ts's last `else redis.call('ZREM', KEYS[5], id)` (a breaker neither open with a
+//   cooldown nor half-open): every script that leaves a breaker so (a trip without cooldown, a
+//   reset, a close) removes it from the schedule in the same step, so there is nothing to remove.
 // - script.ts `elseif c == 'TIME' then from, to = 0, -1`: TIME has no argument, and a nil key
 //   (`a[1]`) is skipped by the check.
 
@@ -1523,6 +1534,184 @@ const breakerRelease: Guard[] = [
   },
 ];
 
+const STATE = 'src/store/breaker-state.ts';
+const GUARD_TRIP_TESTS = ['test/integration/guards-trip.test.ts'];
+const COUNT_MINUTE = 'math.min(minute, math.floor(tonumber(ARGV[18]) / 60000))';
+const WINDOW_LOOP = 'for m = ${MINUTE} - ${WINDOW_MIN} + 1, ${MINUTE} do';
+
+const tripCount: Guard[] = [
+  {
+    id: 'breaker-trip-signal-id',
+    file: TRIP,
+    guard: "if signalId ~= '' then",
+    mutation: 'if true then',
+    why: 'signals without an id are each counted (no dedupe between them)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-kind',
+    file: TRIP,
+    guard: "if kind ~= '' then",
+    mutation: 'if true then',
+    why: "an operator's trip counts no signal (an open breaker's place in the list is its last signal's)",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-count-minute-cap',
+    file: TRIP,
+    guard: COUNT_MINUTE,
+    mutation: 'math.floor(tonumber(ARGV[18]) / 60000)',
+    why: "a signal dated after now (a clock ahead) counts in now's minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-count-minute',
+    file: TRIP,
+    guard: COUNT_MINUTE,
+    mutation: 'minute',
+    why: 'a signal counts in the minute it happened (and leaves the window with it)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-force',
+    file: TRIP,
+    guard: "if ARGV[12] == '1' then",
+    mutation: "if ARGV[12] ~= '1' then",
+    why: "an operator's trip trips whatever the numbers (reason manual); a signal only by the rules",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-bounce-volume',
+    file: TRIP,
+    guard: 'elseif volume > 0 and',
+    mutation: 'elseif volume > 1 and',
+    why: 'a bounce rule with a minimum volume of 1 trips on the first hard bounce',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-complaint-volume',
+    file: TRIP,
+    guard: 'elseif delivered > 0 and',
+    mutation: 'elseif delivered > 1 and',
+    why: 'a complaint rule with a minimum volume of 1 trips on one delivery and one complaint',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-cooldown-off',
+    file: TRIP,
+    guard: 'if cooldown > 0 then',
+    mutation: 'if cooldown >= 0 then',
+    why: 'with cooldowns off (0) a trip stays open until reset: no cooldown, nothing due',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-trip-rate-no-volume',
+    file: TRIP,
+    guard: 'if b > 0 then',
+    mutation: 'if b >= 0 then',
+    why: "a trip's numbers have no rate (null) without a volume, never a NaN",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-oldest',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN} + 2, ${MINUTE} do',
+    why: "the rules read the window's oldest minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-newest',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN} + 1, ${MINUTE} - 1 do',
+    why: "the rules read the window's current minute",
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-window-span',
+    file: STATE,
+    guard: WINDOW_LOOP,
+    mutation: 'for m = ${MINUTE} - ${WINDOW_MIN}, ${MINUTE} do',
+    why: 'the rules never read a minute before the window',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-open',
+    file: TICK,
+    guard: "if h[1] == 'open' and h[2] then",
+    mutation: 'if false then',
+    why: 'a tick before the cooldown ran out leaves the breaker due at its end',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-open-cooldown',
+    file: TICK,
+    guard: "if h[1] == 'open' and h[2] then",
+    mutation: "if h[1] == 'open' then",
+    why: 'a tick of an open breaker without a cooldown does nothing (nothing due)',
+    tests: GUARD_TRIP_TESTS,
+  },
+  {
+    id: 'breaker-tick-wait-half-open',
+    file: TICK,
+    guard: "elseif h[1] == 'half_open' then",
+    mutation: 'elseif false then',
+    why: 'a tick before the watch ended leaves the half-open breaker due at its end',
+    tests: GUARD_TRIP_TESTS,
+  },
+];
+
+const HOLD_BRANCH_TESTS = [
+  ...GUARD_HOLDS_TESTS,
+  ...DECIDE_TESTS,
+  'test/integration/manual-holds.test.ts',
+];
+const WINDOW_BRANCH_TESTS = WINDOW_TESTS;
+
+const holdBranches: Guard[] = [
+  {
+    id: 'holds-activation-force',
+    file: HOLD_LUA,
+    guard: "if ${MODE} == 'force' then",
+    mutation: 'if false then',
+    why: "an operator's activate asks for the account back once no hold is left, whatever the base",
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'holds-activation-goes',
+    file: HOLD_LUA,
+    guard: '  if goes then\n',
+    mutation: '  if true then\n',
+    why: 'a release that leaves the account off (another hold, base inactive) asks for no activation',
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'holds-left-hold-fields-only',
+    file: HOLD_LUA,
+    guard: "if string.sub(f, 1, ${HOLD_FIELD.length}) == '${HOLD_FIELD}' then",
+    mutation: 'if true then',
+    why: "the holds left after a release are hold ids only, never the record's own fields",
+    tests: HOLD_BRANCH_TESTS,
+  },
+  {
+    id: 'window-end-start-fields-only',
+    file: WINDOW_HOLDS,
+    guard: "if string.sub(f, 1, 2) == 'b:' then",
+    mutation: 'if true then',
+    why: "a window's end releases the accounts its start decided, never reads its other fields as accounts",
+    tests: WINDOW_BRANCH_TESTS,
+  },
+  {
+    id: 'window-end-decisions-only',
+    file: WINDOW_HOLDS,
+    guard: "if string.sub(f, 1, 2) == 'e:' then",
+    mutation: 'if true then',
+    why: "a window's end answers its decisions per account, nothing else",
+    tests: WINDOW_BRANCH_TESTS,
+  },
+];
+
 const keyChecks: Guard[] = [
   {
     id: 'holds-take-keys-changed',
@@ -2150,6 +2339,22 @@ const retention: Guard[] = [
     why: 'an index entry whose occurrence record is gone goes',
     tests: GUARD_RETENTION_TESTS,
   },
+  {
+    id: 'retention-account-gone',
+    file: RETENTION,
+    guard: 'if score and score < limit\n',
+    mutation: 'if score < limit\n',
+    why: 'an account another sweep removed after this one read its page is stepped over',
+    tests: GUARD_RETENTION_TESTS,
+  },
+  {
+    id: 'retention-breaker-gone',
+    file: RETENTION,
+    guard: 'if score and score < tonumber(ARGV[1]) and',
+    mutation: 'if score < tonumber(ARGV[1]) and',
+    why: 'a breaker another sweep removed after this one read its page is stepped over',
+    tests: GUARD_RETENTION_TESTS,
+  },
 ];
 
 export const GUARDS: readonly Guard[] = [
@@ -2165,6 +2370,8 @@ export const GUARDS: readonly Guard[] = [
   ...small,
   ...breaker,
   ...breakerRelease,
+  ...tripCount,
+  ...holdBranches,
   ...keyChecks,
   ...scriptCheck,
   ...batchRecord,

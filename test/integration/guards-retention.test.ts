@@ -120,6 +120,19 @@ describe('accounts', () => {
     expect(await records('dprov_a')).toEqual([1, 1, 1]);
     expect(await redis.hget(keys.accountOrder('dprov_a'), 'key')).toBe('a-2');
   });
+
+  it('two sweeps at once: an account the other sweep removed after this one read its page is stepped over', async () => {
+    await finished('a-1', 'dprov_a', OLD);
+    await finished('b-1', 'dprov_b', OLD);
+    let other = -1;
+    const client = afterFirstPage(redis, async (real) => {
+      other = await sweepAccounts(real, keys, cutoff());
+    });
+    expect(await sweepAccounts(client, keys, cutoff())).toBe(0);
+    expect(other).toBe(2);
+    expect(await records('dprov_a')).toEqual([0, 0, 0]);
+    expect(await records('dprov_b')).toEqual([0, 0, 0]);
+  });
 });
 
 describe('breakers', () => {
@@ -171,6 +184,25 @@ describe('breakers', () => {
     );
     expect(await sweepBreakers(client, keys, cutoff())).toBe(0);
     expect(await redis.zscore(keys.breakerIndex, id)).not.toBeNull();
+  });
+
+  it('two sweeps at once: a breaker the other sweep removed after this one read its page is stepped over', async () => {
+    for (const id of ['dprov_x', 'dprov_y']) {
+      await countAndTrip(
+        redis,
+        keys,
+        { accountId: id, kind: 'delivered' },
+        SETTINGS,
+        new Date(OLD),
+      );
+    }
+    let other = -1;
+    const client = afterFirstPage(redis, async (real) => {
+      other = await sweepBreakers(real, keys, cutoff());
+    });
+    expect(await sweepBreakers(client, keys, cutoff())).toBe(0);
+    expect(other).toBe(2);
+    expect(await redis.zcard(keys.breakerIndex)).toBe(0);
   });
 });
 
