@@ -17,9 +17,9 @@
 import type { Guard } from './guard.js';
 
 // Left out as equivalent mutants (no behaviour can tell them apart), checked by hand:
-// - holds.ts `goes = released == 1 and before == 'active'` -> `goes = before == 'active'`:
+// - hold-lua.ts `goes = released == 1 and before == 'active'` -> `goes = before == 'active'`:
 //   `before` is only set when `released == 1`.
-// - holds.ts `if released == 1 then` (the release) -> `if true then`: a hold that is not there
+// - hold-lua.ts `if released == 1 then` (the release) -> `if true then`: a hold that is not there
 //   leaves either other holds (HLEN above the meta fields) or no record at all (DEL and ZREM of
 //   nothing), and `releaseResult` reads `released` first.
 // - claim-keys.ts `if fresh > 0 then seq = ...`: INCRBY 0 changes nothing.
@@ -1130,6 +1130,14 @@ const holds: Guard[] = [
     mutation: 'goes = released == 1',
     why: 'a release switches back on only an account whose base is active',
     tests: DECIDE_TESTS,
+  },
+  {
+    id: 'holds-activation-needs-key',
+    file: HOLD_LUA,
+    guard: "if ${KEY} ~= '' then",
+    mutation: 'if true then',
+    why: 'a release asked without an activation key binds nothing, not even an empty key',
+    tests: GUARD_HOLDS_TESTS,
   },
   {
     id: 'holds-activation-base-if-off',

@@ -195,6 +195,22 @@ describe('release guards', () => {
     expect(again?.activation).toMatchObject({ key: 'act-2', state: 'new' });
   });
 
+  it('a release asked without an activation binds none, even when the account goes back on', async () => {
+    // A plain release (no activation key: releaseHold, or releaseHolds without one for the
+    // account) of the last hold over an active base: nothing is bound, not even under an empty
+    // key, and no number is taken.
+    await takeHold(redis, keys, ID, MANUAL, seenState('active'));
+    const seq = Number(await redis.get(keys.sequence));
+    const [r] = await releaseHolds(redis, keys, [ID], 'manual');
+    expect(r).toEqual({
+      result: { released: true, last: true, before: 'active' },
+      heldBy: [],
+      activation: null,
+    });
+    expect(await readBindings(redis, keys, [''])).toEqual([undefined]);
+    expect(Number(await redis.get(keys.sequence))).toBe(seq);
+  });
+
   it('an activation key already bound to the same intent answers its state; to another, refuses', async () => {
     const fp = fingerprint({ action: 'activate', accountId: ID, source: 'manual' });
     await takeHold(redis, keys, ID, MANUAL, seenState('active'));
