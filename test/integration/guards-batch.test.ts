@@ -90,4 +90,35 @@ describe('batch record guards', () => {
       new Date(T0 + 1000).toISOString(),
     );
   });
+
+  it("another intent with the batch's ref (an undo's activation) leaves a closed account as it is", async () => {
+    await openBatch(redis, keys, batch(), T0);
+    await addToBatch(redis, keys, 'b1', 1, ['dprov_1']);
+    await cancelled('dprov_1');
+    const undo = await recordOutcome(
+      redis,
+      keys,
+      { idempotencyTtlS: 86_400, eventsMaxLen: 1000 },
+      {
+        outcome: 'cancelled',
+        intent: {
+          action: 'activate',
+          accountId: 'dprov_1',
+          idempotencyKey: 'undo:b1:dprov_1',
+          source: 'bulk',
+          sourceRef: 'b1',
+          reason: '',
+        },
+        seq: 0,
+        jobId: '',
+        attempts: 0,
+        at: new Date(T0 + 1000),
+      },
+      undefined,
+      { bindIfMissing: true },
+    );
+    expect(undo).toBe('recorded');
+    expect(await readBatch(redis, keys, 'b1')).toMatchObject({ total: 1, cancelled: 1 });
+    expect(await redis.hget(keys.batch('b1'), 'done')).toBe('1');
+  });
 });

@@ -124,6 +124,15 @@ describe('takeHold guards', () => {
     });
     expect(race.fired()).toBe(true);
   });
+
+  it('a recorded account part that is not an account object says nothing of the account', async () => {
+    await redis.hset(keys.status(ID), 'account', '5');
+    expect(await takeHold(redis, keys, ID, MANUAL)).toEqual({
+      taken: true,
+      base: 'unknown',
+      needOff: true,
+    });
+  });
 });
 
 describe('what a hold step records of a read', () => {
@@ -139,6 +148,13 @@ describe('what a hold step records of a read', () => {
   it('over what is recorded, a read that does not say when it is from is not written', async () => {
     await recorded('a', 'deactivate', acc('inactive'));
     await takeHold(redis, keys, ID, MANUAL, seenState('active'));
+    expect(await status()).toMatchObject({ status: 'inactive', updated_at: T1 });
+  });
+
+  it('over a recorded read that did not say when it was from, a timed read is written', async () => {
+    await takeHold(redis, keys, ID, MANUAL, seenState('active'));
+    expect(await status()).toMatchObject({ status: 'active', updated_at: null });
+    await takeHold(redis, keys, ID, BREAKER, seenOf(acc('inactive', T1)));
     expect(await status()).toMatchObject({ status: 'inactive', updated_at: T1 });
   });
 

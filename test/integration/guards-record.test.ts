@@ -10,6 +10,7 @@ import { beginRun, type RunRef } from '../../src/store/begin-run.js';
 import { readBindings } from '../../src/store/binding.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { countWait } from '../../src/store/count-wait.js';
+import { seenOf } from '../../src/store/hold-record.js';
 import { readHolds, takeHold } from '../../src/store/holds.js';
 import type { Keys } from '../../src/store/keys.js';
 import { recordOutcome, type Outcome } from '../../src/store/record-outcome.js';
@@ -165,6 +166,20 @@ describe('recordOutcome guards', () => {
     await record(succeeded('a', 1, account('inactive', T1)));
     await record(succeeded('b', 2, account('active', T1)));
     expect(await status()).toMatchObject({ status: 'active', request_id: 'req-b' });
+  });
+
+  it('an equal updated_at over a read recorded by a hold step (no intent number) overwrites it', async () => {
+    await takeHold(
+      redis,
+      keys,
+      ACCOUNT,
+      { id: 'manual', source: 'manual' },
+      seenOf(account('active', T1)),
+    );
+    expect(await status()).toMatchObject({ status: 'active', updated_at: T1 });
+    await claim(['a']);
+    await record(succeeded('a', 1, account('inactive', T1)));
+    expect(await status()).toMatchObject({ status: 'inactive', request_id: 'req-a' });
   });
 
   it('an older updated_at does not overwrite the status, even from a newer intent', async () => {
