@@ -7,12 +7,9 @@
  * Keep it true: a change to a guard's text makes its entry stale (the script says so); a new
  * guard gets an entry and a test that fails under its mutation.
  *
- * Not in the list yet (issue 19 §4): hold-lua.ts's `if ${KEY} ~= '' then` (a release without
- * an activation key; `if true then` survived its tests, none yet), and the Lua defaults read as
- * `x or '0'` / `or 'unknown'` and rate-budget.ts's, record-outcome.ts's,
- * known-state.ts's, webhook-inbox-trim.ts's (`if lag and g['entries-read']`, `as < bs`) and
- * webhook-inbox-append.ts's (`if len == 0`) conditions that a by-line scan found without an entry
- * of their own and that were not checked one by one in this pass (their neighbours are listed).
+ * Not in the list yet (issue 19 §4): nothing known. The by-line sweep of the Lua conditions and
+ * defaults of src/store/*.ts (the `luaSweep` entries at the end) gave each one an entry or a
+ * line below.
  */
 import type { Guard } from './guard.js';
 
@@ -77,6 +74,30 @@ import type { Guard } from './guard.js';
 // - breaker-tick.ts's last `else redis.call('ZREM', KEYS[5], id)` (a breaker neither open with a
 //   cooldown nor half-open): every script that leaves a breaker so (a trip without cooldown, a
 //   reset, a close) removes it from the schedule in the same step, so there is nothing to remove.
+// - rate-budget.ts's defaults `ours or '0'`, `others or '0'`, `used or '0'`, `seen or '0'` and
+//   the HGETs of `others_window` / `others` `or '0'`: each field is written in the same HSET as
+//   `window_end` (an answer's new window, takeCall's rollover), and `limit` only after it;
+//   takeCall reads them only with `limit` and `window_end` there, observeWindow only with
+//   `window_end` there (else it sets the locals itself). (`window_ms` is learnt later: listed.)
+// - hold-lua.ts `HGET before or 'unknown'` (take and release): `before` is written in the HSET
+//   that makes the hold record and goes only with the whole record (DEL).
+// - webhook-inbox-append.ts and webhook-inbox-trim.ts `tonumber(GET bytes or '0') or 0`, either
+//   half alone: `tonumber(nil)` is nil in Redis's Lua, so `or 0` answers what `or '0'` would;
+//   and the counter is only ever written by INCRBY / SET of a number.
+// - batch-record.ts `(tonumber(b[2]) or 0)` (total): `total` is written in the HSET that makes
+//   the batch, and `b[1] == '1'` (enqueue_done, written later) is checked first.
+// - record-outcome.ts `ARGV[12] == '1' and` (the batch close) dropped: without a batch, KEYS[9]
+//   is `batchAccounts('')`, never written (a batch id is 1..64 characters, BATCH_ID_RULE), so
+//   its HGET answers nil, never ''. The other half is in the list.
+// - known-state.ts `if not part then return 'unknown' end` dropped: `pcall(cjson.decode,
+//   false)` fails, and the next check answers 'unknown' the same. `if shown and` of sdxObserve
+//   dropped: `updated_at_ms` is written with `account` in every HSET (sdxObserve,
+//   record-outcome), and the check runs only when `account` is there.
+// - webhook-inbox-trim.ts `if lag and g['entries-read'] then` (the repair's SETID), either half
+//   dropped: it runs only for a group that has read up to the stream's last entry, where Redis's
+//   XINFO (t_stream.c) always knows the lag (0 at the stream's last id, so not here) and a lag
+//   above 0 is computed from a known entries-read. Tried: an XDEL, then every entry read and
+//   acknowledged: the lag is 0, the mutant `if g['entries-read'] then` survives.
 // - script.ts `elseif c == 'TIME' then from, to = 0, -1`: TIME has no argument, and a nil key
 //   (`a[1]`) is skipped by the check.
 
