@@ -39,11 +39,21 @@ export function describeBatch(b: BatchRecord): string {
   ].join('\n');
 }
 
-export function describeDryRun(report: DryRunReport): string {
+/** Accounts named per kind in a dry run's text without `--verbose`. */
+const DRY_RUN_NAMED = 10;
+
+/** A dry run as text: every kind with its accounts (the first 10 of each, all with `verbose`). */
+export function describeDryRun(report: DryRunReport, verbose = false): string {
   const verb = report.action;
+  const listed = (ids: readonly string[]): string => {
+    if (ids.length === 0) return '';
+    const shown = verbose ? ids : ids.slice(0, DRY_RUN_NAMED);
+    const more = ids.length - shown.length;
+    return ` (${shown.join(', ')}${more > 0 ? `, ... ${more} more: --verbose lists all` : ''})`;
+  };
   const lines = [
     `dry run (${verb}, ${report.input}): nothing was enqueued`,
-    `  would ${verb}: ${report.wouldEnqueue}`,
+    `  would ${verb}: ${report.wouldEnqueue}${listed(report.wouldEnqueueIds)}`,
     `  already ${verb === 'deactivate' ? 'inactive' : 'active'}: ${report.already.length}${listed(report.already)}`,
     `  ${verb} not allowed by the API: ${report.notAllowed.length}${listed(report.notAllowed)}`,
     `  the shared account, left out (--include-shared): ${report.shared.length}${listed(report.shared)}`,
@@ -52,12 +62,6 @@ export function describeDryRun(report: DryRunReport): string {
     ...report.problems.map((p) => `    ${p}`),
   ];
   return lines.join('\n');
-}
-
-function listed(ids: readonly string[]): string {
-  if (ids.length === 0) return '';
-  const shown = ids.slice(0, 10).join(', ');
-  return ` (${shown}${ids.length > 10 ? `, ... ${ids.length - 10} more` : ''})`;
 }
 
 export function describeUndo(r: UndoResult): string {

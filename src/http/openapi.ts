@@ -29,6 +29,7 @@ import {
   tripBody,
 } from './breaker-routes.js';
 import { OVERVIEW_ROUTE_SPECS } from './overview-routes.js';
+import { OTHER_ROUTES } from './service-routes-doc.js';
 import {
   createBody as windowCreateBody,
   extendBody as windowExtendBody,
@@ -155,40 +156,6 @@ export const ADMIN_SPECS: readonly RouteSpec[] = [
   ...BREAKER_AND_WINDOW_SPECS,
 ];
 
-/** Routes outside /v1: `public` ones need no token. */
-export const OTHER_ROUTES: readonly {
-  method: 'GET' | 'POST';
-  path: string;
-  summary: string;
-  public: boolean;
-}[] = [
-  { method: 'GET', path: '/healthz', summary: 'The process is up.', public: true },
-  {
-    method: 'GET',
-    path: '/readyz',
-    summary:
-      'Redis answers and the actions queue is not stuck (503 naming the failed check); `?checks=redis` leaves the queue out.',
-    public: true,
-  },
-  { method: 'GET', path: '/openapi.json', summary: 'This document.', public: true },
-  {
-    method: 'POST',
-    path: '/webhooks/sendmux',
-    summary: 'Sendmux webhook receiver (signed with X-Sendmux-Signature, not the token).',
-    public: true,
-  },
-  { method: 'GET', path: '/metrics', summary: 'Prometheus metrics (text format).', public: false },
-  { method: 'GET', path: '/', summary: 'The status page (HTML).', public: false },
-  { method: 'GET', path: '/status.js', summary: "The status page's script.", public: false },
-  { method: 'GET', path: '/status.css', summary: "The status page's style.", public: false },
-  {
-    method: 'GET',
-    path: '/admin/queues',
-    summary: 'Bull Board, the queues dashboard (HTML).',
-    public: false,
-  },
-];
-
 /** `/batches/:id` -> `/batches/{id}`. */
 export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z_]+)/g, '{$1}');
@@ -273,7 +240,20 @@ export function openApiDocument(prefix: string): JsonSchema {
       tags: ['service'],
       summary: r.summary,
       ...(r.public ? { security: [] } : {}),
-      responses: { 200: { description: 'OK' } },
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: schemaOf(r.body) } },
+            },
+          }
+        : {}),
+      responses: Object.fromEntries(
+        Object.entries(r.answers ?? { 200: 'OK' }).map(([status, description]) => [
+          status,
+          { description },
+        ]),
+      ),
     });
   }
   return {

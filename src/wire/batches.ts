@@ -132,6 +132,8 @@ export const dryRunSchema = z.strictObject({
   input: z.string(),
   read: z.number(),
   would_enqueue: z.number(),
+  /** The accounts a run would switch, in input order. */
+  would_enqueue_ids: z.array(accountIdSchema),
   /** Already in the asked state. */
   already_in_state: z.array(accountIdSchema),
   /** The API does not allow the action on them. */
@@ -153,6 +155,7 @@ export function dryRunView(r: DryRunReport): z.infer<typeof dryRunSchema> {
     input: r.input,
     read: r.read,
     would_enqueue: r.wouldEnqueue,
+    would_enqueue_ids: r.wouldEnqueueIds,
     already_in_state: r.already,
     not_allowed: r.notAllowed,
     shared: r.shared,

@@ -179,6 +179,7 @@ describe('bulk CLI', () => {
       dry_run: true,
       action: 'deactivate',
       would_enqueue: 1,
+      would_enqueue_ids: [simAccountId(20)],
       shared: ['dprov_sim_ses_shared'],
       unknown: ['dprov_nobody'],
       invalid: 0,
@@ -188,7 +189,34 @@ describe('bulk CLI', () => {
     expect(text.stdout).toMatch(
       /dry run \(deactivate, --filter status=active,type=smtp\): nothing was enqueued/,
     );
-    expect(text.stdout).toMatch(/would deactivate: [1-9]/);
+    // Every account named: the first 10 of a kind in text, all with --verbose (and in JSON).
+    const named = /would deactivate: (\d+) \(([^)]*)\)/.exec(text.stdout);
+    const count = Number(named?.[1]);
+    expect(count).toBeGreaterThan(10);
+    expect(
+      named?.[2]
+        ?.split(', ')
+        .slice(0, 10)
+        .every((id) => id.startsWith('dprov_')),
+    ).toBe(true);
+    expect(named?.[2]).toContain(`... ${count - 10} more: --verbose lists all`);
+    const verbose = await runCli(
+      ['bulk', '--filter', 'status=active,type=smtp', '--dry-run', '--verbose'],
+      env,
+    );
+    expect(verbose.code, verbose.stderr).toBe(0);
+    const all = /would deactivate: (\d+) \(([^)]*)\)/.exec(verbose.stdout)?.[2]?.split(', ') ?? [];
+    expect(all).toHaveLength(count);
+    const asJson = await runCli(
+      ['bulk', '--filter', 'status=active,type=smtp', '--dry-run', '--json'],
+      env,
+    );
+    expect(
+      (JSON.parse(asJson.stdout) as { would_enqueue_ids: string[] }).would_enqueue_ids,
+    ).toEqual(all);
+    const verboseAlone = await runCli(['bulk', '--ids', simAccountId(20), '--verbose'], env);
+    expect(verboseAlone.code).toBe(2);
+    expect(verboseAlone.stderr).toContain('--verbose: needs --dry-run');
     expect(await redis.zcard(keys.batchIndex)).toBe(batchesBefore);
     expect(sim.stats().executions.total).toBe(executionsBefore);
 

@@ -5,8 +5,9 @@
  * server registers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_SPECS, OTHER_ROUTES, openApiPath } from '../../src/http/openapi.js';
+import { ADMIN_SPECS, openApiPath } from '../../src/http/openapi.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
+import { OTHER_ROUTES } from '../../src/http/service-routes-doc.js';
 import { createLogger } from '../../src/logger.js';
 import { bulkKey } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
@@ -276,6 +277,7 @@ describe('/v1/batches', () => {
     });
     expect(dry.statusCode).toBe(200);
     expect(dry.json()).toMatchObject({ read: 2, would_enqueue: 2, dry_run: true });
+    expect(dry.json<{ would_enqueue_ids: string[] }>().would_enqueue_ids).toHaveLength(2);
     expect(pipeline.sim.stats().executions.total).toBe(executions);
     expect(await queued(pipeline)).toBe(0);
 

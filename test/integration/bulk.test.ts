@@ -387,6 +387,7 @@ describe('bulk runs', () => {
     expect(report).toMatchObject({
       batchId: 'dry',
       wouldEnqueue: 2,
+      wouldEnqueueIds: [simAccountId(1), simAccountId(2)],
       already: [simAccountId(3)],
       notAllowed: [SIM_LOCKED_ID],
       shared: [SIM_SHARED_SES_ID],

@@ -2,6 +2,7 @@
  * The OpenAPI document shows the wire schemas (src/wire) of the answers: every 2xx JSON answer of
  * the admin API has its schema, and the document's is generated from it.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ADMIN_SPECS,
@@ -9,6 +10,7 @@ import {
   openApiDocument,
   openApiPath,
 } from '../../src/http/openapi.js';
+import { parseWebhook } from '../../src/producers/breaker/webhook-events.js';
 import { errorSchema } from '../../src/wire/index.js';
 
 /** Answers that are not JSON (the report streams CSV or NDJSON). */
@@ -44,5 +46,38 @@ describe('the OpenAPI document and the wire schemas', () => {
 
   it('the error envelope is the wire one', () => {
     expect(doc.components.schemas.Error).toEqual(answerSchemaOf(errorSchema));
+  });
+});
+
+describe('the webhook receiver in the OpenAPI document', () => {
+  it('shows the event body it takes and every answer, 202 for a stored event', () => {
+    const doc = openApiDocument('/v1') as unknown as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: { 'application/json': { schema: { required?: string[] } } } };
+            responses: Record<string, unknown>;
+          }
+        >
+      >;
+    };
+    const op = doc.paths['/webhooks/sendmux']?.post;
+    expect(op?.requestBody?.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['id', 'type', 'occurred_at', 'data']),
+    );
+    expect(Object.keys(op?.responses ?? {}).sort()).toEqual(['200', '202', '400', '401', '503']);
+  });
+});
+
+describe("the README's webhook body", () => {
+  it('is an event the receiver reads as a hard bounce', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const from = readme.indexOf('What Sendmux posts to `POST /webhooks/sendmux`');
+    const body = /```json\n([\s\S]*?)```/.exec(readme.slice(from))?.[1] ?? '';
+    const parsed = parseWebhook(body);
+    expect(parsed).toMatchObject({ ok: true, outcome: 'bounced' });
+    expect(parsed.ok && parsed.event.data.bounce_type).toBe('Permanent');
   });
 });

@@ -110,7 +110,10 @@ export function registerBreaker(program: Command): void {
     .argument('<account>', 'sending account id')
     .argument('<outcome>', SIGNAL_OUTCOMES.join(' | '), enumOption('<outcome>', SIGNAL_OUTCOMES))
     .requiredOption('--id <id>', 'the signal id (a retried signal with the same id counts once)')
-    .option('--bounce-type <type>', 'for bounced: Permanent (hard) | Transient | Undetermined')
+    .option(
+      '--bounce-type <type>',
+      'for bounced: Permanent (a hard bounce) | Transient | Undetermined; without it a bounce counts as soft',
+    )
     .option('--occurred-at <iso>', 'when it happened (default: now)')
     .option('--json', 'print JSON')
     .action(

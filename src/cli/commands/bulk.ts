@@ -32,6 +32,7 @@ interface BulkFlags {
   filter?: string;
   includeShared?: boolean;
   dryRun?: boolean;
+  verbose?: boolean;
   batchId?: string;
   skipInvalid?: boolean;
   reason?: string;
@@ -67,6 +68,10 @@ export function registerBulk(program: Command): void {
       "include the team's shared account (Sendmux's Amazon SES); left out by default",
     )
     .option('--dry-run', 'print what would happen, account by account; enqueue nothing')
+    .option(
+      '--verbose',
+      'with --dry-run: name every account of each kind (default: the first 10; --json names all)',
+    )
     .option('--batch-id <id>', 'name the batch, or resume it (default: a new id, printed)')
     .option(
       '--skip-invalid',
@@ -115,13 +120,14 @@ async function runDryRun(flags: BulkFlags, source: BulkSource): Promise<void> {
     process.stdout.write(`${JSON.stringify((await wire()).dryRunView(report))}\n`);
     return;
   }
-  process.stdout.write(`${describeDryRun(report)}\n`);
+  process.stdout.write(`${describeDryRun(report, flags.verbose ?? false)}\n`);
 }
 
 async function runBulkCommand(flags: BulkFlags): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
     throw new UsageError('--wait-timeout: needs --wait');
   }
+  if (flags.verbose && !flags.dryRun) throw new UsageError('--verbose: needs --dry-run');
   const source = sourceOf(flags);
   if (flags.dryRun) {
     await runDryRun(flags, source);

@@ -23,7 +23,7 @@ export function isSignalType(type: string): boolean {
 
 const optionalText = z.string().nullish();
 /** Read leniently: fields Sendmux adds later are ignored, missing optional ones are null. */
-const webhookSchema = z.object({
+export const webhookSchema = z.object({
   id: z.string().min(1),
   type: z.string().min(1),
   occurred_at: z.string().min(1),

@@ -14,8 +14,10 @@ export interface DryRunReport {
   input: string;
   /** Valid ids read (repeats included). */
   read: number;
-  /** Accounts a run would enqueue. */
+  /** How many accounts a run would enqueue. */
   wouldEnqueue: number;
+  /** Those accounts, in input order. */
+  wouldEnqueueIds: string[];
   /** Already in the asked state (inactive for deactivate, active for activate). */
   already: string[];
   /** The API says the action is not allowed on them (`allowed_actions`). */
@@ -65,6 +67,7 @@ export async function dryRunBulk(
       input: input.name,
       read: 0,
       wouldEnqueue: 0,
+      wouldEnqueueIds: [],
       already: [],
       notAllowed: [],
       shared: [],
@@ -91,8 +94,10 @@ export async function dryRunBulk(
         seen.add(l.id);
         const includeShared = options.includeShared ?? false;
         const verdict = verdictOf(action, l.item ?? known.get(l.id), includeShared);
-        if (verdict === 'would_enqueue') report.wouldEnqueue++;
-        else lists[verdict].push(l.id);
+        if (verdict === 'would_enqueue') {
+          report.wouldEnqueue++;
+          report.wouldEnqueueIds.push(l.id);
+        } else lists[verdict].push(l.id);
       }
     }
     return report;
