@@ -10,7 +10,7 @@ import type { RedisClient as Redis } from '../../src/redis/connect.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { tickBreaker } from '../../src/store/breaker-tick.js';
-import { countAndTrip, type TripSettings } from '../../src/store/breaker-trip.js';
+import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { readHolds, takeHold } from '../../src/store/holds.js';
@@ -18,6 +18,7 @@ import type { Keys } from '../../src/store/keys.js';
 import { observeAccounts } from '../../src/store/observe-accounts.js';
 import { redisPerTest } from '../support/context.js';
 import { afterFirstPipeline } from '../support/race.js';
+import { TRIP_SETTINGS } from '../support/trip-settings.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -27,18 +28,7 @@ beforeEach(() => {
 });
 
 const ID = 'dprov_b1';
-/** A bounce rule that trips on 2 signals at 50 %, over 15 minutes. */
-const SETTINGS: TripSettings = {
-  rules: {
-    windowS: 900,
-    bounceRate: 0.5,
-    bounceMinVolume: 2,
-    complaintRate: 0.5,
-    complaintMinVolume: 1000,
-  },
-  dedupeTtlS: 3600,
-  eventsMaxLen: 1000,
-};
+const SETTINGS = TRIP_SETTINGS;
 const RESET = { windowS: 900, eventsMaxLen: 1000 };
 /** Half a minute into a minute. */
 const T = Date.parse('2026-03-01T10:00:30.000Z');

@@ -18,6 +18,7 @@ import { tickBreaker } from '../../src/store/breaker-tick.js';
 import { countAndTrip, type TripInput, type TripSettings } from '../../src/store/breaker-trip.js';
 import type { Keys } from '../../src/store/keys.js';
 import { redisPerTest } from '../support/context.js';
+import { TRIP_SETTINGS } from '../support/trip-settings.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -27,18 +28,7 @@ beforeEach(() => {
 });
 
 const ID = 'dprov_t1';
-/** A bounce rule that trips on 2 signals at 50 %, over 15 minutes; complaints out of reach. */
-const SETTINGS: TripSettings = {
-  rules: {
-    windowS: 900,
-    bounceRate: 0.5,
-    bounceMinVolume: 2,
-    complaintRate: 0.5,
-    complaintMinVolume: 1000,
-  },
-  dedupeTtlS: 3600,
-  eventsMaxLen: 1000,
-};
+const SETTINGS = TRIP_SETTINGS;
 /** Half a minute into a minute. */
 const T = Date.parse('2026-03-01T10:00:30.000Z');
 const MIN = 60_000;
