@@ -63,15 +63,26 @@ export function dashboardQueueNames(names: Readonly<Record<string, unknown>> = k
   return out.sort((a, b) => Number(b === first) - Number(a === first) || a.localeCompare(b));
 }
 
+/**
+ * The queues the board shows for a deployment: the notifications queue only when failure
+ * webhooks are on (`NOTIFY_URL`): without them no worker serves it, and the board would show
+ * it with a "no workers" alarm.
+ */
+export function boardQueueNames(config: Pick<Config, 'notifyUrl'>): string[] {
+  return dashboardQueueNames().filter(
+    (name) => name !== keyNames.NOTIFY_QUEUE_NAME || config.notifyUrl !== undefined,
+  );
+}
+
 export function dashboard(deps: {
-  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix'>;
+  config: Pick<Config, 'redisUrl' | 'redisClusterNodes' | 'prefix' | 'notifyUrl'>;
 }): FastifyPluginAsync {
   return async (app) => {
     const { config } = deps;
     // Queues only send short commands: one connection for all of them, retrying a command at
     // most 3 times while Redis is away (the dashboard's request then errors).
     const redis = createRedis(config, { maxRetriesPerRequest: 3 });
-    const queues = dashboardQueueNames().map((name) => {
+    const queues = boardQueueNames(config).map((name) => {
       const queue = new Queue(name, { connection: redis, prefix: config.prefix });
       // Errors reach the dashboard's requests; the listener stops "unhandled error" printing.
       queue.on('error', () => undefined);

@@ -5,11 +5,11 @@
  * Real Redis and the simulator; no worker, so the job stays waiting.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DASHBOARD_CSP, dashboardQueueNames } from '../../src/http/dashboard.js';
+import { DASHBOARD_CSP, boardQueueNames, dashboardQueueNames } from '../../src/http/dashboard.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { QUEUE_NAME, WINDOW_QUEUE_NAME } from '../../src/store/keys.js';
+import { NOTIFY_QUEUE_NAME, QUEUE_NAME, WINDOW_QUEUE_NAME } from '../../src/store/keys.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 const ADMIN = 'admin-token-dashboard-0123';
@@ -54,6 +54,14 @@ describe('the queue names', () => {
 });
 
 describe('/admin/queues', () => {
+  it('shows the notifications queue only when failure webhooks are on', () => {
+    expect(boardQueueNames({ notifyUrl: undefined })).not.toContain(NOTIFY_QUEUE_NAME);
+    expect(boardQueueNames({ notifyUrl: 'https://hooks.example/x' })).toEqual(
+      dashboardQueueNames(),
+    );
+    expect(dashboardQueueNames()).toContain(NOTIFY_QUEUE_NAME);
+  });
+
   it('serves the board, and its API lists the queues with counts after an action', async () => {
     p = await startPipeline({ workers: 0, sim: { accounts: 5 } });
     const config = { ...p.config, adminToken: ADMIN };
@@ -106,7 +114,10 @@ describe('/admin/queues', () => {
     const queues = api.json<{ queues: BoardQueue[] }>().queues;
     const byName = new Map(queues.map((q) => [q.name, q]));
     expect([...byName.keys()]).toEqual(expect.arrayContaining([QUEUE_NAME, WINDOW_QUEUE_NAME]));
-    expect(byName.size).toBe(dashboardQueueNames().length);
+    // Without NOTIFY_URL no worker serves the notifications queue: not shown (no "no workers" alarm).
+    expect(config.notifyUrl).toBeUndefined();
+    expect(byName.has(NOTIFY_QUEUE_NAME)).toBe(false);
+    expect(byName.size).toBe(dashboardQueueNames().length - 1);
     const actions = byName.get(QUEUE_NAME);
     expect(actions?.counts).toMatchObject({ waiting: 1, active: 0, failed: 0 });
     expect(actions?.readOnlyMode).toBe(true);
