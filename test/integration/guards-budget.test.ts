@@ -12,9 +12,9 @@ import { beginRun } from '../../src/store/begin-run.js';
 import { claimKeys } from '../../src/store/claim-keys.js';
 import type { Keys } from '../../src/store/keys.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
-import { recordOutcome } from '../../src/store/record-outcome.js';
 import { spendBudget } from '../../src/store/spend-budget.js';
 import { redisPerTest } from '../support/context.js';
+import { reportAnswer } from '../support/rate-answer.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -23,36 +23,8 @@ beforeEach(() => {
   ({ redis, keys } = fixture.current());
 });
 
-/**
- * Report an answer, with its X-RateLimit-* headers when given (the outcome itself is refused:
- * no such job; the window is learned all the same).
- */
 const answer = (rateLimit?: { limit: number; remaining: number; resetAtMs: number }) =>
-  recordOutcome(
-    redis,
-    keys,
-    { idempotencyTtlS: 86_400, eventsMaxLen: 1000 },
-    {
-      intent: {
-        action: 'deactivate',
-        accountId: 'dprov_x',
-        idempotencyKey: 'nobody',
-        source: 'manual',
-        reason: '',
-      },
-      seq: 1,
-      jobId: 'k-nobody@1',
-      attempts: 1,
-      at: new Date(),
-      outcome: 'failed',
-      httpStatus: 500,
-      errorCode: 'internal_error',
-      errorMessage: 'x',
-      requestId: null,
-      ...(rateLimit ? { rateLimit } : {}),
-    },
-    'no-such-token',
-  );
+  reportAnswer(redis, keys, rateLimit);
 const window = (limit: number, remaining: number, resetAtMs: number) =>
   answer({ limit, remaining, resetAtMs });
 

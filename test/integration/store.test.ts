@@ -13,6 +13,7 @@ import { pauseQueue } from '../../src/store/pause-queue.js';
 import { readRateBudget } from '../../src/store/rate-budget.js';
 import { recordOutcome, type Cancelled } from '../../src/store/record-outcome.js';
 import { redisPerTest } from '../support/context.js';
+import { reportAnswer } from '../support/rate-answer.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -225,31 +226,7 @@ describe('beginRun', () => {
 describe('the rate budget (begin-run takes, record-outcome observes)', () => {
   /** Report an answer's X-RateLimit-* headers (the outcome itself is refused: no such job). */
   const answer = (limit: number, remaining: number, resetAtMs: number) =>
-    recordOutcome(
-      redis,
-      keys,
-      { idempotencyTtlS: 86_400, eventsMaxLen: 1000 },
-      {
-        intent: {
-          action: 'deactivate',
-          accountId: 'dprov_x',
-          idempotencyKey: 'nobody',
-          source: 'manual',
-          reason: '',
-        },
-        seq: 1,
-        jobId: 'k-nobody@1',
-        attempts: 1,
-        at: new Date(),
-        outcome: 'failed',
-        httpStatus: 500,
-        errorCode: 'internal_error',
-        errorMessage: 'x',
-        requestId: null,
-        rateLimit: { limit, remaining, resetAtMs },
-      },
-      'no-such-token',
-    );
+    reportAnswer(redis, keys, { limit, remaining, resetAtMs });
   let next = 0;
   /** Begin a run of a fresh intent (its own account) at `now`. */
   const begin = async (now: number, reserve = 0, urgent = false) => {
