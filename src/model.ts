@@ -12,3 +12,4 @@ export * from './model/events.js';
 export * from './model/intent.js';
 export * from './model/states.js';
 export * from './model/window-events.js';
+export * from './model/actor.js';

@@ -1,7 +1,9 @@
 /** What every CLI command needs: settings, a logger, a stop signal. */
+import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
+import { ACTOR_RULE, ACTOR_RULE_TEXT, cliUser } from '../model.js';
 
 export interface CliContext {
   config: Config;
@@ -38,4 +40,21 @@ export function stopSignal(): AbortSignal {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return controller.signal;
+}
+
+/** Parses `--actor` (a global option: before or after the command's name). */
+export function actorOption(value: string): string {
+  if (!ACTOR_RULE.test(value)) {
+    throw new InvalidArgumentError(`--actor ${ACTOR_RULE_TEXT} (got "${value}")`);
+  }
+  return value;
+}
+
+/**
+ * Who runs this command: `--actor` wherever it was given on the command line, else the user
+ * ({@link cliUser}). Pass the `Command` that commander hands to an action as its last argument.
+ */
+export function actorOf(command: Command): string {
+  const given: unknown = command.optsWithGlobals().actor;
+  return typeof given === 'string' ? given : cliUser();
 }

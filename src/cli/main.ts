@@ -24,6 +24,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerWindow } from './commands/window.js';
 import { registerWorker } from './commands/worker.js';
+import { actorOption } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -32,6 +33,11 @@ export function buildProgram(): Command {
       'Switch Sendmux sending accounts off (and back on) safely through a Redis-backed queue',
     )
     .version(VERSION)
+    .option(
+      '--actor <name>',
+      'who is asking, recorded with every intent, hold and batch (default: $USER)',
+      actorOption,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerWorker(program);
