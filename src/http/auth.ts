@@ -17,6 +17,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_TOKEN_NAME } from '../model.js';
 import { sendError } from './errors.js';
 
 declare module 'fastify' {
@@ -132,6 +133,18 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
         );
       }
     }
+    actors.set(req, DEFAULT_TOKEN_NAME);
     return undefined;
   });
+}
+
+/** The name of the token each authenticated request came with. */
+const actors = new WeakMap<FastifyRequest, string>();
+
+/**
+ * Who sent this request: the name of the admin token it was signed with (`admin` for the single
+ * ADMIN_TOKEN); null on a public route.
+ */
+export function requestActor(req: FastifyRequest): string | null {
+  return actors.get(req) ?? null;
 }
