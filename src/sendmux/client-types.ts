@@ -66,11 +66,13 @@ export interface SendmuxClient {
   ): Promise<ApiResult<ProviderItem>>;
   /**
    * Every account matching the filter, following cursor pages lazily. `beforeRequest` runs
-   * before each page's GET (e.g. to spend the shared rate budget).
+   * before each page's GET (e.g. to spend the shared rate budget). Throws a SendmuxError with
+   * code `invalid_pagination` when the API repeats a cursor or the pages go past `maxPages`
+   * (default MAX_LIST_PAGES, pagination.ts): a listing always ends.
    */
   listProviders(
     filter?: ListFilter,
-    options?: { signal?: AbortSignal; beforeRequest?: () => Promise<void> },
+    options?: { signal?: AbortSignal; beforeRequest?: () => Promise<void>; maxPages?: number },
   ): AsyncIterable<ProviderItem>;
   /**
    * GET /emails/logs?search=: the first page of delivery logs, newest first, whose to_email,

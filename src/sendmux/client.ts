@@ -22,6 +22,7 @@ import type {
 } from './client-types.js';
 import { SendmuxError } from './errors.js';
 import { headerValue, httpError, parseJson, transportError } from './failures.js';
+import { CursorGuard } from './pagination.js';
 import { plainRequest, type PlainResponse } from './plain-request.js';
 import { parseRateLimit } from './rate-limit-headers.js';
 import {
@@ -191,6 +192,7 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
       return result(body.data, body.meta.request_id, response);
     },
     async *listProviders(filter = {}, opts = {}) {
+      const guard = new CursorGuard('GET /providers', opts.maxPages);
       let cursor: string | undefined;
       do {
         const searchParams: Record<string, string> = { limit: String(filter.limit ?? 100) };
@@ -204,7 +206,9 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
           kind: { op: 'list' },
         });
         yield* body.data;
-        cursor = body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined;
+        cursor = guard.next(
+          body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined,
+        );
       } while (cursor !== undefined);
     },
     async searchDeliveryLogs(search, opts = {}) {

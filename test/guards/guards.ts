@@ -2530,6 +2530,28 @@ const luaSweep: Guard[] = [
   },
 ];
 
+const PAGINATION = 'src/sendmux/pagination.ts';
+const listing: Guard[] = [
+  {
+    id: 'listing-cursor-repeats',
+    file: PAGINATION,
+    guard: 'if (first !== undefined) {',
+    mutation: 'if (first !== undefined && first < 0) {',
+    why: 'a listing whose API repeats a cursor stops with invalid_pagination instead of looping for ever',
+    tests: ['test/e2e/listing-loop.test.ts'],
+    filter: 'repeats a cursor',
+  },
+  {
+    id: 'listing-max-pages',
+    file: PAGINATION,
+    guard: 'if (this.pages >= this.maxPages) {',
+    mutation: 'if (this.pages > this.maxPages * 1000) {',
+    why: 'a listing stops once it has read more pages than any team holds',
+    tests: ['test/e2e/listing-loop.test.ts'],
+    filter: 'past the most',
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
@@ -2551,4 +2573,5 @@ export const GUARDS: readonly Guard[] = [
   ...budgets,
   ...retention,
   ...luaSweep,
+  ...listing,
 ];
