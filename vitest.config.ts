@@ -71,6 +71,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Issue 21: Stoplight Prism serving Sendmux's OpenAPI file checks the client's requests
+          // and the simulator's answers (`npm run test:contract`).
+          name: 'contract',
+          include: ['test/contract/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // The randomized model test (issue 17) and its fixed cases: real Redis, the simulator
           // and real worker processes. `npm run test:model -- --seed N --runs N --steps N`.
           name: 'model',

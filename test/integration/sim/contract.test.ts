@@ -3,10 +3,6 @@
  * that spec/sendmux/openapi-management.json declares for each path and status (ApiError
  * where the spec declares none, e.g. 401 on a single account, 429, 500, 503).
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import Ajv2020Module from 'ajv/dist/2020.js';
-import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import {
   SIM_LOCKED_ID,
@@ -15,52 +11,9 @@ import {
   startSimulator,
 } from '../../../src/sim/index.js';
 import type { Simulator } from '../../../src/sim/index.js';
+import { declaredRef, validatorFor } from '../../support/openapi-schemas.js';
 import { failure, get, post, useSimulator, waitFor } from './helpers.js';
 import type { CallResult } from './helpers.js';
-
-const SPEC_ID = 'https://sendmux.test/openapi-management.json';
-const specPath = fileURLToPath(
-  new URL('../../../spec/sendmux/openapi-management.json', import.meta.url),
-);
-
-interface ResponseSpec {
-  content?: Record<string, { schema?: { $ref?: string } } | undefined>;
-}
-interface Spec {
-  paths: Record<
-    string,
-    Record<string, { responses: Record<string, ResponseSpec | undefined> } | undefined> | undefined
-  >;
-}
-
-const spec = JSON.parse(readFileSync(specPath, 'utf8')) as Spec & Record<string, unknown>;
-const ajv = new Ajv2020Module.default({ strict: false, allErrors: true, validateFormats: true });
-for (const f of ['email', 'date-time', 'uri', 'binary']) ajv.addFormat(f, true);
-ajv.addSchema({ ...spec, $id: SPEC_ID });
-
-const cache = new Map<string, ValidateFunction>();
-function validatorFor(ref: string): ValidateFunction {
-  let v = cache.get(ref);
-  if (v === undefined) {
-    v = ajv.compile({ $ref: `${SPEC_ID}${ref}` });
-    cache.set(ref, v);
-  }
-  return v;
-}
-
-/** The schema $ref the spec declares for (path, method, status), or ApiError when none is declared. */
-function declaredRef(
-  path: string,
-  method: 'get' | 'post',
-  status: number,
-): { ref: string; declared: boolean } {
-  const ref =
-    spec.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json']?.schema
-      ?.$ref;
-  return ref === undefined
-    ? { ref: '#/components/schemas/ApiError', declared: false }
-    : { ref, declared: true };
-}
 
 function expectConforms(
   r: CallResult,
