@@ -1,8 +1,9 @@
 /**
- * The page's requests to its own server. URLs are built from `location.origin` (which never
- * holds credentials) and the page's path, never from `location.href`: a page opened as
- * `http://user:TOKEN@host/` has its credentials in `href`, and fetch refuses a URL with
- * credentials ("Request cannot be constructed from a URL that includes credentials"). The
+ * The page's requests to its own server, always by absolute URLs built from `location.origin`
+ * (which never holds credentials) and the page's path. A page opened as
+ * `http://user:TOKEN@host/` keeps the credentials in its document URL, against which fetch
+ * resolves a relative URL, and fetch refuses a URL with credentials ("Request cannot be
+ * constructed from a URL that includes credentials"; test/e2e/status-page-runs.test.ts). The
  * browser still sends the Basic credentials it signed in with (same origin). Paths are
  * relative to the page, so it also works behind a proxy that serves it under a path.
  */
