@@ -56,8 +56,8 @@ function buttons(b: PageBatch, readOnly: boolean): Node {
       text: 'Cancel',
     });
   }
-  // Undo: a deactivate run that switched something off, not undone yet.
-  if (b.action === 'deactivate' && b.succeeded > 0 && (!b.undo || b.undo.state !== 'done')) {
+  // Undo: a deactivate run that switched something off, with no undo recorded yet.
+  if (b.action === 'deactivate' && b.succeeded > 0 && !b.undo) {
     return el('button', { type: 'button', 'data-action': 'undo', 'data-batch': id, text: 'Undo' });
   }
   return dash();
