@@ -8,6 +8,7 @@ import { createRedis } from '../redis/connect.js';
 import { readHolds, type BeforeState } from '../store/holds.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { listStatuses, readStatuses, type AccountStatus } from '../store/status-record.js';
+import { heldState, type HeldState } from './held-state.js';
 
 /** Statuses of the given accounts, or the most recently changed ones when none are given. */
 export async function accountStatus(
@@ -47,8 +48,8 @@ export async function accountStatusWithHolds(
   }
 }
 
-/** An account's recorded status with what keeps it off. */
-export interface AccountWithHolds extends AccountStatus {
+/** An account's recorded status with what keeps it off, and whether it really is off. */
+export interface AccountWithHolds extends AccountStatus, HeldState {
   holds: Hold[];
   /** What it was before its first hold (null when not held). */
   held_before: BeforeState | null;
@@ -93,11 +94,13 @@ export async function accountsWithHolds(
   const accounts = accountIds.map((id, i) => {
     const h = holds[i];
     const held = h !== undefined && h.holds.length > 0;
+    const status = byId.get(id);
     return {
-      ...(byId.get(id) ?? unrecorded(id)),
+      ...(status ?? unrecorded(id)),
       holds: h?.holds ?? [],
       held_before: held ? h.before : null,
       held_since: held ? h.since : null,
+      ...heldState(id, h?.holds ?? [], status),
     };
   });
   return { accounts, unrecorded: accountIds.length - statuses.length };

@@ -64,8 +64,19 @@ export interface OverviewBreaker extends BreakerRecord {
 export interface Overview {
   generated_at: string;
   limits: OverviewLimits;
-  /** How many there are in all (the lists above stop at the limits). */
-  totals: { accounts: number; held: number; breakers: number; windows: number };
+  /**
+   * How many there are in all (the lists above stop at the limits). `held`: accounts with a
+   * hold; of the held accounts listed, `held_off` are recorded off and `held_still_on` are not
+   * (their deactivation failed, or they are recorded active): held is not off.
+   */
+  totals: {
+    accounts: number;
+    held: number;
+    held_off: number;
+    held_still_on: number;
+    breakers: number;
+    windows: number;
+  };
   truncated: { accounts: boolean; breakers: boolean; windows: boolean };
   accounts: OverviewAccount[];
   breakers: OverviewBreaker[];
@@ -215,12 +226,15 @@ export function overviewReader(
     // before the accounts: an outcome recorded in between moves an account from `notIndexed`
     // into the index after it was counted, so never show fewer than the accounts listed.
     const accountTotal = Math.max(statusCount + notIndexed, accounts.length);
+    const held = accounts.filter((a) => a.holds.length > 0);
     return {
       generated_at: at.toISOString(),
       limits,
       totals: {
         accounts: accountTotal,
         held: heldCount,
+        held_off: held.filter((a) => a.is_active === false).length,
+        held_still_on: held.filter((a) => a.still_on).length,
         breakers: Math.max(breakerCount, breakers.length),
         windows: windowCount,
       },

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import type { Hold } from '../model.js';
 import type { AccountWithHolds } from '../ops/account-status.js';
+import type { HeldState } from '../ops/held-state.js';
+import type { HeldAccount } from '../ops/holds.js';
 import type { AccountHolds } from '../store/holds.js';
 import { accountIdSchema, baseStateSchema, sourceSchema, timeSchema } from './common.js';
 
@@ -27,8 +29,40 @@ export const accountHoldsSchema = z.strictObject({
 });
 export type AccountHoldsView = z.infer<typeof accountHoldsSchema>;
 
+/**
+ * Held is not off (issue 20 §3): `still_on` is a held account not recorded off (its latest
+ * deactivation failed, or it is recorded active); `last_failure` that deactivation's failure;
+ * `next_step` the commands that retry it or let it go (null unless still on after a failure).
+ */
+export const heldStateShape = {
+  still_on: z.boolean(),
+  last_failure: z
+    .strictObject({ error_code: z.string(), error_message: z.string(), at: timeSchema })
+    .nullable(),
+  next_step: z.string().nullable(),
+};
+
+function heldStateView(h: HeldState): z.infer<z.ZodObject<typeof heldStateShape>> {
+  return {
+    still_on: h.still_on,
+    last_failure: h.last_failure && { ...h.last_failure },
+    next_step: h.next_step,
+  };
+}
+
+/** One account's holds and what it is under them (`holds --json`, `GET /v1/holds[/:account]`). */
+export const heldAccountSchema = z.strictObject({
+  ...accountHoldsSchema.shape,
+  ...heldStateShape,
+});
+export type HeldAccountView = z.infer<typeof heldAccountSchema>;
+
+export function heldAccountView(a: HeldAccount): HeldAccountView {
+  return { ...accountHoldsView(a), ...heldStateView(a) };
+}
+
 /** `GET /v1/holds`. */
-export const holdsListSchema = z.strictObject({ accounts: z.array(accountHoldsSchema) });
+export const holdsListSchema = z.strictObject({ accounts: z.array(heldAccountSchema) });
 
 function holdView(h: Hold): z.infer<typeof holdSchema> {
   return { id: h.id, source: h.source, ref: h.ref, reason: h.reason, at: h.at };
@@ -70,11 +104,18 @@ export const accountSchema = z.strictObject({
   holds: z.array(holdSchema),
   held_before: baseStateSchema.nullable(),
   held_since: timeSchema.nullable(),
+  ...heldStateShape,
 });
 export type AccountView = z.infer<typeof accountSchema>;
 
-/** `GET /v1/accounts`. */
-export const accountsListSchema = z.strictObject({ accounts: z.array(accountSchema) });
+/**
+ * `GET /v1/accounts`: a page of recorded accounts, most recently changed first (with `q`, those
+ * whose id contains it); `next_cursor` asks for the next page (null: no more).
+ */
+export const accountsListSchema = z.strictObject({
+  accounts: z.array(accountSchema),
+  next_cursor: z.string().nullable(),
+});
 
 export function accountView(a: AccountWithHolds): AccountView {
   return {
@@ -101,5 +142,6 @@ export function accountView(a: AccountWithHolds): AccountView {
     holds: a.holds.map(holdView),
     held_before: a.held_before,
     held_since: a.held_since,
+    ...heldStateView(a),
   };
 }

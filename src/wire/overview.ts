@@ -35,7 +35,11 @@ export const overviewSchema = z.strictObject({
     ['accounts', 'breakers', 'windows', 'failures', 'events_scanned', 'webhook_events'],
     z.number(),
   ),
-  totals: counts(['accounts', 'held', 'breakers', 'windows'], z.number()),
+  /** `held_off` / `held_still_on`: of the held accounts listed, recorded off / not (still on). */
+  totals: counts(
+    ['accounts', 'held', 'held_off', 'held_still_on', 'breakers', 'windows'],
+    z.number(),
+  ),
   truncated: counts(['accounts', 'breakers', 'windows'], z.boolean()),
   accounts: z.array(accountSchema),
   breakers: z.array(

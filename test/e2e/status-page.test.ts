@@ -157,7 +157,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page', () => {
       expect(await textOf(`#accounts tr[data-account="${TRIPPED}"]`)).toContain('breaker');
       const upcoming = await textOf('#windows-upcoming tr[data-window="sunday-maintenance"]');
       expect(upcoming).toContain('provider maintenance');
-      expect(upcoming).toMatch(/in (59 min|1 h)/);
+      // Its time with its zone, and how far it is as a compact duration (issue 20 §4).
+      expect(upcoming).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+      expect(upcoming).toMatch(/in (59m\d*s?|1h)/);
       expect(await textOf(`#failures tr[data-account="${SIM_LOCKED_ID}"]`)).toContain('deactivate');
       expect(await page.locator('.legend').textContent()).toContain('breaker tripped');
       await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -12,7 +12,7 @@ import { startBreakerService, type BreakerService } from '../../src/ops/breaker-
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { simAccountId } from '../../src/sim/index.js';
 import {
-  accountHoldsSchema,
+  heldAccountSchema,
   accountSchema,
   accountsListSchema,
   actionReportSchema,
@@ -134,9 +134,9 @@ describe('one wire format', () => {
     expect(statusCli).toEqual(await http(accountSchema, 'GET', `/v1/accounts/${id(1)}`));
     expect(statusCli).toMatchObject({ account_id: id(1), holds: [{ id: 'manual' }] });
     await http(accountsListSchema, 'GET', '/v1/accounts');
-    const [holdsCli] = await cli(listOf(accountHoldsSchema), ['holds', id(1), '--json']);
-    expect(holdsCli).toEqual(await http(accountHoldsSchema, 'GET', `/v1/holds/${id(1)}`));
-    const allHolds = await cli(listOf(accountHoldsSchema), ['holds', '--json']);
+    const [holdsCli] = await cli(listOf(heldAccountSchema), ['holds', id(1), '--json']);
+    expect(holdsCli).toEqual(await http(heldAccountSchema, 'GET', `/v1/holds/${id(1)}`));
+    const allHolds = await cli(listOf(heldAccountSchema), ['holds', '--json']);
     expect((await http(holdsListSchema, 'GET', '/v1/holds')).accounts).toEqual(allHolds);
 
     // Bulk: `bulk --json` and POST /v1/batches answer one shape; batch status and list too.

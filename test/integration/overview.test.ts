@@ -206,7 +206,14 @@ describe('GET /v1/overview', () => {
       action: 'deactivate',
     });
     expect(o.failures[0]?.error_code).toBeTruthy();
-    expect(o.totals).toMatchObject({ accounts: 4, held: 4, windows: 3 });
+    // Held is not off: the locked account is held and still on (issue 20 §3).
+    expect(o.totals).toMatchObject({
+      accounts: 4,
+      held: 4,
+      held_off: 3,
+      held_still_on: 1,
+      windows: 3,
+    });
     expect(o.truncated).toEqual({ accounts: false, breakers: false, windows: false });
     expect(o.limits).toMatchObject({ accounts: 200, failures: 50 });
   });

@@ -11,10 +11,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { PageOverview } from '../../src/http/status-page/browser/overview.js';
+import type { z } from 'zod';
+import type {
+  PageAccountsAnswer,
+  PageBatchesAnswer,
+  PageOverview,
+} from '../../src/http/status-page/browser/overview.js';
 import { bundleStatusScript } from '../../src/http/status-page/bundle.js';
 import { readStatusScript } from '../../src/http/status-page/script.js';
-import type { OverviewView } from '../../src/wire/index.js';
+import type { accountsListSchema, batchesListSchema, OverviewView } from '../../src/wire/index.js';
 
 describe("the status page's script", () => {
   it('bundles into one classic script that fetches the overview', async () => {
@@ -23,6 +28,10 @@ describe("the status page's script", () => {
     expect(text).not.toMatch(/^\s*(import|export)\b/m);
     expect(text).toContain('"v1/overview"');
     expect(text).toContain('/reset"');
+    expect(text).toContain('"v1/batches?limit="');
+    expect(text).toContain('"v1/accounts?"');
+    // Request URLs are absolute, from location.origin, which never holds credentials (issue 20 §4).
+    expect(text).toContain('location.origin');
   });
 
   it('serves a prebuilt bundle as it is, and bundles when there is none', async () => {
@@ -38,7 +47,9 @@ describe("the status page's script", () => {
     }
   });
 
-  it("reads only what the server's overview has", () => {
+  it("reads only what the server's answers have", () => {
     expectTypeOf<OverviewView>().toExtend<PageOverview>();
+    expectTypeOf<z.infer<typeof accountsListSchema>>().toExtend<PageAccountsAnswer>();
+    expectTypeOf<z.infer<typeof batchesListSchema>>().toExtend<PageBatchesAnswer>();
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The admin API's reads of accounts, holds and events: GET /v1/accounts[/:account],
+ * The admin API's reads of accounts, holds and events: GET /v1/accounts[/:account] (a page of
+ * recorded accounts, searched by id, served from the status index: store/status-search.ts),
  * GET /v1/holds[/:account] and GET /v1/events, their specs and handlers.
  */
 import { z } from 'zod';
@@ -7,15 +8,15 @@ import { EVENT_TYPES } from '../../model.js';
 import { accountsWithHolds } from '../../ops/account-status.js';
 import { readAccountHolds } from '../../ops/holds.js';
 import { readRecentEvents } from '../../store/events.js';
-import { listStatuses } from '../../store/status-record.js';
+import { CURSOR_RULE, CURSOR_RULE_TEXT, pageStatuses } from '../../store/status-search.js';
 import {
-  accountHoldsSchema,
-  accountHoldsView,
   accountSchema,
   accountsListSchema,
   accountView,
   eventsListSchema,
   eventView,
+  heldAccountSchema,
+  heldAccountView,
   holdsListSchema,
 } from '../../wire/index.js';
 import { routeFromSpec, type RouteSpec } from '../api-spec.js';
@@ -25,9 +26,24 @@ export const getAccounts = {
   method: 'GET',
   path: '/accounts',
   tag: 'accounts',
-  summary: 'Recorded account statuses with their holds, most recently changed first',
-  query: z.object({ limit: limit(1_000).default(100) }),
-  responses: { 200: '`{ accounts: [...] }`' },
+  summary:
+    'Recorded account statuses with their holds, most recently changed first, a page at a time; `q` keeps the accounts whose id contains it',
+  description:
+    'Served from the status index without loading it: a page walks it from `cursor` and stops at `limit` accounts or after 250,000 examined. `next_cursor` (null: no more) asks for the next page; a search page may hold fewer than `limit` accounts with a `next_cursor` when the walk stopped before the end.',
+  query: z.object({
+    limit: limit(1_000).default(100),
+    q: z
+      .string({ error: 'must be a string' })
+      .regex(/^[A-Za-z0-9_-]{1,134}$/, {
+        error: 'must be 1 to 134 letters, digits, `_` or `-` (part of an account id)',
+      })
+      .optional(),
+    cursor: z
+      .string({ error: 'must be a string' })
+      .regex(CURSOR_RULE, { error: CURSOR_RULE_TEXT })
+      .optional(),
+  }),
+  responses: { 200: '`{ accounts: [...], next_cursor }`' },
   answers: { 200: accountsListSchema },
 } satisfies RouteSpec;
 
@@ -45,7 +61,8 @@ export const getHolds = {
   method: 'GET',
   path: '/holds',
   tag: 'accounts',
-  summary: 'Every held account: which sources keep it off, and its state before',
+  summary:
+    'Every held account: which sources keep it off, its state before, and whether it is still on (its deactivation failed: the failure and the next step)',
   query: z.object({ limit: limit(100_000).default(1_000) }),
   responses: { 200: '`{ accounts: [...] }`' },
   answers: { 200: holdsListSchema },
@@ -57,8 +74,11 @@ export const getAccountHolds = {
   tag: 'accounts',
   summary: "One account's holds",
   params: accountParams,
-  responses: { 200: '`{ account_id, holds, before, since }`', 400: 'Not an account id.' },
-  answers: { 200: accountHoldsSchema },
+  responses: {
+    200: '`{ account_id, holds, before, since, still_on, last_failure, next_step }`',
+    400: 'Not an account id.',
+  },
+  answers: { 200: heldAccountSchema },
 } satisfies RouteSpec;
 
 export const getEvents = {
@@ -81,9 +101,9 @@ export const registerAccountRoutes: RegisterRoutes = (app, { config, redis, keys
   app.get(
     getAccounts.path,
     routeFromSpec(getAccounts, async ({ query }, _req, reply) => {
-      const recorded = await listStatuses(redis, keys, query.limit);
-      const accounts = await withHolds(recorded.map((s) => s.account_id));
-      return reply.send({ accounts: accounts.map(accountView) });
+      const page = await pageStatuses(redis, keys, query);
+      const accounts = await withHolds(page.ids);
+      return reply.send({ accounts: accounts.map(accountView), next_cursor: page.nextCursor });
     }),
   );
   app.get(
@@ -98,7 +118,7 @@ export const registerAccountRoutes: RegisterRoutes = (app, { config, redis, keys
     routeFromSpec(getHolds, async ({ query }, _req, reply) =>
       reply.send({
         accounts: (await readAccountHolds(redis, config.prefix, [], query.limit)).map(
-          accountHoldsView,
+          heldAccountView,
         ),
       }),
     ),
@@ -107,7 +127,7 @@ export const registerAccountRoutes: RegisterRoutes = (app, { config, redis, keys
     getAccountHolds.path,
     routeFromSpec(getAccountHolds, async ({ params }, _req, reply) => {
       const [holds] = await readAccountHolds(redis, config.prefix, [params.account]);
-      return reply.send(holds && accountHoldsView(holds));
+      return reply.send(holds && heldAccountView(holds));
     }),
   );
 

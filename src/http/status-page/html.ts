@@ -39,6 +39,8 @@ export const STATUS_HTML = `<!doctype html>
   <span class="badge warn">half_open</span> breaker watching
   <span class="badge ok">closed</span> breaker normal
   <span class="badge bad">failed</span> action failed
+  <span class="badge bad">still on</span> held, but its deactivation failed
+  <span class="legend-note">Times in UTC</span>
 </section>
 <div id="notice" class="notice" role="status" hidden></div>
 <main>
@@ -48,7 +50,20 @@ export const STATUS_HTML = `<!doctype html>
     <div id="breakers"></div>
   </section>
   <section class="panel">
+    <h2>Bulk runs <small id="batches-note"></small></h2>
+    <div id="batches"></div>
+  </section>
+  <section class="panel">
+    <h2>Held accounts <small id="held-note"></small></h2>
+    <div id="held"></div>
+  </section>
+  <section class="panel">
     <h2>Accounts <small id="accounts-note"></small></h2>
+    <div class="search">
+      <input id="accounts-q" type="search" placeholder="Search by account id (part of it)" aria-label="Search accounts by id" autocomplete="off" spellcheck="false">
+      <button id="accounts-prev" type="button" class="plain" disabled>&larr; Previous</button>
+      <button id="accounts-next" type="button" class="plain" disabled>Next &rarr;</button>
+    </div>
     <div id="accounts"></div>
   </section>
   <section class="panel">
@@ -72,7 +87,7 @@ export const STATUS_HTML = `<!doctype html>
     <div id="webhooks-unresolved"></div>
   </section>
 </main>
-<footer>Refreshes every 5 seconds from <code>GET /v1/overview</code>.</footer>
+<footer>Refreshes every 5 seconds from <code>GET /v1/overview</code>, <code>GET /v1/batches</code> and <code>GET /v1/accounts</code>. Times are UTC, as the CLI prints them.</footer>
 </body>
 </html>
 `;

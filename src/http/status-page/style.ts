@@ -97,5 +97,16 @@ button {
 button:hover { background: var(--bad-bg); }
 button:disabled { opacity: 0.5; cursor: default; }
 
+.legend-note { margin-left: auto; font-weight: 600; color: var(--fg); }
+.search { display: flex; gap: 8px; align-items: center; margin: 0 0 8px; }
+.search input {
+  flex: 1; max-width: 420px; font: inherit; padding: 4px 10px;
+  border: 1px solid #d0d5dd; border-radius: 6px;
+}
+button.plain { border-color: #d0d5dd; color: var(--fg); }
+button.plain:hover { background: #f2f5fb; }
+.bar { display: block; width: 120px; height: 6px; margin: 3px 0 2px auto; background: var(--line); border-radius: 3px; overflow: hidden; }
+.bar .fill { display: block; height: 100%; background: var(--accent); }
+
 footer { padding: 8px 24px 20px; color: var(--muted); font-size: 0.85rem; }
 `;

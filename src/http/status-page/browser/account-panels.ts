@@ -1,9 +1,11 @@
 /**
- * The status page's account panels (panels.ts renders them): breakers with their rates and
- * reset buttons, and accounts with their status, holds, last action and last error.
+ * The status page's account panels: breakers with their rates and reset buttons (panels.ts
+ * renders them), held accounts with what they really are (off, or still on after a failed
+ * deactivation: the failure and the next step), and the accounts table the search panel
+ * (accounts-search.ts) fills a page at a time.
  */
 import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
-import { pct, plural, relative } from './format.js';
+import { duration, plural, pct, relative } from './format.js';
 import type { PageAccount, PageOverview } from './overview.js';
 
 function stateBadge(state: string): HTMLSpanElement {
@@ -23,7 +25,7 @@ function rateCell(
   return cell;
 }
 
-export function breakers(o: PageOverview): void {
+export function breakers(o: PageOverview, readOnly: boolean): void {
   const rows = o.breakers.map((b) => {
     const w = b.window;
     const tripped = b.state === 'open' || b.state === 'half_open';
@@ -34,7 +36,9 @@ export function breakers(o: PageOverview): void {
       trip.appendChild(when(b.last_trip.at));
     }
     let action: HTMLElement | null = null;
-    if (tripped && o.can_reset_breakers) {
+    if (tripped && readOnly) {
+      action = el('span', { className: 'sub', text: 'read-only token' });
+    } else if (tripped && o.can_reset_breakers) {
       action = el('button', {
         type: 'button',
         'data-action': 'reset',
@@ -62,7 +66,7 @@ export function breakers(o: PageOverview): void {
           r.complaint_min_volume,
           'complaints',
         ),
-        td('num', [String(w.delivered), sub(`${Math.round(w.window_s / 60)} min window`)]),
+        td('num', [String(w.delivered), sub(`${duration(w.window_s * 1000)} window`)]),
         td('num', [String(b.trips)]),
         trip,
         action,
@@ -87,6 +91,7 @@ function accountStatus(a: PageAccount): HTMLTableCellElement {
   if (a.is_active === true) cell.appendChild(badge(a.status || 'active', 'ok'));
   else if (a.is_active === false) cell.appendChild(badge(a.status || 'inactive', 'off'));
   else cell.appendChild(badge('unknown', 'off'));
+  if (a.still_on) cell.appendChild(badge('held, still on', 'bad'));
   if (a.status_reason) cell.appendChild(sub(a.status_reason));
   return cell;
 }
@@ -131,8 +136,9 @@ function lastError(a: PageAccount): Node {
   return cell;
 }
 
-export function accounts(o: PageOverview): void {
-  const rows = o.accounts.map((a) =>
+/** The accounts table: status, holds, last action, when, last error. */
+export function accountsTable(list: readonly PageAccount[], empty: string): HTMLElement {
+  const rows = list.map((a) =>
     row(
       [
         el('span', { className: 'mono', text: a.account_id }),
@@ -145,14 +151,55 @@ export function accounts(o: PageOverview): void {
       { 'data-account': a.account_id },
     ),
   );
-  $('accounts').replaceChildren(
-    table(
-      ['Account', 'Status', 'Holds', 'Last action', 'Recorded', 'Last error'],
-      rows,
-      'No account has been switched yet.',
+  return table(
+    ['Account', 'Status', 'Holds', 'Last action', 'Recorded', 'Last error'],
+    rows,
+    empty,
+  );
+}
+
+/** What a held account is: off, or still on (with the failure and what to run). */
+function heldStateCell(a: PageAccount): HTMLTableCellElement {
+  if (a.is_active === false) return td('', [badge('off', 'off')]);
+  if (a.still_on) {
+    const cell = td('', [badge('still on', 'bad')]);
+    cell.appendChild(sub('held, but not switched off'));
+    return cell;
+  }
+  return td('', [badge('switching off', 'warn')]);
+}
+
+function failureCell(a: PageAccount): Node {
+  const f = a.last_failure;
+  if (!f) return dash();
+  const cell = td('msg', [f.error_code + ': ' + f.error_message]);
+  cell.appendChild(el('div', null, [when(f.at)]));
+  return cell;
+}
+
+/** Held accounts (from the overview: held first), with what they really are. */
+export function held(o: PageOverview): void {
+  const list = o.accounts.filter((a) => a.holds.length > 0);
+  const rows = list.map((a) =>
+    row(
+      [
+        el('span', { className: 'mono', text: a.account_id }),
+        heldStateCell(a),
+        holdsCell(a),
+        failureCell(a),
+        a.next_step ? td('mono msg', [a.next_step]) : dash(),
+      ],
+      { 'data-account': a.account_id, 'data-still-on': a.still_on ? 'true' : 'false' },
     ),
   );
-  $('accounts-note').textContent = o.truncated.accounts
-    ? `showing ${o.accounts.length} of ${o.totals.accounts} (held first, then most recently changed)`
-    : plural(o.accounts.length, 'account');
+  $('held').replaceChildren(
+    table(
+      ['Account', 'State', 'Holds', 'Deactivation failed', 'Next step'],
+      rows,
+      'No account is held.',
+    ),
+  );
+  $('held-note').textContent =
+    `${o.totals.held_off} off, ${o.totals.held_still_on} still on` +
+    (o.totals.held > list.length ? ` (of the first ${list.length} of ${o.totals.held})` : '');
 }

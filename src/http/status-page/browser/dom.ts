@@ -2,7 +2,7 @@
  * Building the page's elements: every value goes in as text (textContent or a text node, never
  * innerHTML), so nothing the API answers can become markup.
  */
-import { localTime, relative } from './format.js';
+import { relative, utcTime } from './format.js';
 
 /** An element of the page's HTML shell (html.ts); a missing one is a bug of the page. */
 export function $(id: string): HTMLElement {
@@ -49,12 +49,12 @@ export function dash(): Text {
   return document.createTextNode('–');
 }
 
-/** A time cell: local time, and how far it is from now below it. */
+/** A time cell: the time in UTC (labelled), and how far it is from now below it. */
 export function when(iso: string | null | undefined): Node {
   if (!iso) return dash();
   const d = new Date(iso);
   if (isNaN(d.getTime())) return document.createTextNode(iso);
-  const span = el('span', { className: 'when', title: iso }, [localTime(d)]);
+  const span = el('span', { className: 'when', title: iso }, [utcTime(d)]);
   span.appendChild(sub(relative(d.getTime() - Date.now())));
   return span;
 }

@@ -1,37 +1,49 @@
-/** Text the page shows for times, rates and counts (pure: no DOM). */
+/**
+ * Text the page shows for times, durations, rates and counts (pure: no DOM). Times are shown in
+ * UTC and say so (`2026-12-07 21:03 UTC`), as the CLI prints them; durations are compact
+ * (`45s`, `2m30s`, `1h30m`, `2h`, `3d4h`), never `7200 s`.
+ */
 
 function two(n: number): string {
   return (n < 10 ? '0' : '') + String(n);
 }
 
-/** `YYYY-MM-DD hh:mm:ss` in the browser's time zone. */
-export function localTime(d: Date): string {
+/** `YYYY-MM-DD hh:mm UTC` (with `:ss` when `seconds`). */
+export function utcTime(d: Date, seconds = false): string {
   return (
-    String(d.getFullYear()) +
+    String(d.getUTCFullYear()) +
     '-' +
-    two(d.getMonth() + 1) +
+    two(d.getUTCMonth() + 1) +
     '-' +
-    two(d.getDate()) +
+    two(d.getUTCDate()) +
     ' ' +
-    two(d.getHours()) +
+    two(d.getUTCHours()) +
     ':' +
-    two(d.getMinutes()) +
-    ':' +
-    two(d.getSeconds())
+    two(d.getUTCMinutes()) +
+    (seconds ? ':' + two(d.getUTCSeconds()) : '') +
+    ' UTC'
   );
 }
 
-/** How far a time is from now (`ms` ahead when positive): `in 5 min`, `2 h 10 min ago`. */
-export function relative(ms: number): string {
+/** A duration, compact: `45s`, `2m30s`, `1h30m`, `2h`, `3d4h` (seconds dropped from 1h up). */
+export function duration(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
-  const min = Math.round(s / 60);
-  let text: string;
-  if (s < 60) text = String(s) + ' s';
-  else if (min < 60) text = String(min) + ' min';
-  else if (min < 2880) {
-    text = String(Math.floor(min / 60)) + ' h' + (min % 60 ? ' ' + String(min % 60) + ' min' : '');
-  } else text = String(Math.round(min / 1440)) + ' days';
-  return ms >= 0 ? 'in ' + text : text + ' ago';
+  if (s < 60) return String(s) + 's';
+  if (s < 3600) {
+    const r = s % 60;
+    return String(Math.floor(s / 60)) + 'm' + (r ? String(r) + 's' : '');
+  }
+  if (s < 2 * 86400) {
+    const m = Math.floor((s % 3600) / 60);
+    return String(Math.floor(s / 3600)) + 'h' + (m ? String(m) + 'm' : '');
+  }
+  const h = Math.floor((s % 86400) / 3600);
+  return String(Math.floor(s / 86400)) + 'd' + (h ? String(h) + 'h' : '');
+}
+
+/** How far a time is from now (`ms` ahead when positive): `in 5m`, `2h10m ago`. */
+export function relative(ms: number): string {
+  return ms >= 0 ? 'in ' + duration(ms) : duration(ms) + ' ago';
 }
 
 /** A rate as a percentage (two decimals below 1 %), `–` for none. */

@@ -1,11 +1,18 @@
 /**
  * The status page's script (served as /status.js, bundled from these files by ../bundle.ts; no
- * framework). It fetches GET v1/overview (same origin: the browser sends its Basic credentials
- * itself), renders every value as text (dom.ts), refreshes every 5 s, and resets a tripped
- * breaker with POST v1/breakers/:account/reset. URLs are relative, as in the HTML shell.
+ * framework). It fetches GET v1/overview, the bulk runs (v1/batches) and a page of accounts
+ * (v1/accounts, searched: accounts-search.ts) from its own server (http.ts: URLs without the
+ * credentials a page opened as `http://user:TOKEN@host/` has in its address; the browser sends
+ * its Basic credentials itself), renders every value as text (dom.ts), refreshes every 5 s, and
+ * runs its buttons (actions.ts: breaker reset, batch cancel and undo), which are hidden when
+ * GET v1/whoami says the token is read-only (`kind: "read"`; no kind means admin).
  */
+import { setUpAccounts, loadAccounts } from './accounts-search.js';
+import { onButton } from './actions.js';
+import { loadBatches } from './batch-panel.js';
 import { $, notice } from './dom.js';
-import type { PageErrorAnswer, PageOverview, PageResetAnswer } from './overview.js';
+import { errorText, getJson, problem } from './http.js';
+import type { PageOverview, PageWhoami } from './overview.js';
 import { render } from './panels.js';
 
 /** As the page's footer says. */
@@ -13,20 +20,32 @@ const REFRESH_MS = 5_000;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let loading = false;
 let last: PageOverview | null = null;
+/** Read-only token: no buttons. Asked once, at the first refresh. */
+let readOnly: boolean | undefined;
 
-function errorText(err: unknown): string {
-  return err instanceof Error && err.message ? err.message : String(err);
+async function whoami(): Promise<boolean> {
+  try {
+    const res = await getJson('v1/whoami');
+    return res.ok && ((await res.json()) as PageWhoami).kind === 'read';
+  } catch {
+    return false;
+  }
 }
 
-/** An error answer as one line: `HTTP 409 code: message`, or its status alone. */
-async function problem(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as PageErrorAnswer | null;
-    if (body?.error) return `HTTP ${res.status} ${body.error.code}: ${body.error.message}`;
-  } catch {
-    /* not JSON */
+async function overview(): Promise<void> {
+  const res = await getJson('v1/overview');
+  if (!res.ok) {
+    let text = await problem(res);
+    if (res.status === 401) {
+      text = 'Not signed in (' + text + '): reload the page to enter ADMIN_TOKEN.';
+    }
+    $('updated').textContent = 'refresh failed';
+    notice(text, 'error');
+    return;
   }
-  return `HTTP ${res.status}`;
+  last = (await res.json()) as PageOverview;
+  render(last, readOnly === true);
+  if ($('notice').classList.contains('error')) notice('');
 }
 
 async function refresh(): Promise<void> {
@@ -34,22 +53,8 @@ async function refresh(): Promise<void> {
   loading = true;
   clearTimeout(timer);
   try {
-    const res = await fetch('v1/overview', {
-      headers: { accept: 'application/json' },
-      cache: 'no-store',
-    });
-    if (!res.ok) {
-      let text = await problem(res);
-      if (res.status === 401) {
-        text = 'Not signed in (' + text + '): reload the page to enter ADMIN_TOKEN.';
-      }
-      $('updated').textContent = 'refresh failed';
-      notice(text, 'error');
-    } else {
-      last = (await res.json()) as PageOverview;
-      render(last);
-      if ($('notice').classList.contains('error')) notice('');
-    }
+    readOnly ??= await whoami();
+    await Promise.all([overview(), loadBatches(readOnly), loadAccounts()]);
   } catch (err) {
     $('updated').textContent = 'refresh failed';
     notice('Cannot reach the server: ' + errorText(err), 'error');
@@ -59,47 +64,9 @@ async function refresh(): Promise<void> {
   }
 }
 
-async function reset(button: HTMLButtonElement): Promise<void> {
-  const account = button.getAttribute('data-account');
-  if (!account) return;
-  const question =
-    'Reset the breaker of ' +
-    account +
-    '? Its hold is released and the account comes back on if nothing else holds it.';
-  if (!window.confirm(question)) return;
-  button.disabled = true;
-  try {
-    const res = await fetch('v1/breakers/' + encodeURIComponent(account) + '/reset', {
-      method: 'POST',
-    });
-    if (res.ok) {
-      const body = (await res.json()) as PageResetAnswer;
-      const back = body.hold?.last && body.hold.before === 'active';
-      notice(
-        'Breaker of ' +
-          account +
-          ' reset' +
-          (back
-            ? ': the account is being switched back on.'
-            : ': the account stays off (other holds, or off before).'),
-        'ok',
-      );
-    } else {
-      notice('Reset of ' + account + ' failed: ' + (await problem(res)), 'error');
-    }
-  } catch (err) {
-    notice('Reset of ' + account + ' failed: ' + errorText(err), 'error');
-  }
-  await refresh();
-}
-
-document.addEventListener('click', (ev) => {
-  const target = ev.target;
-  if (!(target instanceof Element)) return;
-  const button = target.closest<HTMLButtonElement>('button[data-action="reset"]');
-  if (button && !button.disabled) void reset(button);
-});
+document.addEventListener('click', onButton(refresh));
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden && last) void refresh();
 });
+setUpAccounts();
 void refresh();

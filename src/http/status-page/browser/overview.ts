@@ -26,6 +26,10 @@ export interface PageAccount {
   last_error: { code: string; http_status: number | null; message: string } | null;
   holds: PageHold[];
   held_before: string | null;
+  /** Held, yet not recorded off (its deactivation failed, or it is recorded active). */
+  still_on: boolean;
+  last_failure: { error_code: string; error_message: string; at: string } | null;
+  next_step: string | null;
 }
 
 export interface PageBreaker {
@@ -114,7 +118,14 @@ export interface PageAmbiguousEvent extends PageWebhookEvent {
 export interface PageOverview {
   generated_at: string;
   limits: { windows: number; failures: number; webhook_events: number };
-  totals: { accounts: number; held: number; breakers: number; windows: number };
+  totals: {
+    accounts: number;
+    held: number;
+    held_off: number;
+    held_still_on: number;
+    breakers: number;
+    windows: number;
+  };
   truncated: { accounts: boolean; breakers: boolean; windows: boolean };
   accounts: PageAccount[];
   breakers: PageBreaker[];
@@ -129,6 +140,47 @@ export interface PageOverview {
     ambiguous: PageAmbiguousEvent[];
   };
   can_reset_breakers: boolean;
+}
+
+/** GET /v1/accounts: a page of recorded accounts. */
+export interface PageAccountsAnswer {
+  accounts: PageAccount[];
+  next_cursor: string | null;
+}
+
+/** A bulk run as GET /v1/batches answers it (`created_by` and `undo` when the server has them). */
+export interface PageBatch {
+  batch_id: string;
+  action: string;
+  reason: string;
+  created_at: string;
+  finished_at: string | null;
+  enqueue_done: boolean;
+  total: number;
+  queued: number;
+  succeeded: number;
+  failed: number;
+  superseded: number;
+  cancelled: number;
+  cancelled_at: string | null;
+  created_by?: string | null;
+  undo?: {
+    state?: string;
+    by?: string | null;
+    started_at?: string | null;
+    finished_at?: string | null;
+    [count: string]: unknown;
+  } | null;
+}
+
+/** GET /v1/batches. */
+export interface PageBatchesAnswer {
+  batches: PageBatch[];
+}
+
+/** GET /v1/whoami: `kind` `read` is a read-only token (no buttons); missing means admin. */
+export interface PageWhoami {
+  kind?: string;
 }
 
 /** The answer to a breaker reset, as far as the page reads it. */

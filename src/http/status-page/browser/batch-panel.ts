@@ -1,0 +1,127 @@
+/**
+ * The bulk runs panel: the most recent batches (GET v1/batches), running ones first, with
+ * their progress (done / total), failures, state and times; who started a run and its undo
+ * when the server's answer has them (`created_by`, `undo`). Cancel (a running batch) and Undo
+ * (a finished deactivate run) buttons, unless the token is read-only (actions.ts runs them).
+ */
+import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
+import { errorText, getJson, problem } from './http.js';
+import type { PageBatch, PageBatchesAnswer } from './overview.js';
+
+/** Batches shown. */
+export const BATCHES_SHOWN = 20;
+
+function done(b: PageBatch): number {
+  return b.succeeded + b.failed + b.superseded + b.cancelled;
+}
+
+function state(b: PageBatch): { text: string; kind: string } {
+  if (b.finished_at === null) return { text: 'running', kind: 'warn' };
+  if (b.cancelled_at !== null) return { text: 'cancelled', kind: 'off' };
+  return b.failed > 0 ? { text: 'finished', kind: 'bad' } : { text: 'finished', kind: 'ok' };
+}
+
+function progress(b: PageBatch): HTMLTableCellElement {
+  const cell = td('num', [String(done(b)) + ' / ' + String(b.total)]);
+  // Through the CSSOM: the CSP refuses style attributes, not this.
+  const fill = el('span', { className: 'fill' });
+  fill.style.width = String(b.total > 0 ? Math.round((100 * done(b)) / b.total) : 0) + '%';
+  cell.appendChild(el('span', { className: 'bar' }, [fill]));
+  const parts = [String(b.succeeded) + ' succeeded'];
+  if (b.superseded) parts.push(String(b.superseded) + ' superseded');
+  if (b.cancelled) parts.push(String(b.cancelled) + ' cancelled');
+  if (b.queued) parts.push(String(b.queued) + ' queued');
+  cell.appendChild(sub(parts.join(' · ')));
+  return cell;
+}
+
+function undoCell(b: PageBatch): Node {
+  const u = b.undo;
+  if (!u) return dash();
+  const cell = td('', [badge(u.state ?? 'undo', u.state === 'running' ? 'warn' : 'off')]);
+  if (u.by) cell.appendChild(sub('by ' + u.by));
+  if (u.finished_at) cell.appendChild(when(u.finished_at));
+  else if (u.started_at) cell.appendChild(when(u.started_at));
+  return cell;
+}
+
+function buttons(b: PageBatch, readOnly: boolean): Node {
+  if (readOnly) return dash();
+  const id = b.batch_id;
+  if (b.finished_at === null) {
+    return el('button', {
+      type: 'button',
+      'data-action': 'cancel',
+      'data-batch': id,
+      text: 'Cancel',
+    });
+  }
+  // Undo: a deactivate run that switched something off, with no undo recorded yet.
+  if (b.action === 'deactivate' && b.succeeded > 0 && !b.undo) {
+    return el('button', { type: 'button', 'data-action': 'undo', 'data-batch': id, text: 'Undo' });
+  }
+  return dash();
+}
+
+function render(batches: readonly PageBatch[], readOnly: boolean): void {
+  // Running first, then the newest.
+  const sorted = batches
+    .slice()
+    .sort((a, b) => Number(a.finished_at !== null) - Number(b.finished_at !== null));
+  const rows = sorted.map((b) => {
+    const s = state(b);
+    const started = td('', [when(b.created_at)]);
+    if (b.created_by) started.appendChild(sub('by ' + b.created_by));
+    const reason = td('msg', [b.reason || '']);
+    return row(
+      [
+        el('span', { className: 'mono', text: b.batch_id }),
+        b.action,
+        td('', [badge(s.text, s.kind)]),
+        progress(b),
+        td('num', [b.failed > 0 ? badge(String(b.failed), 'bad') : '0']),
+        started,
+        when(b.finished_at),
+        undoCell(b),
+        reason,
+        buttons(b, readOnly),
+      ],
+      { 'data-batch': b.batch_id, 'data-state': s.text },
+    );
+  });
+  $('batches').replaceChildren(
+    table(
+      [
+        'Batch',
+        'Action',
+        'State',
+        'Progress',
+        'Failed',
+        'Created',
+        'Finished',
+        'Undo',
+        'Reason',
+        '',
+      ],
+      rows,
+      'No bulk run yet.',
+    ),
+  );
+  const running = batches.filter((b) => b.finished_at === null).length;
+  $('batches-note').textContent =
+    String(running) + ' running · the ' + String(batches.length) + ' most recent';
+}
+
+/** Fetch and render the batches. */
+export async function loadBatches(readOnly: boolean): Promise<void> {
+  try {
+    const res = await getJson('v1/batches?limit=' + String(BATCHES_SHOWN));
+    if (!res.ok) {
+      $('batches-note').textContent = 'cannot read the batches: ' + (await problem(res));
+      return;
+    }
+    render(((await res.json()) as PageBatchesAnswer).batches, readOnly);
+  } catch (err) {
+    $('batches-note').textContent = 'cannot read the batches: ' + errorText(err);
+  }
+}
