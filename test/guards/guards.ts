@@ -2328,8 +2328,8 @@ const retention: Guard[] = [
   {
     id: 'retention-batch-finished-before-cutoff',
     file: RETENTION,
-    guard: 'and tonumber(finished) < tonumber(ARGV[1]) then',
-    mutation: 'then',
+    guard: 'and tonumber(finished) < tonumber(ARGV[1]) and undoOver then',
+    mutation: 'and undoOver then',
     why: 'a batch started long ago but finished recently is kept',
     tests: RETENTION_TESTS,
     filter: 'the retention sweep',
