@@ -14,6 +14,7 @@ import { simAccountId } from '../../src/sim/index.js';
 import { beginUndo } from '../../src/store/batch-undo-record.js';
 import { seenState } from '../../src/store/hold-record.js';
 import { releaseHolds, takeHold } from '../../src/store/holds.js';
+import { sweepBatches } from '../../src/store/retention.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
@@ -128,6 +129,9 @@ describe('the undo in the batch record', () => {
       reactivated: 2,
       activations: { total: 2, succeeded: 0, queued: 2 },
     });
+    // The retention sweep keeps a finished batch while its undo runs (a cutoff in the future).
+    const later = Date.now() + 60_000;
+    expect(await sweepBatches(p.redis, p.keys, later)).toBe(0);
     await p.addWorker();
     const done = await waitFor(async () => {
       const u = (await getBatch(pipeline().config, 'slow-undo'))?.undo;
@@ -137,6 +141,8 @@ describe('the undo in the batch record', () => {
       finished_at: expect.any(String) as string,
       activations: { succeeded: 2 },
     });
+    expect(await sweepBatches(p.redis, p.keys, later)).toBe(1);
+    expect(await p.redis.exists(p.keys.batch('slow-undo'), p.keys.batchUndo('slow-undo'))).toBe(0);
   });
 
   it('an undo killed after its release bound and enqueued an activation: the outcome counts it, the next undo finishes the record', async () => {
