@@ -24,7 +24,7 @@ export function registerBatch(program: Command): void {
   const batch = program.command('batch').description('inspect, cancel or undo bulk runs');
   batch
     .command('status')
-    .description("a batch's counters and times")
+    .description("a batch's counters, times and actors, and its undo (state, who, counts)")
     .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
@@ -99,7 +99,9 @@ export function registerBatch(program: Command): void {
     });
   batch
     .command('report')
-    .description('one row per account of a batch: outcome, status, error code, HTTP status, ...')
+    .description(
+      'one row per account of a batch, by account id: what the run did (outcome, status, error code, HTTP status, ...) and the account now (status_now, held_by, undo, undo_activation)',
+    )
     .argument('<batch>', 'batch id')
     .option(
       '--format <format>',
