@@ -38,7 +38,7 @@ export const getBatchRoute = {
   method: 'GET',
   path: '/batches/:id',
   tag: 'batches',
-  summary: "A batch's record: counts, times, passes",
+  summary: "A batch's record: counts, times, passes, who created and cancelled it, and its undo",
   params: batchParams,
   responses: { 200: 'The batch.', 404: 'No such batch.' },
   answers: { 200: batchSchema },
