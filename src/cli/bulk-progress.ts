@@ -1,86 +1,108 @@
 /**
  * Progress on stderr while the `bulk` and `batch undo` commands wait: the bulk run's bar (or a
- * plain line off a terminal) with its rate and ETA, and the undo's activations line.
+ * plain line off a terminal), and the undo's activations as the same lines, each with its done
+ * count, smoothed rate and ETA (progress-rate.ts has the arithmetic). Cancelled intents are
+ * not work: they count neither in the rate nor as done, and the lines name them apart.
  */
 import type { WaitProgress } from '../queue/wait.js';
 import type { BatchRecord } from '../store/batch-record.js';
+import {
+  etaText,
+  left,
+  progressLine,
+  rateEstimator,
+  workDone,
+  type ProgressCounts,
+} from './progress-rate.js';
+
+/** Plain progress lines at most every `everyMs`, and the last one when nothing is left. */
+function linePrinter(
+  ratePerMinute: number,
+  everyMs: number,
+  what: string,
+): (c: ProgressCounts) => void {
+  const estimator = rateEstimator();
+  const budget = ratePerMinute > 0 ? ratePerMinute / 60 : Infinity;
+  let lastAt = 0;
+  let last = '';
+  return (c) => {
+    const now = Date.now();
+    estimator.sample(now, workDone(c));
+    const finished = left(c) === 0;
+    if (!finished && now - lastAt < everyMs) return;
+    const rate = estimator.rate();
+    const line = progressLine(c, rate ?? estimator.average(), etaText(left(c), rate, budget), what);
+    if (line === last) return;
+    lastAt = now;
+    last = line;
+    process.stderr.write(`${line}\n`);
+  };
+}
+
+const countsOf = (b: BatchRecord): ProgressCounts => ({
+  total: b.total,
+  succeeded: b.succeeded,
+  failed: b.failed,
+  superseded: b.superseded,
+  cancelled: b.cancelled,
+});
 
 /**
- * Progress while waiting: a bar on a terminal, a plain line every 5 s otherwise. The ETA uses
- * the observed rate, never faster than the rate budget allows.
+ * Progress while waiting for a bulk run: a bar on a terminal, a plain line every 5 s otherwise.
+ * The ETA uses the smoothed rate, never faster than the rate budget allows.
  */
 export async function progressView(ratePerMinute: number): Promise<{
   update: (b: BatchRecord) => void;
   stop: () => void;
 }> {
-  const tty = process.stderr.isTTY;
+  if (!process.stderr.isTTY) {
+    const print = linePrinter(ratePerMinute, 5_000, '');
+    return {
+      update: (b) => {
+        print(countsOf(b));
+      },
+      stop: () => undefined,
+    };
+  }
   // Loaded only to draw a bar (not for every command of the CLI).
-  const cliProgress = tty ? (await import('cli-progress')).default : undefined;
-  const started = Date.now();
-  let firstDone: number | undefined;
-  let lastLine = 0;
-  const bar = cliProgress
-    ? new cliProgress.SingleBar(
-        {
-          format: '{bar} {value}/{total} | {rate}/s | ETA {eta_text} | failed {failed}',
-          stream: process.stderr,
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
+  const cliProgress = (await import('cli-progress')).default;
+  const estimator = rateEstimator();
+  const budget = ratePerMinute > 0 ? ratePerMinute / 60 : Infinity;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{bar} {value}/{total} | {rate}/s | ETA {eta_text} | failed {failed}{cancelled}',
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   let barStarted = false;
   return {
     update(b) {
-      const done = b.total - b.queued;
-      firstDone ??= done;
-      const elapsedS = Math.max(0.001, (Date.now() - started) / 1000);
-      const observed = (done - firstDone) / elapsedS;
-      const budget = ratePerMinute > 0 ? ratePerMinute / 60 : Infinity;
-      const rate = Math.min(observed > 0 ? observed : budget, budget);
-      const left = b.total - done;
-      const eta = Number.isFinite(rate) && rate > 0 ? formatDuration(left / rate) : '?';
-      const fields = { rate: observed.toFixed(1), eta_text: eta, failed: b.failed };
-      if (bar) {
-        if (!barStarted) {
-          bar.start(b.total, done, fields);
-          barStarted = true;
-        }
-        bar.setTotal(b.total);
-        bar.update(done, fields);
-        return;
+      const c = countsOf(b);
+      estimator.sample(Date.now(), workDone(c));
+      const rate = estimator.rate();
+      const fields = {
+        rate: (rate ?? estimator.average()).toFixed(1),
+        eta_text: etaText(left(c), rate, budget),
+        failed: b.failed,
+        cancelled: b.cancelled > 0 ? ` | cancelled ${b.cancelled}` : '',
+      };
+      const value = workDone(c) + c.cancelled;
+      if (!barStarted) {
+        bar.start(b.total, value, fields);
+        barStarted = true;
       }
-      const now = Date.now();
-      if (now - lastLine < 5_000 && done < b.total) return;
-      lastLine = now;
-      process.stderr.write(
-        `progress: ${done}/${b.total} done (${b.succeeded} succeeded, ${b.failed} failed), ${fields.rate}/s, ETA ${eta}\n`,
-      );
+      bar.setTotal(b.total);
+      bar.update(value, fields);
     },
     stop() {
-      bar?.stop();
+      bar.stop();
     },
   };
 }
 
-function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
-}
-
-/** Progress on stderr while waiting for the activations: at most a line every 2 s. */
-export function undoProgress(): (p: WaitProgress) => void {
-  let last = '';
-  let lastAt = 0;
-  return (p) => {
-    const done = p.succeeded + p.failed + p.superseded + p.cancelled;
-    const line = `progress: ${done}/${p.total} activations done (${p.succeeded} succeeded, ${p.failed} failed)`;
-    const now = Date.now();
-    if (line === last || (now - lastAt < 2_000 && done < p.total)) return;
-    last = line;
-    lastAt = now;
-    process.stderr.write(`${line}\n`);
-  };
+/** Progress on stderr while waiting for an undo's activations: a line at most every 2 s. */
+export function undoProgress(ratePerMinute: number): (p: WaitProgress) => void {
+  return linePrinter(ratePerMinute, 2_000, 'activations');
 }

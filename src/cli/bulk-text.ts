@@ -31,12 +31,42 @@ export function describePass(p: BulkPassResult): string {
 
 export function describeBatch(b: BatchRecord): string {
   const done = b.total - b.queued;
-  return [
+  const by = (who: string | null) => (who ? ` by ${who}` : '');
+  const lines = [
     `batch ${b.batch_id}: ${b.action}, ${b.total} accounts`,
     `  done ${done}/${b.total}: ${b.succeeded} succeeded, ${b.failed} failed, ${b.superseded} superseded, ${b.cancelled} cancelled; ${b.queued} queued`,
     `  skipped ${b.skipped}, invalid lines ${b.invalid}, repeated ids ${b.duplicates} (last pass)`,
-    `  created ${b.created_at}, passes ${b.passes}, ${b.finished_at ? `finished ${b.finished_at}` : 'not finished'}`,
-  ].join('\n');
+    `  created ${b.created_at}${by(b.created_by)}, passes ${b.passes}, ${b.finished_at ? `finished ${b.finished_at}` : 'not finished'}`,
+  ];
+  if (b.cancelled_at) lines.push(`  cancelled ${b.cancelled_at}${by(b.cancelled_by)}`);
+  const u = b.undo;
+  if (u) {
+    const a = u.activations;
+    const head =
+      u.state === 'done'
+        ? `undone${by(u.by)} at ${u.finished_at ?? '?'}`
+        : `undo running (started ${u.started_at}${by(u.by)})`;
+    lines.push(
+      `  ${head}: ${u.reactivated} reactivated, ${u.still_held} still held off by other holds, ${u.was_inactive} not active before the run (left off), ${u.not_switched_off} not switched off by the run` +
+        (u.already_undone > 0 ? `, ${u.already_undone} already undone` : ''),
+      `    activations: ${a.succeeded} succeeded, ${a.failed} failed, ${a.superseded} superseded, ${a.cancelled} cancelled; ${a.queued} queued` +
+        (u.runs > 1
+          ? ` (${u.runs} undo runs, the last${by(u.last_run_by)} at ${u.last_run_at})`
+          : ''),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The undo in one cell of `batch list`: `-`, `running 120/2000` or `done: 2000 reactivated`. */
+export function undoColumn(b: BatchRecord): string {
+  const u = b.undo;
+  if (!u) return '-';
+  const who = u.by ? ` (${u.by})` : '';
+  const a = u.activations;
+  return u.state === 'done'
+    ? `done${who}: ${u.reactivated} reactivated`
+    : `running${who}: ${a.total - a.queued}/${a.total}`;
 }
 
 /** Accounts named per kind in a dry run's text without `--verbose`. */

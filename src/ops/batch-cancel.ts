@@ -39,9 +39,14 @@ const CANCEL_CONCURRENCY = 50;
  * ended cancelled; where that was the last hold, the base is `active` and the account is not
  * known to be on (another source switched it off while the run held it), the release binds
  * its activation (key `bulk:<batch>:<account>:cancel`). Throws a UsageError if there is no
- * such batch.
+ * such batch. `actor` (who asks) is kept as the batch's `cancelled_by`, with `cancelled_at`
+ * (the first cancel's).
  */
-export async function cancelBatch(config: Config, batchId: string): Promise<CancelResult> {
+export async function cancelBatch(
+  config: Config,
+  batchId: string,
+  actor = 'unknown',
+): Promise<CancelResult> {
   checkBatchId(batchId);
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const queue = createActionQueue(config, redis);
@@ -50,7 +55,7 @@ export async function cancelBatch(config: Config, batchId: string): Promise<Canc
   try {
     const batch = await mustRead(redis, keys, batchId);
     const producer = createProducer({ redis, queue, config });
-    return await cancelRest(redis, queue, producer, keys, config, batch);
+    return await cancelRest(redis, queue, producer, keys, config, batch, actor);
   } finally {
     await queue.close();
     await redis.quit();
@@ -68,10 +73,11 @@ export async function cancelRest(
   keys: Keys,
   config: Config,
   batch: BatchRecord,
+  actor: string,
 ): Promise<CancelResult> {
   const batchId = batch.batch_id;
   const result: CancelResult = { batch_id: batchId, cancelled: 0, running: 0, already_done: 0 };
-  await markBatchCancelled(redis, keys, batchId);
+  await markBatchCancelled(redis, keys, batchId, actor);
   let page: string[] = [];
   // Accounts whose intent ended cancelled, by this call or an earlier one (a cancel killed
   // between the outcome and the release is made good by the next): their hold goes.

@@ -9,6 +9,7 @@ import { bulkHoldId } from '../producers/bulk/run.js';
 import { openProducer } from '../queue/open-producer.js';
 import type { WaitProgress } from '../queue/wait.js';
 import { readBatchAccounts, type BatchAccount } from '../store/batch-read.js';
+import { beginUndo, endUndo, markUndoResults } from '../store/batch-undo-record.js';
 import { releaseHolds, type BeforeState } from '../store/holds.js';
 import { keysFor } from '../store/keys.js';
 import { enqueueBound, undoKey } from './batch-activations.js';
@@ -84,6 +85,8 @@ export interface UndoOptions {
   onProgress?: (progress: WaitProgress) => void;
   /** How often `wait` reads the activations. @defaultValue 500 */
   pollMs?: number;
+  /** Who asks (the CLI user or `--actor`, the admin token's name): kept in the batch's record. */
+  actor?: string;
 }
 
 /** Accounts of a batch undone per step (one holds read, enqueue and release each). */
@@ -115,6 +118,7 @@ export async function undoBatch(
   const producer = openProducer(config);
   const { redis, queue } = producer;
   const keys = keysFor(config.prefix);
+  const actor = options.actor ?? 'unknown';
   try {
     const batch = await mustRead(redis, keys, batchId);
     if (batch.action !== 'deactivate') {
@@ -143,9 +147,10 @@ export async function undoBatch(
         );
       }
       result.cancelled_first = (
-        await cancelRest(redis, queue, producer, keys, config, batch)
+        await cancelRest(redis, queue, producer, keys, config, batch, actor)
       ).cancelled;
     }
+    await beginUndo(redis, keys, batchId, actor);
 
     const holdId = bulkHoldId(batchId);
     const reason = `undo of bulk run ${batchId}`;
@@ -219,6 +224,17 @@ export async function undoBatch(
           row.idempotency_key = undoKey(batchId, row.account_id);
         }
       }
+      // Into the batch's record: an account whose activation an earlier, killed undo bound and
+      // this one enqueued counts as reactivated (batch-undo-record.ts keeps earlier results).
+      await markUndoResults(
+        redis,
+        keys,
+        batchId,
+        rows.map((r) => [
+          r.account_id,
+          r.result === 'already_undone' && r.idempotency_key ? 'reactivated' : r.result,
+        ]),
+      );
       for (const row of rows) {
         result[row.result]++;
         if (row.outcome === 'queued') result.still_queued++;
@@ -236,6 +252,7 @@ export async function undoBatch(
       }
     }
     if (page.length > 0) await undoPage(page);
+    await endUndo(redis, keys, batchId);
 
     if (options.onUndone) {
       const workers =

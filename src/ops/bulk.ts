@@ -17,12 +17,10 @@ import {
 import { openProducer } from '../queue/open-producer.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { createRedis } from '../redis/connect.js';
-import {
-  listBatches as listBatchRecords,
-  readBatch,
-  readBatchAccounts,
-} from '../store/batch-read.js';
+import { listBatches as listBatchRecords, readBatch } from '../store/batch-read.js';
 import { BATCH_ID_RULE, BATCH_ID_RULE_TEXT, type BatchRecord } from '../store/batch-record.js';
+import { readBatchReportAccounts } from '../store/batch-report-read.js';
+import type { AccountUndo, ActivationOutcome } from '../store/batch-undo-record.js';
 import { keysFor, type Keys } from '../store/keys.js';
 import { REPORT_COLUMNS, reportRowView } from '../wire/batches.js';
 import { openApiReads } from './api-reads.js';
@@ -169,14 +167,23 @@ export interface BatchReportRow {
   request_id: string | null;
   attempts: number | null;
   at: string | null;
+  /** The account's recorded status now (the newest answer or read about it); null if none. */
+  status_now: string | null;
+  /** The ids of the holds it has now (empty: not held). */
+  held_by: string[];
+  /** What `batch undo` did with it; null if no undo ran (or reached it). */
+  undo: AccountUndo['result'] | null;
+  /** The undo's activation's outcome (`queued` while it has none); null without one. */
+  undo_activation: 'queued' | ActivationOutcome | null;
 }
 
 /** The report's columns as users see them (CSV header, JSON fields): the wire view's. */
 export const BATCH_REPORT_COLUMNS = REPORT_COLUMNS;
 
 /**
- * Every account of a batch, one row each, streamed (a page of the batch at a time). Throws a
- * UsageError if there is no such batch.
+ * Every account of a batch, one row each, by account id: what the run did and what the account
+ * is now. Streamed a page at a time (only the ids are all in memory: store/batch-report-read.ts).
+ * Throws a NotFoundError if there is no such batch.
  */
 export async function* batchReport(
   config: Config,
@@ -187,7 +194,8 @@ export async function* batchReport(
   const keys = keysFor(config.prefix);
   try {
     await mustRead(redis, keys, batchId);
-    for await (const { account_id, event } of readBatchAccounts(redis, keys, batchId)) {
+    for await (const a of readBatchReportAccounts(redis, keys, batchId)) {
+      const { account_id, event, undo } = a;
       yield {
         account_id,
         outcome: event
@@ -199,6 +207,10 @@ export async function* batchReport(
         request_id: event?.request_id ?? null,
         attempts: event?.attempts ?? null,
         at: event?.at ?? null,
+        status_now: a.status_now,
+        held_by: a.held_by,
+        undo: undo?.result ?? null,
+        undo_activation: undo?.result === 'reactivated' ? (undo.activation ?? 'queued') : null,
       };
     }
   } finally {
@@ -227,8 +239,9 @@ export async function* batchReportLines(
   }
 }
 
-function csvField(value: string | number | null): string {
+function csvField(value: string | number | null | readonly string[]): string {
   if (value === null) return '';
-  const text = String(value);
+  // A list (the holds) as one field, its items separated by spaces (hold ids have none).
+  const text = typeof value === 'object' ? value.join(' ') : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

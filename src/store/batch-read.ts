@@ -1,10 +1,12 @@
 /**
- * Reading bulk runs' records (batch-record.ts has the format): one batch, the latest ones, and
- * a batch's accounts with their terminal events, a page at a time.
+ * Reading bulk runs' records (batch-record.ts has the format, batch-undo-record.ts the undo's
+ * part): one batch, the latest ones, and a batch's accounts with their terminal events, a page
+ * at a time (in no order; batch-report-read.ts reads them in order, with their state now).
  */
 import type { Action, ActionEvent } from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { BT, type BatchRecord } from './batch-record.js';
+import { undoRecordOf } from './batch-undo-record.js';
 import { decodeActionEvent } from './event-codec.js';
 import type { Keys } from './keys.js';
 
@@ -23,6 +25,7 @@ function toRecord(batchId: string, h: Record<string, string>): BatchRecord {
     source: h[BT.source] ?? '',
     reason: h[BT.reason] ?? '',
     created_at: iso(h[BT.createdAt]) ?? '',
+    created_by: h[BT.createdBy] || null,
     pass_started_at: iso(h[BT.passStartedAt]),
     finished_at: iso(h[BT.finishedAt]),
     passes: n(BT.passes),
@@ -34,9 +37,11 @@ function toRecord(batchId: string, h: Record<string, string>): BatchRecord {
     superseded: n(BT.superseded),
     cancelled: n(BT.cancelled),
     cancelled_at: iso(h[BT.cancelledAt]),
+    cancelled_by: h[BT.cancelledBy] || null,
     skipped: n(BT.skipped),
     invalid: n(BT.invalid),
     duplicates: n(BT.duplicates),
+    undo: undoRecordOf(h),
   };
 }
 

@@ -13,6 +13,7 @@
  */
 import type { Action } from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
+import type { UndoRecord } from './batch-undo-record.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
 
@@ -22,6 +23,7 @@ export const BT = {
   source: 'source',
   reason: 'reason',
   createdAt: 'created_at',
+  createdBy: 'created_by',
   /** Start of the latest enqueueing pass (ms). */
   passStartedAt: 'pass_started_at',
   finishedAt: 'finished_at',
@@ -48,6 +50,8 @@ export const BT = {
   done: 'done',
   /** When `batch cancel` ran (ms). */
   cancelledAt: 'cancelled_at',
+  /** Who ran the first `batch cancel`. */
+  cancelledBy: 'cancelled_by',
 } as const;
 
 /**
@@ -93,6 +97,8 @@ export interface BatchRecord {
   source: string;
   reason: string;
   created_at: string;
+  /** Who started the run (null when not recorded). */
+  created_by: string | null;
   pass_started_at: string | null;
   finished_at: string | null;
   passes: number;
@@ -107,9 +113,12 @@ export interface BatchRecord {
   cancelled: number;
   /** When `batch cancel` ran, if it did. */
   cancelled_at: string | null;
+  cancelled_by: string | null;
   skipped: number;
   invalid: number;
   duplicates: number;
+  /** What `batch undo` did (null if it never ran): batch-undo-record.ts. */
+  undo: UndoRecord | null;
 }
 
 // KEYS: batch, index. ARGV: batch id, action, now ms, source, reason.
@@ -122,7 +131,6 @@ if not action then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 end
 redis.call('HSET', KEYS[1], '${BT.passStartedAt}', ARGV[3], '${BT.enqueueDone}', '0')
-redis.call('HDEL', KEYS[1], '${BT.finishedAt}')
 return {'ok', redis.call('HINCRBY', KEYS[1], '${BT.passes}', 1), action and 0 or 1}
 `);
 
@@ -205,6 +213,8 @@ if #firstIds > 0 then
   if #fresh > 0 then
     sliced('HSET', KEYS[1], fresh, 2000)
     redis.call('HINCRBY', KEYS[3], '${BT.total}', #fresh / 2)
+    -- Only a pass that adds an account reopens a finished batch (a no-op pass keeps its history).
+    redis.call('HDEL', KEYS[3], '${BT.finishedAt}')
   end
 end
 redis.call('EXPIRE', KEYS[2], ARGV[1])
@@ -233,37 +243,54 @@ export async function addToBatch(
   return Array.from({ length: codes.length }, (_, i) => ADD_CODES[codes.charAt(i)] ?? 'repeat');
 }
 
-// KEYS: batch, pass-seen hash. ARGV: now ms, invalid, duplicates, skipped.
+// KEYS: batch, pass-seen hash. ARGV: now ms, invalid, duplicates, skipped, '1' if the pass
+// enqueued anything (else its figures leave the record's as they are).
 const endPassScript = defineScript(`
-redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1', '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
-redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
+redis.call('HSET', KEYS[1], '${BT.enqueueDone}', '1')
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], '${BT.invalid}', ARGV[2], '${BT.duplicates}', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], '${BT.skipped}', ARGV[4])
+end
 redis.call('UNLINK', KEYS[2])
 ${finishIfDoneLua('KEYS[1]', 'ARGV[1]')}
 return 1
 `);
 
-/** A pass enqueued all of its input: record its counts; the batch may be finished already. */
+/**
+ * A pass enqueued all of its input: record its counts; the batch may be finished already. A
+ * pass that enqueued nothing (`changed` false, default true: every account had its outcome) keeps the
+ * record's figures and its `finished_at` (a no-op pass does not rewrite history).
+ */
 export async function endBatchPass(
   redis: Redis,
   keys: Keys,
   batchId: string,
   pass: number,
-  counts: { invalid: number; duplicates: number; skipped: number },
+  counts: { invalid: number; duplicates: number; skipped: number; changed?: boolean },
   now = Date.now(),
 ): Promise<void> {
   await endPassScript(
     redis,
     [keys.batch(batchId), keys.batchPassSeen(batchId, pass)],
-    [now, counts.invalid, counts.duplicates, counts.skipped],
+    [now, counts.invalid, counts.duplicates, counts.skipped, counts.changed === false ? '' : '1'],
   );
 }
 
-/** Note that the batch was cancelled (the first time only). */
+// KEYS: batch. ARGV: now ms, actor.
+const cancelledScript = defineScript(`
+if redis.call('HSETNX', KEYS[1], '${BT.cancelledAt}', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], '${BT.cancelledBy}', ARGV[2])
+end
+return 1
+`);
+
+/** Note that the batch was cancelled, and by whom (the first time only). */
 export async function markBatchCancelled(
   redis: Redis,
   keys: Keys,
   batchId: string,
+  actor: string,
   now = Date.now(),
 ): Promise<void> {
-  await redis.hsetnx(keys.batch(batchId), BT.cancelledAt, now);
+  await cancelledScript(redis, [keys.batch(batchId)], [now, actor]);
 }

@@ -51,6 +51,11 @@ export interface Keys {
   batch(batchId: string): string;
   /** Hash: the accounts of a bulk run -> '' while queued, their terminal event's JSON after. */
   batchAccounts(batchId: string): string;
+  /**
+   * Hash: what `batch undo` did with each account of a bulk run -> its result, and the
+   * activation's outcome once it has one (batch-undo-record.ts).
+   */
+  batchUndo(batchId: string): string;
   /** Hash: the account ids one enqueueing pass of a bulk run has seen (finds repeats; expires). */
   batchPassSeen(batchId: string, pass: number): string;
   /** Sorted set of bulk run ids, scored by their first start (ms). */
@@ -134,6 +139,7 @@ export function keysFor(prefix: string): Keys {
     retentionTurn: `${prefix}:retention-turn`,
     batch: (batchId) => `${prefix}:batch:${batchId}`,
     batchAccounts: (batchId) => `${prefix}:batch:${batchId}:accounts`,
+    batchUndo: (batchId) => `${prefix}:batch:${batchId}:undo`,
     batchPassSeen: (batchId, pass) => `${prefix}:batch:${batchId}:pass:${pass}`,
     batchIndex: `${prefix}:batches`,
     rateBudget: `${prefix}:rate-budget`,

@@ -15,6 +15,7 @@ import { fingerprint, type AccountState, type ActionEvent, type Intent } from '.
 import type { RedisClient as Redis } from '../redis/connect.js';
 import type { RateLimitInfo } from '../sendmux/rate-limit-headers.js';
 import { closeAccountLua } from './batch-record.js';
+import { closeUndoActivationLua, undoActivationKey } from './batch-undo-record.js';
 import { B, bindLua } from './binding.js';
 import { encodeEvent, EVENT_FIELD } from './event-codec.js';
 import { releaseHoldLua } from './hold-lua.js';
@@ -25,7 +26,7 @@ import { defineScript } from './script.js';
 import { encodeAccountPart, S } from './status-record.js';
 
 // KEYS: job lock, binding, status, status index, events, pending, account lease, batch,
-//       batch accounts, rate budget, holds, holds index.
+//       batch accounts, rate budget, holds, holds index, batch undo.
 // ARGV: token ('' = not checked), seq, ttl s, events maxlen, now ms, outcome, account id,
 //       idempotency key, the event as JSON, the answer's updated_at in ms ('' = unknown), the
 //       account part of the status as JSON ('' unless succeeded), '1' if the intent belongs
@@ -33,7 +34,8 @@ import { encodeAccountPart, S } from './status-record.js';
 //       X-RateLimit limit, remaining and reset in ms ('' when it had none), then, to bind a
 //       key that was never bound (see {@link RecordOptions.bindIfMissing}), its fingerprint,
 //       action and source ('' otherwise), then the id of the hold to release because the
-//       account does not exist ('' = none; see {@link notFoundHoldId}).
+//       account does not exist ('' = none; see {@link notFoundHoldId}), then '1' if the intent
+//       is `batch undo`'s activation for the account (its key undoActivationKey) else ''.
 // The event is one value, written as is to the binding, the status and the stream: the script
 // stays small, and each value crosses the wire once.
 const recordScript = defineScript(`
@@ -78,6 +80,10 @@ if redis.call('GET', KEYS[7]) == key then redis.call('DEL', KEYS[7]) end
 -- intent with the same ref (the activations of batch undo) leaves the record as it is.
 if ARGV[12] == '1' and redis.call('HGET', KEYS[9], provider) == '' then
 ${closeAccountLua('KEYS[9]', 'KEYS[8]', 'provider', 'event', 'outcome', 'now')}
+end
+-- The undo's activation: its outcome is counted in the batch's undo (batch-undo-record.ts).
+if ARGV[20] == '1' then
+${closeUndoActivationLua('KEYS[13]', 'KEYS[8]', 'provider', 'outcome', 'now')}
 end
 -- The API does not know the account: the hold this intent was asked under goes with it, and no
 -- activation is bound (nothing could switch it back on).
@@ -235,6 +241,7 @@ export async function recordOutcome(
       keys.rateBudget,
       keys.holds(intent.accountId),
       keys.holdsIndex,
+      keys.batchUndo(batchId),
     ],
     [
       token ?? '',
@@ -256,6 +263,9 @@ export async function recordOutcome(
       options.bindIfMissing ? intent.action : '',
       options.bindIfMissing ? intent.source : '',
       notFoundHoldId(o),
+      batchId !== '' && intent.idempotencyKey === undoActivationKey(batchId, intent.accountId)
+        ? '1'
+        : '',
     ],
   )) as [RecordResult, string?];
   // Counted here, where every recorder (worker, backstop, repair, batch cancel) writes it.

@@ -25,6 +25,7 @@
  */
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { BT } from './batch-record.js';
+import { UT } from './batch-undo-record.js';
 import { B } from './binding.js';
 import { BK } from './breaker-state.js';
 import type { Keys } from './keys.js';
@@ -91,14 +92,17 @@ end
 return removed
 `);
 
-// KEYS: batches index, then per batch: its hash, its accounts hash. ARGV: cutoff ms, ids.
+// KEYS: batches index, then per batch: its hash, its accounts hash, its undo hash. ARGV: cutoff
+// ms, ids. An undo running, or one that finished after the cutoff, keeps the batch.
 const batchesScript = defineScript(`
 local removed = 0
 for i = 2, #ARGV do
-  local BATCH, ACCOUNTS = KEYS[2 * i - 2], KEYS[2 * i - 1]
-  local finished, done = unpack(redis.call('HMGET', BATCH, '${BT.finishedAt}', '${BT.enqueueDone}'))
-  if finished and done == '1' and tonumber(finished) < tonumber(ARGV[1]) then
-    redis.call('DEL', BATCH, ACCOUNTS)
+  local BATCH, ACCOUNTS, UNDO = KEYS[3 * i - 4], KEYS[3 * i - 3], KEYS[3 * i - 2]
+  local finished, done, undoState, undoFinished = unpack(redis.call('HMGET', BATCH,
+    '${BT.finishedAt}', '${BT.enqueueDone}', '${UT.state}', '${UT.finishedAt}'))
+  local undoOver = undoState ~= 'running' and (tonumber(undoFinished) or 0) < tonumber(ARGV[1])
+  if finished and done == '1' and tonumber(finished) < tonumber(ARGV[1]) and undoOver then
+    redis.call('DEL', BATCH, ACCOUNTS, UNDO)
     redis.call('ZREM', KEYS[1], ARGV[i])
     removed = removed + 1
   end
@@ -188,7 +192,10 @@ export function sweepBatches(redis: Redis, keys: Keys, cutoffMs: number): Promis
     Number(
       await batchesScript(
         redis,
-        [keys.batchIndex, ...ids.flatMap((id) => [keys.batch(id), keys.batchAccounts(id)])],
+        [
+          keys.batchIndex,
+          ...ids.flatMap((id) => [keys.batch(id), keys.batchAccounts(id), keys.batchUndo(id)]),
+        ],
         [cutoffMs, ...ids],
       ),
     ),

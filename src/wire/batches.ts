@@ -9,7 +9,39 @@ import type { CancelResult } from '../ops/batch-cancel.js';
 import type { UndoResult } from '../ops/batch-undo.js';
 import type { BatchReportRow, BulkPassResult, DryRunReport } from '../ops/bulk.js';
 import type { BatchRecord } from '../store/batch-record.js';
+import { ACTIVATION_OUTCOMES, UNDO_RESULTS } from '../store/batch-undo-record.js';
 import { accountIdSchema, baseStateSchema, timeSchema } from './common.js';
+
+const undoResults = z.enum(UNDO_RESULTS);
+const activationOutcomes = z.enum(ACTIVATION_OUTCOMES);
+
+/** What `batch undo` did, in a batch's record (counts per account, however many undos ran). */
+export const batchUndoSchema = z.strictObject({
+  /** `running` until it went through every account and every activation has its outcome. */
+  state: z.enum(['running', 'done']),
+  /** The first undo's start and actor. */
+  started_at: timeSchema,
+  /** When the last activation got its outcome; null while running. */
+  finished_at: timeSchema.nullable(),
+  by: z.string().nullable(),
+  runs: z.number(),
+  last_run_at: timeSchema,
+  last_run_by: z.string().nullable(),
+  reactivated: z.number(),
+  still_held: z.number(),
+  was_inactive: z.number(),
+  not_switched_off: z.number(),
+  already_undone: z.number(),
+  /** The activations asked for (one per reactivated account) and their outcomes. */
+  activations: z.strictObject({
+    total: z.number(),
+    succeeded: z.number(),
+    failed: z.number(),
+    superseded: z.number(),
+    cancelled: z.number(),
+    queued: z.number(),
+  }),
+});
 
 export const batchSchema = z.strictObject({
   batch_id: z.string(),
@@ -17,6 +49,8 @@ export const batchSchema = z.strictObject({
   source: z.string(),
   reason: z.string(),
   created_at: timeSchema,
+  /** Who started the run (null when not recorded). */
+  created_by: z.string().nullable(),
   pass_started_at: timeSchema.nullable(),
   finished_at: timeSchema.nullable(),
   passes: z.number(),
@@ -28,9 +62,13 @@ export const batchSchema = z.strictObject({
   superseded: z.number(),
   cancelled: z.number(),
   cancelled_at: timeSchema.nullable(),
+  /** Who ran the first `batch cancel`. */
+  cancelled_by: z.string().nullable(),
   skipped: z.number(),
   invalid: z.number(),
   duplicates: z.number(),
+  /** What `batch undo` did; null if it never ran. */
+  undo: batchUndoSchema.nullable(),
 });
 export type BatchView = z.infer<typeof batchSchema>;
 
@@ -44,6 +82,7 @@ export function batchView(b: BatchRecord): BatchView {
     source: b.source,
     reason: b.reason,
     created_at: b.created_at,
+    created_by: b.created_by,
     pass_started_at: b.pass_started_at,
     finished_at: b.finished_at,
     passes: b.passes,
@@ -55,9 +94,11 @@ export function batchView(b: BatchRecord): BatchView {
     superseded: b.superseded,
     cancelled: b.cancelled,
     cancelled_at: b.cancelled_at,
+    cancelled_by: b.cancelled_by,
     skipped: b.skipped,
     invalid: b.invalid,
     duplicates: b.duplicates,
+    undo: b.undo && { ...b.undo, activations: { ...b.undo.activations } },
   };
 }
 
@@ -176,6 +217,14 @@ export const reportRowSchema = z.strictObject({
   request_id: z.string().nullable(),
   attempts: z.number().nullable(),
   at: timeSchema.nullable(),
+  /** The account's recorded status now (its newest answer or read); null if none. */
+  status_now: z.string().nullable(),
+  /** The holds it has now (CSV: separated by spaces); empty when it is not held. */
+  held_by: z.array(z.string()),
+  /** What `batch undo` did with it; null if no undo ran. */
+  undo: undoResults.nullable(),
+  /** The undo's activation: its outcome, `queued` while it has none; null without one. */
+  undo_activation: z.union([z.literal('queued'), activationOutcomes]).nullable(),
 });
 export type ReportRowView = z.infer<typeof reportRowSchema>;
 /** The report's CSV columns, in order (the row's fields). */
@@ -191,6 +240,10 @@ export function reportRowView(r: BatchReportRow): ReportRowView {
     request_id: r.request_id,
     attempts: r.attempts,
     at: r.at,
+    status_now: r.status_now,
+    held_by: [...r.held_by],
+    undo: r.undo,
+    undo_activation: r.undo_activation,
   };
 }
 
@@ -232,13 +285,7 @@ export const undoSchema = z.strictObject({
   accounts: z.array(
     z.strictObject({
       account_id: accountIdSchema,
-      result: z.enum([
-        'reactivated',
-        'still_held',
-        'was_inactive',
-        'not_switched_off',
-        'already_undone',
-      ]),
+      result: undoResults,
       outcome: reportRowSchema.shape.outcome,
       before: baseStateSchema.nullable(),
       held_by: z.array(z.string()),

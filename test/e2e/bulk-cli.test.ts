@@ -75,7 +75,7 @@ describe('bulk CLI', () => {
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe(
-      'account_id,outcome,status,error_code,http_status,request_id,attempts,at',
+      'account_id,outcome,status,error_code,http_status,request_id,attempts,at,status_now,held_by,undo,undo_activation',
     );
     expect(lines.slice(1).sort()).toHaveLength(3);
     expect(lines[1]).toMatch(/^dprov_\w+,succeeded,inactive,,200,req_\w+,1,20\d\d-/);
@@ -382,5 +382,92 @@ describe('bulk CLI', () => {
     const unknown = await runCli(['batch', 'undo', 'no-such-batch'], env);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toContain('batch "no-such-batch": no such batch');
+  });
+
+  it('batch undo --wait --actor: progress lines with rate and ETA; status, list and report tell the undo', async () => {
+    const accounts = Array.from({ length: 20 }, (_, i) => simAccountId(60 + i));
+    const run = await runCli(
+      ['bulk', '--ids', accounts.join(','), '--batch-id', 'cli-life', '--wait'],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const undo = await runCli(['batch', 'undo', 'cli-life', '--wait', '--actor', 'alice'], env);
+    expect(undo.code, undo.stderr).toBe(0);
+    const progress = undo.stderr.split('\n').filter((l) => l.startsWith('progress: '));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const line of progress) {
+      expect(line).toMatch(
+        /^progress: \d+\/20 activations done \(\d+ succeeded, 0 failed\), [\d.]+\/s, ETA (\?|\d+m\d\ds)$/,
+      );
+    }
+    expect(progress.at(-1)).toMatch(
+      /^progress: 20\/20 activations done \(20 succeeded, 0 failed\), /,
+    );
+
+    const status = await runCli(['batch', 'status', 'cli-life'], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('done 20/20: 20 succeeded');
+    expect(status.stdout).toMatch(
+      /undone by alice at 20\d\d-[-\dT:.]+Z: 20 reactivated, 0 still held off by other holds/,
+    );
+    expect(status.stdout).toContain(
+      'activations: 20 succeeded, 0 failed, 0 superseded, 0 cancelled; 0 queued',
+    );
+    const json = JSON.parse(
+      (await runCli(['batch', 'status', 'cli-life', '--json'], env)).stdout,
+    ) as {
+      undo: { by: string; state: string; reactivated: number };
+    };
+    expect(json.undo).toMatchObject({ by: 'alice', state: 'done', reactivated: 20 });
+    const list = await runCli(['batch', 'list'], env);
+    expect(list.stdout.split('\n')[0]).toMatch(/ undo$/);
+    expect(list.stdout).toMatch(/^cli-life .* done \(alice\): 20 reactivated$/m);
+
+    const report = await runCli(['batch', 'report', 'cli-life'], env);
+    expect(report.code, report.stderr).toBe(0);
+    const rows = report.stdout.trim().split('\n').slice(1);
+    expect(rows.map((r) => r.split(',')[0])).toEqual([...accounts].sort());
+    for (const row of rows) {
+      const [id, outcome, status, , , , , , now, heldBy, undone, activation] = row.split(',');
+      expect([outcome, status, heldBy, undone, activation]).toEqual([
+        'succeeded',
+        'inactive',
+        '',
+        'reactivated',
+        'succeeded',
+      ]);
+      // The status now is the activation's answer (the simulator's, `active` or `pending`).
+      expect(now).toBe(sim.account(id ?? '')?.status);
+      expect(now).not.toBe('inactive');
+    }
+    expect((await runCli(['batch', 'report', 'cli-life'], env)).stdout).toBe(report.stdout);
+  });
+
+  it('batch cancel during bulk --wait: the last line counts the cancelled apart, not as done work; who cancelled is recorded', async () => {
+    // Its own prefix with no worker: the jobs wait until cancelled.
+    const idle = testConfig({ baseUrl: sim.url, apiKey: 'smx_root_sim_key' });
+    const idleEnv = { ...env, QUEUE_PREFIX: idle.prefix };
+    try {
+      const ids = [simAccountId(90), simAccountId(91), simAccountId(92)];
+      const child = spawnCli(
+        ['bulk', '--ids', ids.join(','), '--batch-id', 'cli-stop', '--wait'],
+        idleEnv,
+      );
+      await child.waitForOutput(/3 enqueued/);
+      const cancel = await runCli(['batch', 'cancel', 'cli-stop', '--actor', 'zoe'], idleEnv);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect(await child.exited).toBe(1);
+      const lines = child
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('progress: '));
+      expect(lines.at(-1)).toMatch(
+        /^progress: 0\/3 done \(0 succeeded, 0 failed\), 3 cancelled, 0\.0\/s, ETA 0m00s$/,
+      );
+      const status = await runCli(['batch', 'status', 'cli-stop'], idleEnv);
+      expect(status.stdout).toMatch(/cancelled 20\d\d-[-\dT:.]+Z by zoe/);
+    } finally {
+      await dropPrefix(idle.prefix);
+    }
   });
 });

@@ -1870,6 +1870,8 @@ const scriptCheck: Guard[] = [
 ];
 
 const BATCH = 'src/store/batch-record.ts';
+const UNDO_RECORD = 'src/store/batch-undo-record.ts';
+const LIFE_TESTS = ['test/integration/batch-life.test.ts'];
 const GUARD_BATCH_TESTS = ['test/integration/guards-batch.test.ts'];
 const ADD_TESTS = STORE_TESTS;
 
@@ -1975,6 +1977,78 @@ const batchRecord: Guard[] = [
     mutation: "redis.call('HSET', ${BATCH}, '${BT.finishedAt}', ${NOW})",
     why: "a batch's finished_at is its first finish",
     tests: GUARD_BATCH_TESTS,
+  },
+  {
+    id: 'batch-noop-pass-keeps-figures',
+    file: BATCH,
+    guard: "if ARGV[5] == '1' then",
+    mutation: 'if true then',
+    why: "a pass that enqueued nothing keeps the record's figures (issue 20 §1)",
+    tests: LIFE_TESTS,
+    filter: 'no-op pass',
+  },
+  {
+    id: 'batch-reopen-on-new-account',
+    file: BATCH,
+    guard: "    redis.call('HDEL', KEYS[3], '${BT.finishedAt}')",
+    mutation: '',
+    why: 'a pass that adds an account reopens a finished batch (only such a pass moves finished_at)',
+    tests: LIFE_TESTS,
+    filter: 'no-op pass',
+  },
+  {
+    id: 'batch-cancelled-by',
+    file: BATCH,
+    guard: "  redis.call('HSET', KEYS[1], '${BT.cancelledBy}', ARGV[2])",
+    mutation: '',
+    why: 'batch cancel records who cancelled',
+    tests: LIFE_TESTS,
+    filter: 'who cancelled',
+  },
+  {
+    id: 'batch-undo-keeps-earlier-result',
+    file: UNDO_RECORD,
+    guard: "or (v and new == 'already_undone')",
+    mutation: '',
+    why: "a second undo keeps each account's earlier undo result (counts per account)",
+    tests: LIFE_TESTS,
+    filter: 'second undo',
+  },
+  {
+    id: 'batch-undo-done-after-enqueue',
+    file: UNDO_RECORD,
+    guard: "if u[1] == '1' and ended",
+    mutation: 'if ended',
+    why: 'an undo is not done while it has not gone through every account',
+    tests: LIFE_TESTS,
+    filter: 'killed',
+  },
+  {
+    id: 'batch-undo-unmarked-counted',
+    file: UNDO_RECORD,
+    guard: "    if v ~= 'reactivated' then",
+    mutation: '    if false then',
+    why: 'an activation bound by a killed undo is counted as reactivated by its outcome',
+    tests: LIFE_TESTS,
+    filter: 'killed',
+  },
+  {
+    id: 'batch-undo-activation-flag',
+    file: RECORD,
+    guard: 'intent.idempotencyKey === undoActivationKey(batchId, intent.accountId)',
+    mutation: 'false',
+    why: "the undo's activations' outcomes are counted in the batch's undo",
+    tests: LIFE_TESTS,
+    filter: 'undo',
+  },
+  {
+    id: 'batch-report-sorted',
+    file: 'src/store/batch-report-read.ts',
+    guard: 'return [...new Set(ids)].sort();',
+    mutation: 'return [...new Set(ids)];',
+    why: "a batch's report lists its accounts by id (the same order every time)",
+    tests: LIFE_TESTS,
+    filter: 'rows by account id',
   },
 ];
 
@@ -2326,10 +2400,28 @@ const retention: Guard[] = [
     filter: 'the retention sweep',
   },
   {
+    id: 'retention-batch-undo-running',
+    file: RETENTION,
+    guard: "  local undoOver = undoState ~= 'running' and",
+    mutation: '  local undoOver = true or',
+    why: 'a finished batch is kept while its undo runs',
+    tests: ['test/integration/batch-life.test.ts'],
+    filter: 'running while',
+  },
+  {
+    id: 'retention-batch-undo-hash',
+    file: RETENTION,
+    guard: "redis.call('DEL', BATCH, ACCOUNTS, UNDO)",
+    mutation: "redis.call('DEL', BATCH, ACCOUNTS)",
+    why: "a removed batch's undo hash goes with it",
+    tests: ['test/integration/batch-life.test.ts'],
+    filter: 'running while',
+  },
+  {
     id: 'retention-batch-finished-before-cutoff',
     file: RETENTION,
-    guard: 'and tonumber(finished) < tonumber(ARGV[1]) then',
-    mutation: 'then',
+    guard: 'and tonumber(finished) < tonumber(ARGV[1]) and undoOver then',
+    mutation: 'and undoOver then',
     why: 'a batch started long ago but finished recently is kept',
     tests: RETENTION_TESTS,
     filter: 'the retention sweep',

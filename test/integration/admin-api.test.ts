@@ -209,7 +209,7 @@ describe('/v1/batches', () => {
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.body.trim().split('\n');
     expect(lines[0]).toBe(
-      'account_id,outcome,status,error_code,http_status,request_id,attempts,at',
+      'account_id,outcome,status,error_code,http_status,request_id,attempts,at,status_now,held_by,undo,undo_activation',
     );
     expect(
       lines
@@ -242,6 +242,48 @@ describe('/v1/batches', () => {
     expect(undo.json()).toMatchObject({ batch_id: 'http-run', reactivated: 3 });
     await waitFor(() =>
       [A, B, C].every((id) => pipeline.sim.account(id)?.status === 'active') ? true : undefined,
+    );
+    // The record tells the undo: its state, who (the token's name), its counts and activations.
+    const undone = await waitFor(async () => {
+      const res = await app.inject({ method: 'GET', url: '/v1/batches/http-run', headers: auth });
+      const b = res.json<{ undo: { state: string } | null }>();
+      return b.undo?.state === 'done' ? b : undefined;
+    });
+    expect(undone).toMatchObject({
+      succeeded: 3,
+      undo: {
+        state: 'done',
+        by: 'admin',
+        runs: 1,
+        reactivated: 3,
+        still_held: 0,
+        activations: { total: 3, succeeded: 3, failed: 0, queued: 0 },
+      },
+    });
+    const listed = await app.inject({ method: 'GET', url: '/v1/batches', headers: auth });
+    expect(listed.json<{ batches: { undo: unknown }[] }>().batches[0]?.undo).toEqual(undone.undo);
+    const after = await app.inject({
+      method: 'GET',
+      url: '/v1/batches/http-run/report?format=json',
+      headers: auth,
+    });
+    expect(
+      after.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(
+      [A, B, C].sort().map((id): unknown =>
+        expect.objectContaining({
+          account_id: id,
+          outcome: 'succeeded',
+          status: 'inactive',
+          status_now: 'active',
+          held_by: [],
+          undo: 'reactivated',
+          undo_activation: 'succeeded',
+        }),
+      ),
     );
   });
 
@@ -309,6 +351,9 @@ describe('/v1/batches', () => {
     expect(cancel.statusCode).toBe(200);
     expect(cancel.json()).toMatchObject({ batch_id: 'upload', cancelled: 3 });
     expect(await queued(pipeline)).toBe(0);
+    const cancelled = await app.inject({ method: 'GET', url: '/v1/batches/upload', headers: auth });
+    expect(cancelled.json()).toMatchObject({ cancelled: 3, cancelled_by: 'admin', undo: null });
+    expect(cancelled.json<{ cancelled_at: string | null }>().cancelled_at).toMatch(/^20\d\d-/);
 
     for (const [method, url] of [
       ['GET', '/v1/batches/nope'],

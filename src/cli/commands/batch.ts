@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { undoProgress } from '../bulk-progress.js';
-import { describeBatch, describeUndo } from '../bulk-text.js';
-import { cliContext, stopSignal } from '../context.js';
+import { describeBatch, describeUndo, undoColumn } from '../bulk-text.js';
+import { actorOf, cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
@@ -24,7 +24,7 @@ export function registerBatch(program: Command): void {
   const batch = program.command('batch').description('inspect, cancel or undo bulk runs');
   batch
     .command('status')
-    .description("a batch's counters and times")
+    .description("a batch's counters, times and actors, and its undo (state, who, counts)")
     .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
@@ -45,11 +45,11 @@ export function registerBatch(program: Command): void {
     )
     .argument('<batch>', 'batch id')
     .option('--json', 'print JSON')
-    .action(async (batchId: string, flags: { json?: boolean }) => {
+    .action(async (batchId: string, flags: { json?: boolean }, command: Command) => {
       const { config } = cliContext();
       const { getBatch, noSuchBatch } = await ops();
       if (!(await getBatch(config, batchId))) throw new NotFoundError(noSuchBatch(batchId));
-      const r = await (await cancelOps()).cancelBatch(config, batchId);
+      const r = await (await cancelOps()).cancelBatch(config, batchId, actorOf(command));
       process.stdout.write(
         flags.json
           ? `${JSON.stringify((await wire()).cancelView(r))}\n`
@@ -76,8 +76,8 @@ export function registerBatch(program: Command): void {
       '--json',
       `print a JSON summary: the counts, and the first ${UNDO_SHOWN} accounts with their result`,
     )
-    .action(async (batchId: string, flags: UndoFlags) => {
-      await runUndoCommand(batchId, flags);
+    .action(async (batchId: string, flags: UndoFlags, command: Command) => {
+      await runUndoCommand(batchId, flags, actorOf(command));
     });
   batch
     .command('list')
@@ -92,13 +92,16 @@ export function registerBatch(program: Command): void {
         process.stdout.write(`${JSON.stringify(records.map(batchView), null, 2)}\n`);
         return;
       }
+      const rows = records.map((r) => ({ ...r, undo: undoColumn(r) }));
       process.stdout.write(
-        `${table(records, ['batch_id', 'action', 'total', 'succeeded', 'failed', 'queued', 'created_at', 'finished_at'])}\n`,
+        `${table(rows, ['batch_id', 'action', 'total', 'succeeded', 'failed', 'queued', 'created_at', 'finished_at', 'undo'])}\n`,
       );
     });
   batch
     .command('report')
-    .description('one row per account of a batch: outcome, status, error code, HTTP status, ...')
+    .description(
+      'one row per account of a batch, by account id: what the run did (outcome, status, error code, HTTP status, ...) and the account now (status_now, held_by, undo, undo_activation)',
+    )
     .argument('<batch>', 'batch id')
     .option(
       '--format <format>',
@@ -128,7 +131,7 @@ interface UndoFlags {
  * eagerly.
  */
 const UNDO_SHOWN = 1000;
-async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> {
+async function runUndoCommand(batchId: string, flags: UndoFlags, actor: string): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
     throw new UsageError('--wait-timeout: needs --wait');
   }
@@ -139,6 +142,7 @@ async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> 
   const signal = flags.wait ? stopSignal() : undefined;
   const result = await undoBatch(config, batchId, {
     force: flags.force,
+    actor,
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
     signal,
@@ -154,7 +158,7 @@ async function runUndoCommand(batchId: string, flags: UndoFlags): Promise<void> 
         }
       }
     },
-    onProgress: flags.wait && !flags.json ? undoProgress() : undefined,
+    onProgress: flags.wait && !flags.json ? undoProgress(config.rateLimitPerMinute) : undefined,
   });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify((await wire()).undoView(result), null, 2)}\n`);

@@ -4,6 +4,7 @@
  * Starting a run (POST /v1/batches) is in batch-runs.ts.
  */
 import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { NotFoundError } from '../../errors.js';
@@ -20,6 +21,7 @@ import {
   undoView,
 } from '../../wire/index.js';
 import { routeFromSpec, type RouteSpec } from '../api-spec.js';
+import { requestActor } from '../auth.js';
 import { batchParams, limit, strict, type RegisterRoutes } from './fields.js';
 
 export const getBatches = {
@@ -36,7 +38,7 @@ export const getBatchRoute = {
   method: 'GET',
   path: '/batches/:id',
   tag: 'batches',
-  summary: "A batch's record: counts, times, passes",
+  summary: "A batch's record: counts, times, passes, who created and cancelled it, and its undo",
   params: batchParams,
   responses: { 200: 'The batch.', 404: 'No such batch.' },
   answers: { 200: batchSchema },
@@ -47,7 +49,7 @@ export const getBatchReport = {
   path: '/batches/:id/report',
   tag: 'batches',
   summary:
-    'One row per account: outcome, status, error code, HTTP status, request id, attempts (streamed)',
+    "One row per account, by account id: what the run did (outcome, status, error code, HTTP status, request id, attempts, at) and the account now (status_now, held_by, the undo's result and activation); streamed",
   params: batchParams,
   query: z.object({
     format: z.enum(['csv', 'json'], { error: 'must be csv or json' }).default('csv'),
@@ -84,6 +86,9 @@ export const postBatchUndo = {
   answers: { 200: undoSchema },
 } satisfies RouteSpec;
 
+/** Who asks: the admin token's name (`admin` for ADMIN_TOKEN). */
+const actorOf = (req: FastifyRequest): string => requestActor(req) ?? 'admin';
+
 async function mustHaveBatch(config: Config, id: string): Promise<void> {
   if (!(await getBatch(config, id))) throw new NotFoundError(noSuchBatch(id));
 }
@@ -119,16 +124,19 @@ export const registerBatchRoutes: RegisterRoutes = (app, { config }) => {
   );
   app.post(
     postBatchCancel.path,
-    routeFromSpec(postBatchCancel, async ({ params }, _req, reply) => {
+    routeFromSpec(postBatchCancel, async ({ params }, req, reply) => {
       await mustHaveBatch(config, params.id);
-      return reply.send(cancelView(await cancelBatch(config, params.id)));
+      return reply.send(cancelView(await cancelBatch(config, params.id, actorOf(req))));
     }),
   );
   app.post(
     postBatchUndo.path,
-    routeFromSpec(postBatchUndo, async ({ params, body }, _req, reply) => {
+    routeFromSpec(postBatchUndo, async ({ params, body }, req, reply) => {
       await mustHaveBatch(config, params.id);
-      const undone = await undoBatch(config, params.id, { force: body?.force === true });
+      const undone = await undoBatch(config, params.id, {
+        force: body?.force === true,
+        actor: actorOf(req),
+      });
       return reply.send(undoView(undone));
     }),
   );

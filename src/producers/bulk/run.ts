@@ -205,6 +205,7 @@ export async function runBulkPass(
       invalid,
       duplicates: counts.duplicates,
       skipped: counts.skipped,
+      changed: opened.pass === 1 || counts.enqueued + counts.resumed > 0,
     });
     return {
       batchId,
