@@ -31,6 +31,8 @@ function line(e: StreamEvent): string {
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.step}: ${e.account_ids.length} account(s): ${e.why}`;
     case 'window.skipped':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.reason}: it ran ${e.starts_at} .. ${e.ends_at} while nothing was running`;
+    case 'window.deleted':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  deleted (${e.was}) by ${e.actor ?? '-'}`;
     default: {
       const outcome =
         e.type === 'action.succeeded'
