@@ -119,7 +119,7 @@ describe('window commands and worker processes', () => {
       hour: WEEKLY_HOUR,
     });
     const list = await runCli(['window', 'list'], t.env);
-    expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin`);
+    expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin for 2h`);
     expect(list.stdout).toMatch(/weekly\s+scheduled\s/);
     const missing = await runCli(['window', 'show', 'nope'], t.env);
     expect(missing.code).toBe(4);

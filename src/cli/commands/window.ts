@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { WindowInput, WindowView } from '../../ops/windows.js';
 import { actorOf, cliContext } from '../context.js';
-import { table } from '../format.js';
+import { formatDuration, table } from '../format.js';
 
 const ops = () => import('../../ops/windows.js');
 const wire = () => import('../../wire/windows.js');
@@ -13,7 +13,7 @@ function when(w: WindowView): string {
   const s = w.schedule;
   return s.kind === 'once'
     ? `${new Date(s.startMs).toISOString()} .. ${new Date(s.endMs).toISOString()}`
-    : `"${s.cron}" ${s.tz} for ${Math.round(s.durationMs / 1000)} s`;
+    : `"${s.cron}" ${s.tz} for ${formatDuration(s.durationMs)}`;
 }
 
 function targets(w: WindowView): string {
