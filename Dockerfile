@@ -10,6 +10,8 @@
 # WORKER_METRICS_PORT, `sim` on none) set PORT to where it answers, or run with --no-healthcheck.
 # Logs are JSON lines (with pid, hostname), also on a terminal (`docker run -t`): pino-pretty is a
 # devDependency, left out of this image.
+# Tracing (OpenTelemetry, OTEL_* variables) needs the SDK, left out by default (46 MiB):
+#   docker build --build-arg TRACING=1 -t sendmux-deactivator .
 
 # ---- build: full dependency tree, compile TypeScript to dist/, bundle the status page ----
 FROM node:24-bookworm-slim AS build
@@ -32,8 +34,16 @@ LABEL org.opencontainers.image.title="sendmux-deactivator" \
       org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
 ENV NODE_ENV=production
 WORKDIR /app
+# 1 keeps the OpenTelemetry SDK (tracing); without it, OTEL_* variables log an error saying so.
+ARG TRACING=0
 COPY package.json package-lock.json ./
+COPY scripts/prune-runtime.mjs ./scripts/
+# Then out with what nothing loads at run time (README "Operations notes", image size):
+# TypeScript (a peer of valibot, through @bull-board/api) and, unless TRACING=1, the SDK.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && node scripts/prune-runtime.mjs typescript \
+    && if [ "$TRACING" != "1" ]; then node scripts/prune-runtime.mjs @opentelemetry/sdk-node; fi \
+    && rm -rf scripts \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin

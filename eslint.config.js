@@ -13,6 +13,8 @@ export default tseslint.config(
       '.node24/**',
       'bin/**',
       'test-results/**',
+      // Plain JavaScript run by the Docker image's runtime stage (no TypeScript there).
+      'scripts/prune-runtime.mjs',
     ],
   },
   js.configs.recommended,

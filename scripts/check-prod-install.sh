@@ -5,7 +5,9 @@
 #      status page's bundled script), bin, LICENSE, README, and no sources or tests;
 #   2. unpack it into a temp dir with package-lock.json and `npm ci --omit=dev --ignore-scripts`,
 #      as the Dockerfile's runtime stage does: no tsx, no pino-pretty, no esbuild, no EBADENGINE
-#      warning; the status page's script is read from dist/;
+#      warning; the status page's script is read from dist/; then TypeScript and the
+#      OpenTelemetry SDK are pruned as in the image (scripts/prune-runtime.mjs) and step 3 runs
+#      on what is left;
 #   3. under `script` (stdout is a pseudo-terminal): `--help`, `--version`, and a `worker` stopped
 #      by SIGINT after a few seconds must exit 0, log "worker started" as JSON (pid, hostname)
 #      and never print pino-pretty's "unable to determine transport target";
@@ -118,6 +120,18 @@ check "the status page's script is served from dist/" node --input-type=module -
   const { statusScript } = await import('$APP/dist/src/http/status-page/script.js');
   process.exit((await statusScript()).includes('v1/overview') ? 0 : 1);"
 echo "node_modules: $(du -sh "$APP/node_modules" | cut -f1)"
+# As the image does by default: out with TypeScript and the OpenTelemetry SDK, nothing loads them
+# (the checks below run on what is left).
+if (cd "$APP" && node "$ROOT/scripts/prune-runtime.mjs" typescript @opentelemetry/sdk-node) >"$WORK/prune.log" 2>&1; then
+  ok "$(cat "$WORK/prune.log")"
+else
+  fail "prune-runtime.mjs"
+  cat "$WORK/prune.log"
+fi
+check "no typescript after the prune" test ! -e "$APP/node_modules/typescript"
+check "no OpenTelemetry SDK after the prune" test ! -e "$APP/node_modules/@opentelemetry/sdk-node"
+check "the OpenTelemetry API stays (spans are no-ops without the SDK)" test -e "$APP/node_modules/@opentelemetry/api"
+echo "node_modules after the prune: $(du -sh "$APP/node_modules" | cut -f1)"
 
 echo "== 3. production install on a pseudo-terminal"
 BIN="$APP/bin/sendmux-deactivator.js"

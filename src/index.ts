@@ -40,6 +40,7 @@ export {
   type SignalOutcome,
   type Source,
   type StreamEvent,
+  type WindowDeletedEvent,
   type WindowEndedEvent,
   type WindowEvent,
   type WindowSkippedEvent,
@@ -99,6 +100,7 @@ export {
 export {
   openWindows,
   type WindowCancelResult,
+  type WindowDeleteResult,
   type WindowInput,
   type WindowsHandle,
   type WindowView,

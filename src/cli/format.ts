@@ -22,3 +22,27 @@ export function table<T extends object>(
     ...rows.map((r) => line(columns.map((c) => cell(r[c])))),
   ].join('\n');
 }
+
+const UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+];
+
+/**
+ * A duration for people: `2h`, `1h30m`, `45s`, `1d2h`, `1h1m1s` (its non-zero units, largest
+ * first; rounded to the second), `250ms` under a second, `0s` for nothing (or a negative).
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return '0s';
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  let left = Math.round(ms / 1_000) * 1_000;
+  const parts: string[] = [];
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(left / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    left -= n * size;
+  }
+  return parts.join('');
+}

@@ -7,7 +7,7 @@
  * growth of 50 % it stays at 130-145 MiB. The extra collections cost about 10 % of the run's
  * time with 4 chunks in flight (on a 2-core machine, where the collector's threads and Redis
  * share the cores); 8 chunks in flight (producers/bulk/run.ts) won it back (`npm run
- * bench:bulk-enqueue`, README).
+ * bench:bulk-enqueue`, docs/benchmarks.md).
  *
  * Only the CLI's `bulk` command asks for it: a long-running worker or server keeps V8's
  * default. The flag is read at every full collection, so setting it at run time takes effect;

@@ -30,9 +30,11 @@ const CLOSE_MS = 1_000;
  * Bull Board's page, as it is built: its scripts, stylesheets, locales and icons come from
  * this server (`'self'`); its HTML carries a JSON script (not run, so not a CSP matter), a
  * `<base href>` (`base-uri 'self'`) and inline styles on its loading placeholder (and React's
- * style attributes), hence `'unsafe-inline'` for styles only. Its web font stylesheet from
- * fonts.googleapis.com is refused on purpose (no third party learns who opens the board; the
- * board falls back to the browser's fonts). No frames, no forms elsewhere.
+ * style attributes), hence `'unsafe-inline'` for styles only. Its page links a web font
+ * stylesheet from fonts.googleapis.com: that link is taken out of the page as it is served
+ * ({@link withoutExternalLinks}), so the browser never tries it (no third party learns who
+ * opens the board, no CSP report); the board uses the browser's fonts. No frames, no forms
+ * elsewhere.
  */
 export const DASHBOARD_CSP = [
   "default-src 'none'",
@@ -46,6 +48,15 @@ export const DASHBOARD_CSP = [
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/**
+ * The page without its `<link>`s to other hosts (Bull Board's Google Fonts stylesheet): a
+ * browser would fetch them at once, and the CSP would refuse them. Everything else the page
+ * loads is relative (its own static files).
+ */
+export function withoutExternalLinks(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref=["']?(?:https?:)?\/\/[^>]*>\s*/gi, '');
+}
 
 /**
  * The queue names store/keys.ts exports (`QUEUE_NAME`, `WINDOW_QUEUE_NAME`, and any queue added
@@ -101,6 +112,10 @@ export function dashboard(deps: {
     });
     // As the status page: no framing, only this server's scripts, nothing sent elsewhere.
     app.addHook('onSend', async (_req, reply, payload) => {
+      const type = String(reply.getHeader('content-type') ?? '');
+      if (typeof payload === 'string' && type.startsWith('text/html')) {
+        payload = withoutExternalLinks(payload);
+      }
       void reply
         .header('content-security-policy', DASHBOARD_CSP)
         .header('x-frame-options', 'DENY')

@@ -17,6 +17,7 @@ import {
   tripSchema,
   webhookStatsSchema,
   windowCancelSchema,
+  windowDeleteSchema,
   windowSchema,
   windowsListSchema,
 } from '../wire/index.js';
@@ -136,6 +137,20 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     params: windowIdParams,
     responses: { 200: 'What it was and what it is now.', 404: 'No such window.' },
     answers: { 200: windowCancelSchema },
+  },
+  {
+    method: 'DELETE',
+    path: '/windows/:id',
+    tag: 'windows',
+    summary:
+      'Delete a window that holds nothing (over, not yet started, cancelled): its records and jobs go; holds and accounts are not touched',
+    params: windowIdParams,
+    responses: {
+      200: 'Deleted.',
+      404: 'No such window.',
+      409: '`state_conflict`: an occurrence is running (cancel the window first).',
+    },
+    answers: { 200: windowDeleteSchema },
   },
   {
     method: 'POST',

@@ -8,6 +8,7 @@
  *   GET  /v1/windows/:id          the window, its next starts and its occurrences
  *   POST /v1/windows/:id/cancel   a future window is removed; a running one ends now
  *   POST /v1/windows/:id/extend   { end } -> the window
+ *   DELETE /v1/windows/:id        a window that holds nothing is removed (409 while running)
  *
  * A bad field is a 400 naming it (`invalid_input`), an unknown id a 404 `not_found`, a clash (an id
  * in use, extending a cancelled window) a 409 `state_conflict` (the codes: errors.ts).
@@ -16,7 +17,8 @@ import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { Windows } from '../producers/windows/windows.js';
-import { windowCancelView, windowView } from '../wire/index.js';
+import { windowCancelView, windowDeleteView, windowView } from '../wire/index.js';
+import { requestActor } from './auth.js';
 import { sendError } from './errors.js';
 
 const text = (max: number) =>
@@ -95,6 +97,14 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
       const p = idParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
       return answer(reply, 200, async () => windowCancelView(await windows.cancel(p.data.id)));
+    });
+
+    app.delete('/windows/:id', async (req, reply) => {
+      const p = idParams.safeParse(req.params);
+      if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
+      return answer(reply, 200, async () =>
+        windowDeleteView(await windows.delete(p.data.id, requestActor(req))),
+      );
     });
 
     app.post('/windows/:id/extend', async (req, reply) => {

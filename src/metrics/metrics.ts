@@ -30,7 +30,8 @@
  * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
- * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers, breaker_trips) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
+ * | `webhook_inbox_backlog` | gauge | | Webhook events stored in the inbox (202) but not yet processed by a breaker consumer, read from Redis at scrape; the same in every process (`max`, not `sum`) |
+ * | `scrape_errors_total` | counter | `part` (queue_jobs, breakers, breaker_trips, webhook_inbox) | Scrape-time reads left out (Redis error or slower than `SCRAPE_PART_TIMEOUT_MS`) |
  *
  * Plus prom-client's default process metrics (`process_*`, `nodejs_*`), enabled by
  * {@link enableProcessMetrics} when a metrics route is served.

@@ -1,7 +1,8 @@
 /**
  * The gauges of shared state, read from Redis at scrape time through the newest registered
  * {@link ScrapeSource} (scrape-source.ts makes one; http/probe-routes.ts registers it per server):
- * jobs per queue and state, breakers by state, the deployment's breaker trips. Each read is bounded by
+ * jobs per queue and state, breakers by state, the deployment's breaker trips, the webhook inbox's
+ * backlog. Each read is bounded by
  * {@link SCRAPE_PART_TIMEOUT_MS}; a part Redis does not answer in time is left out of that scrape
  * and counted in `scrape_errors_total` (metrics.ts lists every metric).
  */
@@ -21,6 +22,8 @@ export interface ScrapeSource {
   breakerStates(): Promise<Record<string, number>>;
   /** The deployment's breaker trips so far, by reason, whichever process made them. */
   breakerTrips(): Promise<Record<string, number>>;
+  /** What the webhook inbox holds: entries not yet processed (`backlog`), all of them, bytes. */
+  webhookInbox(): Promise<{ backlog: number; entries: number; bytes: number }>;
 }
 
 const sources: ScrapeSource[] = [];
@@ -92,5 +95,23 @@ new Counter({
     for (const [reason, n] of Object.entries(trips ?? {})) {
       if (n > 0) this.inc({ reason }, n);
     }
+  },
+});
+
+/**
+ * The webhook inbox's backlog: events stored (answered 202) but not yet processed by a breaker
+ * consumer (never read, or read and not yet acknowledged). It grows while no `start`/`serve`
+ * process consumes, or while they fall behind; at WEBHOOK_INBOX_BACKLOG_MAX new events are
+ * refused with 503 `inbox_full` (Sendmux retries them). The same in every process: aggregate with
+ * `max`, not `sum`.
+ */
+new Gauge({
+  name: name('webhook_inbox_backlog'),
+  help: 'Webhook events stored in the inbox but not yet processed (read from Redis at scrape time; the same in every process).',
+  registers: [registry],
+  async collect() {
+    this.reset();
+    const inbox = await scrapePart('webhook_inbox', (s) => s.webhookInbox());
+    if (inbox) this.set(inbox.backlog);
   },
 });

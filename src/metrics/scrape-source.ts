@@ -1,6 +1,7 @@
 /**
  * What `/metrics` reads from Redis at scrape time: job counts of every queue (BullMQ's
- * getJobCounts), breakers by state and the deployment's breaker trips (store/breaker-trip-count.ts).
+ * getJobCounts), breakers by state, the deployment's breaker trips (store/breaker-trip-count.ts)
+ * and the webhook inbox's backlog (store/webhook-inbox-trim.ts).
  * The caller bounds each read (scrape-gauges.ts).
  */
 import type { Queue } from 'bullmq';
@@ -8,6 +9,7 @@ import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, BREAKER_STATES } from '../store/breaker-state.js';
 import { readTripCounts } from '../store/breaker-trip-count.js';
 import type { Keys } from '../store/keys.js';
+import { INBOX_GROUP, readInboxState } from '../store/webhook-inbox-trim.js';
 import { BREAKER_SCAN_MAX, type ScrapeSource } from './scrape-gauges.js';
 
 /** Job states reported per queue. */
@@ -57,5 +59,6 @@ export function createScrapeSource(deps: {
       return counts;
     },
     breakerTrips: () => readTripCounts(redis, keys),
+    webhookInbox: () => readInboxState(redis, keys, INBOX_GROUP),
   };
 }

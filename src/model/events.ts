@@ -27,6 +27,7 @@ export const WINDOW_EVENT_TYPES = [
   'window.ended',
   'window.skipped',
   'window.failed',
+  'window.deleted',
 ] as const;
 /** Event types on the stream. */
 export const EVENT_TYPES = [

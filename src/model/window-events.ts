@@ -90,5 +90,25 @@ export interface WindowFailedEvent {
   at: string;
 }
 
+/**
+ * A window's records were deleted (`window delete`): nothing of it is left to run or show. Its
+ * holds had gone at its end (a window still holding accounts cannot be deleted); accounts are
+ * not touched.
+ */
+export interface WindowDeletedEvent {
+  id?: string;
+  type: 'window.deleted';
+  window_id: string;
+  /** What it was: `scheduled` (nothing had started, or a recurring one between occurrences), `over` or `cancelled`. */
+  was: 'scheduled' | 'over' | 'cancelled';
+  /** Who deleted it (the CLI user or `--actor`, the admin token's name). */
+  actor: string | null;
+  at: string;
+}
+
 export type WindowEvent =
-  WindowStartedEvent | WindowEndedEvent | WindowSkippedEvent | WindowFailedEvent;
+  | WindowStartedEvent
+  | WindowEndedEvent
+  | WindowSkippedEvent
+  | WindowFailedEvent
+  | WindowDeletedEvent;

@@ -1,6 +1,6 @@
 /**
  * Maintenance windows as library functions (the `window` CLI commands, the HTTP routes):
- * create, list, show, cancel, extend. {@link openWindows} keeps one set of connections for a
+ * create, list, show, cancel, extend, delete. {@link openWindows} keeps one set of connections for a
  * long-running server; the functions below open and close their own.
  */
 import type { Config } from '../config.js';
@@ -9,6 +9,7 @@ import type { WindowInput } from '../producers/windows/spec.js';
 import {
   createWindows,
   type WindowCancelResult,
+  type WindowDeleteResult,
   type Windows,
   type WindowView,
 } from '../producers/windows/windows.js';
@@ -18,7 +19,7 @@ import { deadline, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { openApiReads } from './api-reads.js';
 
-export type { WindowCancelResult, WindowInput, WindowView };
+export type { WindowCancelResult, WindowDeleteResult, WindowInput, WindowView };
 
 export interface WindowsHandle extends Windows {
   readonly queue: WindowQueue;
@@ -94,4 +95,16 @@ export function extendWindow(
   endIso: string,
 ): Promise<WindowView> {
   return withWindows(config, (w) => w.extend(windowId, endIso));
+}
+
+/**
+ * Remove a window that holds nothing (over, not yet started, cancelled) with its records and
+ * jobs; one whose occurrence is running is refused (StateConflictError: cancel it first).
+ */
+export function deleteWindow(
+  config: Config,
+  windowId: string,
+  actor: string | null,
+): Promise<WindowDeleteResult> {
+  return withWindows(config, (w) => w.delete(windowId, actor));
 }

@@ -41,6 +41,9 @@ export function createWindowQueue(prefix: string, connection: ConnectionOptions)
 const schedulerId = (windowId: string) => `window-${windowId}`;
 const startJobId = (windowId: string, startMs: number) => `start-${windowId}-${startMs}`;
 const endJobId = (windowId: string, occurrence: string) => `end-${windowId}-${occurrence}`;
+/** The id BullMQ gives a job scheduler's job (`repeat:<scheduler id>:<ms>`, BullMQ 5.x/6.x). */
+const schedulerJobId = (windowId: string, startMs: number) =>
+  `repeat:${schedulerId(windowId)}:${startMs}`;
 
 /** When a start job's occurrence begins: its data, or the time in a scheduler job's id. */
 export function occurrenceStart(job: Pick<Job<WindowJobData>, 'id' | 'data' | 'opts'>): number {
@@ -63,6 +66,21 @@ export interface WindowScheduler {
   unschedule(windowId: string, startMs?: number): Promise<void>;
   /** An occurrence's end at `endMs` (at once if it is past); moved if it is already there. */
   scheduleEnd(windowId: string, occurrence: string, endMs: number): Promise<void>;
+  /** Whether a start step of the window is running now. */
+  startRunning(windowId: string): Promise<boolean>;
+  /**
+   * A deleted window's jobs, kept finished for inspection or due: the start of a one-off
+   * window (`startMs`), and the start (`recurring`) and end jobs of each occurrence (their
+   * start times, ms, and ids). A job running now is left to finish.
+   */
+  forget(
+    windowId: string,
+    jobs: {
+      startMs?: number | undefined;
+      recurring: boolean;
+      occurrences: { id: string; startsMs: number }[];
+    },
+  ): Promise<void>;
 }
 
 export function windowScheduler(queue: WindowQueue, now = () => Date.now()): WindowScheduler {
@@ -107,6 +125,21 @@ export function windowScheduler(queue: WindowQueue, now = () => Date.now()): Win
         { step: 'end', windowId, occurrence },
         { ...STEP_OPTIONS, jobId: id, delay: delayUntil(endMs) },
       );
+    },
+    async startRunning(windowId) {
+      const active = await queue.getActive();
+      return active.some((j) => j.data.step === 'start' && j.data.windowId === windowId);
+    },
+    async forget(windowId, jobs) {
+      const ids = jobs.occurrences.flatMap((o) => [
+        endJobId(windowId, o.id),
+        ...(jobs.recurring ? [schedulerJobId(windowId, o.startsMs)] : []),
+      ]);
+      if (jobs.startMs !== undefined) ids.push(startJobId(windowId, jobs.startMs));
+      for (const id of ids) {
+        const job = await Job.fromId(queue, id);
+        if (job && !(await job.isActive())) await job.remove().catch(() => undefined);
+      }
     },
   };
 }

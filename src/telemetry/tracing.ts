@@ -13,6 +13,10 @@
  * auto-instrumentation: the spans are BullMQ's (bullmq-otel, see bullmq.ts) and the API
  * calls' (sendmux/client.ts), which never carry the API key or any header.
  *
+ * The SDK may be absent: the Docker image leaves it out unless built with `--build-arg
+ * TRACING=1` (scripts/prune-runtime.mjs). Tracing asked for without it logs an error saying so
+ * ({@link sdkMissingMessage}) and the process runs on without tracing.
+ *
  * Once per process: `start` runs the worker and the server, and both call it; the SDK shuts
  * down (flushing what is left, bounded) when the last of them calls `shutdown`.
  */
@@ -121,9 +125,30 @@ async function startSdk(logger: Logger): Promise<Sdk | undefined> {
     );
     return instance;
   } catch (err) {
-    logger.error({ err: String(err) }, 'tracing could not start; running without it');
+    const missing = sdkMissingMessage(err);
+    if (missing) logger.error(missing);
+    else logger.error({ err: String(err) }, 'tracing could not start; running without it');
     return undefined;
   }
+}
+
+/** The SDK's package, loaded only when tracing is on. */
+export const TRACING_SDK = '@opentelemetry/sdk-node';
+
+/**
+ * What to say when tracing is asked for and loading the SDK failed because it is not installed
+ * (undefined for any other failure).
+ */
+export function sdkMissingMessage(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as Error & { code?: unknown }).code;
+  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  if (!notFound || !err.message.includes(TRACING_SDK)) return undefined;
+  return (
+    `tracing is asked for (OTEL_* variables) but ${TRACING_SDK} is not installed: ` +
+    'the Docker image leaves it out unless built with --build-arg TRACING=1 ' +
+    `(or install it: npm install ${TRACING_SDK}); running without tracing`
+  );
 }
 
 /** An endpoint for the log: without a user or password in it (headers are never logged). */

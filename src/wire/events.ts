@@ -141,6 +141,15 @@ export const windowFailedEventSchema = z.strictObject({
   at: timeSchema,
 });
 
+const windowDeleted = z.strictObject({
+  id: streamId,
+  type: z.literal('window.deleted'),
+  window_id: z.string(),
+  was: z.enum(['scheduled', 'over', 'cancelled']),
+  actor: z.string().nullable(),
+  at: timeSchema,
+});
+
 /** Any event, as a user sees it; narrow by `type`. */
 export const eventSchema = z.union([
   actionEventSchema,
@@ -152,6 +161,7 @@ export const eventSchema = z.union([
   windowEnded,
   windowSkipped,
   windowFailedEventSchema,
+  windowDeleted,
 ]);
 export type EventView = z.infer<typeof eventSchema>;
 /** `GET /v1/events`. */

@@ -1,12 +1,17 @@
 /**
- * Maintenance windows as a user sees them: `window create|show|list|extend|cancel --json` and
- * `POST /v1/windows`, `GET /v1/windows[/:id]`, `POST /v1/windows/:id/cancel|extend`.
+ * Maintenance windows as a user sees them: `window create|show|list|extend|cancel|delete --json`
+ * and `POST /v1/windows`, `GET /v1/windows[/:id]`, `POST /v1/windows/:id/cancel|extend`,
+ * `DELETE /v1/windows/:id`.
  */
 import { z } from 'zod';
-import type { WindowCancelResult, WindowView } from '../producers/windows/windows.js';
+import {
+  WINDOW_VIEW_STATES,
+  type WindowCancelResult,
+  type WindowDeleteResult,
+  type WindowView,
+} from '../producers/windows/windows.js';
 import type { EndDecision, OccurrenceRecord } from '../store/window-occurrence.js';
 import { OCCURRENCE_STATES } from '../store/window-occurrence.js';
-import { WINDOW_STATES } from '../store/window-record.js';
 import { accountIdSchema, timeSchema } from './common.js';
 
 export const occurrenceSchema = z.strictObject({
@@ -38,7 +43,8 @@ export const occurrenceSchema = z.strictObject({
 
 export const windowSchema = z.strictObject({
   window_id: z.string(),
-  state: z.enum(WINDOW_STATES),
+  /** `scheduled`, `over` (a one-off window that has run its course) or `cancelled`. */
+  state: z.enum(WINDOW_VIEW_STATES),
   reason: z.string(),
   created_at: timeSchema,
   cancelled_at: timeSchema.nullable(),
@@ -119,4 +125,16 @@ export const windowCancelSchema = z.strictObject({
 
 export function windowCancelView(r: WindowCancelResult): z.infer<typeof windowCancelSchema> {
   return { window_id: r.window_id, was: r.was, ended: r.ended };
+}
+
+/** `window delete --json`, `DELETE /v1/windows/:id`. */
+export const windowDeleteSchema = z.strictObject({
+  window_id: z.string(),
+  deleted: z.literal(true),
+  /** What it was: `scheduled` (nothing running), `over` or `cancelled`. */
+  was: z.enum(WINDOW_VIEW_STATES),
+});
+
+export function windowDeleteView(r: WindowDeleteResult): z.infer<typeof windowDeleteSchema> {
+  return { window_id: r.window_id, deleted: true, was: r.was };
 }

@@ -232,7 +232,7 @@ describe('sendmux-deactivator CLI', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/enqueued: dprov_sim000010 key=cli-nobody/);
       expect(r.stderr).toMatch(/no worker is connected to the queue/);
-      expect(r.stderr).toMatch(/timed out after 1 s: the actions stay queued/);
+      expect(r.stderr).toMatch(/timed out after 1s: the actions stay queued/);
       const noWait = await runCli(['deactivate', simAccountId(10), '--wait-timeout', '1'], lonely);
       expect(noWait.code).toBe(2);
       expect(noWait.stderr).toMatch(/--wait-timeout: needs --wait/);

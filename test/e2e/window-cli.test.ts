@@ -119,13 +119,77 @@ describe('window commands and worker processes', () => {
       hour: WEEKLY_HOUR,
     });
     const list = await runCli(['window', 'list'], t.env);
-    expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin`);
+    expect(list.stdout).toContain(`"${weekly.cron}" Europe/Berlin for 2h`);
     expect(list.stdout).toMatch(/weekly\s+scheduled\s/);
     const missing = await runCli(['window', 'show', 'nope'], t.env);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(/window "nope": no such window/);
     const cancel = await runCli(['window', 'cancel', 'weekly', '--json'], t.env);
     expect(JSON.parse(cancel.stdout)).toEqual({ window_id: 'weekly', was: 'future', ended: [] });
+  });
+
+  it('a one-off window that has run shows over; delete removes it, refuses a running one (exit 1)', async () => {
+    const t = await setup();
+    const worker = t.worker();
+    await worker.waitForOutput(/worker started/);
+    const create = (id: string, account: string, startMs: number, endMs: number) =>
+      runCli(
+        [
+          'window',
+          'create',
+          '--id',
+          id,
+          '--accounts',
+          account,
+          '--start',
+          inMs(startMs),
+          '--end',
+          inMs(endMs),
+        ],
+        t.env,
+      );
+    // Starts a few seconds away: the CLI's start-up must not make them past.
+    const brief = await create('brief', ACCOUNTS[0] ?? '', 3_000, 4_000);
+    expect(brief.code, brief.stderr).toBe(0);
+    const long = await create('long', ACCOUNTS[1] ?? '', 3_000, 60_000);
+    expect(long.code, long.stderr).toBe(0);
+    await waitFor(
+      async () =>
+        (await t.events()).filter((e) => e.type === 'window.ended').length >= 1 || undefined,
+      20_000,
+      'the brief window ended',
+    );
+    const list = await runCli(['window', 'list'], t.env);
+    expect(list.stdout).toMatch(/brief\s+over\s/);
+    expect(list.stdout).toMatch(/long\s+running since /);
+    const listJson = JSON.parse((await runCli(['window', 'list', '--json'], t.env)).stdout) as {
+      window_id: string;
+      state: string;
+    }[];
+    expect(listJson.find((w) => w.window_id === 'brief')?.state).toBe('over');
+    expect((await runCli(['window', 'show', 'brief'], t.env)).stdout).toMatch(
+      /^window brief \(over\)/,
+    );
+    const shown = JSON.parse(
+      (await runCli(['window', 'show', 'brief', '--json'], t.env)).stdout,
+    ) as {
+      state: string;
+    };
+    expect(shown.state).toBe('over');
+
+    const refused = await runCli(['window', 'delete', 'long'], t.env);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/window "long": active .*`window cancel long`/);
+    const deleted = await runCli(
+      ['--actor', 'ops-bob', 'window', 'delete', 'brief', '--json'],
+      t.env,
+    );
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toEqual({ window_id: 'brief', deleted: true, was: 'over' });
+    expect(await listWindowIds(t.redis, t.keys)).toEqual(['long']);
+    expect((await runCli(['window', 'delete', 'brief'], t.env)).code).toBe(4);
+    const events = await runCli(['events', '--type', 'window.deleted'], t.env);
+    expect(events.stdout).toMatch(/window\.deleted\s+brief\s+deleted \(over\) by ops-bob/);
   });
 
   it('two workers, one killed mid-window: one start, one end, one call each way', async () => {

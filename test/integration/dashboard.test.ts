@@ -1,11 +1,17 @@
 /**
  * Bull Board at /admin/queues: its page behind the admin token, its JSON API listing the
  * deployment's queues (actions, windows, notifications) with their counts after an action was
- * enqueued through the API, read-only, and its own Redis connection closed with the server.
+ * enqueued through the API, read-only, nothing fetched from another host (its Google Fonts link
+ * taken out), and its own Redis connection closed with the server.
  * Real Redis and the simulator; no worker, so the job stays waiting.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DASHBOARD_CSP, boardQueueNames, dashboardQueueNames } from '../../src/http/dashboard.js';
+import {
+  DASHBOARD_CSP,
+  boardQueueNames,
+  dashboardQueueNames,
+  withoutExternalLinks,
+} from '../../src/http/dashboard.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId } from '../../src/sim/index.js';
@@ -81,6 +87,22 @@ describe('/admin/queues', () => {
     });
     expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
     expect(DASHBOARD_CSP).toContain("script-src 'self'");
+    // Nothing fetched from another host: Bull Board's Google Fonts link is gone from the page,
+    // and neither the page nor its stylesheets load anything by an absolute URL.
+    const elsewhere = /(?:https?:)?\/\/(?!localhost[:/])[a-z0-9.-]+\.[a-z]{2,}/i;
+    expect(page.body).not.toMatch(/fonts\.googleapis|<link[^>]*href="(https?:)?\/\//);
+    expect(page.body).not.toMatch(elsewhere);
+    expect(
+      withoutExternalLinks('<link href="https://x.example/a.css" rel="stylesheet">\n<p>'),
+    ).toBe('<p>');
+    const sheets = [...page.body.matchAll(/<link[^>]*href="([^"]+\.css)"/g)].map((m) => m[1]);
+    expect(sheets.length).toBeGreaterThan(0);
+    for (const sheet of sheets) {
+      const css = await app.inject({ method: 'GET', url: `/admin/queues/${sheet}`, headers: auth });
+      expect(css.statusCode, sheet).toBe(200);
+      expect(css.body, sheet).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+      expect(css.body, sheet).not.toMatch(/@import[^;]*(https?:)?\/\//i);
+    }
     const script = /<script defer src="([^"]+)"/.exec(page.body)?.[1] ?? '';
     const asset = await app.inject({
       method: 'GET',

@@ -312,6 +312,47 @@ describe('GET /metrics', () => {
     expect(delta('webhook_events_total')).toBe(1);
   });
 
+  it("reads the webhook inbox's backlog at scrape time: stored, then processed", async () => {
+    const { app, config } = await setup({ workers: 0 });
+    expect((await scrape(app)).value('webhook_inbox_backlog')).toBe(0);
+    // Stored with no breaker consumer running: they wait in the inbox.
+    for (const n of [1, 2, 3]) {
+      const id = `evt_backlog_${process.pid}_${Date.now()}_${n}`;
+      const body = JSON.stringify({
+        id,
+        type: 'message.bounced',
+        team_public_id: 'team_1',
+        occurred_at: new Date().toISOString(),
+        data: { message_id: `<${id}@nowhere.example>`, sender: 'someone@nowhere.example' },
+      });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/webhooks/sendmux',
+        headers: {
+          'content-type': 'application/json',
+          'x-sendmux-signature': webhookSignature(SECRET, body),
+        },
+        payload: body,
+      });
+      expect(r.statusCode).toBe(202);
+    }
+    const waiting = await scrape(app);
+    expect(waiting.has('webhook_inbox_backlog')).toBe(true);
+    expect(waiting.value('webhook_inbox_backlog')).toBe(3);
+    // A consumer processes them (unresolved: no API key, no sender map): the backlog drains.
+    const service: BreakerService = await startBreakerService(
+      { ...config, apiKey: undefined },
+      logger,
+      { tickMs: 100 },
+    );
+    closers.push(() => service.close());
+    await waitFor(
+      async () => ((await scrape(app)).value('webhook_inbox_backlog') === 0 ? true : undefined),
+      10_000,
+      'the inbox backlog to drain',
+    );
+  });
+
   it('counts window transitions: started and ended', async () => {
     const { p, app } = await setup({ workers: 1 });
     const service: WindowService = await startWindowService(p.config, logger);

@@ -83,6 +83,20 @@ describe('/v1/windows', () => {
       'started',
     );
 
+    // Running: DELETE is refused, naming the command that ends it; nothing changes.
+    const refused = await app.inject({
+      method: 'DELETE',
+      url: '/v1/windows/http-1',
+      headers: auth,
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+      code: 'state_conflict',
+      message: expect.stringMatching(/active .*`window cancel http-1`/) as string,
+    });
+    const still = await app.inject({ method: 'GET', url: '/v1/windows/http-1', headers: auth });
+    expect(still.json()).toEqual(shown.json());
+
     const newEnd = inMs(1_000);
     const extended = await app.inject({
       method: 'POST',
@@ -100,6 +114,17 @@ describe('/v1/windows', () => {
       15_000,
       'the account back on',
     );
+    // It has run its course: `over`, in the window and in the list.
+    await waitFor(
+      async () =>
+        (await app.inject({ method: 'GET', url: '/v1/windows/http-1', headers: auth })).json<{
+          state: string;
+        }>().state === 'over' || undefined,
+      15_000,
+      'the window over',
+    );
+    const listed = await app.inject({ method: 'GET', url: '/v1/windows', headers: auth });
+    expect(listed.json<{ windows: { state: string }[] }>().windows[0]?.state).toBe('over');
     const cancelled = await app.inject({
       method: 'POST',
       url: '/v1/windows/http-1/cancel',
@@ -152,6 +177,7 @@ describe('/v1/windows', () => {
       ['GET', `/v1/windows/${long}`],
       ['POST', `/v1/windows/${long}/cancel`],
       ['POST', `/v1/windows/${long}/extend`],
+      ['DELETE', `/v1/windows/${long}`],
     ] as const) {
       const payload = method === 'POST' ? { end: inMs(200_000) } : undefined;
       const r = await app.inject({ method, url, headers: auth, payload });
@@ -182,5 +208,27 @@ describe('/v1/windows', () => {
       payload: { end: inMs(200_000) },
     });
     expect(extendCancelled.statusCode).toBe(409);
+
+    // DELETE: a window not yet started goes (200, then 404); an unknown one is a 404.
+    const future = await app.inject({
+      method: 'POST',
+      url: '/v1/windows',
+      headers: auth,
+      payload: { ...body, id: 'later' },
+    });
+    expect(future.statusCode).toBe(201);
+    const del = await app.inject({ method: 'DELETE', url: '/v1/windows/later', headers: auth });
+    expect(del.statusCode).toBe(200);
+    expect(del.json()).toEqual({ window_id: 'later', deleted: true, was: 'scheduled' });
+    for (const url of ['/v1/windows/later', '/v1/windows/nope']) {
+      const gone = await app.inject({ method: 'DELETE', url, headers: auth });
+      expect(gone.statusCode, url).toBe(404);
+      expect(gone.json<{ error: { code: string } }>().error.code).toBe('not_found');
+    }
+    const getGone = await app.inject({ method: 'GET', url: '/v1/windows/later', headers: auth });
+    expect(getGone.statusCode).toBe(404);
+    const noToken = await app.inject({ method: 'DELETE', url: '/v1/windows/dup' });
+    expect(noToken.statusCode).toBe(401);
+    expect(await listWindowIds(pipeline.redis, pipeline.keys)).toEqual(['dup']);
   });
 });

@@ -118,6 +118,8 @@ describe('maintenance windows', () => {
     const shown = await admin.show(w.id);
     expect(shown.occurrences.map((o) => o.state)).toEqual(['ended']);
     expect(shown.next_starts).toEqual([]);
+    expect(shown.state).toBe('over'); // it has run its course: nothing more will start
+    expect((await admin.list()).find((l) => l.id === w.id)?.state).toBe('over');
   });
 
   it('an account off before the window stays off after it; the others come back', async () => {
@@ -193,6 +195,10 @@ describe('maintenance windows', () => {
       expect(new Date(e.starts_at).getUTCSeconds() % 3).toBe(0);
       expect(Date.parse(e.ends_at) - Date.parse(e.starts_at)).toBe(1_000);
     }
+    // A recurring window that has run keeps its next occurrences.
+    const between = await admin.show(w.id);
+    expect(between.state).toBe('scheduled');
+    expect(between.next_starts).toHaveLength(3);
     await admin.cancel(w.id);
     await waitForStatus(A, 'active');
     expect(await admin.queue.getJobScheduler(`window-${w.id}`)).toBeUndefined();

@@ -240,6 +240,8 @@ export class World {
         ref.world?.scheduledEnds.set(`${windowId}|${occurrence}`, endMs);
         return Promise.resolve();
       },
+      startRunning: () => Promise.resolve(false),
+      forget: () => Promise.resolve(),
     };
     const windowSteps = createWindows({
       redis,

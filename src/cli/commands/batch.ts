@@ -8,7 +8,7 @@ import { undoProgress } from '../bulk-progress.js';
 import { describeBatch, describeUndo, undoColumn } from '../bulk-text.js';
 import { actorOf, cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
-import { table } from '../format.js';
+import { formatDuration, table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 import { writeOut } from '../output.js';
 
@@ -173,7 +173,7 @@ async function runUndoCommand(batchId: string, flags: UndoFlags, actor: string):
   if (!result.done) {
     const interrupted = signal?.aborted === true;
     process.stderr.write(
-      `${interrupted ? 'interrupted' : `timed out after ${flags.waitTimeout ?? 0} s`}: the activations stay queued; follow them with \`events\` or \`status\`\n`,
+      `${interrupted ? 'interrupted' : `timed out after ${formatDuration((flags.waitTimeout ?? 0) * 1000)}`}: the activations stay queued; follow them with \`events\` or \`status\`\n`,
     );
     process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
     return;

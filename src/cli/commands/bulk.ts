@@ -17,6 +17,7 @@ import {
   EXIT_INVALID,
   EXIT_WAIT_TIMEOUT,
 } from '../exit-codes.js';
+import { formatDuration } from '../format.js';
 import { limitHeapGrowth } from '../heap.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -172,7 +173,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
   if (!done) {
     const interrupted = signal?.aborted === true;
     process.stderr.write(
-      `${interrupted ? 'interrupted' : `timed out after ${flags.waitTimeout ?? 0} s`}: the batch goes on; follow it with \`batch status ${pass.batchId}\`\n`,
+      `${interrupted ? 'interrupted' : `timed out after ${formatDuration((flags.waitTimeout ?? 0) * 1000)}`}: the batch goes on; follow it with \`batch status ${pass.batchId}\`\n`,
     );
     process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
     return;

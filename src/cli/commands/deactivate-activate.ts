@@ -5,7 +5,7 @@ import type { ActionReport } from '../../ops/enqueue-actions.js';
 import type { WaitProgress } from '../../queue/wait.js';
 import { cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
-import { table } from '../format.js';
+import { formatDuration, table } from '../format.js';
 import { intOption } from '../options.js';
 
 interface ActionFlags {
@@ -122,7 +122,7 @@ async function runActionCommand(
     process.stderr.write(
       interrupted
         ? 'interrupted: the actions stay queued; follow them with `status` or `events`\n'
-        : `timed out after ${flags.waitTimeout ?? 0} s: the actions stay queued; follow them with \`status\` or \`events\`\n`,
+        : `timed out after ${formatDuration((flags.waitTimeout ?? 0) * 1000)}: the actions stay queued; follow them with \`status\` or \`events\`\n`,
     );
     process.exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_WAIT_TIMEOUT;
     return;

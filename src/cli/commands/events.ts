@@ -8,6 +8,7 @@ import {
 } from '../../model.js';
 import { eventView } from '../../wire/events.js';
 import { cliContext, stopSignal } from '../context.js';
+import { formatDuration } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
 function line(e: StreamEvent): string {
@@ -18,19 +19,21 @@ function line(e: StreamEvent): string {
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
     }
     case 'breaker.half_open':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  after ${e.cooldown_s} s  ${staysOff(e)}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  after ${formatDuration(e.cooldown_s * 1000)}  ${staysOff(e)}`;
     case 'breaker.closed':
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  watched without a new trip`;
     case 'breaker.reset':
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  ${staysOff(e)}`;
     case 'window.started':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  switched off ${e.switched_off.length}, already off ${e.already_off.length}, missing ${e.missing.length}${e.late_ms >= 1000 ? `  (late by ${Math.round(e.late_ms / 1000)} s)` : ''}  until ${e.ends_at}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  switched off ${e.switched_off.length}, already off ${e.already_off.length}, missing ${e.missing.length}${e.late_ms >= 1000 ? `  (late by ${formatDuration(e.late_ms)})` : ''}  until ${e.ends_at}`;
     case 'window.ended':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  reactivated ${e.reactivated.length}, still held ${e.still_held.length}, stayed off ${e.stayed_off.length}${Array.isArray(e.base_unknown) && e.base_unknown.length > 0 ? `, off with an unknown base ${e.base_unknown.length} (activate brings them back)` : ''}${e.cancelled ? '  (cancelled)' : ''}`;
     case 'window.failed':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.step}: ${e.account_ids.length} account(s): ${e.why}`;
     case 'window.skipped':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  ${e.reason}: it ran ${e.starts_at} .. ${e.ends_at} while nothing was running`;
+    case 'window.deleted':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  deleted (${e.was}) by ${e.actor ?? '-'}`;
     default: {
       const outcome =
         e.type === 'action.succeeded'

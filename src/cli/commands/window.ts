@@ -1,8 +1,8 @@
-/** `window create|list|show|cancel|extend`: shells over ops/windows.ts. */
+/** `window create|list|show|cancel|extend|delete`: shells over ops/windows.ts. */
 import type { Command } from 'commander';
 import type { WindowInput, WindowView } from '../../ops/windows.js';
-import { cliContext } from '../context.js';
-import { table } from '../format.js';
+import { actorOf, cliContext } from '../context.js';
+import { formatDuration, table } from '../format.js';
 
 const ops = () => import('../../ops/windows.js');
 const wire = () => import('../../wire/windows.js');
@@ -13,7 +13,7 @@ function when(w: WindowView): string {
   const s = w.schedule;
   return s.kind === 'once'
     ? `${new Date(s.startMs).toISOString()} .. ${new Date(s.endMs).toISOString()}`
-    : `"${s.cron}" ${s.tz} for ${Math.round(s.durationMs / 1000)} s`;
+    : `"${s.cron}" ${s.tz} for ${formatDuration(s.durationMs)}`;
 }
 
 function targets(w: WindowView): string {
@@ -156,6 +156,28 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
               ? `cancelled window ${id}; ended its running occurrence ${r.ended.join(', ')} now\n`
               : `cancelled window ${id}; nothing will start\n`,
       );
+    });
+
+  window
+    .command('delete')
+    .description(
+      'remove a window that holds nothing (over, not yet started, cancelled): its records and jobs',
+    )
+    .argument('<id>', 'window id')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Holds and accounts are not touched: a window that is over released its holds at its end. A
+window whose occurrence is running holds its accounts off: it is refused (exit 1); run
+\`window cancel <id>\` first (its accounts come back), then delete it. An unknown id exits 4.
+The deletion is recorded on the events stream (\`window.deleted\`, with who asked).`,
+    )
+    .action(async (id: string, flags: { json?: boolean }, command: Command) => {
+      const { config } = cliContext();
+      const r = await (await ops()).deleteWindow(config, id, actorOf(command));
+      if (flags.json) print((await wire()).windowDeleteView(r));
+      else process.stdout.write(`deleted window ${id} (it was ${r.was})\n`);
     });
 
   window

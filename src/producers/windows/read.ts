@@ -7,12 +7,19 @@ import {
 } from '../../store/window-occurrence.js';
 import { readWindowRecord } from '../../store/window-record.js';
 import { nextOccurrences, type WindowSchedule, type WindowTargets } from './spec.js';
-import type { Window, WindowView, WindowsDeps } from './types.js';
+import type { Window, WindowView, WindowViewState, WindowsDeps } from './types.js';
 
 export interface WindowReads {
   mustRead: (windowId: string) => Promise<Window>;
   view: (w: Window) => Promise<WindowView>;
   running: (windowId: string) => Promise<OccurrenceRecord[]>;
+}
+
+/** `over`: a one-off window whose occurrence ended or was skipped, and none is running. */
+function viewState(w: Window, occurrences: readonly OccurrenceRecord[]): WindowViewState {
+  if (w.state !== 'scheduled' || w.schedule.kind !== 'once') return w.state;
+  const done = (o: OccurrenceRecord) => o.state === 'ended' || o.state === 'skipped';
+  return occurrences.length > 0 && occurrences.every(done) ? 'over' : 'scheduled';
 }
 
 export function windowReads(deps: WindowsDeps): WindowReads {
@@ -41,7 +48,7 @@ export function windowReads(deps: WindowsDeps): WindowReads {
         next = [w.schedule.startMs];
       }
     }
-    return { ...w, next_starts: next.map(iso), occurrences };
+    return { ...w, state: viewState(w, occurrences), next_starts: next.map(iso), occurrences };
   }
 
   async function running(windowId: string): Promise<OccurrenceRecord[]> {

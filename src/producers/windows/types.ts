@@ -16,7 +16,16 @@ import type { WindowInput, WindowSchedule, WindowTargets } from './spec.js';
 
 export type Window = WindowRecord<WindowTargets, WindowSchedule>;
 
-export interface WindowView extends Window {
+/**
+ * A window's state as shown: the record's `scheduled` or `cancelled`, or `over` for a one-off
+ * window (not cancelled) whose occurrence has run its course (ended or skipped): nothing more
+ * will start. A recurring window stays `scheduled` and shows its next starts.
+ */
+export const WINDOW_VIEW_STATES = ['scheduled', 'over', 'cancelled'] as const;
+export type WindowViewState = (typeof WINDOW_VIEW_STATES)[number];
+
+export interface WindowView extends Omit<Window, 'state'> {
+  state: WindowViewState;
   /** The next starts (ISO), for a window still scheduled: up to 3. */
   next_starts: string[];
   /** Occurrences that began, newest first (up to 20). */
@@ -66,11 +75,23 @@ export interface WindowCancelResult {
   ended: string[];
 }
 
+/** `window delete`: what the window was when it was deleted. */
+export interface WindowDeleteResult {
+  window_id: string;
+  was: WindowViewState;
+}
+
 export interface Windows {
   create(input: WindowInput): Promise<WindowView>;
   show(windowId: string): Promise<WindowView>;
   list(limit?: number): Promise<WindowView[]>;
   cancel(windowId: string): Promise<WindowCancelResult>;
+  /**
+   * Remove a window that holds nothing (over, not yet started, cancelled, or recurring between
+   * occurrences) with every record and job of it; a running one is refused (StateConflictError).
+   * `actor`: who asks, kept in the `window.deleted` event.
+   */
+  delete(windowId: string, actor: string | null): Promise<WindowDeleteResult>;
   /** Move the end of a one-off window, or of a recurring window's running occurrence. */
   extend(windowId: string, endIso: string): Promise<WindowView>;
   /** The start step of the occurrence beginning at `startsMs` (the windows queue calls it). */

@@ -7,10 +7,11 @@
  * each is idempotent and records what it decided before acting on it, so a step run twice
  * (two processes, a crash, a duplicated scheduler job) changes nothing twice.
  *
- * This file puts the parts together: manage.ts (create, show, list, cancel, extend), steps.ts
- * (the start and end steps, run by the worker side; targets.ts reads a start's accounts),
- * reconcile.ts, read.ts (reading windows), step-ids.ts (hold id, idempotency keys), types.ts.
+ * This file puts the parts together: manage.ts (create, show, list, cancel, extend), delete.ts
+ * (delete), steps.ts (the start and end steps, run by the worker side; targets.ts reads a
+ * start's accounts), reconcile.ts, read.ts (reading windows), step-ids.ts (hold id, idempotency keys), types.ts.
  */
+import { windowDeleter } from './delete.js';
 import { windowManager } from './manage.js';
 import { windowReads } from './read.js';
 import { windowReconciler } from './reconcile.js';
@@ -18,14 +19,17 @@ import { windowSteps } from './steps.js';
 import type { Windows, WindowsDeps } from './types.js';
 
 export { endKey, windowHoldId, windowKey } from './step-ids.js';
+export { WINDOW_VIEW_STATES } from './types.js';
 export type {
   EndResult,
   StartResult,
   Window,
   WindowCancelResult,
+  WindowDeleteResult,
   Windows,
   WindowsDeps,
   WindowView,
+  WindowViewState,
 } from './types.js';
 
 export function createWindows(deps: WindowsDeps): Windows {
@@ -33,6 +37,7 @@ export function createWindows(deps: WindowsDeps): Windows {
   const { start, end } = windowSteps(deps);
   return {
     ...windowManager(deps, reads, end),
+    delete: windowDeleter(deps, reads),
     start,
     end,
     reconcile: windowReconciler(deps, reads.running),
