@@ -8,7 +8,7 @@ export function registerHolds(program: Command): void {
   program
     .command('holds')
     .description(
-      'what keeps accounts off: each hold (breaker, window, bulk run, manual) and the base (what the account is without holds: it goes back to it when the last hold goes)',
+      'what keeps accounts off: each hold (breaker, window, bulk run, manual), who took it (by), and the base (what the account is without holds: it goes back to it when the last hold goes)',
     )
     .argument('[account...]', 'sending account ids (default: every held account)')
     .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
@@ -24,11 +24,22 @@ export function registerHolds(program: Command): void {
       }
       const rows = all.flatMap((a) =>
         a.holds.length === 0
-          ? [{ account: a.accountId, hold: '-', source: '-', since: '-', before: '-', reason: '' }]
+          ? [
+              {
+                account: a.accountId,
+                hold: '-',
+                source: '-',
+                by: '-',
+                since: '-',
+                before: '-',
+                reason: '',
+              },
+            ]
           : a.holds.map((h) => ({
               account: a.accountId,
               hold: h.id,
               source: h.source,
+              by: h.actor ?? '-',
               since: h.at,
               before: a.before,
               reason: h.reason,
@@ -39,7 +50,7 @@ export function registerHolds(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${table(rows, ['account', 'hold', 'source', 'since', 'before', 'reason'])}\n`,
+        `${table(rows, ['account', 'hold', 'source', 'by', 'since', 'before', 'reason'])}\n`,
       );
       // An unknown base is never switched on by itself: say so, and what does.
       const unknown = all.filter((a) => a.holds.length > 0 && a.before === 'unknown');

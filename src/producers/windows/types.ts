@@ -67,10 +67,12 @@ export interface WindowCancelResult {
 }
 
 export interface Windows {
-  create(input: WindowInput): Promise<WindowView>;
+  /** `actor`: who creates it (model/actor.ts), kept as `created_by`. */
+  create(input: WindowInput, actor?: string): Promise<WindowView>;
   show(windowId: string): Promise<WindowView>;
   list(limit?: number): Promise<WindowView[]>;
-  cancel(windowId: string): Promise<WindowCancelResult>;
+  /** `actor`: who cancels it, kept as `cancelled_by`. */
+  cancel(windowId: string, actor?: string): Promise<WindowCancelResult>;
   /** Move the end of a one-off window, or of a recurring window's running occurrence. */
   extend(windowId: string, endIso: string): Promise<WindowView>;
   /** The start step of the occurrence beginning at `startsMs` (the windows queue calls it). */
