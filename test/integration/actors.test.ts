@@ -18,11 +18,14 @@ import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { bulkKey } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { BT } from '../../src/store/batch-record.js';
+import { resetBreaker } from '../../src/store/breaker-reset.js';
+import { countAndTrip } from '../../src/store/breaker-trip.js';
 import { EVENT_FIELD } from '../../src/store/event-codec.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { TRIP_SETTINGS } from '../support/trip-settings.js';
 
 sharedFixtures();
 
@@ -90,6 +93,10 @@ describe('named admin tokens', () => {
     for (const t of TOKENS) {
       const me = await app.inject({ method: 'GET', url: '/v1/whoami', headers: as(t.name) });
       expect(me.json()).toEqual({ ok: true, name: t.name, kind: t.kind });
+    }
+    for (const headers of [{ authorization: 'Bearer tok-nobody-actors-012345' }, {}]) {
+      const res = await app.inject({ method: 'GET', url: '/v1/whoami', headers });
+      expect(res.statusCode).toBe(401);
     }
     const keys: string[] = [];
     for (const [name, account] of [
@@ -247,6 +254,26 @@ describe('the breaker and windows', () => {
     );
     const on = (await pipeline.events('action.succeeded')).find((e) => e.action === 'activate');
     expect(on).toMatchObject({ account_id: B, actor: 'bob' });
+  });
+
+  it('a name that looks like a script placeholder is kept as it is (trip, reset)', async () => {
+    const { pipeline } = await start();
+    const odd = '__TRIP__"__KEY__%1';
+    const settings = { windowS: 900, eventsMaxLen: 1000 };
+    const trip = await countAndTrip(
+      pipeline.redis,
+      pipeline.keys,
+      { accountId: C, force: true, actor: odd },
+      TRIP_SETTINGS,
+    );
+    expect(trip.result).toBe('tripped');
+    await resetBreaker(pipeline.redis, pipeline.keys, C, settings, new Date(), odd);
+    const events = (await streamEvents(pipeline)).filter((e) => e.type.startsWith('breaker.'));
+    expect(events.map((e) => [e.type, 'actor' in e ? e.actor : undefined])).toEqual([
+      ['breaker.tripped', odd],
+      ['breaker.reset', odd],
+    ]);
+    expect(events[0]).toMatchObject({ trip_id: expect.stringMatching(/^\d+-1$/) as unknown });
   });
 
   it("a window's intents, holds and events say window:<id>; its record who made it", async () => {
