@@ -12,6 +12,7 @@
  * file puts them together, in that order, and holds the loader and the cross-field rules.
  */
 import { z } from 'zod';
+import { adminTokenConflicts } from './config/admin-tokens.js';
 import { BREAKER_SETTINGS } from './config/breaker.js';
 import { CONNECTION_SETTINGS } from './config/connection.js';
 import { HTTP_SETTINGS } from './config/http.js';
@@ -97,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'NOTIFY_SECRET: is required when NOTIFY_URL is set (every failure webhook is signed)',
     );
   }
+  rules.push(...adminTokenConflicts(config));
   if (rules.length > 0) throw new ConfigError(rules);
   return config;
 }

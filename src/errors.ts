@@ -53,6 +53,11 @@ export const ERRORS = {
     exit: EXIT.invalid,
     meaning: "a change with Basic credentials that did not come from this server's own pages",
   },
+  forbidden: {
+    http: 403,
+    exit: EXIT.invalid,
+    meaning: 'a read-only token (`ADMIN_TOKENS` kind `read`) asked for a change (not GET or HEAD)',
+  },
   not_found: {
     http: 404,
     exit: EXIT.notFound,

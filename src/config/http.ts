@@ -1,9 +1,10 @@
 /**
  * Settings of the HTTP servers (put together in ../config.ts): port and connection limits,
- * POST /v1/actions' timeout, the admin token, the webhook receiver and its inbox, /readyz, and a
+ * POST /v1/actions' timeout, the admin tokens, the webhook receiver and its inbox, /readyz, and a
  * worker's metrics port.
  */
 import { z } from 'zod';
+import { adminTokensRule, TOKEN_MIN_LENGTH, TOKEN_RULE_TEXT } from './admin-tokens.js';
 import { int, setting } from './rules.js';
 
 export const HTTP_SETTINGS = {
@@ -39,8 +40,13 @@ export const HTTP_SETTINGS = {
   ),
   adminToken: setting(
     'ADMIN_TOKEN',
-    z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
-    "Token of the admin routes: every route but /healthz, /readyz, /openapi.json and POST /webhooks/sendmux, on `serve`, `start` and a worker's metrics server (`Authorization: Bearer <token>`, or Basic with the token as the password for the status page in a browser); unset = they answer 503 `invalid_config`. Never logged.",
+    z.string().min(TOKEN_MIN_LENGTH, { error: TOKEN_RULE_TEXT }).optional(),
+    "Token of the admin routes: every route but /healthz, /readyz, /openapi.json and POST /webhooks/sendmux, on `serve`, `start` and a worker's metrics server (`Authorization: Bearer <token>`, or Basic with the token as the password for the status page in a browser); its name is `admin` (ADMIN_TOKENS names more); unset, with no ADMIN_TOKENS = they answer 503 `invalid_config`. Never logged.",
+  ),
+  adminTokens: setting(
+    'ADMIN_TOKENS',
+    adminTokensRule().optional(),
+    'More admin tokens, each with a name: `name:token[:kind],...`; kind `admin` (the default) may do everything, `read` (a viewer) only GET and HEAD (anything else answers 403 `forbidden`). The name (1..100 visible characters, no `:` or `,`) is who did what a request does (events, holds, batches); a token >= 16 characters without `:` or `,`; no name or token twice, nor the name `admin` or the token of ADMIN_TOKEN. Both may be set. Never logged.',
   ),
   webhookSecret: setting(
     'SENDMUX_WEBHOOK_SECRET',

@@ -1,7 +1,7 @@
 /**
  * The admin API's own routes (behind the admin token): thin shells over the library (src/ops),
  * each described by a {@link RouteSpec} so the OpenAPI document shows exactly what is checked.
- * This file puts together the groups in admin/:
+ * This file puts together the groups in admin/ (and answers `GET /v1/whoami` itself):
  *
  *   actions.ts     POST /v1/actions               switch accounts off or on (manual, with its hold)
  *   accounts.ts    GET  /v1/accounts[/:account]   recorded statuses with holds
@@ -20,6 +20,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import type { Config } from '../config.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { keysFor } from '../store/keys.js';
+import { whoamiSchema, type WhoamiView } from '../wire/service.js';
 import {
   getAccount,
   getAccountHolds,
@@ -38,10 +39,24 @@ import {
   postBatchUndo,
   registerBatchRoutes,
 } from './admin/batches.js';
-import type { RouteSpec } from './api-spec.js';
+import { routeFromSpec, type RouteSpec } from './api-spec.js';
+import { requestToken } from './auth.js';
+
+/** `GET /v1/whoami`: which token this is. */
+export const getWhoami = {
+  method: 'GET',
+  path: '/whoami',
+  tag: 'service',
+  summary: 'The token the request came with: its name (who did what it does) and kind',
+  description:
+    'Kind `admin` may do everything; `read` (ADMIN_TOKENS kind `read`) only GET and HEAD.',
+  responses: { 200: '`{ ok: true, name, kind }`' },
+  answers: { 200: whoamiSchema },
+} satisfies RouteSpec;
 
 /** Every spec of the admin routes, for the OpenAPI document. */
 export const ADMIN_ROUTE_SPECS: readonly RouteSpec[] = [
+  getWhoami,
   postActions,
   getAccounts,
   getAccount,
@@ -67,7 +82,18 @@ export function adminRoutes(deps: { config: Config; redis: Redis }): FastifyPlug
       next(null, payload);
     });
 
-    app.get('/whoami', (_req, reply) => reply.send({ ok: true }));
+    app.get(
+      getWhoami.path,
+      routeFromSpec(getWhoami, async (_parsed, req, reply) => {
+        const token = requestToken(req);
+        const answer: WhoamiView = {
+          ok: true,
+          name: token?.name ?? '',
+          kind: token?.kind ?? 'read',
+        };
+        return reply.send(answer);
+      }),
+    );
 
     registerActionRoutes(app, ctx);
     registerAccountRoutes(app, ctx);

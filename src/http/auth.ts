@@ -1,5 +1,6 @@
 /**
- * The admin token. Every route needs ADMIN_TOKEN unless it says `config: PUBLIC_ROUTE`
+ * The admin tokens. Every route needs an admin token (ADMIN_TOKEN, named `admin`, or one of
+ * ADMIN_TOKENS, config/admin-tokens.ts) unless it says `config: PUBLIC_ROUTE`
  * (`/healthz`, `/readyz`, `/openapi.json`, and the webhook receiver, which checks its signature
  * instead): a route added later, or a path that matches none, is closed by default. The token is accepted two ways:
  *
@@ -13,11 +14,14 @@
  * credentials by itself, to any site's request too, so a state-changing request (not GET, HEAD
  * or OPTIONS) authenticated with Basic must come from the same origin (`Sec-Fetch-Site`, else
  * `Origin` against `Host`): a cross-site form cannot reset a breaker or start a bulk run.
- * When ADMIN_TOKEN is unset every non-public route answers 503 `invalid_config`.
+ * When no token is set every non-public route answers 503 `invalid_config`. The token's name is
+ * the request's actor ({@link requestActor}); a read-only token (kind `read`) may GET and HEAD
+ * every route and is refused anything else with 403 `forbidden` (Bull Board's retry, clean...
+ * included).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_TOKEN_NAME } from '../model.js';
+import { adminTokensOf, type AdminToken, type TokenKind } from '../config/admin-tokens.js';
 import { sendError } from './errors.js';
 
 declare module 'fastify' {
@@ -27,6 +31,12 @@ declare module 'fastify' {
     /** Opened by browsers: a missing credential is answered with a Basic challenge. */
     browser?: boolean;
   }
+}
+
+/** The settings the check reads. */
+export interface AdminTokenConfig {
+  adminToken?: string | undefined;
+  adminTokens?: readonly AdminToken[] | undefined;
 }
 
 /** Route config of a route open without the admin token. */
@@ -71,6 +81,8 @@ export function credentialOf(header: string | undefined): Credential | undefined
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** What a read-only token may do. */
+const SAFE_READS = new Set(['GET', 'HEAD']);
 
 /**
  * Why a request is cross-site, or undefined when it is not (or says nothing: a program's
@@ -96,23 +108,60 @@ export function crossSiteReason(req: FastifyRequest): string | undefined {
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+/** What an authenticated request came with: its token's name and kind. */
+export interface RequestToken {
+  name: string;
+  kind: TokenKind;
+}
+
+/**
+ * The token that matches `secret`, comparing with every token (both sides hashed, constant
+ * time, no early stop: the time says nothing about which one matched, or how many there are).
+ */
+function matchToken(
+  tokens: readonly { digest: Buffer; name: string; kind: TokenKind }[],
+  secret: string,
+): RequestToken | undefined {
+  const given = digest(secret);
+  let found: RequestToken | undefined;
+  for (const t of tokens) {
+    if (timingSafeEqual(given, t.digest) && found === undefined) {
+      found = { name: t.name, kind: t.kind };
+    }
+  }
+  return found;
+}
+
+/**
+ * Why a read-only token may not make this request, or undefined when it may: it may GET and
+ * HEAD anything (the status page, Bull Board's pages, the API's reads), and nothing else.
+ */
+function readOnlyRefusal(req: FastifyRequest, token: RequestToken): string | undefined {
+  if (token.kind !== 'read' || SAFE_READS.has(req.method)) return undefined;
+  return `${req.method} ${req.url.split('?')[0] ?? ''}: the token "${token.name}" is read-only (ADMIN_TOKENS kind read)`;
+}
+
 /** Install the check on the whole server (call on the root instance, before any route). */
-export function requireAdminToken(app: FastifyInstance, token: string | undefined): void {
-  const expected = token === undefined ? undefined : digest(token);
+export function requireAdminToken(app: FastifyInstance, config: AdminTokenConfig): void {
+  const tokens = adminTokensOf(config).map((t) => ({
+    digest: digest(t.token),
+    name: t.name,
+    kind: t.kind,
+  }));
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // A path that matches no route is not public either.
     const config = req.routeOptions.config;
     if (config.public === true) return;
-    if (expected === undefined) {
+    if (tokens.length === 0) {
       return sendError(
         reply,
         'invalid_config',
-        'ADMIN_TOKEN: is not set, so the admin routes are off',
+        'ADMIN_TOKEN: is not set (nor ADMIN_TOKENS), so the admin routes are off',
       );
     }
     const given = credentialOf(req.headers.authorization);
-    // Both sides hashed: equal lengths whatever was sent, and a constant-time compare.
-    if (given === undefined || !timingSafeEqual(digest(given.secret), expected)) {
+    const token = given === undefined ? undefined : matchToken(tokens, given.secret);
+    if (given === undefined || token === undefined) {
       const browser = config.browser === true;
       void reply.header('www-authenticate', browser ? BASIC_CHALLENGE : 'Bearer');
       return sendError(
@@ -120,9 +169,11 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
         'unauthorized',
         given === undefined
           ? 'Authorization: must be "Bearer <ADMIN_TOKEN>" (or Basic with ADMIN_TOKEN as the password)'
-          : `Authorization: the ${given.scheme === 'bearer' ? 'bearer token' : 'Basic password'} is not ADMIN_TOKEN`,
+          : `Authorization: the ${given.scheme === 'bearer' ? 'bearer token' : 'Basic password'} is not ADMIN_TOKEN nor one of ADMIN_TOKENS`,
       );
     }
+    const refusal = readOnlyRefusal(req, token);
+    if (refusal !== undefined) return sendError(reply, 'forbidden', refusal);
     if (given.scheme === 'basic' && !SAFE_METHODS.has(req.method)) {
       const why = crossSiteReason(req);
       if (why !== undefined) {
@@ -133,18 +184,23 @@ export function requireAdminToken(app: FastifyInstance, token: string | undefine
         );
       }
     }
-    actors.set(req, DEFAULT_TOKEN_NAME);
+    requestTokens.set(req, token);
     return undefined;
   });
 }
 
-/** The name of the token each authenticated request came with. */
-const actors = new WeakMap<FastifyRequest, string>();
+/** The token each authenticated request came with. */
+const requestTokens = new WeakMap<FastifyRequest, RequestToken>();
 
 /**
  * Who sent this request: the name of the admin token it was signed with (`admin` for the single
  * ADMIN_TOKEN); null on a public route.
  */
 export function requestActor(req: FastifyRequest): string | null {
-  return actors.get(req) ?? null;
+  return requestTokens.get(req)?.name ?? null;
+}
+
+/** The token (name and kind) this request came with; undefined on a public route. */
+export function requestToken(req: FastifyRequest): RequestToken | undefined {
+  return requestTokens.get(req);
 }

@@ -24,6 +24,7 @@ import {
   webhookStatsView,
 } from '../wire/index.js';
 import { issueText } from './api-spec.js';
+import { requestActor } from './auth.js';
 import { sendError } from './errors.js';
 
 /** Signals per POST /v1/signals. */
@@ -91,7 +92,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
       const b = tripBody.safeParse(req.body ?? undefined);
       if (!b.success) return sendError(reply, 'invalid_input', issueText(b.error, 'body'));
-      const r = await breaker.trip(p.data.account, b.data?.reason);
+      const r = await breaker.trip(p.data.account, b.data?.reason, requestActor(req) ?? undefined);
       if (r.result !== 'tripped') throw breakerRefusal(p.data.account, 'trip');
       return reply.send(tripView(p.data.account, r));
     });
@@ -99,7 +100,7 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
     app.post('/breakers/:account/reset', async (req, reply) => {
       const p = accountParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', issueText(p.error, 'params'));
-      const r = await breaker.reset(p.data.account);
+      const r = await breaker.reset(p.data.account, requestActor(req) ?? undefined);
       if (r.result !== 'reset') throw breakerRefusal(p.data.account, 'reset');
       return reply.send(resetView(p.data.account, r));
     });

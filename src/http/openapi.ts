@@ -219,9 +219,15 @@ function operation(spec: RouteSpec, secured: boolean): JsonSchema {
   }
   if (secured) {
     responses['401'] = {
-      description: 'No token, or not ADMIN_TOKEN.',
+      description: 'No token, or not ADMIN_TOKEN nor one of ADMIN_TOKENS.',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
+    if (spec.method !== 'GET') {
+      responses['403'] ??= {
+        description: '`forbidden`: the token is read-only (ADMIN_TOKENS kind `read`).',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+    }
   }
   const op: JsonSchema = {
     tags: [spec.tag],
@@ -277,7 +283,7 @@ export function openApiDocument(prefix: string): JsonSchema {
       title: 'sendmux-deactivator',
       version: VERSION,
       description:
-        'Switch Sendmux sending accounts off and back on through a Redis-backed queue. Every route needs `Authorization: Bearer <ADMIN_TOKEN>` (or HTTP Basic with ADMIN_TOKEN as the password) unless marked otherwise. Errors are `{ error: { code, message } }`; a 400 names the field and the rule.',
+        'Switch Sendmux sending accounts off and back on through a Redis-backed queue. Every route needs `Authorization: Bearer <token>` (ADMIN_TOKEN or one of ADMIN_TOKENS; or HTTP Basic with the token as the password) unless marked otherwise; a read-only token (ADMIN_TOKENS kind `read`) may only GET. Errors are `{ error: { code, message } }`; a 400 names the field and the rule.',
     },
     security: [{ bearer: [] }, { basic: [] }],
     components: {

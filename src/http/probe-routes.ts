@@ -138,7 +138,7 @@ export function probeRoutes(deps: { config: OpsConfig; logger?: Logger }): Fasti
  * /metrics as on the main server): what `worker` serves on WORKER_METRICS_PORT.
  */
 export async function buildOpsServer(deps: {
-  config: OpsConfig & Pick<Config, 'adminToken'> & ConnectionConfig;
+  config: OpsConfig & Pick<Config, 'adminToken' | 'adminTokens'> & ConnectionConfig;
   logger: Logger;
 }): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
@@ -151,7 +151,7 @@ export async function buildOpsServer(deps: {
   capConnections(app, deps.config, deps.logger);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  requireAdminToken(app, deps.config.adminToken);
+  requireAdminToken(app, deps.config);
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
   await app.register(probeRoutes({ config: deps.config, logger: deps.logger }));
   return app;

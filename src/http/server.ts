@@ -89,7 +89,7 @@ export async function buildServer(deps: ServerDeps): Promise<HttpServer> {
     );
     done();
   });
-  requireAdminToken(app, config.adminToken);
+  requireAdminToken(app, config);
 
   app.get('/healthz', { config: PUBLIC_ROUTE }, (_req, reply) => reply.send({ ok: true }));
   await app.register(webhookRoutes({ config, redis, keys }));

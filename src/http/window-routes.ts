@@ -76,7 +76,9 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
     app.post('/windows', async (req, reply) => {
       const b = createBody.safeParse(req.body ?? undefined);
       if (!b.success) return sendError(reply, 'invalid_input', problem(b.error, 'body'));
-      return answer(reply, 201, async () => windowView(await windows.create(b.data)));
+      return answer(reply, 201, async () =>
+        windowView(await windows.create(b.data, requestActor(req) ?? undefined)),
+      );
     });
 
     app.get('/windows', async (req, reply) => {
@@ -96,7 +98,9 @@ export function windowRoutes(windows: Windows): FastifyPluginCallback {
     app.post('/windows/:id/cancel', async (req, reply) => {
       const p = idParams.safeParse(req.params);
       if (!p.success) return sendError(reply, 'invalid_input', problem(p.error, 'params'));
-      return answer(reply, 200, async () => windowCancelView(await windows.cancel(p.data.id)));
+      return answer(reply, 200, async () =>
+        windowCancelView(await windows.cancel(p.data.id, requestActor(req) ?? undefined)),
+      );
     });
 
     app.delete('/windows/:id', async (req, reply) => {

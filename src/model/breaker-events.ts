@@ -41,6 +41,8 @@ export interface BreakerTrippedEvent {
   /** The counts that crossed the rule (at the time of a manual trip, for the record). */
   numbers: BreakerNumbers;
   idempotency_key: string;
+  /** Who tripped it: `breaker` (a rule crossed), or who asked for a manual trip. */
+  actor: string | null;
   at: string;
 }
 
@@ -63,6 +65,8 @@ export interface BreakerResetEvent {
    * Null while other holds keep it off.
    */
   base: BaseState | null;
+  /** Who reset it (the CLI user or the admin token's name); null in events of older versions. */
+  actor: string | null;
   at: string;
 }
 

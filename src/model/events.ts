@@ -51,6 +51,8 @@ interface EventCommon {
   job_id: string;
   source: Source;
   source_ref: string | null;
+  /** Who asked for the intent (model/actor.ts); null for intents of older versions. */
+  actor: string | null;
   reason: string;
   /** Calls started for this intent (attempts), counting the last one. */
   attempts: number;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { IntentValidationError } from '../errors.js';
+import { actorSchema } from './actor.js';
 
 export const ACTIONS = ['deactivate', 'activate'] as const;
 export const SOURCES = ['manual', 'bulk', 'breaker', 'window'] as const;
@@ -42,6 +43,12 @@ export const intentSchema = z.object({
   /** What inside the source asked for it (bulk run id, breaker trip, window id). */
   sourceRef: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
   reason: z.string().max(500, { error: 'must be at most 500 characters' }).default(''),
+  /**
+   * Who asked (model/actor.ts): the CLI user, the admin token's name, `breaker`,
+   * `window:<id>`. Not part of the fingerprint: the same intent asked again by someone else is
+   * the same intent. Absent in jobs an older version queued (read as null).
+   */
+  actor: actorSchema.optional(),
 });
 
 /** A validated intent. */
@@ -57,6 +64,7 @@ const FIELD_NAMES: Record<string, string> = {
   source: 'source',
   sourceRef: 'source_ref',
   reason: 'reason',
+  actor: 'actor',
 };
 
 function shown(value: unknown): string {

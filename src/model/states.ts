@@ -33,6 +33,11 @@ export interface Hold {
   /** What inside the source took it (trip id, window id, batch id). */
   ref: string | null;
   reason: string;
+  /**
+   * Who took it (model/actor.ts): the CLI user or admin token's name, `breaker`,
+   * `window:<id>`; null for holds stored before actors existed.
+   */
+  actor: string | null;
   /** ISO 8601 time it was taken. */
   at: string;
 }

@@ -29,6 +29,8 @@ export interface WindowStartedEvent {
   already_off: string[];
   /** Accounts the API does not know (404): nothing done. */
   missing: string[];
+  /** `window:<id>`: the window's own doing (null in events of older versions). */
+  actor: string | null;
   at: string;
 }
 
@@ -59,6 +61,8 @@ export interface WindowEndedEvent {
   gone: string[];
   /** Ended before its time by `window cancel`. */
   cancelled: boolean;
+  /** `window:<id>`: the window's own doing (null in events of older versions). */
+  actor: string | null;
   at: string;
 }
 
@@ -71,6 +75,8 @@ export interface WindowSkippedEvent {
   starts_at: string;
   ends_at: string;
   reason: 'ended_before_start';
+  /** `window:<id>`: the window's own doing (null in events of older versions). */
+  actor: string | null;
   at: string;
 }
 
@@ -87,6 +93,8 @@ export interface WindowFailedEvent {
   step: 'start' | 'end';
   account_ids: string[];
   why: string;
+  /** `window:<id>`: the window's own doing (null in events of older versions). */
+  actor: string | null;
   at: string;
 }
 

@@ -19,6 +19,8 @@ export async function enqueueBound(
   keyOf: (accountId: string) => string,
   batchId: string,
   reason: string,
+  /** Who asked (the undo's or the cancel's actor), carried by each activation. */
+  actor?: string,
 ): Promise<Set<string>> {
   const states = await readStates(deps.redis, deps.keys, ids.map(keyOf));
   const queued = ids.filter((_id, i) => states[i] === 'queued');
@@ -31,6 +33,7 @@ export async function enqueueBound(
         source: 'bulk' as const,
         sourceRef: batchId,
         reason,
+        ...(actor === undefined ? {} : { actor }),
       })),
     );
   }

@@ -100,6 +100,7 @@ export async function cancelRest(
       (id) => cancelKey(batchId, id),
       batchId,
       `bulk run ${batchId} cancelled: its hold was the last`,
+      actor,
     );
   };
   const cancelPage = async () => {

@@ -218,6 +218,7 @@ export async function undoBatch(
         (id) => undoKey(batchId, id),
         batchId,
         reason,
+        actor,
       );
       for (const row of rows) {
         if (row.result === 'already_undone' && enqueued.has(row.account_id)) {

@@ -79,20 +79,25 @@ export function recordSignal(config: Config, signal: unknown): Promise<SignalRes
   return withBreaker(config, (b) => b.signal(signal));
 }
 
-/** Trip an account's breaker by hand. */
+/** Trip an account's breaker by hand; `actor`: who asked (model/actor.ts). */
 export function tripBreaker(
   config: Config,
   accountId: string,
   reason?: string,
+  actor?: string,
 ): Promise<TripResult> {
   checkAccount(accountId);
-  return withBreaker(config, (b) => b.trip(accountId, reason));
+  return withBreaker(config, (b) => b.trip(accountId, reason, actor));
 }
 
-/** Reset an account's open breaker. */
-export function resetBreaker(config: Config, accountId: string): Promise<ResetResult> {
+/** Reset an account's open breaker; `actor`: who asked (the `breaker.reset` event says so). */
+export function resetBreaker(
+  config: Config,
+  accountId: string,
+  actor?: string,
+): Promise<ResetResult> {
   checkAccount(accountId);
-  return withBreaker(config, (b) => b.reset(accountId));
+  return withBreaker(config, (b) => b.reset(accountId, actor));
 }
 
 /** One account's breaker, or every account's the breaker has seen (most recent first). */

@@ -20,6 +20,8 @@ export interface EnqueueActionsOptions {
   /** Only with exactly one account id. Default: `<action>-<uuid>` per intent. */
   key?: string;
   reason?: string;
+  /** Who asks (model/actor.ts): the CLI user or `--actor`, the admin token's name. */
+  actor?: string;
   /** Block until each intent is terminal. */
   wait?: boolean;
   waitTimeoutMs?: number;

@@ -71,8 +71,12 @@ async function withWindows<T>(config: Config, fn: (w: Windows) => Promise<T>): P
 }
 
 /** Create a window (one-off: start/end; recurring: cron/duration/tz). */
-export function createWindow(config: Config, input: WindowInput): Promise<WindowView> {
-  return withWindows(config, (w) => w.create(input));
+export function createWindow(
+  config: Config,
+  input: WindowInput,
+  actor?: string,
+): Promise<WindowView> {
+  return withWindows(config, (w) => w.create(input, actor));
 }
 
 export function listWindows(config: Config, limit?: number): Promise<WindowView[]> {
@@ -84,8 +88,12 @@ export function showWindow(config: Config, windowId: string): Promise<WindowView
 }
 
 /** A future window is removed; a running one ends now. */
-export function cancelWindow(config: Config, windowId: string): Promise<WindowCancelResult> {
-  return withWindows(config, (w) => w.cancel(windowId));
+export function cancelWindow(
+  config: Config,
+  windowId: string,
+  actor?: string,
+): Promise<WindowCancelResult> {
+  return withWindows(config, (w) => w.cancel(windowId, actor));
 }
 
 /** Move the end of a one-off window, or of a recurring window's running occurrence. */

@@ -34,6 +34,8 @@ export interface ManualRequest {
   /** The idempotency key; only with exactly one account. Default: `<action>-<uuid>` per account. */
   key?: string;
   reason?: string;
+  /** Who asks (model/actor.ts): its intents and `manual` holds say so. */
+  actor?: string;
 }
 
 export interface ManualIntents {
@@ -60,6 +62,7 @@ export function manualIntents(request: ManualRequest): ManualIntents {
     idempotencyKey: request.key ?? `${request.action}-${randomUUID()}`,
     source: 'manual' as const,
     reason: request.reason ?? '',
+    ...(request.actor === undefined ? {} : { actor: request.actor }),
   }));
   return { intents, repeated: [...repeated] };
 }
@@ -166,7 +169,13 @@ export async function runManual(
 }
 
 function holdOf(intent: Intent): HoldInput {
-  return { id: MANUAL_HOLD, source: 'manual', ref: intent.idempotencyKey, reason: intent.reason };
+  return {
+    id: MANUAL_HOLD,
+    source: 'manual',
+    ref: intent.idempotencyKey,
+    reason: intent.reason,
+    actor: intent.actor ?? null,
+  };
 }
 
 /** A given key bound to another intent refuses the request before any hold is touched. */

@@ -162,5 +162,6 @@ function jobData(intent: Intent, seq: number): ActionJobData {
     seq,
   };
   if (intent.sourceRef !== undefined) data.sourceRef = intent.sourceRef;
+  if (intent.actor !== undefined) data.actor = intent.actor;
   return data;
 }

@@ -6,8 +6,9 @@ import { QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 
 /**
- * What a job carries: the validated intent and its binding's sequence number (when it was
- * enqueued is BullMQ's own `job.timestamp`). Kept small: a bulk run holds 100k of them.
+ * What a job carries: the validated intent (with its `actor`, when it has one) and its
+ * binding's sequence number (when it was enqueued is BullMQ's own `job.timestamp`). Kept small:
+ * a bulk run holds 100k of them.
  */
 export interface ActionJobData extends Intent {
   seq: number;
@@ -15,7 +16,8 @@ export interface ActionJobData extends Intent {
 
 /**
  * A job's data as this version reads it. Jobs queued by an older version may still wait in
- * Redis: 0.1.x wrote the account as `providerId` and the window source as `maintenance`.
+ * Redis: 0.1.x wrote the account as `providerId` and the window source as `maintenance`; jobs
+ * queued before actors existed have no `actor` (their events say `actor: null`).
  */
 export function jobIntent(data: ActionJobData): ActionJobData {
   const old = data as Omit<ActionJobData, 'accountId'> & {

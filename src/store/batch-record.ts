@@ -23,6 +23,7 @@ export const BT = {
   source: 'source',
   reason: 'reason',
   createdAt: 'created_at',
+  /** Who started the run (model/actor.ts); absent in batches created before actors existed. */
   createdBy: 'created_by',
   /** Start of the latest enqueueing pass (ms). */
   passStartedAt: 'pass_started_at',
@@ -121,13 +122,14 @@ export interface BatchRecord {
   undo: UndoRecord | null;
 }
 
-// KEYS: batch, index. ARGV: batch id, action, now ms, source, reason.
+// KEYS: batch, index. ARGV: batch id, action, now ms, source, reason, actor ('' none).
 const openScript = defineScript(`
 local action = redis.call('HGET', KEYS[1], '${BT.action}')
 if action and action ~= ARGV[2] then return {'conflict', action} end
 if not action then
   redis.call('HSET', KEYS[1], '${BT.action}', ARGV[2], '${BT.createdAt}', ARGV[3],
     '${BT.source}', ARGV[4], '${BT.reason}', ARGV[5], '${BT.total}', 0)
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], '${BT.createdBy}', ARGV[6]) end
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 end
 redis.call('HSET', KEYS[1], '${BT.passStartedAt}', ARGV[3], '${BT.enqueueDone}', '0')
@@ -137,17 +139,20 @@ return {'ok', redis.call('HINCRBY', KEYS[1], '${BT.passes}', 1), action and 0 or
 export type OpenBatchResult =
   { ok: true; pass: number; created: boolean } | { ok: false; existingAction: string };
 
-/** Create the batch, or start another pass of it (resume); refuses a different action. */
+/**
+ * Create the batch, or start another pass of it (resume); refuses a different action. `actor`
+ * (who started it) is recorded when the batch is created (`created_by`), not by a resume.
+ */
 export async function openBatch(
   redis: Redis,
   keys: Keys,
-  batch: { id: string; action: Action; source: string; reason: string },
+  batch: { id: string; action: Action; source: string; reason: string; actor?: string },
   now = Date.now(),
 ): Promise<OpenBatchResult> {
   const reply = (await openScript(
     redis,
     [keys.batch(batch.id), keys.batchIndex],
-    [batch.id, batch.action, now, batch.source, batch.reason],
+    [batch.id, batch.action, now, batch.source, batch.reason, batch.actor ?? ''],
   )) as [string, string | number, number?];
   if (reply[0] === 'conflict') return { ok: false, existingAction: String(reply[1]) };
   return { ok: true, pass: Number(reply[1]), created: reply[2] === 1 };

@@ -8,7 +8,7 @@ import { fingerprint, type BreakerResetEvent } from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, windowBucketKeys } from './breaker-state.js';
 import { BREAKER_HOLD, tripKey } from './breaker-trip.js';
-import { EVENT_FIELD } from './event-codec.js';
+import { ACTOR_MARK, EVENT_FIELD, withActor } from './event-codec.js';
 import { claimActivationLua, releaseHoldLua } from './hold-lua.js';
 import { releaseResult, type BeforeState, type ReleaseResult } from './holds.js';
 import type { Keys } from './keys.js';
@@ -167,6 +167,7 @@ export async function resetBreaker(
   accountId: string,
   settings: { windowS: number; eventsMaxLen: number },
   now = new Date(),
+  actor: string | null = null,
 ): Promise<ResetResult> {
   const event: BreakerResetEvent = {
     type: 'breaker.reset',
@@ -175,6 +176,7 @@ export async function resetBreaker(
     idempotency_key: KEY,
     still_held_by: LEFT as unknown as string[],
     base: BASE as BeforeState,
+    actor: ACTOR_MARK,
     at: now.toISOString(),
   };
   const windowMin = Math.max(1, Math.ceil(settings.windowS / 60));
@@ -193,7 +195,7 @@ export async function resetBreaker(
       keys.breakerBuckets(accountId),
       windowMin,
       tripKey(accountId, ''),
-      JSON.stringify(event),
+      withActor(JSON.stringify(event), actor),
       settings.eventsMaxLen,
       knownPrefixes(keys),
       fingerprint({ action: 'activate', accountId, source: 'breaker' }),

@@ -9,10 +9,15 @@
  * then to mark with markTripEnqueued (a trip left unmarked by a crash is found again by
  * tripsNotEnqueued).
  */
-import type { BreakerNumbers, BreakerTrippedEvent, TripReason } from '../model.js';
+import {
+  BREAKER_ACTOR,
+  type BreakerNumbers,
+  type BreakerTrippedEvent,
+  type TripReason,
+} from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { BK, sumWindowLua, windowBucketKeys, type CountKind } from './breaker-state.js';
-import { EVENT_FIELD } from './event-codec.js';
+import { ACTOR_MARK, EVENT_FIELD, withActor } from './event-codec.js';
 import { takeHoldLua } from './hold-lua.js';
 import { encodeHold } from './hold-record.js';
 import type { Keys } from './keys.js';
@@ -151,6 +156,8 @@ export interface TripInput {
   occurredAt?: Date;
   /** Why, as the hold says it. */
   reason?: string;
+  /** Who trips it: `breaker` for a rule crossed, who asked for a manual one. @defaultValue breaker */
+  actor?: string;
 }
 
 export interface TripSettings {
@@ -184,10 +191,18 @@ export async function countAndTrip(
     reason: REASON as TripReason,
     numbers: NUMBERS as unknown as BreakerNumbers,
     idempotency_key: KEY,
+    actor: ACTOR_MARK,
     at: now.toISOString(),
   };
+  const actor = input.actor ?? BREAKER_ACTOR;
   const hold = encodeHold(
-    { id: BREAKER_HOLD, source: 'breaker', ref: TRIP, reason: input.reason ?? 'breaker tripped' },
+    {
+      id: BREAKER_HOLD,
+      source: 'breaker',
+      ref: TRIP,
+      reason: input.reason ?? 'breaker tripped',
+      actor: ACTOR_MARK,
+    },
     now,
   );
   const occurredMs = (input.occurredAt ?? now).getTime();
@@ -221,8 +236,8 @@ export async function countAndTrip(
       rules.complaintMinVolume,
       input.force ? '1' : '0',
       tripKey(input.accountId, ''),
-      hold,
-      JSON.stringify(event),
+      withActor(hold, actor),
+      withActor(JSON.stringify(event), actor),
       settings.eventsMaxLen,
       windowMin * 60 + 120,
       occurredMs,

@@ -12,8 +12,24 @@ import {
   type StreamEvent,
 } from '../model.js';
 
+/** The event types that name an actor (model/events.ts and friends). */
+const HAS_ACTOR = /^(action\.|window\.|breaker\.(tripped|reset)$)/;
+
 /** The stream entry's only field. */
 export const EVENT_FIELD = 'event';
+
+/** What stands for the actor in a template a script fills in (see {@link withActor}). */
+export const ACTOR_MARK = '\u0001actor';
+
+/**
+ * A template (an event or hold JSON a script fills in with `string.gsub`, replacing
+ * `__TRIP__`...) with its actor written in: every `_` as `\u005f`, so that no placeholder can
+ * match inside a name someone chose. JSON readers read it back unchanged.
+ */
+export function withActor(template: string, actor: string | null): string {
+  const literal = actor === null ? 'null' : JSON.stringify(actor).replace(/_/g, '\\u005f');
+  return template.replace(JSON.stringify(ACTOR_MARK), () => literal);
+}
 
 /** The event as stored; written without `id` (Redis gives the stream entry its id). */
 export function encodeEvent(event: StreamEvent): string {
@@ -38,6 +54,9 @@ function decodeOf<T extends StreamEvent>(
     // An older version's `maintenance` source is today's `window` (model.ts).
     if ('source' in event) Object.assign(event, { source: normalizeSource(event.source) });
     renameOld(event as unknown as Record<string, unknown>);
+    // Events written before actors existed have none: null (the breaker's half-open and
+    // closed events name no actor).
+    if (!('actor' in event) && HAS_ACTOR.test(type)) Object.assign(event, { actor: null });
     return id === undefined ? event : { id, ...event };
   };
 }

@@ -35,6 +35,8 @@ export interface HoldInput {
   source: Source;
   ref?: string | null;
   reason?: string;
+  /** Who took it (model/actor.ts); null when not known. */
+  actor?: string | null;
 }
 
 /** A hold as stored (its id is the field name). */
@@ -43,6 +45,7 @@ export function encodeHold(hold: HoldInput, at: Date): string {
     source: hold.source,
     ref: hold.ref ?? null,
     reason: hold.reason ?? '',
+    actor: hold.actor ?? null,
     at: at.toISOString(),
   };
   return JSON.stringify(stored);

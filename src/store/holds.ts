@@ -284,6 +284,8 @@ export async function readHolds(
       id: field.slice(HOLD_FIELD.length),
       ...hold,
       source: normalizeSource(hold.source),
+      // Holds stored before actors existed have none.
+      actor: hold.actor ?? null,
     });
   }
   holds.sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));

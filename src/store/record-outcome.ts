@@ -158,6 +158,7 @@ export function outcomeEvent(o: Outcome): ActionEvent {
     job_id: o.jobId,
     source: intent.source,
     source_ref: intent.sourceRef ?? null,
+    actor: intent.actor ?? null,
     reason: intent.reason,
     http_status: null,
     error_code: null,

@@ -19,13 +19,18 @@ export interface WindowRecord<Targets = unknown, Schedule = unknown> {
   state: WindowState;
   created_at: string;
   cancelled_at: string | null;
+  /** Who created it (model/actor.ts); null for windows stored before actors existed. */
+  created_by: string | null;
+  /** Who cancelled it; null if nobody did (or before actors existed). */
+  cancelled_by: string | null;
 }
 
-// KEYS: window, index. ARGV: id, targets JSON, schedule JSON, reason, now ms.
+// KEYS: window, index. ARGV: id, targets JSON, schedule JSON, reason, now ms, actor ('' none).
 const createScript = defineScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'targets', ARGV[2], 'schedule', ARGV[3],
   'reason', ARGV[4], 'state', 'scheduled', 'created_at', ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'created_by', ARGV[6]) end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 return 1
 `);
@@ -36,11 +41,12 @@ export async function createWindowRecord(
   keys: Keys,
   w: { id: string; targets: unknown; schedule: unknown; reason: string },
   now = new Date(),
+  actor = '',
 ): Promise<boolean> {
   const created = await createScript(
     redis,
     [keys.window(w.id), keys.windowIndex],
-    [w.id, JSON.stringify(w.targets), JSON.stringify(w.schedule), w.reason, now.getTime()],
+    [w.id, JSON.stringify(w.targets), JSON.stringify(w.schedule), w.reason, now.getTime(), actor],
   );
   return created === 1;
 }
@@ -66,6 +72,8 @@ export async function readWindowRecord<T, S>(
     state: h.state === 'cancelled' ? 'cancelled' : 'scheduled',
     created_at: new Date(Number(h.created_at)).toISOString(),
     cancelled_at: h.cancelled_at ? new Date(cancelled).toISOString() : null,
+    created_by: h.created_by || null,
+    cancelled_by: h.cancelled_by || null,
   };
 }
 
@@ -74,12 +82,14 @@ export async function listWindowIds(redis: Redis, keys: Keys, limit = 1000): Pro
   return redis.zrevrange(keys.windowIndex, 0, Math.max(0, limit - 1));
 }
 
-// KEYS: window. ARGV: now ms. Returns the state before ('' when there is no such window).
+// KEYS: window. ARGV: now ms, actor ('' none). Returns the state before ('' when there is no
+// such window).
 const cancelScript = defineScript(`
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return '' end
 if state == 'scheduled' then
   redis.call('HSET', KEYS[1], 'state', 'cancelled', 'cancelled_at', ARGV[1])
+  if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'cancelled_by', ARGV[2]) end
 end
 return state
 `);
@@ -90,8 +100,9 @@ export async function cancelWindowRecord(
   keys: Keys,
   id: string,
   now = new Date(),
+  actor = '',
 ): Promise<WindowState | undefined> {
-  const before = (await cancelScript(redis, [keys.window(id)], [now.getTime()])) as string;
+  const before = (await cancelScript(redis, [keys.window(id)], [now.getTime(), actor])) as string;
   return before === '' ? undefined : (before as WindowState);
 }
 

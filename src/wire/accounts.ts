@@ -17,6 +17,8 @@ export const holdSchema = z.strictObject({
   /** What inside the source took it (trip id, window id, batch id). */
   ref: z.string().nullable(),
   reason: z.string(),
+  /** Who took it (model/actor.ts); null for holds stored before actors existed. */
+  actor: z.string().nullable(),
   at: timeSchema,
 });
 
@@ -65,7 +67,14 @@ export function heldAccountView(a: HeldAccount): HeldAccountView {
 export const holdsListSchema = z.strictObject({ accounts: z.array(heldAccountSchema) });
 
 function holdView(h: Hold): z.infer<typeof holdSchema> {
-  return { id: h.id, source: h.source, ref: h.ref, reason: h.reason, at: h.at };
+  return {
+    id: h.id,
+    source: h.source,
+    ref: h.ref,
+    reason: h.reason,
+    actor: h.actor,
+    at: h.at,
+  };
 }
 
 export function accountHoldsView(a: AccountHolds): AccountHoldsView {

@@ -20,6 +20,9 @@ import {
   timeSchema,
 } from './common.js';
 
+/** Who did it (model/actor.ts); null in what older versions wrote. */
+const actorSchemaOrNull = z.string().nullable();
+
 /** The stream entry id (`<ms>-<seq>`); absent in a notification's `data` (it is the CloudEvent's). */
 const streamId = z.string().optional();
 
@@ -43,6 +46,7 @@ export const actionEventSchema = z.strictObject({
   job_id: z.string(),
   source: sourceSchema,
   source_ref: z.string().nullable(),
+  actor: actorSchemaOrNull,
   reason: z.string(),
   attempts: z.number(),
   at: timeSchema,
@@ -57,6 +61,7 @@ const breakerTripped = z.strictObject({
   reason: z.enum(TRIP_REASONS),
   numbers: breakerNumbersSchema,
   idempotency_key: z.string(),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 const breakerReset = z.strictObject({
@@ -67,6 +72,7 @@ const breakerReset = z.strictObject({
   idempotency_key: z.string().nullable(),
   still_held_by: z.array(z.string()),
   base: baseStateSchema.nullable(),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 const breakerHalfOpen = z.strictObject({
@@ -101,6 +107,7 @@ const windowStarted = z.strictObject({
   not_switched_off: z.array(accountIdSchema),
   already_off: z.array(accountIdSchema),
   missing: z.array(accountIdSchema),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 const windowEnded = z.strictObject({
@@ -118,6 +125,7 @@ const windowEnded = z.strictObject({
   base_unknown: z.array(accountIdSchema),
   gone: z.array(accountIdSchema),
   cancelled: z.boolean(),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 const windowSkipped = z.strictObject({
@@ -128,6 +136,7 @@ const windowSkipped = z.strictObject({
   starts_at: timeSchema,
   ends_at: timeSchema,
   reason: z.literal('ended_before_start'),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 export const windowFailedEventSchema = z.strictObject({
@@ -138,6 +147,7 @@ export const windowFailedEventSchema = z.strictObject({
   step: z.enum(['start', 'end']),
   account_ids: z.array(accountIdSchema),
   why: z.string(),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 

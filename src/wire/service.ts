@@ -1,9 +1,18 @@
 /** The service's own small answers: `/healthz`, `/v1/whoami`, `/readyz`, the webhook receiver. */
 import { z } from 'zod';
+import { TOKEN_KINDS } from '../config/admin-tokens.js';
 import type { Readiness } from '../metrics/readiness.js';
 
-/** `GET /healthz`, `GET /v1/whoami`. */
+/** `GET /healthz`. */
 export const okSchema = z.strictObject({ ok: z.literal(true) });
+
+/** `GET /v1/whoami`: the token's name (the actor of what it does) and kind (`read`: GET only). */
+export const whoamiSchema = z.strictObject({
+  ok: z.literal(true),
+  name: z.string(),
+  kind: z.enum(TOKEN_KINDS),
+});
+export type WhoamiView = z.infer<typeof whoamiSchema>;
 
 /** `POST /webhooks/sendmux`: stored (202), or why not (200). */
 export const webhookAnswerSchema = z.union([

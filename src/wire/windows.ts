@@ -48,6 +48,10 @@ export const windowSchema = z.strictObject({
   reason: z.string(),
   created_at: timeSchema,
   cancelled_at: timeSchema.nullable(),
+  /** Who created it (model/actor.ts); null for windows stored before actors existed. */
+  created_by: z.string().nullable(),
+  /** Who cancelled it; null if nobody did. */
+  cancelled_by: z.string().nullable(),
   targets: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('accounts'), account_ids: z.array(accountIdSchema) }),
     z.strictObject({ kind: z.literal('filter'), filter: z.string() }),
@@ -101,6 +105,8 @@ export function windowView(w: WindowView): WindowWire {
     reason: w.reason,
     created_at: w.created_at,
     cancelled_at: w.cancelled_at,
+    created_by: w.created_by,
+    cancelled_by: w.cancelled_by,
     targets:
       t.kind === 'accounts'
         ? { kind: 'accounts', account_ids: t.ids }

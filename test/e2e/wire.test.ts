@@ -29,6 +29,7 @@ import {
   holdsListSchema,
   nonSnakeKeys,
   okSchema,
+  whoamiSchema,
   overviewSchema,
   readinessSchema,
   resetSchema,
@@ -222,7 +223,7 @@ describe('one wire format', () => {
     // The rest of the surface, for the casing walk below.
     await http(overviewSchema, 'GET', '/v1/overview');
     await http(webhookStatsSchema, 'GET', '/v1/webhooks/stats');
-    await http(okSchema, 'GET', '/v1/whoami');
+    await http(whoamiSchema, 'GET', '/v1/whoami');
     await http(okSchema, 'GET', '/healthz');
     await http(readinessSchema, 'GET', '/readyz?checks=redis');
     await http(errorSchema, 'GET', '/v1/batches/nope');

@@ -5,6 +5,7 @@
  * now, in account-id order; a no-op pass that keeps `finished_at`; `batch cancel`'s actor.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ActionEvent } from '../../src/model.js';
 import { enqueueBound, undoKey } from '../../src/ops/batch-activations.js';
 import { cancelBatch } from '../../src/ops/batch-cancel.js';
 import { undoBatch } from '../../src/ops/batch-undo.js';
@@ -12,6 +13,7 @@ import { batchReport, batchReportLines, getBatch, startBulkRun } from '../../src
 import { bulkHoldId } from '../../src/producers/bulk/run.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { beginUndo } from '../../src/store/batch-undo-record.js';
+import { readRecentEvents } from '../../src/store/events.js';
 import { seenState } from '../../src/store/hold-record.js';
 import { releaseHolds, takeHold } from '../../src/store/holds.js';
 import { sweepBatches } from '../../src/store/retention.js';
@@ -92,6 +94,15 @@ describe('the undo in the batch record', () => {
       already_undone: 0,
       activations: { total: 4, succeeded: 4, failed: 0, superseded: 0, cancelled: 0, queued: 0 },
     });
+    // The activations carry who asked for the undo.
+    const activations = (
+      await readRecentEvents(p.redis, p.keys, { type: 'action.succeeded', limit: 100 })
+    ).filter(
+      (e): e is ActionEvent =>
+        e.type === 'action.succeeded' && e.action === 'activate' && e.source_ref === 'life',
+    );
+    expect(activations).toHaveLength(4);
+    expect(activations.map((e) => e.actor)).toEqual(['alice', 'alice', 'alice', 'alice']);
     const undo = after.undo;
     if (!undo) throw new Error('no undo');
     expect(Date.parse(undo.finished_at ?? '')).toBeGreaterThanOrEqual(Date.parse(undo.started_at));

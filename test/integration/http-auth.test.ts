@@ -90,11 +90,15 @@ describe('the admin token', () => {
       headers: basic('admin', 'nope'),
     });
     expect(wrongBasic.json()).toMatchObject({
-      error: { message: 'Authorization: the Basic password is not ADMIN_TOKEN' },
+      error: {
+        message: 'Authorization: the Basic password is not ADMIN_TOKEN nor one of ADMIN_TOKENS',
+      },
     });
     const wrongBearer = await app.inject({ method: 'GET', url: '/', headers: bearer('nope') });
     expect(wrongBearer.json()).toMatchObject({
-      error: { message: 'Authorization: the bearer token is not ADMIN_TOKEN' },
+      error: {
+        message: 'Authorization: the bearer token is not ADMIN_TOKEN nor one of ADMIN_TOKENS',
+      },
     });
   });
 

@@ -105,11 +105,12 @@ describe('data stored with the old source word `maintenance`', () => {
     await redis.xadd(keys.events, '*', EVENT_FIELD, JSON.stringify(event));
 
     expect((await readHolds(redis, keys, A)).holds).toEqual([
-      { id: 'window:w1:o1', source: 'window', ref: 'w1:o1', reason: 'r', at: 'x' },
+      { id: 'window:w1:o1', source: 'window', ref: 'w1:o1', reason: 'r', actor: null, at: 'x' },
     ]);
     expect((await readBindings(redis, keys, [KEY]))[0]?.source).toBe('window');
     const [read] = await readRecentEvents(redis, keys);
-    expect(read).toMatchObject({ source: 'window', account_id: A });
+    // Written before actors existed: read with `actor: null`.
+    expect(read).toMatchObject({ source: 'window', account_id: A, actor: null });
     expect(read).not.toHaveProperty('provider_id');
     expect((await readBindings(redis, keys, [KEY]))[0]?.accountId).toBe(A);
     // A job an older version queued names its hold as before.

@@ -322,6 +322,7 @@ describe('failure webhooks', () => {
     const occ = { occurrence: '20260101T000000Z', starts_at: at, ends_at: at, at };
     const tripped: BreakerTrippedEvent = {
       type: 'breaker.tripped',
+      actor: 'alice',
       account_id: simAccountId(4),
       trip_id: 'trip_1',
       reason: 'bounce_rate',
@@ -340,6 +341,7 @@ describe('failure webhooks', () => {
     };
     const reset: BreakerResetEvent = {
       type: 'breaker.reset',
+      actor: 'alice',
       account_id: simAccountId(4),
       trip_id: 'trip_1',
       idempotency_key: null,
@@ -349,6 +351,7 @@ describe('failure webhooks', () => {
     };
     const started: WindowStartedEvent = {
       type: 'window.started',
+      actor: 'alice',
       window_id: 'win_a',
       ...occ,
       late_ms: 0,
@@ -359,6 +362,7 @@ describe('failure webhooks', () => {
     };
     const ended: WindowEndedEvent = {
       type: 'window.ended',
+      actor: 'alice',
       window_id: 'win_a',
       ...occ,
       reactivated: [simAccountId(1)],
@@ -370,6 +374,7 @@ describe('failure webhooks', () => {
     };
     const skipped: WindowSkippedEvent = {
       type: 'window.skipped',
+      actor: 'alice',
       window_id: 'win_b',
       ...occ,
       reason: 'ended_before_start',
@@ -412,6 +417,7 @@ describe('failure webhooks', () => {
     for (let i = 0; i < 40; i++) {
       const skipped: WindowSkippedEvent = {
         type: 'window.skipped',
+        actor: 'alice',
         window_id: `win_${i}`,
         occurrence: '20260101T000000Z',
         starts_at: at,
@@ -445,6 +451,7 @@ describe('failure webhooks', () => {
     const at = new Date().toISOString();
     const event = (windowId: string): WindowSkippedEvent => ({
       type: 'window.skipped',
+      actor: 'alice',
       window_id: windowId,
       occurrence: '20260101T000000Z',
       starts_at: at,

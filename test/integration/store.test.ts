@@ -344,7 +344,7 @@ describe('takeHolds', () => {
       seenState('inactive'),
       t0,
     );
-    const hold = { id: 'bulk:b', source: 'bulk' as const, ref: 'b' };
+    const hold = { id: 'bulk:b', source: 'bulk' as const, ref: 'b', actor: 'alice' };
     const targets = [
       { accountId: 'dprov_a', seen: seenState('active') },
       { accountId: 'dprov_b', seen: seenState('active') },
@@ -368,8 +368,20 @@ describe('takeHolds', () => {
     const b = await readHolds(redis, keys, 'dprov_b');
     expect(b).toMatchObject({ before: 'active', since: new Date(2_000_000).toISOString() });
     expect(b.holds).toEqual([
-      { id: 'bulk:b', source: 'bulk', ref: 'b', reason: '', at: new Date(2_000_000).toISOString() },
+      {
+        id: 'bulk:b',
+        source: 'bulk',
+        ref: 'b',
+        reason: '',
+        actor: 'alice',
+        at: new Date(2_000_000).toISOString(),
+      },
     ]);
+    // A hold taken without an actor reads as null.
+    expect((await readHolds(redis, keys, 'dprov_a')).holds[0]).toMatchObject({
+      id: 'manual',
+      actor: null,
+    });
     expect((await readHolds(redis, keys, 'dprov_c')).before).toBe('unknown');
     expect(await listHeldAccounts(redis, keys)).toEqual(['dprov_a', 'dprov_b', 'dprov_c']);
     expect(await redis.zscore(keys.holdsIndex, 'dprov_a')).toBe('1000000');

@@ -296,7 +296,10 @@ describe('the admin token', () => {
       expect(a.status).toBe(401);
       expect(a.json).toMatchObject({ error: { code: 'unauthorized' } });
     }
-    expect(await whoami(port, `Bearer ${ADMIN}`)).toEqual({ status: 200, json: { ok: true } });
+    expect(await whoami(port, `Bearer ${ADMIN}`)).toEqual({
+      status: 200,
+      json: { ok: true, name: 'admin', kind: 'admin' },
+    });
   });
 
   it('closes paths no route matches too; /healthz and the webhook need no token', async () => {

@@ -36,6 +36,7 @@ const AT = '2026-11-28T10:20:30.123Z';
 const failed: ActionFailedEvent = {
   id: '1764325230123-0',
   type: 'action.failed',
+  actor: 'alice',
   account_id: 'dprov_abc',
   action: 'deactivate',
   idempotency_key: 'k-1',
@@ -55,6 +56,7 @@ const failed: ActionFailedEvent = {
 const tripped: BreakerTrippedEvent = {
   id: '1764325230124-0',
   type: 'breaker.tripped',
+  actor: 'alice',
   account_id: 'dprov_abc',
   trip_id: 'trip_1',
   reason: 'bounce_rate',
@@ -74,6 +76,7 @@ const tripped: BreakerTrippedEvent = {
 const started: WindowStartedEvent = {
   id: '1764325230125-0',
   type: 'window.started',
+  actor: 'alice',
   window_id: 'win_1',
   occurrence: '20261128T102000Z',
   starts_at: '2026-11-28T10:20:00.000Z',
@@ -88,6 +91,7 @@ const started: WindowStartedEvent = {
 const ended: WindowEndedEvent = {
   id: '1764325230126-0',
   type: 'window.ended',
+  actor: 'alice',
   window_id: 'win_1',
   occurrence: '20261128T102000Z',
   starts_at: '2026-11-28T10:20:00.000Z',
@@ -103,6 +107,7 @@ const ended: WindowEndedEvent = {
 const skipped: WindowSkippedEvent = {
   id: '1764325230127-0',
   type: 'window.skipped',
+  actor: 'alice',
   window_id: 'win_2',
   occurrence: '20261128T102000Z',
   starts_at: '2026-11-28T10:20:00.000Z',
@@ -123,6 +128,7 @@ describe('which events are notified', () => {
     ]);
     const windowFailed: StreamEvent = {
       type: 'window.failed',
+      actor: 'alice',
       window_id: 'w-1',
       occurrence: '20261201T020000Z',
       step: 'start',
@@ -137,6 +143,7 @@ describe('which events are notified', () => {
       { ...failed, type: 'action.succeeded', error_code: null, error_message: null } as StreamEvent,
       {
         type: 'breaker.reset',
+        actor: 'alice',
         account_id: 'dprov_abc',
         trip_id: 'trip_1',
         idempotency_key: null,

@@ -12,6 +12,7 @@ describe('event encoding', () => {
   it('round-trips, keeping nulls and numbers', () => {
     const event: ActionEvent = {
       type: 'action.failed',
+      actor: 'alice',
       account_id: 'dprov_x',
       action: 'deactivate',
       idempotency_key: 'k:1',
@@ -37,6 +38,7 @@ describe('event encoding', () => {
   it('keeps a superseded event with the key that replaced it', () => {
     const event: ActionEvent = {
       type: 'action.superseded',
+      actor: 'alice',
       account_id: 'dprov_x',
       action: 'deactivate',
       idempotency_key: 'old',

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { SIGNAL_OUTCOMES, type SignalOutcome } from '../../model.js';
 import type { BreakerStatus } from '../../ops/breaker.js';
-import { cliContext } from '../context.js';
+import { actorOf, cliContext } from '../context.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
 
@@ -64,10 +64,10 @@ export function registerBreaker(program: Command): void {
     .argument('<account>', 'sending account id')
     .option('--reason <text>', 'why (kept with the hold)', 'manual trip')
     .option('--json', 'print JSON')
-    .action(async (account: string, flags: { reason: string; json?: boolean }) => {
+    .action(async (account: string, flags: { reason: string; json?: boolean }, cmd: Command) => {
       const { config } = cliContext();
       const { tripBreaker, breakerRefusal } = await ops();
-      const r = await tripBreaker(config, account, flags.reason);
+      const r = await tripBreaker(config, account, flags.reason, actorOf(cmd));
       if (r.result !== 'tripped') throw breakerRefusal(account, 'trip');
       if (flags.json) {
         process.stdout.write(`${JSON.stringify((await wire()).tripView(account, r))}\n`);
@@ -83,10 +83,10 @@ export function registerBreaker(program: Command): void {
     .description("close an account's breaker; it comes back on only if nothing else holds it off")
     .argument('<account>', 'sending account id')
     .option('--json', 'print JSON')
-    .action(async (account: string, flags: { json?: boolean }) => {
+    .action(async (account: string, flags: { json?: boolean }, cmd: Command) => {
       const { config } = cliContext();
       const { resetBreaker, breakerRefusal } = await ops();
-      const r = await resetBreaker(config, account);
+      const r = await resetBreaker(config, account, actorOf(cmd));
       if (r.result === 'not_open') throw breakerRefusal(account, 'reset');
       if (flags.json) {
         process.stdout.write(`${JSON.stringify((await wire()).resetView(account, r))}\n`);

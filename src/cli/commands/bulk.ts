@@ -10,7 +10,7 @@ import { parseFilter } from '../../producers/bulk/accounts.js';
 import { DEFAULT_CHUNK, type BulkSource } from '../../producers/bulk/run.js';
 import { progressView } from '../bulk-progress.js';
 import { describeBatch, describeDryRun, describePass } from '../bulk-text.js';
-import { cliContext, stopSignal } from '../context.js';
+import { actorOf, cliContext, stopSignal } from '../context.js';
 import {
   EXIT_ACTION_FAILED,
   EXIT_INTERRUPTED,
@@ -92,8 +92,8 @@ export function registerBulk(program: Command): void {
       intOption('--chunk-size', 1, 10_000),
       DEFAULT_CHUNK,
     )
-    .action(async (flags: BulkFlags) => {
-      await runBulkCommand(flags);
+    .action(async (flags: BulkFlags, cmd: Command) => {
+      await runBulkCommand(flags, actorOf(cmd));
     });
 }
 
@@ -124,7 +124,7 @@ async function runDryRun(flags: BulkFlags, source: BulkSource): Promise<void> {
   process.stdout.write(`${describeDryRun(report, flags.verbose ?? false)}\n`);
 }
 
-async function runBulkCommand(flags: BulkFlags): Promise<void> {
+async function runBulkCommand(flags: BulkFlags, actor: string): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
     throw new UsageError('--wait-timeout: needs --wait');
   }
@@ -148,6 +148,7 @@ async function runBulkCommand(flags: BulkFlags): Promise<void> {
     skipInvalid: flags.skipInvalid,
     includeShared: flags.includeShared,
     reason: flags.reason,
+    actor,
     chunkSize: flags.chunkSize,
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,

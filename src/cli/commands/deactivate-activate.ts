@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { ACTIONS, type Action } from '../../model.js';
 import type { ActionReport } from '../../ops/enqueue-actions.js';
 import type { WaitProgress } from '../../queue/wait.js';
-import { cliContext, stopSignal } from '../context.js';
+import { actorOf, cliContext, stopSignal } from '../context.js';
 import { EXIT_ACTION_FAILED, EXIT_INTERRUPTED, EXIT_WAIT_TIMEOUT } from '../exit-codes.js';
 import { formatDuration, table } from '../format.js';
 import { intOption } from '../options.js';
@@ -41,8 +41,8 @@ export function registerActions(program: Command): void {
         intOption('--wait-timeout', 1),
       )
       .option('--json', 'print a JSON array of results')
-      .action(async (accountIds: string[], flags: ActionFlags) => {
-        await runActionCommand(action, accountIds, flags);
+      .action(async (accountIds: string[], flags: ActionFlags, cmd: Command) => {
+        await runActionCommand(action, accountIds, flags, actorOf(cmd));
       });
   }
 }
@@ -51,6 +51,7 @@ async function runActionCommand(
   action: Action,
   accountIds: string[],
   flags: ActionFlags,
+  actor: string,
 ): Promise<void> {
   if (flags.waitTimeout !== undefined && !flags.wait) {
     throw new UsageError('--wait-timeout: needs --wait');
@@ -68,6 +69,7 @@ async function runActionCommand(
     accountIds,
     key: flags.key,
     reason: flags.reason,
+    actor,
     wait: flags.wait,
     waitTimeoutMs: flags.waitTimeout === undefined ? undefined : flags.waitTimeout * 1000,
     signal,

@@ -16,14 +16,14 @@ function line(e: StreamEvent): string {
     case 'breaker.tripped': {
       const n = e.numbers;
       const rates = `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
-      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}${by(e)}`;
     }
     case 'breaker.half_open':
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  after ${formatDuration(e.cooldown_s * 1000)}  ${staysOff(e)}`;
     case 'breaker.closed':
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  watched without a new trip`;
     case 'breaker.reset':
-      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  ${staysOff(e)}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  ${staysOff(e)}${by(e)}`;
     case 'window.started':
       return `${e.at}  ${e.type.padEnd(17)} ${e.window_id}  ${e.occurrence}  switched off ${e.switched_off.length}, already off ${e.already_off.length}, missing ${e.missing.length}${e.late_ms >= 1000 ? `  (late by ${formatDuration(e.late_ms)})` : ''}  until ${e.ends_at}`;
     case 'window.ended':
@@ -43,9 +43,14 @@ function line(e: StreamEvent): string {
             : e.type === 'action.superseded'
               ? `superseded by ${e.superseded_by}`
               : 'cancelled';
-      return `${e.at}  ${e.type.padEnd(17)} ${e.action.padEnd(10)} ${e.account_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}`;
+      return `${e.at}  ${e.type.padEnd(17)} ${e.action.padEnd(10)} ${e.account_id}  ${outcome}  key=${e.idempotency_key} attempts=${e.attempts} request=${e.request_id ?? '-'}${by(e)}`;
     }
   }
+}
+
+/** Who did it (`  by=alice`), or nothing for events of older versions (no actor). */
+function by(e: { actor?: string | null }): string {
+  return typeof e.actor === 'string' ? `  by=${e.actor}` : '';
 }
 
 /** What a breaker release did: the activation, or why the account stays off. */

@@ -8,7 +8,7 @@ export function registerHolds(program: Command): void {
   program
     .command('holds')
     .description(
-      'what keeps accounts off: each hold (breaker, window, bulk run, manual), the base (what the account is without holds: it goes back to it when the last hold goes), and whether it is still on (its deactivation failed: the failure and the command that retries it or lets it go)',
+      'what keeps accounts off: each hold (breaker, window, bulk run, manual), who took it (by), the base (what the account is without holds: it goes back to it when the last hold goes), and whether it is still on (its deactivation failed: the failure and the command that retries it or lets it go)',
     )
     .argument('[account...]', 'sending account ids (default: every held account)')
     .option('--limit <n>', 'how many accounts without ids', intOption('--limit', 1, 100_000), 1000)
@@ -22,7 +22,15 @@ export function registerHolds(program: Command): void {
         process.stdout.write(`${JSON.stringify(all.map(heldAccountView), null, 2)}\n`);
         return;
       }
-      const none = { hold: '-', source: '-', since: '-', before: '-', state: '-', reason: '' };
+      const none = {
+        hold: '-',
+        source: '-',
+        by: '-',
+        since: '-',
+        before: '-',
+        state: '-',
+        reason: '',
+      };
       const rows = all.flatMap((a) =>
         a.holds.length === 0
           ? [{ account: a.accountId, ...none }]
@@ -30,6 +38,7 @@ export function registerHolds(program: Command): void {
               account: a.accountId,
               hold: h.id,
               source: h.source,
+              by: h.actor ?? '-',
               since: h.at,
               before: a.before,
               state: a.still_on ? 'STILL ON' : 'held',
@@ -41,7 +50,7 @@ export function registerHolds(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${table(rows, ['account', 'hold', 'source', 'since', 'before', 'state', 'reason'])}\n`,
+        `${table(rows, ['account', 'hold', 'source', 'by', 'since', 'before', 'state', 'reason'])}\n`,
       );
       // Held is not off: a held account whose deactivation failed is still sending.
       for (const a of all.filter((x) => x.still_on)) {

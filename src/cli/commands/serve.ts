@@ -22,6 +22,7 @@ Environment (see the README's configuration table for every setting):
   PORT                      default 8080
   ADMIN_TOKEN               token of the admin routes (all but /healthz, /readyz, /openapi.json,
                             the webhooks); unset = they answer 503 (never logged)
+  ADMIN_TOKENS              more tokens, named: name:token[:read],... (read = GET only; never logged)
   SENDMUX_WEBHOOK_SECRET    the webhook subscription's secret; unset = webhooks answer 503 (never logged)
   WEBHOOK_BODY_LIMIT_BYTES, WEBHOOK_DEDUPE_TTL_S, WEBHOOK_INBOX_MAXLEN, REDIS_URL, QUEUE_PREFIX,
   SHUTDOWN_TIMEOUT_MS, LOG_LEVEL, ...`,

@@ -26,6 +26,7 @@ Environment (see the README's configuration table for every setting):
   SENDMUX_API_KEY           required: the team's root API key (never logged)
   ADMIN_TOKEN               token of the admin routes (all but /healthz, /readyz, /openapi.json,
                             the webhooks); unset = they answer 503 (never logged)
+  ADMIN_TOKENS              more tokens, named: name:token[:read],... (read = GET only; never logged)
   PORT                      default 8080
   REDIS_URL, QUEUE_PREFIX, SENDMUX_WEBHOOK_SECRET, NOTIFY_URL, NOTIFY_SECRET, LOG_LEVEL, ...`,
     )

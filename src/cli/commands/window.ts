@@ -84,15 +84,18 @@ off and it was on before the first hold. Bad times, an end before the start, an 
 an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`worker\` processes.`,
     )
     .action(
-      async ({
-        accounts,
-        json,
-        ...rest
-      }: Omit<WindowInput, 'accounts'> & { accounts?: string; json?: boolean }) => {
+      async (
+        {
+          accounts,
+          json,
+          ...rest
+        }: Omit<WindowInput, 'accounts'> & { accounts?: string; json?: boolean },
+        cmd: Command,
+      ) => {
         const { config } = cliContext();
         const w = await (
           await ops()
-        ).createWindow(config, { ...rest, accounts: accounts?.split(',') });
+        ).createWindow(config, { ...rest, accounts: accounts?.split(',') }, actorOf(cmd));
         if (json) {
           print((await wire()).windowView(w));
           return;
@@ -140,9 +143,9 @@ an invalid cron exit 2 naming the field; nothing is stored. The steps run in \`w
     .description('a future window is removed; a running one ends now (its accounts come back)')
     .argument('<id>', 'window id')
     .option('--json', 'print JSON')
-    .action(async (id: string, flags: { json?: boolean }) => {
+    .action(async (id: string, flags: { json?: boolean }, cmd: Command) => {
       const { config } = cliContext();
-      const r = await (await ops()).cancelWindow(config, id);
+      const r = await (await ops()).cancelWindow(config, id, actorOf(cmd));
       if (flags.json) {
         print((await wire()).windowCancelView(r));
         return;

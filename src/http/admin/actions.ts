@@ -8,6 +8,7 @@ import { IDEMPOTENCY_KEY_RULE } from '../../model.js';
 import { enqueueActions } from '../../ops/enqueue-actions.js';
 import { actionsAnswerSchema, actionsAnswerView } from '../../wire/index.js';
 import { routeFromSpec, type RouteSpec } from '../api-spec.js';
+import { requestActor } from '../auth.js';
 import { redisIsDown, sendUnavailable } from '../errors.js';
 import { account, action, strict, text, type RegisterRoutes } from './fields.js';
 
@@ -63,7 +64,7 @@ function actionsUnavailable(reply: FastifyReply, why: string): FastifyReply {
 export const registerActionRoutes: RegisterRoutes = (app, { config, redis }) => {
   app.post(
     postActions.path,
-    routeFromSpec(postActions, async ({ body }, _req, reply) => {
+    routeFromSpec(postActions, async ({ body }, req, reply) => {
       // Redis not connected: refused at once. Connected but too slow (frozen, overloaded):
       // refused after HTTP_ACTIONS_TIMEOUT_MS, the run aborted; what it enqueued stays, and
       // asking again with the same idempotency_key answers its state.
@@ -79,6 +80,7 @@ export const registerActionRoutes: RegisterRoutes = (app, { config, redis }) => 
           accountIds: body.accounts,
           key: body.idempotency_key,
           reason: body.reason,
+          actor: requestActor(req) ?? undefined,
           signal: limit.signal,
         });
         // The run stops at its next check of the signal; the answer does not wait for it.

@@ -10,6 +10,7 @@ import { parseFilter } from '../../producers/bulk/accounts.js';
 import type { BulkSource } from '../../producers/bulk/run.js';
 import { bulkRunSchema, bulkRunView, dryRunSchema, dryRunView } from '../../wire/index.js';
 import { validate, type RouteSpec } from '../api-spec.js';
+import { requestActor } from '../auth.js';
 import { action, batchId, flag, strict, text, type RegisterRoutes } from './fields.js';
 
 /** Largest text/csv upload to POST /v1/batches (about a million ids). */
@@ -129,6 +130,7 @@ export const registerBatchRunRoutes: RegisterRoutes = (app, { config }) => {
       reason: options.reason,
       skipInvalid: options.skip_invalid,
       includeShared: options.include_shared,
+      actor: requestActor(req) ?? undefined,
     };
     try {
       if (options.dry_run === true) {

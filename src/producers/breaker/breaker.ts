@@ -7,7 +7,7 @@
  * account back only if nothing else holds it off (store/breaker-reset.ts).
  */
 import { countBreakerTrip } from '../../metrics/metrics.js';
-import type { IntentInput, BreakerNumbers } from '../../model.js';
+import { BREAKER_ACTOR, type BreakerNumbers, type IntentInput } from '../../model.js';
 import type { Producer } from '../../queue/enqueue.js';
 import type { RedisClient as Redis } from '../../redis/connect.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
@@ -61,10 +61,13 @@ export interface Breaker {
    * `stale` and not counted.
    */
   signal(input: unknown): Promise<SignalResult>;
-  /** An operator's trip, whatever the numbers; `open` when it is open already. */
-  trip(accountId: string, reason?: string): Promise<TripResult>;
-  /** Close an open breaker; `not_open` when it is not open. */
-  reset(accountId: string): Promise<ResetResult>;
+  /**
+   * An operator's trip, whatever the numbers; `open` when it is open already. `actor`: who
+   * asked (the hold, the event and the deactivation say so; model/actor.ts).
+   */
+  trip(accountId: string, reason?: string, actor?: string): Promise<TripResult>;
+  /** Close an open breaker; `not_open` when it is not open. `actor`: who (`breaker.reset`). */
+  reset(accountId: string, actor?: string): Promise<ResetResult>;
   status(accountId: string): Promise<BreakerStatus>;
   /** Accounts with breaker activity, most recent first. */
   list(limit?: number): Promise<string[]>;
@@ -93,7 +96,13 @@ export function createBreaker(deps: BreakerDeps): Breaker {
   });
   const watchS = deps.halfOpenWatchS ?? 900;
 
-  async function enqueueActivate(accountId: string, tripId: string, key: string, why: string) {
+  async function enqueueActivate(
+    accountId: string,
+    tripId: string,
+    key: string,
+    why: string,
+    actor: string = BREAKER_ACTOR,
+  ) {
     await producer.enqueueMany(
       [
         {
@@ -103,6 +112,7 @@ export function createBreaker(deps: BreakerDeps): Breaker {
           source: 'breaker',
           sourceRef: tripId,
           reason: `${why} after trip ${tripId}`,
+          actor,
         },
       ],
       { urgent: true },
@@ -110,7 +120,12 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     await markActivationEnqueued(redis, keys, accountId, key);
   }
 
-  async function enqueueTrip(accountId: string, tripId: string, key: string): Promise<void> {
+  async function enqueueTrip(
+    accountId: string,
+    tripId: string,
+    key: string,
+    actor: string,
+  ): Promise<void> {
     const intent: IntentInput = {
       action: 'deactivate',
       accountId,
@@ -118,15 +133,20 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       source: 'breaker',
       sourceRef: tripId,
       reason: `breaker trip ${tripId}`,
+      actor,
     };
     await producer.enqueueMany([intent], { urgent: true });
     await markTripEnqueued(redis, keys, accountId, tripId);
   }
 
-  async function afterTrip(accountId: string, r: TripResult): Promise<TripResult> {
+  async function afterTrip(
+    accountId: string,
+    r: TripResult,
+    actor: string = BREAKER_ACTOR,
+  ): Promise<TripResult> {
     if (r.result !== 'tripped') return r;
     countBreakerTrip(r.reason);
-    await enqueueTrip(accountId, r.tripId, r.idempotencyKey);
+    await enqueueTrip(accountId, r.tripId, r.idempotencyKey, actor);
     // The deployment's count, read by every serving process at scrape time. A metric: once the
     // trip and its deactivation are in, a failure here does not fail the trip (this process's
     // own counter has it).
@@ -150,26 +170,27 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       );
       return afterTrip(s.account_id, r);
     },
-    async trip(accountId, reason) {
+    async trip(accountId, reason, actor) {
       const r = await countAndTrip(
         redis,
         keys,
-        { accountId, force: true, reason: reason ?? 'manual trip' },
+        { accountId, force: true, reason: reason ?? 'manual trip', actor },
         settings(accountId),
         now(),
       );
-      return afterTrip(accountId, r);
+      return afterTrip(accountId, r, actor);
     },
-    async reset(accountId) {
+    async reset(accountId, actor) {
       const r = await resetBreaker(
         redis,
         keys,
         accountId,
         { windowS: deps.rules(accountId).windowS, eventsMaxLen: deps.eventsMaxLen },
         now(),
+        actor ?? null,
       );
       if (r.result === 'reset' && r.activateKey) {
-        await enqueueActivate(accountId, r.tripId, r.activateKey, 'breaker reset');
+        await enqueueActivate(accountId, r.tripId, r.activateKey, 'breaker reset', actor);
       }
       return r;
     },
@@ -209,7 +230,13 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       for (const { accountId, tripId } of lost) {
         const record = await readBreaker(redis, keys, accountId);
         const key = record.last_trip?.idempotency_key;
-        if (record.last_trip?.trip_id === tripId && key) await enqueueTrip(accountId, tripId, key);
+        if (record.last_trip?.trip_id === tripId && key) {
+          // Who tripped it, as its hold says (a manual trip's operator, else the breaker).
+          const held = (await readHolds(redis, keys, accountId)).holds.find(
+            (h) => h.id === 'breaker',
+          );
+          await enqueueTrip(accountId, tripId, key, held?.actor ?? BREAKER_ACTOR);
+        }
       }
       const activations = await activationsNotEnqueued(redis, keys);
       for (const { accountId, tripId, activateKey } of activations) {

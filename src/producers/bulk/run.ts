@@ -71,6 +71,7 @@ export async function runBulkPass(
   try {
     const { invalid, problems, valid } = await checkInput(input, options.skipInvalid ?? false);
     const reason = options.reason ?? `bulk run ${batchId}`;
+    const actorField = options.actor === undefined ? {} : { actor: options.actor };
     // Checked before anything is written (each intent is checked again when enqueued).
     parseIntents([
       {
@@ -80,6 +81,7 @@ export async function runBulkPass(
         source: 'bulk',
         sourceRef: batchId,
         reason,
+        ...actorField,
       },
     ]);
     const { shared, seen } =
@@ -93,6 +95,7 @@ export async function runBulkPass(
       action,
       source: input.name,
       reason: options.reason ?? '',
+      ...actorField,
     });
     if (!opened.ok) {
       throw new StateConflictError(
@@ -109,7 +112,13 @@ export async function runBulkPass(
       held: 0,
     };
     const skippedIds: string[] = [];
-    const hold = { id: bulkHoldId(batchId), source: 'bulk' as const, ref: batchId, reason };
+    const hold = {
+      id: bulkHoldId(batchId),
+      source: 'bulk' as const,
+      ref: batchId,
+      reason,
+      actor: options.actor ?? null,
+    };
     let chunk: HoldTarget[] = [];
     // Chunks overlap (the next is read and sent while Redis works on the previous ones): a
     // chunk's ids are all distinct from the others' (repeats are caught per pass in Redis), so
@@ -135,6 +144,7 @@ export async function runBulkPass(
             source: 'bulk',
             sourceRef: batchId,
             reason,
+            ...actorField,
           });
         }
       });

@@ -23,6 +23,11 @@ export interface BulkRunOptions {
   includeShared?: boolean;
   /** Recorded with every intent. Default: `bulk run <batch id>`. */
   reason?: string;
+  /**
+   * Who runs it (model/actor.ts): its intents and holds say so, and a new batch records it
+   * (`created_by`).
+   */
+  actor?: string;
   /** Ids per round trip (batch record + claim + addBulk). @defaultValue 250 */
   chunkSize?: number;
   /** Called after each chunk is enqueued. */

@@ -34,14 +34,14 @@ export function windowManager(
   const { mustRead, view, running } = reads;
 
   return {
-    async create(input) {
+    async create(input, actor) {
       const spec = parseWindow(input, now(), () => `w-${randomBytes(5).toString('hex')}`);
       if (spec.targets.kind === 'filter' && !deps.lister) {
         throw new UsageError(
           '--filter: needs the API to list accounts at each start (set SENDMUX_API_KEY)',
         );
       }
-      const created = await createWindowRecord(redis, keys, spec, now());
+      const created = await createWindowRecord(redis, keys, spec, now(), actor);
       if (!created)
         throw new StateConflictError(`window "${spec.id}": a window with this id exists`);
       try {
@@ -66,9 +66,9 @@ export function windowManager(
       }
       return out;
     },
-    async cancel(windowId) {
+    async cancel(windowId, actor) {
       const w = await mustRead(windowId);
-      const before = await cancelWindowRecord(redis, keys, windowId, now());
+      const before = await cancelWindowRecord(redis, keys, windowId, now(), actor);
       if (before === undefined) throw new NotFoundError(`window "${windowId}": no such window`);
       await scheduler.unschedule(
         windowId,

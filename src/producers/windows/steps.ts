@@ -6,12 +6,13 @@
  * is idempotent and records what it decided before acting on it, so a step run twice changes
  * nothing twice.
  */
-import type {
-  IntentInput,
-  WindowEndedEvent,
-  WindowFailedEvent,
-  WindowSkippedEvent,
-  WindowStartedEvent,
+import {
+  windowActor,
+  type IntentInput,
+  type WindowEndedEvent,
+  type WindowFailedEvent,
+  type WindowSkippedEvent,
+  type WindowStartedEvent,
 } from '../../model.js';
 import { encodeEvent } from '../../store/event-codec.js';
 import type { HoldInput } from '../../store/hold-record.js';
@@ -57,6 +58,7 @@ function stepEvents(
     step,
     account_ids: [...ids].sort(),
     why,
+    actor: event.actor,
     at: event.at,
   };
   return [encodeEvent(event), encodeEvent(failed)];
@@ -93,6 +95,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
         starts_at: iso(startsMs),
         ends_at: iso(endsMs),
         reason: 'ended_before_start',
+        actor: windowActor(windowId),
         at: now().toISOString(),
       };
       if (await skipOccurrence(redis, keys, o, encodeEvent(event), deps.eventsMaxLen, now())) {
@@ -122,6 +125,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
       source: 'window',
       ref: `${windowId}:${occurrence}`,
       reason: w.reason || `maintenance window ${windowId}`,
+      actor: windowActor(windowId),
     };
     const switched: string[] = [];
     const alreadyOff: string[] = [];
@@ -149,6 +153,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
         source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: hold.reason,
+        actor: windowActor(windowId),
       })),
     );
     const at = now();
@@ -163,6 +168,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
       not_switched_off: tooLate ? switched.sort() : [],
       already_off: alreadyOff.sort(),
       missing: missing.sort(),
+      actor: windowActor(windowId),
       at: at.toISOString(),
     };
     const moved = await markStarted(
@@ -233,6 +239,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
         source: 'window',
         sourceRef: `${windowId}:${occurrence}`,
         reason: `end of ${w?.reason || `maintenance window ${windowId}`}`,
+        actor: windowActor(windowId),
       })),
     );
     const at = now();
@@ -248,6 +255,7 @@ export function windowSteps(deps: WindowsDeps): Pick<Windows, 'start' | 'end'> {
       base_unknown: baseUnknown.sort(),
       gone: [...gone, ...conflicts].sort(),
       cancelled: w?.state === 'cancelled' && at.getTime() < Date.parse(o.ends_at),
+      actor: windowActor(windowId),
       at: at.toISOString(),
     };
     const moved = await markEnded(

@@ -82,10 +82,12 @@ export interface WindowDeleteResult {
 }
 
 export interface Windows {
-  create(input: WindowInput): Promise<WindowView>;
+  /** `actor`: who creates it (model/actor.ts), kept as `created_by`. */
+  create(input: WindowInput, actor?: string): Promise<WindowView>;
   show(windowId: string): Promise<WindowView>;
   list(limit?: number): Promise<WindowView[]>;
-  cancel(windowId: string): Promise<WindowCancelResult>;
+  /** `actor`: who cancels it, kept as `cancelled_by`. */
+  cancel(windowId: string, actor?: string): Promise<WindowCancelResult>;
   /**
    * Remove a window that holds nothing (over, not yet started, cancelled, or recurring between
    * occurrences) with every record and job of it; a running one is refused (StateConflictError).
