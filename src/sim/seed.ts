@@ -38,7 +38,13 @@ const allActions = (): ProviderAllowedActions => ({
   test: true,
 });
 
-function base(id: string, name: string, type: ProviderType, createdMs: number): ProviderItem {
+/** A valid active account item of the given id, name and type (exported for tests' own servers). */
+export function activeAccountItem(
+  id: string,
+  name: string,
+  type: ProviderType,
+  createdMs: number,
+): ProviderItem {
   const ts = rfc3339(createdMs);
   return {
     id,
@@ -78,7 +84,7 @@ function base(id: string, name: string, type: ProviderType, createdMs: number): 
 
 function smtp(id: string, name: string, local: string, createdMs: number): ProviderItem {
   return {
-    ...base(id, name, 'smtp', createdMs),
+    ...activeAccountItem(id, name, 'smtp', createdMs),
     smtp_host: 'smtp.sim.example',
     smtp_port: 587,
     smtp_protocol: 'starttls',
@@ -98,7 +104,7 @@ function regular(i: number): ProviderItem {
     const email = outlook ? `user${pad}@outlook.sim.example` : `user${pad}@gmail.sim.example`;
     const name = outlook ? `Sim Outlook ${pad}` : `Sim Gmail ${pad}`;
     return {
-      ...base(id, name, outlook ? 'outlook_api' : 'gmail_api', createdMs),
+      ...activeAccountItem(id, name, outlook ? 'outlook_api' : 'gmail_api', createdMs),
       from_email: email,
       from_name: name,
       oauth_email: email,
@@ -116,7 +122,7 @@ function regular(i: number): ProviderItem {
 
 function sharedSes(): ProviderItem {
   return {
-    ...base(SIM_SHARED_SES_ID, 'Sendmux shared Amazon SES', 'amazon_ses', BASE_MS),
+    ...activeAccountItem(SIM_SHARED_SES_ID, 'Sendmux shared Amazon SES', 'amazon_ses', BASE_MS),
     is_shared: true,
     is_editable: false,
     allowed_actions: {

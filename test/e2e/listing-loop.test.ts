@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSendmuxClient, INVALID_PAGINATION, SendmuxError } from '../../src/sendmux/index.js';
+import { activeAccountItem } from '../../src/sim/seed.js';
 import { runCli } from '../support/cli-process.js';
 import { dropPrefix, testConfig } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
@@ -23,43 +24,7 @@ let url: string;
 function page(id: string, nextCursor: string) {
   return {
     ok: true,
-    data: [
-      {
-        id,
-        name: id,
-        type: 'smtp',
-        status: 'active',
-        status_reason: null,
-        is_active: true,
-        is_shared: false,
-        is_editable: true,
-        allowed_actions: {
-          update: true,
-          delete: true,
-          activate: true,
-          deactivate: true,
-          test: true,
-        },
-        smtp_host: null,
-        smtp_port: null,
-        smtp_protocol: null,
-        smtp_username: null,
-        has_smtp_password: false,
-        from_email: null,
-        from_name: null,
-        reply_to_email: null,
-        reply_to_name: null,
-        oauth_email: null,
-        has_refresh_token: false,
-        quotas: { per_second: null, per_minute: null, per_hour: null, per_day: null },
-        percentage: null,
-        tracking_domain: null,
-        created_at: '2026-11-01T00:00:00Z',
-        updated_at: '2026-11-01T00:00:00Z',
-        last_tested_at: null,
-        last_used_at: null,
-      },
-    ],
+    data: [activeAccountItem(id, id, 'smtp', Date.parse('2026-11-01T00:00:00Z'))],
     pagination: { has_more: true, next_cursor: nextCursor },
     meta: { request_id: 'req_loop' },
   };
