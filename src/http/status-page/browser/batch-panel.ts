@@ -1,9 +1,10 @@
 /**
  * The bulk runs panel: the most recent batches (GET v1/batches), running ones first, with
  * their progress (done / total), failures, state and times; who started a run and its undo
- * when the server's answer has them (`created_by`, `cancelled_by`, `undo`: `undone by ops` with
- * its time and counts, or `undo running`; the row's `data-undo` says the same). Cancel (a running batch) and Undo
- * (a finished deactivate run) buttons, unless the token is read-only (actions.ts runs them).
+ * when the server's answer has them (`created_by`, `cancelled_by`, `undo`: `undone`, by whom,
+ * its time and counts, or `undo running`; the row's `data-undo` says the same). Cancel (a
+ * running batch) and Undo (a finished deactivate run with no undo yet) buttons, unless the
+ * token is read-only (actions.ts runs them).
  */
 import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
 import { errorText, getJson, problem } from './http.js';
