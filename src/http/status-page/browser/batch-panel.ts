@@ -1,8 +1,10 @@
 /**
  * The bulk runs panel: the most recent batches (GET v1/batches), running ones first, with
  * their progress (done / total), failures, state and times; who started a run and its undo
- * when the server's answer has them (`created_by`, `undo`). Cancel (a running batch) and Undo
- * (a finished deactivate run) buttons, unless the token is read-only (actions.ts runs them).
+ * when the server's answer has them (`created_by`, `cancelled_by`, `undo`: `undone`, by whom,
+ * its time and counts, or `undo running`; the row's `data-undo` says the same). Cancel (a
+ * running batch) and Undo (a finished deactivate run with no undo yet) buttons, unless the
+ * token is read-only (actions.ts runs them).
  */
 import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
 import { errorText, getJson, problem } from './http.js';
@@ -35,13 +37,26 @@ function progress(b: PageBatch): HTMLTableCellElement {
   return cell;
 }
 
+/** The undo's state as the page says it: `undone` once done, `undo running` before. */
+function undoState(b: PageBatch): string | null {
+  if (!b.undo) return null;
+  return b.undo.state === 'done' ? 'undone' : 'undo ' + (b.undo.state ?? 'running');
+}
+
 function undoCell(b: PageBatch): Node {
   const u = b.undo;
-  if (!u) return dash();
-  const cell = td('', [badge(u.state ?? 'undo', u.state === 'running' ? 'warn' : 'off')]);
+  const s = undoState(b);
+  if (!u || !s) return dash();
+  const cell = td('', [badge(s, u.state === 'done' ? 'off' : 'warn')]);
   if (u.by) cell.appendChild(sub('by ' + u.by));
   if (u.finished_at) cell.appendChild(when(u.finished_at));
   else if (u.started_at) cell.appendChild(when(u.started_at));
+  const counts: string[] = [];
+  if (typeof u.reactivated === 'number') counts.push(String(u.reactivated) + ' reactivated');
+  if (typeof u.still_held === 'number' && u.still_held > 0) {
+    counts.push(String(u.still_held) + ' still held');
+  }
+  if (counts.length > 0) cell.appendChild(sub(counts.join(' · ')));
   return cell;
 }
 
@@ -70,6 +85,9 @@ function render(batches: readonly PageBatch[], readOnly: boolean): void {
     .sort((a, b) => Number(a.finished_at !== null) - Number(b.finished_at !== null));
   const rows = sorted.map((b) => {
     const s = state(b);
+    const stateCell = td('', [badge(s.text, s.kind)]);
+    if (b.cancelled_at !== null && b.cancelled_by)
+      stateCell.appendChild(sub('by ' + b.cancelled_by));
     const started = td('', [when(b.created_at)]);
     if (b.created_by) started.appendChild(sub('by ' + b.created_by));
     const reason = td('msg', [b.reason || '']);
@@ -77,7 +95,7 @@ function render(batches: readonly PageBatch[], readOnly: boolean): void {
       [
         el('span', { className: 'mono', text: b.batch_id }),
         b.action,
-        td('', [badge(s.text, s.kind)]),
+        stateCell,
         progress(b),
         td('num', [b.failed > 0 ? badge(String(b.failed), 'bad') : '0']),
         started,
@@ -86,7 +104,7 @@ function render(batches: readonly PageBatch[], readOnly: boolean): void {
         reason,
         buttons(b, readOnly),
       ],
-      { 'data-batch': b.batch_id, 'data-state': s.text },
+      { 'data-batch': b.batch_id, 'data-state': s.text, 'data-undo': undoState(b) },
     );
   });
   $('batches').replaceChildren(

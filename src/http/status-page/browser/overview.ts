@@ -164,6 +164,7 @@ export interface PageBatch {
   cancelled: number;
   cancelled_at: string | null;
   created_by?: string | null;
+  cancelled_by?: string | null;
   undo?: {
     state?: string;
     by?: string | null;
