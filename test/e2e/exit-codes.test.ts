@@ -105,6 +105,12 @@ const cases: Case[] = [
     code: 'invalid_config',
   },
   {
+    command: 'window delete',
+    args: ['window', 'delete', 'w1', '--json'],
+    env: badConfig,
+    code: 'invalid_config',
+  },
+  {
     command: 'window extend',
     args: ['window', 'extend', 'taken', '--end', 'soon', '--json'],
     code: 'invalid_input',
@@ -121,6 +127,7 @@ const cases: Case[] = [
   { command: 'status', args: ['status', C, '--json'], code: 'not_found' },
   { command: 'window show', args: ['window', 'show', 'nope', '--json'], code: 'not_found' },
   { command: 'window cancel', args: ['window', 'cancel', 'nope', '--json'], code: 'not_found' },
+  { command: 'window delete', args: ['window', 'delete', 'nope', '--json'], code: 'not_found' },
   {
     command: 'window extend',
     args: ['window', 'extend', 'nope', '--end', hourFromNow(30), '--json'],

@@ -109,9 +109,11 @@ describe('a held account whose deactivation failed', () => {
     const text = await runCli(['holds'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      new RegExp(`${SIM_LOCKED_ID}\\s+manual\\s+manual\\s+\\S+\\s+\\S+\\s+STILL ON`),
+      new RegExp(`${SIM_LOCKED_ID}\\s+manual\\s+manual\\s+\\S+\\s+\\S+\\s+\\S+\\s+STILL ON`),
     );
-    expect(text.stdout).toMatch(new RegExp(`${OFF}\\s+manual\\s+manual\\s+\\S+\\s+\\S+\\s+held`));
+    expect(text.stdout).toMatch(
+      new RegExp(`${OFF}\\s+manual\\s+manual\\s+\\S+\\s+\\S+\\s+\\S+\\s+held`),
+    );
     expect(text.stdout).toContain(`${SIM_LOCKED_ID}: held, STILL ON (deactivation failed`);
     expect(text.stdout).toContain(': conflict: ');
     expect(text.stdout).toContain(`next: retry: ${retry}`);
