@@ -13,9 +13,8 @@
  *   the failure and the command; counted apart from the held accounts that are off.
  * Screenshot: /tmp/status-page-i20.png. Skipped as status-page.test.ts is when Chromium is absent.
  */
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
@@ -23,14 +22,13 @@ import { getBatch } from '../../src/ops/bulk.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
 import { encodeAccountPart, S } from '../../src/store/status-record.js';
+import { CHROMIUM, SKIP_BROWSER, textOf } from '../support/browser.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 sharedFixtures();
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const required = process.env.SDX_REQUIRE_BROWSER === '1';
 const SCREENSHOT = '/tmp/status-page-i20.png';
 const ADMIN = 'admin-token-status-runs-0123';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -50,14 +48,7 @@ afterAll(async () => {
   await p?.stop();
 });
 
-/** The text of the first element `selector` matches, once there. */
-async function textOf(page: Page, selector: string): Promise<string> {
-  const node = page.locator(selector).first();
-  await node.waitFor({ timeout: 15_000 });
-  return (await node.textContent()) ?? '';
-}
-
-describe.skipIf(!existsSync(CHROMIUM) && !required)("the status page's runs, search, held", () => {
+describe.skipIf(SKIP_BROWSER)("the status page's runs, search, held", () => {
   it('cancels and undoes runs, searches and pages accounts, shows held-still-on', async () => {
     // No worker yet: the first run stays running until it is cancelled.
     p = await startPipeline({ workers: 0, sim: { accounts: 12 } });

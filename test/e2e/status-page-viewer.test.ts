@@ -13,9 +13,8 @@
  * Screenshot: /tmp/status-page-viewer.png. Skipped as status-page.test.ts is when Chromium is
  * absent.
  */
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminTokensRule } from '../../src/config/admin-tokens.js';
 import { buildServer, type HttpServer } from '../../src/http/server.js';
@@ -24,14 +23,13 @@ import { startBreakerService, type BreakerService } from '../../src/ops/breaker-
 import { getBatch } from '../../src/ops/bulk.js';
 import { openWindows, type WindowsHandle } from '../../src/ops/windows.js';
 import { SIM_LOCKED_ID, simAccountId } from '../../src/sim/index.js';
+import { CHROMIUM, SKIP_BROWSER, textOf } from '../support/browser.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 sharedFixtures();
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const required = process.env.SDX_REQUIRE_BROWSER === '1';
 const SCREENSHOT = '/tmp/status-page-viewer.png';
 const OPS = 'ops-token-status-viewer-0123';
 const VIEWER = 'viewer-token-status-viewer-0123';
@@ -55,13 +53,6 @@ afterAll(async () => {
   await p?.stop();
 });
 
-/** The text of the first element `selector` matches, once there. */
-async function textOf(page: Page, selector: string): Promise<string> {
-  const node = page.locator(selector).first();
-  await node.waitFor({ timeout: 15_000 });
-  return (await node.textContent()) ?? '';
-}
-
 /** A page opened with `user:token` in its URL; its console errors and dialogs collected. */
 async function openPage(context: BrowserContext, base: string, user: string, token: string) {
   const page = await context.newPage();
@@ -80,7 +71,7 @@ async function openPage(context: BrowserContext, base: string, user: string, tok
   return { page, problems, dialogs };
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page for a viewer', () => {
+describe.skipIf(SKIP_BROWSER)('the status page for a viewer', () => {
   it('shows a read-only viewer no buttons and refuses its POSTs; shows who did what and the undo', async () => {
     p = await startPipeline({ workers: 1, sim: { accounts: 12 } });
     const pipeline = p;
