@@ -4,6 +4,7 @@
  * is remembered.
  */
 import { z } from 'zod';
+import { BREAKER_MODES } from '../model/breaker-events.js';
 import { fraction, int, setting } from './rules.js';
 
 export const BREAKER_SETTINGS = {
@@ -12,10 +13,20 @@ export const BREAKER_SETTINGS = {
     int(60, 86_400).default(900),
     "The breaker's sliding window: its rules read the signals of this many seconds (whole minutes).",
   ),
+  breakerMode: setting(
+    'BREAKER_MODE',
+    z.enum(BREAKER_MODES, { error: 'must be act, warn or watch' }).default('act'),
+    'What a crossing of the trip level does: `act` trips (holds the account off and deactivates it), `warn` records `breaker.would_trip` and notifies, `watch` records `breaker.would_trip` only. Per account in BREAKER_ACCOUNT_RULES (`mode`); changed at run time by `breaker mode`.',
+  ),
   breakerBounceRate: setting(
     'BREAKER_BOUNCE_RATE',
-    fraction().default(0.05),
-    'Trip when hard (Permanent) bounces / (delivered + bounced) over the window reaches this (0..1)...',
+    fraction().default(0.1),
+    'Trip when hard (Permanent) bounces / (delivered + bounced) over the window reaches this (0..1; SES pauses at 10 %)...',
+  ),
+  breakerBounceWarnRate: setting(
+    'BREAKER_BOUNCE_WARN_RATE',
+    fraction().optional(),
+    'Warn (`breaker.warned`, a notification, the status page) when the bounce rate reaches this, with the same minimum volume; must be <= BREAKER_BOUNCE_RATE. Unset: 0.05 (SES reviews at 5 %), or the trip level if that is lower (no separate warning).',
   ),
   breakerBounceMinVolume: setting(
     'BREAKER_BOUNCE_MIN_VOLUME',
@@ -24,8 +35,13 @@ export const BREAKER_SETTINGS = {
   ),
   breakerComplaintRate: setting(
     'BREAKER_COMPLAINT_RATE',
-    fraction().default(0.001),
-    'Trip when complaints / delivered over the window reaches this (0..1)...',
+    fraction().default(0.005),
+    'Trip when complaints / delivered over the window reaches this (0..1; SES pauses at 0.5 %)...',
+  ),
+  breakerComplaintWarnRate: setting(
+    'BREAKER_COMPLAINT_WARN_RATE',
+    fraction().optional(),
+    'Warn when the complaint rate reaches this, with the same minimum volume; must be <= BREAKER_COMPLAINT_RATE. Unset: 0.001 (SES reviews at 0.1 %), or the trip level if that is lower.',
   ),
   breakerComplaintMinVolume: setting(
     'BREAKER_COMPLAINT_MIN_VOLUME',
@@ -35,7 +51,7 @@ export const BREAKER_SETTINGS = {
   breakerAccountRules: setting(
     'BREAKER_ACCOUNT_RULES',
     z.string().trim().default('{}'),
-    'Per-account rules as JSON: {"dprov_...": {"bounce_rate": 0.1, "bounce_min_volume": 50, "complaint_rate": ..., "complaint_min_volume": ..., "window_s": ...}}; unset fields take the global ones.',
+    'Per-account rules as JSON: {"dprov_...": {"mode": "watch", "bounce_rate": 0.1, "bounce_warn_rate": 0.05, "bounce_min_volume": 50, "complaint_rate": ..., "complaint_warn_rate": ..., "complaint_min_volume": ..., "window_s": ...}}; unset fields take the global ones.',
   ),
   breakerCooldownS: setting(
     'BREAKER_COOLDOWN_S',

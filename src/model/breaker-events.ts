@@ -24,6 +24,14 @@ export interface BreakerNumbers {
   complaint_rate: number | null;
 }
 
+/**
+ * What a crossing of the trip level does (BREAKER_MODE, per account, or `breaker mode` at run
+ * time): `act` trips; `warn` records `breaker.would_trip` and notifies; `watch` records
+ * `breaker.would_trip` and nothing else.
+ */
+export const BREAKER_MODES = ['act', 'warn', 'watch'] as const;
+export type BreakerMode = (typeof BREAKER_MODES)[number];
+
 /** Why a breaker tripped: a rule crossed, or an operator asked. */
 export const TRIP_REASONS = ['bounce_rate', 'complaint_rate', 'manual'] as const;
 export type TripReason = (typeof TRIP_REASONS)[number];

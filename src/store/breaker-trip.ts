@@ -11,6 +11,7 @@
  */
 import {
   BREAKER_ACTOR,
+  type BreakerMode,
   type BreakerNumbers,
   type BreakerTrippedEvent,
   type TripReason,
@@ -28,14 +29,25 @@ import { defineScript } from './script.js';
 export const BREAKER_HOLD = 'breaker';
 
 export interface BreakerRules {
+  /**
+   * What a crossing of the trip level does, as the settings say (BREAKER_MODE, or the account's
+   * own `mode`); a run-time `breaker mode` overrides it (breaker-mode.ts).
+   */
+  mode: BreakerMode;
+  /** The mode is the account's own (BREAKER_ACCOUNT_RULES), not the global default. */
+  ownMode: boolean;
   /** Seconds of signals the rules look at (whole minutes). */
   windowS: number;
   /** Trip when hard bounces / (delivered + bounced) reaches this... */
   bounceRate: number;
+  /** ...warn when it reaches this (<= bounceRate; equal: no separate warning)... */
+  bounceWarnRate: number;
   /** ...with at least this many delivered + bounced. */
   bounceMinVolume: number;
   /** Trip when complaints / delivered reaches this... */
   complaintRate: number;
+  /** ...warn when it reaches this (<= complaintRate)... */
+  complaintWarnRate: number;
   /** ...with at least this many delivered. */
   complaintMinVolume: number;
 }

@@ -31,10 +31,14 @@ afterEach(async () => {
 const ids = Array.from({ length: ACCOUNTS }, (_, i) => simAccountId(i + 1));
 
 const RULES: BreakerRules = {
+  mode: 'act',
+  ownMode: false,
   windowS: 300,
   bounceRate: 0.05,
+  bounceWarnRate: 0.05,
   bounceMinVolume: 100,
   complaintRate: 0.001,
+  complaintWarnRate: 0.001,
   complaintMinVolume: 1000,
 };
 

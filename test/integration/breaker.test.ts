@@ -29,10 +29,14 @@ sharedFixtures();
 const fixture = redisPerTest();
 
 const RULES: BreakerRules = {
+  mode: 'act',
+  ownMode: false,
   windowS: 900,
   bounceRate: 0.05,
+  bounceWarnRate: 0.05,
   bounceMinVolume: 100,
   complaintRate: 0.001,
+  complaintWarnRate: 0.001,
   complaintMinVolume: 1000,
 };
 
@@ -197,7 +201,12 @@ describe('the rules', () => {
 
   it('trips on the complaint rule at its minimum volume', async () => {
     const { keys } = fixture.current();
-    const b = breakerOn(keys, { ...RULES, complaintMinVolume: 50, complaintRate: 0.02 });
+    const b = breakerOn(keys, {
+      ...RULES,
+      complaintMinVolume: 50,
+      complaintRate: 0.02,
+      complaintWarnRate: 0.02,
+    });
     const id = 'dprov_complaints';
     expect((await b.signal(signal(id, 'complained'))).result).toBe('counted');
     for (let i = 0; i < 49; i++)
@@ -245,11 +254,15 @@ describe('the rules', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.constantFrom(0.01, 0.1, 0.25),
         async (outcomes, bounceMinVolume, bounceRate, complaintMinVolume, complaintRate) => {
-          const rules = {
+          const rules: BreakerRules = {
+            mode: 'act',
+            ownMode: false,
             windowS: 900,
             bounceRate,
+            bounceWarnRate: bounceRate,
             bounceMinVolume,
             complaintRate,
+            complaintWarnRate: complaintRate,
             complaintMinVolume,
           };
           const b = breakerOn(keys, rules);
@@ -299,7 +312,7 @@ describe('trip once', () => {
       await Promise.all(connections.map((r) => r.quit()));
     });
     const breakers = connections.map((r) =>
-      breakerOn(keys, { ...RULES, bounceMinVolume: 30, bounceRate: 0.5 }, r),
+      breakerOn(keys, { ...RULES, bounceMinVolume: 30, bounceRate: 0.5, bounceWarnRate: 0.5 }, r),
     );
     const id = 'dprov_spike';
     // 90 hard bounces spread over the three, all at once: the rule crosses at the 30th.
@@ -491,7 +504,7 @@ describe('the full path', () => {
       redis: pipeline.redis,
       keys: pipeline.keys,
       producer: pipeline.producer,
-      rules: () => ({ ...RULES, bounceMinVolume: 10, bounceRate: 0.5 }),
+      rules: () => ({ ...RULES, bounceMinVolume: 10, bounceRate: 0.5, bounceWarnRate: 0.5 }),
       dedupeTtlS: 3600,
       eventsMaxLen: 10_000,
     });

@@ -138,10 +138,14 @@ describe('accounts', () => {
 describe('breakers', () => {
   const SETTINGS: TripSettings = {
     rules: {
+      mode: 'act',
+      ownMode: false,
       windowS: 900,
       bounceRate: 0.05,
+      bounceWarnRate: 0.05,
       bounceMinVolume: 100,
       complaintRate: 0.001,
+      complaintWarnRate: 0.001,
       complaintMinVolume: 1000,
     },
     dedupeTtlS: 3600,

@@ -24,10 +24,14 @@ import { waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 const RULES = {
+  mode: 'act' as const,
+  ownMode: false,
   windowS: 900,
   bounceRate: 0.05,
+  bounceWarnRate: 0.05,
   bounceMinVolume: 100,
   complaintRate: 0.001,
+  complaintWarnRate: 0.001,
   complaintMinVolume: 1000,
 };
 

@@ -208,10 +208,14 @@ describe('the retention sweep', () => {
   it('removes a quiet closed breaker and its breaker-index entry, never an open one', async () => {
     const { redis, keys } = ctx.current();
     const rules = {
+      mode: 'act' as const,
+      ownMode: false,
       windowS: 900,
       bounceRate: 0.05,
+      bounceWarnRate: 0.05,
       bounceMinVolume: 100,
       complaintRate: 0.001,
+      complaintWarnRate: 0.001,
       complaintMinVolume: 1000,
     };
     const settings = { rules, dedupeTtlS: 3600, eventsMaxLen: 1000 };

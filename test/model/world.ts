@@ -78,10 +78,14 @@ export const BREAKER = {
   cooldownMaxS: 240,
   halfOpenWatchS: 120,
   rules: {
+    mode: 'act',
+    ownMode: false,
     windowS: 900,
     bounceRate: 0.5,
+    bounceWarnRate: 0.5,
     bounceMinVolume: 4,
     complaintRate: 0.5,
+    complaintWarnRate: 0.5,
     complaintMinVolume: 1000,
   },
 } as const;
