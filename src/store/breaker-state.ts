@@ -241,6 +241,23 @@ export async function readWindow(
   return breakerNumbers(windowS, { delivered, hard, soft, complained, rejected });
 }
 
+/** Accounts warned (or would-trip) in the last day, most recent first. */
+export async function listWarnedAccounts(
+  redis: Redis,
+  keys: Keys,
+  now = Date.now(),
+  limit = 1000,
+): Promise<string[]> {
+  return redis.zrevrangebyscore(
+    keys.breakerWarnings,
+    '+inf',
+    now - 86_400_000,
+    'LIMIT',
+    0,
+    Math.max(1, limit),
+  );
+}
+
 /** Accounts the breaker has seen signals for or tripped, most recent first. */
 export async function listBreakerAccounts(
   redis: Redis,

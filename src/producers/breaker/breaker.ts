@@ -118,14 +118,19 @@ export interface Breaker {
   tick(): Promise<{ halfOpen: string[]; closed: string[] }>;
 }
 
-/** The latest warning said within the window ending at `nowMs`, if any. */
+/**
+ * The latest warning said within the window ending at `nowMs`, if any; with `watching: false`,
+ * one said while watching does not count (watching is silent but for its events).
+ */
 export function currentWarning(
   record: Pick<BreakerRecord, 'last_warning' | 'last_would_trip'>,
   windowS: number,
   nowMs: number,
+  options: { watching?: boolean } = {},
 ): 'warned' | 'would_trip' | null {
   const since = nowMs - windowS * 1000;
-  const at = (w: BreakerRecord['last_warning']) => (w ? Date.parse(w.at) : -Infinity);
+  const at = (w: BreakerRecord['last_warning']) =>
+    w && (options.watching !== false || w.mode !== 'watch') ? Date.parse(w.at) : -Infinity;
   const warned = at(record.last_warning);
   const would = at(record.last_would_trip);
   if (Math.max(warned, would) < since) return null;
