@@ -9,10 +9,10 @@
  */
 import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
+import { currentWarning } from '../producers/breaker/breaker.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
-import { currentWarning } from '../producers/breaker/breaker.js';
 import { readEffectiveMode, type EffectiveMode } from '../store/breaker-mode.js';
 import {
   listBreakerAccounts,
