@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -18,8 +19,18 @@ const CLUSTER_ESSENTIALS = [
   'test/integration/script-keys.test.ts',
 ];
 
+/**
+ * Test files at once: two even on a 2-core machine, where vitest's default (cores - 1) runs one
+ * file at a time while most of a file's time is spent waiting for Redis, the simulator or a
+ * child process. Every test has its own queue prefix, so files never share keys. The e2e and
+ * model projects run one file at a time all the same (`fileParallelism: false` puts them in
+ * vitest's sequential group, after the others): they start processes and time recoveries.
+ */
+const WORKERS = Math.max(2, availableParallelism() - 1);
+
 export default defineConfig({
   test: {
+    maxWorkers: WORKERS,
     // The JSON report is what .ci/run reads for its `tests: N passed, N failed` line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     // Every Lua script checks that each key it touches is declared in KEYS (src/store/script.ts),

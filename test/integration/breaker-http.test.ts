@@ -15,12 +15,12 @@ import {
   type BreakerService,
   type BreakerServiceOptions,
 } from '../../src/ops/breaker-service.js';
-import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readDeadLetters } from '../../src/store/webhook-inbox-dead.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { signedWebhookRequest } from '../support/webhooks.js';
 
 sharedFixtures();
 
@@ -67,19 +67,7 @@ function webhook(type: string, data: Record<string, unknown>) {
     occurred_at: new Date().toISOString(),
     data: { message_id: `<${id}@shop.example>`, ...data },
   });
-  return {
-    id,
-    request: {
-      method: 'POST' as const,
-      url: '/webhooks/sendmux',
-      headers: {
-        'content-type': 'application/json',
-        'x-sendmux-signature': webhookSignature(SECRET, body),
-        'x-sendmux-event-id': id,
-      },
-      payload: body,
-    },
-  };
+  return { id, request: signedWebhookRequest(SECRET, id, body) };
 }
 
 describe('webhooks through the breaker', () => {

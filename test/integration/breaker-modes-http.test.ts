@@ -14,12 +14,12 @@ import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { startNotifier, type Notifier } from '../../src/notify/notifier.js';
 import { startBreakerService, type BreakerService } from '../../src/ops/breaker-service.js';
-import { webhookSignature } from '../../src/sendmux/webhook-signature.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { waitFor } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { signedWebhookRequest } from '../support/webhooks.js';
 
 sharedFixtures();
 
@@ -120,16 +120,7 @@ async function send(server: HttpServer, account: string, d: number, h: number): 
         ...(type === 'message.bounced' ? { bounce_type: 'Permanent' } : {}),
       },
     });
-    const answer = await server.inject({
-      method: 'POST',
-      url: '/webhooks/sendmux',
-      headers: {
-        'content-type': 'application/json',
-        'x-sendmux-signature': webhookSignature(SECRET, body),
-        'x-sendmux-event-id': id,
-      },
-      payload: body,
-    });
+    const answer = await server.inject(signedWebhookRequest(SECRET, id, body));
     expect(answer.statusCode).toBe(202);
   }
 }
