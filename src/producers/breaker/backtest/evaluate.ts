@@ -230,11 +230,13 @@ function g6(x: number): number {
 /** Every account's breaker under one rule set, fed signals in time order. */
 export class Evaluator {
   private readonly runs = new Map<string, AccountRun>();
-  /** Signal id -> when it was counted; insertion order is time order (expired from the front). */
-  private readonly seen = new Map<string, number>();
+  /** Signal ids counted within the dedupe ttl... */
+  private readonly seen = new Set<string>();
+  /** ...and the same ids in the order counted, with when: a queue expired from `head`. */
+  private seenIds: string[] = [];
+  private seenAt: number[] = [];
+  private head = 0;
   private lastNow = -Infinity;
-  /** When the oldest remembered id was counted (Infinity: none). */
-  private oldestSeen = Infinity;
 
   constructor(
     private readonly rulesFor: RulesFor,
@@ -276,23 +278,29 @@ export class Evaluator {
         run.duplicates++;
         return 'duplicate';
       }
-      this.seen.set(signalId, nowMs);
-      if (this.oldestSeen === Infinity) this.oldestSeen = nowMs;
+      this.seen.add(signalId);
+      this.seenIds.push(signalId);
+      this.seenAt.push(nowMs);
     }
     return run.count(kind, occurredMs, nowMs);
   }
 
+  /** Forget the ids counted longer than the dedupe ttl ago (Redis's SET EX). */
   private expireSeen(nowMs: number): void {
-    const ttlMs = this.settings.dedupeTtlS * 1000;
-    if (this.oldestSeen > nowMs - ttlMs) return;
-    this.oldestSeen = Infinity;
-    for (const [id, at] of this.seen) {
-      if (at > nowMs - ttlMs) {
-        this.oldestSeen = at;
-        break;
-      }
-      this.seen.delete(id);
+    const expired = nowMs - this.settings.dedupeTtlS * 1000;
+    const at = this.seenAt;
+    let head = this.head;
+    while (head < at.length && (at[head] ?? Infinity) <= expired) {
+      this.seen.delete(this.seenIds[head] ?? '');
+      head++;
     }
+    // Drop the expired front now and then: the queue's memory follows what is remembered.
+    if (head > 65_536 && head * 2 > at.length) {
+      this.seenIds = this.seenIds.slice(head);
+      this.seenAt = at.slice(head);
+      head = 0;
+    }
+    this.head = head;
   }
 
   /** The accounts seen, in first-seen order. */
