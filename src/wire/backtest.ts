@@ -63,7 +63,7 @@ export const backtestSchema = z.strictObject({
       counted: z.number(),
       stale: z.number(),
       duplicates: z.number(),
-      /** Accounts with a warning or a trip (the quiet ones only count in `counted`). */
+      /** Accounts with a warning or a trip, by id (the quiet ones only count in `counted`). */
       accounts: z.array(
         z.strictObject({
           account_id: accountIdSchema,
@@ -140,6 +140,7 @@ export function backtestView(
       duplicates: o.duplicates,
       accounts: o.accounts
         .filter((a) => a.trips.length > 0 || a.warnings.length > 0)
+        .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0))
         .map((a) => ({
           account_id: a.accountId,
           mode: a.rules.mode,

@@ -77,6 +77,11 @@ const cases: Case[] = [
   { command: 'breaker trip', args: ['breaker', 'trip', 'nope', '--json'], code: 'invalid_input' },
   { command: 'breaker reset', args: ['breaker', 'reset', 'nope', '--json'], code: 'invalid_input' },
   {
+    command: 'breaker backtest',
+    args: ['breaker', 'backtest', '--from', 'file', '--json'],
+    code: 'invalid_input',
+  },
+  {
     command: 'signal',
     args: ['signal', A, 'opened', '--id', 's1', '--json'],
     code: 'invalid_input',
