@@ -8,16 +8,21 @@
  *   GET  /v1/breakers/:account         state, counts and rates over the window, last trip, holds
  *   POST /v1/breakers/:account/trip    { reason? } -> 200 tripped | 409 state_conflict (open already)
  *   POST /v1/breakers/:account/reset   -> 200 reset | 409 state_conflict (not open)
+ *   GET  /v1/breaker/mode              the default mode and accounts with a mode of their own
+ *   PUT  /v1/breaker/mode              { mode: act|warn|watch|null, account_id | default: true }
+ *                                      -> the change (`breaker.mode_changed` with the actor)
  *   GET  /v1/webhooks/stats            what became of processed webhook events; latest unresolved
  *                                      and ambiguous ones (with their candidate accounts)
  */
 import type { FastifyPluginCallback } from 'fastify';
 import { z } from 'zod';
-import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT, BREAKER_MODES } from '../model.js';
 import type { BreakerService } from '../ops/breaker-service.js';
 import { breakerRefusal } from '../ops/breaker.js';
 import {
+  breakerModesView,
   breakerView,
+  modeChangeView,
   resetView,
   signalResultView,
   tripView,
@@ -36,6 +41,22 @@ export const accountParams = z.object({
 export const tripBody = z
   .object({ reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional() })
   .optional();
+/** `PUT /v1/breaker/mode`: an account's run-time mode, or the default's; null clears it. */
+export const modeBody = z
+  .strictObject({
+    mode: z
+      .enum(BREAKER_MODES, {
+        error: 'must be act, warn, watch, or null (clears the run-time mode)',
+      })
+      .nullable(),
+    account_id: z.string().regex(ACCOUNT_ID_RULE, { error: ACCOUNT_ID_RULE_TEXT }).optional(),
+    default: z.literal(true, { error: 'must be true (the default mode)' }).optional(),
+  })
+  .refine((b) => (b.account_id === undefined) !== (b.default === undefined), {
+    error: 'give either account_id (one account) or "default": true, not both',
+    path: ['account_id'],
+  });
+
 export const limitQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).optional(),
 });
@@ -103,6 +124,21 @@ export function breakerRoutes(service: BreakerService): FastifyPluginCallback {
       const r = await breaker.reset(p.data.account, requestActor(req) ?? undefined);
       if (r.result !== 'reset') throw breakerRefusal(p.data.account, 'reset');
       return reply.send(resetView(p.data.account, r));
+    });
+
+    app.get('/breaker/mode', async (_req, reply) =>
+      reply.send(breakerModesView(await breaker.modes())),
+    );
+
+    app.put('/breaker/mode', async (req, reply) => {
+      const b = modeBody.safeParse(req.body ?? undefined);
+      if (!b.success) return sendError(reply, 'invalid_input', issueText(b.error, 'body'));
+      const change = await breaker.setMode(
+        b.data.account_id ?? null,
+        b.data.mode,
+        requestActor(req),
+      );
+      return reply.send(modeChangeView(change));
     });
 
     app.get('/webhooks/stats', async (_req, reply) =>

@@ -8,8 +8,10 @@ import { z } from 'zod';
 import { signalSchema } from '../producers/breaker/signals.js';
 import { VERSION } from '../version.js';
 import {
+  breakerModesSchema,
   breakerSchema,
   breakersListSchema,
+  modeChangeSchema,
   errorSchema,
   resetSchema,
   signalResultSchema,
@@ -27,6 +29,7 @@ import {
   accountParams,
   limitQuery as breakerLimitQuery,
   MAX_SIGNALS_PER_REQUEST,
+  modeBody,
   tripBody,
 } from './breaker-routes.js';
 import { OVERVIEW_ROUTE_SPECS } from './overview-routes.js';
@@ -86,6 +89,27 @@ const BREAKER_AND_WINDOW_SPECS: readonly RouteSpec[] = [
     params: accountParams,
     responses: { 200: 'Reset.', 409: '`state_conflict`: not open.' },
     answers: { 200: resetSchema },
+  },
+  {
+    method: 'GET',
+    path: '/breaker/mode',
+    tag: 'breaker',
+    summary: 'The breaker mode: the default (run-time or BREAKER_MODE) and accounts with their own',
+    responses: { 200: 'The modes.' },
+    answers: { 200: breakerModesSchema },
+  },
+  {
+    method: 'PUT',
+    path: '/breaker/mode',
+    tag: 'breaker',
+    summary:
+      'Set the run-time breaker mode of an account (`account_id`) or the default (`"default": true`): act trips, warn says `breaker.would_trip` and notifies, watch only says it; null clears it (the settings apply)',
+    body: modeBody,
+    responses: {
+      200: "The change (`changed: false` when it was that already); recorded as `breaker.mode_changed` with the token's name.",
+      400: 'A field breaks its rule.',
+    },
+    answers: { 200: modeChangeSchema },
   },
   {
     method: 'GET',
@@ -242,7 +266,10 @@ function operation(spec: RouteSpec, secured: boolean): JsonSchema {
     for (const [type, description] of Object.entries(spec.rawBodies ?? {})) {
       content[type] = { schema: { type: 'string', description } };
     }
-    op.requestBody = { required: spec.method === 'POST' && spec.body !== undefined, content };
+    op.requestBody = {
+      required: (spec.method === 'POST' || spec.method === 'PUT') && spec.body !== undefined,
+      content,
+    };
   }
   return op;
 }

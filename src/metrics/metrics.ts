@@ -21,13 +21,14 @@
  * | `rate_limit_waits_total` | counter | `cause` (429, budget, low_watermark) | Waits for the API's rate limit: a 429 put-back (which pauses every worker), a job that waited for the shared rate budget, a pause at the low watermark |
  * | `rate_limit_wait_seconds_total` | counter | `cause` (as above) | Seconds of those waits: the queue pause a 429 or the low watermark set (or found longer), the time a job waited for the budget |
  * | `breaker_trips_total` | counter | `reason` (bounce_rate, complaint_rate, manual) | Breaker trips made by this process |
+ * | `breaker_warnings_total` | counter | `type` (warned, would_trip), `reason` (bounce_rate, complaint_rate), `mode` (act, warn, watch) | Breaker warnings said by this process: a warning level crossed, or the trip level in mode warn or watch (once per window per account) |
  * | `breaker_trips_shared_total` | counter | `reason` (as above) | Breaker trips made by any process of the deployment, the CLI's and library users' included: a count kept in Redis (store/breaker-trip-count.ts), read at scrape (scrape-gauges.ts); the same in every process (`max`, not `sum`) |
  * | `breakers` | gauge | `state` (closed, open, half_open) | Breakers by state, read from Redis at scrape (the `BREAKER_SCAN_MAX` most recently active accounts; `closed` also counts the rest of the index) |
  * | `window_transitions_total` | counter | `kind` (started, ended, skipped) | Maintenance-window occurrences this process started, ended or skipped |
  * | `webhooks_accepted_total` | counter | | Webhook deliveries stored in the inbox (202) |
  * | `webhooks_rejected_total` | counter | `reason` (secret_unset, body_too_large, invalid_signature, invalid_json, invalid_event, ignored, expired, duplicate, redis_unavailable, inbox_full) | Webhook deliveries not stored, by why (`redis_unavailable`: answered 503 with Retry-After, Redis not connected or too slow; `inbox_full`: 503 with Retry-After, the inbox full of events not yet processed) |
  * | `http_connections_refused_total` | counter | | Connections the HTTP server closed as they opened, HTTP_MAX_CONNECTIONS being open |
- * | `webhook_events_total` | counter | `result` (counted, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
+ * | `webhook_events_total` | counter | `result` (counted, warned, would_trip, tripped, open, duplicate, stale, unresolved, ambiguous, ignored, invalid, dead_lettered) | Stored webhook events the breaker's inbox consumer processed; `unresolved`: no account found; `ambiguous`: several accounts could have sent it, counted for none; `dead_lettered`: given up on after too many failed deliveries |
  * | `queue_jobs` | gauge | `queue` (actions, notifications, windows), `state` (waiting, active, delayed, prioritized, waiting-children, completed, failed) | Jobs per queue and state (BullMQ's getJobCounts at scrape) |
  * | `notifications_total` | counter | `result` (delivered, retried, dropped, refused) | Failure-webhook POSTs: delivered (2xx), retried (will be tried again), dropped (out of attempts), refused (a 4xx, not tried again) |
  * | `webhook_inbox_backlog` | gauge | | Webhook events stored in the inbox (202) but not yet processed by a breaker consumer, read from Redis at scrape; the same in every process (`max`, not `sum`) |
@@ -96,6 +97,13 @@ const breakerTrips = new Counter({
   name: name('breaker_trips_total'),
   help: 'Breaker trips made by this process, by reason.',
   labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+const breakerWarnings = new Counter({
+  name: name('breaker_warnings_total'),
+  help: 'Breaker warnings said by this process: warned (a warning level crossed) or would_trip (the trip level crossed in mode warn or watch), by reason and mode.',
+  labelNames: ['type', 'reason', 'mode'] as const,
   registers: [registry],
 });
 
@@ -199,6 +207,14 @@ export function countRateLimitWait(cause: RateLimitCause, seconds: number): void
 
 export function countBreakerTrip(reason: string): void {
   breakerTrips.inc({ reason });
+}
+
+export function countBreakerWarning(
+  type: 'warned' | 'would_trip',
+  reason: string,
+  mode: string,
+): void {
+  breakerWarnings.inc({ type, reason, mode });
 }
 
 export function countWindowTransition(kind: 'started' | 'ended' | 'skipped'): void {

@@ -107,5 +107,60 @@ export interface BreakerClosedEvent {
   at: string;
 }
 
+/**
+ * A warning level crossed (BREAKER_BOUNCE_WARN_RATE, BREAKER_COMPLAINT_WARN_RATE), the trip
+ * level not: said at most once per window per account, in every mode; notified (NOTIFY_URL)
+ * unless the account's mode is `watch`.
+ */
+export interface BreakerWarnedEvent {
+  id?: string;
+  type: 'breaker.warned';
+  account_id: string;
+  reason: Exclude<TripReason, 'manual'>;
+  /** The counts and rates when the level was crossed. */
+  numbers: BreakerNumbers;
+  /** The account's mode then. */
+  mode: BreakerMode;
+  at: string;
+}
+
+/**
+ * The trip level crossed while the account's mode is `warn` or `watch`: the numbers a trip would
+ * have had, and no trip (no hold, no deactivation). At most once per window per account;
+ * notified in mode `warn`.
+ */
+export interface BreakerWouldTripEvent {
+  id?: string;
+  type: 'breaker.would_trip';
+  account_id: string;
+  reason: Exclude<TripReason, 'manual'>;
+  numbers: BreakerNumbers;
+  mode: Exclude<BreakerMode, 'act'>;
+  at: string;
+}
+
+/**
+ * Someone changed a breaker mode at run time (`breaker mode`, PUT /v1/breaker/mode): the
+ * default's (`account_id` null) or an account's; `mode` null when the run-time setting was
+ * cleared (the settings' mode applies again).
+ */
+export interface BreakerModeChangedEvent {
+  id?: string;
+  type: 'breaker.mode_changed';
+  /** The account; null for the default. */
+  account_id: string | null;
+  mode: BreakerMode | null;
+  /** The run-time setting before (null: there was none). */
+  previous: BreakerMode | null;
+  actor: string | null;
+  at: string;
+}
+
 export type BreakerEvent =
-  BreakerTrippedEvent | BreakerResetEvent | BreakerHalfOpenEvent | BreakerClosedEvent;
+  | BreakerTrippedEvent
+  | BreakerResetEvent
+  | BreakerHalfOpenEvent
+  | BreakerClosedEvent
+  | BreakerWarnedEvent
+  | BreakerWouldTripEvent
+  | BreakerModeChangedEvent;

@@ -20,6 +20,9 @@ export const BREAKER_EVENT_TYPES = [
   'breaker.reset',
   'breaker.half_open',
   'breaker.closed',
+  'breaker.warned',
+  'breaker.would_trip',
+  'breaker.mode_changed',
 ] as const;
 /** What maintenance windows say on the stream. */
 export const WINDOW_EVENT_TYPES = [

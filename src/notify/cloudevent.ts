@@ -29,10 +29,15 @@ import { webhookSignature } from '../sendmux/webhook-signature.js';
 import { VERSION } from '../version.js';
 import { eventView, type EventView } from '../wire/events.js';
 
-/** The event types POSTed to NOTIFY_URL; every other event stays on the stream only. */
+/**
+ * The event types POSTed to NOTIFY_URL; every other event stays on the stream only. The
+ * breaker's warnings are sent unless the account's mode was `watch` (watching is silent).
+ */
 export const NOTIFY_EVENT_TYPES = [
   'action.failed',
   'breaker.tripped',
+  'breaker.warned',
+  'breaker.would_trip',
   'window.started',
   'window.ended',
   'window.skipped',
@@ -42,6 +47,12 @@ export type NotifyEventType = (typeof NOTIFY_EVENT_TYPES)[number];
 export type NotifyEvent = Extract<StreamEvent, { type: NotifyEventType }>;
 
 export function isNotifyEvent(event: StreamEvent): event is NotifyEvent {
+  if (
+    (event.type === 'breaker.warned' || event.type === 'breaker.would_trip') &&
+    event.mode === 'watch'
+  ) {
+    return false;
+  }
   return (NOTIFY_EVENT_TYPES as readonly string[]).includes(event.type);
 }
 

@@ -5,20 +5,30 @@
  */
 import type { Config } from '../config.js';
 import { StateConflictError, UsageError } from '../errors.js';
-import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT } from '../model.js';
+import { ACCOUNT_ID_RULE, ACCOUNT_ID_RULE_TEXT, type BreakerMode } from '../model.js';
 import {
   createBreaker,
   type Breaker,
+  type BreakerModes,
   type BreakerStatus,
   type SignalResult,
 } from '../producers/breaker/breaker.js';
 import { breakerRules } from '../producers/breaker/rules.js';
 import { openProducer } from '../queue/open-producer.js';
+import type { ModeChange } from '../store/breaker-mode.js';
 import type { ResetResult } from '../store/breaker-reset.js';
 import type { TripResult } from '../store/breaker-trip.js';
 import { keysFor } from '../store/keys.js';
 
-export type { Breaker, BreakerStatus, ResetResult, SignalResult, TripResult };
+export type {
+  Breaker,
+  BreakerModes,
+  BreakerStatus,
+  ModeChange,
+  ResetResult,
+  SignalResult,
+  TripResult,
+};
 
 /** A breaker with its own connections; `close` ends them. */
 export interface BreakerHandle extends Breaker {
@@ -98,6 +108,25 @@ export function resetBreaker(
 ): Promise<ResetResult> {
   checkAccount(accountId);
   return withBreaker(config, (b) => b.reset(accountId, actor));
+}
+
+/**
+ * Set (or clear: `mode` null) the run-time breaker mode of an account, or the default's
+ * (`accountId` null); `actor`: who (the `breaker.mode_changed` event says so).
+ */
+export function setBreakerMode(
+  config: Config,
+  accountId: string | null,
+  mode: BreakerMode | null,
+  actor: string | null,
+): Promise<ModeChange> {
+  if (accountId !== null) checkAccount(accountId);
+  return withBreaker(config, (b) => b.setMode(accountId, mode, actor));
+}
+
+/** The default mode and every account with a mode of its own. */
+export function breakerModes(config: Config): Promise<BreakerModes> {
+  return withBreaker(config, (b) => b.modes());
 }
 
 /** One account's breaker, or every account's the breaker has seen (most recent first). */

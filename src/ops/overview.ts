@@ -9,11 +9,14 @@
  */
 import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
+import { currentWarning } from '../producers/breaker/breaker.js';
 import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
+import { readEffectiveMode, type EffectiveMode } from '../store/breaker-mode.js';
 import {
   listBreakerAccounts,
+  listWarnedAccounts,
   readBreaker,
   readWindow,
   type BreakerRecord,
@@ -49,14 +52,23 @@ export type OverviewLimits = { -readonly [K in keyof typeof OVERVIEW_LIMITS]: nu
 export type OverviewAccount = AccountWithHolds;
 
 export interface OverviewBreaker extends BreakerRecord {
+  /** What a crossing of the trip level does now, and where that comes from. */
+  mode: EffectiveMode;
+  /**
+   * A `breaker.warned` / `breaker.would_trip` said within the window ending now, unless it was
+   * said while watching (watching is silent: events only).
+   */
+  warning: 'warned' | 'would_trip' | null;
   /** Counts and rates over the window ending now. */
   window: BreakerNumbers;
   /** The rules this account's breaker applies. */
   rules: {
     window_s: number;
     bounce_rate: number;
+    bounce_warn_rate: number;
     bounce_min_volume: number;
     complaint_rate: number;
+    complaint_warn_rate: number;
     complaint_min_volume: number;
   };
 }
@@ -128,27 +140,36 @@ async function readBreakers(
   held: readonly OverviewAccount[],
   now: Date,
 ): Promise<OverviewBreaker[]> {
-  // An open breaker holds its account: those first, whatever the signals since.
+  // An open breaker holds its account: those first, whatever the signals since; then the
+  // accounts warned most recently, then the most recent signals.
   const holding = held
     .filter((a) => a.holds.some((h) => h.id === BREAKER_HOLD))
     .map((a) => a.account_id);
-  const recent = await listBreakerAccounts(redis, keys, limit);
-  const ids = [...new Set([...holding, ...recent])].slice(0, limit);
+  const [warned, recent] = await Promise.all([
+    listWarnedAccounts(redis, keys, now.getTime(), limit),
+    listBreakerAccounts(redis, keys, limit),
+  ]);
+  const ids = [...new Set([...holding, ...warned, ...recent])].slice(0, limit);
   return Promise.all(
     ids.map(async (id) => {
       const r = rules(id);
-      const [record, window] = await Promise.all([
+      const [record, window, mode] = await Promise.all([
         readBreaker(redis, keys, id),
         readWindow(redis, keys, id, r.windowS, now.getTime()),
+        readEffectiveMode(redis, keys, id, r),
       ]);
       return {
         ...record,
+        mode,
+        warning: currentWarning(record, r.windowS, now.getTime(), { watching: false }),
         window,
         rules: {
           window_s: r.windowS,
           bounce_rate: r.bounceRate,
+          bounce_warn_rate: r.bounceWarnRate,
           bounce_min_volume: r.bounceMinVolume,
           complaint_rate: r.complaintRate,
+          complaint_warn_rate: r.complaintWarnRate,
           complaint_min_volume: r.complaintMinVolume,
         },
       };

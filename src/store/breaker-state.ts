@@ -4,7 +4,7 @@
  * window). This file owns the field names, the counting Lua shared by the trip and the reset
  * scripts, and the reading; breaker-trip.ts and breaker-reset.ts write.
  */
-import type { BreakerNumbers, TripReason } from '../model.js';
+import { BREAKER_MODES, type BreakerMode, type BreakerNumbers, type TripReason } from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import type { Keys } from './keys.js';
 import { defineScript } from './script.js';
@@ -37,6 +37,19 @@ export const BK = {
   openUntil: 'open_until',
   /** When it went half-open (ms). */
   halfOpenAt: 'half_open_at',
+  /**
+   * The last `breaker.warned` (a warning level crossed) and `breaker.would_trip` (the trip level
+   * crossed in `warn` or `watch` mode): when (ms; each is said at most once per window), why,
+   * the numbers (JSON) and the mode then. Field names: `<kind>_at`, `<kind>_reason`...
+   */
+  warnedAt: 'warned_at',
+  warnedReason: 'warned_reason',
+  warnedNumbers: 'warned_numbers',
+  warnedMode: 'warned_mode',
+  wouldTripAt: 'would_trip_at',
+  wouldTripReason: 'would_trip_reason',
+  wouldTripNumbers: 'would_trip_numbers',
+  wouldTripMode: 'would_trip_mode',
 } as const;
 
 /** Counter names of a minute bucket: what a signal counts as. */
@@ -126,6 +139,34 @@ export interface BreakerRecord {
   /** When an open breaker goes half-open by itself. */
   open_until: string | null;
   half_open_at: string | null;
+  /** The last `breaker.warned`: a warning level crossed (said at most once per window). */
+  last_warning: BreakerWarning | null;
+  /** The last `breaker.would_trip`: the trip level crossed in mode warn or watch. */
+  last_would_trip: BreakerWarning | null;
+}
+
+/** What a `breaker.warned` or `breaker.would_trip` said. */
+export interface BreakerWarning {
+  at: string;
+  reason: Exclude<TripReason, 'manual'>;
+  numbers: BreakerNumbers | null;
+  mode: BreakerMode;
+}
+
+function warningOf(
+  at: string | undefined,
+  reason: string | undefined,
+  numbers: string | undefined,
+  mode: string | undefined,
+): BreakerWarning | null {
+  const when = iso(at);
+  if (!when) return null;
+  return {
+    at: when,
+    reason: reason === 'complaint_rate' ? 'complaint_rate' : 'bounce_rate',
+    numbers: numbers ? (JSON.parse(numbers) as BreakerNumbers) : null,
+    mode: (BREAKER_MODES as readonly string[]).includes(mode ?? '') ? (mode as BreakerMode) : 'act',
+  };
 }
 
 const iso = (ms: string | undefined) =>
@@ -160,6 +201,18 @@ export async function readBreaker(
     cooldown_s: h[BK.cooldownS] ? Number(h[BK.cooldownS]) : null,
     open_until: iso(h[BK.openUntil]),
     half_open_at: iso(h[BK.halfOpenAt]),
+    last_warning: warningOf(
+      h[BK.warnedAt],
+      h[BK.warnedReason],
+      h[BK.warnedNumbers],
+      h[BK.warnedMode],
+    ),
+    last_would_trip: warningOf(
+      h[BK.wouldTripAt],
+      h[BK.wouldTripReason],
+      h[BK.wouldTripNumbers],
+      h[BK.wouldTripMode],
+    ),
   };
 }
 
@@ -186,6 +239,23 @@ export async function readWindow(
   }
   const [delivered = 0, hard = 0, soft = 0, complained = 0, rejected = 0] = sums;
   return breakerNumbers(windowS, { delivered, hard, soft, complained, rejected });
+}
+
+/** Accounts warned (or would-trip) in the last day, most recent first. */
+export async function listWarnedAccounts(
+  redis: Redis,
+  keys: Keys,
+  now = Date.now(),
+  limit = 1000,
+): Promise<string[]> {
+  return redis.zrevrangebyscore(
+    keys.breakerWarnings,
+    '+inf',
+    now - 86_400_000,
+    'LIMIT',
+    0,
+    Math.max(1, limit),
+  );
 }
 
 /** Accounts the breaker has seen signals for or tripped, most recent first. */

@@ -14,6 +14,8 @@ import {
   type BreakerMode,
   type BreakerNumbers,
   type BreakerTrippedEvent,
+  type BreakerWarnedEvent,
+  type BreakerWouldTripEvent,
   type TripReason,
 } from '../model.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
@@ -56,6 +58,7 @@ const TRIP = '__TRIP__';
 const REASON = '__REASON__';
 const NUMBERS = '__NUMBERS__';
 const KEY = '__KEY__';
+const MODE = '__MODE__';
 
 // Lua's %g with 6 digits: rates as people read them (0.05, 0.00133333), valid JSON numbers.
 const numbersJsonLua = `
@@ -70,15 +73,30 @@ local numbers = '{"window_s":' .. windowS .. ',"delivered":' .. delivered ..
   ',"bounce_rate":' .. rate(hard, volume) .. ',"complaint_rate":' .. rate(complained, delivered) .. '}'
 `;
 
-// KEYS: signal seen, breaker, breaker index, holds, holds index, events, breaker due, the
-// bucket keys (windowBucketKeys), then the account's known keys (known-state.ts).
+/** How long an account stays in the warnings index (the longest window). */
+const WARNINGS_KEEP_MS = 86_400_000;
+
+// KEYS: signal seen, breaker, breaker index, holds, holds index, events, breaker due, breaker
+// modes, breaker warnings, the bucket keys (windowBucketKeys), then the account's known keys
+// (known-state.ts).
 // ARGV: account, now ms, count kind ('' counts nothing), signal id ('' skips the dedupe),
 // dedupe ttl s, bucket key prefix, window minutes, bounce rate, bounce min volume, complaint
-// rate, complaint min volume, force ('1' trips whatever the numbers), trip key prefix, hold
-// JSON, event JSON (with placeholders), events max length, bucket ttl s, when the signal
-// happened (ms; its minute gets the count, never one after now's), cooldown s (0: off),
+// rate, complaint min volume, force ('1' trips whatever the numbers and the mode), trip key
+// prefix, hold JSON, event JSON (with placeholders), events max length, bucket ttl s, when the
+// signal happened (ms; its minute gets the count, never one after now's), cooldown s (0: off),
 // longest cooldown s, the known-state key prefixes (known-state.ts: the hold's base is what the
-// project knows the account is, never assumed on).
+// project knows the account is, never assumed on), bounce warn rate, complaint warn rate, the
+// account's own mode from the settings ('' when it has none), the settings' default mode, the
+// `breaker.warned` event JSON and the `breaker.would_trip` one (with placeholders).
+//
+// The mode, most specific first: the run-time one of the account (breaker modes hash), its own
+// in the settings, the run-time default (field `*`), the settings' default. Only a crossing of
+// the trip level in mode `act` (or a forced trip) trips; in `warn` and `watch` it is said as
+// `breaker.would_trip`; a crossing of a warning level only is `breaker.warned`. Each of those two
+// at most once per window per account (their last time in the breaker hash).
+//
+// The twin of this step in TypeScript is the backtest's evaluator (breaker backtest); a test
+// feeds one sequence to both.
 const tripScript = defineScript(`
 ${knownStateLua}
 local id, now, kind, signalId = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
@@ -101,15 +119,48 @@ end
 if before == 'open' then return {'open'} end
 ${sumWindowLua('buckets', 'minute', 'windowMin')}
 ${numbersJsonLua}
-local reason = false
+local function crossed(bounceRate, complaintRate)
+  if volume > 0 and volume >= tonumber(ARGV[9]) and hard / volume >= tonumber(bounceRate) then
+    return 'bounce_rate'
+  end
+  if delivered > 0 and delivered >= tonumber(ARGV[11]) and complained / delivered >= tonumber(complaintRate) then
+    return 'complaint_rate'
+  end
+  return false
+end
+local reason, level = false, 'trip'
 if ARGV[12] == '1' then
   reason = 'manual'
-elseif volume > 0 and volume >= tonumber(ARGV[9]) and hard / volume >= tonumber(ARGV[8]) then
-  reason = 'bounce_rate'
-elseif delivered > 0 and delivered >= tonumber(ARGV[11]) and complained / delivered >= tonumber(ARGV[10]) then
-  reason = 'complaint_rate'
+else
+  reason = crossed(ARGV[8], ARGV[10])
+  if not reason then
+    reason, level = crossed(ARGV[22], ARGV[23]), 'warn'
+  end
 end
 if not reason then return {'counted'} end
+local mode = 'act'
+if ARGV[12] ~= '1' then
+  mode = redis.call('HGET', KEYS[8], id)
+  if not mode then
+    if ARGV[24] ~= '' then mode = ARGV[24] else mode = redis.call('HGET', KEYS[8], '*') or ARGV[25] end
+  end
+end
+if level == 'warn' or mode ~= 'act' then
+  local said, template = 'warned', ARGV[26]
+  if level == 'trip' then said, template = 'would_trip', ARGV[27] end
+  local last = tonumber(redis.call('HGET', KEYS[2], said .. '_at'))
+  if last and now - last < windowS * 1000 then return {'counted'} end
+  redis.call('HSET', KEYS[2], said .. '_at', now, said .. '_reason', reason, said .. '_numbers', numbers,
+    said .. '_mode', mode)
+  redis.call('ZADD', KEYS[3], now, id)
+  redis.call('ZADD', KEYS[9], now, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - ${WARNINGS_KEEP_MS})
+  local event = string.gsub(template, '${REASON}', reason)
+  event = string.gsub(event, '"${NUMBERS}"', numbers)
+  event = string.gsub(event, '${MODE}', mode)
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[16], '*', '${EVENT_FIELD}', event)
+  return {said, reason, numbers, mode}
+end
 local trips = redis.call('HINCRBY', KEYS[2], '${BK.trips}', 1)
 local cooldown = tonumber(ARGV[19])
 if cooldown > 0 then
@@ -147,6 +198,16 @@ export type TripResult =
   | { result: 'counted' }
   /** Counted; the breaker was open already. */
   | { result: 'open' }
+  /**
+   * Counted; a warning level crossed (`breaker.warned`), or the trip level in mode `warn` or
+   * `watch` (`breaker.would_trip`): said, at most once per window.
+   */
+  | {
+      result: 'warned' | 'would_trip';
+      reason: Exclude<TripReason, 'manual'>;
+      numbers: BreakerNumbers;
+      mode: BreakerMode;
+    }
   | {
       result: 'tripped';
       tripId: string;
@@ -206,6 +267,16 @@ export async function countAndTrip(
     actor: ACTOR_MARK,
     at: now.toISOString(),
   };
+  const said = (type: 'breaker.warned' | 'breaker.would_trip') =>
+    JSON.stringify({
+      type,
+      account_id: input.accountId,
+      reason: REASON,
+      numbers: NUMBERS,
+      mode: MODE,
+      at: now.toISOString(),
+    } satisfies Omit<BreakerWarnedEvent | BreakerWouldTripEvent, 'reason' | 'numbers' | 'mode'> &
+      Record<string, unknown>);
   const actor = input.actor ?? BREAKER_ACTOR;
   const hold = encodeHold(
     {
@@ -230,6 +301,8 @@ export async function countAndTrip(
       keys.holdsIndex,
       keys.events,
       keys.breakerDue,
+      keys.breakerModes,
+      keys.breakerWarnings,
       ...windowBucketKeys(keys, input.accountId, now.getTime(), windowMin, occurredMs),
     ],
     [input.accountId],
@@ -256,6 +329,12 @@ export async function countAndTrip(
       settings.cooldownS ?? 0,
       settings.cooldownMaxS ?? 86_400,
       knownPrefixes(keys),
+      rules.bounceWarnRate,
+      rules.complaintWarnRate,
+      rules.ownMode ? rules.mode : '',
+      rules.ownMode ? '' : rules.mode,
+      said('breaker.warned'),
+      said('breaker.would_trip'),
     ],
   )) as [string, ...string[]];
   switch (reply[0]) {
@@ -263,6 +342,14 @@ export async function countAndTrip(
     case 'counted':
     case 'open':
       return { result: reply[0] };
+    case 'warned':
+    case 'would_trip':
+      return {
+        result: reply[0],
+        reason: reply[1] as Exclude<TripReason, 'manual'>,
+        numbers: JSON.parse(String(reply[2])) as BreakerNumbers,
+        mode: reply[3] as BreakerMode,
+      };
     case 'tripped':
       return {
         result: 'tripped',

@@ -13,7 +13,7 @@ import {
 } from '../model.js';
 
 /** The event types that name an actor (model/events.ts and friends). */
-const HAS_ACTOR = /^(action\.|window\.|breaker\.(tripped|reset)$)/;
+const HAS_ACTOR = /^(action\.|window\.|breaker\.(tripped|reset|mode_changed)$)/;
 
 /** The stream entry's only field. */
 export const EVENT_FIELD = 'event';

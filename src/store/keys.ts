@@ -102,6 +102,16 @@ export interface Keys {
   breakerDue: string;
   /** Hash: the deployment's breaker trips, one counter per reason (breaker-trip-count.ts). */
   breakerTrips: string;
+  /**
+   * Hash: run-time breaker modes (`breaker mode`, breaker-mode.ts): field `*` the default, an
+   * account id that account's; read by the trip step over the settings.
+   */
+  breakerModes: string;
+  /**
+   * Sorted set of accounts with a `breaker.warned` or `breaker.would_trip` in the last day,
+   * scored by the latest (ms): the status page's warnings.
+   */
+  breakerWarnings: string;
   /** String: set once a signal id has been counted (dedupes retried deliveries; expires). */
   signalSeen(signalId: string): string;
   /** Hash: what became of processed webhook events, one counter per result (webhook-stats.ts). */
@@ -155,6 +165,8 @@ export function keysFor(prefix: string): Keys {
     breakerIndex: `${prefix}:breaker-index`,
     breakerDue: `${prefix}:breaker-due`,
     breakerTrips: `${prefix}:breaker-trips`,
+    breakerModes: `${prefix}:breaker-mode`,
+    breakerWarnings: `${prefix}:breaker-warnings`,
     signalSeen: (signalId) => `${prefix}:signal:${signalId}`,
     webhookStats: `${prefix}:webhook-stats`,
     webhookUnresolved: `${prefix}:webhook-unresolved`,

@@ -11,6 +11,10 @@ import type { Keys } from './keys.js';
 /** Results of processing one stored webhook event. */
 export const WEBHOOK_RESULTS = [
   'counted',
+  /** Counted; a warning level crossed (`breaker.warned`). */
+  'warned',
+  /** Counted; the trip level crossed in mode warn or watch (`breaker.would_trip`). */
+  'would_trip',
   'tripped',
   'open',
   'duplicate',

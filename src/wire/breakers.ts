@@ -5,9 +5,10 @@
  * events (`trip_id`, `idempotency_key`, `still_held_by`, `base`).
  */
 import { z } from 'zod';
-import { TRIP_REASONS } from '../model.js';
+import { BREAKER_MODES, TRIP_REASONS } from '../model.js';
 import type { WebhookStatsView } from '../ops/breaker-service.js';
-import type { BreakerStatus, SignalResult } from '../producers/breaker/breaker.js';
+import type { BreakerModes, BreakerStatus, SignalResult } from '../producers/breaker/breaker.js';
+import type { ModeChange } from '../store/breaker-mode.js';
 import type { ResetResult } from '../store/breaker-reset.js';
 import { BREAKER_STATES, type BreakerRecord } from '../store/breaker-state.js';
 import type { TripResult } from '../store/breaker-trip.js';
@@ -15,6 +16,22 @@ import { WEBHOOK_RESULTS } from '../store/webhook-stats.js';
 import { accountHoldsSchema, accountHoldsView } from './accounts.js';
 import { accountIdSchema, baseStateSchema, timeSchema } from './common.js';
 import { breakerNumbersSchema } from './events.js';
+
+/** What the last `breaker.warned` / `breaker.would_trip` said. */
+const breakerWarningSchema = z.strictObject({
+  at: timeSchema,
+  reason: z.enum(['bounce_rate', 'complaint_rate']),
+  numbers: breakerNumbersSchema.nullable(),
+  mode: z.enum(BREAKER_MODES),
+});
+
+/** Where an account's mode comes from, most specific first. */
+export const modeSourceSchema = z.enum([
+  'runtime_account',
+  'settings_account',
+  'runtime_default',
+  'settings',
+]);
 
 export const breakerRecordShape = {
   account_id: accountIdSchema,
@@ -34,6 +51,8 @@ export const breakerRecordShape = {
   cooldown_s: z.number().nullable(),
   open_until: timeSchema.nullable(),
   half_open_at: timeSchema.nullable(),
+  last_warning: breakerWarningSchema.nullable(),
+  last_would_trip: breakerWarningSchema.nullable(),
 };
 
 export function breakerRecordView(r: BreakerRecord) {
@@ -53,12 +72,18 @@ export function breakerRecordView(r: BreakerRecord) {
     cooldown_s: r.cooldown_s,
     open_until: r.open_until,
     half_open_at: r.half_open_at,
+    last_warning: r.last_warning,
+    last_would_trip: r.last_would_trip,
   };
 }
 
 /** One account's breaker: its record, the counts over the window ending now, its holds. */
 export const breakerSchema = z.strictObject({
   ...breakerRecordShape,
+  /** What a crossing of the trip level does now, and where that comes from. */
+  mode: z.strictObject({ mode: z.enum(BREAKER_MODES), from: modeSourceSchema }),
+  /** A warning or would-trip said within the window ending now (null: none). */
+  warning: z.enum(['warned', 'would_trip']).nullable(),
   window: breakerNumbersSchema,
   holds: accountHoldsSchema,
 });
@@ -68,7 +93,13 @@ export type BreakerView = z.infer<typeof breakerSchema>;
 export const breakersListSchema = z.strictObject({ accounts: z.array(breakerSchema) });
 
 export function breakerView(s: BreakerStatus): BreakerView {
-  return { ...breakerRecordView(s), window: s.window, holds: accountHoldsView(s.holds) };
+  return {
+    ...breakerRecordView(s),
+    mode: s.mode,
+    warning: s.warning,
+    window: s.window,
+    holds: accountHoldsView(s.holds),
+  };
 }
 
 const tripped = {
@@ -136,12 +167,21 @@ export function resetView(accountId: string, r: ResetResult): z.infer<typeof res
 /** What one signal did (`signal --json`; `POST /v1/signals`, one or `{ results: [...] }`). */
 export const signalResultSchema = z.discriminatedUnion('result', [
   z.strictObject({ result: z.enum(['duplicate', 'counted', 'open', 'stale']) }),
+  z.strictObject({
+    result: z.enum(['warned', 'would_trip']),
+    reason: z.enum(['bounce_rate', 'complaint_rate']),
+    numbers: breakerNumbersSchema,
+    mode: z.enum(BREAKER_MODES),
+  }),
   z.strictObject(tripped),
 ]);
 export type SignalResultView = z.infer<typeof signalResultSchema>;
 export const signalResultsSchema = z.strictObject({ results: z.array(signalResultSchema) });
 
 export function signalResultView(r: SignalResult): SignalResultView {
+  if (r.result === 'warned' || r.result === 'would_trip') {
+    return { result: r.result, reason: r.reason, numbers: r.numbers, mode: r.mode };
+  }
   if (r.result !== 'tripped') return { result: r.result };
   return {
     result: 'tripped',
@@ -225,4 +265,42 @@ export function webhookStatsView(s: WebhookStatsView): z.infer<typeof webhookSta
     })),
     inbox: { backlog: s.inbox.backlog, entries: s.inbox.entries, bytes: s.inbox.bytes },
   };
+}
+
+/** `breaker mode --json`, `GET /v1/breaker/mode`: the default mode and accounts with their own. */
+export const breakerModesSchema = z.strictObject({
+  default: z.strictObject({
+    mode: z.enum(BREAKER_MODES),
+    /** `runtime`: set by `breaker mode --default`; `settings`: BREAKER_MODE. */
+    from: z.enum(['runtime', 'settings']),
+    /** BREAKER_MODE (what clearing the run-time default goes back to). */
+    settings: z.enum(BREAKER_MODES),
+  }),
+  accounts: z.array(
+    z.strictObject({
+      account_id: accountIdSchema,
+      mode: z.enum(BREAKER_MODES),
+      /** `runtime`: set by `breaker mode <account>`; `settings`: BREAKER_ACCOUNT_RULES. */
+      from: z.enum(['runtime', 'settings']),
+    }),
+  ),
+});
+
+export function breakerModesView(m: BreakerModes): z.infer<typeof breakerModesSchema> {
+  return { default: { ...m.default }, accounts: m.accounts.map((a) => ({ ...a })) };
+}
+
+/** `breaker mode ... <mode> --json`, `PUT /v1/breaker/mode`. */
+export const modeChangeSchema = z.strictObject({
+  /** The account; null for the default. */
+  account_id: accountIdSchema.nullable(),
+  /** The run-time mode now; null: cleared (the settings apply). */
+  mode: z.enum(BREAKER_MODES).nullable(),
+  previous: z.enum(BREAKER_MODES).nullable(),
+  /** False when it was that already (nothing recorded). */
+  changed: z.boolean(),
+});
+
+export function modeChangeView(c: ModeChange): z.infer<typeof modeChangeSchema> {
+  return { account_id: c.accountId, mode: c.mode, previous: c.previous, changed: c.changed };
 }

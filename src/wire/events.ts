@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   ACTION_EVENT_TYPES,
   ACTIONS,
+  BREAKER_MODES,
   TRIP_REASONS,
   type ActionEvent,
   type StreamEvent,
@@ -84,6 +85,33 @@ const breakerHalfOpen = z.strictObject({
   still_held_by: z.array(z.string()),
   cooldown_s: z.number(),
   base: baseStateSchema.nullable(),
+  at: timeSchema,
+});
+const breakerWarned = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.warned'),
+  account_id: accountIdSchema,
+  reason: z.enum(['bounce_rate', 'complaint_rate']),
+  numbers: breakerNumbersSchema,
+  mode: z.enum(BREAKER_MODES),
+  at: timeSchema,
+});
+const breakerWouldTrip = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.would_trip'),
+  account_id: accountIdSchema,
+  reason: z.enum(['bounce_rate', 'complaint_rate']),
+  numbers: breakerNumbersSchema,
+  mode: z.enum(['warn', 'watch']),
+  at: timeSchema,
+});
+const breakerModeChanged = z.strictObject({
+  id: streamId,
+  type: z.literal('breaker.mode_changed'),
+  account_id: accountIdSchema.nullable(),
+  mode: z.enum(BREAKER_MODES).nullable(),
+  previous: z.enum(BREAKER_MODES).nullable(),
+  actor: actorSchemaOrNull,
   at: timeSchema,
 });
 const breakerClosed = z.strictObject({
@@ -167,6 +195,9 @@ export const eventSchema = z.union([
   breakerReset,
   breakerHalfOpen,
   breakerClosed,
+  breakerWarned,
+  breakerWouldTrip,
+  breakerModeChanged,
   windowStarted,
   windowEnded,
   windowSkipped,

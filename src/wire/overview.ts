@@ -1,10 +1,12 @@
 /** `GET /v1/overview`: what the status page shows, in one answer. */
 import { z } from 'zod';
+import { BREAKER_MODES } from '../model.js';
 import type { Overview, TargetsSummary } from '../ops/overview.js';
 import { accountSchema, accountView } from './accounts.js';
 import {
   breakerRecordShape,
   breakerRecordView,
+  modeSourceSchema,
   webhookCountsSchema,
   webhookCountsView,
 } from './breakers.js';
@@ -45,12 +47,17 @@ export const overviewSchema = z.strictObject({
   breakers: z.array(
     z.strictObject({
       ...breakerRecordShape,
+      mode: z.strictObject({ mode: z.enum(BREAKER_MODES), from: modeSourceSchema }),
+      /** A warning said within the window (not one said while watching). */
+      warning: z.enum(['warned', 'would_trip']).nullable(),
       window: breakerNumbersSchema,
       rules: z.strictObject({
         window_s: z.number(),
         bounce_rate: z.number(),
+        bounce_warn_rate: z.number(),
         bounce_min_volume: z.number(),
         complaint_rate: z.number(),
+        complaint_warn_rate: z.number(),
         complaint_min_volume: z.number(),
       }),
     }),
@@ -103,6 +110,8 @@ export function overviewView(o: Overview): OverviewView {
     accounts: o.accounts.map(accountView),
     breakers: o.breakers.map((b) => ({
       ...breakerRecordView(b),
+      mode: { ...b.mode },
+      warning: b.warning,
       window: b.window,
       rules: { ...b.rules },
     })),

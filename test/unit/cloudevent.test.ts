@@ -117,10 +117,12 @@ const skipped: WindowSkippedEvent = {
 };
 
 describe('which events are notified', () => {
-  it('action.failed, breaker.tripped and the window events; nothing else', () => {
+  it('action.failed, breaker.tripped, the warnings (unless watching) and the window events; nothing else', () => {
     expect([...NOTIFY_EVENT_TYPES]).toEqual([
       'action.failed',
       'breaker.tripped',
+      'breaker.warned',
+      'breaker.would_trip',
       'window.started',
       'window.ended',
       'window.skipped',
@@ -153,6 +155,21 @@ describe('which events are notified', () => {
       },
     ];
     for (const e of others) expect(isNotifyEvent(e)).toBe(false);
+    const warned: StreamEvent = {
+      type: 'breaker.warned',
+      account_id: 'dprov_abc',
+      reason: 'bounce_rate',
+      numbers: tripped.numbers,
+      mode: 'act',
+      at: AT,
+    };
+    const wouldTrip: StreamEvent = { ...warned, type: 'breaker.would_trip', mode: 'warn' };
+    expect(isNotifyEvent(warned)).toBe(true);
+    expect(isNotifyEvent(wouldTrip)).toBe(true);
+    // Watching is silent: on the stream, never notified.
+    expect(isNotifyEvent({ ...warned, mode: 'watch' })).toBe(false);
+    expect(isNotifyEvent({ ...wouldTrip, mode: 'watch' })).toBe(false);
+    expect(isNotifyEvent({ ...warned, mode: 'warn' })).toBe(true);
   });
 });
 

@@ -1,6 +1,12 @@
 /** `breaker status|trip|reset|backtest` and `signal`: shells over ops/breaker.ts and ops/backtest.ts. */
 import type { Command } from 'commander';
-import { SIGNAL_OUTCOMES, type SignalOutcome } from '../../model.js';
+import { UsageError } from '../../errors.js';
+import {
+  BREAKER_MODES,
+  SIGNAL_OUTCOMES,
+  type BreakerMode,
+  type SignalOutcome,
+} from '../../model.js';
 import type { BreakerStatus } from '../../ops/breaker.js';
 import { actorOf, cliContext, stopSignal } from '../context.js';
 import { table } from '../format.js';
@@ -10,12 +16,21 @@ import { writeOut } from '../output.js';
 const ops = () => import('../../ops/breaker.js');
 const wire = () => import('../../wire/breakers.js');
 
+/** A mode argument: act | warn | watch, or `clear` (null). */
+function parseMode(text: string): BreakerMode | null {
+  if (text === 'clear') return null;
+  if ((BREAKER_MODES as readonly string[]).includes(text)) return text as BreakerMode;
+  throw new UsageError(`mode: must be ${BREAKER_MODES.join(', ')} or clear; got "${text}"`);
+}
+
 const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`);
 
 function summary(s: BreakerStatus) {
   return {
     account: s.account_id,
     state: s.state,
+    mode: s.mode.mode,
+    warning: s.warning,
     bounce_rate: `${pct(s.window.bounce_rate)} (${s.window.hard_bounced}/${s.window.delivered + s.window.bounced})`,
     complaint_rate: `${pct(s.window.complaint_rate)} (${s.window.complained}/${s.window.delivered})`,
     trips: s.trips,
@@ -27,7 +42,7 @@ function summary(s: BreakerStatus) {
 export function registerBreaker(program: Command): void {
   const breaker = program
     .command('breaker')
-    .description('the bounce-spike circuit breaker: status, manual trip, reset, backtest');
+    .description('the bounce-spike circuit breaker: status, manual trip, reset, mode, backtest');
 
   breaker
     .command('status')
@@ -55,7 +70,7 @@ export function registerBreaker(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${table(statuses.map(summary), ['account', 'state', 'bounce_rate', 'complaint_rate', 'trips', 'last_trip', 'holds'])}\n`,
+        `${table(statuses.map(summary), ['account', 'state', 'mode', 'warning', 'bounce_rate', 'complaint_rate', 'trips', 'last_trip', 'holds'])}\n`,
       );
     });
 
@@ -166,6 +181,88 @@ export function registerBreaker(program: Command): void {
       },
     );
 
+  breaker
+    .command('mode')
+    .description(
+      'show or set what a crossing of the trip level does: act (trip), warn (breaker.would_trip + notify), watch (breaker.would_trip only)',
+    )
+    .argument('[account]', 'sending account id (omit with --default)')
+    .argument('[mode]', `${BREAKER_MODES.join(' | ')} | clear (back to the settings)`)
+    .option('--default', 'the default mode (every account without one of its own)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Without a mode: prints the modes (the default, and accounts with their own). The mode an
+account runs in, most specific first: its run-time mode (breaker mode <account> <mode>), its
+mode in BREAKER_ACCOUNT_RULES, the run-time default (breaker mode --default <mode>), BREAKER_MODE.
+A change is recorded as a breaker.mode_changed event with --actor; a manual breaker trip always acts.
+
+Examples:
+  sendmux-deactivator breaker mode --default watch
+  sendmux-deactivator breaker mode dprov_abc act
+  sendmux-deactivator breaker mode dprov_abc clear`,
+    )
+    .action(
+      async (
+        first: string | undefined,
+        second: string | undefined,
+        flags: { default?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const { config } = cliContext();
+        const { setBreakerMode, breakerModes } = await ops();
+        const { breakerModesView, modeChangeView } = await wire();
+        const [account, modeText] = flags.default ? [null, first] : [first ?? null, second];
+        if (flags.default && second !== undefined) {
+          throw new UsageError(
+            `mode: with --default give only the mode (got "${first}" "${second}")`,
+          );
+        }
+        if (modeText === undefined) {
+          const modes = await breakerModes(config);
+          if (flags.json) {
+            process.stdout.write(`${JSON.stringify(breakerModesView(modes), null, 2)}\n`);
+            return;
+          }
+          const mine =
+            account === null
+              ? modes.accounts
+              : modes.accounts.filter((a) => a.account_id === account);
+          const fromText = (f: 'runtime' | 'settings', settingsName: string) =>
+            f === 'runtime' ? 'set at run time' : `from ${settingsName}`;
+          const lines = [
+            `default: ${modes.default.mode} (${modes.default.from === 'runtime' ? `set at run time; BREAKER_MODE is ${modes.default.settings}` : 'from BREAKER_MODE'})`,
+            ...(account !== null && mine.length === 0
+              ? [`${account}: ${modes.default.mode} (the default)`]
+              : mine.map(
+                  (a) =>
+                    `${a.account_id}: ${a.mode} (${fromText(a.from, 'BREAKER_ACCOUNT_RULES')})`,
+                )),
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
+          return;
+        }
+        if (account === null && !flags.default) {
+          throw new UsageError('account: give an account id, or --default for the default mode');
+        }
+        const mode = parseMode(modeText);
+        const change = await setBreakerMode(config, account, mode, actorOf(cmd));
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(modeChangeView(change))}\n`);
+          return;
+        }
+        const who = account ?? 'the default';
+        process.stdout.write(
+          !change.changed
+            ? `${who}: ${mode ?? 'no run-time mode'} already; nothing changed\n`
+            : mode === null
+              ? `${who}: run-time mode ${change.previous ?? '-'} cleared; the settings apply\n`
+              : `${who}: ${change.previous ?? '(settings)'} -> ${mode}\n`,
+        );
+      },
+    );
+
   program
     .command('signal')
     .description("count one delivery signal for an account (the user's own pipeline)")
@@ -197,7 +294,7 @@ export function registerBreaker(program: Command): void {
         process.stdout.write(
           flags.json
             ? `${JSON.stringify((await wire()).signalResultView(r))}\n`
-            : `${r.result}${r.result === 'tripped' ? ` (trip ${r.tripId}, ${r.reason})` : ''}\n`,
+            : `${r.result}${r.result === 'tripped' ? ` (trip ${r.tripId}, ${r.reason})` : r.result === 'warned' || r.result === 'would_trip' ? ` (${r.reason}, mode ${r.mode})` : ''}\n`,
         );
       },
     );

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import {
   EVENT_TYPES,
   type BreakerHalfOpenEvent,
+  type BreakerNumbers,
   type BreakerResetEvent,
   type EventType,
   type StreamEvent,
@@ -13,11 +14,13 @@ import { enumOption, intOption } from '../options.js';
 
 function line(e: StreamEvent): string {
   switch (e.type) {
-    case 'breaker.tripped': {
-      const n = e.numbers;
-      const rates = `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
-      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates}  trip=${e.trip_id} key=${e.idempotency_key}${by(e)}`;
-    }
+    case 'breaker.tripped':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates(e.numbers)}  trip=${e.trip_id} key=${e.idempotency_key}${by(e)}`;
+    case 'breaker.warned':
+    case 'breaker.would_trip':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  ${e.reason}  ${rates(e.numbers)}  mode=${e.mode}`;
+    case 'breaker.mode_changed':
+      return `${e.at}  ${e.type.padEnd(17)} ${e.account_id ?? 'default'}  ${e.previous ?? '(settings)'} -> ${e.mode ?? '(settings)'}${by(e)}`;
     case 'breaker.half_open':
       return `${e.at}  ${e.type.padEnd(17)} ${e.account_id}  trip=${e.trip_id}  after ${formatDuration(e.cooldown_s * 1000)}  ${staysOff(e)}`;
     case 'breaker.closed':
@@ -61,6 +64,11 @@ function staysOff(e: BreakerResetEvent | BreakerHalfOpenEvent): string {
     return `stays off (what it is without holds is unknown: \`sendmux-deactivator activate ${e.account_id}\` switches it on)`;
   }
   return 'stays off (it was off without holds)';
+}
+
+/** The rates a breaker event read, with their counts. */
+function rates(n: BreakerNumbers): string {
+  return `bounce=${rate(n.bounce_rate)} (${n.hard_bounced}/${n.delivered + n.bounced}) complaint=${rate(n.complaint_rate)} (${n.complained}/${n.delivered})`;
 }
 
 function rate(r: number | null): string {

@@ -6,10 +6,22 @@
  * seeing one spike trip it once. A reset releases only the breaker's hold and asks for the
  * account back only if nothing else holds it off (store/breaker-reset.ts).
  */
-import { countBreakerTrip } from '../../metrics/metrics.js';
-import { BREAKER_ACTOR, type BreakerNumbers, type IntentInput } from '../../model.js';
+import { countBreakerTrip, countBreakerWarning } from '../../metrics/metrics.js';
+import {
+  BREAKER_ACTOR,
+  type BreakerMode,
+  type BreakerNumbers,
+  type IntentInput,
+} from '../../model.js';
 import type { Producer } from '../../queue/enqueue.js';
 import type { RedisClient as Redis } from '../../redis/connect.js';
+import {
+  readBreakerModes,
+  readEffectiveMode,
+  setBreakerMode,
+  type EffectiveMode,
+  type ModeChange,
+} from '../../store/breaker-mode.js';
 import { resetBreaker, type ResetResult } from '../../store/breaker-reset.js';
 import {
   activationsNotEnqueued,
@@ -49,9 +61,20 @@ export interface BreakerDeps {
 export type SignalResult = TripResult | { result: 'stale' };
 
 export interface BreakerStatus extends BreakerRecord {
+  /** What a crossing of the trip level does now, and where that comes from. */
+  mode: EffectiveMode;
+  /** A `breaker.warned` / `breaker.would_trip` said within the window ending now (the latest). */
+  warning: 'warned' | 'would_trip' | null;
   /** The counts and rates over the window ending now. */
   window: BreakerNumbers;
   holds: AccountHolds;
+}
+
+/** The run-time modes and the settings' ones, as `breaker mode` shows them. */
+export interface BreakerModes {
+  default: { mode: BreakerMode; from: 'runtime' | 'settings'; settings: BreakerMode };
+  /** Accounts with a mode of their own (run-time or in the settings), by id. */
+  accounts: { account_id: string; mode: BreakerMode; from: 'runtime' | 'settings' }[];
 }
 
 export interface Breaker {
@@ -72,6 +95,17 @@ export interface Breaker {
   /** Accounts with breaker activity, most recent first. */
   list(limit?: number): Promise<string[]>;
   /**
+   * Set (or clear: null) the run-time mode of an account, or the default's (`accountId` null);
+   * the next crossing in every process reads it. `actor`: who (`breaker.mode_changed`).
+   */
+  setMode(
+    accountId: string | null,
+    mode: BreakerMode | null,
+    actor: string | null,
+  ): Promise<ModeChange>;
+  /** The default mode and every account with one of its own. */
+  modes(): Promise<BreakerModes>;
+  /**
    * Enqueue what a crash left unenqueued: a trip's deactivation, a reset's or half-open step's
    * activation (same keys: never twice); resolves with how many.
    */
@@ -82,6 +116,25 @@ export interface Breaker {
    * every second or so; several at once do each step once.
    */
   tick(): Promise<{ halfOpen: string[]; closed: string[] }>;
+}
+
+/**
+ * The latest warning said within the window ending at `nowMs`, if any; with `watching: false`,
+ * one said while watching does not count (watching is silent but for its events).
+ */
+export function currentWarning(
+  record: Pick<BreakerRecord, 'last_warning' | 'last_would_trip'>,
+  windowS: number,
+  nowMs: number,
+  options: { watching?: boolean } = {},
+): 'warned' | 'would_trip' | null {
+  const since = nowMs - windowS * 1000;
+  const at = (w: BreakerRecord['last_warning']) =>
+    w && (options.watching !== false || w.mode !== 'watch') ? Date.parse(w.at) : -Infinity;
+  const warned = at(record.last_warning);
+  const would = at(record.last_would_trip);
+  if (Math.max(warned, would) < since) return null;
+  return would >= warned ? 'would_trip' : 'warned';
 }
 
 export function createBreaker(deps: BreakerDeps): Breaker {
@@ -144,6 +197,10 @@ export function createBreaker(deps: BreakerDeps): Breaker {
     r: TripResult,
     actor: string = BREAKER_ACTOR,
   ): Promise<TripResult> {
+    if (r.result === 'warned' || r.result === 'would_trip') {
+      countBreakerWarning(r.result, r.reason, r.mode);
+      return r;
+    }
     if (r.result !== 'tripped') return r;
     countBreakerTrip(r.reason);
     await enqueueTrip(accountId, r.tripId, r.idempotencyKey, actor);
@@ -195,12 +252,36 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       return r;
     },
     async status(accountId) {
-      const [record, window, holds] = await Promise.all([
+      const rules = deps.rules(accountId);
+      const at = now().getTime();
+      const [record, window, holds, mode] = await Promise.all([
         readBreaker(redis, keys, accountId),
-        readWindow(redis, keys, accountId, deps.rules(accountId).windowS, now().getTime()),
+        readWindow(redis, keys, accountId, rules.windowS, at),
         readHolds(redis, keys, accountId),
+        readEffectiveMode(redis, keys, accountId, rules),
       ]);
-      return { ...record, window, holds };
+      return { ...record, mode, warning: currentWarning(record, rules.windowS, at), window, holds };
+    },
+    setMode: (accountId, mode, actor) =>
+      setBreakerMode(redis, keys, accountId, mode, actor, deps.eventsMaxLen, now()),
+    async modes() {
+      const runtime = await readBreakerModes(redis, keys);
+      const fallback = deps.rules('');
+      const own = new Map<string, { mode: BreakerMode; from: 'runtime' | 'settings' }>();
+      for (const id of deps.rules.accounts ?? []) {
+        const r = deps.rules(id);
+        if (r.ownMode) own.set(id, { mode: r.mode, from: 'settings' });
+      }
+      for (const [id, mode] of Object.entries(runtime.accounts))
+        own.set(id, { mode, from: 'runtime' });
+      return {
+        default: runtime.default
+          ? { mode: runtime.default, from: 'runtime', settings: fallback.mode }
+          : { mode: fallback.mode, from: 'settings', settings: fallback.mode },
+        accounts: [...own.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([account_id, m]) => ({ account_id, ...m })),
+      };
     },
     list: (limit) => listBreakerAccounts(redis, keys, limit),
     async tick() {

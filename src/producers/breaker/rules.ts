@@ -34,7 +34,11 @@ export const accountRulesSchema = z.strictObject({
 /** One account's entry in BREAKER_ACCOUNT_RULES (or a candidate rule set's, `breaker backtest --rules`). */
 export type AccountRulesInput = z.infer<typeof accountRulesSchema>;
 
-export type RulesFor = (accountId: string) => BreakerRules;
+/**
+ * The rules of an account; `accounts`: the ids with rules of their own (BREAKER_ACCOUNT_RULES),
+ * when known.
+ */
+export type RulesFor = ((accountId: string) => BreakerRules) & { accounts?: readonly string[] };
 
 /** A warning level: the one set (never above the trip level), else the default capped by it. */
 function warnLevel(
@@ -133,7 +137,9 @@ export function rulesFromEntries(
     }
     perAccount.set(id, applyRules(global, r, `${source}: ${id}`));
   }
-  return (accountId) => perAccount.get(accountId) ?? global;
+  return Object.assign((accountId: string) => perAccount.get(accountId) ?? global, {
+    accounts: [...perAccount.keys()],
+  });
 }
 
 /** The rules of every account; throws a ConfigError naming BREAKER_ACCOUNT_RULES and the field. */

@@ -6,7 +6,7 @@
  */
 import { $, badge, dash, el, row, sub, table, td, when } from './dom.js';
 import { duration, plural, pct, relative } from './format.js';
-import type { PageAccount, PageOverview } from './overview.js';
+import type { PageAccount, PageBreaker, PageOverview } from './overview.js';
 
 function stateBadge(state: string): HTMLSpanElement {
   return badge(state, state === 'open' ? 'bad' : state === 'half_open' ? 'warn' : 'ok');
@@ -16,13 +16,27 @@ function rateCell(
   rate: number | null,
   count: number,
   of: number,
-  ruleRate: number,
-  ruleMin: number,
+  levels: { warn: number; trip: number; min: number },
   what: string,
 ): HTMLTableCellElement {
   const cell = td('', [pct(rate)]);
-  cell.appendChild(sub(`${count} of ${of} ${what} · trips at ${pct(ruleRate)} (min ${ruleMin})`));
+  const warns = levels.warn < levels.trip ? `warns at ${pct(levels.warn)} · ` : '';
+  cell.appendChild(
+    sub(`${count} of ${of} ${what} · ${warns}trips at ${pct(levels.trip)} (min ${levels.min})`),
+  );
   return cell;
+}
+
+/** The warning said within the window: what crossed, and when. */
+function warningBadge(b: PageBreaker): HTMLElement | null {
+  if (b.warning === null) return null;
+  const said = b.warning === 'would_trip' ? b.last_would_trip : b.last_warning;
+  const box = el('div', null, [
+    badge(b.warning === 'would_trip' ? 'would trip' : 'warning', 'warn'),
+    ' ' + (said ? said.reason : ''),
+  ]);
+  if (said) box.appendChild(when(said.at));
+  return box;
 }
 
 export function breakers(o: PageOverview, readOnly: boolean): void {
@@ -49,6 +63,9 @@ export function breakers(o: PageOverview, readOnly: boolean): void {
       action = el('span', { className: 'sub', text: 'reset needs the breaker (serve)' });
     }
     const state = td('', [stateBadge(b.state)]);
+    const warning = warningBadge(b);
+    if (warning) state.appendChild(warning);
+    if (b.mode.mode !== 'act') state.appendChild(sub(`mode ${b.mode.mode}`));
     if (b.state === 'open' && b.open_until) {
       state.appendChild(sub('half-open ' + relative(Date.parse(b.open_until) - Date.now())));
     }
@@ -57,13 +74,18 @@ export function breakers(o: PageOverview, readOnly: boolean): void {
       [
         el('span', { className: 'mono', text: b.account_id }),
         state,
-        rateCell(w.bounce_rate, w.hard_bounced, volume, r.bounce_rate, r.bounce_min_volume, 'hard'),
+        rateCell(
+          w.bounce_rate,
+          w.hard_bounced,
+          volume,
+          { warn: r.bounce_warn_rate, trip: r.bounce_rate, min: r.bounce_min_volume },
+          'hard',
+        ),
         rateCell(
           w.complaint_rate,
           w.complained,
           w.delivered,
-          r.complaint_rate,
-          r.complaint_min_volume,
+          { warn: r.complaint_warn_rate, trip: r.complaint_rate, min: r.complaint_min_volume },
           'complaints',
         ),
         td('num', [String(w.delivered), sub(`${duration(w.window_s * 1000)} window`)]),
@@ -71,7 +93,12 @@ export function breakers(o: PageOverview, readOnly: boolean): void {
         trip,
         action,
       ],
-      { 'data-account': b.account_id, 'data-state': b.state },
+      {
+        'data-account': b.account_id,
+        'data-state': b.state,
+        'data-warning': b.warning ?? '',
+        'data-mode': b.mode.mode,
+      },
     );
   });
   $('breakers').replaceChildren(

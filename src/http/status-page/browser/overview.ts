@@ -38,6 +38,12 @@ export interface PageBreaker {
   trips: number;
   last_trip: { at: string; reason: string } | null;
   open_until: string | null;
+  /** act | warn | watch, and where it comes from. */
+  mode: { mode: string; from: string };
+  /** A warning said within the window (not while watching): warned | would_trip. */
+  warning: string | null;
+  last_warning: { at: string; reason: string } | null;
+  last_would_trip: { at: string; reason: string } | null;
   window: {
     window_s: number;
     delivered: number;
@@ -49,8 +55,10 @@ export interface PageBreaker {
   };
   rules: {
     bounce_rate: number;
+    bounce_warn_rate: number;
     bounce_min_volume: number;
     complaint_rate: number;
+    complaint_warn_rate: number;
     complaint_min_volume: number;
   };
 }

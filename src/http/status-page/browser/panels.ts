@@ -13,6 +13,7 @@ import type { PageOverview } from './overview.js';
 function summary(o: PageOverview): void {
   const open = o.breakers.filter((b) => b.state === 'open').length;
   const halfOpen = o.breakers.filter((b) => b.state === 'half_open').length;
+  const warning = o.breakers.filter((b) => b.warning !== null).length;
   function card(n: number, label: string, kind?: string) {
     return el(
       'div',
@@ -27,6 +28,7 @@ function summary(o: PageOverview): void {
     card(o.totals.held_still_on, 'held, still on', 'bad'),
     card(open, 'breakers open', 'bad'),
     card(halfOpen, 'breakers half-open', 'warn'),
+    card(warning, 'breakers warning', 'warn'),
     card(o.windows.running.length, 'windows running', 'warn'),
     card(o.failures.length, 'recent failures', 'bad'),
     card(o.webhooks.results.ambiguous, 'ambiguous webhook events', 'warn'),
