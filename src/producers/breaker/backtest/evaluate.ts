@@ -179,7 +179,9 @@ export class AccountRun {
     let warn: RuleReason | undefined;
     if (bounceOk && hard / volume >= r.bounceWarnRate) warn = 'bounce_rate';
     else if (complaintOk && complained / delivered >= r.complaintWarnRate) warn = 'complaint_rate';
-    if (warn !== undefined && (this.warnedAt === NONE || nowMs - this.warnedAt >= this.windowMs)) {
+    // Once per window (of whole minutes, as the Lua step reads it).
+    const again = this.warnedAt === NONE || nowMs - this.warnedAt >= this.windowMin * MINUTE;
+    if (warn !== undefined && again) {
       this.warnedAt = nowMs;
       this.warnings.push({ at: nowMs, reason: warn, numbers: this.numbers() });
       return 'warned';
