@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       });
     }
     console.log('\n| run | seconds | signals/min | time / bare loop | trips |');
-    console.log('|-----|--------:|------------:|-------------:|-------|');
+    console.log('|-----|--------:|------------:|-----------------:|-------|');
     const bareRate = perMin(rows[0]?.signals ?? 0, rows[0]?.ms ?? 1);
     let worst = Infinity;
     for (const r of rows) {
@@ -144,6 +144,8 @@ async function main(): Promise<void> {
         `| ${r.side} | ${(r.ms / 1000).toFixed(2)} | ${fmt(rate)} | ${(bareRate / rate).toFixed(2)}x | ${r.trips} |`,
       );
     }
+    // The whole bench process, the file held once per backtest (not the bare loop's).
+    console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
     console.log(
       `\ngoal >= ${fmt(GOAL_PER_MIN)} signals/min from a file: ${worst >= GOAL_PER_MIN ? 'met' : 'NOT met'} (slowest backtest ${fmt(worst)}/min)`,
     );
