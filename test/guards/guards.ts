@@ -2644,6 +2644,70 @@ const listing: Guard[] = [
   },
 ];
 
+const MODES_TESTS = ['test/integration/breaker-modes.test.ts'];
+const MODES_HTTP_TESTS = ['test/integration/breaker-modes-http.test.ts'];
+
+/** Issue 22: modes and warning levels in the trip step, and the silence of watching. */
+const breakerModes: Guard[] = [
+  {
+    id: 'breaker-mode-only-act-trips',
+    file: TRIP,
+    guard: "if level == 'warn' or mode ~= 'act' then",
+    mutation: "if level == 'warn' then",
+    why: 'a crossing of the trip level in mode warn or watch says would_trip and never trips',
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'breaker-mode-once-per-window',
+    file: TRIP,
+    guard: "if last and now - last < windowS * 1000 then return {'counted'} end",
+    mutation: '',
+    why: 'breaker.warned and breaker.would_trip are said at most once per window',
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'breaker-mode-warn-level',
+    file: TRIP,
+    guard: "reason, level = crossed(ARGV[22], ARGV[23]), 'warn'",
+    mutation: "reason, level = false, 'warn'",
+    why: 'a crossing of a warning level says breaker.warned',
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'breaker-mode-account-settings-first',
+    file: TRIP,
+    guard: "if ARGV[24] ~= '' then mode = ARGV[24] else",
+    mutation: 'if false then mode = ARGV[24] else',
+    why: "an account's own mode in the settings comes before the run-time default",
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'breaker-mode-runtime-account',
+    file: TRIP,
+    guard: "  mode = redis.call('HGET', KEYS[8], id)",
+    mutation: '  mode = false',
+    why: "an account's run-time mode comes first",
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'breaker-mode-manual-acts',
+    file: TRIP,
+    guard: "local mode = 'act'\nif ARGV[12] ~= '1' then",
+    mutation: "local mode = 'act'\nif true then",
+    why: 'a manual trip acts whatever the mode',
+    tests: MODES_TESTS,
+  },
+  {
+    id: 'notify-watch-silent',
+    file: 'src/notify/cloudevent.ts',
+    guard: "event.mode === 'watch'",
+    mutation: "event.mode === 'none'",
+    why: 'warnings said while watching are never notified',
+    tests: MODES_HTTP_TESTS,
+    filter: 'watch:',
+  },
+];
+
 export const GUARDS: readonly Guard[] = [
   ...policy,
   ...record,
@@ -2666,4 +2730,5 @@ export const GUARDS: readonly Guard[] = [
   ...retention,
   ...luaSweep,
   ...listing,
+  ...breakerModes,
 ];

@@ -133,7 +133,8 @@ export function currentWarning(
     w && (options.watching !== false || w.mode !== 'watch') ? Date.parse(w.at) : -Infinity;
   const warned = at(record.last_warning);
   const would = at(record.last_would_trip);
-  if (Math.max(warned, would) < since) return null;
+  // As the trip step: one said `windowS` ago or more is of a past window.
+  if (Math.max(warned, would) <= since) return null;
   return would >= warned ? 'would_trip' : 'warned';
 }
 
