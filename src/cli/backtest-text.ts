@@ -5,6 +5,7 @@ import { table } from './format.js';
 type SetView = BacktestView['rule_sets'][number];
 type Numbers = SetView['accounts'][number]['trips'][number]['numbers'];
 
+const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
 const pct = (r: number) => `${(r * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
 const time = (iso: string) => iso.replace('.000Z', 'Z');
 
@@ -53,7 +54,7 @@ function comparison(sets: readonly SetView[]): string | undefined {
     const row: Record<string, string> = { account: id };
     for (const s of sets) {
       const a = s.accounts.find((x) => x.account_id === id);
-      row[s.name] = a ? `${a.trips.length} trips, ${a.warnings.length} warnings` : '-';
+      row[s.name] = a ? `${n(a.trips.length, 'trip')}, ${n(a.warnings.length, 'warning')}` : '-';
     }
     return row;
   });
@@ -96,7 +97,7 @@ export function backtestText(v: BacktestView): string {
   out.push('', 'assumptions:', ...v.assumptions.map((a) => `- ${a}`), '');
   for (const s of v.rule_sets) {
     out.push(
-      `rules ${s.name}: ${s.trips} trips on ${s.accounts_tripped} accounts, ${s.warnings} warnings on ${s.accounts_warned} accounts (${s.counted} counted, ${s.duplicates} duplicates, ${s.stale} stale)`,
+      `rules ${s.name}: ${n(s.trips, 'trip')} on ${n(s.accounts_tripped, 'account')}, ${n(s.warnings, 'warning')} on ${n(s.accounts_warned, 'account')} (${s.counted} counted, ${n(s.duplicates, 'duplicate')}, ${s.stale} stale)`,
     );
   }
   return `${out.join('\n')}\n`;

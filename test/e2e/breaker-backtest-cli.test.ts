@@ -120,7 +120,7 @@ describe('breaker backtest CLI', () => {
     const text = await runCli(args, env);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('rules tight: 2 trips on 2 accounts, 0 warnings on 0 accounts');
-    expect(text.stdout).toContain('rules current: 0 trips on 0 accounts, 1 warnings on 1 accounts');
+    expect(text.stdout).toContain('rules current: 0 trips on 0 accounts, 1 warning on 1 account');
     expect(text.stdout).toMatch(/dprov_bt_a +2026-12-01T12:00:19Z \(1x\)/);
     expect(text.stdout).toContain('every account is taken as mode act');
   });

@@ -148,6 +148,16 @@ export function registerBreaker(program: Command): void {
       "a JSON file of senders -> accounts for webhook bodies (default BREAKER_SENDER_MAP); the API isn't asked",
     )
     .option('--strict', 'a line that is not a signal is an error (exit 2), not skipped')
+    .addHelpText(
+      'after',
+      `
+Each rule set is replayed with every account in mode act: a trip is what the rules would do
+if acting (in mode warn or watch the live breaker records breaker.would_trip instead). The
+current settings are the rule set "current". A replay cannot know of resets by hand: with
+BREAKER_COOLDOWN_S=0 a tripped account stays open to the end of the history; with a cooldown
+it goes half-open and closes as the live breaker would. A --file is held in memory and
+replayed in occurred_at order.`,
+    )
     .option('--json', 'print JSON')
     .action(
       async (flags: {
