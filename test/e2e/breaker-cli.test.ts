@@ -68,7 +68,7 @@ describe('breaker CLI', () => {
       holds: { holds: [{ id: 'breaker', source: 'breaker' }] },
     });
     const table = await runCli(['breaker', 'status'], env);
-    expect(table.stdout).toMatch(/dprov_cli1\s+open\s+100\.00% \(3\/3\)/);
+    expect(table.stdout).toMatch(/dprov_cli1\s+open\s+act\s+-\s+100\.00% \(3\/3\)/);
 
     const reset = await runCli(['breaker', 'reset', 'dprov_cli1'], env);
     expect(reset).toMatchObject({ code: 0 });
@@ -103,6 +103,58 @@ describe('breaker CLI', () => {
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain(
       'it stays off: what it is without holds is unknown (never read, nothing recorded); `sendmux-deactivator activate dprov_cli2` switches it on',
+    );
+  });
+
+  it('breaker mode: sets, shows and clears the default and an account, recorded with the actor', async () => {
+    const ownRules = { ...env, BREAKER_ACCOUNT_RULES: '{"dprov_own": {"mode": "watch"}}' };
+    const before = await runCli(['breaker', 'mode'], ownRules);
+    expect(before.code).toBe(0);
+    expect(before.stdout).toBe(
+      'default: act (from BREAKER_MODE)\ndprov_own: watch (from BREAKER_ACCOUNT_RULES)\n',
+    );
+    const set = await runCli(['--actor', 'carol', 'breaker', 'mode', '--default', 'warn'], env);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toBe('the default: (settings) -> warn\n');
+    const again = await runCli(['breaker', 'mode', '--default', 'warn'], env);
+    expect(again.stdout).toBe('the default: warn already; nothing changed\n');
+    const account = await runCli(['breaker', 'mode', 'dprov_cli4', 'watch', '--json'], env);
+    expect(JSON.parse(account.stdout)).toEqual({
+      account_id: 'dprov_cli4',
+      mode: 'watch',
+      previous: null,
+      changed: true,
+    });
+    const shown = await runCli(['breaker', 'mode', '--json'], env);
+    expect(JSON.parse(shown.stdout)).toEqual({
+      default: { mode: 'warn', from: 'runtime', settings: 'act' },
+      accounts: [{ account_id: 'dprov_cli4', mode: 'watch', from: 'runtime' }],
+    });
+    const status = await runCli(['breaker', 'status', 'dprov_cli4', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      mode: { mode: 'watch', from: 'runtime_account' },
+    });
+    const cleared = await runCli(['breaker', 'mode', 'dprov_cli4', 'clear'], env);
+    expect(cleared.stdout).toBe('dprov_cli4: run-time mode watch cleared; the settings apply\n');
+    await runCli(['breaker', 'mode', '--default', 'clear'], env);
+    const events = await runCli(['events', '--type', 'breaker.mode_changed'], env);
+    expect(events.stdout).toMatch(
+      /breaker\.mode_changed default {2}\(settings\) -> warn {2}by=carol/,
+    );
+    expect(events.stdout.trim().split('\n')).toHaveLength(4);
+    const bad = await runCli(['breaker', 'mode', 'dprov_cli4', 'pause'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('mode: must be act, warn, watch or clear; got "pause"');
+    const noAccount = await runCli(['breaker', 'mode', 'nope', 'watch'], env);
+    expect(noAccount.code).toBe(2);
+    expect(noAccount.stderr).toContain('account: "nope" must be a sending account id');
+    const badSetting = await runCli(['breaker', 'mode'], { ...env, BREAKER_MODE: 'pause' });
+    expect(badSetting.code).toBe(2);
+    expect(badSetting.stderr).toContain('BREAKER_MODE');
+    const badWarn = await runCli(['breaker', 'mode'], { ...env, BREAKER_BOUNCE_WARN_RATE: '0.6' });
+    expect(badWarn.code).toBe(2);
+    expect(badWarn.stderr).toContain(
+      'BREAKER_BOUNCE_WARN_RATE: must be <= BREAKER_BOUNCE_RATE (0.5)',
     );
   });
 

@@ -82,6 +82,11 @@ const cases: Case[] = [
     code: 'invalid_input',
   },
   {
+    command: 'breaker mode',
+    args: ['breaker', 'mode', 'dprov_x', 'pause', '--json'],
+    code: 'invalid_input',
+  },
+  {
     command: 'signal',
     args: ['signal', A, 'opened', '--id', 's1', '--json'],
     code: 'invalid_input',

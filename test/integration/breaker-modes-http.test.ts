@@ -54,7 +54,13 @@ let app: HttpServer | undefined;
 afterEach(async () => {
   await app?.close();
   receiver?.closeAllConnections();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) =>
+    receiver
+      ? receiver.close(() => {
+          resolve();
+        })
+      : resolve(),
+  );
   await notifier?.close();
   await service?.close();
   await p?.stop();
