@@ -13,6 +13,8 @@ import {
   type Crossing,
   type EvaluatorSettings,
 } from '../../src/producers/breaker/backtest/evaluate.js';
+import { runBacktest } from '../../src/producers/breaker/backtest/run.js';
+import { SignalLog } from '../../src/producers/breaker/backtest/signal-log.js';
 import { createBreaker } from '../../src/producers/breaker/breaker.js';
 import type { BreakerRules, RulesFor } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/enqueue.js';
@@ -162,6 +164,8 @@ async function live(
   return { answers, trips, warnings };
 }
 
+const byTime = (a: Trip, b: Trip) => a.at - b.at || a.account.localeCompare(b.account);
+
 /** The evaluator's answers and trips for the same sequence. */
 function replay(
   steps: readonly Step[],
@@ -170,6 +174,8 @@ function replay(
   start: number,
 ): { answers: string[]; trips: Trip[]; warnings: Trip[] } {
   const evaluator = new Evaluator(rules, settings);
+  // The same sequence through the command's path too: the history's columns, then a replay.
+  const log = new SignalLog();
   const answers: string[] = [];
   let at = start;
   const ids: string[] = [];
@@ -177,8 +183,11 @@ function replay(
     at += s.gap;
     const id = s.repeat && ids.length > 0 ? (ids[i % ids.length] ?? `e${i}`) : `evt_twin_${i}`;
     ids.push(id);
-    const run = evaluator.account(ACCOUNTS[s.account] ?? ACCOUNTS[0]);
-    answers.push(evaluator.step(run, KIND_OF[s.outcome], id, at - s.late, at));
+    const account = ACCOUNTS[s.account] ?? ACCOUNTS[0];
+    answers.push(
+      evaluator.step(evaluator.account(account), KIND_OF[s.outcome], id, at - s.late, at),
+    );
+    log.push(account, KIND_OF[s.outcome], id, at - s.late, at);
   }
   const trips: Trip[] = [];
   const warnings: Trip[] = [];
@@ -186,10 +195,14 @@ function replay(
     trips.push(...run.trips.map((t) => ({ account: run.accountId, ...t })));
     warnings.push(...run.warnings.map((w) => ({ account: run.accountId, ...w })));
   }
+  const set = { name: 'twin', source: 'test', rules, global: rules(ACCOUNTS[0]) };
+  const [outcome] = runBacktest(log, [set], settings);
+  const viaLog = (outcome?.accounts ?? []).flatMap((r) =>
+    r.trips.map((t) => ({ account: r.accountId, ...t })),
+  );
+  expect(viaLog.sort(byTime)).toEqual([...trips].sort(byTime));
   return { answers, trips, warnings };
 }
-
-const byTime = (a: Trip, b: Trip) => a.at - b.at || a.account.localeCompare(b.account);
 
 describe('breaker backtest: the evaluator is the live breaker twin', () => {
   it('gives the same answers, trips and warnings as the live breaker on one generated sequence (property)', async () => {
