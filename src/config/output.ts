@@ -11,7 +11,7 @@ export const OUTPUT_SETTINGS = {
   notifyUrl: setting(
     'NOTIFY_URL',
     url(['http:', 'https:']).optional(),
-    'Failure webhooks: action.failed, breaker.tripped and window events are POSTed here as CloudEvents 1.0 JSON, from a queue with retries; unset = off.',
+    'Failure webhooks: action.failed, breaker.tripped, breaker.warned and breaker.would_trip (not while watching) and window events are POSTed here as CloudEvents 1.0 JSON, from a queue with retries; unset = off.',
   ),
   notifySecret: setting(
     'NOTIFY_SECRET',

@@ -35,6 +35,7 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 const OFF = simAccountId(1);
 const TRIPPED = simAccountId(2);
 const LATER = simAccountId(3);
+const WARNED = simAccountId(4);
 
 let p: Pipeline | undefined;
 let breaker: BreakerService | undefined;
@@ -97,6 +98,17 @@ describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page', () => {
       reason: 'provider maintenance',
     });
     await post('/v1/actions', { action: 'deactivate', accounts: [SIM_LOCKED_ID] });
+    // 5 hard bounces of 100: the default warning level (5 %), below the trip level (10 %).
+    const at = new Date().toISOString();
+    await post(
+      '/v1/signals',
+      Array.from({ length: 100 }, (_, i) => ({
+        id: `page-warn-${i}`,
+        account_id: WARNED,
+        occurred_at: at,
+        ...(i < 95 ? { outcome: 'delivered' } : { outcome: 'bounced', bounce_type: 'Permanent' }),
+      })),
+    );
     await waitFor(
       async () =>
         pipeline.sim.account(OFF)?.status === 'inactive' &&
@@ -155,6 +167,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !required)('the status page', () => {
       const tripped = `#breakers tr[data-account="${TRIPPED}"]`;
       expect(await textOf(`${tripped}[data-state="open"]`)).toContain('open');
       expect(await textOf(`#accounts tr[data-account="${TRIPPED}"]`)).toContain('breaker');
+      // The account in warning (issue 22): its badge, both levels, the summary card.
+      const warned = await textOf(`#breakers tr[data-account="${WARNED}"][data-warning="warned"]`);
+      expect(warned).toContain('warning bounce_rate');
+      expect(warned).toContain('warns at 5 % · trips at 10 % (min 100)');
+      expect(await textOf('[data-card="breakers warning"]')).toMatch(/^1/);
       const upcoming = await textOf('#windows-upcoming tr[data-window="sunday-maintenance"]');
       expect(upcoming).toContain('provider maintenance');
       // Its time with its zone, and how far it is as a compact duration (issue 20 §4).

@@ -54,13 +54,14 @@ let app: HttpServer | undefined;
 afterEach(async () => {
   await app?.close();
   receiver?.closeAllConnections();
-  await new Promise<void>((resolve) =>
-    receiver
-      ? receiver.close(() => {
-          resolve();
-        })
-      : resolve(),
-  );
+  const server = receiver;
+  if (server) {
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
+  }
   await notifier?.close();
   await service?.close();
   await p?.stop();

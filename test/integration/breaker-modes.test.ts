@@ -130,6 +130,39 @@ describe('the warning level', () => {
     expect(await queued(r.queue)).toBe(0);
   });
 
+  it('the complaint rule has its two levels too', async () => {
+    // Complaints warn at 1 % and trip at 2 % of at least 100 delivered.
+    const r = rig(() => ({
+      ...RULES,
+      complaintRate: 0.02,
+      complaintWarnRate: 0.01,
+      complaintMinVolume: 100,
+    }));
+    const id = 'dprov_complaints';
+    const results: string[] = [];
+    for (let i = 0; i < 100; i++) results.push(...(await feed(r, id, [D])));
+    const complain = async () =>
+      (
+        await r.breaker.signal({
+          id: `sig_${process.pid}_${++n}`,
+          account_id: id,
+          outcome: 'complained',
+          occurred_at: new Date(r.clock.ms).toISOString(),
+        })
+      ).result;
+    expect(await complain()).toBe('warned');
+    expect(await complain()).toBe('tripped');
+    expect(new Set(results)).toEqual(new Set(['counted']));
+    const [warned] = await breakerEvents(r.keys, 'breaker.warned');
+    expect(warned).toMatchObject({
+      reason: 'complaint_rate',
+      numbers: { delivered: 100, complained: 1, complaint_rate: 0.01 },
+    });
+    expect(await breakerEvents(r.keys, 'breaker.tripped')).toMatchObject([
+      { reason: 'complaint_rate', numbers: { complained: 2, complaint_rate: 0.02 } },
+    ]);
+  });
+
   it('a warning level equal to the trip level warns never: the crossing trips', async () => {
     const r = rig(() => ({ ...RULES, bounceWarnRate: RULES.bounceRate }));
     const id = 'dprov_warn2';
