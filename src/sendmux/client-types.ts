@@ -5,7 +5,13 @@
 import type { Action } from '../model.js';
 import type { AccountAnswer } from './account-answer.js';
 import type { RateLimitInfo } from './rate-limit-headers.js';
-import type { DeliveryLogItem, ProviderItem, ProviderStatus, ProviderType } from './schemas.js';
+import type {
+  DeliveryLogItem,
+  DeliveryLogStatus,
+  ProviderItem,
+  ProviderStatus,
+  ProviderType,
+} from './schemas.js';
 
 export interface SendmuxClientOptions {
   /** e.g. `https://app.sendmux.ai/api/v1` */
@@ -46,6 +52,27 @@ export interface DeliveryLogSearchOptions extends CallOptions {
   beforeRequest?: () => Promise<void>;
 }
 
+export interface DeliveryLogFilter {
+  /** ISO 8601: logs created from then on (`from_date`). */
+  fromDate?: string;
+  /** ISO 8601: logs created up to then (`to_date`). */
+  toDate?: string;
+  providerId?: string;
+  status?: DeliveryLogStatus;
+  /** Page size 1..100. @defaultValue 100 */
+  limit?: number;
+}
+
+export interface DeliveryLogListOptions {
+  signal?: AbortSignal;
+  /** Runs before each page's GET (e.g. to spend the shared rate budget). */
+  beforeRequest?: () => Promise<void>;
+  /** Runs after each page with what its answer said about the rate limit. */
+  afterResponse?: (rateLimit: RateLimitInfo | undefined) => Promise<void>;
+  /** @defaultValue MAX_LIST_PAGES (pagination.ts) */
+  maxPages?: number;
+}
+
 export interface SendmuxClient {
   /** POST /providers/{id}/deactivate or /activate. */
   runAction(
@@ -84,6 +111,14 @@ export interface SendmuxClient {
     search: string,
     options?: DeliveryLogSearchOptions,
   ): Promise<DeliveryLogItem[]>;
+  /**
+   * GET /emails/logs: every delivery log matching the filter, newest first, following cursor
+   * pages lazily (the same guard as {@link SendmuxClient.listProviders}: a listing always ends).
+   */
+  listDeliveryLogs(
+    filter?: DeliveryLogFilter,
+    options?: DeliveryLogListOptions,
+  ): AsyncIterable<DeliveryLogItem>;
   /** Close keep-alive sockets. */
   close(): void;
 }

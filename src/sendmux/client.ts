@@ -34,6 +34,8 @@ import {
 export type {
   ApiResult,
   CallOptions,
+  DeliveryLogFilter,
+  DeliveryLogListOptions,
   DeliveryLogSearchOptions,
   ListFilter,
   SendmuxClient,
@@ -205,6 +207,29 @@ export function createSendmuxClient(options: SendmuxClientOptions): SendmuxClien
           signal: opts.signal,
           kind: { op: 'list' },
         });
+        yield* body.data;
+        cursor = guard.next(
+          body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined,
+        );
+      } while (cursor !== undefined);
+    },
+    async *listDeliveryLogs(filter = {}, opts = {}) {
+      const guard = new CursorGuard('GET /emails/logs', opts.maxPages);
+      let cursor: string | undefined;
+      do {
+        const searchParams: Record<string, string> = { limit: String(filter.limit ?? 100) };
+        if (filter.fromDate !== undefined) searchParams.from_date = filter.fromDate;
+        if (filter.toDate !== undefined) searchParams.to_date = filter.toDate;
+        if (filter.providerId !== undefined) searchParams.provider_id = filter.providerId;
+        if (filter.status !== undefined) searchParams.status = filter.status;
+        if (cursor !== undefined) searchParams.cursor = cursor;
+        await opts.beforeRequest?.();
+        const { body, response } = await call('GET', 'emails/logs', deliveryLogListResponseSchema, {
+          searchParams,
+          signal: opts.signal,
+          kind: { op: 'search_logs' },
+        });
+        await opts.afterResponse?.(parseRateLimit(response.headers));
         yield* body.data;
         cursor = guard.next(
           body.pagination.has_more ? (body.pagination.next_cursor ?? undefined) : undefined,

@@ -162,3 +162,30 @@ function entriesOf(raw: unknown, claimed: boolean): InboxEntry[] {
   }
   return out;
 }
+
+/**
+ * Every entry the inbox still holds, oldest first, read-only (XRANGE in pages: no consumer
+ * group, nothing claimed or acknowledged), with when it arrived (its stream id's time).
+ */
+export async function* rangeInbox(
+  redis: Redis,
+  keys: Keys,
+  pageSize = 1000,
+): AsyncGenerator<{ id: string; body: string; arrivedMs: number }> {
+  let start = '-';
+  for (;;) {
+    const page = (await redis.xrange(
+      keys.webhookInbox,
+      start,
+      '+',
+      'COUNT',
+      pageSize,
+    )) as RawEntry[];
+    for (const e of entriesOf(page, false)) {
+      yield { id: e.id, body: e.body, arrivedMs: Number(e.id.split('-')[0]) };
+    }
+    const last = page.at(-1);
+    if (page.length < pageSize || !last) return;
+    start = `(${last[0]}`;
+  }
+}

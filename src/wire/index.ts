@@ -8,6 +8,7 @@
  */
 export * from './accounts.js';
 export * from './actions.js';
+export * from './backtest.js';
 export * from './batches.js';
 export * from './breakers.js';
 export * from './common.js';

@@ -77,6 +77,11 @@ const cases: Case[] = [
   { command: 'breaker trip', args: ['breaker', 'trip', 'nope', '--json'], code: 'invalid_input' },
   { command: 'breaker reset', args: ['breaker', 'reset', 'nope', '--json'], code: 'invalid_input' },
   {
+    command: 'breaker backtest',
+    args: ['breaker', 'backtest', '--from', 'file', '--json'],
+    code: 'invalid_input',
+  },
+  {
     command: 'breaker mode',
     args: ['breaker', 'mode', 'dprov_x', 'pause', '--json'],
     code: 'invalid_input',

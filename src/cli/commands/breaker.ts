@@ -1,4 +1,4 @@
-/** `breaker status|trip|reset` and `signal`: shells over ops/breaker.ts. */
+/** `breaker status|trip|reset|backtest` and `signal`: shells over ops/breaker.ts and ops/backtest.ts. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
@@ -8,9 +8,10 @@ import {
   type SignalOutcome,
 } from '../../model.js';
 import type { BreakerStatus } from '../../ops/breaker.js';
-import { actorOf, cliContext } from '../context.js';
+import { actorOf, cliContext, stopSignal } from '../context.js';
 import { table } from '../format.js';
 import { enumOption, intOption } from '../options.js';
+import { writeOut } from '../output.js';
 
 const ops = () => import('../../ops/breaker.js');
 const wire = () => import('../../wire/breakers.js');
@@ -41,7 +42,7 @@ function summary(s: BreakerStatus) {
 export function registerBreaker(program: Command): void {
   const breaker = program
     .command('breaker')
-    .description('the bounce-spike circuit breaker: status, manual trip, reset, mode');
+    .description('the bounce-spike circuit breaker: status, manual trip, reset, mode, backtest');
 
   breaker
     .command('status')
@@ -118,6 +119,77 @@ export function registerBreaker(program: Command): void {
               : `reset ${account}; it stays off (it is off without holds)\n`,
       );
     });
+
+  breaker
+    .command('backtest')
+    .description(
+      "replay history through the rules: per account, when it would have warned and tripped (every account taken as mode act; operators' resets cannot be known)",
+    )
+    .option(
+      '--from <source>',
+      'file | redis (the webhook inbox still held) | logs (GET /emails/logs)',
+      enumOption('--from', ['file', 'redis', 'logs'] as const),
+      'file',
+    )
+    .option(
+      '--file <path>',
+      'NDJSON of signals (as POST /v1/signals takes them) or webhook bodies; - for stdin',
+    )
+    .option(
+      '--rules <[name=]path>',
+      'a candidate rule set (JSON: {"global": {...}, "accounts": {"dprov_...": {...}}}, fields as in BREAKER_ACCOUNT_RULES); repeat to compare several beside the current settings',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option('--since <time>', 'for --from logs: ISO 8601, or 90m, 24h, 7d before now')
+    .option('--until <time>', 'for --from logs: the end (default now)')
+    .option(
+      '--sender-map <path>',
+      "a JSON file of senders -> accounts for webhook bodies (default BREAKER_SENDER_MAP); the API isn't asked",
+    )
+    .option('--strict', 'a line that is not a signal is an error (exit 2), not skipped')
+    .addHelpText(
+      'after',
+      `
+Each rule set is replayed with every account in mode act: a trip is what the rules would do
+if acting (in mode warn or watch the live breaker records breaker.would_trip instead). The
+current settings are the rule set "current". A replay cannot know of resets by hand: with
+BREAKER_COOLDOWN_S=0 a tripped account stays open to the end of the history; with a cooldown
+it goes half-open and closes as the live breaker would. A --file is held in memory and
+replayed in occurred_at order.`,
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (flags: {
+        from: 'file' | 'redis' | 'logs';
+        file?: string;
+        rules: string[];
+        since?: string;
+        until?: string;
+        senderMap?: string;
+        strict?: boolean;
+        json?: boolean;
+      }) => {
+        const { config } = cliContext();
+        const { breakerBacktest } = await import('../../ops/backtest.js');
+        const view = await breakerBacktest(config, {
+          from: flags.from,
+          file: flags.file,
+          rules: flags.rules,
+          since: flags.since,
+          until: flags.until,
+          senderMap: flags.senderMap,
+          strict: flags.strict,
+          signal: stopSignal(),
+        });
+        if (flags.json) {
+          await writeOut(`${JSON.stringify(view, null, 2)}\n`);
+          return;
+        }
+        const { backtestText } = await import('../backtest-text.js');
+        await writeOut(backtestText(view));
+      },
+    );
 
   breaker
     .command('mode')

@@ -21,7 +21,7 @@ export const DEFAULT_COMPLAINT_WARN_RATE = 0.001;
 
 const rate = z.number().min(0, { error: 'must be >= 0' }).max(1, { error: 'must be <= 1' });
 const volume = z.number().int({ error: 'must be an integer' }).min(1, { error: 'must be >= 1' });
-const accountRules = z.strictObject({
+export const accountRulesSchema = z.strictObject({
   mode: z.enum(BREAKER_MODES, { error: 'must be act, warn or watch' }).optional(),
   window_s: z.number().int().min(60).max(86_400).optional(),
   bounce_rate: rate.optional(),
@@ -32,7 +32,7 @@ const accountRules = z.strictObject({
   complaint_min_volume: volume.optional(),
 });
 /** One account's entry in BREAKER_ACCOUNT_RULES (or a candidate rule set's, `breaker backtest --rules`). */
-export type AccountRulesInput = z.infer<typeof accountRules>;
+export type AccountRulesInput = z.infer<typeof accountRulesSchema>;
 
 /**
  * The rules of an account; `accounts`: the ids with rules of their own (BREAKER_ACCOUNT_RULES),
@@ -81,6 +81,38 @@ export function globalBreakerRules(config: Config): BreakerRules {
 }
 
 /**
+ * `base` with an entry's fields set over it (unset fields keep base's; an unset warning level is
+ * base's, capped by the trip level). `where` names the entry in errors (a ConfigError).
+ */
+export function applyRules(base: BreakerRules, r: AccountRulesInput, where: string): BreakerRules {
+  const bounceRate = r.bounce_rate ?? base.bounceRate;
+  const complaintRate = r.complaint_rate ?? base.complaintRate;
+  return {
+    mode: r.mode ?? base.mode,
+    ownMode: r.mode !== undefined,
+    windowS: r.window_s ?? base.windowS,
+    bounceRate,
+    bounceWarnRate: warnLevel(
+      r.bounce_warn_rate,
+      base.bounceWarnRate,
+      bounceRate,
+      `${where}.bounce_warn_rate`,
+      `its bounce_rate`,
+    ),
+    bounceMinVolume: r.bounce_min_volume ?? base.bounceMinVolume,
+    complaintRate,
+    complaintWarnRate: warnLevel(
+      r.complaint_warn_rate,
+      base.complaintWarnRate,
+      complaintRate,
+      `${where}.complaint_warn_rate`,
+      `its complaint_rate`,
+    ),
+    complaintMinVolume: r.complaint_min_volume ?? base.complaintMinVolume,
+  };
+}
+
+/**
  * The rules of every account from a global set and per-account entries (`source` names where
  * they come from in errors: BREAKER_ACCOUNT_RULES, or a `--rules` file); throws a ConfigError
  * naming the account and the field.
@@ -90,7 +122,7 @@ export function rulesFromEntries(
   raw: unknown,
   source = 'BREAKER_ACCOUNT_RULES',
 ): RulesFor {
-  const parsed = z.record(z.string(), accountRules).safeParse(raw);
+  const parsed = z.record(z.string(), accountRulesSchema).safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map(
@@ -103,31 +135,7 @@ export function rulesFromEntries(
     if (!ACCOUNT_ID_RULE.test(id)) {
       throw new ConfigError([`${source}: "${id}" ${ACCOUNT_ID_RULE_TEXT}`]);
     }
-    const bounceRate = r.bounce_rate ?? global.bounceRate;
-    const complaintRate = r.complaint_rate ?? global.complaintRate;
-    perAccount.set(id, {
-      mode: r.mode ?? global.mode,
-      ownMode: r.mode !== undefined,
-      windowS: r.window_s ?? global.windowS,
-      bounceRate,
-      bounceWarnRate: warnLevel(
-        r.bounce_warn_rate,
-        global.bounceWarnRate,
-        bounceRate,
-        `${source}: ${id}.bounce_warn_rate`,
-        `its bounce_rate`,
-      ),
-      bounceMinVolume: r.bounce_min_volume ?? global.bounceMinVolume,
-      complaintRate,
-      complaintWarnRate: warnLevel(
-        r.complaint_warn_rate,
-        global.complaintWarnRate,
-        complaintRate,
-        `${source}: ${id}.complaint_warn_rate`,
-        `its complaint_rate`,
-      ),
-      complaintMinVolume: r.complaint_min_volume ?? global.complaintMinVolume,
-    });
+    perAccount.set(id, applyRules(global, r, `${source}: ${id}`));
   }
   return Object.assign((accountId: string) => perAccount.get(accountId) ?? global, {
     accounts: [...perAccount.keys()],
