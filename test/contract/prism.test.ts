@@ -90,6 +90,22 @@ function everyCall(
       () => drain(client.listProviders(f, { maxPages: 3 })),
     ]),
     ['searchDeliveryLogs', () => client.searchDeliveryLogs('<msg-1@example.com>', { limit: 50 })],
+    [
+      'listDeliveryLogs',
+      () =>
+        drain(
+          client.listDeliveryLogs(
+            {
+              fromDate: '2026-12-01T00:00:00Z',
+              toDate: '2026-12-02T00:00:00Z',
+              providerId: id,
+              status: 'failed',
+              limit: 100,
+            },
+            { maxPages: 3 },
+          ),
+        ),
+    ],
     ['deactivate with key', () => client.deactivate(id, { idempotencyKey: `contract-d-${round}` })],
     ['deactivate without key', () => client.deactivate(id)],
     ['activate with key', () => client.activate(id, { idempotencyKey: `contract-a-${round}` })],
