@@ -5,7 +5,7 @@ import { createRedis } from '../redis/connect.js';
 import { deadline, quitWithin, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { createProducer, type Producer } from './enqueue.js';
-import { createActionQueue, type ActionQueue } from './queue.js';
+import { createActionQueue, createUrgentQueue, type ActionQueue } from './queue.js';
 import { waitForIntents, type WaitOptions, type WaitResult } from './wait.js';
 
 export interface ProducerHandle extends Producer {
@@ -27,7 +27,9 @@ export function openProducer(config: Config): ProducerHandle {
   // Connection errors reach callers as rejected commands; the listener only stops the
   // default "unhandled error" printing.
   queue.on('error', () => undefined);
-  const producer = createProducer({ redis, queue, config });
+  const urgentQueue = createUrgentQueue(config, redis);
+  urgentQueue.on('error', () => undefined);
+  const producer = createProducer({ redis, queue, urgentQueue, config });
   const keys = keysFor(config.prefix);
   return {
     ...producer,
@@ -37,7 +39,7 @@ export function openProducer(config: Config): ProducerHandle {
     async close(timeoutMs = CLOSE_TIMEOUT_MS) {
       // Bounded whatever Redis does (down, frozen): past the time, the connection is dropped.
       const left = deadline(timeoutMs);
-      await within(queue.close(), left());
+      await within(Promise.all([queue.close(), urgentQueue.close()]), left());
       await quitWithin(redis, left());
     },
   };
