@@ -10,6 +10,8 @@ import { waitForIntents, type WaitOptions, type WaitResult } from './wait.js';
 
 export interface ProducerHandle extends Producer {
   readonly queue: ActionQueue;
+  /** The breaker's intents' queue (queue.ts, createUrgentQueue). */
+  readonly urgentQueue: ActionQueue;
   readonly redis: Redis;
   /** Wait until every key's intent is terminal (or the timeout / abort in `options`). */
   wait(idempotencyKeys: readonly string[], options?: WaitOptions): Promise<WaitResult>;
@@ -34,6 +36,7 @@ export function openProducer(config: Config): ProducerHandle {
   return {
     ...producer,
     queue,
+    urgentQueue,
     redis,
     wait: (idempotencyKeys, options) => waitForIntents(redis, keys, idempotencyKeys, options),
     async close(timeoutMs = CLOSE_TIMEOUT_MS) {
