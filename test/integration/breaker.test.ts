@@ -535,9 +535,9 @@ describe('the full path', () => {
       trip = await b.signal(signal(target, 'bounced', { bounce_type: 'Permanent' }));
     expect(trip?.result).toBe('tripped');
     if (trip?.result !== 'tripped') return;
-    // One worker, one call at a time per queue: the trip's call (the urgent queue's) comes
-    // first, or beside the backlog's first (the actions queue's own slot).
-    await pipeline.addWorker({ concurrency: 1 });
+    // One worker, one call at a time per queue, the actions queue's a slot of 100 ms: the
+    // trip's call (the urgent queue's, no slot) comes first, or beside the backlog's first.
+    await pipeline.addWorker({ concurrency: 1, rateLimitPerMinute: 600 });
     await pipeline.waitFor([trip.idempotencyKey]);
     const firstDone = Object.keys(pipeline.sim.stats().executions.byKey);
     expect(firstDone.slice(0, 2)).toContain(trip.idempotencyKey);
