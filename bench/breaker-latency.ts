@@ -3,7 +3,8 @@
  * arriving at the simulator, over N trips, once with an idle queue and once while a bulk run
  * of 10,000 accounts drains at the full rate budget. Real processes: `serve` (webhook
  * receiver + breaker) and `worker`, both from the CLI; the simulator runs in this process so
- * the arrival is seen as it happens (its account turns inactive; polled every millisecond).
+ * the arrival is seen as it happens (the deactivate request reaching its HTTP server: an event,
+ * not a poll, so the bench itself takes no CPU from the processes it times).
  *
  *   npm run bench:breaker-latency -- [--trips 100] [--limit 600] [--backlog 10000]
  *
@@ -21,6 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,6 +70,20 @@ async function stop(child: ChildProcess): Promise<void> {
 /** Account i of the trip phase `phase` (0 idle, 1 busy): after the backlog's accounts. */
 const tripAccount = (phase: number, i: number) => simAccountId(BACKLOG + phase * TRIPS + i + 1);
 
+/** Resolvers of the trips under way, by account: called when its deactivate call arrives. */
+const arrivals = new Map<string, (at: number) => void>();
+
+/** Watch the simulator's HTTP server for deactivate calls (first, before it answers them). */
+function watchArrivals(sim: Simulator): void {
+  sim.app.server.prependListener('request', (req: IncomingMessage) => {
+    const m = /\/providers\/([^/]+)\/deactivate$/.exec(req.url ?? '');
+    const account = m?.[1];
+    if (account === undefined) return;
+    arrivals.get(account)?.(performance.now());
+    arrivals.delete(account);
+  });
+}
+
 async function trip(sim: Simulator, port: number, account: string): Promise<number> {
   const id = `evt_${randomUUID()}`;
   const body = JSON.stringify({
@@ -81,6 +97,7 @@ async function trip(sim: Simulator, port: number, account: string): Promise<numb
       bounce_type: 'Permanent',
     },
   });
+  const arrived = new Promise<number>((resolve) => arrivals.set(account, resolve));
   const started = performance.now();
   const res = await fetch(`http://127.0.0.1:${port}/webhooks/sendmux`, {
     method: 'POST',
@@ -92,11 +109,23 @@ async function trip(sim: Simulator, port: number, account: string): Promise<numb
     body,
   });
   if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
-  for (;;) {
-    if (sim.account(account)?.status === 'inactive') return performance.now() - started;
-    if (performance.now() - started > 30_000) throw new Error(`${account}: no call in 30 s`);
-    await sleep(1);
+  const timeout = new AbortController();
+  const at = await Promise.race([
+    arrived,
+    sleep(30_000, undefined, { signal: timeout.signal }).then(
+      () => {
+        throw new Error(`${account}: no call in 30 s`);
+      },
+      () => NaN, // aborted: the call came
+    ),
+  ]);
+  timeout.abort();
+  // Timed; now check it was the switch-off (answered just after it arrived).
+  for (let i = 0; sim.account(account)?.status !== 'inactive'; i++) {
+    if (i > 1_000) throw new Error(`${account}: called, but not switched off`);
+    await sleep(5);
   }
+  return at - started;
 }
 
 interface Figures {
@@ -148,6 +177,7 @@ async function main(): Promise<void> {
     rateLimit: LIMIT,
     rateWindowMs: 60_000,
   });
+  watchArrivals(sim);
   const dir = mkdtempSync(join(tmpdir(), 'sdx-bench-breaker-'));
   const port = await freePort();
   const senderMap = Object.fromEntries(
