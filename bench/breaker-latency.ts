@@ -138,7 +138,7 @@ interface Figures {
 /** The figures before the urgent queue: runs of this bench on that code (see the file). */
 interface Baseline {
   commit: string;
-  runs: { date: string; idle: Figures; busy: Figures }[];
+  runs: { date: string; load: string; idle: Figures; busy: Figures }[];
 }
 const BASELINE = JSON.parse(
   readFileSync(new URL('breaker-latency-baseline.json', import.meta.url), 'utf8'),
