@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The integration suite's essentials, run again against a Redis Cluster (project `cluster`):
- * the pipeline (enqueue, workers, simulator), holds, bulk runs, the breaker, windows, the
- * webhook inbox and the store's scripts (their files run in parallel, each on its own prefix,
- * so its own slot).
+ * the pipeline (enqueue, workers, simulator), holds, bulk runs, the breaker (and its urgent
+ * queue), windows, the webhook inbox and the store's scripts (their files run in parallel, each
+ * on its own prefix, so its own slot).
  */
 const CLUSTER_ESSENTIALS = [
   'test/integration/pipeline.test.ts',
@@ -13,6 +13,7 @@ const CLUSTER_ESSENTIALS = [
   'test/integration/manual-holds.test.ts',
   'test/integration/bulk-holds.test.ts',
   'test/integration/breaker.test.ts',
+  'test/integration/breaker-urgent.test.ts',
   'test/integration/windows.test.ts',
   'test/integration/webhook-inbox.test.ts',
   'test/integration/store.test.ts',

@@ -10,7 +10,13 @@ import type { RedisClient as Redis } from '../redis/connect.js';
 import { claimKeys, findConflict, type Claim, type ClaimState } from '../store/claim-keys.js';
 import { keysFor } from '../store/keys.js';
 import { jobIdFor } from './job-id.js';
-import { jobOptions, type ActionJobData, type ActionQueue } from './queue.js';
+import {
+  createUrgentQueue,
+  isUrgentIntent,
+  jobOptions,
+  type ActionJobData,
+  type ActionQueue,
+} from './queue.js';
 
 export type ProducerConfig = Pick<
   Config,
@@ -35,8 +41,9 @@ export interface EnqueueOptions {
   /** Intents per Redis round trip (claim + addBulk). @defaultValue 500 */
   chunkSize?: number;
   /**
-   * Put the jobs at the head of the queue, ahead of any backlog (a breaker trip must not wait
-   * behind a bulk run). @defaultValue false
+   * Put the jobs at the head of the queue, ahead of any backlog (a window's start must not wait
+   * behind a bulk run). The breaker's intents need no option: they always go to the urgent
+   * queue ({@link isUrgentIntent}). @defaultValue false
    */
   urgent?: boolean;
 }
@@ -54,10 +61,17 @@ export interface Producer {
 export function createProducer(deps: {
   redis: Redis;
   queue: ActionQueue;
+  /**
+   * Where urgent intents go (queue.ts, createUrgentQueue); made on `queue`'s connection when
+   * first needed if not given (the caller then leaves it to that connection).
+   */
+  urgentQueue?: ActionQueue;
   config: ProducerConfig;
 }): Producer {
   const { redis, queue, config } = deps;
   const keys = keysFor(config.prefix);
+  let urgentQueue = deps.urgentQueue;
+  const urgentJobs = () => (urgentQueue ??= createUrgentQueue(config, queue.opts.connection));
 
   async function enqueueMany(inputs: readonly IntentInput[], options: EnqueueOptions = {}) {
     const intents = parseIntents(inputs);
@@ -113,12 +127,13 @@ export function createProducer(deps: {
       // BullMQ has the job and restores it if it was lost before being added. Finished
       // intents are not run again (their binding lives IDEMPOTENCY_TTL_S after the outcome).
       const jobs: Parameters<ActionQueue['addBulk']>[0] = [];
+      const urgent: Parameters<ActionQueue['addBulk']>[0] = [];
       for (let i = from; i < to; i++) {
         const intent = unique[i] as Intent;
         const { state, seq } = claimed.claimed[i - from] ?? { state: 'new' as const, seq: 0 };
         const jobId = jobIdFor(intent.idempotencyKey, seq);
         if (state === 'new' || state === 'queued') {
-          jobs.push({
+          (isUrgentIntent(intent) ? urgent : jobs).push({
             name: intent.action,
             data: jobData(intent, seq),
             opts: options.urgent
@@ -136,6 +151,7 @@ export function createProducer(deps: {
         });
       }
       if (jobs.length > 0) await queue.addBulk(jobs);
+      if (urgent.length > 0) await urgentJobs().addBulk(urgent);
     }
     // One result per intent in, in order (a repeated key shares its first intent's result).
     return entryOf.map((e) => results[e] as EnqueueResult);

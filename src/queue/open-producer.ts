@@ -5,11 +5,13 @@ import { createRedis } from '../redis/connect.js';
 import { deadline, quitWithin, within } from '../shutdown.js';
 import { keysFor } from '../store/keys.js';
 import { createProducer, type Producer } from './enqueue.js';
-import { createActionQueue, type ActionQueue } from './queue.js';
+import { createActionQueue, createUrgentQueue, type ActionQueue } from './queue.js';
 import { waitForIntents, type WaitOptions, type WaitResult } from './wait.js';
 
 export interface ProducerHandle extends Producer {
   readonly queue: ActionQueue;
+  /** The breaker's intents' queue (queue.ts, createUrgentQueue). */
+  readonly urgentQueue: ActionQueue;
   readonly redis: Redis;
   /** Wait until every key's intent is terminal (or the timeout / abort in `options`). */
   wait(idempotencyKeys: readonly string[], options?: WaitOptions): Promise<WaitResult>;
@@ -27,17 +29,20 @@ export function openProducer(config: Config): ProducerHandle {
   // Connection errors reach callers as rejected commands; the listener only stops the
   // default "unhandled error" printing.
   queue.on('error', () => undefined);
-  const producer = createProducer({ redis, queue, config });
+  const urgentQueue = createUrgentQueue(config, redis);
+  urgentQueue.on('error', () => undefined);
+  const producer = createProducer({ redis, queue, urgentQueue, config });
   const keys = keysFor(config.prefix);
   return {
     ...producer,
     queue,
+    urgentQueue,
     redis,
     wait: (idempotencyKeys, options) => waitForIntents(redis, keys, idempotencyKeys, options),
     async close(timeoutMs = CLOSE_TIMEOUT_MS) {
       // Bounded whatever Redis does (down, frozen): past the time, the connection is dropped.
       const left = deadline(timeoutMs);
-      await within(queue.close(), left());
+      await within(Promise.all([queue.close(), urgentQueue.close()]), left());
       await quitWithin(redis, left());
     },
   };

@@ -2,7 +2,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
 import { normalizeSource, type Intent } from '../model.js';
-import { QUEUE_NAME } from '../store/keys.js';
+import { QUEUE_NAME, URGENT_QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 
 /**
@@ -47,12 +47,33 @@ export type ActionQueue = Queue<ActionJobData, ActionJobResult>;
 export function createActionQueue(
   config: Pick<Config, 'prefix'>,
   connection: ConnectionOptions,
+  name: string = QUEUE_NAME,
 ): ActionQueue {
-  return new Queue<ActionJobData, ActionJobResult, string>(QUEUE_NAME, {
+  return new Queue<ActionJobData, ActionJobResult, string>(name, {
     connection,
     prefix: config.prefix,
     ...bullmqTelemetry(),
   });
+}
+
+/**
+ * The urgent queue (store/keys.ts, URGENT_QUEUE_NAME): same jobs, same options, served with no
+ * BullMQ limiter.
+ */
+export function createUrgentQueue(
+  config: Pick<Config, 'prefix'>,
+  connection: ConnectionOptions,
+): ActionQueue {
+  return createActionQueue(config, connection, URGENT_QUEUE_NAME);
+}
+
+/**
+ * Whether an intent is urgent: the breaker's (a trip, and the activation after a reset or
+ * cooldown). Its job goes to the urgent queue, and its run is not paced behind the others and
+ * may use the rate budget's reserve (rate-budget.ts).
+ */
+export function isUrgentIntent(intent: Pick<ActionJobData, 'source'>): boolean {
+  return intent.source === 'breaker';
 }
 
 export function jobOptions(

@@ -7,6 +7,8 @@
  * - for an activation: the account has no hold, else `held` (the caller records it superseded
  *   by the hold, and never calls: holds.ts, no activation runs while a hold stands);
  * - no other intent's call on the account is in flight (the account lease), else `busy`;
+ * - for an urgent run (the urgent queue's: no BullMQ limiter holds it back), the actions queue
+ *   is not paused (a 429, a refused key, the low watermark: pause-queue.ts), else `paused`;
  * - the API key's window has room for one more call of ours (rate-budget.ts), else `budget`;
  * then it takes the account lease and counts the start.
  *
@@ -22,9 +24,12 @@ import { takeCallLua } from './rate-budget.js';
 import { defineScript } from './script.js';
 
 // KEYS: job lock, binding, account order, account lease, rate budget, holds, the binding of the
-// account's newest intent as last read (the run's own binding at first).
+// account's newest intent as last read (the run's own binding at first), the actions queue's
+// limiter (BullMQ's; a pause sets it above any limit).
 // ARGV: token, seq, key, lease ms, now ms, budget reserve (fraction of the limit), urgent ('1'/'0'),
-// action, the newest intent's key as last read (KEYS[7]'s). When a newer intent is found and it
+// action, the newest intent's key as last read (KEYS[7]'s), the limiter's limit above which it is
+// a pause ('' = not checked: a run of the actions queue, which BullMQ holds back itself).
+// When a newer intent is found and it
 // is not that one, the script answers {'keys-changed', its key} before any write: the caller
 // runs it again with that binding declared (every key a script touches is in KEYS: script.ts).
 const beginScript = defineScript(`
@@ -51,6 +56,10 @@ if ARGV[8] == 'activate' and redis.call('EXISTS', KEYS[6]) == 1 then
 end
 local holder = redis.call('GET', KEYS[4])
 if holder and holder ~= ARGV[3] then return {'busy', redis.call('PTTL', KEYS[4])} end
+if ARGV[10] ~= '' and tonumber(redis.call('GET', KEYS[8]) or '0') > tonumber(ARGV[10]) then
+  local left = redis.call('PTTL', KEYS[8])
+  if left > 0 then return {'paused', left} end
+end
 ${takeCallLua('KEYS[5]', 'ARGV[5]', 'ARGV[6]', 'ARGV[7]')}
 redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4])
 local starts = redis.call('HINCRBY', KEYS[2], '${B.starts}', 1)
@@ -70,7 +79,9 @@ export type BeginResult =
   | { kind: 'held'; by: string }
   | { kind: 'busy'; retryInMs: number }
   /** The key's window is spent (rate-budget.ts): wait this long. */
-  | { kind: 'budget'; retryInMs: number };
+  | { kind: 'budget'; retryInMs: number }
+  /** An urgent run while the actions queue is paused (pause-queue.ts): for this long. */
+  | { kind: 'paused'; retryInMs: number };
 
 export interface RunRef {
   jobId: string;
@@ -79,6 +90,21 @@ export interface RunRef {
   seq: number;
   accountId: string;
   action: 'deactivate' | 'activate';
+  /** The job's queue, when not the actions queue (its lock lives there: keys.jobLock). */
+  queue?: string;
+}
+
+export interface BudgetRef {
+  /** Share of the limit left to others (RATE_LIMIT_RESERVE). */
+  reserve: number;
+  now?: number;
+  /** Not paced, may use the reserve (rate-budget.ts). */
+  urgent?: boolean;
+  /**
+   * For runs no BullMQ limiter holds back (the urgent queue's): wait while the actions queue is
+   * paused, that is while its limiter counts above this (its per-slot limit, limiterFor).
+   */
+  pauseAbove?: number;
 }
 
 export async function beginRun(
@@ -86,7 +112,7 @@ export async function beginRun(
   keys: Keys,
   run: RunRef,
   leaseMs: number,
-  budget: { reserve: number; now?: number; urgent?: boolean } = { reserve: 0 },
+  budget: BudgetRef = { reserve: 0 },
 ): Promise<BeginResult> {
   // Mostly the run's intent is the account's newest: its binding is the guess; a newer one
   // found costs one more round trip.
@@ -96,13 +122,14 @@ export async function beginRun(
     reply = (await beginScript(
       redis,
       [
-        keys.jobLock(run.jobId),
+        keys.jobLock(run.jobId, run.queue),
         keys.binding(run.key),
         keys.accountOrder(run.accountId),
         keys.accountLease(run.accountId),
         keys.rateBudget,
         keys.holds(run.accountId),
         keys.binding(newestKey),
+        keys.limiter,
       ],
       [
         run.token,
@@ -114,6 +141,7 @@ export async function beginRun(
         budget.urgent ? '1' : '0',
         run.action,
         newestKey,
+        budget.pauseAbove ?? '',
       ],
     )) as [string, (string | number)?, (string | null)[]?];
     if (reply[0] !== 'keys-changed') break;
@@ -138,6 +166,7 @@ export async function beginRun(
       return { kind, by: String(value) };
     case 'busy':
     case 'budget':
+    case 'paused':
       return { kind, retryInMs: Math.max(0, Number(value)) };
     default:
       throw new Error(`begin-run script answered "${kind}"`);

@@ -28,7 +28,7 @@ export async function countWait(
   const n = Number(
     await countScript(
       redis,
-      [keys.jobLock(run.jobId), keys.binding(run.key), keys.accountLease(run.accountId)],
+      [keys.jobLock(run.jobId, run.queue), keys.binding(run.key), keys.accountLease(run.accountId)],
       [run.token, `${B.waitPrefix}${kind}`, run.key, releaseLease ? '1' : '0'],
     ),
   );

@@ -9,6 +9,13 @@
 /** The BullMQ queue every producer feeds and every worker drains. */
 export const QUEUE_NAME = 'actions';
 /**
+ * The BullMQ queue of urgent intents (the breaker's): the same jobs as `actions`, served by
+ * every worker with no BullMQ limiter, so a trip never waits for a slot of the actions queue's.
+ * Its calls spend the API key's window (rate-budget.ts) like every call, and wait while the
+ * actions queue is paused (a 429, a refused key, the low watermark).
+ */
+export const URGENT_QUEUE_NAME = 'urgent';
+/**
  * The BullMQ queue of maintenance windows' timed steps (an occurrence's start and end; the
  * recurring windows' job schedulers). Its jobs make intents when they run, never before.
  */
@@ -128,8 +135,11 @@ export interface Keys {
   windowOccurrence(windowId: string, occurrence: string): string;
   /** Sorted set of a window's occurrences that began, scored by their start (ms). */
   windowOccurrences(windowId: string): string;
-  /** BullMQ's lock of a job (holds the token of the run that owns it). */
-  jobLock(jobId: string): string;
+  /**
+   * BullMQ's lock of a job (holds the token of the run that owns it), in the actions queue or
+   * the one named (the urgent queue's jobs have theirs there).
+   */
+  jobLock(jobId: string, queue?: string): string;
   /** BullMQ's rate-limiter key of the queue: while it is over the limit, no worker takes jobs. */
   limiter: string;
 }
@@ -175,7 +185,7 @@ export function keysFor(prefix: string): Keys {
     windowIndex: `${prefix}:windows`,
     windowOccurrence: (windowId, occurrence) => `${prefix}:window:${windowId}:o:${occurrence}`,
     windowOccurrences: (windowId) => `${prefix}:window:${windowId}:occurrences`,
-    jobLock: (jobId) => `${prefix}:${QUEUE_NAME}:${jobId}:lock`,
+    jobLock: (jobId, queue = QUEUE_NAME) => `${prefix}:${queue}:${jobId}:lock`,
     limiter: `${prefix}:${QUEUE_NAME}:limiter`,
   };
 }

@@ -98,6 +98,8 @@ export interface OutcomeBase {
   /** The binding's sequence number (the job's generation). */
   seq: number;
   jobId: string;
+  /** The job's queue, when not the actions queue (its lock lives there: keys.jobLock). */
+  queue?: string;
   /** Calls started for the intent. */
   attempts: number;
   at: Date;
@@ -230,7 +232,7 @@ export async function recordOutcome(
   const reply = (await recordScript(
     redis,
     [
-      keys.jobLock(o.jobId),
+      keys.jobLock(o.jobId, o.queue),
       keys.binding(intent.idempotencyKey),
       keys.status(intent.accountId),
       keys.statusIndex,

@@ -18,6 +18,7 @@ export type ProcessorConfig = Pick<
   | 'rateLimitMaxWaits'
   | 'rateLimitLowWatermark'
   | 'rateLimitReserve'
+  | 'rateLimitPerMinute'
   | 'idempotencyTtlS'
   | 'eventsMaxLen'
   | 'timeoutMs'

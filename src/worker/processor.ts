@@ -10,14 +10,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { countPutBack, countRateLimitWait } from '../metrics/metrics.js';
-import { jobIntent, type ActionJobResult } from '../queue/queue.js';
+import { isUrgentIntent, jobIntent, type ActionJobResult } from '../queue/queue.js';
 import type { AccountAnswer } from '../sendmux/account-answer.js';
 import type { ApiResult } from '../sendmux/client.js';
 import { SendmuxError } from '../sendmux/errors.js';
 import { beginRun, type RunRef } from '../store/begin-run.js';
 import { countWait } from '../store/count-wait.js';
+import { URGENT_QUEUE_NAME } from '../store/keys.js';
 import { pauseQueue } from '../store/pause-queue.js';
 import { recordOutcome, type Outcome, type OutcomeBase } from '../store/record-outcome.js';
+import { limiterFor } from './backoff.js';
 import { jobEndings } from './job-endings.js';
 import { lockLost, putBack } from './job-signals.js';
 import { slowDownIfLow } from './low-watermark.js';
@@ -49,9 +51,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const { client, redis, keys, config, log } = deps;
   const now = deps.now ?? (() => new Date());
   const leaseMs = config.timeoutMs + LEASE_MARGIN_MS;
+  // Above this, the actions queue's limiter is a pause (pause-queue.ts), not a slot's count.
+  const pauseAbove = limiterFor(config.rateLimitPerMinute).max;
 
   return async function processJob(job, token, signal) {
     const intent = jobIntent(job.data);
+    // A job of the urgent queue: no BullMQ limiter slot was waited for; begin-run checks the
+    // pauses (429, refused key, low watermark) the actions queue's limiter would have held.
+    const queue = job.queueName === URGENT_QUEUE_NAME ? URGENT_QUEUE_NAME : undefined;
     const run: RunRef = {
       jobId: job.id ?? '',
       token: token ?? '',
@@ -59,6 +66,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       seq: intent.seq,
       accountId: intent.accountId,
       action: intent.action,
+      queue,
     };
     // Built only when something is logged: the hot path allocates as little as it can.
     const where = () => ({
@@ -71,6 +79,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       intent,
       seq: intent.seq,
       jobId: run.jobId,
+      queue,
       attempts,
       at: now(),
     });
@@ -84,11 +93,21 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     // 1. Whose turn is it? Wait while another intent's call on this account is in flight.
     // ... and while the API key's window has no room left for us (rate-budget.ts).
     // A breaker trip is urgent: it is not paced behind the others and may use the reserve.
-    const urgent = intent.source === 'breaker';
-    const budget = () => ({ reserve: config.rateLimitReserve, now: now().getTime(), urgent });
+    const urgent = isUrgentIntent(intent);
+    const budget = () => ({
+      reserve: config.rateLimitReserve,
+      now: now().getTime(),
+      urgent,
+      pauseAbove: queue === undefined ? undefined : pauseAbove,
+    });
     let begun = await beginRun(redis, keys, run, leaseMs, budget());
     let budgetWaitMs = 0;
-    while (begun.kind === 'busy' || begun.kind === 'budget') {
+    while (begun.kind === 'busy' || begun.kind === 'budget' || begun.kind === 'paused') {
+      if (begun.kind === 'paused') {
+        // The queue is paused (the API refused us, or the window runs low): this job waits
+        // it out in the delayed set, not in a worker's slot; nothing was taken or counted.
+        return putBack(job, token, { delayMs: begun.retryInMs });
+      }
       if (signal?.aborted) {
         countPutBack('shutdown');
         return putBack(job, token, { delayMs: 0 });

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.js';
 import { jobIdFor } from '../queue/job-id.js';
-import { jobIntent, type ActionQueue } from '../queue/queue.js';
+import { isUrgentIntent, jobIntent, type ActionQueue } from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { readBindings, type Binding } from '../store/binding.js';
 import type { Keys } from '../store/keys.js';
@@ -18,6 +18,11 @@ import { takeRepairTurn } from '../store/repair-turn.js';
 export interface RepairDeps {
   redis: Redis;
   queue: ActionQueue;
+  /**
+   * The urgent queue, where the breaker's intents' jobs are (those queued by a version before
+   * it are in `queue`: both are looked in).
+   */
+  urgentQueue?: ActionQueue;
   keys: Keys;
   config: RecordSettings;
   log: Logger;
@@ -72,14 +77,17 @@ async function repairOne(
   binding: Binding | undefined,
   now: () => number,
 ): Promise<'running' | 'cleared' | 'repaired'> {
-  const { redis, queue, keys, config } = deps;
+  const { redis, keys, config } = deps;
   if (!binding || binding.state !== 'queued') {
     // Terminal already (the pending entry outlived a crash) or gone: nothing to tell.
     await redis.zrem(keys.pending, key);
     return 'cleared';
   }
   const jobId = jobIdFor(key, binding.seq);
-  const job = await queue.getJob(jobId);
+  const queues = [deps.queue, ...(deps.urgentQueue ? [deps.urgentQueue] : [])];
+  if (isUrgentIntent(binding)) queues.reverse();
+  let job = await (queues[0] as ActionQueue).getJob(jobId);
+  if (!job && queues[1]) job = await queues[1].getJob(jobId);
   const state = job ? await job.getState() : 'missing';
   if (state !== 'failed' && state !== 'completed' && state !== 'missing') return 'running';
   const reason =

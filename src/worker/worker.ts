@@ -1,5 +1,8 @@
 /**
- * Worker wiring: a BullMQ worker running the processor, with the shared rate budget,
+ * Worker wiring: two BullMQ workers running the processor, one on the actions queue (with the
+ * BullMQ limiter: SENDMUX_RATE_LIMIT) and one on the urgent queue (the breaker's intents, no
+ * BullMQ limiter: they never wait for its slot; begin-run holds them during a pause), with the
+ * shared rate budget,
  * full-jitter backoff, crash recovery (stalled jobs re-run with the same key), lost-lock
  * handling, a failure backstop, the repair of stuck bindings at start, and a close that
  * returns within its timeout whatever Redis does. The failure backstop is in backstop.ts, the
@@ -10,12 +13,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
 import { requireApiKey, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createActionQueue, type ActionJobData, type ActionJobResult } from '../queue/queue.js';
+import {
+  createActionQueue,
+  createUrgentQueue,
+  type ActionJobData,
+  type ActionJobResult,
+} from '../queue/queue.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { checkEvictionPolicy, createRedis } from '../redis/connect.js';
 import { createSendmuxClient, type SendmuxClient } from '../sendmux/client.js';
 import { dropRedis } from '../shutdown.js';
-import { keysFor, QUEUE_NAME } from '../store/keys.js';
+import { keysFor, QUEUE_NAME, URGENT_QUEUE_NAME } from '../store/keys.js';
 import { bullmqTelemetry } from '../telemetry/bullmq.js';
 import { backoffDelay, limiterFor } from './backoff.js';
 import { failureBackstop, isFinalFailure } from './backstop.js';
@@ -42,8 +50,13 @@ export interface StartWorkerOptions {
   retention?: boolean;
 }
 
+export type ActionBullWorker = Worker<ActionJobData, ActionJobResult>;
+
 export interface ActionWorker {
-  readonly worker: Worker<ActionJobData, ActionJobResult>;
+  /** The actions queue's worker (BullMQ limiter: SENDMUX_RATE_LIMIT). */
+  readonly worker: ActionBullWorker;
+  /** The urgent queue's worker (the breaker's intents; no BullMQ limiter). */
+  readonly urgentWorker: ActionBullWorker;
   /** Resolves once connected and (with autorun) taking jobs. */
   waitUntilReady(): Promise<void>;
   /**
@@ -88,51 +101,65 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
 
   const control = createActionQueue(config, store);
   control.on('error', () => undefined); // the store connection already logs its errors
+  const urgentControl = createUrgentQueue(config, store);
+  urgentControl.on('error', () => undefined);
   const processor = createProcessor({ client, redis: store, keys, config, log });
 
-  const worker = new Worker<ActionJobData, ActionJobResult, string>(QUEUE_NAME, processor, {
-    connection: bullConnection,
-    prefix: config.prefix,
-    name: `${hostname()}:${process.pid}`,
-    autorun: options.autorun ?? true,
-    concurrency: config.concurrency,
-    limiter: limiterFor(config.rateLimitPerMinute),
-    lockDuration: config.lockDurationMs,
-    stalledInterval: config.stalledIntervalMs,
-    maxStalledCount: MAX_STALLS,
-    ...bullmqTelemetry(),
-    settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-        backoffDelay(
-          attemptsMade,
-          { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
-          retryAfterOf(err),
-        ),
-    },
-  });
+  // Both workers share one connection (BullMQ gives each its own blocking one).
+  const bullWorker = (name: string, limited: boolean): ActionBullWorker =>
+    new Worker<ActionJobData, ActionJobResult, string>(name, processor, {
+      connection: bullConnection,
+      prefix: config.prefix,
+      name: `${hostname()}:${process.pid}`,
+      autorun: options.autorun ?? true,
+      concurrency: config.concurrency,
+      ...(limited ? { limiter: limiterFor(config.rateLimitPerMinute) } : {}),
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: MAX_STALLS,
+      ...bullmqTelemetry(),
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          backoffDelay(
+            attemptsMade,
+            { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs },
+            retryAfterOf(err),
+          ),
+      },
+    });
+  const worker = bullWorker(QUEUE_NAME, true);
+  const urgentWorker = bullWorker(URGENT_QUEUE_NAME, false);
+  const workers = [worker, urgentWorker];
 
   // A run whose lock could not be renewed may already have been handed to another worker:
   // abort its call; it records nothing (the outcome script checks the lock too).
-  worker.on('lockRenewalFailed', (jobIds: string[]) => {
-    for (const id of jobIds) {
-      log.warn({ job_id: id }, 'lost the lock of a running job: aborting its call, not recording');
-      worker.cancelJob(id, ABORT_LOCK_LOST);
-    }
-  });
+  for (const w of workers) {
+    w.on('lockRenewalFailed', (jobIds: string[]) => {
+      for (const id of jobIds) {
+        log.warn(
+          { job_id: id, queue: w.name },
+          'lost the lock of a running job: aborting its call, not recording',
+        );
+        w.cancelJob(id, ABORT_LOCK_LOST);
+      }
+    });
+  }
 
   // The processor records every failure it decides on; the backstop (backstop.ts) the rest.
   let closing = false;
   const backstop = failureBackstop({ store, keys, config, log, closing: () => closing });
   // What the worker did, logged at intervals instead of one line per success.
   const tally = { succeeded: 0, superseded: 0, failed: 0, none: 0 };
-  worker.on('failed', (job: ActionJob | undefined, err: Error) => {
-    if (!job || !isFinalFailure(job, err)) return;
-    tally.failed++;
-    backstop.record(job, err);
-  });
-  worker.on('completed', (_job: ActionJob, result: ActionJobResult) => {
-    tally[result.outcome]++;
-  });
+  for (const w of workers) {
+    w.on('failed', (job: ActionJob | undefined, err: Error) => {
+      if (!job || !isFinalFailure(job, err)) return;
+      tally.failed++;
+      backstop.record(job, err);
+    });
+    w.on('completed', (_job: ActionJob, result: ActionJobResult) => {
+      tally[result.outcome]++;
+    });
+  }
   const summary = setInterval(() => {
     if (tally.succeeded + tally.superseded + tally.failed + tally.none === 0) return;
     log.info({ ...tally, interval_ms: SUMMARY_EVERY_MS }, 'jobs finished');
@@ -140,17 +167,20 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
   }, SUMMARY_EVERY_MS);
   summary.unref();
 
-  worker.on('error', (err) => {
-    // A failed lock renewal is reported (and handled) by the lockRenewalFailed listener above;
-    // connection problems by the connections themselves (once, then at intervals).
-    if (err.message.startsWith('could not renew lock')) return;
-    if (store.status !== 'ready' || bullConnection.status !== 'ready') return;
-    log.error({ err: err.message }, 'worker error');
-  });
+  for (const w of workers) {
+    w.on('error', (err) => {
+      // A failed lock renewal is reported (and handled) by the lockRenewalFailed listener
+      // above; connection problems by the connections themselves (once, then at intervals).
+      if (err.message.startsWith('could not renew lock')) return;
+      if (store.status !== 'ready' || bullConnection.status !== 'ready') return;
+      log.error({ err: err.message, queue: w.name }, 'worker error');
+    });
+  }
 
   log.info(
     {
       queue: QUEUE_NAME,
+      urgent_queue: URGENT_QUEUE_NAME,
       prefix: config.prefix,
       concurrency: config.concurrency,
       rate_limit_per_minute: config.rateLimitPerMinute,
@@ -164,7 +194,16 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
       ? Promise.resolve()
       : worker
           .waitUntilReady()
-          .then(() => repairStuckBindings({ redis: store, queue: control, keys, config, log }))
+          .then(() =>
+            repairStuckBindings({
+              redis: store,
+              queue: control,
+              urgentQueue: urgentControl,
+              keys,
+              config,
+              log,
+            }),
+          )
           .then((n) => {
             if (n.repaired > 0) log.warn(n, 'repaired intents left without an outcome');
           })
@@ -183,8 +222,9 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
   let closed: Promise<{ forced: boolean }> | undefined;
   return Promise.resolve({
     worker,
+    urgentWorker,
     async waitUntilReady() {
-      await worker.waitUntilReady();
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
     },
     close(timeoutMs = config.shutdownTimeoutMs) {
       closed ??= (async () => {
@@ -200,7 +240,7 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
           }
         }, WAITING_LOG_MS);
         try {
-          const graceful = worker.close();
+          const graceful = Promise.allSettled(workers.map((w) => w.close()));
           let forced = !(await within(graceful, timeoutMs * (1 - ABORT_SHARE)));
           if (forced) {
             // The calls still running are aborted; each puts its job back without using an
@@ -208,21 +248,28 @@ export function startWorker(options: StartWorkerOptions): Promise<ActionWorker> 
             log.warn(
               'in-flight calls did not finish in time: aborting them; their jobs will run again',
             );
-            worker.cancelAllJobs(ABORT_SHUTDOWN);
+            for (const w of workers) w.cancelAllJobs(ABORT_SHUTDOWN);
             if (!(await within(graceful, left()))) log.warn('closing without waiting for Redis');
           }
           const rest = async () => {
             await backstop.settled();
             await repairing;
             await sweeper.current();
-            await control.close();
+            await Promise.all([control.close(), urgentControl.close()]);
             await Promise.allSettled([store.quit(), bullConnection.quit()]);
           };
           if (!(await within(rest(), left()))) forced = true;
           if (ownClient) client.close();
           // Whatever did not close in time (Redis unreachable): drop it, BullMQ's own
           // duplicated connections included, so nothing keeps the process alive.
-          await within(Promise.allSettled([worker.disconnect(), control.disconnect()]), 100);
+          await within(
+            Promise.allSettled([
+              ...workers.map((w) => w.disconnect()),
+              control.disconnect(),
+              urgentControl.disconnect(),
+            ]),
+            100,
+          );
           // dropRedis, not disconnect(): on a connection QUIT already ended, disconnect() starts
           // a 2 s timer that holds the process; on one still waiting, it rejects nothing.
           dropRedis(store);

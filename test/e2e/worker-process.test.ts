@@ -98,6 +98,19 @@ describe('worker process', () => {
     expect(t.sim.stats().requests).toBe(3);
   });
 
+  it("SIGTERM: the urgent queue's call in flight finishes too, and the worker exits 0", async () => {
+    const t = await setup({ SHUTDOWN_TIMEOUT_MS: '10000' });
+    t.sim.script(simAccountId(6), [{ kind: 'delay', ms: 1_500 }]);
+    const worker = await t.startWorker();
+    await t.producer.enqueue({ ...intent(6, 'term-urgent'), source: 'breaker' });
+    await t.waitForRequests(1);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/worker closed/);
+    expect((await intentStates(t.redis, t.keys, ['term-urgent']))[0]).toBe('succeeded');
+    expect(await t.producer.urgentQueue.getActiveCount()).toBe(0);
+  });
+
   it('SIGKILL mid-call then restart: the job is not lost and runs exactly once at the API', async () => {
     const t = await setup({
       WORKER_LOCK_DURATION_MS: '2000',
@@ -119,6 +132,31 @@ describe('worker process', () => {
     expect(stats.executions.byKey['kill-1']).toBe(1);
     expect(stats.requests).toBeGreaterThanOrEqual(2); // it really was called again ...
     expect(stats.replays + stats.inFlightConflicts).toBeGreaterThanOrEqual(1); // ... and the API deduplicated it
+    const events = await readRecentEvents(t.redis, t.keys);
+    expect(events.filter((e) => e.type === 'action.succeeded')).toHaveLength(1);
+    expect(t.sim.account(id)?.is_active).toBe(false);
+  });
+
+  it('SIGKILL mid-call of an urgent (breaker) intent, then restart: recovered from the urgent queue, run once', async () => {
+    const t = await setup({
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      SENDMUX_TIMEOUT_MS: '5000',
+    });
+    const id = simAccountId(9);
+    t.sim.script(id, [{ kind: 'delay', ms: 1_500 }]);
+    const first = await t.startWorker();
+    const queued = await t.producer.enqueue({ ...intent(9, 'kill-urgent'), source: 'breaker' });
+    expect(await t.producer.urgentQueue.getJob(queued.jobId)).toBeDefined();
+    expect(await t.producer.queue.getJob(queued.jobId)).toBeUndefined();
+    await t.waitForRequests(1);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    expect((await intentStates(t.redis, t.keys, ['kill-urgent']))[0]).toBe('queued');
+
+    await t.startWorker();
+    await t.waitForSuccess('kill-urgent');
+    expect(t.sim.stats().executions.byKey['kill-urgent']).toBe(1);
     const events = await readRecentEvents(t.redis, t.keys);
     expect(events.filter((e) => e.type === 'action.succeeded')).toHaveLength(1);
     expect(t.sim.account(id)?.is_active).toBe(false);

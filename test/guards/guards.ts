@@ -2290,6 +2290,31 @@ const budgets: Guard[] = [
   },
 ];
 
+const URGENT_TESTS = ['test/integration/breaker-urgent.test.ts'];
+
+/** Issue 22 part 4: the breaker's intents never wait for a slot of the actions queue's limiter. */
+const urgent: Guard[] = [
+  {
+    id: 'urgent-queue',
+    file: 'src/queue/enqueue.ts',
+    guard: '(isUrgentIntent(intent) ? urgent : jobs).push({',
+    mutation: 'jobs.push({',
+    why: "a breaker intent goes to the urgent queue: its call does not wait for the actions queue's limiter slot",
+    tests: URGENT_TESTS,
+    filter: 'before its next slot opens',
+  },
+  {
+    id: 'urgent-paused',
+    file: BEGIN,
+    guard:
+      "if ARGV[10] ~= '' and tonumber(redis.call('GET', KEYS[8]) or '0') > tonumber(ARGV[10]) then",
+    mutation: 'if false then',
+    why: 'an urgent run (no BullMQ limiter) waits while the actions queue is paused (429, refused key)',
+    tests: URGENT_TESTS,
+    filter: 'pause',
+  },
+];
+
 const RETENTION = 'src/store/retention.ts';
 const RETENTION_TESTS = ['test/integration/retention.test.ts'];
 const GUARD_RETENTION_TESTS = ['test/integration/guards-retention.test.ts'];
@@ -2727,6 +2752,7 @@ export const GUARDS: readonly Guard[] = [
   ...scriptCheck,
   ...batchRecord,
   ...budgets,
+  ...urgent,
   ...retention,
   ...luaSweep,
   ...listing,

@@ -10,7 +10,7 @@ import type { BreakerEvent } from '../../src/model.js';
 import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker.js';
 import type { BreakerRules } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/enqueue.js';
-import { createActionQueue } from '../../src/queue/queue.js';
+import { createActionQueue, createUrgentQueue } from '../../src/queue/queue.js';
 import type { RedisClient } from '../../src/redis/connect.js';
 import { simAccountId } from '../../src/sim/index.js';
 import { resetBreaker } from '../../src/store/breaker-reset.js';
@@ -50,8 +50,12 @@ function breakerOn(keys: Keys, rules: BreakerRules = RULES, connection?: RedisCl
   const redis = connection ?? fixture.current().redis;
   const config = testConfig({ prefix: keys.prefix });
   const queue = createActionQueue(config, redis);
-  closers.push(() => queue.close());
-  const producer = createProducer({ redis, queue, config });
+  const urgentQueue = createUrgentQueue(config, redis);
+  closers.push(
+    () => queue.close(),
+    () => urgentQueue.close(),
+  );
+  const producer = createProducer({ redis, queue, urgentQueue, config });
   return createBreaker({
     redis,
     keys,
@@ -323,7 +327,8 @@ describe('trip once', () => {
     );
     expect(results.filter((r) => r.result === 'tripped')).toHaveLength(1);
     expect((await breakerEvents(keys)).filter((e) => e.type === 'breaker.tripped')).toHaveLength(1);
-    const queue = createActionQueue(testConfig({ prefix: keys.prefix }), fixture.current().redis);
+    // The breaker's intents go to the urgent queue.
+    const queue = createUrgentQueue(testConfig({ prefix: keys.prefix }), fixture.current().redis);
     closers.push(() => queue.close());
     expect(await queue.getJobCountByTypes('wait', 'prioritized', 'delayed')).toBe(1);
   });
@@ -392,7 +397,7 @@ describe('recovery after a crash', () => {
     expect(await readBreaker(redis, keys, 'dprov_crash')).toMatchObject({
       last_trip: { enqueued: false },
     });
-    const queue = createActionQueue(testConfig({ prefix: keys.prefix }), redis);
+    const queue = createUrgentQueue(testConfig({ prefix: keys.prefix }), redis);
     closers.push(() => queue.close());
     expect(await queue.count()).toBe(0);
     expect(await b.recover()).toBe(1);
@@ -421,12 +426,16 @@ describe('half-open after a cooldown', () => {
     const { keys, redis } = fixture.current();
     let t = Date.parse('2026-11-28T10:00:00Z');
     const config = testConfig({ prefix: keys.prefix });
-    const queue = createActionQueue(config, redis);
-    closers.push(() => queue.close());
+    const actions = createActionQueue(config, redis);
+    const queue = createUrgentQueue(config, redis);
+    closers.push(
+      () => actions.close(),
+      () => queue.close(),
+    );
     const b = createBreaker({
       redis,
       keys,
-      producer: createProducer({ redis, queue, config }),
+      producer: createProducer({ redis, queue: actions, urgentQueue: queue, config }),
       rules: () => RULES,
       dedupeTtlS: 3600,
       eventsMaxLen: 10_000,
@@ -526,11 +535,12 @@ describe('the full path', () => {
       trip = await b.signal(signal(target, 'bounced', { bounce_type: 'Permanent' }));
     expect(trip?.result).toBe('tripped');
     if (trip?.result !== 'tripped') return;
-    // One worker, one call at a time: the trip's call comes first.
-    await pipeline.addWorker({ concurrency: 1 });
+    // One worker, one call at a time per queue, the actions queue's a slot of 100 ms: the
+    // trip's call (the urgent queue's, no slot) comes first, or beside the backlog's first.
+    await pipeline.addWorker({ concurrency: 1, rateLimitPerMinute: 600 });
     await pipeline.waitFor([trip.idempotencyKey]);
     const firstDone = Object.keys(pipeline.sim.stats().executions.byKey);
-    expect(firstDone[0]).toBe(trip.idempotencyKey);
+    expect(firstDone.slice(0, 2)).toContain(trip.idempotencyKey);
     expect(pipeline.sim.account(target)?.status).toBe('inactive');
     expect(pipeline.sim.stats().executions.byKey[trip.idempotencyKey]).toBe(1);
 

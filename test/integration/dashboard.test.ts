@@ -15,7 +15,12 @@ import {
 import { buildServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { simAccountId } from '../../src/sim/index.js';
-import { NOTIFY_QUEUE_NAME, QUEUE_NAME, WINDOW_QUEUE_NAME } from '../../src/store/keys.js';
+import {
+  NOTIFY_QUEUE_NAME,
+  QUEUE_NAME,
+  URGENT_QUEUE_NAME,
+  WINDOW_QUEUE_NAME,
+} from '../../src/store/keys.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
 
 const ADMIN = 'admin-token-dashboard-0123';
@@ -135,7 +140,9 @@ describe('/admin/queues', () => {
     expect(api.statusCode).toBe(200);
     const queues = api.json<{ queues: BoardQueue[] }>().queues;
     const byName = new Map(queues.map((q) => [q.name, q]));
-    expect([...byName.keys()]).toEqual(expect.arrayContaining([QUEUE_NAME, WINDOW_QUEUE_NAME]));
+    expect([...byName.keys()]).toEqual(
+      expect.arrayContaining([QUEUE_NAME, URGENT_QUEUE_NAME, WINDOW_QUEUE_NAME]),
+    );
     // Without NOTIFY_URL no worker serves the notifications queue: not shown (no "no workers" alarm).
     expect(config.notifyUrl).toBeUndefined();
     expect(byName.has(NOTIFY_QUEUE_NAME)).toBe(false);

@@ -185,7 +185,7 @@ describe('GET /metrics', () => {
     const m = await scrape(app);
     expect(m.value('queue_jobs', { queue: 'actions', state: 'waiting' })).toBe(3);
     expect(m.value('queue_jobs', { queue: 'actions', state: 'active' })).toBe(0);
-    for (const queue of ['windows', 'notifications']) {
+    for (const queue of ['urgent', 'windows', 'notifications']) {
       expect(m.has('queue_jobs', { queue, state: 'waiting' }), queue).toBe(true);
       expect(m.value('queue_jobs', { queue, state: 'waiting' }), queue).toBe(0);
     }

@@ -433,14 +433,14 @@ export class World {
     return keys.filter((_, i) => ids[i] === accountId);
   }
 
+  /** Jobs to run, in the actions queue and the urgent one (the breaker's intents). */
   async jobCounts(): Promise<Record<string, number>> {
-    return this.producer.queue.getJobCounts(
-      'waiting',
-      'active',
-      'delayed',
-      'prioritized',
-      'waiting-children',
-    );
+    const states = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+    const [actions, urgent] = await Promise.all([
+      this.producer.queue.getJobCounts(...states),
+      this.producer.urgentQueue.getJobCounts(...states),
+    ]);
+    return Object.fromEntries(states.map((s) => [s, (actions[s] ?? 0) + (urgent[s] ?? 0)]));
   }
 
   /** Wait until nothing is pending and the queue holds no job to run; false on timeout. */
