@@ -10,7 +10,7 @@
 import type { Config } from '../config.js';
 import type { ActionFailedEvent, BreakerNumbers, WindowFailedEvent } from '../model.js';
 import { currentWarning } from '../producers/breaker/breaker.js';
-import { breakerRules, type RulesFor } from '../producers/breaker/rules.js';
+import { breakerRules, ruleLevels, type RulesFor } from '../producers/breaker/rules.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
 import { readEffectiveMode, type EffectiveMode } from '../store/breaker-mode.js';
@@ -62,15 +62,7 @@ export interface OverviewBreaker extends BreakerRecord {
   /** Counts and rates over the window ending now. */
   window: BreakerNumbers;
   /** The rules this account's breaker applies. */
-  rules: {
-    window_s: number;
-    bounce_rate: number;
-    bounce_warn_rate: number;
-    bounce_min_volume: number;
-    complaint_rate: number;
-    complaint_warn_rate: number;
-    complaint_min_volume: number;
-  };
+  rules: ReturnType<typeof ruleLevels>;
 }
 
 export interface Overview {
@@ -163,15 +155,7 @@ async function readBreakers(
         mode,
         warning: currentWarning(record, r.windowS, now.getTime(), { watching: false }),
         window,
-        rules: {
-          window_s: r.windowS,
-          bounce_rate: r.bounceRate,
-          bounce_warn_rate: r.bounceWarnRate,
-          bounce_min_volume: r.bounceMinVolume,
-          complaint_rate: r.complaintRate,
-          complaint_warn_rate: r.complaintWarnRate,
-          complaint_min_volume: r.complaintMinVolume,
-        },
+        rules: ruleLevels(r),
       };
     }),
   );

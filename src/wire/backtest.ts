@@ -8,7 +8,8 @@ import { BREAKER_MODES } from '../model.js';
 import type { Crossing } from '../producers/breaker/backtest/evaluate.js';
 import type { RuleSetOutcome } from '../producers/breaker/backtest/run.js';
 import type { SignalLog } from '../producers/breaker/backtest/signal-log.js';
-import type { BreakerRules } from '../producers/breaker/rules.js';
+import { ruleLevels, type BreakerRules } from '../producers/breaker/rules.js';
+import { ruleLevelsSchema } from './breakers.js';
 import { accountIdSchema, timeSchema } from './common.js';
 import { breakerNumbersSchema } from './events.js';
 
@@ -18,16 +19,7 @@ const crossingSchema = z.strictObject({
   numbers: breakerNumbersSchema,
 });
 
-const rulesSchema = z.strictObject({
-  mode: z.enum(BREAKER_MODES),
-  window_s: z.number(),
-  bounce_rate: z.number(),
-  bounce_warn_rate: z.number(),
-  bounce_min_volume: z.number(),
-  complaint_rate: z.number(),
-  complaint_warn_rate: z.number(),
-  complaint_min_volume: z.number(),
-});
+const rulesSchema = ruleLevelsSchema.extend({ mode: z.enum(BREAKER_MODES) });
 
 const actualEventSchema = z.strictObject({
   type: z.enum(['breaker.tripped', 'breaker.warned', 'breaker.would_trip']),
@@ -96,16 +88,7 @@ function crossingView(c: Crossing) {
 }
 
 export function rulesView(r: BreakerRules) {
-  return {
-    mode: r.mode,
-    window_s: r.windowS,
-    bounce_rate: r.bounceRate,
-    bounce_warn_rate: r.bounceWarnRate,
-    bounce_min_volume: r.bounceMinVolume,
-    complaint_rate: r.complaintRate,
-    complaint_warn_rate: r.complaintWarnRate,
-    complaint_min_volume: r.complaintMinVolume,
-  };
+  return { mode: r.mode, ...ruleLevels(r) };
 }
 
 export function backtestView(

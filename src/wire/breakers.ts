@@ -25,6 +25,17 @@ const breakerWarningSchema = z.strictObject({
   mode: z.enum(BREAKER_MODES),
 });
 
+/** An account's rules as users read them (producers/breaker/rules.ts, ruleLevels). */
+export const ruleLevelsSchema = z.strictObject({
+  window_s: z.number(),
+  bounce_rate: z.number(),
+  bounce_warn_rate: z.number(),
+  bounce_min_volume: z.number(),
+  complaint_rate: z.number(),
+  complaint_warn_rate: z.number(),
+  complaint_min_volume: z.number(),
+});
+
 /** Where an account's mode comes from, most specific first. */
 export const modeSourceSchema = z.enum([
   'runtime_account',

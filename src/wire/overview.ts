@@ -7,6 +7,7 @@ import {
   breakerRecordShape,
   breakerRecordView,
   modeSourceSchema,
+  ruleLevelsSchema,
   webhookCountsSchema,
   webhookCountsView,
 } from './breakers.js';
@@ -51,15 +52,7 @@ export const overviewSchema = z.strictObject({
       /** A warning said within the window (not one said while watching). */
       warning: z.enum(['warned', 'would_trip']).nullable(),
       window: breakerNumbersSchema,
-      rules: z.strictObject({
-        window_s: z.number(),
-        bounce_rate: z.number(),
-        bounce_warn_rate: z.number(),
-        bounce_min_volume: z.number(),
-        complaint_rate: z.number(),
-        complaint_warn_rate: z.number(),
-        complaint_min_volume: z.number(),
-      }),
+      rules: ruleLevelsSchema,
     }),
   ),
   windows: z.strictObject({

@@ -153,3 +153,16 @@ export function breakerRules(config: Config): RulesFor {
   }
   return rulesFromEntries(global, raw);
 }
+
+/** An account's levels as users read them (snake_case): the overview's breakers, the backtest. */
+export function ruleLevels(r: BreakerRules) {
+  return {
+    window_s: r.windowS,
+    bounce_rate: r.bounceRate,
+    bounce_warn_rate: r.bounceWarnRate,
+    bounce_min_volume: r.bounceMinVolume,
+    complaint_rate: r.complaintRate,
+    complaint_warn_rate: r.complaintWarnRate,
+    complaint_min_volume: r.complaintMinVolume,
+  };
+}
