@@ -105,6 +105,8 @@ describe('three servers, one spike', () => {
     expect(Number(stats.tripped ?? 0)).toBe(1);
     const trips = (await readRecentEvents(redis, keys, { type: 'breaker.tripped' })).length;
     expect(trips).toBe(1);
-    expect(await redis.llen(`${config.prefix}:actions:wait`)).toBe(1);
+    // The breaker's intents go to the urgent queue (queue.ts, isUrgentIntent).
+    expect(await redis.llen(`${config.prefix}:urgent:wait`)).toBe(1);
+    expect(await redis.llen(`${config.prefix}:actions:wait`)).toBe(0);
   });
 });

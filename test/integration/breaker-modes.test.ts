@@ -10,7 +10,7 @@ import type { BreakerEvent, BreakerMode } from '../../src/model.js';
 import { createBreaker, type Breaker } from '../../src/producers/breaker/breaker.js';
 import type { BreakerRules } from '../../src/producers/breaker/rules.js';
 import { createProducer } from '../../src/queue/enqueue.js';
-import { createActionQueue, type ActionQueue } from '../../src/queue/queue.js';
+import { createActionQueue, createUrgentQueue, type ActionQueue } from '../../src/queue/queue.js';
 import { readBreaker } from '../../src/store/breaker-state.js';
 import { readRecentEvents } from '../../src/store/events.js';
 import { readHolds } from '../../src/store/holds.js';
@@ -41,7 +41,8 @@ afterEach(async () => {
 
 interface Rig {
   breaker: Breaker;
-  queue: ActionQueue;
+  /** The actions queue and the urgent one (where the breaker's intents go). */
+  queues: ActionQueue[];
   keys: Keys;
   /** The breaker's clock: moved by the test. */
   clock: { ms: number };
@@ -51,8 +52,12 @@ function rig(rules: (accountId: string) => BreakerRules = () => RULES): Rig {
   const { redis, keys } = fixture.current();
   const config = testConfig({ prefix: keys.prefix });
   const queue = createActionQueue(config, redis);
-  closers.push(() => queue.close());
-  const producer = createProducer({ redis, queue, config });
+  const urgentQueue = createUrgentQueue(config, redis);
+  closers.push(
+    () => queue.close(),
+    () => urgentQueue.close(),
+  );
+  const producer = createProducer({ redis, queue, urgentQueue, config });
   const clock = { ms: Date.parse('2026-12-08T10:00:30.000Z') };
   const breaker = createBreaker({
     redis,
@@ -63,7 +68,7 @@ function rig(rules: (accountId: string) => BreakerRules = () => RULES): Rig {
     eventsMaxLen: 10_000,
     now: () => new Date(clock.ms),
   });
-  return { breaker, queue, keys, clock };
+  return { breaker, queues: [queue, urgentQueue], keys, clock };
 }
 
 let n = 0;
@@ -88,9 +93,14 @@ async function breakerEvents(keys: Keys, type?: string): Promise<BreakerEvent[]>
     .filter((e) => type === undefined || e.type === type);
 }
 
-async function queued(q: ActionQueue): Promise<number> {
-  const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
-  return Object.values(c).reduce((a, b) => a + b, 0);
+/** Jobs waiting in either queue. */
+async function queued(queues: ActionQueue[]): Promise<number> {
+  let n = 0;
+  for (const q of queues) {
+    const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    n += Object.values(c).reduce((a, b) => a + b, 0);
+  }
+  return n;
 }
 
 const D = 'delivered' as const;
@@ -127,7 +137,7 @@ describe('the warning level', () => {
     expect(await feed(r, id, [D, D, D, H])).toEqual(['counted', 'counted', 'counted', 'warned']);
     expect(await breakerEvents(r.keys, 'breaker.warned')).toHaveLength(2);
     expect((await readHolds(fixture.current().redis, r.keys, id)).holds).toEqual([]);
-    expect(await queued(r.queue)).toBe(0);
+    expect(await queued(r.queues)).toBe(0);
   });
 
   it('the complaint rule has its two levels too', async () => {
@@ -194,7 +204,7 @@ describe('the warning level', () => {
     expect((await readHolds(fixture.current().redis, r.keys, id)).holds).toMatchObject([
       { id: 'breaker' },
     ]);
-    expect(await queued(r.queue)).toBe(1);
+    expect(await queued(r.queues)).toBe(1);
   });
 });
 
@@ -230,7 +240,7 @@ describe('modes', () => {
         last_would_trip: { reason: 'bounce_rate', mode },
       });
       expect((await readHolds(redis, r.keys, id)).holds).toEqual([]);
-      expect(await queued(r.queue)).toBe(0);
+      expect(await queued(r.queues)).toBe(0);
       // The next window says it again.
       r.clock.ms += 300_000;
       expect(await feed(r, id, [D, H, H, H])).toEqual([
@@ -247,7 +257,7 @@ describe('modes', () => {
     const r = rig(() => ({ ...RULES, mode: 'watch' }));
     const t = await r.breaker.trip('dprov_manual1', 'by hand', 'alice');
     expect(t).toMatchObject({ result: 'tripped', reason: 'manual' });
-    expect(await queued(r.queue)).toBe(1);
+    expect(await queued(r.queues)).toBe(1);
   });
 
   it('reads the mode most specific first: run-time account, settings account, run-time default, settings', async () => {
