@@ -13,7 +13,7 @@ import { currentWarning } from '../producers/breaker/breaker.js';
 import { breakerRules, ruleLevels, type RulesFor } from '../producers/breaker/rules.js';
 import type { Windows } from '../producers/windows/windows.js';
 import type { RedisClient as Redis } from '../redis/connect.js';
-import { readEffectiveMode, type EffectiveMode } from '../store/breaker-mode.js';
+import { effectiveMode, readBreakerModes, type EffectiveMode } from '../store/breaker-mode.js';
 import {
   listBreakerAccounts,
   listWarnedAccounts,
@@ -137,22 +137,23 @@ async function readBreakers(
   const holding = held
     .filter((a) => a.holds.some((h) => h.id === BREAKER_HOLD))
     .map((a) => a.account_id);
-  const [warned, recent] = await Promise.all([
+  // The run-time modes in one read (not one per breaker shown).
+  const [warned, recent, modes] = await Promise.all([
     listWarnedAccounts(redis, keys, now.getTime(), limit),
     listBreakerAccounts(redis, keys, limit),
+    readBreakerModes(redis, keys),
   ]);
   const ids = [...new Set([...holding, ...warned, ...recent])].slice(0, limit);
   return Promise.all(
     ids.map(async (id) => {
       const r = rules(id);
-      const [record, window, mode] = await Promise.all([
+      const [record, window] = await Promise.all([
         readBreaker(redis, keys, id),
         readWindow(redis, keys, id, r.windowS, now.getTime()),
-        readEffectiveMode(redis, keys, id, r),
       ]);
       return {
         ...record,
-        mode,
+        mode: effectiveMode(r, { default: modes.default, account: modes.accounts[id] ?? null }),
         warning: currentWarning(record, r.windowS, now.getTime(), { watching: false }),
         window,
         rules: ruleLevels(r),

@@ -267,6 +267,7 @@ export function createBreaker(deps: BreakerDeps): Breaker {
       setBreakerMode(redis, keys, accountId, mode, actor, deps.eventsMaxLen, now()),
     async modes() {
       const runtime = await readBreakerModes(redis, keys);
+      // An id no account has: the global rules (BREAKER_MODE).
       const fallback = deps.rules('');
       const own = new Map<string, { mode: BreakerMode; from: 'runtime' | 'settings' }>();
       for (const id of deps.rules.accounts ?? []) {
