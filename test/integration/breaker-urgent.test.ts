@@ -24,18 +24,9 @@ import { limiterFor } from '../../src/worker/backoff.js';
 import { repairStuckBindings } from '../../src/worker/repair.js';
 import { waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { ACT_RULES } from '../support/trip-settings.js';
 
-const RULES = {
-  mode: 'act' as const,
-  ownMode: false,
-  windowS: 900,
-  bounceRate: 0.05,
-  bounceWarnRate: 0.05,
-  bounceMinVolume: 100,
-  complaintRate: 0.001,
-  complaintWarnRate: 0.001,
-  complaintMinVolume: 1000,
-};
+const RULES = ACT_RULES;
 
 /** 6 a minute: one call of the actions queue per 10 s slot (limiterFor). */
 const SLOW = 6;

@@ -24,21 +24,12 @@ import { observeAccounts } from '../../src/store/observe-accounts.js';
 import { redisPerTest, testConfig, testRedis } from '../support/context.js';
 import { sharedFixtures } from '../support/leak-guard.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { ACT_RULES } from '../support/trip-settings.js';
 
 sharedFixtures();
 const fixture = redisPerTest();
 
-const RULES: BreakerRules = {
-  mode: 'act',
-  ownMode: false,
-  windowS: 900,
-  bounceRate: 0.05,
-  bounceWarnRate: 0.05,
-  bounceMinVolume: 100,
-  complaintRate: 0.001,
-  complaintWarnRate: 0.001,
-  complaintMinVolume: 1000,
-};
+const RULES: BreakerRules = ACT_RULES;
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

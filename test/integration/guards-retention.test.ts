@@ -23,6 +23,7 @@ import {
 import { createWindowRecord } from '../../src/store/window-record.js';
 import { redisPerTest } from '../support/context.js';
 import { afterFirstPipeline } from '../support/race.js';
+import { ACT_RULES } from '../support/trip-settings.js';
 
 const fixture = redisPerTest();
 let redis: Redis;
@@ -137,17 +138,7 @@ describe('accounts', () => {
 
 describe('breakers', () => {
   const SETTINGS: TripSettings = {
-    rules: {
-      mode: 'act',
-      ownMode: false,
-      windowS: 900,
-      bounceRate: 0.05,
-      bounceWarnRate: 0.05,
-      bounceMinVolume: 100,
-      complaintRate: 0.001,
-      complaintWarnRate: 0.001,
-      complaintMinVolume: 1000,
-    },
+    rules: ACT_RULES,
     dedupeTtlS: 3600,
     eventsMaxLen: 1000,
   };

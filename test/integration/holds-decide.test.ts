@@ -22,18 +22,9 @@ import { readHolds, releaseHolds, takeHold } from '../../src/store/holds.js';
 import { observeAccounts } from '../../src/store/observe-accounts.js';
 import { waitFor } from '../support/context.js';
 import { manualIntent, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { ACT_RULES } from '../support/trip-settings.js';
 
-const RULES = {
-  mode: 'act' as const,
-  ownMode: false,
-  windowS: 900,
-  bounceRate: 0.05,
-  bounceWarnRate: 0.05,
-  bounceMinVolume: 100,
-  complaintRate: 0.001,
-  complaintWarnRate: 0.001,
-  complaintMinVolume: 1000,
-};
+const RULES = ACT_RULES;
 
 let p: Pipeline;
 let windows: WindowsHandle | undefined;

@@ -24,6 +24,7 @@ import { beginOccurrence, skipOccurrence } from '../../src/store/window-occurren
 import { createWindowRecord } from '../../src/store/window-record.js';
 import { redisPerTest } from '../support/context.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { ACT_RULES } from '../support/trip-settings.js';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -207,17 +208,7 @@ describe('the retention sweep', () => {
 
   it('removes a quiet closed breaker and its breaker-index entry, never an open one', async () => {
     const { redis, keys } = ctx.current();
-    const rules = {
-      mode: 'act' as const,
-      ownMode: false,
-      windowS: 900,
-      bounceRate: 0.05,
-      bounceWarnRate: 0.05,
-      bounceMinVolume: 100,
-      complaintRate: 0.001,
-      complaintWarnRate: 0.001,
-      complaintMinVolume: 1000,
-    };
+    const rules = ACT_RULES;
     const settings = { rules, dedupeTtlS: 3600, eventsMaxLen: 1000 };
     const old = new Date(Date.now() - 40 * DAY);
     await countAndTrip(redis, keys, { accountId: 'dprov_quiet', kind: 'delivered' }, settings, old);
